@@ -1,0 +1,2 @@
+//! The `glwire` command line.
+fn main() {}

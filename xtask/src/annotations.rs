@@ -1,0 +1,91 @@
+//! Loads `codegen/annotations.toml`, the one hand-kept file for what the registry does
+//! not say: hand-sized pointers, strings, buffer offsets, which EGL functions travel,
+//! and the pname→count tables. It parses and checks shape; `model` gives it meaning.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Annotations {
+    /// Per GL command: parameters the registry cannot size, and `sync` overrides.
+    #[serde(default)]
+    pub gles: BTreeMap<String, CommandAnn>,
+    /// Per EGL function the ICD forwards (every key here is forwarded).
+    #[serde(default)]
+    pub egl: BTreeMap<String, CommandAnn>,
+    /// pname→count tables, one per query family.
+    #[serde(default)]
+    pub pnames: BTreeMap<String, BTreeMap<String, PnameCount>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CommandAnn {
+    /// Force a reply even though the command returns nothing (`glFinish`).
+    #[serde(default)]
+    pub sync: Option<bool>,
+    /// Why this command is annotated, for the reader of the annotations file.
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(flatten)]
+    pub params: BTreeMap<String, ParamAnn>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamAnn {
+    pub kind: ParamKindAnn,
+    /// A hand-written sizing rule: a client method call over the command's parameters
+    /// (snake_case), returning an element count.
+    #[serde(default)]
+    pub size: Option<String>,
+    /// A `len` the registry lacks or gets wrong, in its own syntax (`n`, `count*4`, `1`).
+    #[serde(default)]
+    pub len: Option<String>,
+    #[serde(default)]
+    pub nullable: bool,
+    /// Which bound buffer turns the pointer into an offset (`ref`, `out_ref`).
+    #[serde(default)]
+    pub buffer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKindAnn {
+    /// Input array.
+    In,
+    /// Output array, filled from the reply.
+    Out,
+    /// NUL-terminated input string.
+    Str,
+    /// Array of strings.
+    StrList,
+    /// Input bytes that may instead be an offset into a bound buffer.
+    Ref,
+    /// Output bytes that may instead go to a bound pack buffer.
+    OutRef,
+    /// A pointer only ever used as a buffer offset.
+    Offset,
+    /// An opaque pointer-sized value (sync objects, callbacks, native handles).
+    Handle,
+    /// Consumed by the client; not sent (glShaderSource's `length`).
+    Skip,
+    /// An EGL attribute list: pairs ended by `EGL_NONE`, or NULL.
+    AttribList,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum PnameCount {
+    Fixed(u32),
+    /// The count is the value of this other pname.
+    From(String),
+}
+
+impl Annotations {
+    pub fn load(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}

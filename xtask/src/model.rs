@@ -1,0 +1,503 @@
+//! The wire model: each forwarded command with its opcode and, for every parameter, how
+//! it travels (scalar, sized array, string, buffer offset, reply output). Built from the
+//! registry plus the annotations; the emitters only print it.
+
+use std::collections::BTreeMap;
+
+use crate::annotations::{Annotations, CommandAnn, ParamAnn, ParamKindAnn, PnameCount};
+use crate::registry::{CType, Command, Param, Registry};
+
+/// A scalar as it sits on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    U8,
+    I8,
+    U16,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64,
+    F32,
+}
+
+impl Ty {
+    pub fn rust(self) -> &'static str {
+        match self {
+            Ty::U8 => "u8",
+            Ty::I8 => "i8",
+            Ty::U16 => "u16",
+            Ty::I16 => "i16",
+            Ty::U32 => "u32",
+            Ty::I32 => "i32",
+            Ty::U64 => "u64",
+            Ty::I64 => "i64",
+            Ty::F32 => "f32",
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            Ty::U8 | Ty::I8 => 1,
+            Ty::U16 | Ty::I16 => 2,
+            Ty::U32 | Ty::I32 | Ty::F32 => 4,
+            Ty::U64 | Ty::I64 => 8,
+        }
+    }
+}
+
+/// How many elements a pointer parameter covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Count {
+    /// From the registry's `len`: `param * factor`, or a constant.
+    Param { param: String, factor: u64 },
+    Const(u64),
+    /// A hand-written sizing rule (a client method call), checked by the validator.
+    Hand(String),
+}
+
+impl Count {
+    pub fn is_hand(&self) -> bool {
+        matches!(self, Count::Hand(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Scalar(Ty),
+    /// A pointer-sized opaque value (GLsync, EGL handles, callbacks): a u64 on the wire.
+    Handle,
+    In { elem: Ty, count: Count, nullable: bool },
+    Str { nullable: bool },
+    StrList { count: Count },
+    Ref { count: Count, buffer: String },
+    Offset,
+    Out { elem: Ty, count: Count },
+    OutRef { count: Count, buffer: String },
+    Skip,
+    /// EGL attribute list (`EGLint` or `EGLAttrib`), terminated by `EGL_NONE`.
+    AttribList { elem: Ty },
+}
+
+impl Kind {
+    /// True when the registry's `len` alone cannot describe this parameter.
+    pub fn is_hand(&self) -> bool {
+        match self {
+            Kind::Scalar(_) | Kind::Handle => false,
+            Kind::In { count, .. } | Kind::Out { count, .. } => count.is_hand(),
+            Kind::Str { .. }
+            | Kind::StrList { .. }
+            | Kind::Ref { .. }
+            | Kind::Offset
+            | Kind::OutRef { .. }
+            | Kind::Skip
+            | Kind::AttribList { .. } => true,
+        }
+    }
+
+    pub fn is_pointer(&self) -> bool {
+        !matches!(self, Kind::Scalar(_) | Kind::Handle)
+    }
+
+    pub fn is_out(&self) -> bool {
+        matches!(self, Kind::Out { .. } | Kind::OutRef { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ret {
+    Void,
+    Scalar(Ty),
+    Handle,
+    /// `const GLubyte *` / `const char *`: a string the client keeps alive.
+    Str,
+    /// `void *` (glMapBufferRange): bytes, or NULL.
+    Bytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Gles,
+    Egl,
+}
+
+#[derive(Debug, Clone)]
+pub struct P {
+    pub c_name: String,
+    pub name: String,
+    pub cty: CType,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sizing {
+    /// No pointer parameters.
+    Scalar,
+    /// Every pointer sized from the registry's `len`.
+    Len,
+    /// At least one pointer sized or shaped by hand (annotations).
+    Hand,
+}
+
+impl Sizing {
+    pub fn label(self) -> &'static str {
+        match self {
+            Sizing::Scalar => "scalar",
+            Sizing::Len => "len",
+            Sizing::Hand => "hand",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    pub api: Api,
+    pub c_name: String,
+    /// CamelCase without the `gl` prefix (`Uniform4fv`; EGL keeps `Egl`).
+    pub rust: String,
+    pub opcode: u32,
+    pub cret: CType,
+    pub ret: Ret,
+    pub params: Vec<P>,
+    pub sync: bool,
+    pub sizing: Sizing,
+    pub note: Option<String>,
+}
+
+impl Cmd {
+    pub fn wire_params(&self) -> impl Iterator<Item = &P> {
+        self.params.iter().filter(|p| p.kind != Kind::Skip)
+    }
+    pub fn has_lifetime(&self) -> bool {
+        self.wire_params().any(|p| {
+            matches!(p.kind, Kind::In { .. } | Kind::Str { .. } | Kind::StrList { .. } | Kind::Ref { .. } | Kind::AttribList { .. })
+        })
+    }
+    pub fn reply_has_lifetime(&self) -> bool {
+        matches!(self.ret, Ret::Str | Ret::Bytes) || self.params.iter().any(|p| p.kind.is_out())
+    }
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub commands: Vec<Cmd>,
+    pub pnames: BTreeMap<String, Vec<(String, u32, PnameCount)>>,
+    /// Opcode registry lines, to write back (append-only).
+    pub opcode_lines: Vec<(u32, String)>,
+}
+
+pub const EGL_OPCODE_BASE: u32 = 0x1000;
+
+/// Rust-safe snake_case for a registry parameter name.
+pub fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    match out.as_str() {
+        "type" | "ref" | "in" | "fn" | "match" | "loop" | "mod" | "use" | "impl" | "struct" | "self" | "box" => out + "_",
+        _ => out,
+    }
+}
+
+fn scalar_ty(base: &str) -> Option<Ty> {
+    Some(match base {
+        "GLenum" | "GLbitfield" | "GLuint" | "EGLBoolean" | "EGLenum" => Ty::U32,
+        "GLboolean" | "GLubyte" | "GLchar" | "void" | "char" => Ty::U8,
+        "GLbyte" => Ty::I8,
+        "GLshort" => Ty::I16,
+        "GLushort" | "GLhalf" => Ty::U16,
+        "GLint" | "GLsizei" | "GLfixed" | "GLclampx" | "EGLint" => Ty::I32,
+        "GLfloat" | "GLclampf" => Ty::F32,
+        "GLintptr" | "GLsizeiptr" | "GLint64" | "EGLAttrib" | "EGLAttribKHR" => Ty::I64,
+        "GLuint64" | "EGLTime" | "EGLTimeKHR" | "EGLuint64KHR" => Ty::U64,
+        _ => return None,
+    })
+}
+
+fn is_handle(base: &str) -> bool {
+    matches!(
+        base,
+        "GLsync"
+            | "GLDEBUGPROC"
+            | "EGLDisplay"
+            | "EGLConfig"
+            | "EGLContext"
+            | "EGLSurface"
+            | "EGLSync"
+            | "EGLSyncKHR"
+            | "EGLImage"
+            | "EGLImageKHR"
+            | "EGLClientBuffer"
+            | "EGLNativeWindowType"
+            | "EGLNativePixmapType"
+            | "EGLNativeDisplayType"
+    )
+}
+
+fn parse_len(cmd: &Command, len: &str) -> Option<Count> {
+    if let Ok(k) = len.parse::<u64>() {
+        return Some(Count::Const(k));
+    }
+    let (param, factor) = match len.split_once('*') {
+        Some((p, k)) => (p, k.parse::<u64>().ok()?),
+        None => (len, 1),
+    };
+    let p = cmd.params.iter().find(|p| p.name == param && p.ty.pointers == 0)?;
+    Some(Count::Param { param: snake(&p.name), factor })
+}
+
+fn elem_ty(cmd: &str, p: &Param) -> Result<Ty, String> {
+    if p.ty.pointers == 2 {
+        // `void **`: a pointer value comes back.
+        return Ok(Ty::U64);
+    }
+    if is_handle(&p.ty.base) {
+        return Ok(Ty::U64);
+    }
+    scalar_ty(&p.ty.base).ok_or_else(|| format!("{cmd}.{}: no wire type for `{}`", p.name, p.ty.base))
+}
+
+fn count_for(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Count, String> {
+    if let Some(size) = ann.and_then(|a| a.size.as_ref()) {
+        return Ok(Count::Hand(size.clone()));
+    }
+    let len = ann.and_then(|a| a.len.as_deref()).or(p.len.as_deref());
+    let len = len.ok_or_else(|| format!("{}.{}: no `len` in the registry; annotate a `size`", cmd.name, p.name))?;
+    parse_len(cmd, len).ok_or_else(|| format!("{}.{}: len=\"{len}\" needs a hand `size` annotation", cmd.name, p.name))
+}
+
+fn classify(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Kind, String> {
+    let here = format!("{}.{}", cmd.name, p.name);
+    if let Some(a) = ann {
+        let buffer = || a.buffer.clone().ok_or_else(|| format!("{here}: kind {:?} needs `buffer`", a.kind));
+        return Ok(match a.kind {
+            ParamKindAnn::In => Kind::In { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)?, nullable: a.nullable },
+            ParamKindAnn::Out => Kind::Out { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)? },
+            ParamKindAnn::Str => Kind::Str { nullable: a.nullable },
+            ParamKindAnn::StrList => Kind::StrList { count: count_for(cmd, p, ann)? },
+            ParamKindAnn::Ref => Kind::Ref { count: count_for(cmd, p, ann)?, buffer: buffer()? },
+            ParamKindAnn::OutRef => Kind::OutRef { count: count_for(cmd, p, ann)?, buffer: buffer()? },
+            ParamKindAnn::Offset => Kind::Offset,
+            ParamKindAnn::Handle => Kind::Handle,
+            ParamKindAnn::Skip => Kind::Skip,
+            ParamKindAnn::AttribList => Kind::AttribList { elem: elem_ty(&cmd.name, p)? },
+        });
+    }
+    let ty = &p.ty;
+    if ty.pointers == 0 {
+        if is_handle(&ty.base) {
+            return Ok(Kind::Handle);
+        }
+        return scalar_ty(&ty.base).map(Kind::Scalar).ok_or_else(|| format!("{here}: unknown scalar type `{}`", ty.base));
+    }
+    let len = p.len.as_deref();
+    if ty.base == "GLchar" && ty.is_const && ty.pointers == 1 && matches!(len, None | Some("COMPSIZE(name)") | Some("COMPSIZE()")) {
+        return Ok(Kind::Str { nullable: false });
+    }
+    let simple = len.and_then(|l| parse_len(cmd, l));
+    match (ty.pointers, ty.is_const, simple) {
+        (1, true, Some(count)) => Ok(Kind::In { elem: elem_ty(&cmd.name, p)?, count, nullable: false }),
+        (1, false, Some(count)) | (2, false, Some(count)) => Ok(Kind::Out { elem: elem_ty(&cmd.name, p)?, count }),
+        _ => Err(format!("{here} (`{}`, len={len:?}) needs an annotation", ty.text)),
+    }
+}
+
+fn ret_of(cmd: &Command) -> Result<Ret, String> {
+    let r = &cmd.ret;
+    Ok(match (r.base.as_str(), r.pointers) {
+        ("void", 0) => Ret::Void,
+        ("void", 1) => Ret::Bytes,
+        ("GLubyte" | "char", 1) => Ret::Str,
+        (b, 0) if is_handle(b) => Ret::Handle,
+        (b, 0) => Ret::Scalar(scalar_ty(b).ok_or_else(|| format!("{}: unknown return type {b}", cmd.name))?),
+        _ => return Err(format!("{}: unsupported return type `{}`", cmd.name, r.text)),
+    })
+}
+
+/// `glGetIntegeri_v` → `GetIntegeriV`, `eglSwapBuffers` → `EglSwapBuffers`.
+fn rust_name(c_name: &str) -> String {
+    let rest = c_name.strip_prefix("gl").unwrap_or(c_name);
+    let mut out = String::new();
+    let mut upper = true;
+    for ch in rest.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.push(ch.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> Result<Cmd, String> {
+    if let Some(a) = ann {
+        for key in a.params.keys() {
+            if !cmd.params.iter().any(|p| &p.name == key) {
+                return Err(format!("annotations: {} has no parameter `{key}`", cmd.name));
+            }
+        }
+    }
+    let mut params = Vec::new();
+    // A `len` written into the annotations is hand knowledge even though it is checked
+    // like a registry `len`.
+    let mut len_by_hand = false;
+    for p in &cmd.params {
+        let pann = ann.and_then(|a| a.params.get(&p.name));
+        len_by_hand |= pann.is_some_and(|a| a.len.is_some());
+        params.push(P { c_name: p.name.clone(), name: snake(&p.name), cty: p.ty.clone(), kind: classify(cmd, p, pann)? });
+    }
+    let ret = ret_of(cmd)?;
+    let any_ptr = params.iter().any(|p| p.kind.is_pointer());
+    let sizing = if len_by_hand || params.iter().any(|p| p.kind.is_hand()) {
+        Sizing::Hand
+    } else if any_ptr {
+        Sizing::Len
+    } else {
+        Sizing::Scalar
+    };
+    let sync = ann.and_then(|a| a.sync).unwrap_or(ret != Ret::Void || params.iter().any(|p| p.kind.is_out()));
+    Ok(Cmd {
+        api,
+        c_name: cmd.name.clone(),
+        rust: rust_name(&cmd.name),
+        opcode,
+        cret: cmd.ret.clone(),
+        ret,
+        params,
+        sync,
+        sizing,
+        note: ann.and_then(|a| a.note.clone()),
+    })
+}
+
+/// Reads `opcodes.txt` (`<number> <name>` per line).
+pub fn parse_opcodes(text: &str) -> Result<Vec<(u32, String)>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (num, name) = line.split_once(' ').ok_or_else(|| format!("opcodes.txt:{}: expected `<number> <name>`", i + 1))?;
+        let num = if let Some(h) = num.strip_prefix("0x") { u32::from_str_radix(h, 16) } else { num.parse() }
+            .map_err(|e| format!("opcodes.txt:{}: {e}", i + 1))?;
+        out.push((num, name.trim().to_owned()));
+    }
+    Ok(out)
+}
+
+/// Assigns opcodes append-only: known names keep their numbers; new ones get the next
+/// free number of their API's range; a name that disappeared is an error, because
+/// reusing its number would let an old peer's command mean something else.
+fn assign_opcodes(existing: &[(u32, String)], gles: &[String], egl: &[String]) -> Result<Vec<(u32, String)>, String> {
+    let mut lines = existing.to_vec();
+    let mut seen = std::collections::BTreeSet::new();
+    for (n, name) in &lines {
+        if !seen.insert(*n) {
+            return Err(format!("opcodes.txt: number {n:#x} used twice"));
+        }
+        if !gles.contains(name) && !egl.contains(name) {
+            return Err(format!(
+                "opcodes.txt: `{name}` ({n:#x}) is no longer generated; opcode numbers are append-only, so keep forwarding it or retire it explicitly"
+            ));
+        }
+    }
+    for (names, base) in [(gles, 1u32), (egl, EGL_OPCODE_BASE)] {
+        for name in names {
+            if lines.iter().any(|(_, n)| n == name) {
+                continue;
+            }
+            let next = lines.iter().map(|(n, _)| *n).filter(|n| (base..base + EGL_OPCODE_BASE - 1).contains(n)).max().map_or(base, |m| m + 1);
+            lines.push((next, name.clone()));
+        }
+    }
+    Ok(lines)
+}
+
+impl Model {
+    pub fn build(reg: &Registry, ann: &Annotations, opcodes: &[(u32, String)]) -> Result<Self, String> {
+        for key in ann.gles.keys() {
+            if !reg.gles_core.contains(key) {
+                return Err(format!("annotations: [gles.{key}] is not a GLES 3.2 core command"));
+            }
+        }
+        let egl_names: Vec<String> = ann.egl.keys().cloned().collect();
+        let lines = assign_opcodes(opcodes, &reg.gles_core, &egl_names)?;
+        let number = |name: &str| lines.iter().find(|(_, n)| n == name).map(|(k, _)| *k).ok_or(format!("no opcode for {name}"));
+        let mut commands = Vec::new();
+        for name in &reg.gles_core {
+            let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;
+            commands.push(build_cmd(Api::Gles, cmd, ann.gles.get(name), number(name)?)?);
+        }
+        for name in &egl_names {
+            let cmd = reg.egl.get(name).ok_or_else(|| format!("egl.xml has no {name}"))?;
+            commands.push(build_cmd(Api::Egl, cmd, ann.egl.get(name), number(name)?)?);
+        }
+        commands.sort_by_key(|c| c.opcode);
+        let mut pnames = BTreeMap::new();
+        for (family, table) in &ann.pnames {
+            let mut rows = Vec::new();
+            for (name, count) in table {
+                let value = *reg.gl_enums.get(name).ok_or_else(|| format!("pnames.{family}: unknown enum {name}"))?;
+                if let PnameCount::From(other) = count {
+                    if !reg.gl_enums.contains_key(other) {
+                        return Err(format!("pnames.{family}.{name}: unknown enum {other}"));
+                    }
+                }
+                rows.push((name.clone(), value as u32, count.clone()));
+            }
+            rows.sort_by_key(|r| r.1);
+            if let Some(w) = rows.windows(2).find(|w| w[0].1 == w[1].1) {
+                return Err(format!("pnames.{family}: {} and {} share the value {:#x}", w[0].0, w[1].0, w[0].1));
+            }
+            pnames.insert(family.clone(), rows);
+        }
+        let mut opcode_lines = lines;
+        opcode_lines.sort();
+        Ok(Model { commands, pnames, opcode_lines })
+    }
+
+    pub fn gles(&self) -> impl Iterator<Item = &Cmd> {
+        self.commands.iter().filter(|c| c.api == Api::Gles)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_cases_and_escapes_keywords() {
+        assert_eq!(snake("bufSize"), "buf_size");
+        assert_eq!(snake("type"), "type_");
+        assert_eq!(snake("uniformBlockIndex"), "uniform_block_index");
+    }
+
+    #[test]
+    fn opcodes_are_append_only() {
+        let existing = vec![(1, "glA".to_owned()), (2, "glB".to_owned())];
+        let gles = vec!["glB".to_owned(), "glC".to_owned(), "glA".to_owned()];
+        let lines = assign_opcodes(&existing, &gles, &[]).unwrap();
+        assert_eq!(lines, vec![(1, "glA".into()), (2, "glB".into()), (3, "glC".into())]);
+        let err = assign_opcodes(&existing, &["glA".to_owned()], &[]).unwrap_err();
+        assert!(err.contains("append-only"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_numbers_are_refused() {
+        let existing = vec![(1, "glA".to_owned()), (1, "glB".to_owned())];
+        let gles = vec!["glA".to_owned(), "glB".to_owned()];
+        assert!(assign_opcodes(&existing, &gles, &[]).unwrap_err().contains("used twice"));
+    }
+}
