@@ -68,7 +68,9 @@ pub enum Kind {
     /// A pointer-sized opaque value (GLsync, EGL handles, callbacks): a u64 on the wire.
     Handle,
     In { elem: Ty, count: Count, nullable: bool },
-    Str { nullable: bool },
+    /// `length`: the parameter that gives its length when not negative (the client
+    /// copies that many bytes and adds the NUL).
+    Str { nullable: bool, length: Option<String> },
     StrList { count: Count },
     Ref { count: Count, buffer: String },
     Offset,
@@ -123,7 +125,6 @@ pub enum Api {
 
 #[derive(Debug, Clone)]
 pub struct P {
-    pub c_name: String,
     pub name: String,
     pub cty: CType,
     pub kind: Kind,
@@ -281,7 +282,7 @@ fn classify(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Kind, St
         return Ok(match a.kind {
             ParamKindAnn::In => Kind::In { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)?, nullable: a.nullable },
             ParamKindAnn::Out => Kind::Out { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)? },
-            ParamKindAnn::Str => Kind::Str { nullable: a.nullable },
+            ParamKindAnn::Str => Kind::Str { nullable: a.nullable, length: a.len.as_deref().map(snake) },
             ParamKindAnn::StrList => Kind::StrList { count: count_for(cmd, p, ann)? },
             ParamKindAnn::Ref => Kind::Ref { count: count_for(cmd, p, ann)?, buffer: buffer()? },
             ParamKindAnn::OutRef => Kind::OutRef { count: count_for(cmd, p, ann)?, buffer: buffer()? },
@@ -300,7 +301,7 @@ fn classify(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Kind, St
     }
     let len = p.len.as_deref();
     if ty.base == "GLchar" && ty.is_const && ty.pointers == 1 && matches!(len, None | Some("COMPSIZE(name)") | Some("COMPSIZE()")) {
-        return Ok(Kind::Str { nullable: false });
+        return Ok(Kind::Str { nullable: false, length: None });
     }
     let simple = len.and_then(|l| parse_len(cmd, l));
     match (ty.pointers, ty.is_const, simple) {
@@ -355,7 +356,7 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
     for p in &cmd.params {
         let pann = ann.and_then(|a| a.params.get(&p.name));
         len_by_hand |= pann.is_some_and(|a| a.len.is_some());
-        params.push(P { c_name: p.name.clone(), name: snake(&p.name), cty: p.ty.clone(), kind: classify(cmd, p, pann)? });
+        params.push(P { name: snake(&p.name), cty: p.ty.clone(), kind: classify(cmd, p, pann)? });
     }
     let ret = ret_of(cmd)?;
     let any_ptr = params.iter().any(|p| p.kind.is_pointer());

@@ -1,3 +1,13 @@
 //! The client side of glwire behind the ICD: the per-thread current context, the command
-//! encoder, the state shadow that answers queries locally, and the EGL object model.
-//! It never calls host GL and holds no `unsafe`; pointer handling is the ICD's.
+//! stream it encodes into, the state it shadows (pixel store, bound buffers) to size
+//! what the ICD copies from the program, and the link to the server. It never calls
+//! host GL and holds no `unsafe`: raw pointers stay in the ICD.
+
+mod context;
+mod error;
+mod link;
+mod sizing;
+
+pub use context::{make_current, with_current, BufferSlot, Context};
+pub use error::CallError;
+pub use link::{with_display_link, Forward, Link, ReplyBuf};

@@ -15,12 +15,11 @@ compile_error!("glwire's wire format is little-endian; big-endian targets are no
 pub mod buf;
 pub mod codec;
 pub mod control;
+pub mod commands;
 pub mod frame;
+pub mod pnames;
 pub mod protocol;
 pub mod sizes;
-
-
-pub mod commands;
 
 pub use buf::CommandBuf;
 pub use codec::{CommandHeader, DecodeError, ReplyHeader};

@@ -1,10 +1,242 @@
-//! Prints the ICD's GL entry points and its name→function table.
+//! Prints the ICD's entry points and its name→function table: one `extern "C"` shim per
+//! forwarded GL and EGL function, which turns the program's pointers into slices sized
+//! by the registry or the annotations' rules, forwards the command, and copies outputs
+//! back. The shims hold no logic beyond that; `client` does the rest.
 
 use super::{Out, HEADER};
-use crate::model::Model;
+use crate::model::{Api, Cmd, Count, Kind, Model, Ret};
+use crate::registry::CType;
 
-pub fn icd_file(_m: &Model) -> Result<String, String> {
+/// A registry C type as a Rust FFI type, using the ICD's `types` aliases.
+fn ffi_type(t: &CType) -> Result<String, String> {
+    let base = match t.base.as_str() {
+        "void" => "c_void".to_owned(),
+        "char" => "c_char".to_owned(),
+        b => b.to_owned(),
+    };
+    let inner = if t.is_const { "*const" } else { "*mut" };
+    Ok(match t.pointers {
+        0 => base,
+        1 => format!("{inner} {base}"),
+        2 => {
+            let outer = if t.text.contains("*const") { "*const" } else { "*mut" };
+            format!("{outer} {inner} {base}")
+        }
+        n => return Err(format!("`{}`: {n} pointer levels", t.text)),
+    })
+}
+
+/// The Rust expression for a count, over the shim's arguments (`Result<usize, _>` for
+/// hand rules, which may fail with a GL error; `Option<usize>` for registry lengths,
+/// `None` when the length is negative).
+fn count_expr(c: &Count) -> (String, bool) {
+    match c {
+        Count::Param { param, factor: 1 } => (format!("len_of({param})"), false),
+        Count::Param { param, factor } => (format!("len_mul(len_of({param}), {factor})"), false),
+        Count::Const(k) => (format!("Some({k}usize)"), false),
+        Count::Hand(rule) => (format!("cx.{rule}"), true),
+    }
+}
+
+fn buffer_slot(buffer: &str) -> Result<&'static str, String> {
+    Ok(match buffer {
+        "unpack" => "BufferSlot::Unpack",
+        "pack" => "BufferSlot::Pack",
+        "element" => "BufferSlot::Element",
+        other => return Err(format!("unknown buffer binding `{other}`")),
+    })
+}
+
+fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
+    let name = &c.c_name;
+    let mut sig = Vec::new();
+    for p in &c.params {
+        sig.push(format!("{}: {}", p.name, ffi_type(&p.cty)?));
+    }
+    let ret_ty = ffi_type(&c.cret)?;
+    let (ret_sig, default) = match c.ret {
+        Ret::Void => (String::new(), "()"),
+        Ret::Scalar(_) => (format!(" -> {ret_ty}"), "0"),
+        Ret::Handle | Ret::Bytes => (format!(" -> {ret_ty}"), "core::ptr::null_mut()"),
+        Ret::Str => (format!(" -> {ret_ty}"), "core::ptr::null()"),
+    };
+    let entry = match c.api {
+        Api::Gles => "gl",
+        Api::Egl => "egl",
+    };
+    o.line(format!("/// `{name}`, forwarded to the server."));
+    o.line("///");
+    o.line("/// # Safety");
+    o.line("/// Called by the program through libglvnd; pointers must honour the API's contract.");
+    o.line("#[allow(non_snake_case, unused_variables, unused_unsafe)]");
+    o.line(format!("pub(crate) unsafe extern \"C\" fn {name}({}){ret_sig} {{", sig.join(", ")));
+    o.line(format!("    entry::{entry}(\"{name}\", {default}, |cx| {{"));
+    let mut fields = Vec::new();
+    let mut copy_back = Vec::new();
+    let skip_lengths = c.params.iter().find(|p| p.kind == Kind::Skip).map(|p| p.name.clone());
+    for p in &c.params {
+        let n = &p.name;
+        match &p.kind {
+            Kind::Scalar(ty) => fields.push(format!("{n}: {n} as {}", ty.rust())),
+            Kind::Handle | Kind::Offset => fields.push(format!("{n}: {n} as usize as u64")),
+            Kind::Skip => {}
+            Kind::In { elem, count, nullable } => {
+                let (cx, hand) = count_expr(count);
+                let n_expr = if hand { format!("Some({cx}?)") } else { cx };
+                let f = if *nullable { "opt_input" } else { "input" };
+                o.line(format!("        let {n}_n = {n_expr};"));
+                o.line(format!("        // SAFETY: the {name} contract: `{n}` points to that many elements (or is NULL)."));
+                o.line(format!("        let {n} = unsafe {{ ptr::{f}({n}.cast::<{}>(), {n}_n) }}?;", elem.rust()));
+                fields.push(n.clone());
+            }
+            Kind::AttribList { elem } => {
+                o.line(format!("        // SAFETY: the {name} contract: `{n}` is NULL or ends with EGL_NONE."));
+                o.line(format!("        let {n} = unsafe {{ ptr::attrib_list({n}.cast::<{}>()) }}?;", elem.rust()));
+                fields.push(n.clone());
+            }
+            Kind::Str { nullable, length } => {
+                match length {
+                    Some(len) => {
+                        o.line(format!("        // SAFETY: the {name} contract: `{n}` holds `{len}` bytes, or a NUL-terminated string when it is negative."));
+                        o.line(format!("        let {n}_owned = unsafe {{ ptr::cstr_len({n}, {len}) }}?;"));
+                        if *nullable {
+                            o.line(format!("        let {n} = {n}_owned.as_deref();"));
+                        } else {
+                            o.line(format!("        let {n} = {n}_owned.as_deref().ok_or(CallError::INVALID_VALUE)?;"));
+                        }
+                    }
+                    None => {
+                        let f = if *nullable { "opt_cstr" } else { "cstr" };
+                        o.line(format!("        // SAFETY: the {name} contract: `{n}` is a NUL-terminated string."));
+                        o.line(format!("        let {n} = unsafe {{ ptr::{f}({n}) }}?;"));
+                    }
+                }
+                fields.push(n.clone());
+            }
+            Kind::StrList { count } => {
+                let (cx, hand) = count_expr(count);
+                if hand {
+                    return Err(format!("{name}.{n}: a string list needs a registry-style count"));
+                }
+                let lengths = skip_lengths.clone().map_or("core::ptr::null()".to_owned(), |l| l);
+                o.line(format!("        // SAFETY: the {name} contract: `{n}` holds that many strings (lengths from `{lengths}` when given)."));
+                o.line(format!("        let {n}_owned = unsafe {{ ptr::str_list({n}.cast(), {cx}, {lengths}) }}?;"));
+                o.line(format!("        let {n}_refs: Vec<&CStr> = {n}_owned.iter().map(|s| s.as_c_str()).collect();"));
+                o.line(format!("        let {n} = StrList::Borrowed(&{n}_refs);"));
+                fields.push(n.clone());
+            }
+            Kind::Ref { count, buffer } => {
+                let (cx, hand) = count_expr(count);
+                // A size that cannot be computed (a bad enum) sends no data: GL raises the
+                // error itself and reads nothing.
+                let n_expr = if hand { format!("{cx}.ok()") } else { cx };
+                o.line(format!("        let {n}_n = {n_expr};"));
+                o.line(format!("        let {n}_bound = cx.buffer_bound({});", buffer_slot(buffer)?));
+                o.line(format!("        // SAFETY: the {name} contract: unless a buffer is bound, `{n}` points to that many bytes."));
+                o.line(format!("        let {n} = unsafe {{ ptr::data_ref({n}_bound, {n}.cast::<u8>(), {n}_n) }};"));
+                fields.push(n.clone());
+            }
+            Kind::Out { elem, count } => {
+                let (cx, hand) = count_expr(count);
+                let n_expr = if hand { format!("Some({cx}?)") } else { cx };
+                o.line(format!("        let {n}_cap = ptr::out_cap({n}.is_null(), {n_expr});"));
+                fields.push(format!("{n}: {n}_cap"));
+                copy_back.push(format!(
+                    "        // SAFETY: the {name} contract: `{n}` has room for the capacity asked for.\n        unsafe {{ ptr::output({n}.cast::<{}>(), {n}_cap, r.{n}) }};",
+                    elem.rust()
+                ));
+            }
+            Kind::OutRef { count, buffer } => {
+                let (cx, hand) = count_expr(count);
+                let n_expr = if hand { format!("{cx}.ok()") } else { cx };
+                o.line(format!("        let {n}_n = {n_expr};"));
+                o.line(format!("        let {n}_ref = ptr::out_ref(cx.buffer_bound({}), {n}.is_null(), {n} as usize as u64, {n}_n);", buffer_slot(buffer)?));
+                fields.push(format!("{n}: {n}_ref"));
+                copy_back.push(format!(
+                    "        if let OutRef::Reply(cap) = {n}_ref {{\n            // SAFETY: the {name} contract: `{n}` has room for the image asked for.\n            unsafe {{ ptr::output({n}.cast::<u8>(), Some(cap), r.{n}) }};\n        }}"
+                ));
+            }
+        }
+    }
+    let wire_fields: Vec<&String> = fields.iter().collect();
+    let cmd = format!("Command::{}({} {{ {} }})", c.rust, c.rust, wire_fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    if !c.sync {
+        o.line(format!("        cx.submit(&{cmd})"));
+    } else {
+        o.line(format!("        let reply = cx.call(&{cmd})?;"));
+        o.line("        let (_, body, _) = split_message(reply.as_bytes())?;");
+        o.line(format!("        let r = {}Reply::decode(body)?;", c.rust));
+        for cb in &copy_back {
+            o.line(cb);
+        }
+        match c.ret {
+            Ret::Void => o.line("        Ok(())"),
+            Ret::Scalar(_) => o.line(format!("        Ok(r.ret as {ret_ty})")),
+            Ret::Handle => o.line(format!("        Ok(r.ret as usize as {ret_ty})")),
+            Ret::Str => {
+                let keys: Vec<String> =
+                    c.params.iter().filter(|p| !p.kind.is_pointer()).take(2).map(|p| format!("{} as usize as u64", p.name)).collect();
+                let key = match keys.as_slice() {
+                    [] => "(0, 0)".to_owned(),
+                    [a] => format!("({a}, 0)"),
+                    [a, b, ..] => format!("({a}, {b})"),
+                };
+                o.line("        let s = r.ret.map(CStr::to_owned);");
+                o.line(format!("        Ok(cx.keep_string({key}, s.as_deref()).cast())"));
+            }
+            Ret::Bytes => {
+                for needed in ["target", "length"] {
+                    if !c.params.iter().any(|p| p.name == needed) {
+                        return Err(format!("{name}: a `void *` result needs `{needed}` to keep the mapping"));
+                    }
+                }
+                o.line("        let bytes = r.ret.map(<[u8]>::to_vec);");
+                o.line("        Ok(cx.keep_mapping(target, bytes.as_deref(), length as i64).cast())");
+            }
+        }
+    }
+    o.line("    })");
+    o.line("}");
+    o.line("");
+    Ok(())
+}
+
+pub fn icd_file(m: &Model) -> Result<String, String> {
     let mut o = Out::default();
     o.0.push_str(HEADER);
+    o.line("//! The ICD's GL and EGL entry points and their name table.");
+    o.line("#![cfg_attr(rustfmt, rustfmt::skip)]");
+    o.line("#![allow(clippy::all)]");
+    o.line("");
+    o.line("use core::ffi::{c_char, c_void, CStr};");
+    o.line("");
+    o.line("use client::{BufferSlot, CallError, Forward};");
+    o.line("use wire::codec::{len_mul, len_of, split_message, OutRef, StrList};");
+    o.line("use wire::commands::*;");
+    o.line("");
+    o.line("use crate::types::*;");
+    o.line("use crate::{entry, ptr};");
+    o.line("");
+    for c in &m.commands {
+        shim(&mut o, c)?;
+    }
+    let mut names: Vec<&str> = m.commands.iter().map(|c| c.c_name.as_str()).collect();
+    names.sort_unstable();
+    o.line("/// Every entry point's name, sorted bytewise for binary search.");
+    o.line(format!("pub(crate) static NAMES: [&str; {}] = [", names.len()));
+    for n in &names {
+        o.line(format!("    \"{n}\","));
+    }
+    o.line("];");
+    o.line("");
+    o.line("/// The entry point for `NAMES[i]`.");
+    o.line("pub(crate) fn entry_point(i: usize) -> *const c_void {");
+    o.line("    match i {");
+    for (i, n) in names.iter().enumerate() {
+        o.line(format!("        {i} => {n} as *const c_void,"));
+    }
+    o.line("        _ => core::ptr::null(),");
+    o.line("    }");
+    o.line("}");
     Ok(o.0)
 }

@@ -136,8 +136,8 @@ fn view_field_ty(kind: &Kind) -> Option<String> {
         Kind::Handle | Kind::Offset => "u64".into(),
         Kind::In { elem, nullable: false, .. } => format!("&'a [{}]", elem.rust()),
         Kind::In { elem, nullable: true, .. } | Kind::AttribList { elem } => format!("Option<&'a [{}]>", elem.rust()),
-        Kind::Str { nullable: false } => "&'a CStr".into(),
-        Kind::Str { nullable: true } => "Option<&'a CStr>".into(),
+        Kind::Str { nullable: false, .. } => "&'a CStr".into(),
+        Kind::Str { nullable: true, .. } => "Option<&'a CStr>".into(),
         Kind::StrList { .. } => "StrList<'a>".into(),
         Kind::Ref { .. } => "DataRef<'a>".into(),
         Kind::Out { .. } => "Option<u32>".into(),
@@ -177,6 +177,10 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     emit_struct(o, &args, &format!("Fixed arguments of `{}` on the wire.", c.c_name), &fields);
     o.line("");
     o.line(format!("/// `{}`: {}, {}.", c.c_name, if c.sync { "synchronous" } else { "asynchronous" }, c.sizing.label()));
+    if let Some(note) = &c.note {
+        o.line("///");
+        o.line(format!("/// {note}"));
+    }
     o.line("#[derive(Debug, Clone, Copy, PartialEq)]");
     o.line(format!("pub struct {name}{l} {{"));
     for p in c.wire_params() {
@@ -220,7 +224,7 @@ fn emit_command(o: &mut Out, c: &Cmd) {
                 writes.push(format!("put::array(&mut w, self.{n})?;"));
                 inits.push(format!("{n}_len"));
             }
-            Kind::Str { nullable } => {
+            Kind::Str { nullable, .. } => {
                 let opt = if *nullable { format!("self.{n}") } else { format!("Some(self.{n})") };
                 o.line(format!("        let ({n}_len, {n}_bytes) = put::cstr_len(K, {opt})?;"));
                 sizes.push(format!("{n}_bytes"));
@@ -301,7 +305,7 @@ fn emit_command(o: &mut Out, c: &Cmd) {
                 expect(count, "a.")
             ),
             Kind::AttribList { elem } => format!("r.attrib_list::<{}>(\"{n}\", a.{n}_len)?", elem.rust()),
-            Kind::Str { nullable } => format!("r.{}(\"{n}\", a.{n}_len)?", if *nullable { "opt_cstr" } else { "cstr" }),
+            Kind::Str { nullable, .. } => format!("r.{}(\"{n}\", a.{n}_len)?", if *nullable { "opt_cstr" } else { "cstr" }),
             Kind::StrList { count } => format!("r.str_list(\"{n}\", a.{n}_len, {})?", expect(count, "a.")),
             Kind::Ref { count, .. } => format!("r.data_ref(\"{n}\", a.{n}_len, a.{n}_off, {})?", expect(count, "a.")),
             Kind::Out { elem, count } => {
@@ -473,8 +477,8 @@ fn emit_sample_command(o: &mut Out, c: &Cmd) {
                 }
             }
             Kind::AttribList { elem } => format!("e.attribs::<{}>(arena)", elem.rust()),
-            Kind::Str { nullable: false } => "e.cstr(arena)".into(),
-            Kind::Str { nullable: true } => "if e.u8() % 4 == 0 { None } else { Some(e.cstr(arena)) }".into(),
+            Kind::Str { nullable: false, .. } => "e.cstr(arena)".into(),
+            Kind::Str { nullable: true, .. } => "if e.u8() % 4 == 0 { None } else { Some(e.cstr(arena)) }".into(),
             Kind::StrList { count } => format!("{{ let k = e.n_for({}); StrList::Borrowed(e.cstrs(arena, k)) }}", expect(count, "p_")),
             Kind::Ref { count, .. } => format!(
                 "match e.u8() % 3 {{ 0 => DataRef::Null, 1 => DataRef::Offset(e.u64()), _ => {{ let k = e.n_for({}); DataRef::Inline(e.vec(arena, k, |e| e.u8())) }} }}",
@@ -547,7 +551,7 @@ pub fn commands_file(m: &Model) -> String {
     }
     o.line("}");
     o.line("");
-    o.line(format!("/// Number of GLES commands (all of GLES 2.0, 3.0, 3.1 and 3.2 core)."));
+    o.line("/// Number of GLES commands (all of GLES 2.0, 3.0, 3.1 and 3.2 core).");
     o.line(format!("pub const GLES_COMMANDS: usize = {};", m.gles().count()));
     o.line("");
     o.line("impl Opcode {");

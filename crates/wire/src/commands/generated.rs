@@ -3437,6 +3437,8 @@ pub struct FinishArgs {
 const _: () = assert!(size_of::<FinishArgs>() == 0);
 
 /// `glFinish`: synchronous, scalar.
+///
+/// glFinish promises completion: the client waits for the server's reply.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Finish {
 }
@@ -5778,6 +5780,8 @@ pub struct GetVertexAttribfvArgs {
 const _: () = assert!(size_of::<GetVertexAttribfvArgs>() == 16);
 
 /// `glGetVertexAttribfv`: synchronous, hand.
+///
+/// The registry says len=4, but only GL_CURRENT_VERTEX_ATTRIB writes 4 values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GetVertexAttribfv {
     pub index: u32,
@@ -6931,6 +6935,8 @@ pub struct ShaderSourceArgs {
 const _: () = assert!(size_of::<ShaderSourceArgs>() == 16);
 
 /// `glShaderSource`: asynchronous, hand.
+///
+/// The client copies each string (to its length or NUL) and sends NUL-terminated strings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ShaderSource<'a> {
     pub shader: u32,
@@ -8682,6 +8688,8 @@ pub struct VertexAttribPointerArgs {
 const _: () = assert!(size_of::<VertexAttribPointerArgs>() == 32);
 
 /// `glVertexAttribPointer`: asynchronous, hand.
+///
+/// Client-side arrays are uploaded by the client at draw time; the wire carries the offset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VertexAttribPointer {
     pub index: u32,
@@ -10882,6 +10890,8 @@ pub struct GetVertexAttribIivArgs {
 const _: () = assert!(size_of::<GetVertexAttribIivArgs>() == 16);
 
 /// `glGetVertexAttribIiv`: synchronous, hand.
+///
+/// The registry says len=1, but GL_CURRENT_VERTEX_ATTRIB writes 4 values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GetVertexAttribIiv {
     pub index: u32,
@@ -17921,6 +17931,8 @@ pub struct DebugMessageInsertArgs {
 const _: () = assert!(size_of::<DebugMessageInsertArgs>() == 24);
 
 /// `glDebugMessageInsert`: asynchronous, hand.
+///
+/// The client turns (buf, length) into a NUL-terminated string.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DebugMessageInsert<'a> {
     pub source: u32,
@@ -17965,6 +17977,8 @@ pub struct DebugMessageCallbackArgs {
 const _: () = assert!(size_of::<DebugMessageCallbackArgs>() == 16);
 
 /// `glDebugMessageCallback`: asynchronous, scalar.
+///
+/// The callback runs in the client; the server only learns whether one is set.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DebugMessageCallback {
     /// an opaque pointer-sized handle
@@ -19184,6 +19198,8 @@ pub struct ReadnPixelsArgs {
 const _: () = assert!(size_of::<ReadnPixelsArgs>() == 40);
 
 /// `glReadnPixels`: synchronous, hand.
+///
+/// bufSize is in bytes, which is what the registry's len says for a void pointer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReadnPixels {
     pub x: i32,
@@ -19265,6 +19281,8 @@ pub struct GetnUniformfvArgs {
 const _: () = assert!(size_of::<GetnUniformfvArgs>() == 16);
 
 /// `glGetnUniformfv`: synchronous, hand.
+///
+/// bufSize is in bytes (ES 3.2 §7.6); the registry's len reads it as elements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GetnUniformfv {
     pub program: u32,
@@ -20861,6 +20879,8 @@ pub struct EglCreatePlatformWindowSurfaceArgs {
 const _: () = assert!(size_of::<EglCreatePlatformWindowSurfaceArgs>() == 32);
 
 /// `eglCreatePlatformWindowSurface`: synchronous, hand.
+///
+/// The ICD resolves the native window (an X11 Window id) before it travels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EglCreatePlatformWindowSurface<'a> {
     /// an opaque pointer-sized handle

@@ -28,11 +28,11 @@ pub enum Api {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sizing {
     /// No pointers.
-    Scalar,
+    Scalar = 0,
     /// Every pointer sized from the registry's `len` attributes.
-    Len,
+    Len = 1,
     /// At least one pointer sized or shaped by hand-written rules.
-    Hand,
+    Hand = 2,
 }
 
 impl Sizing {

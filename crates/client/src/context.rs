@@ -1,0 +1,245 @@
+//! A client GL context: its command stream, the state it shadows to size pointer
+//! arguments, the strings it keeps alive for `glGetString`, and the thread-local
+//! "current context" the ICD's GL entry points use. GL calls carry no context, so the
+//! current one per thread is the only way to find it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+
+
+use wire::commands::Command;
+use wire::sizes::PixelStore;
+use wire::CommandBuf;
+
+use crate::link::{Forward, Link, ReplyBuf};
+use crate::CallError;
+
+/// Buffer binding points that turn a pointer argument into a buffer offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferSlot {
+    /// GL_PIXEL_UNPACK_BUFFER: texture uploads read from it.
+    Unpack,
+    /// GL_PIXEL_PACK_BUFFER: glReadPixels writes into it.
+    Pack,
+    /// GL_ELEMENT_ARRAY_BUFFER of the bound vertex array: indices come from it.
+    Element,
+}
+
+/// One GL context as the client sees it.
+pub struct Context {
+    link: Option<Box<dyn Link>>,
+    stream: CommandBuf,
+    reply: ReplyBuf,
+    pub(crate) unpack: PixelStore,
+    pub(crate) pack: PixelStore,
+    bound_unpack: u32,
+    bound_pack: u32,
+    bound_element: u32,
+    /// Strings returned to the program stay valid for the context's life (the spec
+    /// requires pointers from glGetString to stay valid).
+    strings: HashMap<(u64, u64), CString>,
+    /// The first GL error the client detected itself since the last `glGetError`.
+    client_error: Option<u32>,
+    /// Mapped buffer ranges, by target, as the client-side copies the program writes.
+    mappings: HashMap<u32, Vec<u8>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("connected", &self.link.is_some()).field("queued", &self.stream.len()).finish()
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+impl Context {
+    pub fn new(link: Option<Box<dyn Link>>) -> Self {
+        Context {
+            link,
+            stream: CommandBuf::with_capacity(64 << 10),
+            reply: ReplyBuf::new(),
+            unpack: PixelStore::default(),
+            pack: PixelStore::default(),
+            bound_unpack: 0,
+            bound_pack: 0,
+            bound_element: 0,
+            strings: HashMap::new(),
+            client_error: None,
+            mappings: HashMap::new(),
+        }
+    }
+
+    /// True when pointers for `slot` are offsets into a bound buffer object.
+    pub fn buffer_bound(&self, slot: BufferSlot) -> bool {
+        match slot {
+            BufferSlot::Unpack => self.bound_unpack != 0,
+            BufferSlot::Pack => self.bound_pack != 0,
+            BufferSlot::Element => self.bound_element != 0,
+        }
+    }
+
+    /// Follows the commands that change what the client shadows, before they are sent.
+    fn shadow(&mut self, cmd: &Command<'_>) {
+        const GL_ELEMENT_ARRAY_BUFFER: u32 = 0x8893;
+        const GL_PIXEL_PACK_BUFFER: u32 = 0x88EB;
+        const GL_PIXEL_UNPACK_BUFFER: u32 = 0x88EC;
+        match cmd {
+            Command::BindBuffer(b) => match b.target {
+                GL_ELEMENT_ARRAY_BUFFER => self.bound_element = b.buffer,
+                GL_PIXEL_PACK_BUFFER => self.bound_pack = b.buffer,
+                GL_PIXEL_UNPACK_BUFFER => self.bound_unpack = b.buffer,
+                _ => {}
+            },
+            Command::PixelStorei(p) => crate::sizing::apply_pixel_store(self, p.pname, p.param),
+            _ => {}
+        }
+    }
+
+    /// Records an error the client found without the server. GL keeps the first error
+    /// until it is read; merging it into `glGetError` comes with deferred errors.
+    pub fn record_error(&mut self, e: &CallError) {
+        if let CallError::Gl(code) = e {
+            self.client_error.get_or_insert(*code);
+        }
+    }
+
+    /// The error recorded by [`Context::record_error`], cleared by reading it.
+    pub fn take_client_error(&mut self) -> Option<u32> {
+        self.client_error.take()
+    }
+
+    /// Keeps the bytes of a mapped range in a client-side copy the program can write.
+    pub fn keep_mapping(&mut self, target: u32, bytes: Option<&[u8]>, length: i64) -> *mut u8 {
+        let Some(bytes) = bytes else { return std::ptr::null_mut() };
+        let len = usize::try_from(length).unwrap_or(0).max(bytes.len());
+        let mut copy = vec![0u8; len];
+        copy[..bytes.len()].copy_from_slice(bytes);
+        let slot = self.mappings.entry(target).or_default();
+        *slot = copy;
+        slot.as_mut_ptr()
+    }
+}
+
+impl Forward for Context {
+    fn keep_string(&mut self, key: (u64, u64), s: Option<&CStr>) -> *const u8 {
+        crate::link::keep(&mut self.strings, key, s)
+    }
+
+    fn submit(&mut self, cmd: &Command<'_>) -> Result<(), CallError> {
+        self.shadow(cmd);
+        cmd.encode(&mut self.stream)?;
+        // Batching policy (flush at sync points, thresholds and swap) belongs to the
+        // performance work; until then every command goes out as it is made.
+        let link = self.link.as_mut().ok_or(CallError::NotConnected);
+        let result = link.and_then(|l| l.send(self.stream.as_bytes()));
+        self.stream.clear();
+        result
+    }
+
+    fn call(&mut self, cmd: &Command<'_>) -> Result<&ReplyBuf, CallError> {
+        self.shadow(cmd);
+        cmd.encode(&mut self.stream)?;
+        let link = self.link.as_mut().ok_or(CallError::NotConnected);
+        self.reply.clear();
+        let result = link.and_then(|l| l.round_trip(self.stream.as_bytes(), &mut self.reply));
+        self.stream.clear();
+        result.map(|()| &self.reply)
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's current context, or returns `None` when there is none
+/// (GL calls without a current context do nothing, as with native drivers).
+pub fn with_current<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
+    CURRENT.with(|c| {
+        // A re-entrant call (from a debug callback) finds the context busy and is
+        // dropped like a call without a context, instead of aliasing it.
+        let mut slot = c.try_borrow_mut().ok()?;
+        slot.as_mut().map(f)
+    })
+}
+
+/// Makes `ctx` current on this thread (or none), returning the previous one.
+pub fn make_current(ctx: Option<Context>) -> Option<Context> {
+    CURRENT.with(|c| c.try_borrow_mut().map(|mut slot| std::mem::replace(&mut *slot, ctx)).unwrap_or(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use wire::commands::{decode_command, BindBuffer, PixelStorei};
+
+    /// A link that records what it was sent.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<Vec<u8>>>>);
+
+    impl Link for Recorder {
+        fn send(&mut self, stream: &[u8]) -> Result<(), CallError> {
+            self.0.lock().unwrap().push(stream.to_vec());
+            Ok(())
+        }
+        fn round_trip(&mut self, _: &[u8], _: &mut ReplyBuf) -> Result<(), CallError> {
+            Err(CallError::NotConnected)
+        }
+    }
+
+    #[test]
+    fn submitted_commands_reach_the_link_and_decode() {
+        let rec = Recorder::default();
+        let mut ctx = Context::new(Some(Box::new(rec.clone())));
+        ctx.submit(&Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 5 })).unwrap();
+        let sent = rec.0.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        let mut words = vec![0u64; sent[0].len() / 8];
+        zerocopy::IntoBytes::as_mut_bytes(words.as_mut_slice()).copy_from_slice(&sent[0]);
+        let (cmd, rest) = decode_command(zerocopy::IntoBytes::as_bytes(words.as_slice())).unwrap();
+        assert_eq!(cmd, Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 5 }));
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn shadows_buffer_bindings_and_pixel_store() {
+        let mut ctx = Context::new(Some(Box::new(Recorder::default())));
+        assert!(!ctx.buffer_bound(BufferSlot::Unpack));
+        ctx.submit(&Command::BindBuffer(BindBuffer { target: 0x88EC, buffer: 3 })).unwrap();
+        assert!(ctx.buffer_bound(BufferSlot::Unpack));
+        ctx.submit(&Command::PixelStorei(PixelStorei { pname: 0x0CF5, param: 1 })).unwrap();
+        assert_eq!(ctx.unpack.alignment, 1);
+    }
+
+    #[test]
+    fn without_a_link_calls_fail_as_not_connected() {
+        let mut ctx = Context::default();
+        let err = ctx.submit(&Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 1 })).unwrap_err();
+        assert_eq!(err, CallError::NotConnected);
+    }
+
+    #[test]
+    fn current_context_is_per_thread() {
+        assert!(with_current(|_| ()).is_none());
+        make_current(Some(Context::default()));
+        assert!(with_current(|_| ()).is_some());
+        std::thread::spawn(|| assert!(with_current(|_| ()).is_none())).join().unwrap();
+        make_current(None);
+    }
+
+    #[test]
+    fn strings_stay_valid_and_stable() {
+        let mut ctx = Context::default();
+        let a = ctx.keep_string((0x1F00, 0), Some(c"glwire"));
+        let b = ctx.keep_string((0x1F00, 0), Some(c"glwire"));
+        assert!(ctx.keep_string((0x1F01, 0), None).is_null());
+        assert_eq!(a, b);
+        assert_eq!(ctx.strings[&(0x1F00, 0)].as_c_str(), c"glwire");
+        assert_eq!(ctx.strings[&(0x1F00, 0)].as_ptr().cast(), a);
+    }
+}
