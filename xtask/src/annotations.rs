@@ -28,6 +28,9 @@ pub struct CommandAnn {
     /// Why this command is annotated, for the reader of the annotations file.
     #[serde(default)]
     pub note: Option<String>,
+    /// `"hand"`: the ICD implements this entry point by hand; no shim is generated.
+    #[serde(default)]
+    pub icd: Option<String>,
     #[serde(flatten)]
     pub params: BTreeMap<String, ParamAnn>,
 }

@@ -163,6 +163,8 @@ pub struct Cmd {
     pub sync: bool,
     pub sizing: Sizing,
     pub note: Option<String>,
+    /// The ICD writes this entry point by hand.
+    pub icd_hand: bool,
 }
 
 impl Cmd {
@@ -379,6 +381,11 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
         sync,
         sizing,
         note: ann.and_then(|a| a.note.clone()),
+        icd_hand: match ann.and_then(|a| a.icd.as_deref()) {
+            None => false,
+            Some("hand") => true,
+            Some(other) => return Err(format!("annotations: {}: icd = \"{other}\" (only \"hand\" is known)", cmd.name)),
+        },
     })
 }
 

@@ -15,6 +15,10 @@ use wire::CommandBuf;
 use crate::link::{Forward, Link, ReplyBuf};
 use crate::CallError;
 
+const GL_ELEMENT_ARRAY_BUFFER: u32 = 0x8893;
+const GL_PIXEL_PACK_BUFFER: u32 = 0x88EB;
+const GL_PIXEL_UNPACK_BUFFER: u32 = 0x88EC;
+
 /// Buffer binding points that turn a pointer argument into a buffer offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BufferSlot {
@@ -33,15 +37,19 @@ pub struct Context {
     reply: ReplyBuf,
     pub(crate) unpack: PixelStore,
     pub(crate) pack: PixelStore,
-    bound_unpack: u32,
-    bound_pack: u32,
-    bound_element: u32,
+    /// Buffer bound at each context-level target (GL_ARRAY_BUFFER, pixel pack and
+    /// unpack, …); the element array binding belongs to the vertex array instead.
+    bound: HashMap<u32, u32>,
+    /// GL_ELEMENT_ARRAY_BUFFER of each vertex array (0 is the default one).
+    vao_element: HashMap<u32, u32>,
+    vao: u32,
     /// Strings returned to the program stay valid for the context's life (the spec
     /// requires pointers from glGetString to stay valid).
-    strings: HashMap<(u64, u64), CString>,
+    strings: HashMap<[u64; 3], CString>,
     /// The first GL error the client detected itself since the last `glGetError`.
     client_error: Option<u32>,
-    /// Mapped buffer ranges, by target, as the client-side copies the program writes.
+    /// Mapped buffer ranges, by buffer name: the client-side copies the program reads
+    /// and writes. Each lives until its buffer is unmapped or deleted, as GL promises.
     mappings: HashMap<u32, Vec<u8>>,
 }
 
@@ -65,36 +73,75 @@ impl Context {
             reply: ReplyBuf::new(),
             unpack: PixelStore::default(),
             pack: PixelStore::default(),
-            bound_unpack: 0,
-            bound_pack: 0,
-            bound_element: 0,
+            bound: HashMap::new(),
+            vao_element: HashMap::new(),
+            vao: 0,
             strings: HashMap::new(),
             client_error: None,
             mappings: HashMap::new(),
         }
     }
 
+    /// The buffer bound at `target` (0 for none).
+    fn bound_buffer(&self, target: u32) -> u32 {
+        if target == GL_ELEMENT_ARRAY_BUFFER {
+            return self.vao_element.get(&self.vao).copied().unwrap_or(0);
+        }
+        self.bound.get(&target).copied().unwrap_or(0)
+    }
+
     /// True when pointers for `slot` are offsets into a bound buffer object.
     pub fn buffer_bound(&self, slot: BufferSlot) -> bool {
-        match slot {
-            BufferSlot::Unpack => self.bound_unpack != 0,
-            BufferSlot::Pack => self.bound_pack != 0,
-            BufferSlot::Element => self.bound_element != 0,
-        }
+        let target = match slot {
+            BufferSlot::Unpack => GL_PIXEL_UNPACK_BUFFER,
+            BufferSlot::Pack => GL_PIXEL_PACK_BUFFER,
+            BufferSlot::Element => GL_ELEMENT_ARRAY_BUFFER,
+        };
+        self.bound_buffer(target) != 0
     }
 
     /// Follows the commands that change what the client shadows, before they are sent.
     fn shadow(&mut self, cmd: &Command<'_>) {
-        const GL_ELEMENT_ARRAY_BUFFER: u32 = 0x8893;
-        const GL_PIXEL_PACK_BUFFER: u32 = 0x88EB;
-        const GL_PIXEL_UNPACK_BUFFER: u32 = 0x88EC;
         match cmd {
-            Command::BindBuffer(b) => match b.target {
-                GL_ELEMENT_ARRAY_BUFFER => self.bound_element = b.buffer,
-                GL_PIXEL_PACK_BUFFER => self.bound_pack = b.buffer,
-                GL_PIXEL_UNPACK_BUFFER => self.bound_unpack = b.buffer,
-                _ => {}
-            },
+            Command::BindBuffer(b) if b.target == GL_ELEMENT_ARRAY_BUFFER => {
+                self.vao_element.insert(self.vao, b.buffer);
+            }
+            Command::BindBuffer(b) => {
+                self.bound.insert(b.target, b.buffer);
+            }
+            // Indexed binds also bind the generic point.
+            Command::BindBufferBase(b) => {
+                self.bound.insert(b.target, b.buffer);
+            }
+            Command::BindBufferRange(b) => {
+                self.bound.insert(b.target, b.buffer);
+            }
+            Command::BindVertexArray(v) => self.vao = v.array,
+            Command::DeleteVertexArrays(d) => {
+                for name in d.arrays.iter().filter(|&&n| n != 0) {
+                    self.vao_element.remove(name);
+                    if *name == self.vao {
+                        self.vao = 0;
+                    }
+                }
+            }
+            // Deleting a bound buffer unbinds it from the context and from the bound
+            // vertex array; its mapping ends with it.
+            Command::DeleteBuffers(d) => {
+                for name in d.buffers.iter().filter(|&&n| n != 0) {
+                    self.bound.retain(|_, b| b != name);
+                    if let Some(e) = self.vao_element.get_mut(&self.vao) {
+                        if e == name {
+                            *e = 0;
+                        }
+                    }
+                    self.mappings.remove(name);
+                }
+            }
+            Command::UnmapBuffer(u) => {
+                let buffer = self.bound_buffer(u.target);
+                self.mappings.remove(&buffer);
+            }
             Command::PixelStorei(p) => crate::sizing::apply_pixel_store(self, p.pname, p.param),
             _ => {}
         }
@@ -113,20 +160,31 @@ impl Context {
         self.client_error.take()
     }
 
-    /// Keeps the bytes of a mapped range in a client-side copy the program can write.
+    /// Keeps the bytes of a range mapped from the buffer bound at `target` in a
+    /// client-side copy the program can write, and returns where it lives. NULL when
+    /// the server refused the map, no buffer is bound, or memory runs out (what a
+    /// native driver returns too). Writing the copy back at unmap comes with the ICD.
     pub fn keep_mapping(&mut self, target: u32, bytes: Option<&[u8]>, length: i64) -> *mut u8 {
-        let Some(bytes) = bytes else { return std::ptr::null_mut() };
+        let buffer = self.bound_buffer(target);
+        let (Some(bytes), true) = (bytes, buffer != 0) else { return std::ptr::null_mut() };
         let len = usize::try_from(length).unwrap_or(0).max(bytes.len());
-        let mut copy = vec![0u8; len];
-        copy[..bytes.len()].copy_from_slice(bytes);
-        let slot = self.mappings.entry(target).or_default();
+        let mut copy = Vec::new();
+        if copy.try_reserve_exact(len).is_err() {
+            self.record_error(&CallError::OUT_OF_MEMORY);
+            return std::ptr::null_mut();
+        }
+        copy.extend_from_slice(bytes);
+        copy.resize(len, 0);
+        // A buffer is mapped at most once at a time, so this replaces only a mapping
+        // GL already ended.
+        let slot = self.mappings.entry(buffer).or_default();
         *slot = copy;
         slot.as_mut_ptr()
     }
 }
 
 impl Forward for Context {
-    fn keep_string(&mut self, key: (u64, u64), s: Option<&CStr>) -> *const u8 {
+    fn keep_string(&mut self, key: [u64; 3], s: Option<&CStr>) -> *const u8 {
         crate::link::keep(&mut self.strings, key, s)
     }
 
@@ -217,6 +275,41 @@ mod tests {
     }
 
     #[test]
+    fn element_bindings_follow_the_vertex_array_and_deletes() {
+        use wire::commands::{BindVertexArray, DeleteBuffers};
+        let mut ctx = Context::new(Some(Box::new(Recorder::default())));
+        let bind = |ctx: &mut Context, cmd| ctx.submit(&cmd).unwrap();
+        bind(&mut ctx, Command::BindVertexArray(BindVertexArray { array: 1 }));
+        bind(&mut ctx, Command::BindBuffer(BindBuffer { target: GL_ELEMENT_ARRAY_BUFFER, buffer: 7 }));
+        assert!(ctx.buffer_bound(BufferSlot::Element));
+        bind(&mut ctx, Command::BindVertexArray(BindVertexArray { array: 0 }));
+        assert!(!ctx.buffer_bound(BufferSlot::Element), "the default vertex array has no element buffer");
+        bind(&mut ctx, Command::BindVertexArray(BindVertexArray { array: 1 }));
+        assert!(ctx.buffer_bound(BufferSlot::Element), "binding VAO 1 again brings its element buffer back");
+        bind(&mut ctx, Command::BindBuffer(BindBuffer { target: GL_PIXEL_UNPACK_BUFFER, buffer: 7 }));
+        bind(&mut ctx, Command::DeleteBuffers(DeleteBuffers { n: 1, buffers: &[7] }));
+        assert!(!ctx.buffer_bound(BufferSlot::Element));
+        assert!(!ctx.buffer_bound(BufferSlot::Unpack));
+    }
+
+    #[test]
+    fn mappings_live_per_buffer_until_unmapped() {
+        use wire::commands::UnmapBuffer;
+        const GL_ARRAY_BUFFER: u32 = 0x8892;
+        let mut ctx = Context::new(Some(Box::new(Recorder::default())));
+        assert!(ctx.keep_mapping(GL_ARRAY_BUFFER, Some(&[1, 2]), 2).is_null(), "no buffer bound");
+        ctx.submit(&Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 1 })).unwrap();
+        let first = ctx.keep_mapping(GL_ARRAY_BUFFER, Some(&[1, 2]), 4);
+        ctx.submit(&Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 2 })).unwrap();
+        let second = ctx.keep_mapping(GL_ARRAY_BUFFER, Some(&[3]), 1);
+        assert_ne!(first, second);
+        assert_eq!(ctx.mappings[&1], vec![1, 2, 0, 0], "mapping buffer 2 leaves buffer 1's mapping alone");
+        ctx.submit(&Command::UnmapBuffer(UnmapBuffer { target: GL_ARRAY_BUFFER })).unwrap();
+        assert!(!ctx.mappings.contains_key(&2));
+        assert!(ctx.mappings.contains_key(&1));
+    }
+
+    #[test]
     fn without_a_link_calls_fail_as_not_connected() {
         let mut ctx = Context::default();
         let err = ctx.submit(&Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 1 })).unwrap_err();
@@ -235,11 +328,11 @@ mod tests {
     #[test]
     fn strings_stay_valid_and_stable() {
         let mut ctx = Context::default();
-        let a = ctx.keep_string((0x1F00, 0), Some(c"glwire"));
-        let b = ctx.keep_string((0x1F00, 0), Some(c"glwire"));
-        assert!(ctx.keep_string((0x1F01, 0), None).is_null());
+        let a = ctx.keep_string([1, 0x1F00, 0], Some(c"glwire"));
+        let b = ctx.keep_string([1, 0x1F00, 0], Some(c"glwire"));
+        assert!(ctx.keep_string([1, 0x1F01, 0], None).is_null());
         assert_eq!(a, b);
-        assert_eq!(ctx.strings[&(0x1F00, 0)].as_c_str(), c"glwire");
-        assert_eq!(ctx.strings[&(0x1F00, 0)].as_ptr().cast(), a);
+        assert_eq!(ctx.strings[&[1, 0x1F00, 0]].as_c_str(), c"glwire");
+        assert_eq!(ctx.strings[&[1, 0x1F00, 0]].as_ptr().cast(), a);
     }
 }

@@ -31,8 +31,8 @@ pub trait Forward {
     /// reply's bytes.
     fn call(&mut self, cmd: &Command<'_>) -> Result<&ReplyBuf, CallError>;
     /// Keeps a returned string alive and returns a stable pointer to it (the APIs
-    /// promise such pointers stay valid).
-    fn keep_string(&mut self, key: (u64, u64), s: Option<&CStr>) -> *const u8;
+    /// promise such pointers stay valid). `key` is the opcode and the query's arguments.
+    fn keep_string(&mut self, key: [u64; 3], s: Option<&CStr>) -> *const u8;
 }
 
 /// The process's link for EGL calls, which need no current context.
@@ -41,11 +41,11 @@ struct DisplayLink {
     link: Option<Box<dyn Link>>,
     stream: CommandBuf,
     reply: ReplyBuf,
-    strings: HashMap<(u64, u64), CString>,
+    strings: HashMap<[u64; 3], CString>,
 }
 
 impl Forward for DisplayLink {
-    fn keep_string(&mut self, key: (u64, u64), s: Option<&CStr>) -> *const u8 {
+    fn keep_string(&mut self, key: [u64; 3], s: Option<&CStr>) -> *const u8 {
         keep(&mut self.strings, key, s)
     }
 
@@ -83,7 +83,7 @@ pub fn with_display_link<R>(f: impl FnOnce(&mut dyn Forward) -> R) -> R {
 }
 
 /// Stores `s` under `key` once; later calls return the same pointer.
-pub(crate) fn keep(strings: &mut HashMap<(u64, u64), CString>, key: (u64, u64), s: Option<&CStr>) -> *const u8 {
+pub(crate) fn keep(strings: &mut HashMap<[u64; 3], CString>, key: [u64; 3], s: Option<&CStr>) -> *const u8 {
     match s {
         None => std::ptr::null(),
         Some(s) => strings.entry(key).or_insert_with(|| s.to_owned()).as_ptr().cast(),
@@ -93,7 +93,7 @@ pub(crate) fn keep(strings: &mut HashMap<(u64, u64), CString>, key: (u64, u64), 
 struct Unavailable;
 
 impl Forward for Unavailable {
-    fn keep_string(&mut self, _: (u64, u64), _: Option<&CStr>) -> *const u8 {
+    fn keep_string(&mut self, _: [u64; 3], _: Option<&CStr>) -> *const u8 {
         std::ptr::null()
     }
     fn submit(&mut self, _: &Command<'_>) -> Result<(), CallError> {

@@ -12,7 +12,8 @@ pub(crate) fn gl<R>(name: &'static str, default: R, f: impl FnOnce(&mut Context)
     let _ = name;
     match catch_unwind(AssertUnwindSafe(|| client::with_current(|ctx| f(ctx).map_err(|e| ctx.record_error(&e))))) {
         Ok(Some(Ok(v))) => v,
-        Ok(Some(Err(()))) | Ok(None) | Err(_) => default,
+        Ok(Some(Err(()))) | Ok(None) => default,
+        Err(payload) => swallow(payload, default),
     }
 }
 
@@ -23,6 +24,14 @@ pub(crate) fn egl<R>(name: &'static str, default: R, f: impl FnOnce(&mut dyn For
         Ok(Ok(v)) => v,
         // The EGL error reaches the program through libglvnd's setEGLError once the
         // vendor is loadable (the ICD issue).
-        Ok(Err(_)) | Err(_) => default,
+        Ok(Err(_)) => default,
+        Err(payload) => swallow(payload, default),
     }
+}
+
+/// A panic payload's own `Drop` could panic again, outside any `catch_unwind`, and
+/// abort the program: it is leaked instead (once per bug, a few bytes).
+fn swallow<R>(payload: Box<dyn std::any::Any + Send>, default: R) -> R {
+    std::mem::forget(payload);
+    default
 }

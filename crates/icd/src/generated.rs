@@ -7,7 +7,7 @@
 use core::ffi::{c_char, c_void, CStr};
 
 use client::{BufferSlot, CallError, Forward};
-use wire::codec::{len_mul, len_of, split_message, OutRef, StrList};
+use wire::codec::{len_mul, len_of, reply_body, OutRef, StrList};
 use wire::commands::*;
 
 use crate::types::*;
@@ -183,7 +183,7 @@ pub(crate) unsafe extern "C" fn glBufferSubData(target: GLenum, offset: GLintptr
 pub(crate) unsafe extern "C" fn glCheckFramebufferStatus(target: GLenum) -> GLenum {
     entry::gl("glCheckFramebufferStatus", 0, |cx| {
         let reply = cx.call(&Command::CheckFramebufferStatus(CheckFramebufferStatus { target: target as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::CheckFramebufferStatus as u32)?;
         let r = CheckFramebufferStatusReply::decode(body)?;
         Ok(r.ret as GLenum)
     })
@@ -315,7 +315,7 @@ pub(crate) unsafe extern "C" fn glCopyTexSubImage2D(target: GLenum, level: GLint
 pub(crate) unsafe extern "C" fn glCreateProgram() -> GLuint {
     entry::gl("glCreateProgram", 0, |cx| {
         let reply = cx.call(&Command::CreateProgram(CreateProgram {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::CreateProgram as u32)?;
         let r = CreateProgramReply::decode(body)?;
         Ok(r.ret as GLuint)
     })
@@ -329,7 +329,7 @@ pub(crate) unsafe extern "C" fn glCreateProgram() -> GLuint {
 pub(crate) unsafe extern "C" fn glCreateShader(type_: GLenum) -> GLuint {
     entry::gl("glCreateShader", 0, |cx| {
         let reply = cx.call(&Command::CreateShader(CreateShader { type_: type_ as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::CreateShader as u32)?;
         let r = CreateShaderReply::decode(body)?;
         Ok(r.ret as GLuint)
     })
@@ -546,7 +546,7 @@ pub(crate) unsafe extern "C" fn glEnableVertexAttribArray(index: GLuint) {
 pub(crate) unsafe extern "C" fn glFinish() {
     entry::gl("glFinish", (), |cx| {
         let reply = cx.call(&Command::Finish(Finish {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::Finish as u32)?;
         let r = FinishReply::decode(body)?;
         Ok(())
     })
@@ -605,7 +605,7 @@ pub(crate) unsafe extern "C" fn glGenBuffers(n: GLsizei, buffers: *mut GLuint) {
     entry::gl("glGenBuffers", (), |cx| {
         let buffers_cap = ptr::out_cap(buffers.is_null(), len_of(n));
         let reply = cx.call(&Command::GenBuffers(GenBuffers { n: n as i32, buffers: buffers_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenBuffers as u32)?;
         let r = GenBuffersReply::decode(body)?;
         // SAFETY: the glGenBuffers contract: `buffers` has room for the capacity asked for.
         unsafe { ptr::output(buffers.cast::<u32>(), buffers_cap, r.buffers) };
@@ -633,7 +633,7 @@ pub(crate) unsafe extern "C" fn glGenFramebuffers(n: GLsizei, framebuffers: *mut
     entry::gl("glGenFramebuffers", (), |cx| {
         let framebuffers_cap = ptr::out_cap(framebuffers.is_null(), len_of(n));
         let reply = cx.call(&Command::GenFramebuffers(GenFramebuffers { n: n as i32, framebuffers: framebuffers_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenFramebuffers as u32)?;
         let r = GenFramebuffersReply::decode(body)?;
         // SAFETY: the glGenFramebuffers contract: `framebuffers` has room for the capacity asked for.
         unsafe { ptr::output(framebuffers.cast::<u32>(), framebuffers_cap, r.framebuffers) };
@@ -650,7 +650,7 @@ pub(crate) unsafe extern "C" fn glGenRenderbuffers(n: GLsizei, renderbuffers: *m
     entry::gl("glGenRenderbuffers", (), |cx| {
         let renderbuffers_cap = ptr::out_cap(renderbuffers.is_null(), len_of(n));
         let reply = cx.call(&Command::GenRenderbuffers(GenRenderbuffers { n: n as i32, renderbuffers: renderbuffers_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenRenderbuffers as u32)?;
         let r = GenRenderbuffersReply::decode(body)?;
         // SAFETY: the glGenRenderbuffers contract: `renderbuffers` has room for the capacity asked for.
         unsafe { ptr::output(renderbuffers.cast::<u32>(), renderbuffers_cap, r.renderbuffers) };
@@ -667,7 +667,7 @@ pub(crate) unsafe extern "C" fn glGenTextures(n: GLsizei, textures: *mut GLuint)
     entry::gl("glGenTextures", (), |cx| {
         let textures_cap = ptr::out_cap(textures.is_null(), len_of(n));
         let reply = cx.call(&Command::GenTextures(GenTextures { n: n as i32, textures: textures_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenTextures as u32)?;
         let r = GenTexturesReply::decode(body)?;
         // SAFETY: the glGenTextures contract: `textures` has room for the capacity asked for.
         unsafe { ptr::output(textures.cast::<u32>(), textures_cap, r.textures) };
@@ -687,7 +687,7 @@ pub(crate) unsafe extern "C" fn glGetActiveAttrib(program: GLuint, index: GLuint
         let type__cap = ptr::out_cap(type_.is_null(), Some(1usize));
         let name_cap = ptr::out_cap(name.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetActiveAttrib(GetActiveAttrib { program: program as u32, index: index as u32, buf_size: buf_size as i32, length: length_cap, size: size_cap, type_: type__cap, name: name_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetActiveAttrib as u32)?;
         let r = GetActiveAttribReply::decode(body)?;
         // SAFETY: the glGetActiveAttrib contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -713,7 +713,7 @@ pub(crate) unsafe extern "C" fn glGetActiveUniform(program: GLuint, index: GLuin
         let type__cap = ptr::out_cap(type_.is_null(), Some(1usize));
         let name_cap = ptr::out_cap(name.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetActiveUniform(GetActiveUniform { program: program as u32, index: index as u32, buf_size: buf_size as i32, length: length_cap, size: size_cap, type_: type__cap, name: name_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetActiveUniform as u32)?;
         let r = GetActiveUniformReply::decode(body)?;
         // SAFETY: the glGetActiveUniform contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -737,7 +737,7 @@ pub(crate) unsafe extern "C" fn glGetAttachedShaders(program: GLuint, max_count:
         let count_cap = ptr::out_cap(count.is_null(), Some(1usize));
         let shaders_cap = ptr::out_cap(shaders.is_null(), len_of(max_count));
         let reply = cx.call(&Command::GetAttachedShaders(GetAttachedShaders { program: program as u32, max_count: max_count as i32, count: count_cap, shaders: shaders_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetAttachedShaders as u32)?;
         let r = GetAttachedShadersReply::decode(body)?;
         // SAFETY: the glGetAttachedShaders contract: `count` has room for the capacity asked for.
         unsafe { ptr::output(count.cast::<i32>(), count_cap, r.count) };
@@ -757,7 +757,7 @@ pub(crate) unsafe extern "C" fn glGetAttribLocation(program: GLuint, name: *cons
         // SAFETY: the glGetAttribLocation contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
         let reply = cx.call(&Command::GetAttribLocation(GetAttribLocation { program: program as u32, name }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetAttribLocation as u32)?;
         let r = GetAttribLocationReply::decode(body)?;
         Ok(r.ret as GLint)
     })
@@ -772,7 +772,7 @@ pub(crate) unsafe extern "C" fn glGetBooleanv(pname: GLenum, data: *mut GLboolea
     entry::gl("glGetBooleanv", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET, pname)?));
         let reply = cx.call(&Command::GetBooleanv(GetBooleanv { pname: pname as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetBooleanv as u32)?;
         let r = GetBooleanvReply::decode(body)?;
         // SAFETY: the glGetBooleanv contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<u8>(), data_cap, r.data) };
@@ -789,7 +789,7 @@ pub(crate) unsafe extern "C" fn glGetBufferParameteriv(target: GLenum, pname: GL
     entry::gl("glGetBufferParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::BUFFER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetBufferParameteriv(GetBufferParameteriv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetBufferParameteriv as u32)?;
         let r = GetBufferParameterivReply::decode(body)?;
         // SAFETY: the glGetBufferParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -805,7 +805,7 @@ pub(crate) unsafe extern "C" fn glGetBufferParameteriv(target: GLenum, pname: GL
 pub(crate) unsafe extern "C" fn glGetError() -> GLenum {
     entry::gl("glGetError", 0, |cx| {
         let reply = cx.call(&Command::GetError(GetError {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetError as u32)?;
         let r = GetErrorReply::decode(body)?;
         Ok(r.ret as GLenum)
     })
@@ -820,7 +820,7 @@ pub(crate) unsafe extern "C" fn glGetFloatv(pname: GLenum, data: *mut GLfloat) {
     entry::gl("glGetFloatv", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET, pname)?));
         let reply = cx.call(&Command::GetFloatv(GetFloatv { pname: pname as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetFloatv as u32)?;
         let r = GetFloatvReply::decode(body)?;
         // SAFETY: the glGetFloatv contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<f32>(), data_cap, r.data) };
@@ -837,7 +837,7 @@ pub(crate) unsafe extern "C" fn glGetFramebufferAttachmentParameteriv(target: GL
     entry::gl("glGetFramebufferAttachmentParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::FRAMEBUFFER_ATTACHMENT_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetFramebufferAttachmentParameteriv(GetFramebufferAttachmentParameteriv { target: target as u32, attachment: attachment as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetFramebufferAttachmentParameteriv as u32)?;
         let r = GetFramebufferAttachmentParameterivReply::decode(body)?;
         // SAFETY: the glGetFramebufferAttachmentParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -854,7 +854,7 @@ pub(crate) unsafe extern "C" fn glGetIntegerv(pname: GLenum, data: *mut GLint) {
     entry::gl("glGetIntegerv", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET, pname)?));
         let reply = cx.call(&Command::GetIntegerv(GetIntegerv { pname: pname as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetIntegerv as u32)?;
         let r = GetIntegervReply::decode(body)?;
         // SAFETY: the glGetIntegerv contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<i32>(), data_cap, r.data) };
@@ -871,7 +871,7 @@ pub(crate) unsafe extern "C" fn glGetProgramiv(program: GLuint, pname: GLenum, p
     entry::gl("glGetProgramiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::PROGRAM, pname)?));
         let reply = cx.call(&Command::GetProgramiv(GetProgramiv { program: program as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramiv as u32)?;
         let r = GetProgramivReply::decode(body)?;
         // SAFETY: the glGetProgramiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -889,7 +889,7 @@ pub(crate) unsafe extern "C" fn glGetProgramInfoLog(program: GLuint, buf_size: G
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let info_log_cap = ptr::out_cap(info_log.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetProgramInfoLog(GetProgramInfoLog { program: program as u32, buf_size: buf_size as i32, length: length_cap, info_log: info_log_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramInfoLog as u32)?;
         let r = GetProgramInfoLogReply::decode(body)?;
         // SAFETY: the glGetProgramInfoLog contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -908,7 +908,7 @@ pub(crate) unsafe extern "C" fn glGetRenderbufferParameteriv(target: GLenum, pna
     entry::gl("glGetRenderbufferParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::RENDERBUFFER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetRenderbufferParameteriv(GetRenderbufferParameteriv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetRenderbufferParameteriv as u32)?;
         let r = GetRenderbufferParameterivReply::decode(body)?;
         // SAFETY: the glGetRenderbufferParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -925,7 +925,7 @@ pub(crate) unsafe extern "C" fn glGetShaderiv(shader: GLuint, pname: GLenum, par
     entry::gl("glGetShaderiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::SHADER, pname)?));
         let reply = cx.call(&Command::GetShaderiv(GetShaderiv { shader: shader as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetShaderiv as u32)?;
         let r = GetShaderivReply::decode(body)?;
         // SAFETY: the glGetShaderiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -943,7 +943,7 @@ pub(crate) unsafe extern "C" fn glGetShaderInfoLog(shader: GLuint, buf_size: GLs
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let info_log_cap = ptr::out_cap(info_log.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetShaderInfoLog(GetShaderInfoLog { shader: shader as u32, buf_size: buf_size as i32, length: length_cap, info_log: info_log_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetShaderInfoLog as u32)?;
         let r = GetShaderInfoLogReply::decode(body)?;
         // SAFETY: the glGetShaderInfoLog contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -963,7 +963,7 @@ pub(crate) unsafe extern "C" fn glGetShaderPrecisionFormat(shadertype: GLenum, p
         let range_cap = ptr::out_cap(range.is_null(), Some(2usize));
         let precision_cap = ptr::out_cap(precision.is_null(), Some(1usize));
         let reply = cx.call(&Command::GetShaderPrecisionFormat(GetShaderPrecisionFormat { shadertype: shadertype as u32, precisiontype: precisiontype as u32, range: range_cap, precision: precision_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetShaderPrecisionFormat as u32)?;
         let r = GetShaderPrecisionFormatReply::decode(body)?;
         // SAFETY: the glGetShaderPrecisionFormat contract: `range` has room for the capacity asked for.
         unsafe { ptr::output(range.cast::<i32>(), range_cap, r.range) };
@@ -983,7 +983,7 @@ pub(crate) unsafe extern "C" fn glGetShaderSource(shader: GLuint, buf_size: GLsi
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let source_cap = ptr::out_cap(source.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetShaderSource(GetShaderSource { shader: shader as u32, buf_size: buf_size as i32, length: length_cap, source: source_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetShaderSource as u32)?;
         let r = GetShaderSourceReply::decode(body)?;
         // SAFETY: the glGetShaderSource contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -1001,10 +1001,10 @@ pub(crate) unsafe extern "C" fn glGetShaderSource(shader: GLuint, buf_size: GLsi
 pub(crate) unsafe extern "C" fn glGetString(name: GLenum) -> *const GLubyte {
     entry::gl("glGetString", core::ptr::null(), |cx| {
         let reply = cx.call(&Command::GetString(GetString { name: name as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetString as u32)?;
         let r = GetStringReply::decode(body)?;
         let s = r.ret.map(CStr::to_owned);
-        Ok(cx.keep_string((name as usize as u64, 0), s.as_deref()).cast())
+        Ok(cx.keep_string([Opcode::GetString as u64, name as usize as u64, 0], s.as_deref()).cast())
     })
 }
 
@@ -1017,7 +1017,7 @@ pub(crate) unsafe extern "C" fn glGetTexParameterfv(target: GLenum, pname: GLenu
     entry::gl("glGetTexParameterfv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetTexParameterfv(GetTexParameterfv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTexParameterfv as u32)?;
         let r = GetTexParameterfvReply::decode(body)?;
         // SAFETY: the glGetTexParameterfv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<f32>(), params_cap, r.params) };
@@ -1034,7 +1034,7 @@ pub(crate) unsafe extern "C" fn glGetTexParameteriv(target: GLenum, pname: GLenu
     entry::gl("glGetTexParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetTexParameteriv(GetTexParameteriv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTexParameteriv as u32)?;
         let r = GetTexParameterivReply::decode(body)?;
         // SAFETY: the glGetTexParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -1051,7 +1051,7 @@ pub(crate) unsafe extern "C" fn glGetUniformfv(program: GLuint, location: GLint,
     entry::gl("glGetUniformfv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.uniform_value_count(program, location)?));
         let reply = cx.call(&Command::GetUniformfv(GetUniformfv { program: program as u32, location: location as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetUniformfv as u32)?;
         let r = GetUniformfvReply::decode(body)?;
         // SAFETY: the glGetUniformfv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<f32>(), params_cap, r.params) };
@@ -1068,7 +1068,7 @@ pub(crate) unsafe extern "C" fn glGetUniformiv(program: GLuint, location: GLint,
     entry::gl("glGetUniformiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.uniform_value_count(program, location)?));
         let reply = cx.call(&Command::GetUniformiv(GetUniformiv { program: program as u32, location: location as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetUniformiv as u32)?;
         let r = GetUniformivReply::decode(body)?;
         // SAFETY: the glGetUniformiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -1086,7 +1086,7 @@ pub(crate) unsafe extern "C" fn glGetUniformLocation(program: GLuint, name: *con
         // SAFETY: the glGetUniformLocation contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
         let reply = cx.call(&Command::GetUniformLocation(GetUniformLocation { program: program as u32, name }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetUniformLocation as u32)?;
         let r = GetUniformLocationReply::decode(body)?;
         Ok(r.ret as GLint)
     })
@@ -1101,7 +1101,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribfv(index: GLuint, pname: GLenum
     entry::gl("glGetVertexAttribfv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::VERTEX_ATTRIB, pname)?));
         let reply = cx.call(&Command::GetVertexAttribfv(GetVertexAttribfv { index: index as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetVertexAttribfv as u32)?;
         let r = GetVertexAttribfvReply::decode(body)?;
         // SAFETY: the glGetVertexAttribfv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<f32>(), params_cap, r.params) };
@@ -1118,7 +1118,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribiv(index: GLuint, pname: GLenum
     entry::gl("glGetVertexAttribiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::VERTEX_ATTRIB, pname)?));
         let reply = cx.call(&Command::GetVertexAttribiv(GetVertexAttribiv { index: index as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetVertexAttribiv as u32)?;
         let r = GetVertexAttribivReply::decode(body)?;
         // SAFETY: the glGetVertexAttribiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -1135,7 +1135,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribPointerv(index: GLuint, pname: 
     entry::gl("glGetVertexAttribPointerv", (), |cx| {
         let pointer_cap = ptr::out_cap(pointer.is_null(), Some(1usize));
         let reply = cx.call(&Command::GetVertexAttribPointerv(GetVertexAttribPointerv { index: index as u32, pname: pname as u32, pointer: pointer_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetVertexAttribPointerv as u32)?;
         let r = GetVertexAttribPointervReply::decode(body)?;
         // SAFETY: the glGetVertexAttribPointerv contract: `pointer` has room for the capacity asked for.
         unsafe { ptr::output(pointer.cast::<u64>(), pointer_cap, r.pointer) };
@@ -1162,7 +1162,7 @@ pub(crate) unsafe extern "C" fn glHint(target: GLenum, mode: GLenum) {
 pub(crate) unsafe extern "C" fn glIsBuffer(buffer: GLuint) -> GLboolean {
     entry::gl("glIsBuffer", 0, |cx| {
         let reply = cx.call(&Command::IsBuffer(IsBuffer { buffer: buffer as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsBuffer as u32)?;
         let r = IsBufferReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1176,7 +1176,7 @@ pub(crate) unsafe extern "C" fn glIsBuffer(buffer: GLuint) -> GLboolean {
 pub(crate) unsafe extern "C" fn glIsEnabled(cap: GLenum) -> GLboolean {
     entry::gl("glIsEnabled", 0, |cx| {
         let reply = cx.call(&Command::IsEnabled(IsEnabled { cap: cap as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsEnabled as u32)?;
         let r = IsEnabledReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1190,7 +1190,7 @@ pub(crate) unsafe extern "C" fn glIsEnabled(cap: GLenum) -> GLboolean {
 pub(crate) unsafe extern "C" fn glIsFramebuffer(framebuffer: GLuint) -> GLboolean {
     entry::gl("glIsFramebuffer", 0, |cx| {
         let reply = cx.call(&Command::IsFramebuffer(IsFramebuffer { framebuffer: framebuffer as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsFramebuffer as u32)?;
         let r = IsFramebufferReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1204,7 +1204,7 @@ pub(crate) unsafe extern "C" fn glIsFramebuffer(framebuffer: GLuint) -> GLboolea
 pub(crate) unsafe extern "C" fn glIsProgram(program: GLuint) -> GLboolean {
     entry::gl("glIsProgram", 0, |cx| {
         let reply = cx.call(&Command::IsProgram(IsProgram { program: program as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsProgram as u32)?;
         let r = IsProgramReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1218,7 +1218,7 @@ pub(crate) unsafe extern "C" fn glIsProgram(program: GLuint) -> GLboolean {
 pub(crate) unsafe extern "C" fn glIsRenderbuffer(renderbuffer: GLuint) -> GLboolean {
     entry::gl("glIsRenderbuffer", 0, |cx| {
         let reply = cx.call(&Command::IsRenderbuffer(IsRenderbuffer { renderbuffer: renderbuffer as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsRenderbuffer as u32)?;
         let r = IsRenderbufferReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1232,7 +1232,7 @@ pub(crate) unsafe extern "C" fn glIsRenderbuffer(renderbuffer: GLuint) -> GLbool
 pub(crate) unsafe extern "C" fn glIsShader(shader: GLuint) -> GLboolean {
     entry::gl("glIsShader", 0, |cx| {
         let reply = cx.call(&Command::IsShader(IsShader { shader: shader as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsShader as u32)?;
         let r = IsShaderReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1246,7 +1246,7 @@ pub(crate) unsafe extern "C" fn glIsShader(shader: GLuint) -> GLboolean {
 pub(crate) unsafe extern "C" fn glIsTexture(texture: GLuint) -> GLboolean {
     entry::gl("glIsTexture", 0, |cx| {
         let reply = cx.call(&Command::IsTexture(IsTexture { texture: texture as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsTexture as u32)?;
         let r = IsTextureReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -1306,7 +1306,7 @@ pub(crate) unsafe extern "C" fn glReadPixels(x: GLint, y: GLint, width: GLsizei,
         let pixels_n = cx.pack_image_2d(format, type_, width, height).ok();
         let pixels_ref = ptr::out_ref(cx.buffer_bound(BufferSlot::Pack), pixels.is_null(), pixels as usize as u64, pixels_n);
         let reply = cx.call(&Command::ReadPixels(ReadPixels { x: x as i32, y: y as i32, width: width as i32, height: height as i32, format: format as u32, type_: type_ as u32, pixels: pixels_ref }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::ReadPixels as u32)?;
         let r = ReadPixelsReply::decode(body)?;
         if let OutRef::Reply(cap) = pixels_ref {
             // SAFETY: the glReadPixels contract: `pixels` has room for the image asked for.
@@ -2030,7 +2030,7 @@ pub(crate) unsafe extern "C" fn glGenQueries(n: GLsizei, ids: *mut GLuint) {
     entry::gl("glGenQueries", (), |cx| {
         let ids_cap = ptr::out_cap(ids.is_null(), len_of(n));
         let reply = cx.call(&Command::GenQueries(GenQueries { n: n as i32, ids: ids_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenQueries as u32)?;
         let r = GenQueriesReply::decode(body)?;
         // SAFETY: the glGenQueries contract: `ids` has room for the capacity asked for.
         unsafe { ptr::output(ids.cast::<u32>(), ids_cap, r.ids) };
@@ -2060,7 +2060,7 @@ pub(crate) unsafe extern "C" fn glDeleteQueries(n: GLsizei, ids: *const GLuint) 
 pub(crate) unsafe extern "C" fn glIsQuery(id: GLuint) -> GLboolean {
     entry::gl("glIsQuery", 0, |cx| {
         let reply = cx.call(&Command::IsQuery(IsQuery { id: id as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsQuery as u32)?;
         let r = IsQueryReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -2097,7 +2097,7 @@ pub(crate) unsafe extern "C" fn glGetQueryiv(target: GLenum, pname: GLenum, para
     entry::gl("glGetQueryiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::QUERY, pname)?));
         let reply = cx.call(&Command::GetQueryiv(GetQueryiv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetQueryiv as u32)?;
         let r = GetQueryivReply::decode(body)?;
         // SAFETY: the glGetQueryiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -2114,7 +2114,7 @@ pub(crate) unsafe extern "C" fn glGetQueryObjectuiv(id: GLuint, pname: GLenum, p
     entry::gl("glGetQueryObjectuiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::QUERY_OBJECT, pname)?));
         let reply = cx.call(&Command::GetQueryObjectuiv(GetQueryObjectuiv { id: id as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetQueryObjectuiv as u32)?;
         let r = GetQueryObjectuivReply::decode(body)?;
         // SAFETY: the glGetQueryObjectuiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u32>(), params_cap, r.params) };
@@ -2130,7 +2130,7 @@ pub(crate) unsafe extern "C" fn glGetQueryObjectuiv(id: GLuint, pname: GLenum, p
 pub(crate) unsafe extern "C" fn glUnmapBuffer(target: GLenum) -> GLboolean {
     entry::gl("glUnmapBuffer", 0, |cx| {
         let reply = cx.call(&Command::UnmapBuffer(UnmapBuffer { target: target as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::UnmapBuffer as u32)?;
         let r = UnmapBufferReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -2145,7 +2145,7 @@ pub(crate) unsafe extern "C" fn glGetBufferPointerv(target: GLenum, pname: GLenu
     entry::gl("glGetBufferPointerv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(1usize));
         let reply = cx.call(&Command::GetBufferPointerv(GetBufferPointerv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetBufferPointerv as u32)?;
         let r = GetBufferPointervReply::decode(body)?;
         // SAFETY: the glGetBufferPointerv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u64>(), params_cap, r.params) };
@@ -2292,7 +2292,7 @@ pub(crate) unsafe extern "C" fn glFramebufferTextureLayer(target: GLenum, attach
 pub(crate) unsafe extern "C" fn glMapBufferRange(target: GLenum, offset: GLintptr, length: GLsizeiptr, access: GLbitfield) -> *mut c_void {
     entry::gl("glMapBufferRange", core::ptr::null_mut(), |cx| {
         let reply = cx.call(&Command::MapBufferRange(MapBufferRange { target: target as u32, offset: offset as i64, length: length as i64, access: access as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::MapBufferRange as u32)?;
         let r = MapBufferRangeReply::decode(body)?;
         let bytes = r.ret.map(<[u8]>::to_vec);
         Ok(cx.keep_mapping(target, bytes.as_deref(), length as i64).cast())
@@ -2344,7 +2344,7 @@ pub(crate) unsafe extern "C" fn glGenVertexArrays(n: GLsizei, arrays: *mut GLuin
     entry::gl("glGenVertexArrays", (), |cx| {
         let arrays_cap = ptr::out_cap(arrays.is_null(), len_of(n));
         let reply = cx.call(&Command::GenVertexArrays(GenVertexArrays { n: n as i32, arrays: arrays_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenVertexArrays as u32)?;
         let r = GenVertexArraysReply::decode(body)?;
         // SAFETY: the glGenVertexArrays contract: `arrays` has room for the capacity asked for.
         unsafe { ptr::output(arrays.cast::<u32>(), arrays_cap, r.arrays) };
@@ -2360,7 +2360,7 @@ pub(crate) unsafe extern "C" fn glGenVertexArrays(n: GLsizei, arrays: *mut GLuin
 pub(crate) unsafe extern "C" fn glIsVertexArray(array: GLuint) -> GLboolean {
     entry::gl("glIsVertexArray", 0, |cx| {
         let reply = cx.call(&Command::IsVertexArray(IsVertexArray { array: array as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsVertexArray as u32)?;
         let r = IsVertexArrayReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -2375,7 +2375,7 @@ pub(crate) unsafe extern "C" fn glGetIntegeri_v(target: GLenum, index: GLuint, d
     entry::gl("glGetIntegeri_v", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET_INDEXED, target)?));
         let reply = cx.call(&Command::GetIntegeriV(GetIntegeriV { target: target as u32, index: index as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetIntegeriV as u32)?;
         let r = GetIntegeriVReply::decode(body)?;
         // SAFETY: the glGetIntegeri_v contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<i32>(), data_cap, r.data) };
@@ -2454,7 +2454,7 @@ pub(crate) unsafe extern "C" fn glGetTransformFeedbackVarying(program: GLuint, i
         let type__cap = ptr::out_cap(type_.is_null(), Some(1usize));
         let name_cap = ptr::out_cap(name.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetTransformFeedbackVarying(GetTransformFeedbackVarying { program: program as u32, index: index as u32, buf_size: buf_size as i32, length: length_cap, size: size_cap, type_: type__cap, name: name_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTransformFeedbackVarying as u32)?;
         let r = GetTransformFeedbackVaryingReply::decode(body)?;
         // SAFETY: the glGetTransformFeedbackVarying contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -2488,7 +2488,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribIiv(index: GLuint, pname: GLenu
     entry::gl("glGetVertexAttribIiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::VERTEX_ATTRIB, pname)?));
         let reply = cx.call(&Command::GetVertexAttribIiv(GetVertexAttribIiv { index: index as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetVertexAttribIiv as u32)?;
         let r = GetVertexAttribIivReply::decode(body)?;
         // SAFETY: the glGetVertexAttribIiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -2505,7 +2505,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribIuiv(index: GLuint, pname: GLen
     entry::gl("glGetVertexAttribIuiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::VERTEX_ATTRIB, pname)?));
         let reply = cx.call(&Command::GetVertexAttribIuiv(GetVertexAttribIuiv { index: index as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetVertexAttribIuiv as u32)?;
         let r = GetVertexAttribIuivReply::decode(body)?;
         // SAFETY: the glGetVertexAttribIuiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u32>(), params_cap, r.params) };
@@ -2572,7 +2572,7 @@ pub(crate) unsafe extern "C" fn glGetUniformuiv(program: GLuint, location: GLint
     entry::gl("glGetUniformuiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.uniform_value_count(program, location)?));
         let reply = cx.call(&Command::GetUniformuiv(GetUniformuiv { program: program as u32, location: location as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetUniformuiv as u32)?;
         let r = GetUniformuivReply::decode(body)?;
         // SAFETY: the glGetUniformuiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u32>(), params_cap, r.params) };
@@ -2590,7 +2590,7 @@ pub(crate) unsafe extern "C" fn glGetFragDataLocation(program: GLuint, name: *co
         // SAFETY: the glGetFragDataLocation contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
         let reply = cx.call(&Command::GetFragDataLocation(GetFragDataLocation { program: program as u32, name }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetFragDataLocation as u32)?;
         let r = GetFragDataLocationReply::decode(body)?;
         Ok(r.ret as GLint)
     })
@@ -2757,10 +2757,10 @@ pub(crate) unsafe extern "C" fn glClearBufferfi(buffer: GLenum, drawbuffer: GLin
 pub(crate) unsafe extern "C" fn glGetStringi(name: GLenum, index: GLuint) -> *const GLubyte {
     entry::gl("glGetStringi", core::ptr::null(), |cx| {
         let reply = cx.call(&Command::GetStringi(GetStringi { name: name as u32, index: index as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetStringi as u32)?;
         let r = GetStringiReply::decode(body)?;
         let s = r.ret.map(CStr::to_owned);
-        Ok(cx.keep_string((name as usize as u64, index as usize as u64), s.as_deref()).cast())
+        Ok(cx.keep_string([Opcode::GetStringi as u64, name as usize as u64, index as usize as u64], s.as_deref()).cast())
     })
 }
 
@@ -2788,7 +2788,7 @@ pub(crate) unsafe extern "C" fn glGetUniformIndices(program: GLuint, uniform_cou
         let uniform_names = StrList::Borrowed(&uniform_names_refs);
         let uniform_indices_cap = ptr::out_cap(uniform_indices.is_null(), len_of(uniform_count));
         let reply = cx.call(&Command::GetUniformIndices(GetUniformIndices { program: program as u32, uniform_count: uniform_count as i32, uniform_names, uniform_indices: uniform_indices_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetUniformIndices as u32)?;
         let r = GetUniformIndicesReply::decode(body)?;
         // SAFETY: the glGetUniformIndices contract: `uniform_indices` has room for the capacity asked for.
         unsafe { ptr::output(uniform_indices.cast::<u32>(), uniform_indices_cap, r.uniform_indices) };
@@ -2808,7 +2808,7 @@ pub(crate) unsafe extern "C" fn glGetActiveUniformsiv(program: GLuint, uniform_c
         let uniform_indices = unsafe { ptr::input(uniform_indices.cast::<u32>(), uniform_indices_n) }?;
         let params_cap = ptr::out_cap(params.is_null(), len_of(uniform_count));
         let reply = cx.call(&Command::GetActiveUniformsiv(GetActiveUniformsiv { program: program as u32, uniform_count: uniform_count as i32, uniform_indices, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetActiveUniformsiv as u32)?;
         let r = GetActiveUniformsivReply::decode(body)?;
         // SAFETY: the glGetActiveUniformsiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -2826,7 +2826,7 @@ pub(crate) unsafe extern "C" fn glGetUniformBlockIndex(program: GLuint, uniform_
         // SAFETY: the glGetUniformBlockIndex contract: `uniform_block_name` is a NUL-terminated string.
         let uniform_block_name = unsafe { ptr::cstr(uniform_block_name) }?;
         let reply = cx.call(&Command::GetUniformBlockIndex(GetUniformBlockIndex { program: program as u32, uniform_block_name }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetUniformBlockIndex as u32)?;
         let r = GetUniformBlockIndexReply::decode(body)?;
         Ok(r.ret as GLuint)
     })
@@ -2841,7 +2841,7 @@ pub(crate) unsafe extern "C" fn glGetActiveUniformBlockiv(program: GLuint, unifo
     entry::gl("glGetActiveUniformBlockiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.uniform_block_param_count(program, uniform_block_index, pname)?));
         let reply = cx.call(&Command::GetActiveUniformBlockiv(GetActiveUniformBlockiv { program: program as u32, uniform_block_index: uniform_block_index as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetActiveUniformBlockiv as u32)?;
         let r = GetActiveUniformBlockivReply::decode(body)?;
         // SAFETY: the glGetActiveUniformBlockiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -2859,7 +2859,7 @@ pub(crate) unsafe extern "C" fn glGetActiveUniformBlockName(program: GLuint, uni
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let uniform_block_name_cap = ptr::out_cap(uniform_block_name.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetActiveUniformBlockName(GetActiveUniformBlockName { program: program as u32, uniform_block_index: uniform_block_index as u32, buf_size: buf_size as i32, length: length_cap, uniform_block_name: uniform_block_name_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetActiveUniformBlockName as u32)?;
         let r = GetActiveUniformBlockNameReply::decode(body)?;
         // SAFETY: the glGetActiveUniformBlockName contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -2914,7 +2914,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsInstanced(mode: GLenum, count: GLs
 pub(crate) unsafe extern "C" fn glFenceSync(condition: GLenum, flags: GLbitfield) -> GLsync {
     entry::gl("glFenceSync", core::ptr::null_mut(), |cx| {
         let reply = cx.call(&Command::FenceSync(FenceSync { condition: condition as u32, flags: flags as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::FenceSync as u32)?;
         let r = FenceSyncReply::decode(body)?;
         Ok(r.ret as usize as GLsync)
     })
@@ -2928,7 +2928,7 @@ pub(crate) unsafe extern "C" fn glFenceSync(condition: GLenum, flags: GLbitfield
 pub(crate) unsafe extern "C" fn glIsSync(sync: GLsync) -> GLboolean {
     entry::gl("glIsSync", 0, |cx| {
         let reply = cx.call(&Command::IsSync(IsSync { sync: sync as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsSync as u32)?;
         let r = IsSyncReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -2953,7 +2953,7 @@ pub(crate) unsafe extern "C" fn glDeleteSync(sync: GLsync) {
 pub(crate) unsafe extern "C" fn glClientWaitSync(sync: GLsync, flags: GLbitfield, timeout: GLuint64) -> GLenum {
     entry::gl("glClientWaitSync", 0, |cx| {
         let reply = cx.call(&Command::ClientWaitSync(ClientWaitSync { sync: sync as usize as u64, flags: flags as u32, timeout: timeout as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::ClientWaitSync as u32)?;
         let r = ClientWaitSyncReply::decode(body)?;
         Ok(r.ret as GLenum)
     })
@@ -2979,7 +2979,7 @@ pub(crate) unsafe extern "C" fn glGetInteger64v(pname: GLenum, data: *mut GLint6
     entry::gl("glGetInteger64v", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET, pname)?));
         let reply = cx.call(&Command::GetInteger64v(GetInteger64v { pname: pname as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetInteger64v as u32)?;
         let r = GetInteger64vReply::decode(body)?;
         // SAFETY: the glGetInteger64v contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<i64>(), data_cap, r.data) };
@@ -2997,7 +2997,7 @@ pub(crate) unsafe extern "C" fn glGetSynciv(sync: GLsync, pname: GLenum, buf_siz
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let values_cap = ptr::out_cap(values.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetSynciv(GetSynciv { sync: sync as usize as u64, pname: pname as u32, buf_size: buf_size as i32, length: length_cap, values: values_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetSynciv as u32)?;
         let r = GetSyncivReply::decode(body)?;
         // SAFETY: the glGetSynciv contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -3016,7 +3016,7 @@ pub(crate) unsafe extern "C" fn glGetInteger64i_v(target: GLenum, index: GLuint,
     entry::gl("glGetInteger64i_v", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET_INDEXED, target)?));
         let reply = cx.call(&Command::GetInteger64iV(GetInteger64iV { target: target as u32, index: index as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetInteger64iV as u32)?;
         let r = GetInteger64iVReply::decode(body)?;
         // SAFETY: the glGetInteger64i_v contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<i64>(), data_cap, r.data) };
@@ -3033,7 +3033,7 @@ pub(crate) unsafe extern "C" fn glGetBufferParameteri64v(target: GLenum, pname: 
     entry::gl("glGetBufferParameteri64v", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::BUFFER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetBufferParameteri64v(GetBufferParameteri64v { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetBufferParameteri64v as u32)?;
         let r = GetBufferParameteri64vReply::decode(body)?;
         // SAFETY: the glGetBufferParameteri64v contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i64>(), params_cap, r.params) };
@@ -3050,7 +3050,7 @@ pub(crate) unsafe extern "C" fn glGenSamplers(count: GLsizei, samplers: *mut GLu
     entry::gl("glGenSamplers", (), |cx| {
         let samplers_cap = ptr::out_cap(samplers.is_null(), len_of(count));
         let reply = cx.call(&Command::GenSamplers(GenSamplers { count: count as i32, samplers: samplers_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenSamplers as u32)?;
         let r = GenSamplersReply::decode(body)?;
         // SAFETY: the glGenSamplers contract: `samplers` has room for the capacity asked for.
         unsafe { ptr::output(samplers.cast::<u32>(), samplers_cap, r.samplers) };
@@ -3080,7 +3080,7 @@ pub(crate) unsafe extern "C" fn glDeleteSamplers(count: GLsizei, samplers: *cons
 pub(crate) unsafe extern "C" fn glIsSampler(sampler: GLuint) -> GLboolean {
     entry::gl("glIsSampler", 0, |cx| {
         let reply = cx.call(&Command::IsSampler(IsSampler { sampler: sampler as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsSampler as u32)?;
         let r = IsSamplerReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -3156,7 +3156,7 @@ pub(crate) unsafe extern "C" fn glGetSamplerParameteriv(sampler: GLuint, pname: 
     entry::gl("glGetSamplerParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetSamplerParameteriv(GetSamplerParameteriv { sampler: sampler as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetSamplerParameteriv as u32)?;
         let r = GetSamplerParameterivReply::decode(body)?;
         // SAFETY: the glGetSamplerParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -3173,7 +3173,7 @@ pub(crate) unsafe extern "C" fn glGetSamplerParameterfv(sampler: GLuint, pname: 
     entry::gl("glGetSamplerParameterfv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetSamplerParameterfv(GetSamplerParameterfv { sampler: sampler as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetSamplerParameterfv as u32)?;
         let r = GetSamplerParameterfvReply::decode(body)?;
         // SAFETY: the glGetSamplerParameterfv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<f32>(), params_cap, r.params) };
@@ -3226,7 +3226,7 @@ pub(crate) unsafe extern "C" fn glGenTransformFeedbacks(n: GLsizei, ids: *mut GL
     entry::gl("glGenTransformFeedbacks", (), |cx| {
         let ids_cap = ptr::out_cap(ids.is_null(), len_of(n));
         let reply = cx.call(&Command::GenTransformFeedbacks(GenTransformFeedbacks { n: n as i32, ids: ids_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenTransformFeedbacks as u32)?;
         let r = GenTransformFeedbacksReply::decode(body)?;
         // SAFETY: the glGenTransformFeedbacks contract: `ids` has room for the capacity asked for.
         unsafe { ptr::output(ids.cast::<u32>(), ids_cap, r.ids) };
@@ -3242,7 +3242,7 @@ pub(crate) unsafe extern "C" fn glGenTransformFeedbacks(n: GLsizei, ids: *mut GL
 pub(crate) unsafe extern "C" fn glIsTransformFeedback(id: GLuint) -> GLboolean {
     entry::gl("glIsTransformFeedback", 0, |cx| {
         let reply = cx.call(&Command::IsTransformFeedback(IsTransformFeedback { id: id as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsTransformFeedback as u32)?;
         let r = IsTransformFeedbackReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -3281,7 +3281,7 @@ pub(crate) unsafe extern "C" fn glGetProgramBinary(program: GLuint, buf_size: GL
         let binary_format_cap = ptr::out_cap(binary_format.is_null(), Some(1usize));
         let binary_cap = ptr::out_cap(binary.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetProgramBinary(GetProgramBinary { program: program as u32, buf_size: buf_size as i32, length: length_cap, binary_format: binary_format_cap, binary: binary_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramBinary as u32)?;
         let r = GetProgramBinaryReply::decode(body)?;
         // SAFETY: the glGetProgramBinary contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -3377,7 +3377,7 @@ pub(crate) unsafe extern "C" fn glGetInternalformativ(target: GLenum, internalfo
     entry::gl("glGetInternalformativ", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetInternalformativ(GetInternalformativ { target: target as u32, internalformat: internalformat as u32, pname: pname as u32, buf_size: buf_size as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetInternalformativ as u32)?;
         let r = GetInternalformativReply::decode(body)?;
         // SAFETY: the glGetInternalformativ contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -3449,7 +3449,7 @@ pub(crate) unsafe extern "C" fn glGetFramebufferParameteriv(target: GLenum, pnam
     entry::gl("glGetFramebufferParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::FRAMEBUFFER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetFramebufferParameteriv(GetFramebufferParameteriv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetFramebufferParameteriv as u32)?;
         let r = GetFramebufferParameterivReply::decode(body)?;
         // SAFETY: the glGetFramebufferParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -3466,7 +3466,7 @@ pub(crate) unsafe extern "C" fn glGetProgramInterfaceiv(program: GLuint, program
     entry::gl("glGetProgramInterfaceiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::PROGRAM_INTERFACE, pname)?));
         let reply = cx.call(&Command::GetProgramInterfaceiv(GetProgramInterfaceiv { program: program as u32, program_interface: program_interface as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramInterfaceiv as u32)?;
         let r = GetProgramInterfaceivReply::decode(body)?;
         // SAFETY: the glGetProgramInterfaceiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -3484,7 +3484,7 @@ pub(crate) unsafe extern "C" fn glGetProgramResourceIndex(program: GLuint, progr
         // SAFETY: the glGetProgramResourceIndex contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
         let reply = cx.call(&Command::GetProgramResourceIndex(GetProgramResourceIndex { program: program as u32, program_interface: program_interface as u32, name }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramResourceIndex as u32)?;
         let r = GetProgramResourceIndexReply::decode(body)?;
         Ok(r.ret as GLuint)
     })
@@ -3500,7 +3500,7 @@ pub(crate) unsafe extern "C" fn glGetProgramResourceName(program: GLuint, progra
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let name_cap = ptr::out_cap(name.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetProgramResourceName(GetProgramResourceName { program: program as u32, program_interface: program_interface as u32, index: index as u32, buf_size: buf_size as i32, length: length_cap, name: name_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramResourceName as u32)?;
         let r = GetProgramResourceNameReply::decode(body)?;
         // SAFETY: the glGetProgramResourceName contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -3523,7 +3523,7 @@ pub(crate) unsafe extern "C" fn glGetProgramResourceiv(program: GLuint, program_
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let params_cap = ptr::out_cap(params.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetProgramResourceiv(GetProgramResourceiv { program: program as u32, program_interface: program_interface as u32, index: index as u32, prop_count: prop_count as i32, props, buf_size: buf_size as i32, length: length_cap, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramResourceiv as u32)?;
         let r = GetProgramResourceivReply::decode(body)?;
         // SAFETY: the glGetProgramResourceiv contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -3543,7 +3543,7 @@ pub(crate) unsafe extern "C" fn glGetProgramResourceLocation(program: GLuint, pr
         // SAFETY: the glGetProgramResourceLocation contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
         let reply = cx.call(&Command::GetProgramResourceLocation(GetProgramResourceLocation { program: program as u32, program_interface: program_interface as u32, name }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramResourceLocation as u32)?;
         let r = GetProgramResourceLocationReply::decode(body)?;
         Ok(r.ret as GLint)
     })
@@ -3583,7 +3583,7 @@ pub(crate) unsafe extern "C" fn glCreateShaderProgramv(type_: GLenum, count: GLs
         let strings_refs: Vec<&CStr> = strings_owned.iter().map(|s| s.as_c_str()).collect();
         let strings = StrList::Borrowed(&strings_refs);
         let reply = cx.call(&Command::CreateShaderProgramv(CreateShaderProgramv { type_: type_ as u32, count: count as i32, strings }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::CreateShaderProgramv as u32)?;
         let r = CreateShaderProgramvReply::decode(body)?;
         Ok(r.ret as GLuint)
     })
@@ -3623,7 +3623,7 @@ pub(crate) unsafe extern "C" fn glGenProgramPipelines(n: GLsizei, pipelines: *mu
     entry::gl("glGenProgramPipelines", (), |cx| {
         let pipelines_cap = ptr::out_cap(pipelines.is_null(), len_of(n));
         let reply = cx.call(&Command::GenProgramPipelines(GenProgramPipelines { n: n as i32, pipelines: pipelines_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GenProgramPipelines as u32)?;
         let r = GenProgramPipelinesReply::decode(body)?;
         // SAFETY: the glGenProgramPipelines contract: `pipelines` has room for the capacity asked for.
         unsafe { ptr::output(pipelines.cast::<u32>(), pipelines_cap, r.pipelines) };
@@ -3639,7 +3639,7 @@ pub(crate) unsafe extern "C" fn glGenProgramPipelines(n: GLsizei, pipelines: *mu
 pub(crate) unsafe extern "C" fn glIsProgramPipeline(pipeline: GLuint) -> GLboolean {
     entry::gl("glIsProgramPipeline", 0, |cx| {
         let reply = cx.call(&Command::IsProgramPipeline(IsProgramPipeline { pipeline: pipeline as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsProgramPipeline as u32)?;
         let r = IsProgramPipelineReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -3654,7 +3654,7 @@ pub(crate) unsafe extern "C" fn glGetProgramPipelineiv(pipeline: GLuint, pname: 
     entry::gl("glGetProgramPipelineiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::PROGRAM_PIPELINE, pname)?));
         let reply = cx.call(&Command::GetProgramPipelineiv(GetProgramPipelineiv { pipeline: pipeline as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramPipelineiv as u32)?;
         let r = GetProgramPipelineivReply::decode(body)?;
         // SAFETY: the glGetProgramPipelineiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -4109,7 +4109,7 @@ pub(crate) unsafe extern "C" fn glGetProgramPipelineInfoLog(pipeline: GLuint, bu
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let info_log_cap = ptr::out_cap(info_log.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetProgramPipelineInfoLog(GetProgramPipelineInfoLog { pipeline: pipeline as u32, buf_size: buf_size as i32, length: length_cap, info_log: info_log_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramPipelineInfoLog as u32)?;
         let r = GetProgramPipelineInfoLogReply::decode(body)?;
         // SAFETY: the glGetProgramPipelineInfoLog contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -4139,7 +4139,7 @@ pub(crate) unsafe extern "C" fn glGetBooleani_v(target: GLenum, index: GLuint, d
     entry::gl("glGetBooleani_v", (), |cx| {
         let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET_INDEXED, target)?));
         let reply = cx.call(&Command::GetBooleaniV(GetBooleaniV { target: target as u32, index: index as u32, data: data_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetBooleaniV as u32)?;
         let r = GetBooleaniVReply::decode(body)?;
         // SAFETY: the glGetBooleani_v contract: `data` has room for the capacity asked for.
         unsafe { ptr::output(data.cast::<u8>(), data_cap, r.data) };
@@ -4189,7 +4189,7 @@ pub(crate) unsafe extern "C" fn glGetMultisamplefv(pname: GLenum, index: GLuint,
     entry::gl("glGetMultisamplefv", (), |cx| {
         let val_cap = ptr::out_cap(val.is_null(), Some(cx.pname_count(&wire::pnames::MULTISAMPLE, pname)?));
         let reply = cx.call(&Command::GetMultisamplefv(GetMultisamplefv { pname: pname as u32, index: index as u32, val: val_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetMultisamplefv as u32)?;
         let r = GetMultisamplefvReply::decode(body)?;
         // SAFETY: the glGetMultisamplefv contract: `val` has room for the capacity asked for.
         unsafe { ptr::output(val.cast::<f32>(), val_cap, r.val) };
@@ -4217,7 +4217,7 @@ pub(crate) unsafe extern "C" fn glGetTexLevelParameteriv(target: GLenum, level: 
     entry::gl("glGetTexLevelParameteriv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::TEX_LEVEL_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetTexLevelParameteriv(GetTexLevelParameteriv { target: target as u32, level: level as i32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTexLevelParameteriv as u32)?;
         let r = GetTexLevelParameterivReply::decode(body)?;
         // SAFETY: the glGetTexLevelParameteriv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -4234,7 +4234,7 @@ pub(crate) unsafe extern "C" fn glGetTexLevelParameterfv(target: GLenum, level: 
     entry::gl("glGetTexLevelParameterfv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::TEX_LEVEL_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetTexLevelParameterfv(GetTexLevelParameterfv { target: target as u32, level: level as i32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTexLevelParameterfv as u32)?;
         let r = GetTexLevelParameterfvReply::decode(body)?;
         // SAFETY: the glGetTexLevelParameterfv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<f32>(), params_cap, r.params) };
@@ -4343,7 +4343,7 @@ pub(crate) unsafe extern "C" fn glDebugMessageInsert(source: GLenum, type_: GLen
         // SAFETY: the glDebugMessageInsert contract: `buf` holds `length` bytes, or a NUL-terminated string when it is negative.
         let buf_owned = unsafe { ptr::cstr_len(buf, length) }?;
         let buf = buf_owned.as_deref().ok_or(CallError::INVALID_VALUE)?;
-        cx.submit(&Command::DebugMessageInsert(DebugMessageInsert { source: source as u32, type_: type_ as u32, id: id as u32, severity: severity as u32, length: length as i32, buf }))
+        cx.submit(&Command::DebugMessageInsert(DebugMessageInsert { source: source as u32, type_: type_ as u32, id: id as u32, severity: severity as u32, length: -1 as i32, buf }))
     })
 }
 
@@ -4372,7 +4372,7 @@ pub(crate) unsafe extern "C" fn glGetDebugMessageLog(count: GLuint, buf_size: GL
         let lengths_cap = ptr::out_cap(lengths.is_null(), len_of(count));
         let message_log_cap = ptr::out_cap(message_log.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetDebugMessageLog(GetDebugMessageLog { count: count as u32, buf_size: buf_size as i32, sources: sources_cap, types: types_cap, ids: ids_cap, severities: severities_cap, lengths: lengths_cap, message_log: message_log_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetDebugMessageLog as u32)?;
         let r = GetDebugMessageLogReply::decode(body)?;
         // SAFETY: the glGetDebugMessageLog contract: `sources` has room for the capacity asked for.
         unsafe { ptr::output(sources.cast::<u32>(), sources_cap, r.sources) };
@@ -4400,7 +4400,7 @@ pub(crate) unsafe extern "C" fn glPushDebugGroup(source: GLenum, id: GLuint, len
         // SAFETY: the glPushDebugGroup contract: `message` holds `length` bytes, or a NUL-terminated string when it is negative.
         let message_owned = unsafe { ptr::cstr_len(message, length) }?;
         let message = message_owned.as_deref().ok_or(CallError::INVALID_VALUE)?;
-        cx.submit(&Command::PushDebugGroup(PushDebugGroup { source: source as u32, id: id as u32, length: length as i32, message }))
+        cx.submit(&Command::PushDebugGroup(PushDebugGroup { source: source as u32, id: id as u32, length: -1 as i32, message }))
     })
 }
 
@@ -4425,7 +4425,7 @@ pub(crate) unsafe extern "C" fn glObjectLabel(identifier: GLenum, name: GLuint, 
         // SAFETY: the glObjectLabel contract: `label` holds `length` bytes, or a NUL-terminated string when it is negative.
         let label_owned = unsafe { ptr::cstr_len(label, length) }?;
         let label = label_owned.as_deref();
-        cx.submit(&Command::ObjectLabel(ObjectLabel { identifier: identifier as u32, name: name as u32, length: length as i32, label }))
+        cx.submit(&Command::ObjectLabel(ObjectLabel { identifier: identifier as u32, name: name as u32, length: -1 as i32, label }))
     })
 }
 
@@ -4439,7 +4439,7 @@ pub(crate) unsafe extern "C" fn glGetObjectLabel(identifier: GLenum, name: GLuin
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let label_cap = ptr::out_cap(label.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetObjectLabel(GetObjectLabel { identifier: identifier as u32, name: name as u32, buf_size: buf_size as i32, length: length_cap, label: label_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetObjectLabel as u32)?;
         let r = GetObjectLabelReply::decode(body)?;
         // SAFETY: the glGetObjectLabel contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -4459,7 +4459,7 @@ pub(crate) unsafe extern "C" fn glObjectPtrLabel(ptr: *const c_void, length: GLs
         // SAFETY: the glObjectPtrLabel contract: `label` holds `length` bytes, or a NUL-terminated string when it is negative.
         let label_owned = unsafe { ptr::cstr_len(label, length) }?;
         let label = label_owned.as_deref();
-        cx.submit(&Command::ObjectPtrLabel(ObjectPtrLabel { ptr: ptr as usize as u64, length: length as i32, label }))
+        cx.submit(&Command::ObjectPtrLabel(ObjectPtrLabel { ptr: ptr as usize as u64, length: -1 as i32, label }))
     })
 }
 
@@ -4473,7 +4473,7 @@ pub(crate) unsafe extern "C" fn glGetObjectPtrLabel(ptr: *const c_void, buf_size
         let length_cap = ptr::out_cap(length.is_null(), Some(1usize));
         let label_cap = ptr::out_cap(label.is_null(), len_of(buf_size));
         let reply = cx.call(&Command::GetObjectPtrLabel(GetObjectPtrLabel { ptr: ptr as usize as u64, buf_size: buf_size as i32, length: length_cap, label: label_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetObjectPtrLabel as u32)?;
         let r = GetObjectPtrLabelReply::decode(body)?;
         // SAFETY: the glGetObjectPtrLabel contract: `length` has room for the capacity asked for.
         unsafe { ptr::output(length.cast::<i32>(), length_cap, r.length) };
@@ -4492,7 +4492,7 @@ pub(crate) unsafe extern "C" fn glGetPointerv(pname: GLenum, params: *mut *mut c
     entry::gl("glGetPointerv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(1usize));
         let reply = cx.call(&Command::GetPointerv(GetPointerv { pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetPointerv as u32)?;
         let r = GetPointervReply::decode(body)?;
         // SAFETY: the glGetPointerv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u64>(), params_cap, r.params) };
@@ -4585,7 +4585,7 @@ pub(crate) unsafe extern "C" fn glColorMaski(index: GLuint, r: GLboolean, g: GLb
 pub(crate) unsafe extern "C" fn glIsEnabledi(target: GLenum, index: GLuint) -> GLboolean {
     entry::gl("glIsEnabledi", 0, |cx| {
         let reply = cx.call(&Command::IsEnabledi(IsEnabledi { target: target as u32, index: index as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::IsEnabledi as u32)?;
         let r = IsEnablediReply::decode(body)?;
         Ok(r.ret as GLboolean)
     })
@@ -4666,7 +4666,7 @@ pub(crate) unsafe extern "C" fn glPrimitiveBoundingBox(min_x: GLfloat, min_y: GL
 pub(crate) unsafe extern "C" fn glGetGraphicsResetStatus() -> GLenum {
     entry::gl("glGetGraphicsResetStatus", 0, |cx| {
         let reply = cx.call(&Command::GetGraphicsResetStatus(GetGraphicsResetStatus {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetGraphicsResetStatus as u32)?;
         let r = GetGraphicsResetStatusReply::decode(body)?;
         Ok(r.ret as GLenum)
     })
@@ -4682,7 +4682,7 @@ pub(crate) unsafe extern "C" fn glReadnPixels(x: GLint, y: GLint, width: GLsizei
         let data_n = len_of(buf_size);
         let data_ref = ptr::out_ref(cx.buffer_bound(BufferSlot::Pack), data.is_null(), data as usize as u64, data_n);
         let reply = cx.call(&Command::ReadnPixels(ReadnPixels { x: x as i32, y: y as i32, width: width as i32, height: height as i32, format: format as u32, type_: type_ as u32, buf_size: buf_size as i32, data: data_ref }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::ReadnPixels as u32)?;
         let r = ReadnPixelsReply::decode(body)?;
         if let OutRef::Reply(cap) = data_ref {
             // SAFETY: the glReadnPixels contract: `data` has room for the image asked for.
@@ -4701,7 +4701,7 @@ pub(crate) unsafe extern "C" fn glGetnUniformfv(program: GLuint, location: GLint
     entry::gl("glGetnUniformfv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.elems_in_bytes(buf_size, 4)?));
         let reply = cx.call(&Command::GetnUniformfv(GetnUniformfv { program: program as u32, location: location as i32, buf_size: buf_size as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetnUniformfv as u32)?;
         let r = GetnUniformfvReply::decode(body)?;
         // SAFETY: the glGetnUniformfv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<f32>(), params_cap, r.params) };
@@ -4718,7 +4718,7 @@ pub(crate) unsafe extern "C" fn glGetnUniformiv(program: GLuint, location: GLint
     entry::gl("glGetnUniformiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.elems_in_bytes(buf_size, 4)?));
         let reply = cx.call(&Command::GetnUniformiv(GetnUniformiv { program: program as u32, location: location as i32, buf_size: buf_size as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetnUniformiv as u32)?;
         let r = GetnUniformivReply::decode(body)?;
         // SAFETY: the glGetnUniformiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -4735,7 +4735,7 @@ pub(crate) unsafe extern "C" fn glGetnUniformuiv(program: GLuint, location: GLin
     entry::gl("glGetnUniformuiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.elems_in_bytes(buf_size, 4)?));
         let reply = cx.call(&Command::GetnUniformuiv(GetnUniformuiv { program: program as u32, location: location as i32, buf_size: buf_size as i32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetnUniformuiv as u32)?;
         let r = GetnUniformuivReply::decode(body)?;
         // SAFETY: the glGetnUniformuiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u32>(), params_cap, r.params) };
@@ -4802,7 +4802,7 @@ pub(crate) unsafe extern "C" fn glGetTexParameterIiv(target: GLenum, pname: GLen
     entry::gl("glGetTexParameterIiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetTexParameterIiv(GetTexParameterIiv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTexParameterIiv as u32)?;
         let r = GetTexParameterIivReply::decode(body)?;
         // SAFETY: the glGetTexParameterIiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -4819,7 +4819,7 @@ pub(crate) unsafe extern "C" fn glGetTexParameterIuiv(target: GLenum, pname: GLe
     entry::gl("glGetTexParameterIuiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetTexParameterIuiv(GetTexParameterIuiv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetTexParameterIuiv as u32)?;
         let r = GetTexParameterIuivReply::decode(body)?;
         // SAFETY: the glGetTexParameterIuiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u32>(), params_cap, r.params) };
@@ -4864,7 +4864,7 @@ pub(crate) unsafe extern "C" fn glGetSamplerParameterIiv(sampler: GLuint, pname:
     entry::gl("glGetSamplerParameterIiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetSamplerParameterIiv(GetSamplerParameterIiv { sampler: sampler as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetSamplerParameterIiv as u32)?;
         let r = GetSamplerParameterIivReply::decode(body)?;
         // SAFETY: the glGetSamplerParameterIiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
@@ -4881,7 +4881,7 @@ pub(crate) unsafe extern "C" fn glGetSamplerParameterIuiv(sampler: GLuint, pname
     entry::gl("glGetSamplerParameterIuiv", (), |cx| {
         let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?));
         let reply = cx.call(&Command::GetSamplerParameterIuiv(GetSamplerParameterIuiv { sampler: sampler as u32, pname: pname as u32, params: params_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetSamplerParameterIuiv as u32)?;
         let r = GetSamplerParameterIuivReply::decode(body)?;
         // SAFETY: the glGetSamplerParameterIuiv contract: `params` has room for the capacity asked for.
         unsafe { ptr::output(params.cast::<u32>(), params_cap, r.params) };
@@ -4930,7 +4930,7 @@ pub(crate) unsafe extern "C" fn glTexStorage3DMultisample(target: GLenum, sample
 pub(crate) unsafe extern "C" fn eglBindAPI(api: EGLenum) -> EGLBoolean {
     entry::egl("eglBindAPI", 0, |cx| {
         let reply = cx.call(&Command::EglBindAPI(EglBindAPI { api: api as u32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglBindAPI as u32)?;
         let r = EglBindAPIReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -4944,7 +4944,7 @@ pub(crate) unsafe extern "C" fn eglBindAPI(api: EGLenum) -> EGLBoolean {
 pub(crate) unsafe extern "C" fn eglBindTexImage(dpy: EGLDisplay, surface: EGLSurface, buffer: EGLint) -> EGLBoolean {
     entry::egl("eglBindTexImage", 0, |cx| {
         let reply = cx.call(&Command::EglBindTexImage(EglBindTexImage { dpy: dpy as usize as u64, surface: surface as usize as u64, buffer: buffer as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglBindTexImage as u32)?;
         let r = EglBindTexImageReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -4962,7 +4962,7 @@ pub(crate) unsafe extern "C" fn eglChooseConfig(dpy: EGLDisplay, attrib_list: *c
         let configs_cap = ptr::out_cap(configs.is_null(), len_of(config_size));
         let num_config_cap = ptr::out_cap(num_config.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglChooseConfig(EglChooseConfig { dpy: dpy as usize as u64, attrib_list, configs: configs_cap, config_size: config_size as i32, num_config: num_config_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglChooseConfig as u32)?;
         let r = EglChooseConfigReply::decode(body)?;
         // SAFETY: the eglChooseConfig contract: `configs` has room for the capacity asked for.
         unsafe { ptr::output(configs.cast::<u64>(), configs_cap, r.configs) };
@@ -4980,7 +4980,7 @@ pub(crate) unsafe extern "C" fn eglChooseConfig(dpy: EGLDisplay, attrib_list: *c
 pub(crate) unsafe extern "C" fn eglClientWaitSync(dpy: EGLDisplay, sync: EGLSync, flags: EGLint, timeout: EGLTime) -> EGLint {
     entry::egl("eglClientWaitSync", 0, |cx| {
         let reply = cx.call(&Command::EglClientWaitSync(EglClientWaitSync { dpy: dpy as usize as u64, sync: sync as usize as u64, flags: flags as i32, timeout: timeout as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglClientWaitSync as u32)?;
         let r = EglClientWaitSyncReply::decode(body)?;
         Ok(r.ret as EGLint)
     })
@@ -4994,7 +4994,7 @@ pub(crate) unsafe extern "C" fn eglClientWaitSync(dpy: EGLDisplay, sync: EGLSync
 pub(crate) unsafe extern "C" fn eglClientWaitSyncKHR(dpy: EGLDisplay, sync: EGLSyncKHR, flags: EGLint, timeout: EGLTimeKHR) -> EGLint {
     entry::egl("eglClientWaitSyncKHR", 0, |cx| {
         let reply = cx.call(&Command::EglClientWaitSyncKHR(EglClientWaitSyncKHR { dpy: dpy as usize as u64, sync: sync as usize as u64, flags: flags as i32, timeout: timeout as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglClientWaitSyncKHR as u32)?;
         let r = EglClientWaitSyncKHRReply::decode(body)?;
         Ok(r.ret as EGLint)
     })
@@ -5010,7 +5010,7 @@ pub(crate) unsafe extern "C" fn eglCreateContext(dpy: EGLDisplay, config: EGLCon
         // SAFETY: the eglCreateContext contract: `attrib_list` is NULL or ends with EGL_NONE.
         let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
         let reply = cx.call(&Command::EglCreateContext(EglCreateContext { dpy: dpy as usize as u64, config: config as usize as u64, share_context: share_context as usize as u64, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglCreateContext as u32)?;
         let r = EglCreateContextReply::decode(body)?;
         Ok(r.ret as usize as EGLContext)
     })
@@ -5026,7 +5026,7 @@ pub(crate) unsafe extern "C" fn eglCreateImage(dpy: EGLDisplay, ctx: EGLContext,
         // SAFETY: the eglCreateImage contract: `attrib_list` is NULL or ends with EGL_NONE.
         let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i64>()) }?;
         let reply = cx.call(&Command::EglCreateImage(EglCreateImage { dpy: dpy as usize as u64, ctx: ctx as usize as u64, target: target as u32, buffer: buffer as usize as u64, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglCreateImage as u32)?;
         let r = EglCreateImageReply::decode(body)?;
         Ok(r.ret as usize as EGLImage)
     })
@@ -5042,7 +5042,7 @@ pub(crate) unsafe extern "C" fn eglCreateImageKHR(dpy: EGLDisplay, ctx: EGLConte
         // SAFETY: the eglCreateImageKHR contract: `attrib_list` is NULL or ends with EGL_NONE.
         let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
         let reply = cx.call(&Command::EglCreateImageKHR(EglCreateImageKHR { dpy: dpy as usize as u64, ctx: ctx as usize as u64, target: target as u32, buffer: buffer as usize as u64, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglCreateImageKHR as u32)?;
         let r = EglCreateImageKHRReply::decode(body)?;
         Ok(r.ret as usize as EGLImageKHR)
     })
@@ -5058,24 +5058,8 @@ pub(crate) unsafe extern "C" fn eglCreatePbufferSurface(dpy: EGLDisplay, config:
         // SAFETY: the eglCreatePbufferSurface contract: `attrib_list` is NULL or ends with EGL_NONE.
         let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
         let reply = cx.call(&Command::EglCreatePbufferSurface(EglCreatePbufferSurface { dpy: dpy as usize as u64, config: config as usize as u64, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglCreatePbufferSurface as u32)?;
         let r = EglCreatePbufferSurfaceReply::decode(body)?;
-        Ok(r.ret as usize as EGLSurface)
-    })
-}
-
-/// `eglCreatePlatformWindowSurface`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglCreatePlatformWindowSurface(dpy: EGLDisplay, config: EGLConfig, native_window: *mut c_void, attrib_list: *const EGLAttrib) -> EGLSurface {
-    entry::egl("eglCreatePlatformWindowSurface", core::ptr::null_mut(), |cx| {
-        // SAFETY: the eglCreatePlatformWindowSurface contract: `attrib_list` is NULL or ends with EGL_NONE.
-        let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i64>()) }?;
-        let reply = cx.call(&Command::EglCreatePlatformWindowSurface(EglCreatePlatformWindowSurface { dpy: dpy as usize as u64, config: config as usize as u64, native_window: native_window as usize as u64, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
-        let r = EglCreatePlatformWindowSurfaceReply::decode(body)?;
         Ok(r.ret as usize as EGLSurface)
     })
 }
@@ -5090,7 +5074,7 @@ pub(crate) unsafe extern "C" fn eglCreateSync(dpy: EGLDisplay, type_: EGLenum, a
         // SAFETY: the eglCreateSync contract: `attrib_list` is NULL or ends with EGL_NONE.
         let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i64>()) }?;
         let reply = cx.call(&Command::EglCreateSync(EglCreateSync { dpy: dpy as usize as u64, type_: type_ as u32, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglCreateSync as u32)?;
         let r = EglCreateSyncReply::decode(body)?;
         Ok(r.ret as usize as EGLSync)
     })
@@ -5106,25 +5090,9 @@ pub(crate) unsafe extern "C" fn eglCreateSyncKHR(dpy: EGLDisplay, type_: EGLenum
         // SAFETY: the eglCreateSyncKHR contract: `attrib_list` is NULL or ends with EGL_NONE.
         let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
         let reply = cx.call(&Command::EglCreateSyncKHR(EglCreateSyncKHR { dpy: dpy as usize as u64, type_: type_ as u32, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglCreateSyncKHR as u32)?;
         let r = EglCreateSyncKHRReply::decode(body)?;
         Ok(r.ret as usize as EGLSyncKHR)
-    })
-}
-
-/// `eglCreateWindowSurface`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglCreateWindowSurface(dpy: EGLDisplay, config: EGLConfig, win: EGLNativeWindowType, attrib_list: *const EGLint) -> EGLSurface {
-    entry::egl("eglCreateWindowSurface", core::ptr::null_mut(), |cx| {
-        // SAFETY: the eglCreateWindowSurface contract: `attrib_list` is NULL or ends with EGL_NONE.
-        let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
-        let reply = cx.call(&Command::EglCreateWindowSurface(EglCreateWindowSurface { dpy: dpy as usize as u64, config: config as usize as u64, win: win as usize as u64, attrib_list }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
-        let r = EglCreateWindowSurfaceReply::decode(body)?;
-        Ok(r.ret as usize as EGLSurface)
     })
 }
 
@@ -5136,7 +5104,7 @@ pub(crate) unsafe extern "C" fn eglCreateWindowSurface(dpy: EGLDisplay, config: 
 pub(crate) unsafe extern "C" fn eglDestroyContext(dpy: EGLDisplay, ctx: EGLContext) -> EGLBoolean {
     entry::egl("eglDestroyContext", 0, |cx| {
         let reply = cx.call(&Command::EglDestroyContext(EglDestroyContext { dpy: dpy as usize as u64, ctx: ctx as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglDestroyContext as u32)?;
         let r = EglDestroyContextReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5150,7 +5118,7 @@ pub(crate) unsafe extern "C" fn eglDestroyContext(dpy: EGLDisplay, ctx: EGLConte
 pub(crate) unsafe extern "C" fn eglDestroyImage(dpy: EGLDisplay, image: EGLImage) -> EGLBoolean {
     entry::egl("eglDestroyImage", 0, |cx| {
         let reply = cx.call(&Command::EglDestroyImage(EglDestroyImage { dpy: dpy as usize as u64, image: image as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglDestroyImage as u32)?;
         let r = EglDestroyImageReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5164,7 +5132,7 @@ pub(crate) unsafe extern "C" fn eglDestroyImage(dpy: EGLDisplay, image: EGLImage
 pub(crate) unsafe extern "C" fn eglDestroyImageKHR(dpy: EGLDisplay, image: EGLImageKHR) -> EGLBoolean {
     entry::egl("eglDestroyImageKHR", 0, |cx| {
         let reply = cx.call(&Command::EglDestroyImageKHR(EglDestroyImageKHR { dpy: dpy as usize as u64, image: image as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglDestroyImageKHR as u32)?;
         let r = EglDestroyImageKHRReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5178,7 +5146,7 @@ pub(crate) unsafe extern "C" fn eglDestroyImageKHR(dpy: EGLDisplay, image: EGLIm
 pub(crate) unsafe extern "C" fn eglDestroySurface(dpy: EGLDisplay, surface: EGLSurface) -> EGLBoolean {
     entry::egl("eglDestroySurface", 0, |cx| {
         let reply = cx.call(&Command::EglDestroySurface(EglDestroySurface { dpy: dpy as usize as u64, surface: surface as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglDestroySurface as u32)?;
         let r = EglDestroySurfaceReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5192,7 +5160,7 @@ pub(crate) unsafe extern "C" fn eglDestroySurface(dpy: EGLDisplay, surface: EGLS
 pub(crate) unsafe extern "C" fn eglDestroySync(dpy: EGLDisplay, sync: EGLSync) -> EGLBoolean {
     entry::egl("eglDestroySync", 0, |cx| {
         let reply = cx.call(&Command::EglDestroySync(EglDestroySync { dpy: dpy as usize as u64, sync: sync as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglDestroySync as u32)?;
         let r = EglDestroySyncReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5206,7 +5174,7 @@ pub(crate) unsafe extern "C" fn eglDestroySync(dpy: EGLDisplay, sync: EGLSync) -
 pub(crate) unsafe extern "C" fn eglDestroySyncKHR(dpy: EGLDisplay, sync: EGLSyncKHR) -> EGLBoolean {
     entry::egl("eglDestroySyncKHR", 0, |cx| {
         let reply = cx.call(&Command::EglDestroySyncKHR(EglDestroySyncKHR { dpy: dpy as usize as u64, sync: sync as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglDestroySyncKHR as u32)?;
         let r = EglDestroySyncKHRReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5221,7 +5189,7 @@ pub(crate) unsafe extern "C" fn eglGetConfigAttrib(dpy: EGLDisplay, config: EGLC
     entry::egl("eglGetConfigAttrib", 0, |cx| {
         let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglGetConfigAttrib(EglGetConfigAttrib { dpy: dpy as usize as u64, config: config as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglGetConfigAttrib as u32)?;
         let r = EglGetConfigAttribReply::decode(body)?;
         // SAFETY: the eglGetConfigAttrib contract: `value` has room for the capacity asked for.
         unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
@@ -5239,7 +5207,7 @@ pub(crate) unsafe extern "C" fn eglGetConfigs(dpy: EGLDisplay, configs: *mut EGL
         let configs_cap = ptr::out_cap(configs.is_null(), len_of(config_size));
         let num_config_cap = ptr::out_cap(num_config.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglGetConfigs(EglGetConfigs { dpy: dpy as usize as u64, configs: configs_cap, config_size: config_size as i32, num_config: num_config_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglGetConfigs as u32)?;
         let r = EglGetConfigsReply::decode(body)?;
         // SAFETY: the eglGetConfigs contract: `configs` has room for the capacity asked for.
         unsafe { ptr::output(configs.cast::<u64>(), configs_cap, r.configs) };
@@ -5258,7 +5226,7 @@ pub(crate) unsafe extern "C" fn eglGetSyncAttrib(dpy: EGLDisplay, sync: EGLSync,
     entry::egl("eglGetSyncAttrib", 0, |cx| {
         let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglGetSyncAttrib(EglGetSyncAttrib { dpy: dpy as usize as u64, sync: sync as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglGetSyncAttrib as u32)?;
         let r = EglGetSyncAttribReply::decode(body)?;
         // SAFETY: the eglGetSyncAttrib contract: `value` has room for the capacity asked for.
         unsafe { ptr::output(value.cast::<i64>(), value_cap, r.value) };
@@ -5275,7 +5243,7 @@ pub(crate) unsafe extern "C" fn eglGetSyncAttribKHR(dpy: EGLDisplay, sync: EGLSy
     entry::egl("eglGetSyncAttribKHR", 0, |cx| {
         let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglGetSyncAttribKHR(EglGetSyncAttribKHR { dpy: dpy as usize as u64, sync: sync as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglGetSyncAttribKHR as u32)?;
         let r = EglGetSyncAttribKHRReply::decode(body)?;
         // SAFETY: the eglGetSyncAttribKHR contract: `value` has room for the capacity asked for.
         unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
@@ -5293,7 +5261,7 @@ pub(crate) unsafe extern "C" fn eglInitialize(dpy: EGLDisplay, major: *mut EGLin
         let major_cap = ptr::out_cap(major.is_null(), Some(1usize));
         let minor_cap = ptr::out_cap(minor.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglInitialize(EglInitialize { dpy: dpy as usize as u64, major: major_cap, minor: minor_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglInitialize as u32)?;
         let r = EglInitializeReply::decode(body)?;
         // SAFETY: the eglInitialize contract: `major` has room for the capacity asked for.
         unsafe { ptr::output(major.cast::<i32>(), major_cap, r.major) };
@@ -5311,7 +5279,7 @@ pub(crate) unsafe extern "C" fn eglInitialize(dpy: EGLDisplay, major: *mut EGLin
 pub(crate) unsafe extern "C" fn eglMakeCurrent(dpy: EGLDisplay, draw: EGLSurface, read: EGLSurface, ctx: EGLContext) -> EGLBoolean {
     entry::egl("eglMakeCurrent", 0, |cx| {
         let reply = cx.call(&Command::EglMakeCurrent(EglMakeCurrent { dpy: dpy as usize as u64, draw: draw as usize as u64, read: read as usize as u64, ctx: ctx as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglMakeCurrent as u32)?;
         let r = EglMakeCurrentReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5326,7 +5294,7 @@ pub(crate) unsafe extern "C" fn eglQueryContext(dpy: EGLDisplay, ctx: EGLContext
     entry::egl("eglQueryContext", 0, |cx| {
         let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglQueryContext(EglQueryContext { dpy: dpy as usize as u64, ctx: ctx as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglQueryContext as u32)?;
         let r = EglQueryContextReply::decode(body)?;
         // SAFETY: the eglQueryContext contract: `value` has room for the capacity asked for.
         unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
@@ -5342,10 +5310,10 @@ pub(crate) unsafe extern "C" fn eglQueryContext(dpy: EGLDisplay, ctx: EGLContext
 pub(crate) unsafe extern "C" fn eglQueryString(dpy: EGLDisplay, name: EGLint) -> *const c_char {
     entry::egl("eglQueryString", core::ptr::null(), |cx| {
         let reply = cx.call(&Command::EglQueryString(EglQueryString { dpy: dpy as usize as u64, name: name as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglQueryString as u32)?;
         let r = EglQueryStringReply::decode(body)?;
         let s = r.ret.map(CStr::to_owned);
-        Ok(cx.keep_string((dpy as usize as u64, name as usize as u64), s.as_deref()).cast())
+        Ok(cx.keep_string([Opcode::EglQueryString as u64, dpy as usize as u64, name as usize as u64], s.as_deref()).cast())
     })
 }
 
@@ -5358,7 +5326,7 @@ pub(crate) unsafe extern "C" fn eglQuerySurface(dpy: EGLDisplay, surface: EGLSur
     entry::egl("eglQuerySurface", 0, |cx| {
         let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
         let reply = cx.call(&Command::EglQuerySurface(EglQuerySurface { dpy: dpy as usize as u64, surface: surface as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglQuerySurface as u32)?;
         let r = EglQuerySurfaceReply::decode(body)?;
         // SAFETY: the eglQuerySurface contract: `value` has room for the capacity asked for.
         unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
@@ -5374,7 +5342,7 @@ pub(crate) unsafe extern "C" fn eglQuerySurface(dpy: EGLDisplay, surface: EGLSur
 pub(crate) unsafe extern "C" fn eglReleaseTexImage(dpy: EGLDisplay, surface: EGLSurface, buffer: EGLint) -> EGLBoolean {
     entry::egl("eglReleaseTexImage", 0, |cx| {
         let reply = cx.call(&Command::EglReleaseTexImage(EglReleaseTexImage { dpy: dpy as usize as u64, surface: surface as usize as u64, buffer: buffer as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglReleaseTexImage as u32)?;
         let r = EglReleaseTexImageReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5388,7 +5356,7 @@ pub(crate) unsafe extern "C" fn eglReleaseTexImage(dpy: EGLDisplay, surface: EGL
 pub(crate) unsafe extern "C" fn eglReleaseThread() -> EGLBoolean {
     entry::egl("eglReleaseThread", 0, |cx| {
         let reply = cx.call(&Command::EglReleaseThread(EglReleaseThread {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglReleaseThread as u32)?;
         let r = EglReleaseThreadReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5402,7 +5370,7 @@ pub(crate) unsafe extern "C" fn eglReleaseThread() -> EGLBoolean {
 pub(crate) unsafe extern "C" fn eglSurfaceAttrib(dpy: EGLDisplay, surface: EGLSurface, attribute: EGLint, value: EGLint) -> EGLBoolean {
     entry::egl("eglSurfaceAttrib", 0, |cx| {
         let reply = cx.call(&Command::EglSurfaceAttrib(EglSurfaceAttrib { dpy: dpy as usize as u64, surface: surface as usize as u64, attribute: attribute as i32, value: value as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglSurfaceAttrib as u32)?;
         let r = EglSurfaceAttribReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5416,7 +5384,7 @@ pub(crate) unsafe extern "C" fn eglSurfaceAttrib(dpy: EGLDisplay, surface: EGLSu
 pub(crate) unsafe extern "C" fn eglSwapBuffers(dpy: EGLDisplay, surface: EGLSurface) -> EGLBoolean {
     entry::egl("eglSwapBuffers", 0, |cx| {
         let reply = cx.call(&Command::EglSwapBuffers(EglSwapBuffers { dpy: dpy as usize as u64, surface: surface as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglSwapBuffers as u32)?;
         let r = EglSwapBuffersReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5433,7 +5401,7 @@ pub(crate) unsafe extern "C" fn eglSwapBuffersWithDamageKHR(dpy: EGLDisplay, sur
         // SAFETY: the eglSwapBuffersWithDamageKHR contract: `rects` points to that many elements (or is NULL).
         let rects = unsafe { ptr::input(rects.cast::<i32>(), rects_n) }?;
         let reply = cx.call(&Command::EglSwapBuffersWithDamageKHR(EglSwapBuffersWithDamageKHR { dpy: dpy as usize as u64, surface: surface as usize as u64, rects, n_rects: n_rects as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglSwapBuffersWithDamageKHR as u32)?;
         let r = EglSwapBuffersWithDamageKHRReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5447,7 +5415,7 @@ pub(crate) unsafe extern "C" fn eglSwapBuffersWithDamageKHR(dpy: EGLDisplay, sur
 pub(crate) unsafe extern "C" fn eglSwapInterval(dpy: EGLDisplay, interval: EGLint) -> EGLBoolean {
     entry::egl("eglSwapInterval", 0, |cx| {
         let reply = cx.call(&Command::EglSwapInterval(EglSwapInterval { dpy: dpy as usize as u64, interval: interval as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglSwapInterval as u32)?;
         let r = EglSwapIntervalReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5461,7 +5429,7 @@ pub(crate) unsafe extern "C" fn eglSwapInterval(dpy: EGLDisplay, interval: EGLin
 pub(crate) unsafe extern "C" fn eglTerminate(dpy: EGLDisplay) -> EGLBoolean {
     entry::egl("eglTerminate", 0, |cx| {
         let reply = cx.call(&Command::EglTerminate(EglTerminate { dpy: dpy as usize as u64 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglTerminate as u32)?;
         let r = EglTerminateReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5475,7 +5443,7 @@ pub(crate) unsafe extern "C" fn eglTerminate(dpy: EGLDisplay) -> EGLBoolean {
 pub(crate) unsafe extern "C" fn eglWaitClient() -> EGLBoolean {
     entry::egl("eglWaitClient", 0, |cx| {
         let reply = cx.call(&Command::EglWaitClient(EglWaitClient {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglWaitClient as u32)?;
         let r = EglWaitClientReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5489,7 +5457,7 @@ pub(crate) unsafe extern "C" fn eglWaitClient() -> EGLBoolean {
 pub(crate) unsafe extern "C" fn eglWaitGL() -> EGLBoolean {
     entry::egl("eglWaitGL", 0, |cx| {
         let reply = cx.call(&Command::EglWaitGL(EglWaitGL {  }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglWaitGL as u32)?;
         let r = EglWaitGLReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5503,7 +5471,7 @@ pub(crate) unsafe extern "C" fn eglWaitGL() -> EGLBoolean {
 pub(crate) unsafe extern "C" fn eglWaitNative(engine: EGLint) -> EGLBoolean {
     entry::egl("eglWaitNative", 0, |cx| {
         let reply = cx.call(&Command::EglWaitNative(EglWaitNative { engine: engine as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglWaitNative as u32)?;
         let r = EglWaitNativeReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5517,7 +5485,7 @@ pub(crate) unsafe extern "C" fn eglWaitNative(engine: EGLint) -> EGLBoolean {
 pub(crate) unsafe extern "C" fn eglWaitSync(dpy: EGLDisplay, sync: EGLSync, flags: EGLint) -> EGLBoolean {
     entry::egl("eglWaitSync", 0, |cx| {
         let reply = cx.call(&Command::EglWaitSync(EglWaitSync { dpy: dpy as usize as u64, sync: sync as usize as u64, flags: flags as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglWaitSync as u32)?;
         let r = EglWaitSyncReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
@@ -5531,14 +5499,14 @@ pub(crate) unsafe extern "C" fn eglWaitSync(dpy: EGLDisplay, sync: EGLSync, flag
 pub(crate) unsafe extern "C" fn eglWaitSyncKHR(dpy: EGLDisplay, sync: EGLSyncKHR, flags: EGLint) -> EGLint {
     entry::egl("eglWaitSyncKHR", 0, |cx| {
         let reply = cx.call(&Command::EglWaitSyncKHR(EglWaitSyncKHR { dpy: dpy as usize as u64, sync: sync as usize as u64, flags: flags as i32 }))?;
-        let (_, body, _) = split_message(reply.as_bytes())?;
+        let body = reply_body(reply.as_bytes(), Opcode::EglWaitSyncKHR as u32)?;
         let r = EglWaitSyncKHRReply::decode(body)?;
         Ok(r.ret as EGLint)
     })
 }
 
 /// Every entry point's name, sorted bytewise for binary search.
-pub(crate) static NAMES: [&str; 398] = [
+pub(crate) static NAMES: [&str; 396] = [
     "eglBindAPI",
     "eglBindTexImage",
     "eglChooseConfig",
@@ -5548,10 +5516,8 @@ pub(crate) static NAMES: [&str; 398] = [
     "eglCreateImage",
     "eglCreateImageKHR",
     "eglCreatePbufferSurface",
-    "eglCreatePlatformWindowSurface",
     "eglCreateSync",
     "eglCreateSyncKHR",
-    "eglCreateWindowSurface",
     "eglDestroyContext",
     "eglDestroyImage",
     "eglDestroyImageKHR",
@@ -5951,395 +5917,393 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         6 => eglCreateImage as *const c_void,
         7 => eglCreateImageKHR as *const c_void,
         8 => eglCreatePbufferSurface as *const c_void,
-        9 => eglCreatePlatformWindowSurface as *const c_void,
-        10 => eglCreateSync as *const c_void,
-        11 => eglCreateSyncKHR as *const c_void,
-        12 => eglCreateWindowSurface as *const c_void,
-        13 => eglDestroyContext as *const c_void,
-        14 => eglDestroyImage as *const c_void,
-        15 => eglDestroyImageKHR as *const c_void,
-        16 => eglDestroySurface as *const c_void,
-        17 => eglDestroySync as *const c_void,
-        18 => eglDestroySyncKHR as *const c_void,
-        19 => eglGetConfigAttrib as *const c_void,
-        20 => eglGetConfigs as *const c_void,
-        21 => eglGetSyncAttrib as *const c_void,
-        22 => eglGetSyncAttribKHR as *const c_void,
-        23 => eglInitialize as *const c_void,
-        24 => eglMakeCurrent as *const c_void,
-        25 => eglQueryContext as *const c_void,
-        26 => eglQueryString as *const c_void,
-        27 => eglQuerySurface as *const c_void,
-        28 => eglReleaseTexImage as *const c_void,
-        29 => eglReleaseThread as *const c_void,
-        30 => eglSurfaceAttrib as *const c_void,
-        31 => eglSwapBuffers as *const c_void,
-        32 => eglSwapBuffersWithDamageKHR as *const c_void,
-        33 => eglSwapInterval as *const c_void,
-        34 => eglTerminate as *const c_void,
-        35 => eglWaitClient as *const c_void,
-        36 => eglWaitGL as *const c_void,
-        37 => eglWaitNative as *const c_void,
-        38 => eglWaitSync as *const c_void,
-        39 => eglWaitSyncKHR as *const c_void,
-        40 => glActiveShaderProgram as *const c_void,
-        41 => glActiveTexture as *const c_void,
-        42 => glAttachShader as *const c_void,
-        43 => glBeginQuery as *const c_void,
-        44 => glBeginTransformFeedback as *const c_void,
-        45 => glBindAttribLocation as *const c_void,
-        46 => glBindBuffer as *const c_void,
-        47 => glBindBufferBase as *const c_void,
-        48 => glBindBufferRange as *const c_void,
-        49 => glBindFramebuffer as *const c_void,
-        50 => glBindImageTexture as *const c_void,
-        51 => glBindProgramPipeline as *const c_void,
-        52 => glBindRenderbuffer as *const c_void,
-        53 => glBindSampler as *const c_void,
-        54 => glBindTexture as *const c_void,
-        55 => glBindTransformFeedback as *const c_void,
-        56 => glBindVertexArray as *const c_void,
-        57 => glBindVertexBuffer as *const c_void,
-        58 => glBlendBarrier as *const c_void,
-        59 => glBlendColor as *const c_void,
-        60 => glBlendEquation as *const c_void,
-        61 => glBlendEquationSeparate as *const c_void,
-        62 => glBlendEquationSeparatei as *const c_void,
-        63 => glBlendEquationi as *const c_void,
-        64 => glBlendFunc as *const c_void,
-        65 => glBlendFuncSeparate as *const c_void,
-        66 => glBlendFuncSeparatei as *const c_void,
-        67 => glBlendFunci as *const c_void,
-        68 => glBlitFramebuffer as *const c_void,
-        69 => glBufferData as *const c_void,
-        70 => glBufferSubData as *const c_void,
-        71 => glCheckFramebufferStatus as *const c_void,
-        72 => glClear as *const c_void,
-        73 => glClearBufferfi as *const c_void,
-        74 => glClearBufferfv as *const c_void,
-        75 => glClearBufferiv as *const c_void,
-        76 => glClearBufferuiv as *const c_void,
-        77 => glClearColor as *const c_void,
-        78 => glClearDepthf as *const c_void,
-        79 => glClearStencil as *const c_void,
-        80 => glClientWaitSync as *const c_void,
-        81 => glColorMask as *const c_void,
-        82 => glColorMaski as *const c_void,
-        83 => glCompileShader as *const c_void,
-        84 => glCompressedTexImage2D as *const c_void,
-        85 => glCompressedTexImage3D as *const c_void,
-        86 => glCompressedTexSubImage2D as *const c_void,
-        87 => glCompressedTexSubImage3D as *const c_void,
-        88 => glCopyBufferSubData as *const c_void,
-        89 => glCopyImageSubData as *const c_void,
-        90 => glCopyTexImage2D as *const c_void,
-        91 => glCopyTexSubImage2D as *const c_void,
-        92 => glCopyTexSubImage3D as *const c_void,
-        93 => glCreateProgram as *const c_void,
-        94 => glCreateShader as *const c_void,
-        95 => glCreateShaderProgramv as *const c_void,
-        96 => glCullFace as *const c_void,
-        97 => glDebugMessageCallback as *const c_void,
-        98 => glDebugMessageControl as *const c_void,
-        99 => glDebugMessageInsert as *const c_void,
-        100 => glDeleteBuffers as *const c_void,
-        101 => glDeleteFramebuffers as *const c_void,
-        102 => glDeleteProgram as *const c_void,
-        103 => glDeleteProgramPipelines as *const c_void,
-        104 => glDeleteQueries as *const c_void,
-        105 => glDeleteRenderbuffers as *const c_void,
-        106 => glDeleteSamplers as *const c_void,
-        107 => glDeleteShader as *const c_void,
-        108 => glDeleteSync as *const c_void,
-        109 => glDeleteTextures as *const c_void,
-        110 => glDeleteTransformFeedbacks as *const c_void,
-        111 => glDeleteVertexArrays as *const c_void,
-        112 => glDepthFunc as *const c_void,
-        113 => glDepthMask as *const c_void,
-        114 => glDepthRangef as *const c_void,
-        115 => glDetachShader as *const c_void,
-        116 => glDisable as *const c_void,
-        117 => glDisableVertexAttribArray as *const c_void,
-        118 => glDisablei as *const c_void,
-        119 => glDispatchCompute as *const c_void,
-        120 => glDispatchComputeIndirect as *const c_void,
-        121 => glDrawArrays as *const c_void,
-        122 => glDrawArraysIndirect as *const c_void,
-        123 => glDrawArraysInstanced as *const c_void,
-        124 => glDrawBuffers as *const c_void,
-        125 => glDrawElements as *const c_void,
-        126 => glDrawElementsBaseVertex as *const c_void,
-        127 => glDrawElementsIndirect as *const c_void,
-        128 => glDrawElementsInstanced as *const c_void,
-        129 => glDrawElementsInstancedBaseVertex as *const c_void,
-        130 => glDrawRangeElements as *const c_void,
-        131 => glDrawRangeElementsBaseVertex as *const c_void,
-        132 => glEnable as *const c_void,
-        133 => glEnableVertexAttribArray as *const c_void,
-        134 => glEnablei as *const c_void,
-        135 => glEndQuery as *const c_void,
-        136 => glEndTransformFeedback as *const c_void,
-        137 => glFenceSync as *const c_void,
-        138 => glFinish as *const c_void,
-        139 => glFlush as *const c_void,
-        140 => glFlushMappedBufferRange as *const c_void,
-        141 => glFramebufferParameteri as *const c_void,
-        142 => glFramebufferRenderbuffer as *const c_void,
-        143 => glFramebufferTexture as *const c_void,
-        144 => glFramebufferTexture2D as *const c_void,
-        145 => glFramebufferTextureLayer as *const c_void,
-        146 => glFrontFace as *const c_void,
-        147 => glGenBuffers as *const c_void,
-        148 => glGenFramebuffers as *const c_void,
-        149 => glGenProgramPipelines as *const c_void,
-        150 => glGenQueries as *const c_void,
-        151 => glGenRenderbuffers as *const c_void,
-        152 => glGenSamplers as *const c_void,
-        153 => glGenTextures as *const c_void,
-        154 => glGenTransformFeedbacks as *const c_void,
-        155 => glGenVertexArrays as *const c_void,
-        156 => glGenerateMipmap as *const c_void,
-        157 => glGetActiveAttrib as *const c_void,
-        158 => glGetActiveUniform as *const c_void,
-        159 => glGetActiveUniformBlockName as *const c_void,
-        160 => glGetActiveUniformBlockiv as *const c_void,
-        161 => glGetActiveUniformsiv as *const c_void,
-        162 => glGetAttachedShaders as *const c_void,
-        163 => glGetAttribLocation as *const c_void,
-        164 => glGetBooleani_v as *const c_void,
-        165 => glGetBooleanv as *const c_void,
-        166 => glGetBufferParameteri64v as *const c_void,
-        167 => glGetBufferParameteriv as *const c_void,
-        168 => glGetBufferPointerv as *const c_void,
-        169 => glGetDebugMessageLog as *const c_void,
-        170 => glGetError as *const c_void,
-        171 => glGetFloatv as *const c_void,
-        172 => glGetFragDataLocation as *const c_void,
-        173 => glGetFramebufferAttachmentParameteriv as *const c_void,
-        174 => glGetFramebufferParameteriv as *const c_void,
-        175 => glGetGraphicsResetStatus as *const c_void,
-        176 => glGetInteger64i_v as *const c_void,
-        177 => glGetInteger64v as *const c_void,
-        178 => glGetIntegeri_v as *const c_void,
-        179 => glGetIntegerv as *const c_void,
-        180 => glGetInternalformativ as *const c_void,
-        181 => glGetMultisamplefv as *const c_void,
-        182 => glGetObjectLabel as *const c_void,
-        183 => glGetObjectPtrLabel as *const c_void,
-        184 => glGetPointerv as *const c_void,
-        185 => glGetProgramBinary as *const c_void,
-        186 => glGetProgramInfoLog as *const c_void,
-        187 => glGetProgramInterfaceiv as *const c_void,
-        188 => glGetProgramPipelineInfoLog as *const c_void,
-        189 => glGetProgramPipelineiv as *const c_void,
-        190 => glGetProgramResourceIndex as *const c_void,
-        191 => glGetProgramResourceLocation as *const c_void,
-        192 => glGetProgramResourceName as *const c_void,
-        193 => glGetProgramResourceiv as *const c_void,
-        194 => glGetProgramiv as *const c_void,
-        195 => glGetQueryObjectuiv as *const c_void,
-        196 => glGetQueryiv as *const c_void,
-        197 => glGetRenderbufferParameteriv as *const c_void,
-        198 => glGetSamplerParameterIiv as *const c_void,
-        199 => glGetSamplerParameterIuiv as *const c_void,
-        200 => glGetSamplerParameterfv as *const c_void,
-        201 => glGetSamplerParameteriv as *const c_void,
-        202 => glGetShaderInfoLog as *const c_void,
-        203 => glGetShaderPrecisionFormat as *const c_void,
-        204 => glGetShaderSource as *const c_void,
-        205 => glGetShaderiv as *const c_void,
-        206 => glGetString as *const c_void,
-        207 => glGetStringi as *const c_void,
-        208 => glGetSynciv as *const c_void,
-        209 => glGetTexLevelParameterfv as *const c_void,
-        210 => glGetTexLevelParameteriv as *const c_void,
-        211 => glGetTexParameterIiv as *const c_void,
-        212 => glGetTexParameterIuiv as *const c_void,
-        213 => glGetTexParameterfv as *const c_void,
-        214 => glGetTexParameteriv as *const c_void,
-        215 => glGetTransformFeedbackVarying as *const c_void,
-        216 => glGetUniformBlockIndex as *const c_void,
-        217 => glGetUniformIndices as *const c_void,
-        218 => glGetUniformLocation as *const c_void,
-        219 => glGetUniformfv as *const c_void,
-        220 => glGetUniformiv as *const c_void,
-        221 => glGetUniformuiv as *const c_void,
-        222 => glGetVertexAttribIiv as *const c_void,
-        223 => glGetVertexAttribIuiv as *const c_void,
-        224 => glGetVertexAttribPointerv as *const c_void,
-        225 => glGetVertexAttribfv as *const c_void,
-        226 => glGetVertexAttribiv as *const c_void,
-        227 => glGetnUniformfv as *const c_void,
-        228 => glGetnUniformiv as *const c_void,
-        229 => glGetnUniformuiv as *const c_void,
-        230 => glHint as *const c_void,
-        231 => glInvalidateFramebuffer as *const c_void,
-        232 => glInvalidateSubFramebuffer as *const c_void,
-        233 => glIsBuffer as *const c_void,
-        234 => glIsEnabled as *const c_void,
-        235 => glIsEnabledi as *const c_void,
-        236 => glIsFramebuffer as *const c_void,
-        237 => glIsProgram as *const c_void,
-        238 => glIsProgramPipeline as *const c_void,
-        239 => glIsQuery as *const c_void,
-        240 => glIsRenderbuffer as *const c_void,
-        241 => glIsSampler as *const c_void,
-        242 => glIsShader as *const c_void,
-        243 => glIsSync as *const c_void,
-        244 => glIsTexture as *const c_void,
-        245 => glIsTransformFeedback as *const c_void,
-        246 => glIsVertexArray as *const c_void,
-        247 => glLineWidth as *const c_void,
-        248 => glLinkProgram as *const c_void,
-        249 => glMapBufferRange as *const c_void,
-        250 => glMemoryBarrier as *const c_void,
-        251 => glMemoryBarrierByRegion as *const c_void,
-        252 => glMinSampleShading as *const c_void,
-        253 => glObjectLabel as *const c_void,
-        254 => glObjectPtrLabel as *const c_void,
-        255 => glPatchParameteri as *const c_void,
-        256 => glPauseTransformFeedback as *const c_void,
-        257 => glPixelStorei as *const c_void,
-        258 => glPolygonOffset as *const c_void,
-        259 => glPopDebugGroup as *const c_void,
-        260 => glPrimitiveBoundingBox as *const c_void,
-        261 => glProgramBinary as *const c_void,
-        262 => glProgramParameteri as *const c_void,
-        263 => glProgramUniform1f as *const c_void,
-        264 => glProgramUniform1fv as *const c_void,
-        265 => glProgramUniform1i as *const c_void,
-        266 => glProgramUniform1iv as *const c_void,
-        267 => glProgramUniform1ui as *const c_void,
-        268 => glProgramUniform1uiv as *const c_void,
-        269 => glProgramUniform2f as *const c_void,
-        270 => glProgramUniform2fv as *const c_void,
-        271 => glProgramUniform2i as *const c_void,
-        272 => glProgramUniform2iv as *const c_void,
-        273 => glProgramUniform2ui as *const c_void,
-        274 => glProgramUniform2uiv as *const c_void,
-        275 => glProgramUniform3f as *const c_void,
-        276 => glProgramUniform3fv as *const c_void,
-        277 => glProgramUniform3i as *const c_void,
-        278 => glProgramUniform3iv as *const c_void,
-        279 => glProgramUniform3ui as *const c_void,
-        280 => glProgramUniform3uiv as *const c_void,
-        281 => glProgramUniform4f as *const c_void,
-        282 => glProgramUniform4fv as *const c_void,
-        283 => glProgramUniform4i as *const c_void,
-        284 => glProgramUniform4iv as *const c_void,
-        285 => glProgramUniform4ui as *const c_void,
-        286 => glProgramUniform4uiv as *const c_void,
-        287 => glProgramUniformMatrix2fv as *const c_void,
-        288 => glProgramUniformMatrix2x3fv as *const c_void,
-        289 => glProgramUniformMatrix2x4fv as *const c_void,
-        290 => glProgramUniformMatrix3fv as *const c_void,
-        291 => glProgramUniformMatrix3x2fv as *const c_void,
-        292 => glProgramUniformMatrix3x4fv as *const c_void,
-        293 => glProgramUniformMatrix4fv as *const c_void,
-        294 => glProgramUniformMatrix4x2fv as *const c_void,
-        295 => glProgramUniformMatrix4x3fv as *const c_void,
-        296 => glPushDebugGroup as *const c_void,
-        297 => glReadBuffer as *const c_void,
-        298 => glReadPixels as *const c_void,
-        299 => glReadnPixels as *const c_void,
-        300 => glReleaseShaderCompiler as *const c_void,
-        301 => glRenderbufferStorage as *const c_void,
-        302 => glRenderbufferStorageMultisample as *const c_void,
-        303 => glResumeTransformFeedback as *const c_void,
-        304 => glSampleCoverage as *const c_void,
-        305 => glSampleMaski as *const c_void,
-        306 => glSamplerParameterIiv as *const c_void,
-        307 => glSamplerParameterIuiv as *const c_void,
-        308 => glSamplerParameterf as *const c_void,
-        309 => glSamplerParameterfv as *const c_void,
-        310 => glSamplerParameteri as *const c_void,
-        311 => glSamplerParameteriv as *const c_void,
-        312 => glScissor as *const c_void,
-        313 => glShaderBinary as *const c_void,
-        314 => glShaderSource as *const c_void,
-        315 => glStencilFunc as *const c_void,
-        316 => glStencilFuncSeparate as *const c_void,
-        317 => glStencilMask as *const c_void,
-        318 => glStencilMaskSeparate as *const c_void,
-        319 => glStencilOp as *const c_void,
-        320 => glStencilOpSeparate as *const c_void,
-        321 => glTexBuffer as *const c_void,
-        322 => glTexBufferRange as *const c_void,
-        323 => glTexImage2D as *const c_void,
-        324 => glTexImage3D as *const c_void,
-        325 => glTexParameterIiv as *const c_void,
-        326 => glTexParameterIuiv as *const c_void,
-        327 => glTexParameterf as *const c_void,
-        328 => glTexParameterfv as *const c_void,
-        329 => glTexParameteri as *const c_void,
-        330 => glTexParameteriv as *const c_void,
-        331 => glTexStorage2D as *const c_void,
-        332 => glTexStorage2DMultisample as *const c_void,
-        333 => glTexStorage3D as *const c_void,
-        334 => glTexStorage3DMultisample as *const c_void,
-        335 => glTexSubImage2D as *const c_void,
-        336 => glTexSubImage3D as *const c_void,
-        337 => glTransformFeedbackVaryings as *const c_void,
-        338 => glUniform1f as *const c_void,
-        339 => glUniform1fv as *const c_void,
-        340 => glUniform1i as *const c_void,
-        341 => glUniform1iv as *const c_void,
-        342 => glUniform1ui as *const c_void,
-        343 => glUniform1uiv as *const c_void,
-        344 => glUniform2f as *const c_void,
-        345 => glUniform2fv as *const c_void,
-        346 => glUniform2i as *const c_void,
-        347 => glUniform2iv as *const c_void,
-        348 => glUniform2ui as *const c_void,
-        349 => glUniform2uiv as *const c_void,
-        350 => glUniform3f as *const c_void,
-        351 => glUniform3fv as *const c_void,
-        352 => glUniform3i as *const c_void,
-        353 => glUniform3iv as *const c_void,
-        354 => glUniform3ui as *const c_void,
-        355 => glUniform3uiv as *const c_void,
-        356 => glUniform4f as *const c_void,
-        357 => glUniform4fv as *const c_void,
-        358 => glUniform4i as *const c_void,
-        359 => glUniform4iv as *const c_void,
-        360 => glUniform4ui as *const c_void,
-        361 => glUniform4uiv as *const c_void,
-        362 => glUniformBlockBinding as *const c_void,
-        363 => glUniformMatrix2fv as *const c_void,
-        364 => glUniformMatrix2x3fv as *const c_void,
-        365 => glUniformMatrix2x4fv as *const c_void,
-        366 => glUniformMatrix3fv as *const c_void,
-        367 => glUniformMatrix3x2fv as *const c_void,
-        368 => glUniformMatrix3x4fv as *const c_void,
-        369 => glUniformMatrix4fv as *const c_void,
-        370 => glUniformMatrix4x2fv as *const c_void,
-        371 => glUniformMatrix4x3fv as *const c_void,
-        372 => glUnmapBuffer as *const c_void,
-        373 => glUseProgram as *const c_void,
-        374 => glUseProgramStages as *const c_void,
-        375 => glValidateProgram as *const c_void,
-        376 => glValidateProgramPipeline as *const c_void,
-        377 => glVertexAttrib1f as *const c_void,
-        378 => glVertexAttrib1fv as *const c_void,
-        379 => glVertexAttrib2f as *const c_void,
-        380 => glVertexAttrib2fv as *const c_void,
-        381 => glVertexAttrib3f as *const c_void,
-        382 => glVertexAttrib3fv as *const c_void,
-        383 => glVertexAttrib4f as *const c_void,
-        384 => glVertexAttrib4fv as *const c_void,
-        385 => glVertexAttribBinding as *const c_void,
-        386 => glVertexAttribDivisor as *const c_void,
-        387 => glVertexAttribFormat as *const c_void,
-        388 => glVertexAttribI4i as *const c_void,
-        389 => glVertexAttribI4iv as *const c_void,
-        390 => glVertexAttribI4ui as *const c_void,
-        391 => glVertexAttribI4uiv as *const c_void,
-        392 => glVertexAttribIFormat as *const c_void,
-        393 => glVertexAttribIPointer as *const c_void,
-        394 => glVertexAttribPointer as *const c_void,
-        395 => glVertexBindingDivisor as *const c_void,
-        396 => glViewport as *const c_void,
-        397 => glWaitSync as *const c_void,
+        9 => eglCreateSync as *const c_void,
+        10 => eglCreateSyncKHR as *const c_void,
+        11 => eglDestroyContext as *const c_void,
+        12 => eglDestroyImage as *const c_void,
+        13 => eglDestroyImageKHR as *const c_void,
+        14 => eglDestroySurface as *const c_void,
+        15 => eglDestroySync as *const c_void,
+        16 => eglDestroySyncKHR as *const c_void,
+        17 => eglGetConfigAttrib as *const c_void,
+        18 => eglGetConfigs as *const c_void,
+        19 => eglGetSyncAttrib as *const c_void,
+        20 => eglGetSyncAttribKHR as *const c_void,
+        21 => eglInitialize as *const c_void,
+        22 => eglMakeCurrent as *const c_void,
+        23 => eglQueryContext as *const c_void,
+        24 => eglQueryString as *const c_void,
+        25 => eglQuerySurface as *const c_void,
+        26 => eglReleaseTexImage as *const c_void,
+        27 => eglReleaseThread as *const c_void,
+        28 => eglSurfaceAttrib as *const c_void,
+        29 => eglSwapBuffers as *const c_void,
+        30 => eglSwapBuffersWithDamageKHR as *const c_void,
+        31 => eglSwapInterval as *const c_void,
+        32 => eglTerminate as *const c_void,
+        33 => eglWaitClient as *const c_void,
+        34 => eglWaitGL as *const c_void,
+        35 => eglWaitNative as *const c_void,
+        36 => eglWaitSync as *const c_void,
+        37 => eglWaitSyncKHR as *const c_void,
+        38 => glActiveShaderProgram as *const c_void,
+        39 => glActiveTexture as *const c_void,
+        40 => glAttachShader as *const c_void,
+        41 => glBeginQuery as *const c_void,
+        42 => glBeginTransformFeedback as *const c_void,
+        43 => glBindAttribLocation as *const c_void,
+        44 => glBindBuffer as *const c_void,
+        45 => glBindBufferBase as *const c_void,
+        46 => glBindBufferRange as *const c_void,
+        47 => glBindFramebuffer as *const c_void,
+        48 => glBindImageTexture as *const c_void,
+        49 => glBindProgramPipeline as *const c_void,
+        50 => glBindRenderbuffer as *const c_void,
+        51 => glBindSampler as *const c_void,
+        52 => glBindTexture as *const c_void,
+        53 => glBindTransformFeedback as *const c_void,
+        54 => glBindVertexArray as *const c_void,
+        55 => glBindVertexBuffer as *const c_void,
+        56 => glBlendBarrier as *const c_void,
+        57 => glBlendColor as *const c_void,
+        58 => glBlendEquation as *const c_void,
+        59 => glBlendEquationSeparate as *const c_void,
+        60 => glBlendEquationSeparatei as *const c_void,
+        61 => glBlendEquationi as *const c_void,
+        62 => glBlendFunc as *const c_void,
+        63 => glBlendFuncSeparate as *const c_void,
+        64 => glBlendFuncSeparatei as *const c_void,
+        65 => glBlendFunci as *const c_void,
+        66 => glBlitFramebuffer as *const c_void,
+        67 => glBufferData as *const c_void,
+        68 => glBufferSubData as *const c_void,
+        69 => glCheckFramebufferStatus as *const c_void,
+        70 => glClear as *const c_void,
+        71 => glClearBufferfi as *const c_void,
+        72 => glClearBufferfv as *const c_void,
+        73 => glClearBufferiv as *const c_void,
+        74 => glClearBufferuiv as *const c_void,
+        75 => glClearColor as *const c_void,
+        76 => glClearDepthf as *const c_void,
+        77 => glClearStencil as *const c_void,
+        78 => glClientWaitSync as *const c_void,
+        79 => glColorMask as *const c_void,
+        80 => glColorMaski as *const c_void,
+        81 => glCompileShader as *const c_void,
+        82 => glCompressedTexImage2D as *const c_void,
+        83 => glCompressedTexImage3D as *const c_void,
+        84 => glCompressedTexSubImage2D as *const c_void,
+        85 => glCompressedTexSubImage3D as *const c_void,
+        86 => glCopyBufferSubData as *const c_void,
+        87 => glCopyImageSubData as *const c_void,
+        88 => glCopyTexImage2D as *const c_void,
+        89 => glCopyTexSubImage2D as *const c_void,
+        90 => glCopyTexSubImage3D as *const c_void,
+        91 => glCreateProgram as *const c_void,
+        92 => glCreateShader as *const c_void,
+        93 => glCreateShaderProgramv as *const c_void,
+        94 => glCullFace as *const c_void,
+        95 => glDebugMessageCallback as *const c_void,
+        96 => glDebugMessageControl as *const c_void,
+        97 => glDebugMessageInsert as *const c_void,
+        98 => glDeleteBuffers as *const c_void,
+        99 => glDeleteFramebuffers as *const c_void,
+        100 => glDeleteProgram as *const c_void,
+        101 => glDeleteProgramPipelines as *const c_void,
+        102 => glDeleteQueries as *const c_void,
+        103 => glDeleteRenderbuffers as *const c_void,
+        104 => glDeleteSamplers as *const c_void,
+        105 => glDeleteShader as *const c_void,
+        106 => glDeleteSync as *const c_void,
+        107 => glDeleteTextures as *const c_void,
+        108 => glDeleteTransformFeedbacks as *const c_void,
+        109 => glDeleteVertexArrays as *const c_void,
+        110 => glDepthFunc as *const c_void,
+        111 => glDepthMask as *const c_void,
+        112 => glDepthRangef as *const c_void,
+        113 => glDetachShader as *const c_void,
+        114 => glDisable as *const c_void,
+        115 => glDisableVertexAttribArray as *const c_void,
+        116 => glDisablei as *const c_void,
+        117 => glDispatchCompute as *const c_void,
+        118 => glDispatchComputeIndirect as *const c_void,
+        119 => glDrawArrays as *const c_void,
+        120 => glDrawArraysIndirect as *const c_void,
+        121 => glDrawArraysInstanced as *const c_void,
+        122 => glDrawBuffers as *const c_void,
+        123 => glDrawElements as *const c_void,
+        124 => glDrawElementsBaseVertex as *const c_void,
+        125 => glDrawElementsIndirect as *const c_void,
+        126 => glDrawElementsInstanced as *const c_void,
+        127 => glDrawElementsInstancedBaseVertex as *const c_void,
+        128 => glDrawRangeElements as *const c_void,
+        129 => glDrawRangeElementsBaseVertex as *const c_void,
+        130 => glEnable as *const c_void,
+        131 => glEnableVertexAttribArray as *const c_void,
+        132 => glEnablei as *const c_void,
+        133 => glEndQuery as *const c_void,
+        134 => glEndTransformFeedback as *const c_void,
+        135 => glFenceSync as *const c_void,
+        136 => glFinish as *const c_void,
+        137 => glFlush as *const c_void,
+        138 => glFlushMappedBufferRange as *const c_void,
+        139 => glFramebufferParameteri as *const c_void,
+        140 => glFramebufferRenderbuffer as *const c_void,
+        141 => glFramebufferTexture as *const c_void,
+        142 => glFramebufferTexture2D as *const c_void,
+        143 => glFramebufferTextureLayer as *const c_void,
+        144 => glFrontFace as *const c_void,
+        145 => glGenBuffers as *const c_void,
+        146 => glGenFramebuffers as *const c_void,
+        147 => glGenProgramPipelines as *const c_void,
+        148 => glGenQueries as *const c_void,
+        149 => glGenRenderbuffers as *const c_void,
+        150 => glGenSamplers as *const c_void,
+        151 => glGenTextures as *const c_void,
+        152 => glGenTransformFeedbacks as *const c_void,
+        153 => glGenVertexArrays as *const c_void,
+        154 => glGenerateMipmap as *const c_void,
+        155 => glGetActiveAttrib as *const c_void,
+        156 => glGetActiveUniform as *const c_void,
+        157 => glGetActiveUniformBlockName as *const c_void,
+        158 => glGetActiveUniformBlockiv as *const c_void,
+        159 => glGetActiveUniformsiv as *const c_void,
+        160 => glGetAttachedShaders as *const c_void,
+        161 => glGetAttribLocation as *const c_void,
+        162 => glGetBooleani_v as *const c_void,
+        163 => glGetBooleanv as *const c_void,
+        164 => glGetBufferParameteri64v as *const c_void,
+        165 => glGetBufferParameteriv as *const c_void,
+        166 => glGetBufferPointerv as *const c_void,
+        167 => glGetDebugMessageLog as *const c_void,
+        168 => glGetError as *const c_void,
+        169 => glGetFloatv as *const c_void,
+        170 => glGetFragDataLocation as *const c_void,
+        171 => glGetFramebufferAttachmentParameteriv as *const c_void,
+        172 => glGetFramebufferParameteriv as *const c_void,
+        173 => glGetGraphicsResetStatus as *const c_void,
+        174 => glGetInteger64i_v as *const c_void,
+        175 => glGetInteger64v as *const c_void,
+        176 => glGetIntegeri_v as *const c_void,
+        177 => glGetIntegerv as *const c_void,
+        178 => glGetInternalformativ as *const c_void,
+        179 => glGetMultisamplefv as *const c_void,
+        180 => glGetObjectLabel as *const c_void,
+        181 => glGetObjectPtrLabel as *const c_void,
+        182 => glGetPointerv as *const c_void,
+        183 => glGetProgramBinary as *const c_void,
+        184 => glGetProgramInfoLog as *const c_void,
+        185 => glGetProgramInterfaceiv as *const c_void,
+        186 => glGetProgramPipelineInfoLog as *const c_void,
+        187 => glGetProgramPipelineiv as *const c_void,
+        188 => glGetProgramResourceIndex as *const c_void,
+        189 => glGetProgramResourceLocation as *const c_void,
+        190 => glGetProgramResourceName as *const c_void,
+        191 => glGetProgramResourceiv as *const c_void,
+        192 => glGetProgramiv as *const c_void,
+        193 => glGetQueryObjectuiv as *const c_void,
+        194 => glGetQueryiv as *const c_void,
+        195 => glGetRenderbufferParameteriv as *const c_void,
+        196 => glGetSamplerParameterIiv as *const c_void,
+        197 => glGetSamplerParameterIuiv as *const c_void,
+        198 => glGetSamplerParameterfv as *const c_void,
+        199 => glGetSamplerParameteriv as *const c_void,
+        200 => glGetShaderInfoLog as *const c_void,
+        201 => glGetShaderPrecisionFormat as *const c_void,
+        202 => glGetShaderSource as *const c_void,
+        203 => glGetShaderiv as *const c_void,
+        204 => glGetString as *const c_void,
+        205 => glGetStringi as *const c_void,
+        206 => glGetSynciv as *const c_void,
+        207 => glGetTexLevelParameterfv as *const c_void,
+        208 => glGetTexLevelParameteriv as *const c_void,
+        209 => glGetTexParameterIiv as *const c_void,
+        210 => glGetTexParameterIuiv as *const c_void,
+        211 => glGetTexParameterfv as *const c_void,
+        212 => glGetTexParameteriv as *const c_void,
+        213 => glGetTransformFeedbackVarying as *const c_void,
+        214 => glGetUniformBlockIndex as *const c_void,
+        215 => glGetUniformIndices as *const c_void,
+        216 => glGetUniformLocation as *const c_void,
+        217 => glGetUniformfv as *const c_void,
+        218 => glGetUniformiv as *const c_void,
+        219 => glGetUniformuiv as *const c_void,
+        220 => glGetVertexAttribIiv as *const c_void,
+        221 => glGetVertexAttribIuiv as *const c_void,
+        222 => glGetVertexAttribPointerv as *const c_void,
+        223 => glGetVertexAttribfv as *const c_void,
+        224 => glGetVertexAttribiv as *const c_void,
+        225 => glGetnUniformfv as *const c_void,
+        226 => glGetnUniformiv as *const c_void,
+        227 => glGetnUniformuiv as *const c_void,
+        228 => glHint as *const c_void,
+        229 => glInvalidateFramebuffer as *const c_void,
+        230 => glInvalidateSubFramebuffer as *const c_void,
+        231 => glIsBuffer as *const c_void,
+        232 => glIsEnabled as *const c_void,
+        233 => glIsEnabledi as *const c_void,
+        234 => glIsFramebuffer as *const c_void,
+        235 => glIsProgram as *const c_void,
+        236 => glIsProgramPipeline as *const c_void,
+        237 => glIsQuery as *const c_void,
+        238 => glIsRenderbuffer as *const c_void,
+        239 => glIsSampler as *const c_void,
+        240 => glIsShader as *const c_void,
+        241 => glIsSync as *const c_void,
+        242 => glIsTexture as *const c_void,
+        243 => glIsTransformFeedback as *const c_void,
+        244 => glIsVertexArray as *const c_void,
+        245 => glLineWidth as *const c_void,
+        246 => glLinkProgram as *const c_void,
+        247 => glMapBufferRange as *const c_void,
+        248 => glMemoryBarrier as *const c_void,
+        249 => glMemoryBarrierByRegion as *const c_void,
+        250 => glMinSampleShading as *const c_void,
+        251 => glObjectLabel as *const c_void,
+        252 => glObjectPtrLabel as *const c_void,
+        253 => glPatchParameteri as *const c_void,
+        254 => glPauseTransformFeedback as *const c_void,
+        255 => glPixelStorei as *const c_void,
+        256 => glPolygonOffset as *const c_void,
+        257 => glPopDebugGroup as *const c_void,
+        258 => glPrimitiveBoundingBox as *const c_void,
+        259 => glProgramBinary as *const c_void,
+        260 => glProgramParameteri as *const c_void,
+        261 => glProgramUniform1f as *const c_void,
+        262 => glProgramUniform1fv as *const c_void,
+        263 => glProgramUniform1i as *const c_void,
+        264 => glProgramUniform1iv as *const c_void,
+        265 => glProgramUniform1ui as *const c_void,
+        266 => glProgramUniform1uiv as *const c_void,
+        267 => glProgramUniform2f as *const c_void,
+        268 => glProgramUniform2fv as *const c_void,
+        269 => glProgramUniform2i as *const c_void,
+        270 => glProgramUniform2iv as *const c_void,
+        271 => glProgramUniform2ui as *const c_void,
+        272 => glProgramUniform2uiv as *const c_void,
+        273 => glProgramUniform3f as *const c_void,
+        274 => glProgramUniform3fv as *const c_void,
+        275 => glProgramUniform3i as *const c_void,
+        276 => glProgramUniform3iv as *const c_void,
+        277 => glProgramUniform3ui as *const c_void,
+        278 => glProgramUniform3uiv as *const c_void,
+        279 => glProgramUniform4f as *const c_void,
+        280 => glProgramUniform4fv as *const c_void,
+        281 => glProgramUniform4i as *const c_void,
+        282 => glProgramUniform4iv as *const c_void,
+        283 => glProgramUniform4ui as *const c_void,
+        284 => glProgramUniform4uiv as *const c_void,
+        285 => glProgramUniformMatrix2fv as *const c_void,
+        286 => glProgramUniformMatrix2x3fv as *const c_void,
+        287 => glProgramUniformMatrix2x4fv as *const c_void,
+        288 => glProgramUniformMatrix3fv as *const c_void,
+        289 => glProgramUniformMatrix3x2fv as *const c_void,
+        290 => glProgramUniformMatrix3x4fv as *const c_void,
+        291 => glProgramUniformMatrix4fv as *const c_void,
+        292 => glProgramUniformMatrix4x2fv as *const c_void,
+        293 => glProgramUniformMatrix4x3fv as *const c_void,
+        294 => glPushDebugGroup as *const c_void,
+        295 => glReadBuffer as *const c_void,
+        296 => glReadPixels as *const c_void,
+        297 => glReadnPixels as *const c_void,
+        298 => glReleaseShaderCompiler as *const c_void,
+        299 => glRenderbufferStorage as *const c_void,
+        300 => glRenderbufferStorageMultisample as *const c_void,
+        301 => glResumeTransformFeedback as *const c_void,
+        302 => glSampleCoverage as *const c_void,
+        303 => glSampleMaski as *const c_void,
+        304 => glSamplerParameterIiv as *const c_void,
+        305 => glSamplerParameterIuiv as *const c_void,
+        306 => glSamplerParameterf as *const c_void,
+        307 => glSamplerParameterfv as *const c_void,
+        308 => glSamplerParameteri as *const c_void,
+        309 => glSamplerParameteriv as *const c_void,
+        310 => glScissor as *const c_void,
+        311 => glShaderBinary as *const c_void,
+        312 => glShaderSource as *const c_void,
+        313 => glStencilFunc as *const c_void,
+        314 => glStencilFuncSeparate as *const c_void,
+        315 => glStencilMask as *const c_void,
+        316 => glStencilMaskSeparate as *const c_void,
+        317 => glStencilOp as *const c_void,
+        318 => glStencilOpSeparate as *const c_void,
+        319 => glTexBuffer as *const c_void,
+        320 => glTexBufferRange as *const c_void,
+        321 => glTexImage2D as *const c_void,
+        322 => glTexImage3D as *const c_void,
+        323 => glTexParameterIiv as *const c_void,
+        324 => glTexParameterIuiv as *const c_void,
+        325 => glTexParameterf as *const c_void,
+        326 => glTexParameterfv as *const c_void,
+        327 => glTexParameteri as *const c_void,
+        328 => glTexParameteriv as *const c_void,
+        329 => glTexStorage2D as *const c_void,
+        330 => glTexStorage2DMultisample as *const c_void,
+        331 => glTexStorage3D as *const c_void,
+        332 => glTexStorage3DMultisample as *const c_void,
+        333 => glTexSubImage2D as *const c_void,
+        334 => glTexSubImage3D as *const c_void,
+        335 => glTransformFeedbackVaryings as *const c_void,
+        336 => glUniform1f as *const c_void,
+        337 => glUniform1fv as *const c_void,
+        338 => glUniform1i as *const c_void,
+        339 => glUniform1iv as *const c_void,
+        340 => glUniform1ui as *const c_void,
+        341 => glUniform1uiv as *const c_void,
+        342 => glUniform2f as *const c_void,
+        343 => glUniform2fv as *const c_void,
+        344 => glUniform2i as *const c_void,
+        345 => glUniform2iv as *const c_void,
+        346 => glUniform2ui as *const c_void,
+        347 => glUniform2uiv as *const c_void,
+        348 => glUniform3f as *const c_void,
+        349 => glUniform3fv as *const c_void,
+        350 => glUniform3i as *const c_void,
+        351 => glUniform3iv as *const c_void,
+        352 => glUniform3ui as *const c_void,
+        353 => glUniform3uiv as *const c_void,
+        354 => glUniform4f as *const c_void,
+        355 => glUniform4fv as *const c_void,
+        356 => glUniform4i as *const c_void,
+        357 => glUniform4iv as *const c_void,
+        358 => glUniform4ui as *const c_void,
+        359 => glUniform4uiv as *const c_void,
+        360 => glUniformBlockBinding as *const c_void,
+        361 => glUniformMatrix2fv as *const c_void,
+        362 => glUniformMatrix2x3fv as *const c_void,
+        363 => glUniformMatrix2x4fv as *const c_void,
+        364 => glUniformMatrix3fv as *const c_void,
+        365 => glUniformMatrix3x2fv as *const c_void,
+        366 => glUniformMatrix3x4fv as *const c_void,
+        367 => glUniformMatrix4fv as *const c_void,
+        368 => glUniformMatrix4x2fv as *const c_void,
+        369 => glUniformMatrix4x3fv as *const c_void,
+        370 => glUnmapBuffer as *const c_void,
+        371 => glUseProgram as *const c_void,
+        372 => glUseProgramStages as *const c_void,
+        373 => glValidateProgram as *const c_void,
+        374 => glValidateProgramPipeline as *const c_void,
+        375 => glVertexAttrib1f as *const c_void,
+        376 => glVertexAttrib1fv as *const c_void,
+        377 => glVertexAttrib2f as *const c_void,
+        378 => glVertexAttrib2fv as *const c_void,
+        379 => glVertexAttrib3f as *const c_void,
+        380 => glVertexAttrib3fv as *const c_void,
+        381 => glVertexAttrib4f as *const c_void,
+        382 => glVertexAttrib4fv as *const c_void,
+        383 => glVertexAttribBinding as *const c_void,
+        384 => glVertexAttribDivisor as *const c_void,
+        385 => glVertexAttribFormat as *const c_void,
+        386 => glVertexAttribI4i as *const c_void,
+        387 => glVertexAttribI4iv as *const c_void,
+        388 => glVertexAttribI4ui as *const c_void,
+        389 => glVertexAttribI4uiv as *const c_void,
+        390 => glVertexAttribIFormat as *const c_void,
+        391 => glVertexAttribIPointer as *const c_void,
+        392 => glVertexAttribPointer as *const c_void,
+        393 => glVertexBindingDivisor as *const c_void,
+        394 => glViewport as *const c_void,
+        395 => glWaitSync as *const c_void,
         _ => core::ptr::null(),
     }
 }

@@ -178,6 +178,30 @@ mod entry_point_tests {
     }
 
     #[test]
+    fn labels_are_cut_at_their_length_or_nul_and_sent_as_nul_terminated() {
+        with_loopback(|link| {
+            let label = b"hello\0world";
+            // SAFETY: `label` holds 11 bytes.
+            unsafe { generated::glObjectLabel(0x82E0, 4, 11, label.as_ptr().cast()) };
+            decode_one(&link.sent.lock().unwrap()[0], |cmd| {
+                let expected = ObjectLabel { identifier: 0x82E0, name: 4, length: -1, label: Some(c"hello") };
+                assert_eq!(cmd, Command::ObjectLabel(expected));
+            });
+        });
+    }
+
+    #[test]
+    fn a_reply_to_another_command_is_refused() {
+        with_loopback(|link| {
+            let mut reply = CommandBuf::new();
+            GetErrorReply { ret: 1 }.encode(&mut reply).unwrap();
+            *link.answer.lock().unwrap() = reply.as_bytes().to_vec();
+            // SAFETY: glIsBuffer takes no pointers.
+            assert_eq!(unsafe { generated::glIsBuffer(1) }, 0, "another command's answer must not be read as GL_TRUE");
+        });
+    }
+
+    #[test]
     fn without_a_current_context_calls_do_nothing() {
         // SAFETY: no context: nothing is read.
         unsafe { generated::glDeleteBuffers(2, std::ptr::null()) };

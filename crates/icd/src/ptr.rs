@@ -134,8 +134,7 @@ pub(crate) unsafe fn str_list(
 }
 
 /// Pixel or index data: an offset when a buffer is bound for it, else NULL or the
-/// client bytes. A size that could not be computed sends no bytes (GL then reports
-/// the bad argument itself).
+/// client bytes. A size that could not be computed sends an empty slice.
 ///
 /// # Safety
 /// When `bound` is false, `p` is not NULL and `n` is `Some(k)`, `p` must point to `k`
@@ -146,7 +145,9 @@ pub(crate) unsafe fn data_ref<'a>(bound: bool, p: *const u8, n: Option<usize>) -
     }
     match n {
         _ if p.is_null() => DataRef::Null,
-        None => DataRef::Null,
+        // Data the client cannot size travels as none at all (not as NULL, which would
+        // mean "allocate only"): the server then reports the argument GL rejects.
+        None => DataRef::Inline(&[]),
         // SAFETY: the caller guarantees `k` readable bytes at the non-NULL `p`.
         Some(k) => DataRef::Inline(unsafe { std::slice::from_raw_parts(p, k) }),
     }

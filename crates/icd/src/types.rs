@@ -4,6 +4,11 @@
 
 use core::ffi::{c_char, c_ulong, c_void};
 
+// The shims copy pointer-sized values (EGLConfig, EGLAttrib, `void *` results) as
+// 64-bit wire values in place; that is only right where pointers are 64 bits.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("the glwire ICD supports 64-bit targets only");
+
 pub type GLenum = u32;
 pub type GLboolean = u8;
 pub type GLbitfield = u32;

@@ -80,8 +80,14 @@ pub enum DecodeError {
     BadStringList { name: &'static str, param: &'static str },
     #[error("{name}.{param}: {bytes} bytes exceed the {max}-byte limit")]
     OutputTooLarge { name: &'static str, param: &'static str, bytes: u64, max: u32 },
-    #[error("{name}: reply for opcode {got:#x} where {expected:#x} was awaited")]
-    WrongReply { name: &'static str, expected: u32, got: u32 },
+    #[error("reply for opcode {got:#x} where {expected:#x} was awaited")]
+    WrongReply { expected: u32, got: u32 },
+    #[error("{name}: padding or an unused offset field is not zero")]
+    NonCanonical { name: &'static str },
+    #[error("{name}.{param}: length {length} disagrees with the {actual}-byte string sent")]
+    StringLength { name: &'static str, param: &'static str, length: i64, actual: usize },
+    #[error("{name}: outputs total {bytes} bytes, over the {max}-byte reply limit")]
+    OutputsTooLarge { name: &'static str, bytes: u64, max: u32 },
 }
 
 /// Why a command could not be encoded. Only reachable through arguments no real
@@ -164,15 +170,23 @@ pub enum OutRef {
 pub enum StrList<'a> {
     /// Strings the encoder was handed.
     Borrowed(&'a [&'a CStr]),
-    /// Strings as decoded from the wire, already checked.
-    Wire { lens: &'a [u8], data: &'a [u8] },
+    /// Strings as decoded from the wire; only the decoder can make one.
+    Wire(CheckedStrs<'a>),
+}
+
+/// String-list payload bytes the decoder has walked: lengths add up, each string ends
+/// in its only NUL. The private fields keep anyone else from building an unchecked one.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedStrs<'a> {
+    lens: &'a [u8],
+    data: &'a [u8],
 }
 
 impl<'a> StrList<'a> {
     pub fn len(&self) -> usize {
         match self {
             StrList::Borrowed(s) => s.len(),
-            StrList::Wire { lens, .. } => lens.len() / 4,
+            StrList::Wire(w) => w.lens.len() / 4,
         }
     }
 
@@ -184,9 +198,9 @@ impl<'a> StrList<'a> {
         let mut data_pos = 0usize;
         (0..self.len()).filter_map(move |i| match *self {
             StrList::Borrowed(s) => s.get(i).copied(),
-            StrList::Wire { lens, data } => {
-                let n = read_u32(lens, i * 4)? as usize;
-                let s = data.get(data_pos..data_pos.checked_add(n)?)?;
+            StrList::Wire(w) => {
+                let n = read_u32(w.lens, i * 4)? as usize;
+                let s = w.data.get(data_pos..data_pos.checked_add(n)?)?;
                 data_pos += n;
                 CStr::from_bytes_with_nul(s).ok()
             }
@@ -346,6 +360,28 @@ pub fn split_message(bytes: &[u8]) -> Result<(u32, &[u8], &[u8]), DecodeError> {
     Ok((header.opcode, &msg[size_of::<CommandHeader>()..], rest))
 }
 
+/// The body of the reply to `opcode`: the stream must hold exactly that one reply.
+pub fn reply_body(bytes: &[u8], opcode: u32) -> Result<&[u8], DecodeError> {
+    let (got, body, rest) = split_message(bytes)?;
+    if got != opcode {
+        return Err(DecodeError::WrongReply { expected: opcode, got });
+    }
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes { name: "reply", extra: rest.len() });
+    }
+    Ok(body)
+}
+
+/// Checks the padding fields of a fixed-argument struct (the generated decoders pass
+/// them in).
+pub fn zero_padding(name: &'static str, pads: &[&[u8]]) -> Result<(), DecodeError> {
+    if pads.iter().all(|p| p.iter().all(|&b| b == 0)) {
+        Ok(())
+    } else {
+        Err(DecodeError::NonCanonical { name })
+    }
+}
+
 /// Walks the payload of one command or reply for a generated decoder. Every read is
 /// bounded by the message; every count is checked against what the arguments imply.
 #[derive(Debug)]
@@ -353,6 +389,8 @@ pub struct Reader<'a> {
     name: &'static str,
     bytes: &'a [u8],
     pos: usize,
+    /// Bytes all outputs of this command ask the reply to carry, so far.
+    out_total: u64,
 }
 
 impl<'a> Reader<'a> {
@@ -370,7 +408,12 @@ impl<'a> Reader<'a> {
         if pos > body.len() {
             return Err(DecodeError::Truncated { what: name, need: pos, have: body.len() });
         }
-        Ok((args, Reader { name, bytes: body, pos }))
+        // The fixed part's own padding is checked by the generated decoder, which knows
+        // where its padding fields are; here only the tail up to the next 8 bytes.
+        if body[fixed..pos].iter().any(|&b| b != 0) {
+            return Err(DecodeError::NonCanonical { name });
+        }
+        Ok((args, Reader { name, bytes: body, pos, out_total: 0 }))
     }
 
     /// Takes `n` payload bytes and the padding behind them.
@@ -380,6 +423,11 @@ impl<'a> Reader<'a> {
         match (end, padded) {
             (Some(end), Some(padded)) if padded <= self.bytes.len() => {
                 let out = &self.bytes[self.pos..end];
+                // One encoding per command: padding is zero, so equal commands are equal
+                // bytes (and nothing can hide in the gaps).
+                if self.bytes[end..padded].iter().any(|&b| b != 0) {
+                    return Err(DecodeError::NonCanonical { name: self.name });
+                }
                 self.pos = padded;
                 Ok(out)
             }
@@ -480,6 +528,9 @@ impl<'a> Reader<'a> {
 
     /// Inline bytes, NULL, or a buffer offset.
     pub fn data_ref(&mut self, param: &'static str, n: u32, offset: u64, expect: Expect) -> Result<DataRef<'a>, DecodeError> {
+        if n != OFFSET_LEN && offset != 0 {
+            return Err(DecodeError::NonCanonical { name: self.name });
+        }
         match n {
             NULL_LEN => Ok(DataRef::Null),
             OFFSET_LEN => Ok(DataRef::Offset(offset)),
@@ -492,7 +543,7 @@ impl<'a> Reader<'a> {
 
     /// An output the reply fills, checked so no peer can make the other side allocate
     /// more than one message can carry.
-    pub fn out_cap(&self, param: &'static str, cap: u32, elem: usize, expect: Expect) -> Result<Option<u32>, DecodeError> {
+    pub fn out_cap(&mut self, param: &'static str, cap: u32, elem: usize, expect: Expect) -> Result<Option<u32>, DecodeError> {
         match cap {
             NULL_LEN => Ok(None),
             OFFSET_LEN => Err(DecodeError::UnexpectedOffset { name: self.name, param }),
@@ -504,30 +555,54 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn out_ref(&self, param: &'static str, cap: u32, offset: u64, elem: usize) -> Result<OutRef, DecodeError> {
+    pub fn out_ref(&mut self, param: &'static str, cap: u32, offset: u64, elem: usize, expect: Expect) -> Result<OutRef, DecodeError> {
+        if cap != OFFSET_LEN && offset != 0 {
+            return Err(DecodeError::NonCanonical { name: self.name });
+        }
         match cap {
             NULL_LEN => Ok(OutRef::Null),
             OFFSET_LEN => Ok(OutRef::Offset(offset)),
             cap => {
+                self.count_ok(param, cap, expect)?;
                 self.out_bound(param, cap, elem)?;
                 Ok(OutRef::Reply(cap))
             }
         }
     }
 
-    fn out_bound(&self, param: &'static str, cap: u32, elem: usize) -> Result<(), DecodeError> {
+    /// Every output, and all of them together, must fit one reply: a peer cannot make
+    /// the other side set aside more than it could ever send back.
+    fn out_bound(&mut self, param: &'static str, cap: u32, elem: usize) -> Result<(), DecodeError> {
+        let max = MAX_COMMAND_BYTES / 2;
         let bytes = u64::from(cap) * elem as u64;
-        if bytes > u64::from(MAX_COMMAND_BYTES) / 2 {
-            return Err(DecodeError::OutputTooLarge { name: self.name, param, bytes, max: MAX_COMMAND_BYTES / 2 });
+        if bytes > u64::from(max) {
+            return Err(DecodeError::OutputTooLarge { name: self.name, param, bytes, max });
+        }
+        self.out_total += bytes;
+        if self.out_total > u64::from(max) {
+            return Err(DecodeError::OutputsTooLarge { name: self.name, bytes: self.out_total, max });
         }
         Ok(())
+    }
+
+    /// A string sent with a length argument: the length must say what was sent (or be
+    /// negative, "up to the NUL"), so the executor may pass either to GL.
+    pub fn check_str_length(&self, param: &'static str, s: Option<&CStr>, length: i64) -> Result<(), DecodeError> {
+        match s {
+            Some(s) if length >= 0 && length as u64 != s.to_bytes().len() as u64 => {
+                Err(DecodeError::StringLength { name: self.name, param, length, actual: s.to_bytes().len() })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A string list; its string count must match what the arguments say.
     pub fn str_list(&mut self, param: &'static str, n: u32, expect: Expect) -> Result<StrList<'a>, DecodeError> {
         let bad = DecodeError::BadStringList { name: self.name, param };
-        if n == NULL_LEN || n == OFFSET_LEN {
-            return Err(DecodeError::UnexpectedNull { name: self.name, param });
+        match n {
+            NULL_LEN => return Err(DecodeError::UnexpectedNull { name: self.name, param }),
+            OFFSET_LEN => return Err(DecodeError::UnexpectedOffset { name: self.name, param }),
+            _ => {}
         }
         let raw = self.take(n as usize)?;
         let count = read_u32(raw, 0).ok_or(bad.clone())?;
@@ -548,7 +623,7 @@ impl<'a> Reader<'a> {
         if pos != data.len() {
             return Err(bad);
         }
-        Ok(StrList::Wire { lens, data })
+        Ok(StrList::Wire(CheckedStrs { lens, data }))
     }
 
     /// Every byte of the message must have been accounted for.

@@ -240,3 +240,97 @@ mod typed_errors {
         assert!(matches!(err, DecodeError::TrailingBytes { extra: 8, .. }), "{err}");
     }
 }
+
+mod canonical_and_bounded {
+    use super::*;
+    use wire::codec::{reply_body, OutRef};
+    use wire::commands::{BufferData, DebugMessageInsert, GetDebugMessageLog, ObjectLabel, ReadnPixels};
+    use wire::DecodeError;
+
+    fn encode(f: impl FnOnce(&mut CommandBuf)) -> Vec<u64> {
+        let mut buf = CommandBuf::new();
+        f(&mut buf);
+        aligned(buf.as_bytes())
+    }
+
+    #[test]
+    fn non_zero_payload_padding_is_refused() {
+        let mut words = encode(|b| ObjectLabel { identifier: 1, name: 2, length: -1, label: Some(c"abc") }.encode(b).unwrap());
+        // The label "abc\0" is followed by 4 padding bytes in the last word.
+        let last = words.len() - 1;
+        words[last] |= 0xff << 56;
+        let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
+        assert!(matches!(err, DecodeError::NonCanonical { .. }), "{err}");
+    }
+
+    #[test]
+    fn non_zero_fixed_padding_is_refused() {
+        // glBufferData's fixed part: target u32, 4 padding bytes, size i64, …
+        let mut words = encode(|b| BufferData { target: 0x8892, size: 4, data: Some(&[1, 2, 3, 4]), usage: 0x88E4 }.encode(b).unwrap());
+        words[1] |= 1 << 32; // the first padding byte, right after `target`
+        let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
+        assert!(matches!(err, DecodeError::NonCanonical { .. }), "{err}");
+    }
+
+    #[test]
+    fn unused_offset_field_must_be_zero() {
+        let mut words = encode(|b| {
+            ReadnPixels { x: 0, y: 0, width: 1, height: 1, format: 0x1908, type_: 0x1401, buf_size: 4, data: OutRef::Reply(4) }
+                .encode(b)
+                .unwrap()
+        });
+        // Seven u32 arguments and the u32 capacity fill bytes 8..40; the offset follows.
+        words[5] = 0x1000;
+        let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
+        assert!(matches!(err, DecodeError::NonCanonical { .. }), "{err}");
+    }
+
+    #[test]
+    fn string_length_must_match_the_string() {
+        let words = encode(|b| {
+            DebugMessageInsert { source: 0, type_: 0, id: 0, severity: 0, length: 1 << 30, buf: c"a" }.encode(b).unwrap()
+        });
+        let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
+        assert!(matches!(err, DecodeError::StringLength { length: 1073741824, actual: 1, .. }), "{err}");
+        let ok = encode(|b| DebugMessageInsert { source: 0, type_: 0, id: 0, severity: 0, length: 1, buf: c"a" }.encode(b).unwrap());
+        assert!(decode_command(as_bytes(&ok, ok.len() * 8)).is_ok());
+    }
+
+    #[test]
+    fn readback_capacity_must_match_buf_size() {
+        let mut buf = CommandBuf::new();
+        let cmd = ReadnPixels { x: 0, y: 0, width: 1, height: 1, format: 0x1908, type_: 0x1401, buf_size: 4 << 20, data: OutRef::Reply(1) };
+        assert!(cmd.encode(&mut buf).is_err(), "the encoder refuses it");
+        // Forge it: encode a consistent one, then raise buf_size on the wire.
+        let mut words = encode(|b| ReadnPixels { buf_size: 1, ..cmd }.encode(b).unwrap());
+        words[4] = (words[4] & 0xffff_ffff) | ((4u64 << 20) << 32); // buf_size at bytes 36..40
+        let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
+        assert!(matches!(err, DecodeError::CountMismatch { param: "data", .. }), "{err}");
+    }
+
+    #[test]
+    fn all_outputs_together_must_fit_one_reply() {
+        let cmd = GetDebugMessageLog {
+            count: (1 << 27) - 1,
+            buf_size: (1 << 29) - 1,
+            sources: Some((1 << 27) - 1),
+            types: Some((1 << 27) - 1),
+            ids: Some((1 << 27) - 1),
+            severities: Some((1 << 27) - 1),
+            lengths: Some((1 << 27) - 1),
+            message_log: Some((1 << 29) - 1),
+        };
+        let words = encode(|b| cmd.encode(b).unwrap());
+        let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
+        assert!(matches!(err, DecodeError::OutputsTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_reply_must_answer_the_command_asked() {
+        let words = encode(|b| wire::commands::GetErrorReply { ret: 0 }.encode(b).unwrap());
+        let bytes = as_bytes(&words, words.len() * 8);
+        assert!(reply_body(bytes, Opcode::GetError as u32).is_ok());
+        let err = reply_body(bytes, Opcode::IsBuffer as u32).unwrap_err();
+        assert!(matches!(err, DecodeError::WrongReply { .. }), "{err}");
+    }
+}

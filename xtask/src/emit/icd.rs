@@ -74,9 +74,14 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
     let mut fields = Vec::new();
     let mut copy_back = Vec::new();
     let skip_lengths = c.params.iter().find(|p| p.kind == Kind::Skip).map(|p| p.name.clone());
+    // Length arguments of strings the shim sends NUL-terminated: sent as -1 ("up to
+    // the NUL"), since the copy may have been cut at an embedded NUL.
+    let string_lengths: Vec<&str> =
+        c.params.iter().filter_map(|p| if let Kind::Str { length: Some(l), .. } = &p.kind { Some(l.as_str()) } else { None }).collect();
     for p in &c.params {
         let n = &p.name;
         match &p.kind {
+            Kind::Scalar(ty) if string_lengths.contains(&n.as_str()) => fields.push(format!("{n}: -1 as {}", ty.rust())),
             Kind::Scalar(ty) => fields.push(format!("{n}: {n} as {}", ty.rust())),
             Kind::Handle | Kind::Offset => fields.push(format!("{n}: {n} as usize as u64")),
             Kind::Skip => {}
@@ -164,7 +169,7 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
         o.line(format!("        cx.submit(&{cmd})"));
     } else {
         o.line(format!("        let reply = cx.call(&{cmd})?;"));
-        o.line("        let (_, body, _) = split_message(reply.as_bytes())?;");
+        o.line(format!("        let body = reply_body(reply.as_bytes(), Opcode::{} as u32)?;", c.rust));
         o.line(format!("        let r = {}Reply::decode(body)?;", c.rust));
         for cb in &copy_back {
             o.line(cb);
@@ -176,10 +181,11 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
             Ret::Str => {
                 let keys: Vec<String> =
                     c.params.iter().filter(|p| !p.kind.is_pointer()).take(2).map(|p| format!("{} as usize as u64", p.name)).collect();
+                let op = format!("Opcode::{} as u64", c.rust);
                 let key = match keys.as_slice() {
-                    [] => "(0, 0)".to_owned(),
-                    [a] => format!("({a}, 0)"),
-                    [a, b, ..] => format!("({a}, {b})"),
+                    [] => format!("[{op}, 0, 0]"),
+                    [a] => format!("[{op}, {a}, 0]"),
+                    [a, b, ..] => format!("[{op}, {a}, {b}]"),
                 };
                 o.line("        let s = r.ret.map(CStr::to_owned);");
                 o.line(format!("        Ok(cx.keep_string({key}, s.as_deref()).cast())"));
@@ -211,16 +217,19 @@ pub fn icd_file(m: &Model) -> Result<String, String> {
     o.line("use core::ffi::{c_char, c_void, CStr};");
     o.line("");
     o.line("use client::{BufferSlot, CallError, Forward};");
-    o.line("use wire::codec::{len_mul, len_of, split_message, OutRef, StrList};");
+    o.line("use wire::codec::{len_mul, len_of, reply_body, OutRef, StrList};");
     o.line("use wire::commands::*;");
     o.line("");
     o.line("use crate::types::*;");
     o.line("use crate::{entry, ptr};");
     o.line("");
-    for c in &m.commands {
+    // Entry points the ICD writes by hand (annotated `icd = "hand"`) are neither
+    // generated nor listed here.
+    let generated: Vec<&Cmd> = m.commands.iter().filter(|c| !c.icd_hand).collect();
+    for c in &generated {
         shim(&mut o, c)?;
     }
-    let mut names: Vec<&str> = m.commands.iter().map(|c| c.c_name.as_str()).collect();
+    let mut names: Vec<&str> = generated.iter().map(|c| c.c_name.as_str()).collect();
     names.sort_unstable();
     o.line("/// Every entry point's name, sorted bytewise for binary search.");
     o.line(format!("pub(crate) static NAMES: [&str; {}] = [", names.len()));

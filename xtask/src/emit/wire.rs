@@ -112,6 +112,20 @@ fn pad_inits(fields: &[Field]) -> Vec<String> {
     out
 }
 
+/// The names of the padding fields `emit_struct` adds, in order.
+fn pad_names(fields: &[Field]) -> Vec<String> {
+    pad_inits(fields).iter().filter_map(|init| init.split(':').next().map(str::to_owned)).collect()
+}
+
+/// A decoder line rejecting non-zero padding, if the struct has any.
+fn pad_check(o: &mut Out, c_name: &str, fields: &[Field], var: &str) {
+    let pads = pad_names(fields);
+    if !pads.is_empty() {
+        let list: Vec<String> = pads.iter().map(|p| format!("&{var}.{p}")).collect();
+        o.line(format!("        zero_padding(\"{c_name}\", &[{}])?;", list.join(", ")));
+    }
+}
+
 /// An `Expect` expression for a count, reading parameters through `prefix`.
 fn expect(count: &Count, prefix: &str) -> String {
     match count {
@@ -262,7 +276,13 @@ fn emit_command(o: &mut Out, c: &Cmd) {
                 }
                 inits.push(format!("{n}_cap: put::out_cap(self.{n})"));
             }
-            Kind::OutRef { .. } => {
+            Kind::OutRef { count, .. } => {
+                if !count.is_hand() {
+                    o.line(format!(
+                        "        if let OutRef::Reply(c) = self.{n} {{ check_count(K, \"{n}\", {}, c as usize)?; }}",
+                        expect(count, "self.")
+                    ));
+                }
                 o.line(format!("        let ({n}_cap, {n}_off) = put::out_ref(&self.{n});"));
                 inits.push(format!("{n}_cap"));
                 inits.push(format!("{n}_off"));
@@ -283,13 +303,13 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line("");
     // Decoder.
     o.line(format!("    pub fn decode(body: &{}[u8]) -> Result<Self, DecodeError> {{", if l.is_empty() { "" } else { "'a " }));
-    // Only inline payloads advance the reader; outputs are capacities in the fixed part.
-    let has_payload = c.wire_params().any(|p| {
-        matches!(p.kind, Kind::In { .. } | Kind::Str { .. } | Kind::StrList { .. } | Kind::Ref { .. } | Kind::AttribList { .. })
-    });
-    let mut_r = if has_payload { "mut " } else { "" };
+    // Scalars, handles and offsets sit in the fixed part; everything else goes through
+    // the reader (payloads, and output capacities it adds up).
+    let uses_reader = c.wire_params().any(|p| !matches!(p.kind, Kind::Scalar(_) | Kind::Handle | Kind::Offset));
+    let mut_r = if uses_reader { "mut " } else { "" };
     let a = if fields.is_empty() { "_a" } else { "a" };
     o.line(format!("        let ({a}, {mut_r}r) = Reader::start::<{args}>(\"{}\", body)?;", c.c_name));
+    pad_check(o, &c.c_name, &fields, "a");
     let mut outs = Vec::new();
     for p in c.wire_params() {
         let n = &p.name;
@@ -311,10 +331,14 @@ fn emit_command(o: &mut Out, c: &Cmd) {
             Kind::Out { elem, count } => {
                 format!("r.out_cap(\"{n}\", a.{n}_cap, {}, {})?", elem.size(), expect(count, "a."))
             }
-            Kind::OutRef { .. } => format!("r.out_ref(\"{n}\", a.{n}_cap, a.{n}_off, 1)?"),
+            Kind::OutRef { count, .. } => format!("r.out_ref(\"{n}\", a.{n}_cap, a.{n}_off, 1, {})?", expect(count, "a.")),
             Kind::Skip => continue,
         };
         o.line(format!("        let {n} = {line};"));
+        if let Kind::Str { nullable, length: Some(len) } = &p.kind {
+            let s = if *nullable { n.clone() } else { format!("Some({n})") };
+            o.line(format!("        r.check_str_length(\"{n}\", {s}, a.{len} as i64)?;"));
+        }
         outs.push(n.clone());
     }
     o.line("        r.finish()?;");
@@ -398,6 +422,7 @@ fn emit_reply(o: &mut Out, c: &Cmd) {
     let mut_r = if sizes.is_empty() { "" } else { "mut " };
     let a = if fields.is_empty() { "_a" } else { "a" };
     o.line(format!("        let ({a}, {mut_r}r) = Reader::start::<{args}>(\"{} reply\", body)?;", c.c_name));
+    pad_check(o, &c.c_name, &fields, "a");
     let mut outs = Vec::new();
     match c.ret {
         Ret::Void => {}
@@ -448,11 +473,21 @@ fn count_params(c: &Cmd) -> Vec<String> {
 
 fn emit_sample_command(o: &mut Out, c: &Cmd) {
     let counts = count_params(c);
+    // (length parameter, string parameter, nullable)
+    let str_lengths: Vec<(String, String, bool)> = c
+        .params
+        .iter()
+        .filter_map(|p| match &p.kind {
+            Kind::Str { nullable, length: Some(l) } => Some((l.clone(), p.name.clone(), *nullable)),
+            _ => None,
+        })
+        .collect();
     o.line(format!("        Opcode::{} => {{", c.rust));
     // Scalars first: counts must exist before the arrays they size.
     for p in c.wire_params() {
         let n = &p.name;
         match &p.kind {
+            Kind::Scalar(_) if str_lengths.iter().any(|(l, _, _)| l == n) => {}
             Kind::Scalar(ty) if counts.contains(n) => {
                 let v = match ty {
                     Ty::U32 | Ty::U64 | Ty::U16 | Ty::U8 => format!("e.count().max(0) as {}", ty.rust()),
@@ -487,12 +522,18 @@ fn emit_sample_command(o: &mut Out, c: &Cmd) {
             Kind::Out { count, .. } => {
                 format!("if e.u8() % 4 == 0 {{ None }} else {{ Some(e.n_for({}) as u32) }}", expect(count, "p_"))
             }
-            Kind::OutRef { .. } => {
-                "match e.u8() % 3 { 0 => OutRef::Null, 1 => OutRef::Offset(e.u64()), _ => OutRef::Reply(e.len() as u32) }".into()
-            }
+            Kind::OutRef { count, .. } => format!(
+                "match e.u8() % 3 {{ 0 => OutRef::Null, 1 => OutRef::Offset(e.u64()), _ => OutRef::Reply(e.n_for({}) as u32) }}",
+                expect(count, "p_")
+            ),
             _ => continue,
         };
         o.line(format!("            let p_{n} = {v};"));
+    }
+    // A string's length argument is "up to the NUL" (-1) or its exact length.
+    for (len, s, nullable) in &str_lengths {
+        let strlen = if *nullable { format!("p_{s}.map_or(-1, |s| s.to_bytes().len() as i32)") } else { format!("p_{s}.to_bytes().len() as i32") };
+        o.line(format!("            let p_{len} = if e.bool() {{ -1 }} else {{ {strlen} }};"));
     }
     let fields: Vec<String> = c.wire_params().map(|p| format!("{}: p_{}", p.name, p.name)).collect();
     o.line(format!("            Command::{}({} {{ {} }})", c.rust, c.rust, fields.join(", ")));
@@ -537,7 +578,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};");
     o.line("");
     o.line("use crate::buf::CommandBuf;");
-    o.line("use crate::codec::{check_count, len_mul, len_of, put, split_message, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};");
+    o.line("use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};");
     o.line("use super::{Api, CommandInfo, Sizing};");
     o.line("");
     // Opcodes.

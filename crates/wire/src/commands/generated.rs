@@ -10,7 +10,7 @@ use core::ffi::CStr;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::buf::CommandBuf;
-use crate::codec::{check_count, len_mul, len_of, put, split_message, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};
+use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};
 use super::{Api, CommandInfo, Sizing};
 
 /// Every forwarded command's number. Append-only (see `codegen/opcodes.txt`): the
@@ -1661,6 +1661,7 @@ impl ActiveTexture {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ActiveTextureArgs>("glActiveTexture", body)?;
+        zero_padding("glActiveTexture", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { texture: a.texture })
     }
@@ -1739,6 +1740,7 @@ impl<'a> BindAttribLocation<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BindAttribLocationArgs>("glBindAttribLocation", body)?;
+        zero_padding("glBindAttribLocation", &[&a._pad0])?;
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, index: a.index, name })
@@ -1959,6 +1961,7 @@ impl BlendEquation {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendEquationArgs>("glBlendEquation", body)?;
+        zero_padding("glBlendEquation", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mode: a.mode })
     }
@@ -2116,6 +2119,7 @@ impl<'a> BufferData<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BufferDataArgs>("glBufferData", body)?;
+        zero_padding("glBufferData", &[&a._pad0])?;
         let data = r.opt_array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { target: a.target, size: a.size, data, usage: a.usage })
@@ -2163,6 +2167,7 @@ impl<'a> BufferSubData<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BufferSubDataArgs>("glBufferSubData", body)?;
+        zero_padding("glBufferSubData", &[&a._pad0, &a._pad1])?;
         let data = r.array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { target: a.target, offset: a.offset, size: a.size, data })
@@ -2199,6 +2204,7 @@ impl CheckFramebufferStatus {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CheckFramebufferStatusArgs>("glCheckFramebufferStatus", body)?;
+        zero_padding("glCheckFramebufferStatus", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -2230,6 +2236,7 @@ impl CheckFramebufferStatusReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CheckFramebufferStatusReplyArgs>("glCheckFramebufferStatus reply", body)?;
+        zero_padding("glCheckFramebufferStatus", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -2265,6 +2272,7 @@ impl Clear {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearArgs>("glClear", body)?;
+        zero_padding("glClear", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mask: a.mask })
     }
@@ -2340,6 +2348,7 @@ impl ClearDepthf {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearDepthfArgs>("glClearDepthf", body)?;
+        zero_padding("glClearDepthf", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { d: a.d })
     }
@@ -2375,6 +2384,7 @@ impl ClearStencil {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearStencilArgs>("glClearStencil", body)?;
+        zero_padding("glClearStencil", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { s: a.s })
     }
@@ -2416,6 +2426,7 @@ impl ColorMask {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ColorMaskArgs>("glColorMask", body)?;
+        zero_padding("glColorMask", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { red: a.red, green: a.green, blue: a.blue, alpha: a.alpha })
     }
@@ -2451,6 +2462,7 @@ impl CompileShader {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CompileShaderArgs>("glCompileShader", body)?;
+        zero_padding("glCompileShader", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { shader: a.shader })
     }
@@ -2561,6 +2573,7 @@ impl<'a> CompressedTexSubImage2D<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexSubImage2DArgs>("glCompressedTexSubImage2D", body)?;
+        zero_padding("glCompressedTexSubImage2D", &[&a._pad0])?;
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, width: a.width, height: a.height, format: a.format, image_size: a.image_size, data })
@@ -2721,6 +2734,7 @@ impl CreateProgramReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateProgramReplyArgs>("glCreateProgram reply", body)?;
+        zero_padding("glCreateProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -2756,6 +2770,7 @@ impl CreateShader {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateShaderArgs>("glCreateShader", body)?;
+        zero_padding("glCreateShader", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { type_: a.type_ })
     }
@@ -2787,6 +2802,7 @@ impl CreateShaderReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateShaderReplyArgs>("glCreateShader reply", body)?;
+        zero_padding("glCreateShader", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -2822,6 +2838,7 @@ impl CullFace {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CullFaceArgs>("glCullFace", body)?;
+        zero_padding("glCullFace", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mode: a.mode })
     }
@@ -2939,6 +2956,7 @@ impl DeleteProgram {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DeleteProgramArgs>("glDeleteProgram", body)?;
+        zero_padding("glDeleteProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -3015,6 +3033,7 @@ impl DeleteShader {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DeleteShaderArgs>("glDeleteShader", body)?;
+        zero_padding("glDeleteShader", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { shader: a.shader })
     }
@@ -3091,6 +3110,7 @@ impl DepthFunc {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DepthFuncArgs>("glDepthFunc", body)?;
+        zero_padding("glDepthFunc", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { func: a.func })
     }
@@ -3126,6 +3146,7 @@ impl DepthMask {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DepthMaskArgs>("glDepthMask", body)?;
+        zero_padding("glDepthMask", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { flag: a.flag })
     }
@@ -3233,6 +3254,7 @@ impl Disable {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DisableArgs>("glDisable", body)?;
+        zero_padding("glDisable", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { cap: a.cap })
     }
@@ -3268,6 +3290,7 @@ impl DisableVertexAttribArray {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DisableVertexAttribArrayArgs>("glDisableVertexAttribArray", body)?;
+        zero_padding("glDisableVertexAttribArray", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { index: a.index })
     }
@@ -3307,6 +3330,7 @@ impl DrawArrays {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawArraysArgs>("glDrawArrays", body)?;
+        zero_padding("glDrawArrays", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mode: a.mode, first: a.first, count: a.count })
     }
@@ -3387,6 +3411,7 @@ impl Enable {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EnableArgs>("glEnable", body)?;
+        zero_padding("glEnable", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { cap: a.cap })
     }
@@ -3422,6 +3447,7 @@ impl EnableVertexAttribArray {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EnableVertexAttribArrayArgs>("glEnableVertexAttribArray", body)?;
+        zero_padding("glEnableVertexAttribArray", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { index: a.index })
     }
@@ -3599,6 +3625,7 @@ impl FramebufferTexture2D {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferTexture2DArgs>("glFramebufferTexture2D", body)?;
+        zero_padding("glFramebufferTexture2D", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, attachment: a.attachment, textarget: a.textarget, texture: a.texture, level: a.level })
     }
@@ -3634,6 +3661,7 @@ impl FrontFace {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FrontFaceArgs>("glFrontFace", body)?;
+        zero_padding("glFrontFace", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mode: a.mode })
     }
@@ -3671,7 +3699,7 @@ impl GenBuffers {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenBuffersArgs>("glGenBuffers", body)?;
+        let (a, mut r) = Reader::start::<GenBuffersArgs>("glGenBuffers", body)?;
         let buffers = r.out_cap("buffers", a.buffers_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, buffers })
@@ -3706,6 +3734,7 @@ impl<'a> GenBuffersReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenBuffersReplyArgs>("glGenBuffers reply", body)?;
+        zero_padding("glGenBuffers", &[&a._pad0])?;
         let buffers = r.opt_array::<u32>("buffers", a.buffers_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffers })
@@ -3742,6 +3771,7 @@ impl GenerateMipmap {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GenerateMipmapArgs>("glGenerateMipmap", body)?;
+        zero_padding("glGenerateMipmap", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -3779,7 +3809,7 @@ impl GenFramebuffers {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenFramebuffersArgs>("glGenFramebuffers", body)?;
+        let (a, mut r) = Reader::start::<GenFramebuffersArgs>("glGenFramebuffers", body)?;
         let framebuffers = r.out_cap("framebuffers", a.framebuffers_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, framebuffers })
@@ -3814,6 +3844,7 @@ impl<'a> GenFramebuffersReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenFramebuffersReplyArgs>("glGenFramebuffers reply", body)?;
+        zero_padding("glGenFramebuffers", &[&a._pad0])?;
         let framebuffers = r.opt_array::<u32>("framebuffers", a.framebuffers_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { framebuffers })
@@ -3852,7 +3883,7 @@ impl GenRenderbuffers {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenRenderbuffersArgs>("glGenRenderbuffers", body)?;
+        let (a, mut r) = Reader::start::<GenRenderbuffersArgs>("glGenRenderbuffers", body)?;
         let renderbuffers = r.out_cap("renderbuffers", a.renderbuffers_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, renderbuffers })
@@ -3887,6 +3918,7 @@ impl<'a> GenRenderbuffersReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenRenderbuffersReplyArgs>("glGenRenderbuffers reply", body)?;
+        zero_padding("glGenRenderbuffers", &[&a._pad0])?;
         let renderbuffers = r.opt_array::<u32>("renderbuffers", a.renderbuffers_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { renderbuffers })
@@ -3925,7 +3957,7 @@ impl GenTextures {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenTexturesArgs>("glGenTextures", body)?;
+        let (a, mut r) = Reader::start::<GenTexturesArgs>("glGenTextures", body)?;
         let textures = r.out_cap("textures", a.textures_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, textures })
@@ -3960,6 +3992,7 @@ impl<'a> GenTexturesReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenTexturesReplyArgs>("glGenTextures reply", body)?;
+        zero_padding("glGenTextures", &[&a._pad0])?;
         let textures = r.opt_array::<u32>("textures", a.textures_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { textures })
@@ -4015,7 +4048,8 @@ impl GetActiveAttrib {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetActiveAttribArgs>("glGetActiveAttrib", body)?;
+        let (a, mut r) = Reader::start::<GetActiveAttribArgs>("glGetActiveAttrib", body)?;
+        zero_padding("glGetActiveAttrib", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let size = r.out_cap("size", a.size_cap, 4, Expect::Exactly(1))?;
         let type_ = r.out_cap("type_", a.type_cap, 4, Expect::Exactly(1))?;
@@ -4122,7 +4156,8 @@ impl GetActiveUniform {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetActiveUniformArgs>("glGetActiveUniform", body)?;
+        let (a, mut r) = Reader::start::<GetActiveUniformArgs>("glGetActiveUniform", body)?;
+        zero_padding("glGetActiveUniform", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let size = r.out_cap("size", a.size_cap, 4, Expect::Exactly(1))?;
         let type_ = r.out_cap("type_", a.type_cap, 4, Expect::Exactly(1))?;
@@ -4218,7 +4253,7 @@ impl GetAttachedShaders {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetAttachedShadersArgs>("glGetAttachedShaders", body)?;
+        let (a, mut r) = Reader::start::<GetAttachedShadersArgs>("glGetAttachedShaders", body)?;
         let count = r.out_cap("count", a.count_cap, 4, Expect::Exactly(1))?;
         let shaders = r.out_cap("shaders", a.shaders_cap, 4, Expect::from_len(len_of(a.max_count)))?;
         r.finish()?;
@@ -4330,6 +4365,7 @@ impl GetAttribLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetAttribLocationReplyArgs>("glGetAttribLocation reply", body)?;
+        zero_padding("glGetAttribLocation", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -4366,7 +4402,7 @@ impl GetBooleanv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetBooleanvArgs>("glGetBooleanv", body)?;
+        let (a, mut r) = Reader::start::<GetBooleanvArgs>("glGetBooleanv", body)?;
         let data = r.out_cap("data", a.data_cap, 1, Expect::Any)?;
         r.finish()?;
         Ok(Self { pname: a.pname, data })
@@ -4401,6 +4437,7 @@ impl<'a> GetBooleanvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBooleanvReplyArgs>("glGetBooleanv reply", body)?;
+        zero_padding("glGetBooleanv", &[&a._pad0])?;
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -4441,7 +4478,8 @@ impl GetBufferParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetBufferParameterivArgs>("glGetBufferParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetBufferParameterivArgs>("glGetBufferParameteriv", body)?;
+        zero_padding("glGetBufferParameteriv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -4476,6 +4514,7 @@ impl<'a> GetBufferParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferParameterivReplyArgs>("glGetBufferParameteriv reply", body)?;
+        zero_padding("glGetBufferParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -4540,6 +4579,7 @@ impl GetErrorReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetErrorReplyArgs>("glGetError reply", body)?;
+        zero_padding("glGetError", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -4576,7 +4616,7 @@ impl GetFloatv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetFloatvArgs>("glGetFloatv", body)?;
+        let (a, mut r) = Reader::start::<GetFloatvArgs>("glGetFloatv", body)?;
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { pname: a.pname, data })
@@ -4611,6 +4651,7 @@ impl<'a> GetFloatvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFloatvReplyArgs>("glGetFloatv reply", body)?;
+        zero_padding("glGetFloatv", &[&a._pad0])?;
         let data = r.opt_array::<f32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -4652,7 +4693,7 @@ impl GetFramebufferAttachmentParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetFramebufferAttachmentParameterivArgs>("glGetFramebufferAttachmentParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetFramebufferAttachmentParameterivArgs>("glGetFramebufferAttachmentParameteriv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, attachment: a.attachment, pname: a.pname, params })
@@ -4687,6 +4728,7 @@ impl<'a> GetFramebufferAttachmentParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFramebufferAttachmentParameterivReplyArgs>("glGetFramebufferAttachmentParameteriv reply", body)?;
+        zero_padding("glGetFramebufferAttachmentParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -4724,7 +4766,7 @@ impl GetIntegerv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetIntegervArgs>("glGetIntegerv", body)?;
+        let (a, mut r) = Reader::start::<GetIntegervArgs>("glGetIntegerv", body)?;
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { pname: a.pname, data })
@@ -4759,6 +4801,7 @@ impl<'a> GetIntegervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetIntegervReplyArgs>("glGetIntegerv reply", body)?;
+        zero_padding("glGetIntegerv", &[&a._pad0])?;
         let data = r.opt_array::<i32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -4799,7 +4842,8 @@ impl GetProgramiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramivArgs>("glGetProgramiv", body)?;
+        let (a, mut r) = Reader::start::<GetProgramivArgs>("glGetProgramiv", body)?;
+        zero_padding("glGetProgramiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, pname: a.pname, params })
@@ -4834,6 +4878,7 @@ impl<'a> GetProgramivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramivReplyArgs>("glGetProgramiv reply", body)?;
+        zero_padding("glGetProgramiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -4878,7 +4923,7 @@ impl GetProgramInfoLog {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramInfoLogArgs>("glGetProgramInfoLog", body)?;
+        let (a, mut r) = Reader::start::<GetProgramInfoLogArgs>("glGetProgramInfoLog", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let info_log = r.out_cap("info_log", a.info_log_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -4958,7 +5003,8 @@ impl GetRenderbufferParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetRenderbufferParameterivArgs>("glGetRenderbufferParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetRenderbufferParameterivArgs>("glGetRenderbufferParameteriv", body)?;
+        zero_padding("glGetRenderbufferParameteriv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -4993,6 +5039,7 @@ impl<'a> GetRenderbufferParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetRenderbufferParameterivReplyArgs>("glGetRenderbufferParameteriv reply", body)?;
+        zero_padding("glGetRenderbufferParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5033,7 +5080,8 @@ impl GetShaderiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetShaderivArgs>("glGetShaderiv", body)?;
+        let (a, mut r) = Reader::start::<GetShaderivArgs>("glGetShaderiv", body)?;
+        zero_padding("glGetShaderiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { shader: a.shader, pname: a.pname, params })
@@ -5068,6 +5116,7 @@ impl<'a> GetShaderivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetShaderivReplyArgs>("glGetShaderiv reply", body)?;
+        zero_padding("glGetShaderiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5112,7 +5161,7 @@ impl GetShaderInfoLog {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetShaderInfoLogArgs>("glGetShaderInfoLog", body)?;
+        let (a, mut r) = Reader::start::<GetShaderInfoLogArgs>("glGetShaderInfoLog", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let info_log = r.out_cap("info_log", a.info_log_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -5196,7 +5245,7 @@ impl GetShaderPrecisionFormat {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetShaderPrecisionFormatArgs>("glGetShaderPrecisionFormat", body)?;
+        let (a, mut r) = Reader::start::<GetShaderPrecisionFormatArgs>("glGetShaderPrecisionFormat", body)?;
         let range = r.out_cap("range", a.range_cap, 4, Expect::Exactly(2))?;
         let precision = r.out_cap("precision", a.precision_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
@@ -5280,7 +5329,7 @@ impl GetShaderSource {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetShaderSourceArgs>("glGetShaderSource", body)?;
+        let (a, mut r) = Reader::start::<GetShaderSourceArgs>("glGetShaderSource", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let source = r.out_cap("source", a.source_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -5356,6 +5405,7 @@ impl GetString {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetStringArgs>("glGetString", body)?;
+        zero_padding("glGetString", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { name: a.name })
     }
@@ -5389,6 +5439,7 @@ impl<'a> GetStringReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetStringReplyArgs>("glGetString reply", body)?;
+        zero_padding("glGetString", &[&a._pad0])?;
         let ret = r.opt_cstr("ret", a.ret_len)?;
         r.finish()?;
         Ok(Self { ret })
@@ -5429,7 +5480,8 @@ impl GetTexParameterfv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTexParameterfvArgs>("glGetTexParameterfv", body)?;
+        let (a, mut r) = Reader::start::<GetTexParameterfvArgs>("glGetTexParameterfv", body)?;
+        zero_padding("glGetTexParameterfv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -5464,6 +5516,7 @@ impl<'a> GetTexParameterfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterfvReplyArgs>("glGetTexParameterfv reply", body)?;
+        zero_padding("glGetTexParameterfv", &[&a._pad0])?;
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5504,7 +5557,8 @@ impl GetTexParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTexParameterivArgs>("glGetTexParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetTexParameterivArgs>("glGetTexParameteriv", body)?;
+        zero_padding("glGetTexParameteriv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -5539,6 +5593,7 @@ impl<'a> GetTexParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterivReplyArgs>("glGetTexParameteriv reply", body)?;
+        zero_padding("glGetTexParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5559,6 +5614,8 @@ pub struct GetUniformfvArgs {
 const _: () = assert!(size_of::<GetUniformfvArgs>() == 16);
 
 /// `glGetUniformfv`: synchronous, hand.
+///
+/// The capacity is an upper bound (a mat4); the server must reply with exactly the uniform's values, which is what the client copies.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GetUniformfv {
     pub program: u32,
@@ -5579,7 +5636,8 @@ impl GetUniformfv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetUniformfvArgs>("glGetUniformfv", body)?;
+        let (a, mut r) = Reader::start::<GetUniformfvArgs>("glGetUniformfv", body)?;
+        zero_padding("glGetUniformfv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, params })
@@ -5614,6 +5672,7 @@ impl<'a> GetUniformfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformfvReplyArgs>("glGetUniformfv reply", body)?;
+        zero_padding("glGetUniformfv", &[&a._pad0])?;
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5654,7 +5713,8 @@ impl GetUniformiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetUniformivArgs>("glGetUniformiv", body)?;
+        let (a, mut r) = Reader::start::<GetUniformivArgs>("glGetUniformiv", body)?;
+        zero_padding("glGetUniformiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, params })
@@ -5689,6 +5749,7 @@ impl<'a> GetUniformivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformivReplyArgs>("glGetUniformiv reply", body)?;
+        zero_padding("glGetUniformiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5761,6 +5822,7 @@ impl GetUniformLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetUniformLocationReplyArgs>("glGetUniformLocation reply", body)?;
+        zero_padding("glGetUniformLocation", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -5802,7 +5864,8 @@ impl GetVertexAttribfv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetVertexAttribfvArgs>("glGetVertexAttribfv", body)?;
+        let (a, mut r) = Reader::start::<GetVertexAttribfvArgs>("glGetVertexAttribfv", body)?;
+        zero_padding("glGetVertexAttribfv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -5837,6 +5900,7 @@ impl<'a> GetVertexAttribfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribfvReplyArgs>("glGetVertexAttribfv reply", body)?;
+        zero_padding("glGetVertexAttribfv", &[&a._pad0])?;
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5877,7 +5941,8 @@ impl GetVertexAttribiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetVertexAttribivArgs>("glGetVertexAttribiv", body)?;
+        let (a, mut r) = Reader::start::<GetVertexAttribivArgs>("glGetVertexAttribiv", body)?;
+        zero_padding("glGetVertexAttribiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -5912,6 +5977,7 @@ impl<'a> GetVertexAttribivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribivReplyArgs>("glGetVertexAttribiv reply", body)?;
+        zero_padding("glGetVertexAttribiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5953,7 +6019,8 @@ impl GetVertexAttribPointerv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetVertexAttribPointervArgs>("glGetVertexAttribPointerv", body)?;
+        let (a, mut r) = Reader::start::<GetVertexAttribPointervArgs>("glGetVertexAttribPointerv", body)?;
+        zero_padding("glGetVertexAttribPointerv", &[&a._pad0])?;
         let pointer = r.out_cap("pointer", a.pointer_cap, 8, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, pointer })
@@ -5988,6 +6055,7 @@ impl<'a> GetVertexAttribPointervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribPointervReplyArgs>("glGetVertexAttribPointerv reply", body)?;
+        zero_padding("glGetVertexAttribPointerv", &[&a._pad0])?;
         let pointer = r.opt_array::<u64>("pointer", a.pointer_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { pointer })
@@ -6060,6 +6128,7 @@ impl IsBuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsBufferArgs>("glIsBuffer", body)?;
+        zero_padding("glIsBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { buffer: a.buffer })
     }
@@ -6091,6 +6160,7 @@ impl IsBufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsBufferReplyArgs>("glIsBuffer reply", body)?;
+        zero_padding("glIsBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6126,6 +6196,7 @@ impl IsEnabled {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnabledArgs>("glIsEnabled", body)?;
+        zero_padding("glIsEnabled", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { cap: a.cap })
     }
@@ -6157,6 +6228,7 @@ impl IsEnabledReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnabledReplyArgs>("glIsEnabled reply", body)?;
+        zero_padding("glIsEnabled", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6192,6 +6264,7 @@ impl IsFramebuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsFramebufferArgs>("glIsFramebuffer", body)?;
+        zero_padding("glIsFramebuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { framebuffer: a.framebuffer })
     }
@@ -6223,6 +6296,7 @@ impl IsFramebufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsFramebufferReplyArgs>("glIsFramebuffer reply", body)?;
+        zero_padding("glIsFramebuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6258,6 +6332,7 @@ impl IsProgram {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramArgs>("glIsProgram", body)?;
+        zero_padding("glIsProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -6289,6 +6364,7 @@ impl IsProgramReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramReplyArgs>("glIsProgram reply", body)?;
+        zero_padding("glIsProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6324,6 +6400,7 @@ impl IsRenderbuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsRenderbufferArgs>("glIsRenderbuffer", body)?;
+        zero_padding("glIsRenderbuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { renderbuffer: a.renderbuffer })
     }
@@ -6355,6 +6432,7 @@ impl IsRenderbufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsRenderbufferReplyArgs>("glIsRenderbuffer reply", body)?;
+        zero_padding("glIsRenderbuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6390,6 +6468,7 @@ impl IsShader {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsShaderArgs>("glIsShader", body)?;
+        zero_padding("glIsShader", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { shader: a.shader })
     }
@@ -6421,6 +6500,7 @@ impl IsShaderReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsShaderReplyArgs>("glIsShader reply", body)?;
+        zero_padding("glIsShader", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6456,6 +6536,7 @@ impl IsTexture {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTextureArgs>("glIsTexture", body)?;
+        zero_padding("glIsTexture", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { texture: a.texture })
     }
@@ -6487,6 +6568,7 @@ impl IsTextureReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTextureReplyArgs>("glIsTexture reply", body)?;
+        zero_padding("glIsTexture", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6522,6 +6604,7 @@ impl LineWidth {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<LineWidthArgs>("glLineWidth", body)?;
+        zero_padding("glLineWidth", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { width: a.width })
     }
@@ -6557,6 +6640,7 @@ impl LinkProgram {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<LinkProgramArgs>("glLinkProgram", body)?;
+        zero_padding("glLinkProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -6678,8 +6762,9 @@ impl ReadPixels {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<ReadPixelsArgs>("glReadPixels", body)?;
-        let pixels = r.out_ref("pixels", a.pixels_cap, a.pixels_off, 1)?;
+        let (a, mut r) = Reader::start::<ReadPixelsArgs>("glReadPixels", body)?;
+        zero_padding("glReadPixels", &[&a._pad0])?;
+        let pixels = r.out_ref("pixels", a.pixels_cap, a.pixels_off, 1, Expect::Any)?;
         r.finish()?;
         Ok(Self { x: a.x, y: a.y, width: a.width, height: a.height, format: a.format, type_: a.type_, pixels })
     }
@@ -6713,6 +6798,7 @@ impl<'a> ReadPixelsReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ReadPixelsReplyArgs>("glReadPixels reply", body)?;
+        zero_padding("glReadPixels", &[&a._pad0])?;
         let pixels = r.opt_array::<u8>("pixels", a.pixels_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { pixels })
@@ -6823,6 +6909,7 @@ impl SampleCoverage {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SampleCoverageArgs>("glSampleCoverage", body)?;
+        zero_padding("glSampleCoverage", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { value: a.value, invert: a.invert })
     }
@@ -6914,6 +7001,7 @@ impl<'a> ShaderBinary<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ShaderBinaryArgs>("glShaderBinary", body)?;
+        zero_padding("glShaderBinary", &[&a._pad0])?;
         let shaders = r.array::<u32>("shaders", a.shaders_len, Expect::from_len(len_of(a.count)))?;
         let binary = r.array::<u8>("binary", a.binary_len, Expect::from_len(len_of(a.length)))?;
         r.finish()?;
@@ -6961,6 +7049,7 @@ impl<'a> ShaderSource<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ShaderSourceArgs>("glShaderSource", body)?;
+        zero_padding("glShaderSource", &[&a._pad0])?;
         let string = r.str_list("string", a.string_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { shader: a.shader, count: a.count, string })
@@ -7001,6 +7090,7 @@ impl StencilFunc {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilFuncArgs>("glStencilFunc", body)?;
+        zero_padding("glStencilFunc", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { func: a.func, ref_: a.ref_, mask: a.mask })
     }
@@ -7076,6 +7166,7 @@ impl StencilMask {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilMaskArgs>("glStencilMask", body)?;
+        zero_padding("glStencilMask", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mask: a.mask })
     }
@@ -7151,6 +7242,7 @@ impl StencilOp {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilOpArgs>("glStencilOp", body)?;
+        zero_padding("glStencilOp", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { fail: a.fail, zfail: a.zfail, zpass: a.zpass })
     }
@@ -7246,6 +7338,7 @@ impl<'a> TexImage2D<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexImage2DArgs>("glTexImage2D", body)?;
+        zero_padding("glTexImage2D", &[&a._pad0])?;
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, internalformat: a.internalformat, width: a.width, height: a.height, border: a.border, format: a.format, type_: a.type_, pixels })
@@ -7286,6 +7379,7 @@ impl TexParameterf {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexParameterfArgs>("glTexParameterf", body)?;
+        zero_padding("glTexParameterf", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, param: a.param })
     }
@@ -7328,6 +7422,7 @@ impl<'a> TexParameterfv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterfvArgs>("glTexParameterfv", body)?;
+        zero_padding("glTexParameterfv", &[&a._pad0])?;
         let params = r.array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -7368,6 +7463,7 @@ impl TexParameteri {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexParameteriArgs>("glTexParameteri", body)?;
+        zero_padding("glTexParameteri", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, param: a.param })
     }
@@ -7410,6 +7506,7 @@ impl<'a> TexParameteriv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterivArgs>("glTexParameteriv", body)?;
+        zero_padding("glTexParameteriv", &[&a._pad0])?;
         let params = r.array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -7466,6 +7563,7 @@ impl<'a> TexSubImage2D<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexSubImage2DArgs>("glTexSubImage2D", body)?;
+        zero_padding("glTexSubImage2D", &[&a._pad0])?;
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, width: a.width, height: a.height, format: a.format, type_: a.type_, pixels })
@@ -7546,6 +7644,7 @@ impl<'a> Uniform1fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform1fvArgs>("glUniform1fv", body)?;
+        zero_padding("glUniform1fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7626,6 +7725,7 @@ impl<'a> Uniform1iv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform1ivArgs>("glUniform1iv", body)?;
+        zero_padding("glUniform1iv", &[&a._pad0])?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7666,6 +7766,7 @@ impl Uniform2f {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform2fArgs>("glUniform2f", body)?;
+        zero_padding("glUniform2f", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1 })
     }
@@ -7709,6 +7810,7 @@ impl<'a> Uniform2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform2fvArgs>("glUniform2fv", body)?;
+        zero_padding("glUniform2fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7749,6 +7851,7 @@ impl Uniform2i {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform2iArgs>("glUniform2i", body)?;
+        zero_padding("glUniform2i", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1 })
     }
@@ -7792,6 +7895,7 @@ impl<'a> Uniform2iv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform2ivArgs>("glUniform2iv", body)?;
+        zero_padding("glUniform2iv", &[&a._pad0])?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7876,6 +7980,7 @@ impl<'a> Uniform3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform3fvArgs>("glUniform3fv", body)?;
+        zero_padding("glUniform3fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7960,6 +8065,7 @@ impl<'a> Uniform3iv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform3ivArgs>("glUniform3iv", body)?;
+        zero_padding("glUniform3iv", &[&a._pad0])?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8004,6 +8110,7 @@ impl Uniform4f {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform4fArgs>("glUniform4f", body)?;
+        zero_padding("glUniform4f", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1, v2: a.v2, v3: a.v3 })
     }
@@ -8047,6 +8154,7 @@ impl<'a> Uniform4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform4fvArgs>("glUniform4fv", body)?;
+        zero_padding("glUniform4fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8091,6 +8199,7 @@ impl Uniform4i {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform4iArgs>("glUniform4i", body)?;
+        zero_padding("glUniform4i", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1, v2: a.v2, v3: a.v3 })
     }
@@ -8134,6 +8243,7 @@ impl<'a> Uniform4iv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform4ivArgs>("glUniform4iv", body)?;
+        zero_padding("glUniform4iv", &[&a._pad0])?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8180,6 +8290,7 @@ impl<'a> UniformMatrix2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix2fvArgs>("glUniformMatrix2fv", body)?;
+        zero_padding("glUniformMatrix2fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -8226,6 +8337,7 @@ impl<'a> UniformMatrix3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix3fvArgs>("glUniformMatrix3fv", body)?;
+        zero_padding("glUniformMatrix3fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 9)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -8272,6 +8384,7 @@ impl<'a> UniformMatrix4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix4fvArgs>("glUniformMatrix4fv", body)?;
+        zero_padding("glUniformMatrix4fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 16)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -8308,6 +8421,7 @@ impl UseProgram {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UseProgramArgs>("glUseProgram", body)?;
+        zero_padding("glUseProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -8343,6 +8457,7 @@ impl ValidateProgram {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ValidateProgramArgs>("glValidateProgram", body)?;
+        zero_padding("glValidateProgram", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -8459,6 +8574,7 @@ impl VertexAttrib2f {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttrib2fArgs>("glVertexAttrib2f", body)?;
+        zero_padding("glVertexAttrib2f", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y })
     }
@@ -8624,6 +8740,7 @@ impl VertexAttrib4f {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttrib4fArgs>("glVertexAttrib4f", body)?;
+        zero_padding("glVertexAttrib4f", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, z: a.z, w: a.w })
     }
@@ -8714,6 +8831,7 @@ impl VertexAttribPointer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribPointerArgs>("glVertexAttribPointer", body)?;
+        zero_padding("glVertexAttribPointer", &[&a._pad0, &a._pad1])?;
         r.finish()?;
         Ok(Self { index: a.index, size: a.size, type_: a.type_, normalized: a.normalized, stride: a.stride, pointer: a.pointer })
     }
@@ -8789,6 +8907,7 @@ impl ReadBuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ReadBufferArgs>("glReadBuffer", body)?;
+        zero_padding("glReadBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { src: a.src })
     }
@@ -8954,6 +9073,7 @@ impl<'a> TexSubImage3D<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexSubImage3DArgs>("glTexSubImage3D", body)?;
+        zero_padding("glTexSubImage3D", &[&a._pad0])?;
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, width: a.width, height: a.height, depth: a.depth, format: a.format, type_: a.type_, pixels })
@@ -9006,6 +9126,7 @@ impl CopyTexSubImage3D {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyTexSubImage3DArgs>("glCopyTexSubImage3D", body)?;
+        zero_padding("glCopyTexSubImage3D", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, x: a.x, y: a.y, width: a.width, height: a.height })
     }
@@ -9062,6 +9183,7 @@ impl<'a> CompressedTexImage3D<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexImage3DArgs>("glCompressedTexImage3D", body)?;
+        zero_padding("glCompressedTexImage3D", &[&a._pad0])?;
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, internalformat: a.internalformat, width: a.width, height: a.height, depth: a.depth, border: a.border, image_size: a.image_size, data })
@@ -9123,6 +9245,7 @@ impl<'a> CompressedTexSubImage3D<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexSubImage3DArgs>("glCompressedTexSubImage3D", body)?;
+        zero_padding("glCompressedTexSubImage3D", &[&a._pad0])?;
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, width: a.width, height: a.height, depth: a.depth, format: a.format, image_size: a.image_size, data })
@@ -9161,7 +9284,7 @@ impl GenQueries {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenQueriesArgs>("glGenQueries", body)?;
+        let (a, mut r) = Reader::start::<GenQueriesArgs>("glGenQueries", body)?;
         let ids = r.out_cap("ids", a.ids_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, ids })
@@ -9196,6 +9319,7 @@ impl<'a> GenQueriesReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenQueriesReplyArgs>("glGenQueries reply", body)?;
+        zero_padding("glGenQueries", &[&a._pad0])?;
         let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { ids })
@@ -9273,6 +9397,7 @@ impl IsQuery {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsQueryArgs>("glIsQuery", body)?;
+        zero_padding("glIsQuery", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { id: a.id })
     }
@@ -9304,6 +9429,7 @@ impl IsQueryReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsQueryReplyArgs>("glIsQuery reply", body)?;
+        zero_padding("glIsQuery", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -9375,6 +9501,7 @@ impl EndQuery {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EndQueryArgs>("glEndQuery", body)?;
+        zero_padding("glEndQuery", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -9414,7 +9541,8 @@ impl GetQueryiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetQueryivArgs>("glGetQueryiv", body)?;
+        let (a, mut r) = Reader::start::<GetQueryivArgs>("glGetQueryiv", body)?;
+        zero_padding("glGetQueryiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -9449,6 +9577,7 @@ impl<'a> GetQueryivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryivReplyArgs>("glGetQueryiv reply", body)?;
+        zero_padding("glGetQueryiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -9489,7 +9618,8 @@ impl GetQueryObjectuiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetQueryObjectuivArgs>("glGetQueryObjectuiv", body)?;
+        let (a, mut r) = Reader::start::<GetQueryObjectuivArgs>("glGetQueryObjectuiv", body)?;
+        zero_padding("glGetQueryObjectuiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { id: a.id, pname: a.pname, params })
@@ -9524,6 +9654,7 @@ impl<'a> GetQueryObjectuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectuivReplyArgs>("glGetQueryObjectuiv reply", body)?;
+        zero_padding("glGetQueryObjectuiv", &[&a._pad0])?;
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -9560,6 +9691,7 @@ impl UnmapBuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UnmapBufferArgs>("glUnmapBuffer", body)?;
+        zero_padding("glUnmapBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -9591,6 +9723,7 @@ impl UnmapBufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UnmapBufferReplyArgs>("glUnmapBuffer reply", body)?;
+        zero_padding("glUnmapBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -9631,7 +9764,8 @@ impl GetBufferPointerv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetBufferPointervArgs>("glGetBufferPointerv", body)?;
+        let (a, mut r) = Reader::start::<GetBufferPointervArgs>("glGetBufferPointerv", body)?;
+        zero_padding("glGetBufferPointerv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 8, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -9666,6 +9800,7 @@ impl<'a> GetBufferPointervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferPointervReplyArgs>("glGetBufferPointerv reply", body)?;
+        zero_padding("glGetBufferPointerv", &[&a._pad0])?;
         let params = r.opt_array::<u64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -9753,6 +9888,7 @@ impl<'a> UniformMatrix2x3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix2x3fvArgs>("glUniformMatrix2x3fv", body)?;
+        zero_padding("glUniformMatrix2x3fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -9799,6 +9935,7 @@ impl<'a> UniformMatrix3x2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix3x2fvArgs>("glUniformMatrix3x2fv", body)?;
+        zero_padding("glUniformMatrix3x2fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -9845,6 +9982,7 @@ impl<'a> UniformMatrix2x4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix2x4fvArgs>("glUniformMatrix2x4fv", body)?;
+        zero_padding("glUniformMatrix2x4fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -9891,6 +10029,7 @@ impl<'a> UniformMatrix4x2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix4x2fvArgs>("glUniformMatrix4x2fv", body)?;
+        zero_padding("glUniformMatrix4x2fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -9937,6 +10076,7 @@ impl<'a> UniformMatrix3x4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix3x4fvArgs>("glUniformMatrix3x4fv", body)?;
+        zero_padding("glUniformMatrix3x4fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -9983,6 +10123,7 @@ impl<'a> UniformMatrix4x3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix4x3fvArgs>("glUniformMatrix4x3fv", body)?;
+        zero_padding("glUniformMatrix4x3fv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10079,6 +10220,7 @@ impl RenderbufferStorageMultisample {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<RenderbufferStorageMultisampleArgs>("glRenderbufferStorageMultisample", body)?;
+        zero_padding("glRenderbufferStorageMultisample", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, samples: a.samples, internalformat: a.internalformat, width: a.width, height: a.height })
     }
@@ -10122,6 +10264,7 @@ impl FramebufferTextureLayer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferTextureLayerArgs>("glFramebufferTextureLayer", body)?;
+        zero_padding("glFramebufferTextureLayer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, attachment: a.attachment, texture: a.texture, level: a.level, layer: a.layer })
     }
@@ -10164,6 +10307,7 @@ impl MapBufferRange {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MapBufferRangeArgs>("glMapBufferRange", body)?;
+        zero_padding("glMapBufferRange", &[&a._pad0, &a._pad1])?;
         r.finish()?;
         Ok(Self { target: a.target, offset: a.offset, length: a.length, access: a.access })
     }
@@ -10197,6 +10341,7 @@ impl<'a> MapBufferRangeReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<MapBufferRangeReplyArgs>("glMapBufferRange reply", body)?;
+        zero_padding("glMapBufferRange", &[&a._pad0])?;
         let ret = r.opt_array::<u8>("ret", a.ret_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { ret })
@@ -10237,6 +10382,7 @@ impl FlushMappedBufferRange {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FlushMappedBufferRangeArgs>("glFlushMappedBufferRange", body)?;
+        zero_padding("glFlushMappedBufferRange", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, offset: a.offset, length: a.length })
     }
@@ -10272,6 +10418,7 @@ impl BindVertexArray {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindVertexArrayArgs>("glBindVertexArray", body)?;
+        zero_padding("glBindVertexArray", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { array: a.array })
     }
@@ -10350,7 +10497,7 @@ impl GenVertexArrays {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenVertexArraysArgs>("glGenVertexArrays", body)?;
+        let (a, mut r) = Reader::start::<GenVertexArraysArgs>("glGenVertexArrays", body)?;
         let arrays = r.out_cap("arrays", a.arrays_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, arrays })
@@ -10385,6 +10532,7 @@ impl<'a> GenVertexArraysReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenVertexArraysReplyArgs>("glGenVertexArrays reply", body)?;
+        zero_padding("glGenVertexArrays", &[&a._pad0])?;
         let arrays = r.opt_array::<u32>("arrays", a.arrays_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { arrays })
@@ -10421,6 +10569,7 @@ impl IsVertexArray {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsVertexArrayArgs>("glIsVertexArray", body)?;
+        zero_padding("glIsVertexArray", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { array: a.array })
     }
@@ -10452,6 +10601,7 @@ impl IsVertexArrayReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsVertexArrayReplyArgs>("glIsVertexArray reply", body)?;
+        zero_padding("glIsVertexArray", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -10491,7 +10641,8 @@ impl GetIntegeriV {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetIntegeriVArgs>("glGetIntegeri_v", body)?;
+        let (a, mut r) = Reader::start::<GetIntegeriVArgs>("glGetIntegeri_v", body)?;
+        zero_padding("glGetIntegeri_v", &[&a._pad0])?;
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -10526,6 +10677,7 @@ impl<'a> GetIntegeriVReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetIntegeriVReplyArgs>("glGetIntegeri_v reply", body)?;
+        zero_padding("glGetIntegeri_v", &[&a._pad0])?;
         let data = r.opt_array::<i32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -10562,6 +10714,7 @@ impl BeginTransformFeedback {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BeginTransformFeedbackArgs>("glBeginTransformFeedback", body)?;
+        zero_padding("glBeginTransformFeedback", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { primitive_mode: a.primitive_mode })
     }
@@ -10637,6 +10790,7 @@ impl BindBufferRange {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindBufferRangeArgs>("glBindBufferRange", body)?;
+        zero_padding("glBindBufferRange", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, buffer: a.buffer, offset: a.offset, size: a.size })
     }
@@ -10676,6 +10830,7 @@ impl BindBufferBase {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindBufferBaseArgs>("glBindBufferBase", body)?;
+        zero_padding("glBindBufferBase", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, buffer: a.buffer })
     }
@@ -10775,7 +10930,8 @@ impl GetTransformFeedbackVarying {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTransformFeedbackVaryingArgs>("glGetTransformFeedbackVarying", body)?;
+        let (a, mut r) = Reader::start::<GetTransformFeedbackVaryingArgs>("glGetTransformFeedbackVarying", body)?;
+        zero_padding("glGetTransformFeedbackVarying", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let size = r.out_cap("size", a.size_cap, 4, Expect::Exactly(1))?;
         let type_ = r.out_cap("type_", a.type_cap, 4, Expect::Exactly(1))?;
@@ -10912,7 +11068,8 @@ impl GetVertexAttribIiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetVertexAttribIivArgs>("glGetVertexAttribIiv", body)?;
+        let (a, mut r) = Reader::start::<GetVertexAttribIivArgs>("glGetVertexAttribIiv", body)?;
+        zero_padding("glGetVertexAttribIiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -10947,6 +11104,7 @@ impl<'a> GetVertexAttribIivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribIivReplyArgs>("glGetVertexAttribIiv reply", body)?;
+        zero_padding("glGetVertexAttribIiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -10987,7 +11145,8 @@ impl GetVertexAttribIuiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetVertexAttribIuivArgs>("glGetVertexAttribIuiv", body)?;
+        let (a, mut r) = Reader::start::<GetVertexAttribIuivArgs>("glGetVertexAttribIuiv", body)?;
+        zero_padding("glGetVertexAttribIuiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -11022,6 +11181,7 @@ impl<'a> GetVertexAttribIuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribIuivReplyArgs>("glGetVertexAttribIuiv reply", body)?;
+        zero_padding("glGetVertexAttribIuiv", &[&a._pad0])?;
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -11066,6 +11226,7 @@ impl VertexAttribI4i {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribI4iArgs>("glVertexAttribI4i", body)?;
+        zero_padding("glVertexAttribI4i", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, z: a.z, w: a.w })
     }
@@ -11109,6 +11270,7 @@ impl VertexAttribI4ui {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribI4uiArgs>("glVertexAttribI4ui", body)?;
+        zero_padding("glVertexAttribI4ui", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, z: a.z, w: a.w })
     }
@@ -11230,7 +11392,8 @@ impl GetUniformuiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetUniformuivArgs>("glGetUniformuiv", body)?;
+        let (a, mut r) = Reader::start::<GetUniformuivArgs>("glGetUniformuiv", body)?;
+        zero_padding("glGetUniformuiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, params })
@@ -11265,6 +11428,7 @@ impl<'a> GetUniformuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformuivReplyArgs>("glGetUniformuiv reply", body)?;
+        zero_padding("glGetUniformuiv", &[&a._pad0])?;
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -11337,6 +11501,7 @@ impl GetFragDataLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetFragDataLocationReplyArgs>("glGetFragDataLocation reply", body)?;
+        zero_padding("glGetFragDataLocation", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -11412,6 +11577,7 @@ impl Uniform2ui {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform2uiArgs>("glUniform2ui", body)?;
+        zero_padding("glUniform2ui", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1 })
     }
@@ -11495,6 +11661,7 @@ impl Uniform4ui {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform4uiArgs>("glUniform4ui", body)?;
+        zero_padding("glUniform4ui", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1, v2: a.v2, v3: a.v3 })
     }
@@ -11538,6 +11705,7 @@ impl<'a> Uniform1uiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform1uivArgs>("glUniform1uiv", body)?;
+        zero_padding("glUniform1uiv", &[&a._pad0])?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11582,6 +11750,7 @@ impl<'a> Uniform2uiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform2uivArgs>("glUniform2uiv", body)?;
+        zero_padding("glUniform2uiv", &[&a._pad0])?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11626,6 +11795,7 @@ impl<'a> Uniform3uiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform3uivArgs>("glUniform3uiv", body)?;
+        zero_padding("glUniform3uiv", &[&a._pad0])?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11670,6 +11840,7 @@ impl<'a> Uniform4uiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform4uivArgs>("glUniform4uiv", body)?;
+        zero_padding("glUniform4uiv", &[&a._pad0])?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11713,6 +11884,7 @@ impl<'a> ClearBufferiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearBufferivArgs>("glClearBufferiv", body)?;
+        zero_padding("glClearBufferiv", &[&a._pad0])?;
         let value = r.array::<i32>("value", a.value_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, drawbuffer: a.drawbuffer, value })
@@ -11756,6 +11928,7 @@ impl<'a> ClearBufferuiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearBufferuivArgs>("glClearBufferuiv", body)?;
+        zero_padding("glClearBufferuiv", &[&a._pad0])?;
         let value = r.array::<u32>("value", a.value_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, drawbuffer: a.drawbuffer, value })
@@ -11799,6 +11972,7 @@ impl<'a> ClearBufferfv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearBufferfvArgs>("glClearBufferfv", body)?;
+        zero_padding("glClearBufferfv", &[&a._pad0])?;
         let value = r.array::<f32>("value", a.value_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, drawbuffer: a.drawbuffer, value })
@@ -11909,6 +12083,7 @@ impl<'a> GetStringiReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetStringiReplyArgs>("glGetStringi reply", body)?;
+        zero_padding("glGetStringi", &[&a._pad0])?;
         let ret = r.opt_cstr("ret", a.ret_len)?;
         r.finish()?;
         Ok(Self { ret })
@@ -12033,6 +12208,7 @@ impl<'a> GetUniformIndicesReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformIndicesReplyArgs>("glGetUniformIndices reply", body)?;
+        zero_padding("glGetUniformIndices", &[&a._pad0])?;
         let uniform_indices = r.opt_array::<u32>("uniform_indices", a.uniform_indices_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { uniform_indices })
@@ -12083,6 +12259,7 @@ impl<'a> GetActiveUniformsiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformsivArgs>("glGetActiveUniformsiv", body)?;
+        zero_padding("glGetActiveUniformsiv", &[&a._pad0])?;
         let uniform_indices = r.array::<u32>("uniform_indices", a.uniform_indices_len, Expect::from_len(len_of(a.uniform_count)))?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::from_len(len_of(a.uniform_count)))?;
         r.finish()?;
@@ -12118,6 +12295,7 @@ impl<'a> GetActiveUniformsivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformsivReplyArgs>("glGetActiveUniformsiv reply", body)?;
+        zero_padding("glGetActiveUniformsiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -12190,6 +12368,7 @@ impl GetUniformBlockIndexReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetUniformBlockIndexReplyArgs>("glGetUniformBlockIndex reply", body)?;
+        zero_padding("glGetUniformBlockIndex", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -12230,7 +12409,7 @@ impl GetActiveUniformBlockiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetActiveUniformBlockivArgs>("glGetActiveUniformBlockiv", body)?;
+        let (a, mut r) = Reader::start::<GetActiveUniformBlockivArgs>("glGetActiveUniformBlockiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, uniform_block_index: a.uniform_block_index, pname: a.pname, params })
@@ -12265,6 +12444,7 @@ impl<'a> GetActiveUniformBlockivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformBlockivReplyArgs>("glGetActiveUniformBlockiv reply", body)?;
+        zero_padding("glGetActiveUniformBlockiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -12312,7 +12492,8 @@ impl GetActiveUniformBlockName {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetActiveUniformBlockNameArgs>("glGetActiveUniformBlockName", body)?;
+        let (a, mut r) = Reader::start::<GetActiveUniformBlockNameArgs>("glGetActiveUniformBlockName", body)?;
+        zero_padding("glGetActiveUniformBlockName", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let uniform_block_name = r.out_cap("uniform_block_name", a.uniform_block_name_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -12392,6 +12573,7 @@ impl UniformBlockBinding {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UniformBlockBindingArgs>("glUniformBlockBinding", body)?;
+        zero_padding("glUniformBlockBinding", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, uniform_block_index: a.uniform_block_index, uniform_block_binding: a.uniform_block_binding })
     }
@@ -12479,6 +12661,7 @@ impl<'a> DrawElementsInstanced<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsInstancedArgs>("glDrawElementsInstanced", body)?;
+        zero_padding("glDrawElementsInstanced", &[&a._pad0])?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, instancecount: a.instancecount })
@@ -12612,6 +12795,7 @@ impl IsSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSyncReplyArgs>("glIsSync reply", body)?;
+        zero_padding("glIsSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -12687,6 +12871,7 @@ impl ClientWaitSync {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClientWaitSyncArgs>("glClientWaitSync", body)?;
+        zero_padding("glClientWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -12718,6 +12903,7 @@ impl ClientWaitSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClientWaitSyncReplyArgs>("glClientWaitSync reply", body)?;
+        zero_padding("glClientWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -12758,6 +12944,7 @@ impl WaitSync {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<WaitSyncArgs>("glWaitSync", body)?;
+        zero_padding("glWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -12794,7 +12981,7 @@ impl GetInteger64v {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetInteger64vArgs>("glGetInteger64v", body)?;
+        let (a, mut r) = Reader::start::<GetInteger64vArgs>("glGetInteger64v", body)?;
         let data = r.out_cap("data", a.data_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { pname: a.pname, data })
@@ -12829,6 +13016,7 @@ impl<'a> GetInteger64vReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInteger64vReplyArgs>("glGetInteger64v reply", body)?;
+        zero_padding("glGetInteger64v", &[&a._pad0])?;
         let data = r.opt_array::<i64>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -12876,7 +13064,7 @@ impl GetSynciv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetSyncivArgs>("glGetSynciv", body)?;
+        let (a, mut r) = Reader::start::<GetSyncivArgs>("glGetSynciv", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let values = r.out_cap("values", a.values_cap, 4, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -12956,7 +13144,8 @@ impl GetInteger64iV {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetInteger64iVArgs>("glGetInteger64i_v", body)?;
+        let (a, mut r) = Reader::start::<GetInteger64iVArgs>("glGetInteger64i_v", body)?;
+        zero_padding("glGetInteger64i_v", &[&a._pad0])?;
         let data = r.out_cap("data", a.data_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -12991,6 +13180,7 @@ impl<'a> GetInteger64iVReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInteger64iVReplyArgs>("glGetInteger64i_v reply", body)?;
+        zero_padding("glGetInteger64i_v", &[&a._pad0])?;
         let data = r.opt_array::<i64>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -13031,7 +13221,8 @@ impl GetBufferParameteri64v {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetBufferParameteri64vArgs>("glGetBufferParameteri64v", body)?;
+        let (a, mut r) = Reader::start::<GetBufferParameteri64vArgs>("glGetBufferParameteri64v", body)?;
+        zero_padding("glGetBufferParameteri64v", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -13066,6 +13257,7 @@ impl<'a> GetBufferParameteri64vReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferParameteri64vReplyArgs>("glGetBufferParameteri64v reply", body)?;
+        zero_padding("glGetBufferParameteri64v", &[&a._pad0])?;
         let params = r.opt_array::<i64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -13104,7 +13296,7 @@ impl GenSamplers {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenSamplersArgs>("glGenSamplers", body)?;
+        let (a, mut r) = Reader::start::<GenSamplersArgs>("glGenSamplers", body)?;
         let samplers = r.out_cap("samplers", a.samplers_cap, 4, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { count: a.count, samplers })
@@ -13139,6 +13331,7 @@ impl<'a> GenSamplersReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenSamplersReplyArgs>("glGenSamplers reply", body)?;
+        zero_padding("glGenSamplers", &[&a._pad0])?;
         let samplers = r.opt_array::<u32>("samplers", a.samplers_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { samplers })
@@ -13216,6 +13409,7 @@ impl IsSampler {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSamplerArgs>("glIsSampler", body)?;
+        zero_padding("glIsSampler", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { sampler: a.sampler })
     }
@@ -13247,6 +13441,7 @@ impl IsSamplerReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSamplerReplyArgs>("glIsSampler reply", body)?;
+        zero_padding("glIsSampler", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -13322,6 +13517,7 @@ impl SamplerParameteri {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SamplerParameteriArgs>("glSamplerParameteri", body)?;
+        zero_padding("glSamplerParameteri", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param: a.param })
     }
@@ -13364,6 +13560,7 @@ impl<'a> SamplerParameteriv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterivArgs>("glSamplerParameteriv", body)?;
+        zero_padding("glSamplerParameteriv", &[&a._pad0])?;
         let param = r.array::<i32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -13404,6 +13601,7 @@ impl SamplerParameterf {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SamplerParameterfArgs>("glSamplerParameterf", body)?;
+        zero_padding("glSamplerParameterf", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param: a.param })
     }
@@ -13446,6 +13644,7 @@ impl<'a> SamplerParameterfv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterfvArgs>("glSamplerParameterfv", body)?;
+        zero_padding("glSamplerParameterfv", &[&a._pad0])?;
         let param = r.array::<f32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -13486,7 +13685,8 @@ impl GetSamplerParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetSamplerParameterivArgs>("glGetSamplerParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetSamplerParameterivArgs>("glGetSamplerParameteriv", body)?;
+        zero_padding("glGetSamplerParameteriv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -13521,6 +13721,7 @@ impl<'a> GetSamplerParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterivReplyArgs>("glGetSamplerParameteriv reply", body)?;
+        zero_padding("glGetSamplerParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -13561,7 +13762,8 @@ impl GetSamplerParameterfv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetSamplerParameterfvArgs>("glGetSamplerParameterfv", body)?;
+        let (a, mut r) = Reader::start::<GetSamplerParameterfvArgs>("glGetSamplerParameterfv", body)?;
+        zero_padding("glGetSamplerParameterfv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -13596,6 +13798,7 @@ impl<'a> GetSamplerParameterfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterfvReplyArgs>("glGetSamplerParameterfv reply", body)?;
+        zero_padding("glGetSamplerParameterfv", &[&a._pad0])?;
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -13747,7 +13950,7 @@ impl GenTransformFeedbacks {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenTransformFeedbacksArgs>("glGenTransformFeedbacks", body)?;
+        let (a, mut r) = Reader::start::<GenTransformFeedbacksArgs>("glGenTransformFeedbacks", body)?;
         let ids = r.out_cap("ids", a.ids_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, ids })
@@ -13782,6 +13985,7 @@ impl<'a> GenTransformFeedbacksReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenTransformFeedbacksReplyArgs>("glGenTransformFeedbacks reply", body)?;
+        zero_padding("glGenTransformFeedbacks", &[&a._pad0])?;
         let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { ids })
@@ -13818,6 +14022,7 @@ impl IsTransformFeedback {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTransformFeedbackArgs>("glIsTransformFeedback", body)?;
+        zero_padding("glIsTransformFeedback", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { id: a.id })
     }
@@ -13849,6 +14054,7 @@ impl IsTransformFeedbackReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTransformFeedbackReplyArgs>("glIsTransformFeedback reply", body)?;
+        zero_padding("glIsTransformFeedback", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -13961,7 +14167,8 @@ impl GetProgramBinary {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramBinaryArgs>("glGetProgramBinary", body)?;
+        let (a, mut r) = Reader::start::<GetProgramBinaryArgs>("glGetProgramBinary", body)?;
+        zero_padding("glGetProgramBinary", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let binary_format = r.out_cap("binary_format", a.binary_format_cap, 4, Expect::Exactly(1))?;
         let binary = r.out_cap("binary", a.binary_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
@@ -14006,6 +14213,7 @@ impl<'a> GetProgramBinaryReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramBinaryReplyArgs>("glGetProgramBinary reply", body)?;
+        zero_padding("glGetProgramBinary", &[&a._pad0])?;
         let length = r.opt_array::<i32>("length", a.length_len, Expect::Any)?;
         let binary_format = r.opt_array::<u32>("binary_format", a.binary_format_len, Expect::Any)?;
         let binary = r.opt_array::<u8>("binary", a.binary_len, Expect::Any)?;
@@ -14093,6 +14301,7 @@ impl ProgramParameteri {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramParameteriArgs>("glProgramParameteri", body)?;
+        zero_padding("glProgramParameteri", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, pname: a.pname, value: a.value })
     }
@@ -14136,6 +14345,7 @@ impl<'a> InvalidateFramebuffer<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<InvalidateFramebufferArgs>("glInvalidateFramebuffer", body)?;
+        zero_padding("glInvalidateFramebuffer", &[&a._pad0])?;
         let attachments = r.array::<u32>("attachments", a.attachments_len, Expect::from_len(len_of(a.num_attachments)))?;
         r.finish()?;
         Ok(Self { target: a.target, num_attachments: a.num_attachments, attachments })
@@ -14188,6 +14398,7 @@ impl<'a> InvalidateSubFramebuffer<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<InvalidateSubFramebufferArgs>("glInvalidateSubFramebuffer", body)?;
+        zero_padding("glInvalidateSubFramebuffer", &[&a._pad0])?;
         let attachments = r.array::<u32>("attachments", a.attachments_len, Expect::from_len(len_of(a.num_attachments)))?;
         r.finish()?;
         Ok(Self { target: a.target, num_attachments: a.num_attachments, attachments, x: a.x, y: a.y, width: a.width, height: a.height })
@@ -14232,6 +14443,7 @@ impl TexStorage2D {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage2DArgs>("glTexStorage2D", body)?;
+        zero_padding("glTexStorage2D", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, levels: a.levels, internalformat: a.internalformat, width: a.width, height: a.height })
     }
@@ -14320,7 +14532,8 @@ impl GetInternalformativ {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetInternalformativArgs>("glGetInternalformativ", body)?;
+        let (a, mut r) = Reader::start::<GetInternalformativArgs>("glGetInternalformativ", body)?;
+        zero_padding("glGetInternalformativ", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, internalformat: a.internalformat, pname: a.pname, buf_size: a.buf_size, params })
@@ -14355,6 +14568,7 @@ impl<'a> GetInternalformativReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInternalformativReplyArgs>("glGetInternalformativ reply", body)?;
+        zero_padding("glGetInternalformativ", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -14395,6 +14609,7 @@ impl DispatchCompute {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DispatchComputeArgs>("glDispatchCompute", body)?;
+        zero_padding("glDispatchCompute", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { num_groups_x: a.num_groups_x, num_groups_y: a.num_groups_y, num_groups_z: a.num_groups_z })
     }
@@ -14467,6 +14682,7 @@ impl DrawArraysIndirect {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawArraysIndirectArgs>("glDrawArraysIndirect", body)?;
+        zero_padding("glDrawArraysIndirect", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { mode: a.mode, indirect: a.indirect })
     }
@@ -14545,6 +14761,7 @@ impl FramebufferParameteri {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferParameteriArgs>("glFramebufferParameteri", body)?;
+        zero_padding("glFramebufferParameteri", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, param: a.param })
     }
@@ -14584,7 +14801,8 @@ impl GetFramebufferParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetFramebufferParameterivArgs>("glGetFramebufferParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetFramebufferParameterivArgs>("glGetFramebufferParameteriv", body)?;
+        zero_padding("glGetFramebufferParameteriv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -14619,6 +14837,7 @@ impl<'a> GetFramebufferParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFramebufferParameterivReplyArgs>("glGetFramebufferParameteriv reply", body)?;
+        zero_padding("glGetFramebufferParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -14660,7 +14879,7 @@ impl GetProgramInterfaceiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramInterfaceivArgs>("glGetProgramInterfaceiv", body)?;
+        let (a, mut r) = Reader::start::<GetProgramInterfaceivArgs>("glGetProgramInterfaceiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, program_interface: a.program_interface, pname: a.pname, params })
@@ -14695,6 +14914,7 @@ impl<'a> GetProgramInterfaceivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramInterfaceivReplyArgs>("glGetProgramInterfaceiv reply", body)?;
+        zero_padding("glGetProgramInterfaceiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -14738,6 +14958,7 @@ impl<'a> GetProgramResourceIndex<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceIndexArgs>("glGetProgramResourceIndex", body)?;
+        zero_padding("glGetProgramResourceIndex", &[&a._pad0])?;
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, program_interface: a.program_interface, name })
@@ -14770,6 +14991,7 @@ impl GetProgramResourceIndexReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetProgramResourceIndexReplyArgs>("glGetProgramResourceIndex reply", body)?;
+        zero_padding("glGetProgramResourceIndex", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -14817,7 +15039,7 @@ impl GetProgramResourceName {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramResourceNameArgs>("glGetProgramResourceName", body)?;
+        let (a, mut r) = Reader::start::<GetProgramResourceNameArgs>("glGetProgramResourceName", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let name = r.out_cap("name", a.name_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -14997,6 +15219,7 @@ impl<'a> GetProgramResourceLocation<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceLocationArgs>("glGetProgramResourceLocation", body)?;
+        zero_padding("glGetProgramResourceLocation", &[&a._pad0])?;
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, program_interface: a.program_interface, name })
@@ -15029,6 +15252,7 @@ impl GetProgramResourceLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetProgramResourceLocationReplyArgs>("glGetProgramResourceLocation reply", body)?;
+        zero_padding("glGetProgramResourceLocation", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15068,6 +15292,7 @@ impl UseProgramStages {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UseProgramStagesArgs>("glUseProgramStages", body)?;
+        zero_padding("glUseProgramStages", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { pipeline: a.pipeline, stages: a.stages, program: a.program })
     }
@@ -15147,6 +15372,7 @@ impl<'a> CreateShaderProgramv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CreateShaderProgramvArgs>("glCreateShaderProgramv", body)?;
+        zero_padding("glCreateShaderProgramv", &[&a._pad0])?;
         let strings = r.str_list("strings", a.strings_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { type_: a.type_, count: a.count, strings })
@@ -15179,6 +15405,7 @@ impl CreateShaderProgramvReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateShaderProgramvReplyArgs>("glCreateShaderProgramv reply", body)?;
+        zero_padding("glCreateShaderProgramv", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15214,6 +15441,7 @@ impl BindProgramPipeline {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindProgramPipelineArgs>("glBindProgramPipeline", body)?;
+        zero_padding("glBindProgramPipeline", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { pipeline: a.pipeline })
     }
@@ -15292,7 +15520,7 @@ impl GenProgramPipelines {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GenProgramPipelinesArgs>("glGenProgramPipelines", body)?;
+        let (a, mut r) = Reader::start::<GenProgramPipelinesArgs>("glGenProgramPipelines", body)?;
         let pipelines = r.out_cap("pipelines", a.pipelines_cap, 4, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
         Ok(Self { n: a.n, pipelines })
@@ -15327,6 +15555,7 @@ impl<'a> GenProgramPipelinesReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenProgramPipelinesReplyArgs>("glGenProgramPipelines reply", body)?;
+        zero_padding("glGenProgramPipelines", &[&a._pad0])?;
         let pipelines = r.opt_array::<u32>("pipelines", a.pipelines_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { pipelines })
@@ -15363,6 +15592,7 @@ impl IsProgramPipeline {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramPipelineArgs>("glIsProgramPipeline", body)?;
+        zero_padding("glIsProgramPipeline", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { pipeline: a.pipeline })
     }
@@ -15394,6 +15624,7 @@ impl IsProgramPipelineReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramPipelineReplyArgs>("glIsProgramPipeline reply", body)?;
+        zero_padding("glIsProgramPipeline", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15433,7 +15664,8 @@ impl GetProgramPipelineiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramPipelineivArgs>("glGetProgramPipelineiv", body)?;
+        let (a, mut r) = Reader::start::<GetProgramPipelineivArgs>("glGetProgramPipelineiv", body)?;
+        zero_padding("glGetProgramPipelineiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { pipeline: a.pipeline, pname: a.pname, params })
@@ -15468,6 +15700,7 @@ impl<'a> GetProgramPipelineivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramPipelineivReplyArgs>("glGetProgramPipelineiv reply", body)?;
+        zero_padding("glGetProgramPipelineiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -15508,6 +15741,7 @@ impl ProgramUniform1i {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform1iArgs>("glProgramUniform1i", body)?;
+        zero_padding("glProgramUniform1i", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0 })
     }
@@ -15591,6 +15825,7 @@ impl ProgramUniform3i {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform3iArgs>("glProgramUniform3i", body)?;
+        zero_padding("glProgramUniform3i", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0, v1: a.v1, v2: a.v2 })
     }
@@ -15674,6 +15909,7 @@ impl ProgramUniform1ui {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform1uiArgs>("glProgramUniform1ui", body)?;
+        zero_padding("glProgramUniform1ui", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0 })
     }
@@ -15757,6 +15993,7 @@ impl ProgramUniform3ui {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform3uiArgs>("glProgramUniform3ui", body)?;
+        zero_padding("glProgramUniform3ui", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0, v1: a.v1, v2: a.v2 })
     }
@@ -15840,6 +16077,7 @@ impl ProgramUniform1f {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform1fArgs>("glProgramUniform1f", body)?;
+        zero_padding("glProgramUniform1f", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0 })
     }
@@ -15923,6 +16161,7 @@ impl ProgramUniform3f {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform3fArgs>("glProgramUniform3f", body)?;
+        zero_padding("glProgramUniform3f", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0, v1: a.v1, v2: a.v2 })
     }
@@ -16555,6 +16794,7 @@ impl<'a> ProgramUniformMatrix2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix2fvArgs>("glProgramUniformMatrix2fv", body)?;
+        zero_padding("glProgramUniformMatrix2fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16604,6 +16844,7 @@ impl<'a> ProgramUniformMatrix3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix3fvArgs>("glProgramUniformMatrix3fv", body)?;
+        zero_padding("glProgramUniformMatrix3fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 9)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16653,6 +16894,7 @@ impl<'a> ProgramUniformMatrix4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix4fvArgs>("glProgramUniformMatrix4fv", body)?;
+        zero_padding("glProgramUniformMatrix4fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 16)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16702,6 +16944,7 @@ impl<'a> ProgramUniformMatrix2x3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix2x3fvArgs>("glProgramUniformMatrix2x3fv", body)?;
+        zero_padding("glProgramUniformMatrix2x3fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16751,6 +16994,7 @@ impl<'a> ProgramUniformMatrix3x2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix3x2fvArgs>("glProgramUniformMatrix3x2fv", body)?;
+        zero_padding("glProgramUniformMatrix3x2fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16800,6 +17044,7 @@ impl<'a> ProgramUniformMatrix2x4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix2x4fvArgs>("glProgramUniformMatrix2x4fv", body)?;
+        zero_padding("glProgramUniformMatrix2x4fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16849,6 +17094,7 @@ impl<'a> ProgramUniformMatrix4x2fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix4x2fvArgs>("glProgramUniformMatrix4x2fv", body)?;
+        zero_padding("glProgramUniformMatrix4x2fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16898,6 +17144,7 @@ impl<'a> ProgramUniformMatrix3x4fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix3x4fvArgs>("glProgramUniformMatrix3x4fv", body)?;
+        zero_padding("glProgramUniformMatrix3x4fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16947,6 +17194,7 @@ impl<'a> ProgramUniformMatrix4x3fv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix4x3fvArgs>("glProgramUniformMatrix4x3fv", body)?;
+        zero_padding("glProgramUniformMatrix4x3fv", &[&a._pad0, &a._pad1])?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16983,6 +17231,7 @@ impl ValidateProgramPipeline {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ValidateProgramPipelineArgs>("glValidateProgramPipeline", body)?;
+        zero_padding("glValidateProgramPipeline", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { pipeline: a.pipeline })
     }
@@ -17026,7 +17275,7 @@ impl GetProgramPipelineInfoLog {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetProgramPipelineInfoLogArgs>("glGetProgramPipelineInfoLog", body)?;
+        let (a, mut r) = Reader::start::<GetProgramPipelineInfoLogArgs>("glGetProgramPipelineInfoLog", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let info_log = r.out_cap("info_log", a.info_log_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -17115,6 +17364,7 @@ impl BindImageTexture {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindImageTextureArgs>("glBindImageTexture", body)?;
+        zero_padding("glBindImageTexture", &[&a._pad0, &a._pad1])?;
         r.finish()?;
         Ok(Self { unit: a.unit, texture: a.texture, level: a.level, layered: a.layered, layer: a.layer, access: a.access, format: a.format })
     }
@@ -17154,7 +17404,8 @@ impl GetBooleaniV {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetBooleaniVArgs>("glGetBooleani_v", body)?;
+        let (a, mut r) = Reader::start::<GetBooleaniVArgs>("glGetBooleani_v", body)?;
+        zero_padding("glGetBooleani_v", &[&a._pad0])?;
         let data = r.out_cap("data", a.data_cap, 1, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -17189,6 +17440,7 @@ impl<'a> GetBooleaniVReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBooleaniVReplyArgs>("glGetBooleani_v reply", body)?;
+        zero_padding("glGetBooleani_v", &[&a._pad0])?;
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -17225,6 +17477,7 @@ impl MemoryBarrier {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MemoryBarrierArgs>("glMemoryBarrier", body)?;
+        zero_padding("glMemoryBarrier", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { barriers: a.barriers })
     }
@@ -17260,6 +17513,7 @@ impl MemoryBarrierByRegion {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MemoryBarrierByRegionArgs>("glMemoryBarrierByRegion", body)?;
+        zero_padding("glMemoryBarrierByRegion", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { barriers: a.barriers })
     }
@@ -17305,6 +17559,7 @@ impl TexStorage2DMultisample {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage2DMultisampleArgs>("glTexStorage2DMultisample", body)?;
+        zero_padding("glTexStorage2DMultisample", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, samples: a.samples, internalformat: a.internalformat, width: a.width, height: a.height, fixedsamplelocations: a.fixedsamplelocations })
     }
@@ -17344,7 +17599,8 @@ impl GetMultisamplefv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetMultisamplefvArgs>("glGetMultisamplefv", body)?;
+        let (a, mut r) = Reader::start::<GetMultisamplefvArgs>("glGetMultisamplefv", body)?;
+        zero_padding("glGetMultisamplefv", &[&a._pad0])?;
         let val = r.out_cap("val", a.val_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { pname: a.pname, index: a.index, val })
@@ -17379,6 +17635,7 @@ impl<'a> GetMultisamplefvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetMultisamplefvReplyArgs>("glGetMultisamplefv reply", body)?;
+        zero_padding("glGetMultisamplefv", &[&a._pad0])?;
         let val = r.opt_array::<f32>("val", a.val_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { val })
@@ -17456,7 +17713,7 @@ impl GetTexLevelParameteriv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTexLevelParameterivArgs>("glGetTexLevelParameteriv", body)?;
+        let (a, mut r) = Reader::start::<GetTexLevelParameterivArgs>("glGetTexLevelParameteriv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, pname: a.pname, params })
@@ -17491,6 +17748,7 @@ impl<'a> GetTexLevelParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexLevelParameterivReplyArgs>("glGetTexLevelParameteriv reply", body)?;
+        zero_padding("glGetTexLevelParameteriv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -17532,7 +17790,7 @@ impl GetTexLevelParameterfv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTexLevelParameterfvArgs>("glGetTexLevelParameterfv", body)?;
+        let (a, mut r) = Reader::start::<GetTexLevelParameterfvArgs>("glGetTexLevelParameterfv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, pname: a.pname, params })
@@ -17567,6 +17825,7 @@ impl<'a> GetTexLevelParameterfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexLevelParameterfvReplyArgs>("glGetTexLevelParameterfv reply", body)?;
+        zero_padding("glGetTexLevelParameterfv", &[&a._pad0])?;
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -17609,6 +17868,7 @@ impl BindVertexBuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindVertexBufferArgs>("glBindVertexBuffer", body)?;
+        zero_padding("glBindVertexBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { bindingindex: a.bindingindex, buffer: a.buffer, offset: a.offset, stride: a.stride })
     }
@@ -17653,6 +17913,7 @@ impl VertexAttribFormat {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribFormatArgs>("glVertexAttribFormat", body)?;
+        zero_padding("glVertexAttribFormat", &[&a._pad0, &a._pad1])?;
         r.finish()?;
         Ok(Self { attribindex: a.attribindex, size: a.size, type_: a.type_, normalized: a.normalized, relativeoffset: a.relativeoffset })
     }
@@ -17860,6 +18121,7 @@ impl CopyImageSubData {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyImageSubDataArgs>("glCopyImageSubData", body)?;
+        zero_padding("glCopyImageSubData", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { src_name: a.src_name, src_target: a.src_target, src_level: a.src_level, src_x: a.src_x, src_y: a.src_y, src_z: a.src_z, dst_name: a.dst_name, dst_target: a.dst_target, dst_level: a.dst_level, dst_x: a.dst_x, dst_y: a.dst_y, dst_z: a.dst_z, src_width: a.src_width, src_height: a.src_height, src_depth: a.src_depth })
     }
@@ -17909,6 +18171,7 @@ impl<'a> DebugMessageControl<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DebugMessageControlArgs>("glDebugMessageControl", body)?;
+        zero_padding("glDebugMessageControl", &[&a._pad0])?;
         let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { source: a.source, type_: a.type_, severity: a.severity, count: a.count, ids, enabled: a.enabled })
@@ -17960,6 +18223,7 @@ impl<'a> DebugMessageInsert<'a> {
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DebugMessageInsertArgs>("glDebugMessageInsert", body)?;
         let buf = r.cstr("buf", a.buf_len)?;
+        r.check_str_length("buf", Some(buf), a.length as i64)?;
         r.finish()?;
         Ok(Self { source: a.source, type_: a.type_, id: a.id, severity: a.severity, length: a.length, buf })
     }
@@ -18059,7 +18323,7 @@ impl GetDebugMessageLog {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetDebugMessageLogArgs>("glGetDebugMessageLog", body)?;
+        let (a, mut r) = Reader::start::<GetDebugMessageLogArgs>("glGetDebugMessageLog", body)?;
         let sources = r.out_cap("sources", a.sources_cap, 4, Expect::from_len(len_of(a.count)))?;
         let types = r.out_cap("types", a.types_cap, 4, Expect::from_len(len_of(a.count)))?;
         let ids = r.out_cap("ids", a.ids_cap, 4, Expect::from_len(len_of(a.count)))?;
@@ -18121,6 +18385,7 @@ impl<'a> GetDebugMessageLogReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetDebugMessageLogReplyArgs>("glGetDebugMessageLog reply", body)?;
+        zero_padding("glGetDebugMessageLog", &[&a._pad0])?;
         let sources = r.opt_array::<u32>("sources", a.sources_len, Expect::Any)?;
         let types = r.opt_array::<u32>("types", a.types_len, Expect::Any)?;
         let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::Any)?;
@@ -18171,6 +18436,7 @@ impl<'a> PushDebugGroup<'a> {
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<PushDebugGroupArgs>("glPushDebugGroup", body)?;
         let message = r.cstr("message", a.message_len)?;
+        r.check_str_length("message", Some(message), a.length as i64)?;
         r.finish()?;
         Ok(Self { source: a.source, id: a.id, length: a.length, message })
     }
@@ -18247,6 +18513,7 @@ impl<'a> ObjectLabel<'a> {
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ObjectLabelArgs>("glObjectLabel", body)?;
         let label = r.opt_cstr("label", a.label_len)?;
+        r.check_str_length("label", label, a.length as i64)?;
         r.finish()?;
         Ok(Self { identifier: a.identifier, name: a.name, length: a.length, label })
     }
@@ -18293,7 +18560,8 @@ impl GetObjectLabel {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetObjectLabelArgs>("glGetObjectLabel", body)?;
+        let (a, mut r) = Reader::start::<GetObjectLabelArgs>("glGetObjectLabel", body)?;
+        zero_padding("glGetObjectLabel", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let label = r.out_cap("label", a.label_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -18377,6 +18645,7 @@ impl<'a> ObjectPtrLabel<'a> {
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ObjectPtrLabelArgs>("glObjectPtrLabel", body)?;
         let label = r.opt_cstr("label", a.label_len)?;
+        r.check_str_length("label", label, a.length as i64)?;
         r.finish()?;
         Ok(Self { ptr: a.ptr, length: a.length, label })
     }
@@ -18422,7 +18691,8 @@ impl GetObjectPtrLabel {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetObjectPtrLabelArgs>("glGetObjectPtrLabel", body)?;
+        let (a, mut r) = Reader::start::<GetObjectPtrLabelArgs>("glGetObjectPtrLabel", body)?;
+        zero_padding("glGetObjectPtrLabel", &[&a._pad0])?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let label = r.out_cap("label", a.label_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -18500,7 +18770,7 @@ impl GetPointerv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetPointervArgs>("glGetPointerv", body)?;
+        let (a, mut r) = Reader::start::<GetPointervArgs>("glGetPointerv", body)?;
         let params = r.out_cap("params", a.params_cap, 8, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { pname: a.pname, params })
@@ -18535,6 +18805,7 @@ impl<'a> GetPointervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetPointervReplyArgs>("glGetPointerv reply", body)?;
+        zero_padding("glGetPointerv", &[&a._pad0])?;
         let params = r.opt_array::<u64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -18683,6 +18954,7 @@ impl BlendEquationSeparatei {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendEquationSeparateiArgs>("glBlendEquationSeparatei", body)?;
+        zero_padding("glBlendEquationSeparatei", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { buf: a.buf, mode_r_g_b: a.mode_r_g_b, mode_alpha: a.mode_alpha })
     }
@@ -18722,6 +18994,7 @@ impl BlendFunci {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendFunciArgs>("glBlendFunci", body)?;
+        zero_padding("glBlendFunci", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { buf: a.buf, src: a.src, dst: a.dst })
     }
@@ -18765,6 +19038,7 @@ impl BlendFuncSeparatei {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendFuncSeparateiArgs>("glBlendFuncSeparatei", body)?;
+        zero_padding("glBlendFuncSeparatei", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { buf: a.buf, src_r_g_b: a.src_r_g_b, dst_r_g_b: a.dst_r_g_b, src_alpha: a.src_alpha, dst_alpha: a.dst_alpha })
     }
@@ -18874,6 +19148,7 @@ impl IsEnablediReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnablediReplyArgs>("glIsEnabledi reply", body)?;
+        zero_padding("glIsEnabledi", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -18921,6 +19196,7 @@ impl<'a> DrawElementsBaseVertex<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsBaseVertexArgs>("glDrawElementsBaseVertex", body)?;
+        zero_padding("glDrawElementsBaseVertex", &[&a._pad0])?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, basevertex: a.basevertex })
@@ -18973,6 +19249,7 @@ impl<'a> DrawRangeElementsBaseVertex<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawRangeElementsBaseVertexArgs>("glDrawRangeElementsBaseVertex", body)?;
+        zero_padding("glDrawRangeElementsBaseVertex", &[&a._pad0])?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, start: a.start, end: a.end, count: a.count, type_: a.type_, indices, basevertex: a.basevertex })
@@ -19174,6 +19451,7 @@ impl GetGraphicsResetStatusReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetGraphicsResetStatusReplyArgs>("glGetGraphicsResetStatus reply", body)?;
+        zero_padding("glGetGraphicsResetStatus", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -19218,6 +19496,7 @@ impl ReadnPixels {
 
     pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadnPixels as u32;
+        if let OutRef::Reply(c) = self.data { check_count(K, "data", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let (data_cap, data_off) = put::out_ref(&self.data);
         let args = ReadnPixelsArgs { x: self.x, y: self.y, width: self.width, height: self.height, format: self.format, type_: self.type_, buf_size: self.buf_size, data_cap, data_off };
         let payload = put::total(K, &[])?;
@@ -19226,8 +19505,8 @@ impl ReadnPixels {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<ReadnPixelsArgs>("glReadnPixels", body)?;
-        let data = r.out_ref("data", a.data_cap, a.data_off, 1)?;
+        let (a, mut r) = Reader::start::<ReadnPixelsArgs>("glReadnPixels", body)?;
+        let data = r.out_ref("data", a.data_cap, a.data_off, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
         Ok(Self { x: a.x, y: a.y, width: a.width, height: a.height, format: a.format, type_: a.type_, buf_size: a.buf_size, data })
     }
@@ -19261,6 +19540,7 @@ impl<'a> ReadnPixelsReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ReadnPixelsReplyArgs>("glReadnPixels reply", body)?;
+        zero_padding("glReadnPixels", &[&a._pad0])?;
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -19304,7 +19584,7 @@ impl GetnUniformfv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetnUniformfvArgs>("glGetnUniformfv", body)?;
+        let (a, mut r) = Reader::start::<GetnUniformfvArgs>("glGetnUniformfv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, buf_size: a.buf_size, params })
@@ -19339,6 +19619,7 @@ impl<'a> GetnUniformfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformfvReplyArgs>("glGetnUniformfv reply", body)?;
+        zero_padding("glGetnUniformfv", &[&a._pad0])?;
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19380,7 +19661,7 @@ impl GetnUniformiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetnUniformivArgs>("glGetnUniformiv", body)?;
+        let (a, mut r) = Reader::start::<GetnUniformivArgs>("glGetnUniformiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, buf_size: a.buf_size, params })
@@ -19415,6 +19696,7 @@ impl<'a> GetnUniformivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformivReplyArgs>("glGetnUniformiv reply", body)?;
+        zero_padding("glGetnUniformiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19456,7 +19738,7 @@ impl GetnUniformuiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetnUniformuivArgs>("glGetnUniformuiv", body)?;
+        let (a, mut r) = Reader::start::<GetnUniformuivArgs>("glGetnUniformuiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, buf_size: a.buf_size, params })
@@ -19491,6 +19773,7 @@ impl<'a> GetnUniformuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformuivReplyArgs>("glGetnUniformuiv reply", body)?;
+        zero_padding("glGetnUniformuiv", &[&a._pad0])?;
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19527,6 +19810,7 @@ impl MinSampleShading {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MinSampleShadingArgs>("glMinSampleShading", body)?;
+        zero_padding("glMinSampleShading", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { value: a.value })
     }
@@ -19605,6 +19889,7 @@ impl<'a> TexParameterIiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterIivArgs>("glTexParameterIiv", body)?;
+        zero_padding("glTexParameterIiv", &[&a._pad0])?;
         let params = r.array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -19648,6 +19933,7 @@ impl<'a> TexParameterIuiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterIuivArgs>("glTexParameterIuiv", body)?;
+        zero_padding("glTexParameterIuiv", &[&a._pad0])?;
         let params = r.array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -19688,7 +19974,8 @@ impl GetTexParameterIiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTexParameterIivArgs>("glGetTexParameterIiv", body)?;
+        let (a, mut r) = Reader::start::<GetTexParameterIivArgs>("glGetTexParameterIiv", body)?;
+        zero_padding("glGetTexParameterIiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -19723,6 +20010,7 @@ impl<'a> GetTexParameterIivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterIivReplyArgs>("glGetTexParameterIiv reply", body)?;
+        zero_padding("glGetTexParameterIiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19763,7 +20051,8 @@ impl GetTexParameterIuiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetTexParameterIuivArgs>("glGetTexParameterIuiv", body)?;
+        let (a, mut r) = Reader::start::<GetTexParameterIuivArgs>("glGetTexParameterIuiv", body)?;
+        zero_padding("glGetTexParameterIuiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -19798,6 +20087,7 @@ impl<'a> GetTexParameterIuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterIuivReplyArgs>("glGetTexParameterIuiv reply", body)?;
+        zero_padding("glGetTexParameterIuiv", &[&a._pad0])?;
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19841,6 +20131,7 @@ impl<'a> SamplerParameterIiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterIivArgs>("glSamplerParameterIiv", body)?;
+        zero_padding("glSamplerParameterIiv", &[&a._pad0])?;
         let param = r.array::<i32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -19884,6 +20175,7 @@ impl<'a> SamplerParameterIuiv<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterIuivArgs>("glSamplerParameterIuiv", body)?;
+        zero_padding("glSamplerParameterIuiv", &[&a._pad0])?;
         let param = r.array::<u32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -19924,7 +20216,8 @@ impl GetSamplerParameterIiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetSamplerParameterIivArgs>("glGetSamplerParameterIiv", body)?;
+        let (a, mut r) = Reader::start::<GetSamplerParameterIivArgs>("glGetSamplerParameterIiv", body)?;
+        zero_padding("glGetSamplerParameterIiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -19959,6 +20252,7 @@ impl<'a> GetSamplerParameterIivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterIivReplyArgs>("glGetSamplerParameterIiv reply", body)?;
+        zero_padding("glGetSamplerParameterIiv", &[&a._pad0])?;
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19999,7 +20293,8 @@ impl GetSamplerParameterIuiv {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<GetSamplerParameterIuivArgs>("glGetSamplerParameterIuiv", body)?;
+        let (a, mut r) = Reader::start::<GetSamplerParameterIuivArgs>("glGetSamplerParameterIuiv", body)?;
+        zero_padding("glGetSamplerParameterIuiv", &[&a._pad0])?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -20034,6 +20329,7 @@ impl<'a> GetSamplerParameterIuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterIuivReplyArgs>("glGetSamplerParameterIuiv reply", body)?;
+        zero_padding("glGetSamplerParameterIuiv", &[&a._pad0])?;
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -20074,6 +20370,7 @@ impl TexBuffer {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexBufferArgs>("glTexBuffer", body)?;
+        zero_padding("glTexBuffer", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, internalformat: a.internalformat, buffer: a.buffer })
     }
@@ -20117,6 +20414,7 @@ impl TexBufferRange {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexBufferRangeArgs>("glTexBufferRange", body)?;
+        zero_padding("glTexBufferRange", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, internalformat: a.internalformat, buffer: a.buffer, offset: a.offset, size: a.size })
     }
@@ -20164,6 +20462,7 @@ impl TexStorage3DMultisample {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage3DMultisampleArgs>("glTexStorage3DMultisample", body)?;
+        zero_padding("glTexStorage3DMultisample", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { target: a.target, samples: a.samples, internalformat: a.internalformat, width: a.width, height: a.height, depth: a.depth, fixedsamplelocations: a.fixedsamplelocations })
     }
@@ -20199,6 +20498,7 @@ impl EglBindAPI {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindAPIArgs>("eglBindAPI", body)?;
+        zero_padding("eglBindAPI", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { api: a.api })
     }
@@ -20230,6 +20530,7 @@ impl EglBindAPIReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindAPIReplyArgs>("eglBindAPI reply", body)?;
+        zero_padding("eglBindAPI", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -20271,6 +20572,7 @@ impl EglBindTexImage {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindTexImageArgs>("eglBindTexImage", body)?;
+        zero_padding("eglBindTexImage", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, surface: a.surface, buffer: a.buffer })
     }
@@ -20302,6 +20604,7 @@ impl EglBindTexImageReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindTexImageReplyArgs>("eglBindTexImage reply", body)?;
+        zero_padding("eglBindTexImage", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -20394,6 +20697,7 @@ impl<'a> EglChooseConfigReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglChooseConfigReplyArgs>("eglChooseConfig reply", body)?;
+        zero_padding("eglChooseConfig", &[&a._pad0])?;
         let configs = r.opt_array::<u64>("configs", a.configs_len, Expect::Any)?;
         let num_config = r.opt_array::<i32>("num_config", a.num_config_len, Expect::Any)?;
         r.finish()?;
@@ -20439,6 +20743,7 @@ impl EglClientWaitSync {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncArgs>("eglClientWaitSync", body)?;
+        zero_padding("eglClientWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -20470,6 +20775,7 @@ impl EglClientWaitSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncReplyArgs>("eglClientWaitSync reply", body)?;
+        zero_padding("eglClientWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -20513,6 +20819,7 @@ impl EglClientWaitSyncKHR {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncKHRArgs>("eglClientWaitSyncKHR", body)?;
+        zero_padding("eglClientWaitSyncKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -20544,6 +20851,7 @@ impl EglClientWaitSyncKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncKHRReplyArgs>("eglClientWaitSyncKHR reply", body)?;
+        zero_padding("eglClientWaitSyncKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -20591,6 +20899,7 @@ impl<'a> EglCreateContext<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateContextArgs>("eglCreateContext", body)?;
+        zero_padding("eglCreateContext", &[&a._pad0])?;
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, share_context: a.share_context, attrib_list })
@@ -20672,6 +20981,7 @@ impl<'a> EglCreateImage<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateImageArgs>("eglCreateImage", body)?;
+        zero_padding("eglCreateImage", &[&a._pad0, &a._pad1])?;
         let attrib_list = r.attrib_list::<i64>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, ctx: a.ctx, target: a.target, buffer: a.buffer, attrib_list })
@@ -20753,6 +21063,7 @@ impl<'a> EglCreateImageKHR<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateImageKHRArgs>("eglCreateImageKHR", body)?;
+        zero_padding("eglCreateImageKHR", &[&a._pad0, &a._pad1])?;
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, ctx: a.ctx, target: a.target, buffer: a.buffer, attrib_list })
@@ -20828,6 +21139,7 @@ impl<'a> EglCreatePbufferSurface<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreatePbufferSurfaceArgs>("eglCreatePbufferSurface", body)?;
+        zero_padding("eglCreatePbufferSurface", &[&a._pad0])?;
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, attrib_list })
@@ -20880,7 +21192,7 @@ const _: () = assert!(size_of::<EglCreatePlatformWindowSurfaceArgs>() == 32);
 
 /// `eglCreatePlatformWindowSurface`: synchronous, hand.
 ///
-/// The ICD resolves the native window (an X11 Window id) before it travels.
+/// native_window points to an X11 Window; the ICD sends the Window id it reads there.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EglCreatePlatformWindowSurface<'a> {
     /// an opaque pointer-sized handle
@@ -20908,6 +21220,7 @@ impl<'a> EglCreatePlatformWindowSurface<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreatePlatformWindowSurfaceArgs>("eglCreatePlatformWindowSurface", body)?;
+        zero_padding("eglCreatePlatformWindowSurface", &[&a._pad0])?;
         let attrib_list = r.attrib_list::<i64>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, native_window: a.native_window, attrib_list })
@@ -21105,6 +21418,8 @@ pub struct EglCreateWindowSurfaceArgs {
 const _: () = assert!(size_of::<EglCreateWindowSurfaceArgs>() == 32);
 
 /// `eglCreateWindowSurface`: synchronous, hand.
+///
+/// The window is the program's X11 Window; the ICD sets up presentation itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EglCreateWindowSurface<'a> {
     /// an opaque pointer-sized handle
@@ -21132,6 +21447,7 @@ impl<'a> EglCreateWindowSurface<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateWindowSurfaceArgs>("eglCreateWindowSurface", body)?;
+        zero_padding("eglCreateWindowSurface", &[&a._pad0])?;
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, win: a.win, attrib_list })
@@ -21232,6 +21548,7 @@ impl EglDestroyContextReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyContextReplyArgs>("eglDestroyContext reply", body)?;
+        zero_padding("eglDestroyContext", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -21301,6 +21618,7 @@ impl EglDestroyImageReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyImageReplyArgs>("eglDestroyImage reply", body)?;
+        zero_padding("eglDestroyImage", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -21370,6 +21688,7 @@ impl EglDestroyImageKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyImageKHRReplyArgs>("eglDestroyImageKHR reply", body)?;
+        zero_padding("eglDestroyImageKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -21439,6 +21758,7 @@ impl EglDestroySurfaceReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySurfaceReplyArgs>("eglDestroySurface reply", body)?;
+        zero_padding("eglDestroySurface", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -21508,6 +21828,7 @@ impl EglDestroySyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySyncReplyArgs>("eglDestroySync reply", body)?;
+        zero_padding("eglDestroySync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -21577,6 +21898,7 @@ impl EglDestroySyncKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySyncKHRReplyArgs>("eglDestroySyncKHR reply", body)?;
+        zero_padding("eglDestroySyncKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -21620,7 +21942,7 @@ impl EglGetConfigAttrib {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglGetConfigAttribArgs>("eglGetConfigAttrib", body)?;
+        let (a, mut r) = Reader::start::<EglGetConfigAttribArgs>("eglGetConfigAttrib", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, attribute: a.attribute, value })
@@ -21702,7 +22024,8 @@ impl EglGetConfigs {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglGetConfigsArgs>("eglGetConfigs", body)?;
+        let (a, mut r) = Reader::start::<EglGetConfigsArgs>("eglGetConfigs", body)?;
+        zero_padding("eglGetConfigs", &[&a._pad0])?;
         let configs = r.out_cap("configs", a.configs_cap, 8, Expect::from_len(len_of(a.config_size)))?;
         let num_config = r.out_cap("num_config", a.num_config_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
@@ -21744,6 +22067,7 @@ impl<'a> EglGetConfigsReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglGetConfigsReplyArgs>("eglGetConfigs reply", body)?;
+        zero_padding("eglGetConfigs", &[&a._pad0])?;
         let configs = r.opt_array::<u64>("configs", a.configs_len, Expect::Any)?;
         let num_config = r.opt_array::<i32>("num_config", a.num_config_len, Expect::Any)?;
         r.finish()?;
@@ -21789,7 +22113,7 @@ impl EglGetSyncAttrib {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglGetSyncAttribArgs>("eglGetSyncAttrib", body)?;
+        let (a, mut r) = Reader::start::<EglGetSyncAttribArgs>("eglGetSyncAttrib", body)?;
         let value = r.out_cap("value", a.value_cap, 8, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, attribute: a.attribute, value })
@@ -21869,7 +22193,7 @@ impl EglGetSyncAttribKHR {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglGetSyncAttribKHRArgs>("eglGetSyncAttribKHR", body)?;
+        let (a, mut r) = Reader::start::<EglGetSyncAttribKHRArgs>("eglGetSyncAttribKHR", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, attribute: a.attribute, value })
@@ -21948,7 +22272,7 @@ impl EglInitialize {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglInitializeArgs>("eglInitialize", body)?;
+        let (a, mut r) = Reader::start::<EglInitializeArgs>("eglInitialize", body)?;
         let major = r.out_cap("major", a.major_cap, 4, Expect::Exactly(1))?;
         let minor = r.out_cap("minor", a.minor_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
@@ -21990,6 +22314,7 @@ impl<'a> EglInitializeReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglInitializeReplyArgs>("eglInitialize reply", body)?;
+        zero_padding("eglInitialize", &[&a._pad0])?;
         let major = r.opt_array::<i32>("major", a.major_len, Expect::Any)?;
         let minor = r.opt_array::<i32>("minor", a.minor_len, Expect::Any)?;
         r.finish()?;
@@ -22067,6 +22392,7 @@ impl EglMakeCurrentReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglMakeCurrentReplyArgs>("eglMakeCurrent reply", body)?;
+        zero_padding("eglMakeCurrent", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22110,7 +22436,7 @@ impl EglQueryContext {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglQueryContextArgs>("eglQueryContext", body)?;
+        let (a, mut r) = Reader::start::<EglQueryContextArgs>("eglQueryContext", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, ctx: a.ctx, attribute: a.attribute, value })
@@ -22185,6 +22511,7 @@ impl EglQueryString {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglQueryStringArgs>("eglQueryString", body)?;
+        zero_padding("eglQueryString", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, name: a.name })
     }
@@ -22218,6 +22545,7 @@ impl<'a> EglQueryStringReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglQueryStringReplyArgs>("eglQueryString reply", body)?;
+        zero_padding("eglQueryString", &[&a._pad0])?;
         let ret = r.opt_cstr("ret", a.ret_len)?;
         r.finish()?;
         Ok(Self { ret })
@@ -22262,7 +22590,7 @@ impl EglQuerySurface {
     }
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, r) = Reader::start::<EglQuerySurfaceArgs>("eglQuerySurface", body)?;
+        let (a, mut r) = Reader::start::<EglQuerySurfaceArgs>("eglQuerySurface", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, surface: a.surface, attribute: a.attribute, value })
@@ -22340,6 +22668,7 @@ impl EglReleaseTexImage {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglReleaseTexImageArgs>("eglReleaseTexImage", body)?;
+        zero_padding("eglReleaseTexImage", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, surface: a.surface, buffer: a.buffer })
     }
@@ -22371,6 +22700,7 @@ impl EglReleaseTexImageReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglReleaseTexImageReplyArgs>("eglReleaseTexImage reply", body)?;
+        zero_padding("eglReleaseTexImage", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22434,6 +22764,7 @@ impl EglReleaseThreadReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglReleaseThreadReplyArgs>("eglReleaseThread reply", body)?;
+        zero_padding("eglReleaseThread", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22507,6 +22838,7 @@ impl EglSurfaceAttribReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSurfaceAttribReplyArgs>("eglSurfaceAttrib reply", body)?;
+        zero_padding("eglSurfaceAttrib", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22576,6 +22908,7 @@ impl EglSwapBuffersReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapBuffersReplyArgs>("eglSwapBuffers reply", body)?;
+        zero_padding("eglSwapBuffers", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22654,6 +22987,7 @@ impl EglSwapBuffersWithDamageKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapBuffersWithDamageKHRReplyArgs>("eglSwapBuffersWithDamageKHR reply", body)?;
+        zero_padding("eglSwapBuffersWithDamageKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22692,6 +23026,7 @@ impl EglSwapInterval {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapIntervalArgs>("eglSwapInterval", body)?;
+        zero_padding("eglSwapInterval", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, interval: a.interval })
     }
@@ -22723,6 +23058,7 @@ impl EglSwapIntervalReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapIntervalReplyArgs>("eglSwapInterval reply", body)?;
+        zero_padding("eglSwapInterval", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22789,6 +23125,7 @@ impl EglTerminateReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglTerminateReplyArgs>("eglTerminate reply", body)?;
+        zero_padding("eglTerminate", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22852,6 +23189,7 @@ impl EglWaitClientReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitClientReplyArgs>("eglWaitClient reply", body)?;
+        zero_padding("eglWaitClient", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22915,6 +23253,7 @@ impl EglWaitGLReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitGLReplyArgs>("eglWaitGL reply", body)?;
+        zero_padding("eglWaitGL", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22950,6 +23289,7 @@ impl EglWaitNative {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitNativeArgs>("eglWaitNative", body)?;
+        zero_padding("eglWaitNative", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { engine: a.engine })
     }
@@ -22981,6 +23321,7 @@ impl EglWaitNativeReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitNativeReplyArgs>("eglWaitNative reply", body)?;
+        zero_padding("eglWaitNative", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23022,6 +23363,7 @@ impl EglWaitSync {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncArgs>("eglWaitSync", body)?;
+        zero_padding("eglWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags })
     }
@@ -23053,6 +23395,7 @@ impl EglWaitSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncReplyArgs>("eglWaitSync reply", body)?;
+        zero_padding("eglWaitSync", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23094,6 +23437,7 @@ impl EglWaitSyncKHR {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncKHRArgs>("eglWaitSyncKHR", body)?;
+        zero_padding("eglWaitSyncKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags })
     }
@@ -23125,6 +23469,7 @@ impl EglWaitSyncKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncKHRReplyArgs>("eglWaitSyncKHR reply", body)?;
+        zero_padding("eglWaitSyncKHR", &[&a._pad0])?;
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25733,7 +26078,7 @@ pub mod sample {
             let p_height = e.i32();
             let p_format = e.u32();
             let p_type_ = e.u32();
-            let p_pixels = match e.u8() % 3 { 0 => OutRef::Null, 1 => OutRef::Offset(e.u64()), _ => OutRef::Reply(e.len() as u32) };
+            let p_pixels = match e.u8() % 3 { 0 => OutRef::Null, 1 => OutRef::Offset(e.u64()), _ => OutRef::Reply(e.n_for(Expect::Any) as u32) };
             Command::ReadPixels(ReadPixels { x: p_x, y: p_y, width: p_width, height: p_height, format: p_format, type_: p_type_, pixels: p_pixels })
         }
         Opcode::ReleaseShaderCompiler => {
@@ -27213,8 +27558,8 @@ pub mod sample {
             let p_type_ = e.u32();
             let p_id = e.u32();
             let p_severity = e.u32();
-            let p_length = e.i32();
             let p_buf = e.cstr(arena);
+            let p_length = if e.bool() { -1 } else { p_buf.to_bytes().len() as i32 };
             Command::DebugMessageInsert(DebugMessageInsert { source: p_source, type_: p_type_, id: p_id, severity: p_severity, length: p_length, buf: p_buf })
         }
         Opcode::DebugMessageCallback => {
@@ -27236,8 +27581,8 @@ pub mod sample {
         Opcode::PushDebugGroup => {
             let p_source = e.u32();
             let p_id = e.u32();
-            let p_length = e.i32();
             let p_message = e.cstr(arena);
+            let p_length = if e.bool() { -1 } else { p_message.to_bytes().len() as i32 };
             Command::PushDebugGroup(PushDebugGroup { source: p_source, id: p_id, length: p_length, message: p_message })
         }
         Opcode::PopDebugGroup => {
@@ -27246,8 +27591,8 @@ pub mod sample {
         Opcode::ObjectLabel => {
             let p_identifier = e.u32();
             let p_name = e.u32();
-            let p_length = e.i32();
             let p_label = if e.u8() % 4 == 0 { None } else { Some(e.cstr(arena)) };
+            let p_length = if e.bool() { -1 } else { p_label.map_or(-1, |s| s.to_bytes().len() as i32) };
             Command::ObjectLabel(ObjectLabel { identifier: p_identifier, name: p_name, length: p_length, label: p_label })
         }
         Opcode::GetObjectLabel => {
@@ -27260,8 +27605,8 @@ pub mod sample {
         }
         Opcode::ObjectPtrLabel => {
             let p_ptr = e.u64();
-            let p_length = e.i32();
             let p_label = if e.u8() % 4 == 0 { None } else { Some(e.cstr(arena)) };
+            let p_length = if e.bool() { -1 } else { p_label.map_or(-1, |s| s.to_bytes().len() as i32) };
             Command::ObjectPtrLabel(ObjectPtrLabel { ptr: p_ptr, length: p_length, label: p_label })
         }
         Opcode::GetObjectPtrLabel => {
@@ -27380,7 +27725,7 @@ pub mod sample {
             let p_format = e.u32();
             let p_type_ = e.u32();
             let p_buf_size = e.count() as i32;
-            let p_data = match e.u8() % 3 { 0 => OutRef::Null, 1 => OutRef::Offset(e.u64()), _ => OutRef::Reply(e.len() as u32) };
+            let p_data = match e.u8() % 3 { 0 => OutRef::Null, 1 => OutRef::Offset(e.u64()), _ => OutRef::Reply(e.n_for(Expect::from_len(len_of(p_buf_size))) as u32) };
             Command::ReadnPixels(ReadnPixels { x: p_x, y: p_y, width: p_width, height: p_height, format: p_format, type_: p_type_, buf_size: p_buf_size, data: p_data })
         }
         Opcode::GetnUniformfv => {

@@ -8,10 +8,28 @@
 //! `u64` offset for a bound-buffer offset) and its bytes follow as one payload piece.
 //! Outputs travel as capacities in the command and as payload pieces in the reply.
 //!
-//! What the decoder checks: structure, every length against the stream, counts against
-//! the registry's `len` expressions, strings and attribute lists well formed. What it
-//! does not: whether an enum or a hand-sized length is legal for the call (the
-//! server's validator does that with the GL state it tracks).
+//! What the decoder guarantees, for every command: a known opcode; a size that is a
+//! multiple of 8, within [`crate::codec::MAX_COMMAND_BYTES`] and inside the stream;
+//! every byte accounted for; zero padding and zero unused offset fields (one encoding
+//! per command). Per parameter:
+//!
+//! - arrays sized by the registry's `len`: exactly the count the call's arguments give
+//!   (none when that count is negative); NULL only where annotated nullable;
+//! - hand-sized arrays and inline `DataRef` bytes: inside the message, any length;
+//! - strings: NUL-terminated, no inner NUL; a string's length argument is negative or
+//!   its exact length; string lists: the count the arguments give, lengths adding up;
+//! - EGL attribute lists: NULL or key/value pairs ended by `EGL_NONE` at a key;
+//! - outputs: capacities that, together, fit one reply.
+//!
+//! What the server's validator must still check before anything reaches host GL:
+//! enums and scalars; hand-sized lengths against its own pname tables and pixel-store
+//! state (a pname it does not know is GL_INVALID_ENUM, never a host read past the
+//! payload); `DataRef::Offset`, `OutRef::Offset` and plain offsets only with the right
+//! buffer bound, inside it; NULL indices only with an element buffer bound; outputs
+//! written through server scratch buffers of the real size, never NULL, with at most
+//! the capacity returned (for glGetUniform*, exactly the uniform's values); handles
+//! mapped to objects of the session, and replies carrying opaque ids, never host
+//! pointers; attribute keys allowed per function (no fd- or pointer-valued ones).
 
 mod generated;
 
