@@ -183,22 +183,44 @@ impl Context {
     }
 }
 
-impl Forward for Context {
-    fn keep_string(&mut self, key: [u64; 3], s: Option<&CStr>) -> *const u8 {
-        crate::link::keep(&mut self.strings, key, s)
-    }
+/// Queued command bytes that trigger a send: large enough to amortise a ring record,
+/// small enough to stay in cache.
+const FLUSH_AT: usize = 64 << 10;
 
-    fn submit(&mut self, cmd: &Command<'_>) -> Result<(), CallError> {
-        self.shadow(cmd);
-        cmd.encode(&mut self.stream)?;
-        // Batching policy (flush at sync points, thresholds and swap) belongs to the
-        // performance work; until then every command goes out as it is made.
+impl Context {
+    /// Sends every queued command. Programs reach this through `glFlush`, a
+    /// synchronous call, or a full queue.
+    pub fn flush(&mut self) -> Result<(), CallError> {
+        if self.stream.is_empty() {
+            return Ok(());
+        }
         let link = self.link.as_mut().ok_or(CallError::NotConnected);
         let result = link.and_then(|l| l.send(self.stream.as_bytes()));
         self.stream.clear();
         result
     }
+}
 
+impl Forward for Context {
+    fn keep_string(&mut self, key: [u64; 3], s: Option<&CStr>) -> *const u8 {
+        crate::link::keep(&mut self.strings, key, s)
+    }
+
+    /// Queues an asynchronous command; it leaves with the next flush. Nothing waits.
+    fn submit(&mut self, cmd: &Command<'_>) -> Result<(), CallError> {
+        if self.link.is_none() {
+            return Err(CallError::NotConnected);
+        }
+        self.shadow(cmd);
+        cmd.encode(&mut self.stream)?;
+        if self.stream.len() >= FLUSH_AT || matches!(cmd, Command::Flush(_)) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the queue with `cmd` at its end and waits for `cmd`'s reply: one round
+    /// trip, however many commands were queued.
     fn call(&mut self, cmd: &Command<'_>) -> Result<&ReplyBuf, CallError> {
         self.shadow(cmd);
         cmd.encode(&mut self.stream)?;
@@ -255,6 +277,8 @@ mod tests {
         let rec = Recorder::default();
         let mut ctx = Context::new(Some(Box::new(rec.clone())));
         ctx.submit(&Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 5 })).unwrap();
+        assert!(rec.0.lock().unwrap().is_empty(), "asynchronous commands wait for a flush");
+        ctx.flush().unwrap();
         let sent = rec.0.lock().unwrap();
         assert_eq!(sent.len(), 1);
         let mut words = vec![0u64; sent[0].len() / 8];

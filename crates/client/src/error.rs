@@ -12,9 +12,13 @@ pub enum CallError {
     /// list with no end, for example).
     #[error("EGL error {0:#06x}")]
     Egl(u32),
-    /// No server connection (none yet, or it died): the context is lost.
+    /// No server connection (none yet): nothing can be forwarded.
     #[error("not connected to a glwire server")]
     NotConnected,
+    /// The connection broke (the server died or corrupted the channel): the context
+    /// is lost, as EGL_CONTEXT_LOST says.
+    #[error("connection to the glwire server lost: {0}")]
+    Lost(String),
     /// The server's answer did not decode, or answered another command.
     #[error("protocol error: {0}")]
     Protocol(String),

@@ -3,11 +3,17 @@
 //! what the ICD copies from the program, and the link to the server. It never calls
 //! host GL and holds no `unsafe`: raw pointers stay in the ICD.
 
+mod connect;
 mod context;
 mod error;
 mod link;
+mod ring_link;
+pub mod session;
 mod sizing;
 
+pub use connect::{Connection, Path, RING_DATA};
 pub use context::{make_current, with_current, BufferSlot, Context};
 pub use error::CallError;
 pub use link::{with_display_link, Forward, Link, ReplyBuf};
+pub use session::{Session, SessionError};
+pub use ring_link::RingLink;

@@ -1,5 +1,11 @@
-//! The `glwire` command line. Today it reports what this build speaks; `serve`, `run`,
-//! `demo` and the other commands of DESIGN.md arrive with the issues that build them.
+//! The `glwire` command line: `serve` runs the render server, `bench` measures, `info`
+//! says what this build speaks. `run`, `demo`, `doctor`, `capture`, `replay` and `top`
+//! arrive with the issues that build them.
+
+mod bench;
+mod serve;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use wire::commands::{Api, Opcode, GLES_COMMANDS};
@@ -14,13 +20,25 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Run the render server (the device host that owns the GPU).
+    Serve(serve::ServeArgs),
+    /// Measure glwire against its floors.
+    Bench(bench::BenchArgs),
     /// Print the protocol version and the commands this build forwards.
     Info,
 }
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => match bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("glwire bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Info => {
             let egl = Opcode::ALL.iter().filter(|op| op.info().api == Api::Egl).count();
             let sync = Opcode::ALL.iter().filter(|op| op.info().api == Api::Gles && op.info().sync).count();
@@ -28,6 +46,7 @@ fn main() {
             println!("protocol version {}", wire::protocol::PROTOCOL_VERSION);
             println!("GLES commands forwarded: {GLES_COMMANDS} ({sync} wait for a reply)");
             println!("EGL functions forwarded: {egl}");
+            ExitCode::SUCCESS
         }
     }
 }

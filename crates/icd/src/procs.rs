@@ -88,6 +88,11 @@ mod entry_point_tests {
         check(cmd);
     }
 
+    /// Sends what the current context queued (asynchronous calls are batched).
+    fn flush() {
+        client::with_current(|c| c.flush()).unwrap().unwrap();
+    }
+
     fn with_loopback(f: impl FnOnce(&Loopback)) {
         let link = Loopback::default();
         make_current(Some(Context::new(Some(Box::new(link.clone())))));
@@ -101,6 +106,7 @@ mod entry_point_tests {
             let m = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
             // SAFETY: `m` holds count*4 = 8 floats.
             unsafe { generated::glUniform4fv(3, 2, m.as_ptr()) };
+            flush();
             let sent = link.sent.lock().unwrap();
             decode_one(&sent[0], |cmd| {
                 assert_eq!(cmd, Command::Uniform4fv(Uniform4fv { location: 3, count: 2, value: &m }));
@@ -113,6 +119,7 @@ mod entry_point_tests {
         with_loopback(|link| {
             // SAFETY: a NULL array with a positive count: the shim must not read it.
             unsafe { generated::glDeleteBuffers(2, std::ptr::null()) };
+            flush();
             assert!(link.sent.lock().unwrap().is_empty());
         });
     }
@@ -156,6 +163,7 @@ mod entry_point_tests {
             let parts = [c"void main".as_ptr(), c"(){}".as_ptr()];
             // SAFETY: two NUL-terminated strings, lengths NULL.
             unsafe { generated::glShaderSource(7, 2, parts.as_ptr(), std::ptr::null()) };
+            flush();
             decode_one(&link.sent.lock().unwrap()[0], |cmd| {
                 let Command::ShaderSource(s) = cmd else { panic!("{cmd:?}") };
                 assert_eq!(s.shader, 7);
@@ -170,6 +178,7 @@ mod entry_point_tests {
             let pixels = [0xABu8; 24];
             // SAFETY: 3x2 RGB bytes with alignment 4 need 21 bytes; `pixels` has 24.
             unsafe { generated::glTexImage2D(0x0DE1, 0, 0x1907, 3, 2, 0, 0x1907, 0x1401, pixels.as_ptr().cast()) };
+            flush();
             decode_one(&link.sent.lock().unwrap()[0], |cmd| {
                 let Command::TexImage2D(t) = cmd else { panic!("{cmd:?}") };
                 assert_eq!(t.pixels, wire::codec::DataRef::Inline(&pixels[..21]));
@@ -183,6 +192,7 @@ mod entry_point_tests {
             let label = b"hello\0world";
             // SAFETY: `label` holds 11 bytes.
             unsafe { generated::glObjectLabel(0x82E0, 4, 11, label.as_ptr().cast()) };
+            flush();
             decode_one(&link.sent.lock().unwrap()[0], |cmd| {
                 let expected = ObjectLabel { identifier: 0x82E0, name: 4, length: -1, label: Some(c"hello") };
                 assert_eq!(cmd, Command::ObjectLabel(expected));

@@ -43,6 +43,26 @@ impl CommandBuf {
         self.len = 0;
     }
 
+    /// Appends bytes received from a transport (part of, or whole, encoded
+    /// messages); the decoder checks them like any peer input.
+    pub fn extend_raw(&mut self, bytes: &[u8]) {
+        let start = self.len;
+        let end = start + bytes.len();
+        self.words.resize(end.div_ceil(ALIGN), 0);
+        self.words.as_mut_bytes()[start..end].copy_from_slice(bytes);
+        self.len = end;
+    }
+
+    /// Makes room for `n` more received bytes and returns them to be filled in place
+    /// (one copy from a transport straight into the decode buffer).
+    pub fn extend_zeroed(&mut self, n: usize) -> &mut [u8] {
+        let start = self.len;
+        let end = start + n;
+        self.words.resize(end.div_ceil(ALIGN), 0);
+        self.len = end;
+        &mut self.words.as_mut_bytes()[start..end]
+    }
+
     /// Starts a message of `fixed.len() + payload_bytes` body bytes (payload pieces
     /// already counted with their padding) behind an 8-byte header whose first word is
     /// `kind` (an opcode). The returned writer must receive exactly `payload_bytes`.
@@ -165,6 +185,15 @@ mod tests {
         let mut buf = CommandBuf::new();
         let mut w = buf.begin(7, &[], 8).unwrap();
         assert_eq!(w.piece(&[0; 9]), Err(EncodeError::SizeMismatch { kind: 7 }));
+    }
+
+    #[test]
+    fn raw_bytes_append_and_stay_aligned() {
+        let mut buf = CommandBuf::new();
+        buf.extend_raw(&[1, 2, 3]);
+        buf.extend_zeroed(2).copy_from_slice(&[4, 5]);
+        assert_eq!(buf.as_bytes(), &[1, 2, 3, 4, 5]);
+        assert_eq!(buf.as_bytes().as_ptr() as usize % ALIGN, 0);
     }
 
     #[test]

@@ -709,6 +709,27 @@ pub fn commands_file(m: &Model) -> String {
     o.line("    Ok((reply, rest))");
     o.line("}");
     o.line("");
+    // Empty replies.
+    o.line("/// Encodes the reply to `op` that carries nothing: a zero or NULL result and no");
+    o.line("/// output data. Returns false (writing nothing) for an asynchronous command.");
+    o.line("pub fn empty_reply(op: Opcode, buf: &mut CommandBuf) -> Result<bool, EncodeError> {");
+    o.line("    match op {");
+    for c in m.commands.iter().filter(|c| c.sync) {
+        let mut fields = Vec::new();
+        match c.ret {
+            Ret::Void => {}
+            Ret::Scalar(_) | Ret::Handle => fields.push("ret: 0".to_owned()),
+            Ret::Str | Ret::Bytes => fields.push("ret: None".to_owned()),
+        }
+        for p in c.params.iter().filter(|p| p.kind.is_out()) {
+            fields.push(format!("{}: None", p.name));
+        }
+        o.line(format!("        Opcode::{} => {}Reply {{ {} }}.encode(buf).map(|()| true),", c.rust, c.rust, fields.join(", ")));
+    }
+    o.line("        _ => Ok(false),");
+    o.line("    }");
+    o.line("}");
+    o.line("");
     // Samplers.
     o.line("/// Random commands and replies for property tests and fuzzing.");
     o.line("#[cfg(any(test, feature = \"arbitrary\"))]");

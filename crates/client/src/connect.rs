@@ -1,0 +1,146 @@
+//! Opening GL contexts on a server: a session (control channel) plus, per context, the
+//! link its commands travel on — shared-memory rings when the session negotiated them
+//! (local socket), the control socket otherwise (TCP).
+
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex};
+
+use transport::doorbell::Doorbell;
+use transport::liveness::Liveness;
+use transport::ring::RingRegion;
+use wire::control::{AttachRingRequest, ControlKind, ControlStatus, CreateContextRequest, HandlePayload};
+use wire::protocol::FEATURE_SHM_RINGS;
+use zerocopy::{FromBytes, IntoBytes};
+
+use crate::link::{Link, ReplyBuf};
+use crate::session::{Session, SessionError};
+use crate::{CallError, Context, RingLink};
+
+/// Data bytes of each ring of a context (commands and replies): big enough for a batch
+/// and a large upload's fragments to stream without stalls.
+pub const RING_DATA: u64 = 4 << 20;
+
+/// The way a context's commands travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Shared-memory rings with doorbells (local sessions).
+    Rings,
+    /// `SubmitCommands` requests on the control socket.
+    Socket,
+}
+
+/// A session with the server, shareable by the contexts opened on it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    session: Arc<Mutex<Session>>,
+    server: Liveness,
+    rings: bool,
+}
+
+fn failed(e: SessionError) -> CallError {
+    CallError::Lost(e.to_string())
+}
+
+impl Connection {
+    /// Connects over the local socket at `path` (shared-memory rings available).
+    pub fn unix(path: impl AsRef<std::path::Path>, program_name: &str) -> Result<Self, SessionError> {
+        Self::new(Session::connect_unix(path, program_name)?)
+    }
+
+    /// Connects over TCP with the server's token (commands travel on the socket).
+    pub fn tcp(addr: std::net::SocketAddr, token: &[u8]) -> Result<Self, SessionError> {
+        Self::new(Session::connect_tcp(addr, token)?)
+    }
+
+    fn new(mut session: Session) -> Result<Self, SessionError> {
+        let server = Liveness::watching_socket(session.channel_mut().as_fd())?;
+        let rings = session.features() & FEATURE_SHM_RINGS != 0 && session.channel_mut().passes_fds();
+        Ok(Connection { session: Arc::new(Mutex::new(session)), server, rings })
+    }
+
+    /// True when the server is still there (its socket not hung up).
+    pub fn server_alive(&self) -> bool {
+        self.server.is_alive()
+    }
+
+    /// Runs a control request that must succeed and returns its payload.
+    pub fn call(&self, kind: ControlKind, payload: &[u8]) -> Result<Vec<u8>, CallError> {
+        let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
+        session.call(kind, payload).map_err(failed)
+    }
+
+    /// Creates a context on the server and the client context that forwards to it,
+    /// over shared-memory rings when the session has them.
+    pub fn new_context(&self) -> Result<(u64, Context), CallError> {
+        self.new_context_on(if self.rings { Path::Rings } else { Path::Socket })
+    }
+
+    /// Like [`Connection::new_context`], choosing the path (benchmarks compare them).
+    pub fn new_context_on(&self, path: Path) -> Result<(u64, Context), CallError> {
+        let request = CreateContextRequest::encode(0, 0, &[]).map_err(|e| CallError::Protocol(e.to_string()))?;
+        let reply = self.call(ControlKind::CreateContext, &request)?;
+        let id = HandlePayload::read_from_bytes(&reply)
+            .map_err(|_| CallError::Protocol("CreateContext reply is not a handle".into()))?
+            .handle;
+        let link: Box<dyn Link> = match path {
+            Path::Rings if self.rings => Box::new(self.attach_rings(id)?),
+            Path::Rings => return Err(CallError::Lost("this session has no shared-memory rings (TCP?)".into())),
+            Path::Socket => Box::new(SocketLink { session: self.session.clone(), context: id }),
+        };
+        Ok((id, Context::new(Some(link))))
+    }
+
+    fn attach_rings(&self, context: u64) -> Result<RingLink, CallError> {
+        let lost = |e: transport::TransportError| CallError::Lost(e.to_string());
+        let region = RingRegion::create(RING_DATA).map_err(lost)?;
+        let commands_bell = Doorbell::new().map_err(lost)?;
+        let replies_bell = Doorbell::new().map_err(lost)?;
+        let request = AttachRingRequest {
+            context,
+            ring_bytes: region.shm.len() as u64,
+            cmd_offset: region.commands.offset,
+            cmd_len: region.commands.len,
+            reply_offset: region.replies.offset,
+            reply_len: region.replies.len,
+        };
+        let fds = [region.shm.as_fd(), commands_bell.as_fd(), replies_bell.as_fd()];
+        let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
+        let (header, payload, _) = session.control(ControlKind::AttachRing, request.as_bytes(), &fds).map_err(failed)?;
+        drop(session);
+        if header.status() != Ok(ControlStatus::Ok) {
+            return Err(CallError::Lost(format!("AttachRing refused: {}", String::from_utf8_lossy(&payload))));
+        }
+        RingLink::new(&region, commands_bell, replies_bell, self.server.clone())
+    }
+}
+
+/// A context's commands over the control socket (`SubmitCommands`): for sessions
+/// without shared memory. Every send is a request; replies come back in its answer.
+#[derive(Debug)]
+struct SocketLink {
+    session: Arc<Mutex<Session>>,
+    context: u64,
+}
+
+impl SocketLink {
+    fn submit(&mut self, stream: &[u8]) -> Result<Vec<u8>, CallError> {
+        let mut payload = Vec::with_capacity(8 + stream.len());
+        payload.extend_from_slice(&self.context.to_le_bytes());
+        payload.extend_from_slice(stream);
+        let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
+        session.call(ControlKind::SubmitCommands, &payload).map_err(failed)
+    }
+}
+
+impl Link for SocketLink {
+    fn send(&mut self, stream: &[u8]) -> Result<(), CallError> {
+        self.submit(stream).map(drop)
+    }
+
+    fn round_trip(&mut self, stream: &[u8], reply: &mut ReplyBuf) -> Result<(), CallError> {
+        let bytes = self.submit(stream)?;
+        reply.clear();
+        reply.extend_raw(&bytes);
+        Ok(())
+    }
+}

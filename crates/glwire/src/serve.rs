@@ -1,0 +1,77 @@
+//! `glwire serve`: the command-line face of the device host. It owns the flags, the
+//! log setup (`RUST_LOG`, on stderr) and the exit status; serving itself is
+//! `server::serve`.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use server::{ServeConfig, SessionLimits};
+
+/// Start the render server: the device endpoint that glwire clients connect to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The Unix socket to listen on; its directory is created with mode 0700.
+    /// [default: $XDG_RUNTIME_DIR/glwire/gpu0, or /tmp/glwire-$UID/gpu0]
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Also listen on TCP (no shared memory; clients must present the token).
+    #[arg(long, value_name = "HOST:PORT", requires = "token_file")]
+    pub listen: Option<SocketAddr>,
+    /// File holding the token TCP clients must present (mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// Most GL contexts per session.
+    #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_contexts)]
+    pub max_contexts: u32,
+    /// Most bytes of shared memory per session.
+    #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_shm_bytes)]
+    pub max_shm_bytes: u64,
+    /// Most GL/EGL objects per session.
+    #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_objects)]
+    pub max_objects: u32,
+    /// Most requests awaiting a reply per session.
+    #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_in_flight)]
+    pub max_in_flight: u32,
+    /// Most sessions at once; more clients are refused as busy.
+    #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_SESSIONS)]
+    pub max_sessions: usize,
+}
+
+impl ServeArgs {
+    fn config(self) -> ServeConfig {
+        ServeConfig {
+            socket: self.socket.unwrap_or_else(server::default_socket_path),
+            listen: self.listen,
+            token_file: self.token_file,
+            limits: SessionLimits {
+                max_contexts: self.max_contexts,
+                max_shm_bytes: self.max_shm_bytes,
+                max_objects: self.max_objects,
+                max_in_flight: self.max_in_flight,
+            },
+            max_sessions: self.max_sessions,
+        }
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM. Exit status 0 after a clean shutdown, 1 with
+/// a one-line error when it cannot start or fails.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A subscriber may already be installed (tests); then logs go there.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    match server::serve(args.config()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("glwire serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! `glwire serve` as a real second process: clients in this process connect to it over
+//! its socket. Covers what only two processes can show: signals, exit status, the
+//! socket file on disk, a server that dies under its client, and a client that dies
+//! under the server. Every wait has a deadline; a server child is killed on drop.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use client::{Session, SessionError};
+use rustix::process::{kill_process, Pid, Signal};
+use wire::commands::{decode_reply, Command as GlCommand, Finish, Reply};
+use wire::control::{ControlKind, CreateContextRequest, HandlePayload};
+use wire::protocol::{Hello, PROTOCOL_VERSION};
+use wire::CommandBuf;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+struct Serve {
+    child: Child,
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+    stdout: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    tcp: Option<SocketAddr>,
+}
+
+/// Starts `glwire serve` with its socket in a fresh directory and waits (at most 10 s)
+/// until it says where it listens.
+fn serve(extra: &[&str], tcp: bool) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("glwire").join("gpu0");
+    let mut args = vec![
+        "serve".to_string(),
+        "--socket".into(),
+        socket.display().to_string(),
+    ];
+    if tcp {
+        let token = dir.path().join("token");
+        std::fs::write(&token, "two-process-token\n").unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        args.extend(["--token-file".into(), token.display().to_string()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(&args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, stdout) = channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut err = child.stderr.take().unwrap();
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut server = Serve {
+        child,
+        _dir: dir,
+        socket,
+        stdout,
+        stderr,
+        tcp: None,
+    };
+    let unix = server.line(10 * SECOND);
+    assert_eq!(
+        unix,
+        format!(
+            "glwire serve: listening on unix:{}",
+            server.socket.display()
+        ),
+        "stderr: {}",
+        server.stderr()
+    );
+    if tcp {
+        let line = server.line(10 * SECOND);
+        let addr = line
+            .strip_prefix("glwire serve: listening on tcp:")
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        server.tcp = Some(addr.parse().unwrap());
+    }
+    server
+}
+
+impl Serve {
+    fn line(&self, within: Duration) -> String {
+        self.stdout.recv_timeout(within).unwrap_or_else(|e| {
+            panic!("no line from glwire serve ({e}); stderr: {}", self.stderr())
+        })
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn connect(&self) -> Session {
+        Session::connect_unix(&self.socket, "serve-test").unwrap()
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32).unwrap()
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill_process(self.pid(), signal).unwrap();
+    }
+
+    /// Waits for the child to exit, at most `within`.
+    fn wait(&mut self, within: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if start.elapsed() > within {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Threads of the server whose name starts with `prefix` (Linux truncates thread
+    /// names to 15 bytes).
+    fn threads_named(&self, prefix: &str) -> usize {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let Ok(entries) = std::fs::read_dir(tasks) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path().join("comm")).ok())
+            .filter(|name| name.starts_with(prefix))
+            .count()
+    }
+
+    /// Waits up to `within` for `check` to hold.
+    fn eventually(&self, within: Duration, check: impl Fn(&Serve) -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if check(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        check(self)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn create_context(s: &mut Session) -> u64 {
+    let payload = CreateContextRequest::encode(0, 0, &[]).unwrap();
+    HandlePayload::parse(&s.call(ControlKind::CreateContext, &payload).unwrap())
+        .unwrap()
+        .handle
+}
+
+fn submit_finish(s: &mut Session, context: u64) -> bool {
+    let mut buf = CommandBuf::new();
+    GlCommand::Finish(Finish {}).encode(&mut buf).unwrap();
+    let mut payload = context.to_le_bytes().to_vec();
+    payload.extend_from_slice(buf.as_bytes());
+    let reply = s.call(ControlKind::SubmitCommands, &payload).unwrap();
+    let mut aligned = CommandBuf::new();
+    aligned.extend_raw(&reply);
+    matches!(decode_reply(aligned.as_bytes()), Ok((Reply::Finish(_), _)))
+}
+
+#[test]
+fn serves_a_session_end_to_end() {
+    let server = serve(&["--max-contexts", "2"], false);
+    let mut s = server.connect();
+    assert_eq!(s.welcome().version, PROTOCOL_VERSION);
+    assert_eq!(s.welcome().limits.max_contexts, 2);
+    let id = create_context(&mut s);
+    assert!(submit_finish(&mut s, id));
+    assert_eq!(
+        s.call(ControlKind::Ping, b"two processes").unwrap(),
+        b"two processes"
+    );
+    let (header, _, _) = s.control_raw(999, &[], &[]).unwrap();
+    assert_eq!(
+        header.status(),
+        Ok(wire::control::ControlStatus::NotSupported)
+    );
+    s.close().unwrap();
+}
+
+#[test]
+fn version_mismatch_is_named_on_both_sides() {
+    let server = serve(&[], false);
+    let mut hello = Hello::new(0, std::process::id(), "old-client");
+    hello.version = 77;
+    let channel = transport::channel::Channel::connect_unix(&server.socket).unwrap();
+    let err = Session::handshake(channel, hello, &[]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("protocol 77") && text.contains(&format!("server speaks {PROTOCOL_VERSION}")),
+        "{text}"
+    );
+    // The server's log names both versions too.
+    let logged = server.eventually(2 * SECOND, |s| {
+        let log = s.stderr();
+        log.contains("client speaks glwire protocol 77")
+            && log.contains(&format!("server speaks {PROTOCOL_VERSION}"))
+    });
+    assert!(logged, "server log: {}", server.stderr());
+}
+
+#[test]
+fn sigterm_exits_zero_within_a_second_and_removes_the_socket() {
+    let mut server = serve(&[], false);
+    let mut s = server.connect();
+    create_context(&mut s);
+    // A client stalled halfway through its hello must not hold the shutdown up.
+    let mut stalled = transport::channel::Channel::connect_unix(&server.socket).unwrap();
+    stalled
+        .send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..40], &[])
+        .unwrap();
+    assert!(server.socket.exists());
+    std::thread::sleep(Duration::from_millis(50));
+    let start = Instant::now();
+    server.signal(Signal::TERM);
+    let status = server
+        .wait(SECOND)
+        .expect("glwire serve still running 1 s after SIGTERM");
+    assert!(
+        status.success(),
+        "exit status {status}; stderr: {}",
+        server.stderr()
+    );
+    assert!(start.elapsed() < SECOND);
+    assert!(!server.socket.exists(), "the socket file is removed");
+    // The client's next call fails promptly instead of hanging.
+    let start = Instant::now();
+    assert!(s.call(ControlKind::Ping, &[]).is_err());
+    assert!(start.elapsed() < SECOND);
+}
+
+#[test]
+fn sigint_also_stops_cleanly() {
+    let mut server = serve(&[], false);
+    server.signal(Signal::INT);
+    let status = server.wait(SECOND).expect("still running 1 s after SIGINT");
+    assert!(status.success(), "exit status {status}");
+    assert!(!server.socket.exists());
+}
+
+#[test]
+fn a_dead_server_fails_the_client_within_a_second() {
+    let mut server = serve(&[], false);
+    let mut s = server.connect();
+    let id = create_context(&mut s);
+    assert!(submit_finish(&mut s, id));
+    server.signal(Signal::KILL);
+    server
+        .wait(5 * SECOND)
+        .expect("SIGKILL did not kill the server");
+    let start = Instant::now();
+    let err = s.call(ControlKind::Ping, &[]).unwrap_err();
+    assert!(start.elapsed() < SECOND);
+    assert!(matches!(err, SessionError::Transport(_)), "{err}");
+}
+
+#[test]
+fn a_dead_client_is_freed_and_the_next_one_served() {
+    let server = serve(&[], false);
+    let mut s = server.connect();
+    for _ in 0..3 {
+        create_context(&mut s);
+    }
+    assert!(server.eventually(SECOND, |sv| sv.threads_named("glwire-context") == 3));
+    // Half a request, then the client vanishes without Close.
+    let header = wire::control::ControlHeader::encode(ControlKind::Ping, 99, b"abc", 0).unwrap();
+    s.channel_mut().send(&header[..12], &[]).unwrap();
+    drop(s);
+    assert!(
+        server.eventually(SECOND, |sv| sv.threads_named("glwire-context") == 0),
+        "contexts of the dead client still running"
+    );
+    let mut next = server.connect();
+    assert_eq!(next.call(ControlKind::Ping, b"next").unwrap(), b"next");
+}
+
+#[test]
+fn tcp_needs_the_token() {
+    let server = serve(&[], true);
+    let addr = server.tcp.unwrap();
+    let err = Session::connect_tcp(addr, b"guess").unwrap_err();
+    assert!(err.to_string().contains("bad auth token"), "{err}");
+    let mut s = Session::connect_tcp(addr, b"two-process-token").unwrap();
+    let id = create_context(&mut s);
+    assert!(submit_finish(&mut s, id));
+}
+
+#[test]
+fn refuses_to_start_on_an_open_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["serve", "--socket"])
+        .arg(open.join("gpu0"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a server that wrongly starts is killed instead of hanging the test.
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > 10 * SECOND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("glwire serve started on a directory others can enter");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("glwire serve: "), "{stderr}");
+    assert!(
+        last.contains("chmod 700") && last.contains(&open.display().to_string()),
+        "{stderr}"
+    );
+    assert!(!Path::new(&open.join("gpu0")).exists());
+}

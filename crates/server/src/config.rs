@@ -1,0 +1,121 @@
+//! What `glwire serve` is told: where to listen, the TCP token file, and the per-session
+//! limits, with finite defaults. It owns the defaults and the conversion of limits into
+//! the handshake's `Limits`; it does not read files or open sockets (`host` does).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use wire::protocol::Limits;
+
+/// Per-session quotas. Every one is finite by default; exceeding one gives the client
+/// a `LimitExceeded` reply, never a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub max_contexts: u32,
+    /// Shared memory (rings, frame rings, buffer maps) mapped for one session.
+    pub max_shm_bytes: u64,
+    /// GL/EGL objects of all kinds together.
+    pub max_objects: u32,
+    /// Requests awaiting a reply at once.
+    pub max_in_flight: u32,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            max_contexts: 16,
+            max_shm_bytes: 256 << 20,
+            max_objects: 65536,
+            max_in_flight: 64,
+        }
+    }
+}
+
+impl SessionLimits {
+    /// The limits as announced in the handshake's `Welcome`.
+    pub fn to_wire(&self) -> Limits {
+        Limits {
+            max_shm_bytes: self.max_shm_bytes,
+            max_contexts: self.max_contexts,
+            max_objects: self.max_objects,
+            max_in_flight: self.max_in_flight,
+            max_command_bytes: wire::codec::MAX_COMMAND_BYTES,
+        }
+    }
+}
+
+/// Most sessions at once; further clients are refused with `Busy` so a flood of
+/// connections cannot make the server spawn threads without bound.
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+
+/// Everything `DeviceHost::bind` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// The local endpoint: a Unix socket inside a directory only this user can enter.
+    pub socket: PathBuf,
+    /// The optional remote endpoint (TCP, token required, no shared memory).
+    pub listen: Option<SocketAddr>,
+    /// Holds the token TCP clients must present; required when `listen` is set.
+    pub token_file: Option<PathBuf>,
+    pub limits: SessionLimits,
+    pub max_sessions: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            socket: default_socket_path(),
+            listen: None,
+            token_file: None,
+            limits: SessionLimits::default(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+        }
+    }
+}
+
+/// `$XDG_RUNTIME_DIR/glwire/gpu0`, or `/tmp/glwire-$UID/gpu0` when there is no runtime
+/// directory (the host then checks that directory's owner and mode before use, since
+/// anyone can create names in /tmp).
+pub fn default_socket_path() -> PathBuf {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| !dir.is_empty());
+    socket_path_in(
+        runtime.map(PathBuf::from),
+        rustix::process::geteuid().as_raw(),
+    )
+}
+
+fn socket_path_in(runtime_dir: Option<PathBuf>, uid: u32) -> PathBuf {
+    match runtime_dir {
+        Some(dir) => dir.join("glwire").join("gpu0"),
+        None => PathBuf::from(format!("/tmp/glwire-{uid}")).join("gpu0"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_finite() {
+        let l = SessionLimits::default();
+        assert_eq!(l.max_contexts, 16);
+        assert_eq!(l.max_shm_bytes, 256 << 20);
+        assert_eq!(l.max_objects, 65536);
+        assert_eq!(l.max_in_flight, 64);
+        let w = l.to_wire();
+        assert_eq!(w.max_contexts, 16);
+        assert_eq!(w.max_command_bytes, wire::codec::MAX_COMMAND_BYTES);
+    }
+
+    #[test]
+    fn default_socket_paths() {
+        assert_eq!(
+            socket_path_in(Some("/run/user/1000".into()), 1000),
+            PathBuf::from("/run/user/1000/glwire/gpu0")
+        );
+        assert_eq!(
+            socket_path_in(None, 42),
+            PathBuf::from("/tmp/glwire-42/gpu0")
+        );
+    }
+}

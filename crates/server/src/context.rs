@@ -1,0 +1,335 @@
+//! One server thread per client GL context (GL contexts are thread-affine): it takes the
+//! context's command stream — from its shared-memory ring, or handed over by the session
+//! for clients without shared memory — decodes it, runs each command on the context's
+//! executor, and sends the replies of synchronous commands back. It owns nothing of the
+//! session's control plane; the session creates, attaches and stops it.
+//!
+//! A malformed stream, a corrupt ring or a dead peer ends the context and marks the
+//! session's peer gone, so the session ends and frees everything it owned.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use transport::doorbell::Doorbell;
+use transport::liveness::{Liveness, LIVENESS_TICK};
+use transport::ring::{Consumer, Producer, Received};
+use wire::commands::decode_command;
+use wire::CommandBuf;
+
+use crate::error::ServerError;
+use crate::exec::Executor;
+use crate::stats::SessionStats;
+
+/// Jobs waiting for a context thread; a session that floods beyond this waits.
+const JOB_QUEUE: usize = 8;
+
+enum Job {
+    Attach { commands: Consumer, replies: Producer },
+    Submit { commands: Vec<u8>, done: SyncSender<Result<Vec<u8>, ServerError>> },
+}
+
+/// A running context thread.
+#[derive(Debug)]
+pub struct ContextWorker {
+    id: u64,
+    jobs: SyncSender<Job>,
+    pending: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    /// Wakes the thread while it sleeps on its command ring.
+    waker: Arc<Mutex<Option<Doorbell>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Attach { .. } => f.write_str("Attach"),
+            Job::Submit { commands, .. } => write!(f, "Submit({} bytes)", commands.len()),
+        }
+    }
+}
+
+impl ContextWorker {
+    pub fn spawn(id: u64, exec: Box<dyn Executor>, stats: Arc<SessionStats>, peer: Liveness) -> Result<Self, ServerError> {
+        let (jobs, rx) = sync_channel(JOB_QUEUE);
+        let pending = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = Worker { id, exec, stats, peer, rx, pending: pending.clone(), stop: stop.clone() };
+        let thread = std::thread::Builder::new()
+            .name(format!("glwire-context-{id}"))
+            .spawn(move || worker.run())
+            .map_err(|source| ServerError::Io { what: "spawn context thread", source })?;
+        Ok(ContextWorker { id, jobs, pending, stop, waker: Arc::default(), thread: Some(thread) })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Moves the context onto shared-memory rings.
+    pub fn attach(&self, commands: Consumer, replies: Producer) -> Result<(), ServerError> {
+        let waker = commands.waker()?;
+        self.send(Job::Attach { commands, replies })?;
+        if let Ok(mut w) = self.waker.lock() {
+            *w = Some(waker);
+        }
+        Ok(())
+    }
+
+    /// Executes `commands` (whole encoded commands) and returns the replies of the
+    /// synchronous ones: the path for clients without shared memory.
+    pub fn submit(&self, commands: Vec<u8>) -> Result<Vec<u8>, ServerError> {
+        let (done, result) = sync_channel(1);
+        self.send(Job::Submit { commands, done })?;
+        result.recv().map_err(|_| ServerError::ContextStopped(self.id))?
+    }
+
+    fn send(&self, job: Job) -> Result<(), ServerError> {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        if self.jobs.send(job).is_err() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(ServerError::ContextStopped(self.id));
+        }
+        self.wake();
+        Ok(())
+    }
+
+    fn wake(&self) {
+        if let Ok(w) = self.waker.lock() {
+            if let Some(w) = w.as_ref() {
+                w.ring();
+            }
+        }
+    }
+
+    /// Stops the thread and waits for it; everything it owned is released.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake();
+        if let Some(t) = self.thread.take() {
+            // The thread checks `stop` at least every liveness tick.
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ContextWorker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    id: u64,
+    exec: Box<dyn Executor>,
+    stats: Arc<SessionStats>,
+    peer: Liveness,
+    rx: Receiver<Job>,
+    pending: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut rings: Option<(Consumer, Producer)> = None;
+        let mut input = CommandBuf::with_capacity(64 << 10);
+        let mut replies = CommandBuf::new();
+        while !self.stop.load(Ordering::SeqCst) {
+            let result = match rings.as_mut() {
+                Some((commands, out)) => self.serve_ring(commands, out, &mut input, &mut replies),
+                None => self.wait_for_job(),
+            };
+            let outcome = result.and_then(|attached| {
+                if let Some(r) = attached {
+                    rings = Some(r);
+                }
+                self.take_jobs(&mut rings, &mut input, &mut replies)
+            });
+            if let Err(e) = outcome {
+                match e {
+                    ServerError::ContextStopped(_) => {}
+                    ServerError::Transport(transport::TransportError::PeerGone) => {
+                        tracing::debug!(context = self.id, "peer gone")
+                    }
+                    e => tracing::warn!(context = self.id, "ending the session: {e}"),
+                }
+                // A broken stream or ring ends the whole session, not just this context.
+                self.peer.mark_gone();
+                break;
+            }
+        }
+    }
+
+    /// Sleeps until a job arrives (no rings yet). Returns rings to attach, if any.
+    fn wait_for_job(&mut self) -> Result<Option<(Consumer, Producer)>, ServerError> {
+        match self.rx.recv_timeout(LIVENESS_TICK) {
+            Ok(job) => self.first_job(job),
+            Err(RecvTimeoutError::Timeout) if self.peer.is_alive() => Ok(None),
+            Err(RecvTimeoutError::Timeout) => Err(transport::TransportError::PeerGone.into()),
+            Err(RecvTimeoutError::Disconnected) => Err(ServerError::ContextStopped(self.id)),
+        }
+    }
+
+    fn first_job(&mut self, job: Job) -> Result<Option<(Consumer, Producer)>, ServerError> {
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        match job {
+            Job::Attach { commands, replies } => Ok(Some((commands, replies))),
+            Job::Submit { commands, done } => {
+                let _ = done.send(self.run_submitted(&commands));
+                Ok(None)
+            }
+        }
+    }
+
+    fn take_jobs(
+        &mut self,
+        rings: &mut Option<(Consumer, Producer)>,
+        _input: &mut CommandBuf,
+        _replies: &mut CommandBuf,
+    ) -> Result<(), ServerError> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(job) => {
+                    if let Some(r) = self.first_job(job)? {
+                        *rings = Some(r);
+                    }
+                }
+                Err(TryRecvError::Empty) => return Ok(()),
+                Err(TryRecvError::Disconnected) => return Err(ServerError::ContextStopped(self.id)),
+            }
+        }
+    }
+
+    /// Receives one message from the ring, runs it, and sends its replies.
+    fn serve_ring(
+        &mut self,
+        commands: &mut Consumer,
+        out: &mut Producer,
+        input: &mut CommandBuf,
+        replies: &mut CommandBuf,
+    ) -> Result<Option<(Consumer, Producer)>, ServerError> {
+        input.clear();
+        let stop = &self.stop;
+        let pending = &self.pending;
+        let interrupted = || stop.load(Ordering::SeqCst) || pending.load(Ordering::SeqCst) > 0;
+        if commands.recv(input, &interrupted)? == Received::Stopped {
+            return Ok(None);
+        }
+        replies.clear();
+        self.run_stream(input.as_bytes(), replies)?;
+        if !replies.is_empty() {
+            out.send(replies.as_bytes())?;
+            SessionStats::add(&self.stats.round_trips, 1);
+            SessionStats::add(&self.stats.bytes_out, replies.len() as u64);
+        }
+        Ok(None)
+    }
+
+    fn run_submitted(&mut self, commands: &[u8]) -> Result<Vec<u8>, ServerError> {
+        // Copy into aligned memory: the decoder hands out typed slices.
+        let mut input = CommandBuf::with_capacity(commands.len());
+        input.extend_raw(commands);
+        let mut replies = CommandBuf::new();
+        self.run_stream(input.as_bytes(), &mut replies)?;
+        if !replies.is_empty() {
+            SessionStats::add(&self.stats.round_trips, 1);
+            SessionStats::add(&self.stats.bytes_out, replies.len() as u64);
+        }
+        Ok(replies.as_bytes().to_vec())
+    }
+
+    /// Decodes and executes every command of `stream`; a malformed one is an error.
+    fn run_stream(&mut self, stream: &[u8], replies: &mut CommandBuf) -> Result<(), ServerError> {
+        SessionStats::add(&self.stats.bytes_in, stream.len() as u64);
+        let mut rest = stream;
+        let mut n = 0u64;
+        while !rest.is_empty() {
+            let (cmd, next) = decode_command(rest)?;
+            self.exec.execute(&cmd, replies)?;
+            rest = next;
+            n += 1;
+        }
+        SessionStats::add(&self.stats.commands, n);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::loopback;
+    use transport::ring::{consumer, producer, RingRegion};
+    use wire::commands::{decode_reply, Command, Finish, Flush, Reply};
+
+    fn finish_and_flush() -> CommandBuf {
+        let mut buf = CommandBuf::new();
+        Command::Flush(Flush {}).encode(&mut buf).unwrap();
+        Command::Finish(Finish {}).encode(&mut buf).unwrap();
+        buf
+    }
+
+    #[test]
+    fn submitted_streams_are_executed_and_answered() {
+        let stats = Arc::new(SessionStats::default());
+        let worker = ContextWorker::spawn(1, loopback(), stats.clone(), Liveness::new()).unwrap();
+        let reply = worker.submit(finish_and_flush().as_bytes().to_vec()).unwrap();
+        let mut aligned = CommandBuf::new();
+        aligned.extend_raw(&reply);
+        assert!(matches!(decode_reply(aligned.as_bytes()).unwrap().0, Reply::Finish(_)));
+        assert_eq!(stats.snapshot().commands, 2);
+        assert_eq!(stats.snapshot().round_trips, 1);
+        worker.stop();
+    }
+
+    #[test]
+    fn ring_streams_are_executed_and_answered() {
+        let region = RingRegion::create(4096).unwrap();
+        let (cmd_bell, reply_bell) = (Doorbell::new().unwrap(), Doorbell::new().unwrap());
+        let peer = Liveness::new();
+        let shm = region.shm.clone();
+        // Client ends.
+        let mut to_server = producer(shm.clone(), region.commands, cmd_bell.try_clone().unwrap(), peer.clone()).unwrap();
+        let mut from_server = consumer(shm.clone(), region.replies, reply_bell.try_clone().unwrap(), peer.clone()).unwrap();
+        // Server ends.
+        let stats = Arc::new(SessionStats::default());
+        let worker = ContextWorker::spawn(2, loopback(), stats.clone(), peer.clone()).unwrap();
+        let commands = consumer(shm.clone(), region.commands, cmd_bell, peer.clone()).unwrap();
+        let replies = producer(shm, region.replies, reply_bell, peer).unwrap();
+        worker.attach(commands, replies).unwrap();
+        for _ in 0..100 {
+            to_server.send(finish_and_flush().as_bytes()).unwrap();
+            let mut reply = CommandBuf::new();
+            from_server.recv(&mut reply, &|| false).unwrap();
+            assert!(matches!(decode_reply(reply.as_bytes()).unwrap().0, Reply::Finish(_)));
+        }
+        // The socket path still works once rings are attached.
+        assert!(!worker.submit(finish_and_flush().as_bytes().to_vec()).unwrap().is_empty());
+        assert_eq!(stats.snapshot().round_trips, 101);
+        worker.stop();
+    }
+
+    #[test]
+    fn a_malformed_stream_ends_the_session() {
+        let peer = Liveness::new();
+        let worker = ContextWorker::spawn(3, loopback(), Arc::default(), peer.clone()).unwrap();
+        let err = worker.submit(vec![0xff; 16]).unwrap_err();
+        assert!(matches!(err, ServerError::Decode(_)), "{err}");
+        // The error is the caller's to act on; the session's peer is marked by errors
+        // on the ring path, where nobody else is told.
+        worker.stop();
+    }
+
+    #[test]
+    fn stopping_a_waiting_context_is_prompt() {
+        let worker = ContextWorker::spawn(4, loopback(), Arc::default(), Liveness::new()).unwrap();
+        let start = std::time::Instant::now();
+        worker.stop();
+        assert!(start.elapsed() < std::time::Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,491 @@
+//! The one dispatch table for control requests: a static array indexed by
+//! `ControlKind` number, each entry the kind's handler or `None` when this server does
+//! not support it yet. Unknown and unsupported kinds get an explicit `NotSupported`
+//! reply, never a silent success. The handlers live here too: each parses its payload,
+//! checks the session's quotas and acts on the session.
+//!
+//! It does not read or write the socket (`session` does, around `dispatch`), nor run
+//! commands (`context`).
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use transport::doorbell::Doorbell;
+use transport::ring::{self, RingSpec};
+use transport::shm::SharedMemory;
+use wire::control::{
+    AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus,
+    CreateContextRequest, HandlePayload, MAX_CONTROL_PAYLOAD,
+};
+use wire::protocol::FEATURE_SHM_RINGS;
+use zerocopy::IntoBytes;
+
+use crate::context::ContextWorker;
+use crate::error::ServerError;
+use crate::exec;
+use crate::session::{OwnedContext, Session};
+use crate::stats::SessionStats;
+
+/// A successful reply: payload and descriptors to send with it.
+#[derive(Debug, Default)]
+pub(crate) struct Reply {
+    pub payload: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+impl Reply {
+    fn empty() -> Self {
+        Self::default()
+    }
+
+    fn bytes(payload: Vec<u8>) -> Self {
+        Self {
+            payload,
+            fds: Vec::new(),
+        }
+    }
+}
+
+/// A failed request: the status and a text for the client.
+#[derive(Debug)]
+pub(crate) struct ControlFailure {
+    pub status: ControlStatus,
+    pub message: String,
+}
+
+impl ControlFailure {
+    fn new(status: ControlStatus, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ControlStatus::InvalidArgument, message)
+    }
+
+    fn limit(message: impl Into<String>) -> Self {
+        Self::new(ControlStatus::LimitExceeded, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ControlStatus::NotFound, message)
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self::new(ControlStatus::Internal, message)
+    }
+}
+
+/// A payload that does not parse means a broken peer: the session ends after replying.
+impl From<ControlError> for ControlFailure {
+    fn from(e: ControlError) -> Self {
+        Self::new(ControlStatus::ProtocolError, e.to_string())
+    }
+}
+
+/// What the session sends back.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub status: ControlStatus,
+    pub payload: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+pub(crate) type Handler =
+    fn(&mut Session, &ControlHeader, &[u8], Vec<OwnedFd>) -> Result<Reply, ControlFailure>;
+
+/// The table: entry `i` serves kind number `i + 1`. `None` is an explicit "not yet":
+/// those kinds come with the ICD issue (surfaces, configs, fences, socket replies).
+const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
+    (ControlKind::Open, Some(open)),
+    (ControlKind::Close, Some(close)),
+    (ControlKind::CreateContext, Some(create_context)),
+    (ControlKind::DestroyContext, Some(destroy_context)),
+    (ControlKind::CreateSurface, None),
+    (ControlKind::DestroySurface, None),
+    (ControlKind::MakeCurrent, None),
+    (ControlKind::AttachRing, Some(attach_ring)),
+    (ControlKind::SubmitCommands, Some(submit_commands)),
+    (ControlKind::ReadReply, None),
+    (ControlKind::WaitFence, None),
+    (ControlKind::QueryStats, Some(query_stats)),
+    (ControlKind::QueryConfigs, None),
+    (ControlKind::Ping, Some(ping)),
+];
+
+// The table's order is its indexing: a kind at the wrong place is a compile error, and
+// a new kind in `ControlKind::ALL` changes the length, so it cannot be forgotten.
+const _: () = {
+    let mut i = 0;
+    while i < TABLE.len() {
+        assert!(TABLE[i].0 as u32 == i as u32 + 1);
+        i += 1;
+    }
+};
+
+/// The handler for a raw kind number: `Err` with the failure to send when the kind is
+/// unknown or unsupported.
+fn lookup(kind: u32) -> Result<(ControlKind, Handler), ControlFailure> {
+    let entry = (kind as usize)
+        .checked_sub(1)
+        .and_then(|i| TABLE.get(i))
+        .filter(|(known, _)| known.as_u32() == kind);
+    match entry {
+        Some((known, Some(handler))) => Ok((*known, *handler)),
+        Some((known, None)) => Err(ControlFailure::new(
+            ControlStatus::NotSupported,
+            format!("{} is not supported by this server yet", known.name()),
+        )),
+        None => Err(ControlFailure::new(
+            ControlStatus::NotSupported,
+            format!("unknown control request kind {kind}"),
+        )),
+    }
+}
+
+/// Routes one request and turns the result into the reply to send.
+pub(crate) fn dispatch(
+    session: &mut Session,
+    header: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Outcome {
+    let result = lookup(header.kind).and_then(|(kind, handler)| {
+        tracing::debug!(
+            session = session.id,
+            request = header.request_id,
+            "{}",
+            kind.name()
+        );
+        if header.flags != 0 {
+            return Err(ControlFailure::invalid(format!(
+                "flags {:#x} are reserved and must be 0",
+                header.flags
+            )));
+        }
+        handler(session, header, payload, fds)
+    });
+    match result {
+        Ok(reply) => Outcome {
+            status: ControlStatus::Ok,
+            payload: reply.payload,
+            fds: reply.fds,
+        },
+        Err(failure) => {
+            tracing::debug!(
+                session = session.id,
+                request = header.request_id,
+                kind = header.kind,
+                "{:?}: {}",
+                failure.status,
+                failure.message
+            );
+            let mut message = failure.message.into_bytes();
+            message.truncate(MAX_CONTROL_PAYLOAD as usize);
+            Outcome {
+                status: failure.status,
+                payload: message,
+                fds: Vec::new(),
+            }
+        }
+    }
+}
+
+fn expect_fds(fds: &[OwnedFd], count: usize, what: &str) -> Result<(), ControlFailure> {
+    if fds.len() == count {
+        Ok(())
+    } else {
+        Err(ControlFailure::invalid(format!(
+            "{what} takes {count} file descriptors, {} arrived",
+            fds.len()
+        )))
+    }
+}
+
+fn expect_empty(payload: &[u8], what: &str) -> Result<(), ControlFailure> {
+    if payload.is_empty() {
+        Ok(())
+    } else {
+        Err(ControlFailure::invalid(format!(
+            "{what} takes no payload, {} bytes arrived",
+            payload.len()
+        )))
+    }
+}
+
+/// Acknowledges that the client opened the device; the reply carries the session id.
+/// The handshake already did the real work, so repeating it is harmless.
+fn open(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "Open")?;
+    expect_empty(payload, "Open")?;
+    Ok(Reply::bytes(
+        HandlePayload { handle: s.id }.as_bytes().to_vec(),
+    ))
+}
+
+/// Ends the session after the reply; the session then frees everything.
+fn close(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "Close")?;
+    expect_empty(payload, "Close")?;
+    s.closing = true;
+    Ok(Reply::empty())
+}
+
+fn create_context(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "CreateContext")?;
+    let (request, _attribs) = CreateContextRequest::parse(payload)?;
+    if request.share_context != 0 && !s.contexts.contains_key(&request.share_context) {
+        return Err(ControlFailure::not_found(format!(
+            "share context {} does not exist in this session",
+            request.share_context
+        )));
+    }
+    if s.contexts.len() >= s.limits.max_contexts as usize {
+        return Err(ControlFailure::limit(format!(
+            "this session already has {} contexts, the limit is {}",
+            s.contexts.len(),
+            s.limits.max_contexts
+        )));
+    }
+    let id = s.allocate_context_id();
+    let worker = ContextWorker::spawn(id, exec::loopback(), s.stats.clone(), s.peer.clone())
+        .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
+    s.contexts.insert(
+        id,
+        OwnedContext {
+            worker,
+            shm_bytes: 0,
+        },
+    );
+    SessionStats::add(&s.stats.contexts, 1);
+    Ok(Reply::bytes(
+        HandlePayload { handle: id }.as_bytes().to_vec(),
+    ))
+}
+
+fn destroy_context(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "DestroyContext")?;
+    let id = HandlePayload::parse(payload)?.handle;
+    let owned = s
+        .contexts
+        .remove(&id)
+        .ok_or_else(|| ControlFailure::not_found(format!("no context {id} in this session")))?;
+    owned.worker.stop();
+    s.shm_bytes = s.shm_bytes.saturating_sub(owned.shm_bytes);
+    SessionStats::sub(&s.stats.contexts, 1);
+    SessionStats::sub(&s.stats.shm_bytes, owned.shm_bytes);
+    Ok(Reply::empty())
+}
+
+/// Moves a context onto shared-memory rings. Descriptors: the sealed memfd holding both
+/// rings, the command ring's doorbell, the reply ring's doorbell.
+fn attach_ring(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    // Negotiated in the handshake: never over TCP, and not for a client that did not
+    // offer them.
+    if s.features & FEATURE_SHM_RINGS == 0 || !s.channel.passes_fds() {
+        return Err(ControlFailure::new(
+            ControlStatus::NotSupported,
+            "shared-memory rings were not negotiated for this session (they need the local socket); use SubmitCommands",
+        ));
+    }
+    expect_fds(
+        &fds,
+        3,
+        "AttachRing (memfd, command doorbell, reply doorbell)",
+    )?;
+    let request = AttachRingRequest::parse(payload)?;
+    let owned = s.contexts.get(&request.context).ok_or_else(|| {
+        ControlFailure::not_found(format!("no context {} in this session", request.context))
+    })?;
+    if owned.shm_bytes != 0 {
+        return Err(ControlFailure::invalid(format!(
+            "context {} already has rings",
+            request.context
+        )));
+    }
+    let mut fds = fds.into_iter();
+    let (Some(memfd), Some(cmd_bell), Some(reply_bell)) = (fds.next(), fds.next(), fds.next())
+    else {
+        return Err(ControlFailure::invalid(
+            "AttachRing takes 3 file descriptors",
+        ));
+    };
+    let shm = SharedMemory::from_fd(memfd)
+        .map_err(|e| ControlFailure::invalid(format!("ring memory: {e}")))?;
+    let len = shm.len() as u64;
+    request
+        .validate(len)
+        .map_err(|e| ControlFailure::invalid(e.to_string()))?;
+    let used = s.shm_bytes.saturating_add(len);
+    if used > s.limits.max_shm_bytes {
+        return Err(ControlFailure::limit(format!(
+            "mapping {len} more bytes would bring this session to {used} bytes of shared memory, the limit is {}",
+            s.limits.max_shm_bytes
+        )));
+    }
+    let bell = |fd, what| {
+        Doorbell::from_fd(fd).map_err(|e| ControlFailure::invalid(format!("{what} doorbell: {e}")))
+    };
+    let (cmd_bell, reply_bell) = (bell(cmd_bell, "command")?, bell(reply_bell, "reply")?);
+    let shm = Arc::new(shm);
+    let commands = RingSpec {
+        offset: request.cmd_offset,
+        len: request.cmd_len,
+    };
+    let replies = RingSpec {
+        offset: request.reply_offset,
+        len: request.reply_len,
+    };
+    let commands = ring::consumer(shm.clone(), commands, cmd_bell, s.peer.clone())
+        .map_err(|e| ControlFailure::invalid(format!("command ring: {e}")))?;
+    let replies = ring::producer(shm, replies, reply_bell, s.peer.clone())
+        .map_err(|e| ControlFailure::invalid(format!("reply ring: {e}")))?;
+    owned
+        .worker
+        .attach(commands, replies)
+        .map_err(|e| ControlFailure::internal(format!("cannot attach the rings: {e}")))?;
+    if let Some(owned) = s.contexts.get_mut(&request.context) {
+        owned.shm_bytes = len;
+    }
+    s.shm_bytes = used;
+    SessionStats::add(&s.stats.shm_bytes, len);
+    Ok(Reply::empty())
+}
+
+/// The command stream over the socket, for clients without shared memory: payload is
+/// `[context id u64][encoded commands]`, the reply payload the synchronous commands'
+/// replies.
+fn submit_commands(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "SubmitCommands")?;
+    let Some((id, commands)) = payload.split_first_chunk::<8>() else {
+        return Err(ControlError::Truncated {
+            what: "SubmitCommands payload",
+            needed: 8,
+            got: payload.len(),
+        }
+        .into());
+    };
+    let id = u64::from_le_bytes(*id);
+    let owned = s
+        .contexts
+        .get(&id)
+        .ok_or_else(|| ControlFailure::not_found(format!("no context {id} in this session")))?;
+    let replies = owned
+        .worker
+        .submit(commands.to_vec())
+        .map_err(|e| match e {
+            // A command stream that does not decode is a broken client: end the session.
+            ServerError::Decode(e) => {
+                ControlFailure::new(ControlStatus::ProtocolError, format!("context {id}: {e}"))
+            }
+            ServerError::Limit(what) => ControlFailure::limit(what),
+            e => ControlFailure::internal(format!("context {id}: {e}")),
+        })?;
+    if replies.len() > MAX_CONTROL_PAYLOAD as usize {
+        return Err(ControlFailure::limit(format!(
+            "the replies are {} bytes, more than a control reply carries ({MAX_CONTROL_PAYLOAD}); use shared-memory rings",
+            replies.len()
+        )));
+    }
+    Ok(Reply::bytes(replies))
+}
+
+fn query_stats(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "QueryStats")?;
+    expect_empty(payload, "QueryStats")?;
+    Ok(Reply::bytes(s.stats.snapshot().as_bytes().to_vec()))
+}
+
+/// Echoes the payload: liveness and round-trip measurement.
+fn ping(
+    _: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "Ping")?;
+    Ok(Reply::bytes(payload.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_an_entry_at_its_number() {
+        for kind in ControlKind::ALL {
+            let (at, _) = TABLE[kind.as_u32() as usize - 1];
+            assert_eq!(at, kind);
+        }
+    }
+
+    #[test]
+    fn unknown_and_unsupported_kinds_are_not_supported() {
+        for kind in [0, 15, 999, u32::MAX] {
+            let failure = lookup(kind).err().unwrap();
+            assert_eq!(failure.status, ControlStatus::NotSupported);
+            assert!(failure.message.contains(&kind.to_string()));
+        }
+        for kind in [
+            ControlKind::CreateSurface,
+            ControlKind::DestroySurface,
+            ControlKind::MakeCurrent,
+            ControlKind::ReadReply,
+            ControlKind::WaitFence,
+            ControlKind::QueryConfigs,
+        ] {
+            let failure = lookup(kind.as_u32()).err().unwrap();
+            assert_eq!(failure.status, ControlStatus::NotSupported);
+            assert!(failure.message.contains(kind.name()));
+        }
+        for kind in [
+            ControlKind::Open,
+            ControlKind::Close,
+            ControlKind::CreateContext,
+            ControlKind::DestroyContext,
+            ControlKind::AttachRing,
+            ControlKind::SubmitCommands,
+            ControlKind::QueryStats,
+            ControlKind::Ping,
+        ] {
+            assert_eq!(lookup(kind.as_u32()).ok().map(|(k, _)| k), Some(kind));
+        }
+    }
+}

@@ -1,0 +1,577 @@
+//! The single-producer, single-consumer byte ring in shared memory that carries a
+//! context's command stream (client → server) and reply stream (server → client).
+//!
+//! Layout of one ring region (`RingSpec`): a 256-byte header — `head` (bytes ever
+//! written), `tail` (bytes ever read), and one "asleep" flag per side, each on its own
+//! cache line — then the data area, a power of two of at least 4 KiB. The data holds
+//! records `[len u32][kind u32][bytes, padded to 8]` that never wrap: a `SKIP` record
+//! fills the end when the next one does not fit. Messages longer than a quarter of the
+//! ring travel as `FIRST`/`MIDDLE`/`LAST` fragments that the consumer appends straight
+//! into its buffer, so a payload of any size crosses with one copy in and one copy out.
+//!
+//! Everything read from the header or a record is peer input: positions are checked
+//! against the capacity, record lengths against what was published, fragment order
+//! against the state machine; a violation is `TransportError::BadRing`, which ends the
+//! session. Bytes are copied out of shared memory once before anyone looks at them.
+//!
+//! Waiting spins briefly, then sleeps on the ring's `Doorbell` after raising its
+//! "asleep" flag; the other side rings only when it sees that flag, so a busy stream
+//! makes no system calls.
+
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wire::CommandBuf;
+
+use crate::doorbell::Doorbell;
+use crate::liveness::{Liveness, LIVENESS_TICK};
+use crate::shm::SharedMemory;
+use crate::TransportError;
+
+/// Bytes of the ring header.
+pub const RING_HEADER_BYTES: u64 = 256;
+/// The smallest data area.
+pub const MIN_RING_DATA: u64 = 4096;
+
+const HEAD_OFFSET: usize = 0;
+const TAIL_OFFSET: usize = 64;
+const CONSUMER_ASLEEP_OFFSET: usize = 128;
+const PRODUCER_ASLEEP_OFFSET: usize = 192;
+
+const RECORD_HEADER: usize = 8;
+const WHOLE: u32 = 1;
+const FIRST: u32 = 2;
+const MIDDLE: u32 = 3;
+const LAST: u32 = 4;
+const SKIP: u32 = 5;
+
+/// How long a waiting side spins before it yields, and yields before it sleeps.
+const SPIN_FOR: Duration = Duration::from_micros(20);
+const YIELD_FOR: Duration = Duration::from_micros(200);
+
+/// Where a ring lives inside its shared region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingSpec {
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl RingSpec {
+    /// A spec whose data area holds `data` bytes (a power of two ≥ 4 KiB).
+    pub fn with_data(offset: u64, data: u64) -> Self {
+        RingSpec { offset, len: RING_HEADER_BYTES + data }
+    }
+}
+
+/// The mapped ring, its bounds checked once.
+#[derive(Debug)]
+struct Shared {
+    _shm: Arc<SharedMemory>,
+    header: NonNull<u8>,
+    data: NonNull<u8>,
+    capacity: u64,
+}
+
+// SAFETY: `Shared` points into an `Arc<SharedMemory>` it keeps alive; access is through
+// atomics and bounded raw copies.
+unsafe impl Send for Shared {}
+
+impl Shared {
+    fn new(shm: Arc<SharedMemory>, spec: RingSpec) -> Result<Self, TransportError> {
+        let bad = |why: String| TransportError::BadRing(why);
+        if spec.offset % 64 != 0 {
+            return Err(bad(format!("ring offset {} is not 64-byte aligned", spec.offset)));
+        }
+        let capacity = spec.len.checked_sub(RING_HEADER_BYTES).ok_or_else(|| bad("ring smaller than its header".into()))?;
+        if capacity < MIN_RING_DATA || !capacity.is_power_of_two() {
+            return Err(bad(format!("ring data of {capacity} bytes is not a power of two ≥ {MIN_RING_DATA}")));
+        }
+        let header = shm
+            .range(spec.offset, spec.len)
+            .ok_or_else(|| bad(format!("ring {}+{} outside the {}-byte region", spec.offset, spec.len, shm.len())))?;
+        // SAFETY: the whole `spec.len` range is inside the mapping (checked above).
+        let data = unsafe { header.add(RING_HEADER_BYTES as usize) };
+        Ok(Shared { _shm: shm, header, data, capacity })
+    }
+
+    fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: `offset` is one of the header's 64-aligned slots inside the mapping
+        // (the region is 64-aligned); atomics are the intended way to share these words
+        // with the peer, and the mapping outlives `&self`.
+        unsafe { &*self.header.as_ptr().add(offset).cast::<AtomicU64>() }
+    }
+
+    fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
+        // SAFETY: as for `atomic_u64`.
+        unsafe { &*self.header.as_ptr().add(offset).cast::<AtomicU32>() }
+    }
+
+    fn head(&self) -> &AtomicU64 {
+        self.atomic_u64(HEAD_OFFSET)
+    }
+    fn tail(&self) -> &AtomicU64 {
+        self.atomic_u64(TAIL_OFFSET)
+    }
+    fn consumer_asleep(&self) -> &AtomicU32 {
+        self.atomic_u32(CONSUMER_ASLEEP_OFFSET)
+    }
+    fn producer_asleep(&self) -> &AtomicU32 {
+        self.atomic_u32(PRODUCER_ASLEEP_OFFSET)
+    }
+
+    fn index(&self, pos: u64) -> usize {
+        (pos & (self.capacity - 1)) as usize
+    }
+
+    /// Copies `src` into the data area at `idx`; the caller keeps `idx + len` within
+    /// the capacity.
+    fn write_at(&self, idx: usize, src: &[u8]) {
+        debug_assert!(idx + src.len() <= self.capacity as usize);
+        // SAFETY: `idx + src.len() <= capacity` (callers never let a record wrap), so
+        // the destination is inside the data area; `src` is private memory.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.data.as_ptr().add(idx), src.len()) };
+    }
+
+    /// Copies bytes out of the data area at `idx`; the caller keeps it in bounds.
+    fn read_at(&self, idx: usize, dst: &mut [u8]) {
+        debug_assert!(idx + dst.len() <= self.capacity as usize);
+        // SAFETY: as for `write_at`, in the other direction. The peer may write the
+        // same bytes concurrently only by breaking the protocol; we copy once and
+        // validate the copy.
+        unsafe { std::ptr::copy_nonoverlapping(self.data.as_ptr().add(idx), dst.as_mut_ptr(), dst.len()) };
+    }
+}
+
+/// Waits until `ready` holds: spins, yields, then sleeps on `bell` with `asleep` raised
+/// so the other side knows to ring. Returns false when `stop` asked to give up.
+fn wait_for(
+    bell: &Doorbell,
+    asleep: &AtomicU32,
+    peer: &Liveness,
+    stop: &dyn Fn() -> bool,
+    mut ready: impl FnMut() -> Result<bool, TransportError>,
+) -> Result<bool, TransportError> {
+    let start = Instant::now();
+    let mut turns = 0u32;
+    loop {
+        if ready()? {
+            return Ok(true);
+        }
+        turns = turns.wrapping_add(1);
+        if turns % 64 == 0 {
+            let waited = start.elapsed();
+            if waited > YIELD_FOR {
+                break;
+            }
+            if stop() {
+                return Ok(false);
+            }
+            if waited > SPIN_FOR {
+                std::thread::yield_now();
+            }
+        }
+        std::hint::spin_loop();
+    }
+    loop {
+        asleep.store(1, Ordering::SeqCst);
+        // Re-check after raising the flag: the other side either sees the flag and
+        // rings, or published before it, and we see that here.
+        if ready()? {
+            asleep.store(0, Ordering::SeqCst);
+            return Ok(true);
+        }
+        bell.wait(LIVENESS_TICK);
+        asleep.store(0, Ordering::SeqCst);
+        if ready()? {
+            return Ok(true);
+        }
+        if stop() {
+            return Ok(false);
+        }
+        if !peer.is_alive() {
+            return Err(TransportError::PeerGone);
+        }
+    }
+}
+
+/// Rings `bell` if the other side said it is asleep.
+fn wake_if_asleep(asleep: &AtomicU32, bell: &Doorbell) {
+    fence(Ordering::SeqCst);
+    if asleep.load(Ordering::SeqCst) != 0 {
+        bell.ring();
+    }
+}
+
+/// Writes messages into a ring.
+#[derive(Debug)]
+pub struct Producer {
+    ring: Shared,
+    head: u64,
+    bell: Doorbell,
+    peer: Liveness,
+    /// The largest record payload: longer messages are fragmented.
+    fragment: usize,
+}
+
+/// The writing end of the ring at `spec` in `shm`.
+pub fn producer(shm: Arc<SharedMemory>, spec: RingSpec, bell: Doorbell, peer: Liveness) -> Result<Producer, TransportError> {
+    let ring = Shared::new(shm, spec)?;
+    let head = ring.head().load(Ordering::Acquire);
+    let fragment = (ring.capacity / 4) as usize - RECORD_HEADER;
+    Ok(Producer { ring, head, bell, peer, fragment })
+}
+
+impl Producer {
+    /// Sends one message (of any length), waiting while the ring is full. Fails when
+    /// the peer dies or corrupts the ring.
+    pub fn send(&mut self, msg: &[u8]) -> Result<(), TransportError> {
+        if msg.len() <= self.fragment {
+            return self.record(WHOLE, msg);
+        }
+        let mut chunks = msg.chunks(self.fragment).peekable();
+        let mut kind = FIRST;
+        while let Some(chunk) = chunks.next() {
+            if chunks.peek().is_none() {
+                kind = LAST;
+            }
+            self.record(kind, chunk)?;
+            kind = MIDDLE;
+        }
+        Ok(())
+    }
+
+    /// Free bytes, from the consumer's published tail (peer input: validated).
+    fn free(&self) -> Result<u64, TransportError> {
+        let tail = self.ring.tail().load(Ordering::Acquire);
+        let used = self.head.wrapping_sub(tail);
+        if used > self.ring.capacity {
+            return Err(TransportError::BadRing(format!("tail {tail} is not within a ring of head {}", self.head)));
+        }
+        Ok(self.ring.capacity - used)
+    }
+
+    fn record(&mut self, kind: u32, bytes: &[u8]) -> Result<(), TransportError> {
+        let padded = (RECORD_HEADER + bytes.len()).next_multiple_of(8);
+        let idx = self.ring.index(self.head);
+        let to_end = self.ring.capacity as usize - idx;
+        let skip = if padded > to_end { to_end } else { 0 };
+        let need = (skip + padded) as u64;
+        let ring = &self.ring;
+        let peer = &self.peer;
+        let ready = || Ok(self.free()? >= need);
+        if !wait_for(&self.bell, ring.producer_asleep(), peer, &|| false, ready)? {
+            return Err(TransportError::PeerGone);
+        }
+        if skip > 0 {
+            let header = [((skip - RECORD_HEADER) as u32).to_le_bytes(), SKIP.to_le_bytes()].concat();
+            ring.write_at(idx, &header);
+            self.head += skip as u64;
+        }
+        let idx = ring.index(self.head);
+        let header = [(bytes.len() as u32).to_le_bytes(), kind.to_le_bytes()].concat();
+        ring.write_at(idx, &header);
+        ring.write_at(idx + RECORD_HEADER, bytes);
+        self.head += padded as u64;
+        ring.head().store(self.head, Ordering::SeqCst);
+        wake_if_asleep(ring.consumer_asleep(), &self.bell);
+        Ok(())
+    }
+}
+
+/// What a receive ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// A whole message was appended to the buffer.
+    Message,
+    /// The caller's stop condition held before a message arrived.
+    Stopped,
+}
+
+/// Reads messages from a ring.
+#[derive(Debug)]
+pub struct Consumer {
+    ring: Shared,
+    tail: u64,
+    bell: Doorbell,
+    peer: Liveness,
+    max_message: usize,
+    /// Bytes of the message being assembled from fragments, if any.
+    partial: Option<usize>,
+}
+
+/// The reading end of the ring at `spec` in `shm`; messages longer than
+/// `wire::codec::MAX_COMMAND_BYTES` are refused.
+pub fn consumer(shm: Arc<SharedMemory>, spec: RingSpec, bell: Doorbell, peer: Liveness) -> Result<Consumer, TransportError> {
+    let ring = Shared::new(shm, spec)?;
+    let tail = ring.tail().load(Ordering::Acquire);
+    Ok(Consumer { ring, tail, bell, peer, max_message: wire::codec::MAX_COMMAND_BYTES as usize, partial: None })
+}
+
+impl Consumer {
+    /// Lowers the largest message accepted (a session quota).
+    pub fn set_max_message(&mut self, max: usize) {
+        self.max_message = max;
+    }
+
+    /// Another handle on this ring's doorbell, to interrupt a waiting `recv` from
+    /// another thread (its `stop` condition is checked on every wake-up).
+    pub fn waker(&self) -> Result<Doorbell, TransportError> {
+        self.bell.try_clone()
+    }
+
+    /// Bytes published and not yet read (peer input: validated).
+    fn available(&self) -> Result<u64, TransportError> {
+        let head = self.ring.head().load(Ordering::Acquire);
+        let avail = head.wrapping_sub(self.tail);
+        if avail > self.ring.capacity {
+            return Err(TransportError::BadRing(format!("head {head} is not within a ring of tail {}", self.tail)));
+        }
+        Ok(avail)
+    }
+
+    /// Appends the next whole message to `out`, waiting for it. Returns `Stopped` as
+    /// soon as `stop` holds while waiting (a message half received stays pending).
+    pub fn recv(&mut self, out: &mut CommandBuf, stop: &dyn Fn() -> bool) -> Result<Received, TransportError> {
+        loop {
+            if self.drain(out)? {
+                return Ok(Received::Message);
+            }
+            let ring = &self.ring;
+            let tail = self.tail;
+            let capacity = ring.capacity;
+            let ready = || {
+                let head = ring.head().load(Ordering::Acquire);
+                let avail = head.wrapping_sub(tail);
+                if avail > capacity {
+                    return Err(TransportError::BadRing(format!("head {head} is not within a ring of tail {tail}")));
+                }
+                Ok(avail > 0)
+            };
+            if !wait_for(&self.bell, ring.consumer_asleep(), &self.peer, stop, ready)? {
+                return Ok(Received::Stopped);
+            }
+        }
+    }
+
+    /// Appends the next whole message to `out` if one is there; never waits.
+    pub fn try_recv(&mut self, out: &mut CommandBuf) -> Result<bool, TransportError> {
+        self.drain(out)
+    }
+
+    /// Consumes records until a message completes or the ring is empty.
+    fn drain(&mut self, out: &mut CommandBuf) -> Result<bool, TransportError> {
+        loop {
+            let avail = self.available()?;
+            if avail == 0 {
+                return Ok(false);
+            }
+            let bad = |why: String| Err(TransportError::BadRing(why));
+            if avail < RECORD_HEADER as u64 {
+                return bad(format!("{avail} bytes published, less than a record header"));
+            }
+            let idx = self.ring.index(self.tail);
+            let mut header = [0u8; RECORD_HEADER];
+            self.ring.read_at(idx, &mut header);
+            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+            let kind = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+            let padded = (RECORD_HEADER + len).next_multiple_of(8);
+            let to_end = self.ring.capacity as usize - idx;
+            if padded > to_end || padded as u64 > avail {
+                return bad(format!("record of {len} bytes overruns the published data"));
+            }
+            let complete = match (kind, self.partial) {
+                (SKIP, _) => {
+                    if padded != to_end {
+                        return bad("skip record does not reach the end of the ring".into());
+                    }
+                    None
+                }
+                (WHOLE, None) | (FIRST, None) | (MIDDLE, Some(_)) | (LAST, Some(_)) => {
+                    let so_far = self.partial.unwrap_or(0);
+                    let total = so_far.checked_add(len).filter(|&t| t <= self.max_message);
+                    let Some(total) = total else {
+                        return Err(TransportError::TooLarge { len: so_far.saturating_add(len), max: self.max_message });
+                    };
+                    self.ring.read_at(idx + RECORD_HEADER, out.extend_zeroed(len));
+                    match kind {
+                        WHOLE | LAST => {
+                            self.partial = None;
+                            Some(true)
+                        }
+                        _ => {
+                            self.partial = Some(total);
+                            None
+                        }
+                    }
+                }
+                (k, p) => return bad(format!("record kind {k} out of order (assembling: {})", p.is_some())),
+            };
+            self.tail += padded as u64;
+            self.ring.tail().store(self.tail, Ordering::SeqCst);
+            wake_if_asleep(self.ring.producer_asleep(), &self.bell);
+            if complete == Some(true) {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// A ring pair's worth of setup for one side: the shared region plus both doorbells.
+/// Used by tests and the client; the server gets the same pieces over its socket.
+#[derive(Debug)]
+pub struct RingRegion {
+    pub shm: Arc<SharedMemory>,
+    pub commands: RingSpec,
+    pub replies: RingSpec,
+}
+
+impl RingRegion {
+    /// A new region with a command ring and a reply ring of `data` bytes each.
+    pub fn create(data: u64) -> Result<Self, TransportError> {
+        let commands = RingSpec::with_data(0, data);
+        let replies = RingSpec::with_data(commands.len.next_multiple_of(4096), data);
+        let len = (replies.offset + replies.len) as usize;
+        let shm = Arc::new(SharedMemory::create("glwire-rings", len)?);
+        Ok(RingRegion { shm, commands, replies })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(data: u64) -> (Producer, Consumer) {
+        let region = RingRegion::create(data).unwrap();
+        let bell = Doorbell::new().unwrap();
+        let peer = Liveness::new();
+        let p = producer(region.shm.clone(), region.commands, bell.try_clone().unwrap(), peer.clone()).unwrap();
+        let c = consumer(region.shm.clone(), region.commands, bell, peer).unwrap();
+        (p, c)
+    }
+
+    fn message(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    }
+
+    #[test]
+    fn messages_arrive_whole_and_in_order_across_wraps() {
+        let (mut p, mut c) = pair(4096);
+        let mut out = CommandBuf::new();
+        for i in 0..200 {
+            let msg = message(1 + (i * 37) % 900, i as u8);
+            p.send(&msg).unwrap();
+            out.clear();
+            assert_eq!(c.recv(&mut out, &|| false).unwrap(), Received::Message);
+            assert_eq!(out.as_bytes(), &msg[..], "message {i}");
+        }
+    }
+
+    #[test]
+    fn large_messages_travel_in_fragments_between_threads() {
+        let (mut p, mut c) = pair(64 << 10);
+        let msgs: Vec<Vec<u8>> = (0..8).map(|i| message((1 << 20) + i * 13, i as u8)).collect();
+        let sent = msgs.clone();
+        let writer = std::thread::spawn(move || {
+            for m in &sent {
+                p.send(m).unwrap();
+            }
+        });
+        let mut out = CommandBuf::new();
+        for m in &msgs {
+            out.clear();
+            c.recv(&mut out, &|| false).unwrap();
+            assert_eq!(out.as_bytes(), &m[..]);
+        }
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn a_waiting_receiver_can_be_stopped() {
+        let (_p, mut c) = pair(4096);
+        let waker = c.waker().unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let t = std::thread::spawn(move || {
+            let mut out = CommandBuf::new();
+            c.recv(&mut out, &|| flag.load(Ordering::SeqCst)).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        stop.store(true, Ordering::SeqCst);
+        waker.ring();
+        assert_eq!(t.join().unwrap(), Received::Stopped);
+    }
+
+    #[test]
+    fn a_dead_peer_ends_the_wait_within_the_deadline() {
+        let (_p, mut c) = pair(4096);
+        let peer = c.peer.clone();
+        let start = Instant::now();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            peer.mark_gone();
+        });
+        let mut out = CommandBuf::new();
+        assert!(matches!(c.recv(&mut out, &|| false), Err(TransportError::PeerGone)));
+        assert!(start.elapsed() < Duration::from_millis(100), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn corrupt_positions_are_refused() {
+        let (mut p, mut c) = pair(4096);
+        p.send(b"hello").unwrap();
+        // A hostile producer claims more than the ring holds.
+        c.ring.head().store(c.tail + 4096 * 2, Ordering::SeqCst);
+        let mut out = CommandBuf::new();
+        assert!(matches!(c.try_recv(&mut out), Err(TransportError::BadRing(_))));
+        // A hostile consumer claims to have read what was never written.
+        let (mut p, c) = pair(4096);
+        c.ring.tail().store(1 << 40, Ordering::SeqCst);
+        assert!(matches!(p.send(b"x"), Err(TransportError::BadRing(_))));
+    }
+
+    #[test]
+    fn corrupt_records_are_refused() {
+        let (mut p, mut c) = pair(4096);
+        p.send(b"hello").unwrap();
+        // Overwrite the record's length with one that runs past what was published.
+        c.ring.write_at(0, &4000u32.to_le_bytes());
+        let mut out = CommandBuf::new();
+        assert!(matches!(c.try_recv(&mut out), Err(TransportError::BadRing(_))));
+        // A fragment continuation without a start.
+        let (mut p, mut c) = pair(4096);
+        p.send(b"hello").unwrap();
+        c.ring.write_at(4, &MIDDLE.to_le_bytes());
+        assert!(matches!(c.try_recv(&mut out), Err(TransportError::BadRing(_))));
+    }
+
+    #[test]
+    fn oversized_messages_are_refused() {
+        let (mut p, mut c) = pair(4096);
+        c.set_max_message(2000);
+        p.send(&message(1500, 1)).unwrap();
+        let mut out = CommandBuf::new();
+        assert!(c.try_recv(&mut out).unwrap(), "1500 bytes are within the limit");
+        let (mut p, mut c) = pair(4096);
+        c.set_max_message(2000);
+        let t = std::thread::spawn(move || p.send(&message(3000, 1)));
+        let mut out = CommandBuf::new();
+        let err = c.recv(&mut out, &|| false).unwrap_err();
+        assert!(matches!(err, TransportError::TooLarge { .. }), "{err}");
+        drop(c);
+        let _ = t.join();
+    }
+
+    #[test]
+    fn bad_specs_are_refused() {
+        let region = RingRegion::create(4096).unwrap();
+        let bell = || Doorbell::new().unwrap();
+        let peer = Liveness::new();
+        let mut s = region.commands;
+        s.offset = 8;
+        assert!(consumer(region.shm.clone(), s, bell(), peer.clone()).is_err());
+        assert!(consumer(region.shm.clone(), RingSpec::with_data(0, 3000), bell(), peer.clone()).is_err());
+        assert!(consumer(region.shm.clone(), RingSpec::with_data(1 << 20, 4096), bell(), peer).is_err());
+    }
+}
