@@ -187,6 +187,10 @@ impl Context {
 /// small enough to stay in cache.
 const FLUSH_AT: usize = 64 << 10;
 
+/// Inline data from which a command skips the queue and is encoded straight into the
+/// link (one copy of the payload instead of two).
+const DIRECT_AT: usize = 32 << 10;
+
 impl Context {
     /// Sends every queued command. Programs reach this through `glFlush`, a
     /// synchronous call, or a full queue.
@@ -212,6 +216,12 @@ impl Forward for Context {
             return Err(CallError::NotConnected);
         }
         self.shadow(cmd);
+        if cmd.inline_bytes() >= DIRECT_AT {
+            // Order is kept: what was queued goes first.
+            self.flush()?;
+            let link = self.link.as_mut().ok_or(CallError::NotConnected)?;
+            return link.send_command(cmd);
+        }
         cmd.encode(&mut self.stream)?;
         if self.stream.len() >= FLUSH_AT || matches!(cmd, Command::Flush(_)) {
             self.flush()?;

@@ -21,6 +21,14 @@ pub trait Link: Send {
     fn send(&mut self, stream: &[u8]) -> Result<(), CallError>;
     /// Sends `stream` (ending in a synchronous command) and waits for its reply.
     fn round_trip(&mut self, stream: &[u8], reply: &mut ReplyBuf) -> Result<(), CallError>;
+
+    /// Sends one asynchronous command with a large payload. A link that can write
+    /// straight into its transport overrides this, so the payload is copied once.
+    fn send_command(&mut self, cmd: &Command<'_>) -> Result<(), CallError> {
+        let mut buf = CommandBuf::new();
+        cmd.encode(&mut buf)?;
+        self.send(buf.as_bytes())
+    }
 }
 
 /// What generated entry points forward through: a GL context or the EGL display link.

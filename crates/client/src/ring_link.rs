@@ -37,6 +37,13 @@ pub(crate) fn lost(e: TransportError) -> CallError {
 }
 
 impl Link for RingLink {
+    fn send_command(&mut self, cmd: &wire::commands::Command<'_>) -> Result<(), CallError> {
+        cmd.encode(&mut self.to_server).map_err(|e| match e {
+            wire::codec::EncodeError::SinkFailed { .. } => lost(self.to_server.take_error()),
+            e => CallError::Encode(e),
+        })
+    }
+
     fn send(&mut self, stream: &[u8]) -> Result<(), CallError> {
         self.to_server.send(stream).map_err(lost)
     }

@@ -357,3 +357,85 @@ fn refuses_to_start_on_an_open_directory() {
     );
     assert!(!Path::new(&open.join("gpu0")).exists());
 }
+
+/// A call blocked on the reply ring notices the server's death through its socket.
+#[test]
+fn a_dead_server_fails_a_ring_call_within_a_second() {
+    use client::{Connection, Forward};
+    use wire::commands::GetError;
+    let mut server = serve(&[], false);
+    let conn = Connection::unix(&server.socket, "ring-death-test").unwrap();
+    let (_, mut ctx) = conn.new_context().unwrap();
+    ctx.call(&GlCommand::GetError(GetError {})).expect("a live server answers over the ring");
+    server.signal(Signal::KILL);
+    server.wait(5 * SECOND).expect("SIGKILL did not kill the server");
+    let start = Instant::now();
+    let err = ctx.call(&GlCommand::GetError(GetError {})).unwrap_err();
+    assert!(start.elapsed() < SECOND, "took {:?}", start.elapsed());
+    assert!(matches!(err, client::CallError::Lost(_)), "{err}");
+    assert!(!conn.server_alive());
+}
+
+/// A client that vanishes halfway through a large command on its ring (fragments
+/// published, the rest never coming) is freed, and the next client is served.
+#[test]
+fn a_client_dying_mid_command_on_its_ring_is_freed() {
+    use transport::doorbell::Doorbell;
+    use transport::liveness::Liveness;
+    use transport::ring::{producer, RingRegion};
+    use wire::buf::Sink;
+    use wire::control::{AttachRingRequest, ControlStatus};
+    use zerocopy::IntoBytes;
+
+    let server = serve(&[], false);
+    let mut s = server.connect();
+    let context = create_context(&mut s);
+    let region = RingRegion::create(64 << 10).unwrap();
+    let (commands_bell, replies_bell) = (Doorbell::new().unwrap(), Doorbell::new().unwrap());
+    let request = AttachRingRequest {
+        context,
+        ring_bytes: region.shm.len() as u64,
+        cmd_offset: region.commands.offset,
+        cmd_len: region.commands.len,
+        reply_offset: region.replies.offset,
+        reply_len: region.replies.len,
+    };
+    let fds = [region.shm.as_fd(), commands_bell.as_fd(), replies_bell.as_fd()];
+    let (header, _, _) = s.control(ControlKind::AttachRing, request.as_bytes(), &fds).unwrap();
+    assert_eq!(header.status(), Ok(ControlStatus::Ok));
+    assert!(server.eventually(SECOND, |sv| sv.threads_named("glwire-context") == 1));
+
+    let mut to_server = producer(region.shm.clone(), region.commands, commands_bell, Liveness::new()).unwrap();
+    to_server.open(1 << 20).unwrap();
+    to_server.put(&vec![0u8; 100_000]).unwrap();
+    // The client dies: its socket closes, its half command stays half.
+    std::mem::forget(to_server);
+    drop(s);
+    assert!(
+        server.eventually(SECOND, |sv| sv.threads_named("glwire-context") == 0),
+        "the context of the dead client is still running"
+    );
+    let mut next = server.connect();
+    assert_eq!(next.call(ControlKind::Ping, b"next").unwrap(), b"next");
+}
+
+/// `glwire bench transport` runs end to end (tiny counts) and reports every figure
+/// with its floor; the figures themselves are for the README, not for a test.
+#[test]
+fn bench_transport_reports_every_figure_with_its_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["bench", "transport", "--rounds", "200", "--calls", "20000", "--payloads", "8", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for row in ["shm ring", "socket", "async 16-byte commands", "1 MiB payloads"] {
+        assert!(table.contains(row), "missing {row:?} in\n{table}");
+    }
+    let json = std::fs::read_to_string(&json).unwrap();
+    assert_eq!(json.matches("\"measure\"").count(), 6, "{json}");
+    assert!(!json.contains("\"ratio\": 0,") && !json.contains("\"value\": 0,"), "{json}");
+}

@@ -23,6 +23,8 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wire::buf::Sink;
+use wire::codec::EncodeError;
 use wire::CommandBuf;
 
 use crate::doorbell::Doorbell;
@@ -204,15 +206,41 @@ fn wake_if_asleep(asleep: &AtomicU32, bell: &Doorbell) {
     }
 }
 
-/// Writes messages into a ring.
+/// Writes messages into a ring. It is also a `wire::buf::Sink`, so an encoder can write
+/// a command straight into shared memory: a large payload then crosses from the
+/// program's memory into the ring with one copy.
 #[derive(Debug)]
 pub struct Producer {
     ring: Shared,
+    /// Bytes published so far.
     head: u64,
     bell: Doorbell,
     peer: Liveness,
     /// The largest record payload: longer messages are fragmented.
     fragment: usize,
+    /// The message being written, if one is open.
+    open: Option<Streaming>,
+    /// Why the last write failed (`Sink` errors carry no transport detail).
+    error: Option<TransportError>,
+}
+
+/// The record being filled for an open message.
+#[derive(Debug, Clone, Copy)]
+struct Streaming {
+    /// Message bytes not yet given a record.
+    remaining: usize,
+    /// True until the first record of the message is reserved.
+    first: bool,
+    /// Data index of the current record's payload, its length and bytes written.
+    at: usize,
+    len: usize,
+    written: usize,
+    /// Bytes the current record (with any skip before it) advances the head by.
+    advance: u64,
+    /// The current record's header index, to rewrite it if the message is abandoned.
+    header: usize,
+    /// Some record of this message is already visible to the consumer.
+    published: bool,
 }
 
 /// The writing end of the ring at `spec` in `shm`.
@@ -220,26 +248,21 @@ pub fn producer(shm: Arc<SharedMemory>, spec: RingSpec, bell: Doorbell, peer: Li
     let ring = Shared::new(shm, spec)?;
     let head = ring.head().load(Ordering::Acquire);
     let fragment = (ring.capacity / 4) as usize - RECORD_HEADER;
-    Ok(Producer { ring, head, bell, peer, fragment })
+    Ok(Producer { ring, head, bell, peer, fragment, open: None, error: None })
 }
 
 impl Producer {
     /// Sends one message (of any length), waiting while the ring is full. Fails when
     /// the peer dies or corrupts the ring.
     pub fn send(&mut self, msg: &[u8]) -> Result<(), TransportError> {
-        if msg.len() <= self.fragment {
-            return self.record(WHOLE, msg);
-        }
-        let mut chunks = msg.chunks(self.fragment).peekable();
-        let mut kind = FIRST;
-        while let Some(chunk) = chunks.next() {
-            if chunks.peek().is_none() {
-                kind = LAST;
-            }
-            self.record(kind, chunk)?;
-            kind = MIDDLE;
-        }
-        Ok(())
+        let result = self.open(msg.len()).and_then(|()| self.put(msg));
+        self.close(result.is_ok());
+        result.map_err(|_| self.take_error())
+    }
+
+    /// The transport error behind the last failed `Sink` call.
+    pub fn take_error(&mut self) -> TransportError {
+        self.error.take().unwrap_or_else(|| TransportError::BadRing("write failed".into()))
     }
 
     /// Free bytes, from the consumer's published tail (peer input: validated).
@@ -252,31 +275,121 @@ impl Producer {
         Ok(self.ring.capacity - used)
     }
 
-    fn record(&mut self, kind: u32, bytes: &[u8]) -> Result<(), TransportError> {
-        let padded = (RECORD_HEADER + bytes.len()).next_multiple_of(8);
+    fn fail(&mut self, e: TransportError) -> EncodeError {
+        self.error = Some(e);
+        self.open = None;
+        EncodeError::SinkFailed { kind: 0 }
+    }
+
+    /// Reserves the next record of the open message (waiting for room) and writes its
+    /// header; it is published once filled.
+    fn start_record(&mut self) -> Result<(), TransportError> {
+        let Some(mut st) = self.open else { return Ok(()) };
+        let len = st.remaining.min(self.fragment);
+        let last = len == st.remaining;
+        let kind = match (st.first, last) {
+            (true, true) => WHOLE,
+            (true, false) => FIRST,
+            (false, true) => LAST,
+            (false, false) => MIDDLE,
+        };
+        let padded = (RECORD_HEADER + len).next_multiple_of(8);
         let idx = self.ring.index(self.head);
         let to_end = self.ring.capacity as usize - idx;
         let skip = if padded > to_end { to_end } else { 0 };
         let need = (skip + padded) as u64;
-        let ring = &self.ring;
-        let peer = &self.peer;
         let ready = || Ok(self.free()? >= need);
-        if !wait_for(&self.bell, ring.producer_asleep(), peer, &|| false, ready)? {
+        if !wait_for(&self.bell, self.ring.producer_asleep(), &self.peer, &|| false, ready)? {
             return Err(TransportError::PeerGone);
         }
         if skip > 0 {
             let header = [((skip - RECORD_HEADER) as u32).to_le_bytes(), SKIP.to_le_bytes()].concat();
-            ring.write_at(idx, &header);
-            self.head += skip as u64;
+            self.ring.write_at(idx, &header);
         }
-        let idx = ring.index(self.head);
-        let header = [(bytes.len() as u32).to_le_bytes(), kind.to_le_bytes()].concat();
-        ring.write_at(idx, &header);
-        ring.write_at(idx + RECORD_HEADER, bytes);
-        self.head += padded as u64;
-        ring.head().store(self.head, Ordering::SeqCst);
-        wake_if_asleep(ring.consumer_asleep(), &self.bell);
+        let header = self.ring.index(self.head + skip as u64);
+        self.ring.write_at(header, &[(len as u32).to_le_bytes(), kind.to_le_bytes()].concat());
+        st = Streaming { remaining: st.remaining - len, first: false, at: header + RECORD_HEADER, len, written: 0, advance: need, header, published: st.published };
+        self.open = Some(st);
         Ok(())
+    }
+
+    /// Publishes the current record and wakes the consumer if it sleeps.
+    fn publish(&mut self, advance: u64) {
+        self.head += advance;
+        self.ring.head().store(self.head, Ordering::SeqCst);
+        wake_if_asleep(self.ring.consumer_asleep(), &self.bell);
+    }
+
+    /// Fills the open message from `bytes` (or zeros), record by record.
+    fn fill(&mut self, mut n: usize, bytes: Option<&[u8]>) -> Result<(), EncodeError> {
+        const ZEROS: [u8; 64] = [0; 64];
+        let mut from = 0usize;
+        while n > 0 {
+            let Some(mut st) = self.open else { return Err(EncodeError::SizeMismatch { kind: 0 }) };
+            if st.written == st.len {
+                // The message announced fewer bytes than it is given.
+                return Err(EncodeError::SizeMismatch { kind: 0 });
+            }
+            let take = n.min(st.len - st.written);
+            let take = if bytes.is_none() { take.min(ZEROS.len()) } else { take };
+            let src = match bytes {
+                Some(b) => &b[from..from + take],
+                None => &ZEROS[..take],
+            };
+            self.ring.write_at(st.at + st.written, src);
+            st.written += take;
+            from += take;
+            n -= take;
+            if st.written == st.len {
+                st.published = true;
+            }
+            self.open = Some(st);
+            if st.written == st.len {
+                self.publish(st.advance);
+                if st.remaining > 0 {
+                    if let Err(e) = self.start_record() {
+                        return Err(self.fail(e));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for Producer {
+    fn open(&mut self, size: usize) -> Result<(), EncodeError> {
+        if let Some(e) = self.error.take() {
+            return Err(self.fail(e));
+        }
+        self.open = Some(Streaming { remaining: size, first: true, at: 0, len: 0, written: 0, advance: 0, header: 0, published: false });
+        if let Err(e) = self.start_record() {
+            return Err(self.fail(e));
+        }
+        Ok(())
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        self.fill(bytes.len(), Some(bytes))
+    }
+
+    fn zeros(&mut self, n: usize) -> Result<(), EncodeError> {
+        self.fill(n, None)
+    }
+
+    fn close(&mut self, complete: bool) {
+        let Some(st) = self.open.take() else { return };
+        if complete || !st.published {
+            // Complete: every record is out. Abandoned before anything went out: the
+            // reservation is simply never published.
+            return;
+        }
+        // Fragments went out already: end the message short, as a LAST record of what
+        // was written, so the consumer sees a malformed message instead of waiting.
+        let header = [(st.written as u32).to_le_bytes(), LAST.to_le_bytes()].concat();
+        self.ring.write_at(st.header, &header);
+        let unused = (RECORD_HEADER + st.len).next_multiple_of(8) - (RECORD_HEADER + st.written).next_multiple_of(8);
+        self.publish(st.advance - unused as u64);
     }
 }
 
@@ -561,6 +674,51 @@ mod tests {
         assert!(matches!(err, TransportError::TooLarge { .. }), "{err}");
         drop(c);
         let _ = t.join();
+    }
+
+    #[test]
+    fn commands_encode_straight_into_the_ring() {
+        use wire::commands::{decode_command, BufferSubData, Command};
+        let (mut p, mut c) = pair(64 << 10);
+        let data: Vec<u8> = message(100_000, 3);
+        let writer = std::thread::spawn(move || {
+            cmd_encode(&mut p, &data);
+            p
+        });
+        let mut out = CommandBuf::new();
+        c.recv(&mut out, &|| false).unwrap();
+        let _p = writer.join().unwrap();
+        let (decoded, rest) = decode_command(out.as_bytes()).unwrap();
+        let expect = message(100_000, 3);
+        assert_eq!(decoded, Command::BufferSubData(BufferSubData { target: 0x8892, offset: 0, size: 100_000, data: &expect }));
+        assert!(rest.is_empty());
+    }
+
+    fn cmd_encode(p: &mut Producer, data: &[u8]) {
+        use wire::commands::{BufferSubData, Command};
+        Command::BufferSubData(BufferSubData { target: 0x8892, offset: 0, size: data.len() as i64, data }).encode(p).unwrap();
+    }
+
+    #[test]
+    fn an_abandoned_message_never_looks_whole() {
+        let (mut p, mut c) = pair(4096);
+        // Small: nothing was published, nothing arrives.
+        p.open(64).unwrap();
+        p.put(&[1; 10]).unwrap();
+        p.close(false);
+        let mut out = CommandBuf::new();
+        assert!(!c.try_recv(&mut out).unwrap());
+        // Large: fragments went out; the message ends short.
+        p.open(3000).unwrap();
+        p.put(&[2; 1500]).unwrap();
+        p.close(false);
+        assert!(c.try_recv(&mut out).unwrap());
+        assert_eq!(out.len(), 1500, "a short message, which the decoder refuses");
+        // The ring stays usable.
+        out.clear();
+        p.send(b"after").unwrap();
+        assert!(c.try_recv(&mut out).unwrap());
+        assert_eq!(out.as_bytes(), b"after");
     }
 
     #[test]

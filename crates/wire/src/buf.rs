@@ -1,10 +1,113 @@
-//! `CommandBuf`: an 8-byte-aligned, growable byte buffer that encoders append whole
-//! commands to. It owns the framing rule (header, fixed arguments, payload pieces, each
-//! padded to 8 bytes); it does not know what any opcode means or where the bytes go.
+//! Where encoders write: the `Sink` trait (one message at a time, its size known up
+//! front), `MessageWriter` (the framing rule every message follows: header, fixed
+//! arguments, payload pieces, each padded to 8), and `CommandBuf`, the 8-byte-aligned
+//! growable buffer that is the usual sink. A transport can be a sink too and take a
+//! large message straight from the program's memory. It does not know what any opcode
+//! means or where the bytes go.
 
 use zerocopy::IntoBytes;
 
 use crate::codec::{pad8, CommandHeader, EncodeError, ALIGN, MAX_COMMAND_BYTES};
+
+/// A destination for encoded messages.
+pub trait Sink {
+    /// Opens a message of exactly `size` bytes (a multiple of 8).
+    fn open(&mut self, size: usize) -> Result<(), EncodeError>;
+    /// Appends bytes to the open message.
+    fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError>;
+    /// Appends `n` zero bytes to the open message.
+    fn zeros(&mut self, n: usize) -> Result<(), EncodeError>;
+    /// Closes the open message; `complete` is false when the encoder stopped part-way,
+    /// and the sink must then not deliver a valid-looking message.
+    fn close(&mut self, complete: bool);
+}
+
+/// Starts a message of `fixed.len() + payload_bytes` body bytes (payload pieces already
+/// counted with their padding) behind an 8-byte header whose first word is `kind`. The
+/// returned writer must receive exactly `payload_bytes`.
+pub fn begin<'s, S: Sink + ?Sized>(
+    sink: &'s mut S,
+    kind: u32,
+    fixed: &[u8],
+    payload_bytes: usize,
+) -> Result<MessageWriter<'s, S>, EncodeError> {
+    let size = size_of::<CommandHeader>()
+        .checked_add(pad8(fixed.len()).ok_or(EncodeError::TooLarge { kind })?)
+        .and_then(|s| s.checked_add(payload_bytes))
+        .ok_or(EncodeError::TooLarge { kind })?;
+    if size > MAX_COMMAND_BYTES as usize || size % ALIGN != 0 {
+        return Err(EncodeError::TooLarge { kind });
+    }
+    sink.open(size)?;
+    let mut w = MessageWriter { sink, written: 0, size, kind, done: false };
+    let header = CommandHeader { opcode: kind, size: size as u32 };
+    w.raw(header.as_bytes())?;
+    w.raw(fixed)?;
+    w.pad()?;
+    Ok(w)
+}
+
+/// Writes the payload of one message begun by [`begin`], keeping count.
+#[derive(Debug)]
+pub struct MessageWriter<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
+    written: usize,
+    size: usize,
+    kind: u32,
+    done: bool,
+}
+
+impl<S: Sink + ?Sized> MessageWriter<'_, S> {
+    /// Appends bytes without padding (a piece of a larger payload).
+    pub fn raw(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        match self.written.checked_add(bytes.len()) {
+            Some(end) if end <= self.size => {
+                self.sink.put(bytes)?;
+                self.written = end;
+                Ok(())
+            }
+            _ => Err(EncodeError::SizeMismatch { kind: self.kind }),
+        }
+    }
+
+    /// Pads to the next multiple of 8 with zero bytes.
+    pub fn pad(&mut self) -> Result<(), EncodeError> {
+        match pad8(self.written) {
+            Some(to) if to <= self.size => {
+                self.sink.zeros(to - self.written)?;
+                self.written = to;
+                Ok(())
+            }
+            _ => Err(EncodeError::SizeMismatch { kind: self.kind }),
+        }
+    }
+
+    /// Appends one payload piece and pads it.
+    pub fn piece(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        self.raw(bytes)?;
+        self.pad()
+    }
+
+    /// Checks that the payload filled exactly what `begin` announced.
+    pub fn finish(mut self) -> Result<(), EncodeError> {
+        if self.written != self.size {
+            return Err(EncodeError::SizeMismatch { kind: self.kind });
+        }
+        self.done = true;
+        self.sink.close(true);
+        Ok(())
+    }
+}
+
+impl<S: Sink + ?Sized> Drop for MessageWriter<'_, S> {
+    /// A message that was not finished is abandoned, so no stream holds a
+    /// half-written command that looks whole.
+    fn drop(&mut self) {
+        if !self.done {
+            self.sink.close(false);
+        }
+    }
+}
 
 /// A growable stream of encoded commands whose start is 8-byte aligned.
 ///
@@ -14,6 +117,8 @@ use crate::codec::{pad8, CommandHeader, EncodeError, ALIGN, MAX_COMMAND_BYTES};
 pub struct CommandBuf {
     words: Vec<u64>,
     len: usize,
+    /// The open message: where it started and where the next byte goes.
+    open: Option<(usize, usize)>,
 }
 
 impl CommandBuf {
@@ -22,10 +127,11 @@ impl CommandBuf {
     }
 
     pub fn with_capacity(bytes: usize) -> Self {
-        Self { words: Vec::with_capacity(bytes.div_ceil(ALIGN)), len: 0 }
+        Self { words: Vec::with_capacity(bytes.div_ceil(ALIGN)), len: 0, open: None }
     }
 
-    /// The encoded bytes; always a multiple of 8 long and 8-byte aligned.
+    /// The encoded bytes; 8-byte aligned, and a multiple of 8 long when only whole
+    /// messages were written.
     pub fn as_bytes(&self) -> &[u8] {
         &self.words.as_bytes()[..self.len]
     }
@@ -41,16 +147,18 @@ impl CommandBuf {
     pub fn clear(&mut self) {
         self.words.clear();
         self.len = 0;
+        self.open = None;
+    }
+
+    /// Starts a message here (see [`begin`]).
+    pub fn begin(&mut self, kind: u32, fixed: &[u8], payload_bytes: usize) -> Result<MessageWriter<'_, Self>, EncodeError> {
+        begin(self, kind, fixed, payload_bytes)
     }
 
     /// Appends bytes received from a transport (part of, or whole, encoded
     /// messages); the decoder checks them like any peer input.
     pub fn extend_raw(&mut self, bytes: &[u8]) {
-        let start = self.len;
-        let end = start + bytes.len();
-        self.words.resize(end.div_ceil(ALIGN), 0);
-        self.words.as_mut_bytes()[start..end].copy_from_slice(bytes);
-        self.len = end;
+        self.extend_zeroed(bytes.len()).copy_from_slice(bytes);
     }
 
     /// Makes room for `n` more received bytes and returns them to be filled in place
@@ -62,96 +170,40 @@ impl CommandBuf {
         self.len = end;
         &mut self.words.as_mut_bytes()[start..end]
     }
+}
 
-    /// Starts a message of `fixed.len() + payload_bytes` body bytes (payload pieces
-    /// already counted with their padding) behind an 8-byte header whose first word is
-    /// `kind` (an opcode). The returned writer must receive exactly `payload_bytes`.
-    pub fn begin(
-        &mut self,
-        kind: u32,
-        fixed: &[u8],
-        payload_bytes: usize,
-    ) -> Result<MessageWriter<'_>, EncodeError> {
-        let size = size_of::<CommandHeader>()
-            .checked_add(pad8(fixed.len()).ok_or(EncodeError::TooLarge { kind })?)
-            .and_then(|s| s.checked_add(payload_bytes))
-            .ok_or(EncodeError::TooLarge { kind })?;
-        if size > MAX_COMMAND_BYTES as usize || size % ALIGN != 0 {
-            return Err(EncodeError::TooLarge { kind });
-        }
+impl Sink for CommandBuf {
+    fn open(&mut self, size: usize) -> Result<(), EncodeError> {
         let start = self.len;
-        let end = start.checked_add(size).ok_or(EncodeError::TooLarge { kind })?;
-        self.words.resize(end / ALIGN, 0);
+        let end = start.checked_add(size).ok_or(EncodeError::TooLarge { kind: 0 })?;
+        self.words.resize(end.div_ceil(ALIGN), 0);
         self.len = end;
-        let header = CommandHeader { opcode: kind, size: size as u32 };
-        let mut w = MessageWriter { buf: self, start, pos: start, end, kind, done: false };
-        w.raw(header.as_bytes())?;
-        w.raw(fixed)?;
-        w.pad()?;
-        Ok(w)
-    }
-}
-
-/// Writes the payload of one message begun by [`CommandBuf::begin`].
-#[derive(Debug)]
-pub struct MessageWriter<'b> {
-    buf: &'b mut CommandBuf,
-    start: usize,
-    pos: usize,
-    end: usize,
-    kind: u32,
-    done: bool,
-}
-
-impl MessageWriter<'_> {
-    /// Appends bytes without padding (a piece of a larger payload).
-    pub fn raw(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        let end = self.pos.checked_add(bytes.len()).filter(|&e| e <= self.end);
-        let Some(end) = end else {
-            return Err(EncodeError::SizeMismatch { kind: self.kind });
-        };
-        self.buf.words.as_mut_bytes()[self.pos..end].copy_from_slice(bytes);
-        self.pos = end;
+        self.open = Some((start, start));
         Ok(())
     }
 
-    /// Pads the current position to the next multiple of 8 with zero bytes.
-    pub fn pad(&mut self) -> Result<(), EncodeError> {
-        let to = pad8(self.pos).filter(|&e| e <= self.end);
-        let Some(to) = to else {
-            return Err(EncodeError::SizeMismatch { kind: self.kind });
-        };
+    fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        let Some((start, pos)) = self.open else { return Err(EncodeError::SizeMismatch { kind: 0 }) };
+        let end = pos + bytes.len();
+        self.words.as_mut_bytes()[pos..end].copy_from_slice(bytes);
+        self.open = Some((start, end));
+        Ok(())
+    }
+
+    fn zeros(&mut self, n: usize) -> Result<(), EncodeError> {
+        let Some((start, pos)) = self.open else { return Err(EncodeError::SizeMismatch { kind: 0 }) };
         // The words were zeroed by `resize`, but a reused buffer may hold old bytes.
-        self.buf.words.as_mut_bytes()[self.pos..to].fill(0);
-        self.pos = to;
+        self.words.as_mut_bytes()[pos..pos + n].fill(0);
+        self.open = Some((start, pos + n));
         Ok(())
     }
 
-    /// Appends one payload piece and pads it.
-    pub fn piece(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
-        self.raw(bytes)?;
-        self.pad()
-    }
-
-    /// Checks that the payload filled exactly what `begin` reserved.
-    pub fn finish(mut self) -> Result<(), EncodeError> {
-        if self.pos == self.end {
-            self.done = true;
-            Ok(())
-        } else {
-            Err(EncodeError::SizeMismatch { kind: self.kind })
+    fn close(&mut self, complete: bool) {
+        if let (false, Some((start, _))) = (complete, self.open) {
+            self.len = start;
+            self.words.truncate(start.div_ceil(ALIGN));
         }
-    }
-}
-
-impl Drop for MessageWriter<'_> {
-    /// A message that was not finished is taken back out, so the stream never holds a
-    /// half-written command.
-    fn drop(&mut self) {
-        if !self.done {
-            self.buf.len = self.start;
-            self.buf.words.truncate(self.start / ALIGN);
-        }
+        self.open = None;
     }
 }
 
@@ -165,10 +217,7 @@ mod tests {
         let mut w = buf.begin(7, &[1, 2, 3, 4], 8).unwrap();
         w.piece(&[9, 9, 9]).unwrap();
         w.finish().unwrap();
-        assert_eq!(
-            buf.as_bytes(),
-            &[7, 0, 0, 0, 24, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 9, 9, 9, 0, 0, 0, 0, 0]
-        );
+        assert_eq!(buf.as_bytes(), &[7, 0, 0, 0, 24, 0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 9, 9, 9, 0, 0, 0, 0, 0]);
         assert_eq!(buf.as_bytes().as_ptr() as usize % ALIGN, 0);
     }
 
@@ -185,6 +234,19 @@ mod tests {
         let mut buf = CommandBuf::new();
         let mut w = buf.begin(7, &[], 8).unwrap();
         assert_eq!(w.piece(&[0; 9]), Err(EncodeError::SizeMismatch { kind: 7 }));
+        drop(w);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_reused_buffer_pads_with_zeros() {
+        let mut buf = CommandBuf::new();
+        buf.extend_raw(&[0xff; 16]);
+        buf.clear();
+        let mut w = buf.begin(1, &[], 8).unwrap();
+        w.piece(&[5]).unwrap();
+        w.finish().unwrap();
+        assert_eq!(&buf.as_bytes()[8..], &[5, 0, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::buf::MessageWriter;
+use crate::buf::{MessageWriter, Sink};
 
 /// Every command, reply and payload piece starts on an 8-byte boundary.
 pub const ALIGN: usize = 8;
@@ -98,6 +98,8 @@ pub enum EncodeError {
     TooLarge { kind: u32 },
     #[error("message {kind:#x}: payload does not match its declared size (encoder bug)")]
     SizeMismatch { kind: u32 },
+    #[error("the destination of message {kind:#x} failed (see the transport's error)")]
+    SinkFailed { kind: u32 },
     #[error("message {kind:#x}: parameter {param} has {got} elements where {expected} are required")]
     CountMismatch { kind: u32, param: &'static str, expected: usize, got: usize },
 }
@@ -264,7 +266,7 @@ pub mod put {
         }
     }
 
-    pub fn array<T: IntoBytes + Immutable>(w: &mut MessageWriter<'_>, v: Option<&[T]>) -> Result<(), EncodeError> {
+    pub fn array<S: Sink + ?Sized, T: IntoBytes + Immutable>(w: &mut MessageWriter<'_, S>, v: Option<&[T]>) -> Result<(), EncodeError> {
         match v {
             None => Ok(()),
             Some(v) => w.piece(v.as_bytes()),
@@ -281,7 +283,7 @@ pub mod put {
         }
     }
 
-    pub fn cstr(w: &mut MessageWriter<'_>, v: Option<&CStr>) -> Result<(), EncodeError> {
+    pub fn cstr<S: Sink + ?Sized>(w: &mut MessageWriter<'_, S>, v: Option<&CStr>) -> Result<(), EncodeError> {
         match v {
             None => Ok(()),
             Some(s) => w.piece(s.to_bytes_with_nul()),
@@ -297,7 +299,7 @@ pub mod put {
         }
     }
 
-    pub fn data_ref(w: &mut MessageWriter<'_>, v: &DataRef<'_>) -> Result<(), EncodeError> {
+    pub fn data_ref<S: Sink + ?Sized>(w: &mut MessageWriter<'_, S>, v: &DataRef<'_>) -> Result<(), EncodeError> {
         match *v {
             DataRef::Inline(b) => w.piece(b),
             DataRef::Null | DataRef::Offset(_) => Ok(()),
@@ -322,7 +324,7 @@ pub mod put {
         Ok((n as u32, bytes_of(kind, n)?))
     }
 
-    pub fn str_list(w: &mut MessageWriter<'_>, v: &StrList<'_>) -> Result<(), EncodeError> {
+    pub fn str_list<S: Sink + ?Sized>(w: &mut MessageWriter<'_, S>, v: &StrList<'_>) -> Result<(), EncodeError> {
         let count = v.len() as u32;
         w.raw(&count.to_le_bytes())?;
         for s in v.iter() {

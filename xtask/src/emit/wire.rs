@@ -212,7 +212,7 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line(format!("    pub const OPCODE: Opcode = Opcode::{name};"));
     o.line("");
     // Encoder.
-    o.line("    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {");
+    o.line("    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
     o.line(format!("        const K: u32 = Opcode::{name} as u32;"));
     let mut sizes = Vec::new();
     let mut writes = Vec::new();
@@ -294,7 +294,7 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line(format!("        let args = {args} {{ {} }};", inits.join(", ")));
     o.line(format!("        let payload = put::total(K, &[{}])?;", sizes.join(", ")));
     let mut_w = if writes.is_empty() { "" } else { "mut " };
-    o.line(format!("        let {mut_w}w = buf.begin(K, args.as_bytes(), payload)?;"));
+    o.line(format!("        let {mut_w}w = begin(buf, K, args.as_bytes(), payload)?;"));
     for wr in &writes {
         o.line(format!("        {wr}"));
     }
@@ -379,7 +379,7 @@ fn emit_reply(o: &mut Out, c: &Cmd) {
     o.line("}");
     o.line("");
     o.line(format!("impl{l} {name}{l} {{"));
-    o.line("    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {");
+    o.line("    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
     o.line(format!("        const K: u32 = Opcode::{} as u32;", c.rust));
     let mut sizes = Vec::new();
     let mut writes = Vec::new();
@@ -411,7 +411,7 @@ fn emit_reply(o: &mut Out, c: &Cmd) {
     o.line(format!("        let args = {args} {{ {} }};", inits.join(", ")));
     o.line(format!("        let payload = put::total(K, &[{}])?;", sizes.join(", ")));
     let mut_w = if writes.is_empty() { "" } else { "mut " };
-    o.line(format!("        let {mut_w}w = buf.begin(K, args.as_bytes(), payload)?;"));
+    o.line(format!("        let {mut_w}w = begin(buf, K, args.as_bytes(), payload)?;"));
     for wr in &writes {
         o.line(format!("        {wr}"));
     }
@@ -577,7 +577,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("");
     o.line("use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};");
     o.line("");
-    o.line("use crate::buf::CommandBuf;");
+    o.line("use crate::buf::{begin, Sink};");
     o.line("use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};");
     o.line("use super::{Api, CommandInfo, Sizing};");
     o.line("");
@@ -653,10 +653,41 @@ pub fn commands_file(m: &Model) -> String {
     o.line("        }");
     o.line("    }");
     o.line("");
-    o.line("    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {");
+    o.line("    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
     o.line("        match self {");
     for c in &m.commands {
         o.line(format!("            Command::{}(c) => c.encode(buf),", c.rust));
+    }
+    o.line("        }");
+    o.line("    }");
+    o.line("}");
+    o.line("");
+    o.line("impl Command<'_> {");
+    o.line("    /// Bytes of inline data the command carries (arrays, strings, pixels): lets a");
+    o.line("    /// sender route a large command past its batching buffer without encoding it.");
+    o.line("    pub fn inline_bytes(&self) -> usize {");
+    o.line("        match self {");
+    for c in &m.commands {
+        let mut terms = Vec::new();
+        for p in c.wire_params() {
+            let n = &p.name;
+            match &p.kind {
+                Kind::In { elem, nullable: false, .. } => terms.push(format!("c.{n}.len() * {}", elem.size())),
+                Kind::In { elem, nullable: true, .. } | Kind::AttribList { elem } => {
+                    terms.push(format!("c.{n}.map_or(0, |v| v.len() * {})", elem.size()))
+                }
+                Kind::Ref { .. } => terms.push(format!("match c.{n} {{ DataRef::Inline(b) => b.len(), _ => 0 }}")),
+                Kind::Str { nullable: false, .. } => terms.push(format!("c.{n}.to_bytes().len()")),
+                Kind::Str { nullable: true, .. } => terms.push(format!("c.{n}.map_or(0, |s| s.to_bytes().len())")),
+                Kind::StrList { .. } => terms.push(format!("c.{n}.len() * 16")),
+                _ => {}
+            }
+        }
+        if terms.is_empty() {
+            o.line(format!("            Command::{}(_) => 0,", c.rust));
+        } else {
+            o.line(format!("            Command::{}(c) => {},", c.rust, terms.join(" + ")));
+        }
     }
     o.line("        }");
     o.line("    }");
@@ -687,7 +718,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("}");
     o.line("");
     o.line("impl<'a> Reply<'a> {");
-    o.line("    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {");
+    o.line("    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
     o.line("        match self {");
     for c in m.commands.iter().filter(|c| c.sync) {
         o.line(format!("            Reply::{}(r) => r.encode(buf),", c.rust));
@@ -712,7 +743,7 @@ pub fn commands_file(m: &Model) -> String {
     // Empty replies.
     o.line("/// Encodes the reply to `op` that carries nothing: a zero or NULL result and no");
     o.line("/// output data. Returns false (writing nothing) for an asynchronous command.");
-    o.line("pub fn empty_reply(op: Opcode, buf: &mut CommandBuf) -> Result<bool, EncodeError> {");
+    o.line("pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, EncodeError> {");
     o.line("    match op {");
     for c in m.commands.iter().filter(|c| c.sync) {
         let mut fields = Vec::new();

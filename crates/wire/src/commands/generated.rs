@@ -9,7 +9,7 @@ use core::ffi::CStr;
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::buf::CommandBuf;
+use crate::buf::{begin, Sink};
 use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};
 use super::{Api, CommandInfo, Sizing};
 
@@ -1651,11 +1651,11 @@ pub struct ActiveTexture {
 impl ActiveTexture {
     pub const OPCODE: Opcode = Opcode::ActiveTexture;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ActiveTexture as u32;
         let args = ActiveTextureArgs { texture: self.texture, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1688,11 +1688,11 @@ pub struct AttachShader {
 impl AttachShader {
     pub const OPCODE: Opcode = Opcode::AttachShader;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::AttachShader as u32;
         let args = AttachShaderArgs { program: self.program, shader: self.shader };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1728,12 +1728,12 @@ pub struct BindAttribLocation<'a> {
 impl<'a> BindAttribLocation<'a> {
     pub const OPCODE: Opcode = Opcode::BindAttribLocation;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindAttribLocation as u32;
         let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
         let args = BindAttribLocationArgs { program: self.program, index: self.index, name_len, _pad0: [0; 4] };
         let payload = put::total(K, &[name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.name))?;
         w.finish()
     }
@@ -1768,11 +1768,11 @@ pub struct BindBuffer {
 impl BindBuffer {
     pub const OPCODE: Opcode = Opcode::BindBuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindBuffer as u32;
         let args = BindBufferArgs { target: self.target, buffer: self.buffer };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1804,11 +1804,11 @@ pub struct BindFramebuffer {
 impl BindFramebuffer {
     pub const OPCODE: Opcode = Opcode::BindFramebuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindFramebuffer as u32;
         let args = BindFramebufferArgs { target: self.target, framebuffer: self.framebuffer };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1840,11 +1840,11 @@ pub struct BindRenderbuffer {
 impl BindRenderbuffer {
     pub const OPCODE: Opcode = Opcode::BindRenderbuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindRenderbuffer as u32;
         let args = BindRenderbufferArgs { target: self.target, renderbuffer: self.renderbuffer };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1876,11 +1876,11 @@ pub struct BindTexture {
 impl BindTexture {
     pub const OPCODE: Opcode = Opcode::BindTexture;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindTexture as u32;
         let args = BindTextureArgs { target: self.target, texture: self.texture };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1916,11 +1916,11 @@ pub struct BlendColor {
 impl BlendColor {
     pub const OPCODE: Opcode = Opcode::BlendColor;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendColor as u32;
         let args = BlendColorArgs { red: self.red, green: self.green, blue: self.blue, alpha: self.alpha };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1951,11 +1951,11 @@ pub struct BlendEquation {
 impl BlendEquation {
     pub const OPCODE: Opcode = Opcode::BlendEquation;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquation as u32;
         let args = BlendEquationArgs { mode: self.mode, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -1988,11 +1988,11 @@ pub struct BlendEquationSeparate {
 impl BlendEquationSeparate {
     pub const OPCODE: Opcode = Opcode::BlendEquationSeparate;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquationSeparate as u32;
         let args = BlendEquationSeparateArgs { mode_r_g_b: self.mode_r_g_b, mode_alpha: self.mode_alpha };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2024,11 +2024,11 @@ pub struct BlendFunc {
 impl BlendFunc {
     pub const OPCODE: Opcode = Opcode::BlendFunc;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFunc as u32;
         let args = BlendFuncArgs { sfactor: self.sfactor, dfactor: self.dfactor };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2064,11 +2064,11 @@ pub struct BlendFuncSeparate {
 impl BlendFuncSeparate {
     pub const OPCODE: Opcode = Opcode::BlendFuncSeparate;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFuncSeparate as u32;
         let args = BlendFuncSeparateArgs { sfactor_r_g_b: self.sfactor_r_g_b, dfactor_r_g_b: self.dfactor_r_g_b, sfactor_alpha: self.sfactor_alpha, dfactor_alpha: self.dfactor_alpha };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2106,13 +2106,13 @@ pub struct BufferData<'a> {
 impl<'a> BufferData<'a> {
     pub const OPCODE: Opcode = Opcode::BufferData;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BufferData as u32;
         if let Some(v) = self.data { check_count(K, "data", Expect::from_len(len_of(self.size)), v.len())?; }
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = BufferDataArgs { target: self.target, size: self.size, data_len, usage: self.usage, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -2154,13 +2154,13 @@ pub struct BufferSubData<'a> {
 impl<'a> BufferSubData<'a> {
     pub const OPCODE: Opcode = Opcode::BufferSubData;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BufferSubData as u32;
         if let Some(v) = Some(self.data) { check_count(K, "data", Expect::from_len(len_of(self.size)), v.len())?; }
         let (data_len, data_bytes) = put::array_len(K, Some(self.data))?;
         let args = BufferSubDataArgs { target: self.target, offset: self.offset, size: self.size, data_len, _pad0: [0; 4], _pad1: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.data))?;
         w.finish()
     }
@@ -2194,11 +2194,11 @@ pub struct CheckFramebufferStatus {
 impl CheckFramebufferStatus {
     pub const OPCODE: Opcode = Opcode::CheckFramebufferStatus;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CheckFramebufferStatus as u32;
         let args = CheckFramebufferStatusArgs { target: self.target, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2226,11 +2226,11 @@ pub struct CheckFramebufferStatusReply {
 }
 
 impl CheckFramebufferStatusReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CheckFramebufferStatus as u32;
         let args = CheckFramebufferStatusReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2262,11 +2262,11 @@ pub struct Clear {
 impl Clear {
     pub const OPCODE: Opcode = Opcode::Clear;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Clear as u32;
         let args = ClearArgs { mask: self.mask, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2303,11 +2303,11 @@ pub struct ClearColor {
 impl ClearColor {
     pub const OPCODE: Opcode = Opcode::ClearColor;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearColor as u32;
         let args = ClearColorArgs { red: self.red, green: self.green, blue: self.blue, alpha: self.alpha };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2338,11 +2338,11 @@ pub struct ClearDepthf {
 impl ClearDepthf {
     pub const OPCODE: Opcode = Opcode::ClearDepthf;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearDepthf as u32;
         let args = ClearDepthfArgs { d: self.d, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2374,11 +2374,11 @@ pub struct ClearStencil {
 impl ClearStencil {
     pub const OPCODE: Opcode = Opcode::ClearStencil;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearStencil as u32;
         let args = ClearStencilArgs { s: self.s, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2416,11 +2416,11 @@ pub struct ColorMask {
 impl ColorMask {
     pub const OPCODE: Opcode = Opcode::ColorMask;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ColorMask as u32;
         let args = ColorMaskArgs { red: self.red, green: self.green, blue: self.blue, alpha: self.alpha, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2452,11 +2452,11 @@ pub struct CompileShader {
 impl CompileShader {
     pub const OPCODE: Opcode = Opcode::CompileShader;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CompileShader as u32;
         let args = CompileShaderArgs { shader: self.shader, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2503,13 +2503,13 @@ pub struct CompressedTexImage2D<'a> {
 impl<'a> CompressedTexImage2D<'a> {
     pub const OPCODE: Opcode = Opcode::CompressedTexImage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CompressedTexImage2D as u32;
         if let DataRef::Inline(b) = self.data { check_count(K, "data", Expect::from_len(len_of(self.image_size)), b.len())?; }
         let (data_len, data_off, data_bytes) = put::data_ref_len(K, &self.data)?;
         let args = CompressedTexImage2DArgs { target: self.target, level: self.level, internalformat: self.internalformat, width: self.width, height: self.height, border: self.border, image_size: self.image_size, data_len, data_off };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.data)?;
         w.finish()
     }
@@ -2560,13 +2560,13 @@ pub struct CompressedTexSubImage2D<'a> {
 impl<'a> CompressedTexSubImage2D<'a> {
     pub const OPCODE: Opcode = Opcode::CompressedTexSubImage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CompressedTexSubImage2D as u32;
         if let DataRef::Inline(b) = self.data { check_count(K, "data", Expect::from_len(len_of(self.image_size)), b.len())?; }
         let (data_len, data_off, data_bytes) = put::data_ref_len(K, &self.data)?;
         let args = CompressedTexSubImage2DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, width: self.width, height: self.height, format: self.format, image_size: self.image_size, data_len, data_off, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.data)?;
         w.finish()
     }
@@ -2613,11 +2613,11 @@ pub struct CopyTexImage2D {
 impl CopyTexImage2D {
     pub const OPCODE: Opcode = Opcode::CopyTexImage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyTexImage2D as u32;
         let args = CopyTexImage2DArgs { target: self.target, level: self.level, internalformat: self.internalformat, x: self.x, y: self.y, width: self.width, height: self.height, border: self.border };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2661,11 +2661,11 @@ pub struct CopyTexSubImage2D {
 impl CopyTexSubImage2D {
     pub const OPCODE: Opcode = Opcode::CopyTexSubImage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyTexSubImage2D as u32;
         let args = CopyTexSubImage2DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, x: self.x, y: self.y, width: self.width, height: self.height };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2693,11 +2693,11 @@ pub struct CreateProgram {
 impl CreateProgram {
     pub const OPCODE: Opcode = Opcode::CreateProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateProgram as u32;
         let args = CreateProgramArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2724,11 +2724,11 @@ pub struct CreateProgramReply {
 }
 
 impl CreateProgramReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateProgram as u32;
         let args = CreateProgramReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2760,11 +2760,11 @@ pub struct CreateShader {
 impl CreateShader {
     pub const OPCODE: Opcode = Opcode::CreateShader;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateShader as u32;
         let args = CreateShaderArgs { type_: self.type_, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2792,11 +2792,11 @@ pub struct CreateShaderReply {
 }
 
 impl CreateShaderReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateShader as u32;
         let args = CreateShaderReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2828,11 +2828,11 @@ pub struct CullFace {
 impl CullFace {
     pub const OPCODE: Opcode = Opcode::CullFace;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CullFace as u32;
         let args = CullFaceArgs { mode: self.mode, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2866,13 +2866,13 @@ pub struct DeleteBuffers<'a> {
 impl<'a> DeleteBuffers<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteBuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteBuffers as u32;
         if let Some(v) = Some(self.buffers) { check_count(K, "buffers", Expect::from_len(len_of(self.n)), v.len())?; }
         let (buffers_len, buffers_bytes) = put::array_len(K, Some(self.buffers))?;
         let args = DeleteBuffersArgs { n: self.n, buffers_len };
         let payload = put::total(K, &[buffers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.buffers))?;
         w.finish()
     }
@@ -2907,13 +2907,13 @@ pub struct DeleteFramebuffers<'a> {
 impl<'a> DeleteFramebuffers<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteFramebuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteFramebuffers as u32;
         if let Some(v) = Some(self.framebuffers) { check_count(K, "framebuffers", Expect::from_len(len_of(self.n)), v.len())?; }
         let (framebuffers_len, framebuffers_bytes) = put::array_len(K, Some(self.framebuffers))?;
         let args = DeleteFramebuffersArgs { n: self.n, framebuffers_len };
         let payload = put::total(K, &[framebuffers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.framebuffers))?;
         w.finish()
     }
@@ -2946,11 +2946,11 @@ pub struct DeleteProgram {
 impl DeleteProgram {
     pub const OPCODE: Opcode = Opcode::DeleteProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteProgram as u32;
         let args = DeleteProgramArgs { program: self.program, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -2984,13 +2984,13 @@ pub struct DeleteRenderbuffers<'a> {
 impl<'a> DeleteRenderbuffers<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteRenderbuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteRenderbuffers as u32;
         if let Some(v) = Some(self.renderbuffers) { check_count(K, "renderbuffers", Expect::from_len(len_of(self.n)), v.len())?; }
         let (renderbuffers_len, renderbuffers_bytes) = put::array_len(K, Some(self.renderbuffers))?;
         let args = DeleteRenderbuffersArgs { n: self.n, renderbuffers_len };
         let payload = put::total(K, &[renderbuffers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.renderbuffers))?;
         w.finish()
     }
@@ -3023,11 +3023,11 @@ pub struct DeleteShader {
 impl DeleteShader {
     pub const OPCODE: Opcode = Opcode::DeleteShader;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteShader as u32;
         let args = DeleteShaderArgs { shader: self.shader, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3061,13 +3061,13 @@ pub struct DeleteTextures<'a> {
 impl<'a> DeleteTextures<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteTextures;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteTextures as u32;
         if let Some(v) = Some(self.textures) { check_count(K, "textures", Expect::from_len(len_of(self.n)), v.len())?; }
         let (textures_len, textures_bytes) = put::array_len(K, Some(self.textures))?;
         let args = DeleteTexturesArgs { n: self.n, textures_len };
         let payload = put::total(K, &[textures_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.textures))?;
         w.finish()
     }
@@ -3100,11 +3100,11 @@ pub struct DepthFunc {
 impl DepthFunc {
     pub const OPCODE: Opcode = Opcode::DepthFunc;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthFunc as u32;
         let args = DepthFuncArgs { func: self.func, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3136,11 +3136,11 @@ pub struct DepthMask {
 impl DepthMask {
     pub const OPCODE: Opcode = Opcode::DepthMask;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthMask as u32;
         let args = DepthMaskArgs { flag: self.flag, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3173,11 +3173,11 @@ pub struct DepthRangef {
 impl DepthRangef {
     pub const OPCODE: Opcode = Opcode::DepthRangef;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthRangef as u32;
         let args = DepthRangefArgs { n: self.n, f: self.f };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3209,11 +3209,11 @@ pub struct DetachShader {
 impl DetachShader {
     pub const OPCODE: Opcode = Opcode::DetachShader;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DetachShader as u32;
         let args = DetachShaderArgs { program: self.program, shader: self.shader };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3244,11 +3244,11 @@ pub struct Disable {
 impl Disable {
     pub const OPCODE: Opcode = Opcode::Disable;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Disable as u32;
         let args = DisableArgs { cap: self.cap, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3280,11 +3280,11 @@ pub struct DisableVertexAttribArray {
 impl DisableVertexAttribArray {
     pub const OPCODE: Opcode = Opcode::DisableVertexAttribArray;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DisableVertexAttribArray as u32;
         let args = DisableVertexAttribArrayArgs { index: self.index, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3320,11 +3320,11 @@ pub struct DrawArrays {
 impl DrawArrays {
     pub const OPCODE: Opcode = Opcode::DrawArrays;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArrays as u32;
         let args = DrawArraysArgs { mode: self.mode, first: self.first, count: self.count, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3363,12 +3363,12 @@ pub struct DrawElements<'a> {
 impl<'a> DrawElements<'a> {
     pub const OPCODE: Opcode = Opcode::DrawElements;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawElements as u32;
         let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
         let args = DrawElementsArgs { mode: self.mode, count: self.count, type_: self.type_, indices_len, indices_off };
         let payload = put::total(K, &[indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.indices)?;
         w.finish()
     }
@@ -3401,11 +3401,11 @@ pub struct Enable {
 impl Enable {
     pub const OPCODE: Opcode = Opcode::Enable;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Enable as u32;
         let args = EnableArgs { cap: self.cap, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3437,11 +3437,11 @@ pub struct EnableVertexAttribArray {
 impl EnableVertexAttribArray {
     pub const OPCODE: Opcode = Opcode::EnableVertexAttribArray;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EnableVertexAttribArray as u32;
         let args = EnableVertexAttribArrayArgs { index: self.index, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3472,11 +3472,11 @@ pub struct Finish {
 impl Finish {
     pub const OPCODE: Opcode = Opcode::Finish;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Finish as u32;
         let args = FinishArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3500,11 +3500,11 @@ pub struct FinishReply {
 }
 
 impl FinishReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Finish as u32;
         let args = FinishReplyArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3532,11 +3532,11 @@ pub struct Flush {
 impl Flush {
     pub const OPCODE: Opcode = Opcode::Flush;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Flush as u32;
         let args = FlushArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3572,11 +3572,11 @@ pub struct FramebufferRenderbuffer {
 impl FramebufferRenderbuffer {
     pub const OPCODE: Opcode = Opcode::FramebufferRenderbuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferRenderbuffer as u32;
         let args = FramebufferRenderbufferArgs { target: self.target, attachment: self.attachment, renderbuffertarget: self.renderbuffertarget, renderbuffer: self.renderbuffer };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3615,11 +3615,11 @@ pub struct FramebufferTexture2D {
 impl FramebufferTexture2D {
     pub const OPCODE: Opcode = Opcode::FramebufferTexture2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTexture2D as u32;
         let args = FramebufferTexture2DArgs { target: self.target, attachment: self.attachment, textarget: self.textarget, texture: self.texture, level: self.level, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3651,11 +3651,11 @@ pub struct FrontFace {
 impl FrontFace {
     pub const OPCODE: Opcode = Opcode::FrontFace;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FrontFace as u32;
         let args = FrontFaceArgs { mode: self.mode, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3689,12 +3689,12 @@ pub struct GenBuffers {
 impl GenBuffers {
     pub const OPCODE: Opcode = Opcode::GenBuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenBuffers as u32;
         if let Some(c) = self.buffers { check_count(K, "buffers", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenBuffersArgs { n: self.n, buffers_cap: put::out_cap(self.buffers) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3722,12 +3722,12 @@ pub struct GenBuffersReply<'a> {
 }
 
 impl<'a> GenBuffersReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenBuffers as u32;
         let (buffers_len, buffers_bytes) = put::array_len(K, self.buffers)?;
         let args = GenBuffersReplyArgs { buffers_len, _pad0: [0; 4] };
         let payload = put::total(K, &[buffers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.buffers)?;
         w.finish()
     }
@@ -3761,11 +3761,11 @@ pub struct GenerateMipmap {
 impl GenerateMipmap {
     pub const OPCODE: Opcode = Opcode::GenerateMipmap;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenerateMipmap as u32;
         let args = GenerateMipmapArgs { target: self.target, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3799,12 +3799,12 @@ pub struct GenFramebuffers {
 impl GenFramebuffers {
     pub const OPCODE: Opcode = Opcode::GenFramebuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenFramebuffers as u32;
         if let Some(c) = self.framebuffers { check_count(K, "framebuffers", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenFramebuffersArgs { n: self.n, framebuffers_cap: put::out_cap(self.framebuffers) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3832,12 +3832,12 @@ pub struct GenFramebuffersReply<'a> {
 }
 
 impl<'a> GenFramebuffersReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenFramebuffers as u32;
         let (framebuffers_len, framebuffers_bytes) = put::array_len(K, self.framebuffers)?;
         let args = GenFramebuffersReplyArgs { framebuffers_len, _pad0: [0; 4] };
         let payload = put::total(K, &[framebuffers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.framebuffers)?;
         w.finish()
     }
@@ -3873,12 +3873,12 @@ pub struct GenRenderbuffers {
 impl GenRenderbuffers {
     pub const OPCODE: Opcode = Opcode::GenRenderbuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenRenderbuffers as u32;
         if let Some(c) = self.renderbuffers { check_count(K, "renderbuffers", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenRenderbuffersArgs { n: self.n, renderbuffers_cap: put::out_cap(self.renderbuffers) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3906,12 +3906,12 @@ pub struct GenRenderbuffersReply<'a> {
 }
 
 impl<'a> GenRenderbuffersReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenRenderbuffers as u32;
         let (renderbuffers_len, renderbuffers_bytes) = put::array_len(K, self.renderbuffers)?;
         let args = GenRenderbuffersReplyArgs { renderbuffers_len, _pad0: [0; 4] };
         let payload = put::total(K, &[renderbuffers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.renderbuffers)?;
         w.finish()
     }
@@ -3947,12 +3947,12 @@ pub struct GenTextures {
 impl GenTextures {
     pub const OPCODE: Opcode = Opcode::GenTextures;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenTextures as u32;
         if let Some(c) = self.textures { check_count(K, "textures", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenTexturesArgs { n: self.n, textures_cap: put::out_cap(self.textures) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -3980,12 +3980,12 @@ pub struct GenTexturesReply<'a> {
 }
 
 impl<'a> GenTexturesReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenTextures as u32;
         let (textures_len, textures_bytes) = put::array_len(K, self.textures)?;
         let args = GenTexturesReplyArgs { textures_len, _pad0: [0; 4] };
         let payload = put::total(K, &[textures_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.textures)?;
         w.finish()
     }
@@ -4035,7 +4035,7 @@ pub struct GetActiveAttrib {
 impl GetActiveAttrib {
     pub const OPCODE: Opcode = Opcode::GetActiveAttrib;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveAttrib as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.size { check_count(K, "size", Expect::Exactly(1), c as usize)?; }
@@ -4043,7 +4043,7 @@ impl GetActiveAttrib {
         if let Some(c) = self.name { check_count(K, "name", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetActiveAttribArgs { program: self.program, index: self.index, buf_size: self.buf_size, length_cap: put::out_cap(self.length), size_cap: put::out_cap(self.size), type_cap: put::out_cap(self.type_), name_cap: put::out_cap(self.name), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4080,7 +4080,7 @@ pub struct GetActiveAttribReply<'a> {
 }
 
 impl<'a> GetActiveAttribReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveAttrib as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (size_len, size_bytes) = put::array_len(K, self.size)?;
@@ -4088,7 +4088,7 @@ impl<'a> GetActiveAttribReply<'a> {
         let (name_len, name_bytes) = put::array_len(K, self.name)?;
         let args = GetActiveAttribReplyArgs { length_len, size_len, type_len, name_len };
         let payload = put::total(K, &[length_bytes, size_bytes, type_bytes, name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.size)?;
         put::array(&mut w, self.type_)?;
@@ -4143,7 +4143,7 @@ pub struct GetActiveUniform {
 impl GetActiveUniform {
     pub const OPCODE: Opcode = Opcode::GetActiveUniform;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniform as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.size { check_count(K, "size", Expect::Exactly(1), c as usize)?; }
@@ -4151,7 +4151,7 @@ impl GetActiveUniform {
         if let Some(c) = self.name { check_count(K, "name", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetActiveUniformArgs { program: self.program, index: self.index, buf_size: self.buf_size, length_cap: put::out_cap(self.length), size_cap: put::out_cap(self.size), type_cap: put::out_cap(self.type_), name_cap: put::out_cap(self.name), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4188,7 +4188,7 @@ pub struct GetActiveUniformReply<'a> {
 }
 
 impl<'a> GetActiveUniformReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniform as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (size_len, size_bytes) = put::array_len(K, self.size)?;
@@ -4196,7 +4196,7 @@ impl<'a> GetActiveUniformReply<'a> {
         let (name_len, name_bytes) = put::array_len(K, self.name)?;
         let args = GetActiveUniformReplyArgs { length_len, size_len, type_len, name_len };
         let payload = put::total(K, &[length_bytes, size_bytes, type_bytes, name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.size)?;
         put::array(&mut w, self.type_)?;
@@ -4242,13 +4242,13 @@ pub struct GetAttachedShaders {
 impl GetAttachedShaders {
     pub const OPCODE: Opcode = Opcode::GetAttachedShaders;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetAttachedShaders as u32;
         if let Some(c) = self.count { check_count(K, "count", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.shaders { check_count(K, "shaders", Expect::from_len(len_of(self.max_count)), c as usize)?; }
         let args = GetAttachedShadersArgs { program: self.program, max_count: self.max_count, count_cap: put::out_cap(self.count), shaders_cap: put::out_cap(self.shaders) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4278,13 +4278,13 @@ pub struct GetAttachedShadersReply<'a> {
 }
 
 impl<'a> GetAttachedShadersReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetAttachedShaders as u32;
         let (count_len, count_bytes) = put::array_len(K, self.count)?;
         let (shaders_len, shaders_bytes) = put::array_len(K, self.shaders)?;
         let args = GetAttachedShadersReplyArgs { count_len, shaders_len };
         let payload = put::total(K, &[count_bytes, shaders_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.count)?;
         put::array(&mut w, self.shaders)?;
         w.finish()
@@ -4321,12 +4321,12 @@ pub struct GetAttribLocation<'a> {
 impl<'a> GetAttribLocation<'a> {
     pub const OPCODE: Opcode = Opcode::GetAttribLocation;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetAttribLocation as u32;
         let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
         let args = GetAttribLocationArgs { program: self.program, name_len };
         let payload = put::total(K, &[name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.name))?;
         w.finish()
     }
@@ -4355,11 +4355,11 @@ pub struct GetAttribLocationReply {
 }
 
 impl GetAttribLocationReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetAttribLocation as u32;
         let args = GetAttribLocationReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4393,11 +4393,11 @@ pub struct GetBooleanv {
 impl GetBooleanv {
     pub const OPCODE: Opcode = Opcode::GetBooleanv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBooleanv as u32;
         let args = GetBooleanvArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4425,12 +4425,12 @@ pub struct GetBooleanvReply<'a> {
 }
 
 impl<'a> GetBooleanvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBooleanv as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetBooleanvReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -4469,11 +4469,11 @@ pub struct GetBufferParameteriv {
 impl GetBufferParameteriv {
     pub const OPCODE: Opcode = Opcode::GetBufferParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferParameteriv as u32;
         let args = GetBufferParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4502,12 +4502,12 @@ pub struct GetBufferParameterivReply<'a> {
 }
 
 impl<'a> GetBufferParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetBufferParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -4538,11 +4538,11 @@ pub struct GetError {
 impl GetError {
     pub const OPCODE: Opcode = Opcode::GetError;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetError as u32;
         let args = GetErrorArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4569,11 +4569,11 @@ pub struct GetErrorReply {
 }
 
 impl GetErrorReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetError as u32;
         let args = GetErrorReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4607,11 +4607,11 @@ pub struct GetFloatv {
 impl GetFloatv {
     pub const OPCODE: Opcode = Opcode::GetFloatv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFloatv as u32;
         let args = GetFloatvArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4639,12 +4639,12 @@ pub struct GetFloatvReply<'a> {
 }
 
 impl<'a> GetFloatvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFloatv as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetFloatvReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -4684,11 +4684,11 @@ pub struct GetFramebufferAttachmentParameteriv {
 impl GetFramebufferAttachmentParameteriv {
     pub const OPCODE: Opcode = Opcode::GetFramebufferAttachmentParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFramebufferAttachmentParameteriv as u32;
         let args = GetFramebufferAttachmentParameterivArgs { target: self.target, attachment: self.attachment, pname: self.pname, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4716,12 +4716,12 @@ pub struct GetFramebufferAttachmentParameterivReply<'a> {
 }
 
 impl<'a> GetFramebufferAttachmentParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFramebufferAttachmentParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetFramebufferAttachmentParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -4757,11 +4757,11 @@ pub struct GetIntegerv {
 impl GetIntegerv {
     pub const OPCODE: Opcode = Opcode::GetIntegerv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetIntegerv as u32;
         let args = GetIntegervArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4789,12 +4789,12 @@ pub struct GetIntegervReply<'a> {
 }
 
 impl<'a> GetIntegervReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetIntegerv as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetIntegervReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -4833,11 +4833,11 @@ pub struct GetProgramiv {
 impl GetProgramiv {
     pub const OPCODE: Opcode = Opcode::GetProgramiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramiv as u32;
         let args = GetProgramivArgs { program: self.program, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4866,12 +4866,12 @@ pub struct GetProgramivReply<'a> {
 }
 
 impl<'a> GetProgramivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetProgramivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -4912,13 +4912,13 @@ pub struct GetProgramInfoLog {
 impl GetProgramInfoLog {
     pub const OPCODE: Opcode = Opcode::GetProgramInfoLog;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramInfoLog as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.info_log { check_count(K, "info_log", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetProgramInfoLogArgs { program: self.program, buf_size: self.buf_size, length_cap: put::out_cap(self.length), info_log_cap: put::out_cap(self.info_log) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -4948,13 +4948,13 @@ pub struct GetProgramInfoLogReply<'a> {
 }
 
 impl<'a> GetProgramInfoLogReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramInfoLog as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (info_log_len, info_log_bytes) = put::array_len(K, self.info_log)?;
         let args = GetProgramInfoLogReplyArgs { length_len, info_log_len };
         let payload = put::total(K, &[length_bytes, info_log_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.info_log)?;
         w.finish()
@@ -4994,11 +4994,11 @@ pub struct GetRenderbufferParameteriv {
 impl GetRenderbufferParameteriv {
     pub const OPCODE: Opcode = Opcode::GetRenderbufferParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetRenderbufferParameteriv as u32;
         let args = GetRenderbufferParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5027,12 +5027,12 @@ pub struct GetRenderbufferParameterivReply<'a> {
 }
 
 impl<'a> GetRenderbufferParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetRenderbufferParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetRenderbufferParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5071,11 +5071,11 @@ pub struct GetShaderiv {
 impl GetShaderiv {
     pub const OPCODE: Opcode = Opcode::GetShaderiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderiv as u32;
         let args = GetShaderivArgs { shader: self.shader, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5104,12 +5104,12 @@ pub struct GetShaderivReply<'a> {
 }
 
 impl<'a> GetShaderivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetShaderivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5150,13 +5150,13 @@ pub struct GetShaderInfoLog {
 impl GetShaderInfoLog {
     pub const OPCODE: Opcode = Opcode::GetShaderInfoLog;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderInfoLog as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.info_log { check_count(K, "info_log", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetShaderInfoLogArgs { shader: self.shader, buf_size: self.buf_size, length_cap: put::out_cap(self.length), info_log_cap: put::out_cap(self.info_log) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5186,13 +5186,13 @@ pub struct GetShaderInfoLogReply<'a> {
 }
 
 impl<'a> GetShaderInfoLogReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderInfoLog as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (info_log_len, info_log_bytes) = put::array_len(K, self.info_log)?;
         let args = GetShaderInfoLogReplyArgs { length_len, info_log_len };
         let payload = put::total(K, &[length_bytes, info_log_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.info_log)?;
         w.finish()
@@ -5234,13 +5234,13 @@ pub struct GetShaderPrecisionFormat {
 impl GetShaderPrecisionFormat {
     pub const OPCODE: Opcode = Opcode::GetShaderPrecisionFormat;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderPrecisionFormat as u32;
         if let Some(c) = self.range { check_count(K, "range", Expect::Exactly(2), c as usize)?; }
         if let Some(c) = self.precision { check_count(K, "precision", Expect::Exactly(1), c as usize)?; }
         let args = GetShaderPrecisionFormatArgs { shadertype: self.shadertype, precisiontype: self.precisiontype, range_cap: put::out_cap(self.range), precision_cap: put::out_cap(self.precision) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5270,13 +5270,13 @@ pub struct GetShaderPrecisionFormatReply<'a> {
 }
 
 impl<'a> GetShaderPrecisionFormatReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderPrecisionFormat as u32;
         let (range_len, range_bytes) = put::array_len(K, self.range)?;
         let (precision_len, precision_bytes) = put::array_len(K, self.precision)?;
         let args = GetShaderPrecisionFormatReplyArgs { range_len, precision_len };
         let payload = put::total(K, &[range_bytes, precision_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.range)?;
         put::array(&mut w, self.precision)?;
         w.finish()
@@ -5318,13 +5318,13 @@ pub struct GetShaderSource {
 impl GetShaderSource {
     pub const OPCODE: Opcode = Opcode::GetShaderSource;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderSource as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.source { check_count(K, "source", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetShaderSourceArgs { shader: self.shader, buf_size: self.buf_size, length_cap: put::out_cap(self.length), source_cap: put::out_cap(self.source) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5354,13 +5354,13 @@ pub struct GetShaderSourceReply<'a> {
 }
 
 impl<'a> GetShaderSourceReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderSource as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (source_len, source_bytes) = put::array_len(K, self.source)?;
         let args = GetShaderSourceReplyArgs { length_len, source_len };
         let payload = put::total(K, &[length_bytes, source_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.source)?;
         w.finish()
@@ -5395,11 +5395,11 @@ pub struct GetString {
 impl GetString {
     pub const OPCODE: Opcode = Opcode::GetString;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetString as u32;
         let args = GetStringArgs { name: self.name, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5427,12 +5427,12 @@ pub struct GetStringReply<'a> {
 }
 
 impl<'a> GetStringReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetString as u32;
         let (ret_len, ret_bytes) = put::cstr_len(K, self.ret)?;
         let args = GetStringReplyArgs { ret_len, _pad0: [0; 4] };
         let payload = put::total(K, &[ret_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, self.ret)?;
         w.finish()
     }
@@ -5471,11 +5471,11 @@ pub struct GetTexParameterfv {
 impl GetTexParameterfv {
     pub const OPCODE: Opcode = Opcode::GetTexParameterfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterfv as u32;
         let args = GetTexParameterfvArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5504,12 +5504,12 @@ pub struct GetTexParameterfvReply<'a> {
 }
 
 impl<'a> GetTexParameterfvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterfv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetTexParameterfvReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5548,11 +5548,11 @@ pub struct GetTexParameteriv {
 impl GetTexParameteriv {
     pub const OPCODE: Opcode = Opcode::GetTexParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameteriv as u32;
         let args = GetTexParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5581,12 +5581,12 @@ pub struct GetTexParameterivReply<'a> {
 }
 
 impl<'a> GetTexParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetTexParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5627,11 +5627,11 @@ pub struct GetUniformfv {
 impl GetUniformfv {
     pub const OPCODE: Opcode = Opcode::GetUniformfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformfv as u32;
         let args = GetUniformfvArgs { program: self.program, location: self.location, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5660,12 +5660,12 @@ pub struct GetUniformfvReply<'a> {
 }
 
 impl<'a> GetUniformfvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformfv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetUniformfvReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5704,11 +5704,11 @@ pub struct GetUniformiv {
 impl GetUniformiv {
     pub const OPCODE: Opcode = Opcode::GetUniformiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformiv as u32;
         let args = GetUniformivArgs { program: self.program, location: self.location, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5737,12 +5737,12 @@ pub struct GetUniformivReply<'a> {
 }
 
 impl<'a> GetUniformivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetUniformivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5778,12 +5778,12 @@ pub struct GetUniformLocation<'a> {
 impl<'a> GetUniformLocation<'a> {
     pub const OPCODE: Opcode = Opcode::GetUniformLocation;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformLocation as u32;
         let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
         let args = GetUniformLocationArgs { program: self.program, name_len };
         let payload = put::total(K, &[name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.name))?;
         w.finish()
     }
@@ -5812,11 +5812,11 @@ pub struct GetUniformLocationReply {
 }
 
 impl GetUniformLocationReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformLocation as u32;
         let args = GetUniformLocationReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5855,11 +5855,11 @@ pub struct GetVertexAttribfv {
 impl GetVertexAttribfv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribfv as u32;
         let args = GetVertexAttribfvArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5888,12 +5888,12 @@ pub struct GetVertexAttribfvReply<'a> {
 }
 
 impl<'a> GetVertexAttribfvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribfv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetVertexAttribfvReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -5932,11 +5932,11 @@ pub struct GetVertexAttribiv {
 impl GetVertexAttribiv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribiv as u32;
         let args = GetVertexAttribivArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -5965,12 +5965,12 @@ pub struct GetVertexAttribivReply<'a> {
 }
 
 impl<'a> GetVertexAttribivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetVertexAttribivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -6009,12 +6009,12 @@ pub struct GetVertexAttribPointerv {
 impl GetVertexAttribPointerv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribPointerv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribPointerv as u32;
         if let Some(c) = self.pointer { check_count(K, "pointer", Expect::Exactly(1), c as usize)?; }
         let args = GetVertexAttribPointervArgs { index: self.index, pname: self.pname, pointer_cap: put::out_cap(self.pointer), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6043,12 +6043,12 @@ pub struct GetVertexAttribPointervReply<'a> {
 }
 
 impl<'a> GetVertexAttribPointervReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribPointerv as u32;
         let (pointer_len, pointer_bytes) = put::array_len(K, self.pointer)?;
         let args = GetVertexAttribPointervReplyArgs { pointer_len, _pad0: [0; 4] };
         let payload = put::total(K, &[pointer_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.pointer)?;
         w.finish()
     }
@@ -6083,11 +6083,11 @@ pub struct Hint {
 impl Hint {
     pub const OPCODE: Opcode = Opcode::Hint;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Hint as u32;
         let args = HintArgs { target: self.target, mode: self.mode };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6118,11 +6118,11 @@ pub struct IsBuffer {
 impl IsBuffer {
     pub const OPCODE: Opcode = Opcode::IsBuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsBuffer as u32;
         let args = IsBufferArgs { buffer: self.buffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6150,11 +6150,11 @@ pub struct IsBufferReply {
 }
 
 impl IsBufferReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsBuffer as u32;
         let args = IsBufferReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6186,11 +6186,11 @@ pub struct IsEnabled {
 impl IsEnabled {
     pub const OPCODE: Opcode = Opcode::IsEnabled;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsEnabled as u32;
         let args = IsEnabledArgs { cap: self.cap, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6218,11 +6218,11 @@ pub struct IsEnabledReply {
 }
 
 impl IsEnabledReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsEnabled as u32;
         let args = IsEnabledReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6254,11 +6254,11 @@ pub struct IsFramebuffer {
 impl IsFramebuffer {
     pub const OPCODE: Opcode = Opcode::IsFramebuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsFramebuffer as u32;
         let args = IsFramebufferArgs { framebuffer: self.framebuffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6286,11 +6286,11 @@ pub struct IsFramebufferReply {
 }
 
 impl IsFramebufferReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsFramebuffer as u32;
         let args = IsFramebufferReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6322,11 +6322,11 @@ pub struct IsProgram {
 impl IsProgram {
     pub const OPCODE: Opcode = Opcode::IsProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsProgram as u32;
         let args = IsProgramArgs { program: self.program, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6354,11 +6354,11 @@ pub struct IsProgramReply {
 }
 
 impl IsProgramReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsProgram as u32;
         let args = IsProgramReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6390,11 +6390,11 @@ pub struct IsRenderbuffer {
 impl IsRenderbuffer {
     pub const OPCODE: Opcode = Opcode::IsRenderbuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsRenderbuffer as u32;
         let args = IsRenderbufferArgs { renderbuffer: self.renderbuffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6422,11 +6422,11 @@ pub struct IsRenderbufferReply {
 }
 
 impl IsRenderbufferReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsRenderbuffer as u32;
         let args = IsRenderbufferReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6458,11 +6458,11 @@ pub struct IsShader {
 impl IsShader {
     pub const OPCODE: Opcode = Opcode::IsShader;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsShader as u32;
         let args = IsShaderArgs { shader: self.shader, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6490,11 +6490,11 @@ pub struct IsShaderReply {
 }
 
 impl IsShaderReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsShader as u32;
         let args = IsShaderReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6526,11 +6526,11 @@ pub struct IsTexture {
 impl IsTexture {
     pub const OPCODE: Opcode = Opcode::IsTexture;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsTexture as u32;
         let args = IsTextureArgs { texture: self.texture, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6558,11 +6558,11 @@ pub struct IsTextureReply {
 }
 
 impl IsTextureReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsTexture as u32;
         let args = IsTextureReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6594,11 +6594,11 @@ pub struct LineWidth {
 impl LineWidth {
     pub const OPCODE: Opcode = Opcode::LineWidth;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::LineWidth as u32;
         let args = LineWidthArgs { width: self.width, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6630,11 +6630,11 @@ pub struct LinkProgram {
 impl LinkProgram {
     pub const OPCODE: Opcode = Opcode::LinkProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::LinkProgram as u32;
         let args = LinkProgramArgs { program: self.program, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6667,11 +6667,11 @@ pub struct PixelStorei {
 impl PixelStorei {
     pub const OPCODE: Opcode = Opcode::PixelStorei;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PixelStorei as u32;
         let args = PixelStoreiArgs { pname: self.pname, param: self.param };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6703,11 +6703,11 @@ pub struct PolygonOffset {
 impl PolygonOffset {
     pub const OPCODE: Opcode = Opcode::PolygonOffset;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PolygonOffset as u32;
         let args = PolygonOffsetArgs { factor: self.factor, units: self.units };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6752,12 +6752,12 @@ pub struct ReadPixels {
 impl ReadPixels {
     pub const OPCODE: Opcode = Opcode::ReadPixels;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadPixels as u32;
         let (pixels_cap, pixels_off) = put::out_ref(&self.pixels);
         let args = ReadPixelsArgs { x: self.x, y: self.y, width: self.width, height: self.height, format: self.format, type_: self.type_, pixels_cap, pixels_off, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6786,12 +6786,12 @@ pub struct ReadPixelsReply<'a> {
 }
 
 impl<'a> ReadPixelsReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadPixels as u32;
         let (pixels_len, pixels_bytes) = put::array_len(K, self.pixels)?;
         let args = ReadPixelsReplyArgs { pixels_len, _pad0: [0; 4] };
         let payload = put::total(K, &[pixels_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.pixels)?;
         w.finish()
     }
@@ -6822,11 +6822,11 @@ pub struct ReleaseShaderCompiler {
 impl ReleaseShaderCompiler {
     pub const OPCODE: Opcode = Opcode::ReleaseShaderCompiler;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReleaseShaderCompiler as u32;
         let args = ReleaseShaderCompilerArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6862,11 +6862,11 @@ pub struct RenderbufferStorage {
 impl RenderbufferStorage {
     pub const OPCODE: Opcode = Opcode::RenderbufferStorage;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::RenderbufferStorage as u32;
         let args = RenderbufferStorageArgs { target: self.target, internalformat: self.internalformat, width: self.width, height: self.height };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6899,11 +6899,11 @@ pub struct SampleCoverage {
 impl SampleCoverage {
     pub const OPCODE: Opcode = Opcode::SampleCoverage;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SampleCoverage as u32;
         let args = SampleCoverageArgs { value: self.value, invert: self.invert, _pad0: [0; 3] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6940,11 +6940,11 @@ pub struct Scissor {
 impl Scissor {
     pub const OPCODE: Opcode = Opcode::Scissor;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Scissor as u32;
         let args = ScissorArgs { x: self.x, y: self.y, width: self.width, height: self.height };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -6985,7 +6985,7 @@ pub struct ShaderBinary<'a> {
 impl<'a> ShaderBinary<'a> {
     pub const OPCODE: Opcode = Opcode::ShaderBinary;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ShaderBinary as u32;
         if let Some(v) = Some(self.shaders) { check_count(K, "shaders", Expect::from_len(len_of(self.count)), v.len())?; }
         let (shaders_len, shaders_bytes) = put::array_len(K, Some(self.shaders))?;
@@ -6993,7 +6993,7 @@ impl<'a> ShaderBinary<'a> {
         let (binary_len, binary_bytes) = put::array_len(K, Some(self.binary))?;
         let args = ShaderBinaryArgs { count: self.count, shaders_len, binaryformat: self.binaryformat, binary_len, length: self.length, _pad0: [0; 4] };
         let payload = put::total(K, &[shaders_bytes, binary_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.shaders))?;
         put::array(&mut w, Some(self.binary))?;
         w.finish()
@@ -7036,13 +7036,13 @@ pub struct ShaderSource<'a> {
 impl<'a> ShaderSource<'a> {
     pub const OPCODE: Opcode = Opcode::ShaderSource;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ShaderSource as u32;
         check_count(K, "string", Expect::from_len(len_of(self.count)), self.string.len())?;
         let (string_len, string_bytes) = put::str_list_len(K, &self.string)?;
         let args = ShaderSourceArgs { shader: self.shader, count: self.count, string_len, _pad0: [0; 4] };
         let payload = put::total(K, &[string_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::str_list(&mut w, &self.string)?;
         w.finish()
     }
@@ -7080,11 +7080,11 @@ pub struct StencilFunc {
 impl StencilFunc {
     pub const OPCODE: Opcode = Opcode::StencilFunc;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilFunc as u32;
         let args = StencilFuncArgs { func: self.func, ref_: self.ref_, mask: self.mask, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7121,11 +7121,11 @@ pub struct StencilFuncSeparate {
 impl StencilFuncSeparate {
     pub const OPCODE: Opcode = Opcode::StencilFuncSeparate;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilFuncSeparate as u32;
         let args = StencilFuncSeparateArgs { face: self.face, func: self.func, ref_: self.ref_, mask: self.mask };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7156,11 +7156,11 @@ pub struct StencilMask {
 impl StencilMask {
     pub const OPCODE: Opcode = Opcode::StencilMask;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilMask as u32;
         let args = StencilMaskArgs { mask: self.mask, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7193,11 +7193,11 @@ pub struct StencilMaskSeparate {
 impl StencilMaskSeparate {
     pub const OPCODE: Opcode = Opcode::StencilMaskSeparate;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilMaskSeparate as u32;
         let args = StencilMaskSeparateArgs { face: self.face, mask: self.mask };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7232,11 +7232,11 @@ pub struct StencilOp {
 impl StencilOp {
     pub const OPCODE: Opcode = Opcode::StencilOp;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilOp as u32;
         let args = StencilOpArgs { fail: self.fail, zfail: self.zfail, zpass: self.zpass, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7273,11 +7273,11 @@ pub struct StencilOpSeparate {
 impl StencilOpSeparate {
     pub const OPCODE: Opcode = Opcode::StencilOpSeparate;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilOpSeparate as u32;
         let args = StencilOpSeparateArgs { face: self.face, sfail: self.sfail, dpfail: self.dpfail, dppass: self.dppass };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7326,12 +7326,12 @@ pub struct TexImage2D<'a> {
 impl<'a> TexImage2D<'a> {
     pub const OPCODE: Opcode = Opcode::TexImage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexImage2D as u32;
         let (pixels_len, pixels_off, pixels_bytes) = put::data_ref_len(K, &self.pixels)?;
         let args = TexImage2DArgs { target: self.target, level: self.level, internalformat: self.internalformat, width: self.width, height: self.height, border: self.border, format: self.format, type_: self.type_, pixels_len, pixels_off, _pad0: [0; 4] };
         let payload = put::total(K, &[pixels_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.pixels)?;
         w.finish()
     }
@@ -7369,11 +7369,11 @@ pub struct TexParameterf {
 impl TexParameterf {
     pub const OPCODE: Opcode = Opcode::TexParameterf;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameterf as u32;
         let args = TexParameterfArgs { target: self.target, pname: self.pname, param: self.param, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7410,12 +7410,12 @@ pub struct TexParameterfv<'a> {
 impl<'a> TexParameterfv<'a> {
     pub const OPCODE: Opcode = Opcode::TexParameterfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameterfv as u32;
         let (params_len, params_bytes) = put::array_len(K, Some(self.params))?;
         let args = TexParameterfvArgs { target: self.target, pname: self.pname, params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.params))?;
         w.finish()
     }
@@ -7453,11 +7453,11 @@ pub struct TexParameteri {
 impl TexParameteri {
     pub const OPCODE: Opcode = Opcode::TexParameteri;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameteri as u32;
         let args = TexParameteriArgs { target: self.target, pname: self.pname, param: self.param, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7494,12 +7494,12 @@ pub struct TexParameteriv<'a> {
 impl<'a> TexParameteriv<'a> {
     pub const OPCODE: Opcode = Opcode::TexParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, Some(self.params))?;
         let args = TexParameterivArgs { target: self.target, pname: self.pname, params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.params))?;
         w.finish()
     }
@@ -7551,12 +7551,12 @@ pub struct TexSubImage2D<'a> {
 impl<'a> TexSubImage2D<'a> {
     pub const OPCODE: Opcode = Opcode::TexSubImage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexSubImage2D as u32;
         let (pixels_len, pixels_off, pixels_bytes) = put::data_ref_len(K, &self.pixels)?;
         let args = TexSubImage2DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, width: self.width, height: self.height, format: self.format, type_: self.type_, pixels_len, pixels_off, _pad0: [0; 4] };
         let payload = put::total(K, &[pixels_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.pixels)?;
         w.finish()
     }
@@ -7591,11 +7591,11 @@ pub struct Uniform1f {
 impl Uniform1f {
     pub const OPCODE: Opcode = Opcode::Uniform1f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1f as u32;
         let args = Uniform1fArgs { location: self.location, v0: self.v0 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7631,13 +7631,13 @@ pub struct Uniform1fv<'a> {
 impl<'a> Uniform1fv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform1fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_of(self.count)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform1fvArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -7672,11 +7672,11 @@ pub struct Uniform1i {
 impl Uniform1i {
     pub const OPCODE: Opcode = Opcode::Uniform1i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1i as u32;
         let args = Uniform1iArgs { location: self.location, v0: self.v0 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7712,13 +7712,13 @@ pub struct Uniform1iv<'a> {
 impl<'a> Uniform1iv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform1iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_of(self.count)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform1ivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -7756,11 +7756,11 @@ pub struct Uniform2f {
 impl Uniform2f {
     pub const OPCODE: Opcode = Opcode::Uniform2f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2f as u32;
         let args = Uniform2fArgs { location: self.location, v0: self.v0, v1: self.v1, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7797,13 +7797,13 @@ pub struct Uniform2fv<'a> {
 impl<'a> Uniform2fv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform2fvArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -7841,11 +7841,11 @@ pub struct Uniform2i {
 impl Uniform2i {
     pub const OPCODE: Opcode = Opcode::Uniform2i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2i as u32;
         let args = Uniform2iArgs { location: self.location, v0: self.v0, v1: self.v1, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7882,13 +7882,13 @@ pub struct Uniform2iv<'a> {
 impl<'a> Uniform2iv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform2iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform2ivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -7927,11 +7927,11 @@ pub struct Uniform3f {
 impl Uniform3f {
     pub const OPCODE: Opcode = Opcode::Uniform3f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3f as u32;
         let args = Uniform3fArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -7967,13 +7967,13 @@ pub struct Uniform3fv<'a> {
 impl<'a> Uniform3fv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 3)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform3fvArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8012,11 +8012,11 @@ pub struct Uniform3i {
 impl Uniform3i {
     pub const OPCODE: Opcode = Opcode::Uniform3i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3i as u32;
         let args = Uniform3iArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8052,13 +8052,13 @@ pub struct Uniform3iv<'a> {
 impl<'a> Uniform3iv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform3iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 3)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform3ivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8100,11 +8100,11 @@ pub struct Uniform4f {
 impl Uniform4f {
     pub const OPCODE: Opcode = Opcode::Uniform4f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4f as u32;
         let args = Uniform4fArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8141,13 +8141,13 @@ pub struct Uniform4fv<'a> {
 impl<'a> Uniform4fv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform4fvArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8189,11 +8189,11 @@ pub struct Uniform4i {
 impl Uniform4i {
     pub const OPCODE: Opcode = Opcode::Uniform4i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4i as u32;
         let args = Uniform4iArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8230,13 +8230,13 @@ pub struct Uniform4iv<'a> {
 impl<'a> Uniform4iv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform4iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform4ivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8277,13 +8277,13 @@ pub struct UniformMatrix2fv<'a> {
 impl<'a> UniformMatrix2fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix2fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8324,13 +8324,13 @@ pub struct UniformMatrix3fv<'a> {
 impl<'a> UniformMatrix3fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 9)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix3fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8371,13 +8371,13 @@ pub struct UniformMatrix4fv<'a> {
 impl<'a> UniformMatrix4fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 16)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix4fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -8411,11 +8411,11 @@ pub struct UseProgram {
 impl UseProgram {
     pub const OPCODE: Opcode = Opcode::UseProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UseProgram as u32;
         let args = UseProgramArgs { program: self.program, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8447,11 +8447,11 @@ pub struct ValidateProgram {
 impl ValidateProgram {
     pub const OPCODE: Opcode = Opcode::ValidateProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ValidateProgram as u32;
         let args = ValidateProgramArgs { program: self.program, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8484,11 +8484,11 @@ pub struct VertexAttrib1f {
 impl VertexAttrib1f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib1f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib1f as u32;
         let args = VertexAttrib1fArgs { index: self.index, x: self.x };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8521,13 +8521,13 @@ pub struct VertexAttrib1fv<'a> {
 impl<'a> VertexAttrib1fv<'a> {
     pub const OPCODE: Opcode = Opcode::VertexAttrib1fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib1fv as u32;
         if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(1), v.len())?; }
         let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
         let args = VertexAttrib1fvArgs { index: self.index, v_len };
         let payload = put::total(K, &[v_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.v))?;
         w.finish()
     }
@@ -8564,11 +8564,11 @@ pub struct VertexAttrib2f {
 impl VertexAttrib2f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib2f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib2f as u32;
         let args = VertexAttrib2fArgs { index: self.index, x: self.x, y: self.y, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8602,13 +8602,13 @@ pub struct VertexAttrib2fv<'a> {
 impl<'a> VertexAttrib2fv<'a> {
     pub const OPCODE: Opcode = Opcode::VertexAttrib2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib2fv as u32;
         if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(2), v.len())?; }
         let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
         let args = VertexAttrib2fvArgs { index: self.index, v_len };
         let payload = put::total(K, &[v_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.v))?;
         w.finish()
     }
@@ -8646,11 +8646,11 @@ pub struct VertexAttrib3f {
 impl VertexAttrib3f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib3f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib3f as u32;
         let args = VertexAttrib3fArgs { index: self.index, x: self.x, y: self.y, z: self.z };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8683,13 +8683,13 @@ pub struct VertexAttrib3fv<'a> {
 impl<'a> VertexAttrib3fv<'a> {
     pub const OPCODE: Opcode = Opcode::VertexAttrib3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib3fv as u32;
         if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(3), v.len())?; }
         let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
         let args = VertexAttrib3fvArgs { index: self.index, v_len };
         let payload = put::total(K, &[v_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.v))?;
         w.finish()
     }
@@ -8730,11 +8730,11 @@ pub struct VertexAttrib4f {
 impl VertexAttrib4f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib4f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib4f as u32;
         let args = VertexAttrib4fArgs { index: self.index, x: self.x, y: self.y, z: self.z, w: self.w, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8768,13 +8768,13 @@ pub struct VertexAttrib4fv<'a> {
 impl<'a> VertexAttrib4fv<'a> {
     pub const OPCODE: Opcode = Opcode::VertexAttrib4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib4fv as u32;
         if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(4), v.len())?; }
         let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
         let args = VertexAttrib4fvArgs { index: self.index, v_len };
         let payload = put::total(K, &[v_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.v))?;
         w.finish()
     }
@@ -8821,11 +8821,11 @@ pub struct VertexAttribPointer {
 impl VertexAttribPointer {
     pub const OPCODE: Opcode = Opcode::VertexAttribPointer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribPointer as u32;
         let args = VertexAttribPointerArgs { index: self.index, size: self.size, type_: self.type_, normalized: self.normalized, stride: self.stride, pointer: self.pointer, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8862,11 +8862,11 @@ pub struct Viewport {
 impl Viewport {
     pub const OPCODE: Opcode = Opcode::Viewport;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Viewport as u32;
         let args = ViewportArgs { x: self.x, y: self.y, width: self.width, height: self.height };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8897,11 +8897,11 @@ pub struct ReadBuffer {
 impl ReadBuffer {
     pub const OPCODE: Opcode = Opcode::ReadBuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadBuffer as u32;
         let args = ReadBufferArgs { src: self.src, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -8944,12 +8944,12 @@ pub struct DrawRangeElements<'a> {
 impl<'a> DrawRangeElements<'a> {
     pub const OPCODE: Opcode = Opcode::DrawRangeElements;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawRangeElements as u32;
         let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
         let args = DrawRangeElementsArgs { mode: self.mode, start: self.start, end: self.end, count: self.count, type_: self.type_, indices_len, indices_off };
         let payload = put::total(K, &[indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.indices)?;
         w.finish()
     }
@@ -9001,12 +9001,12 @@ pub struct TexImage3D<'a> {
 impl<'a> TexImage3D<'a> {
     pub const OPCODE: Opcode = Opcode::TexImage3D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexImage3D as u32;
         let (pixels_len, pixels_off, pixels_bytes) = put::data_ref_len(K, &self.pixels)?;
         let args = TexImage3DArgs { target: self.target, level: self.level, internalformat: self.internalformat, width: self.width, height: self.height, depth: self.depth, border: self.border, format: self.format, type_: self.type_, pixels_len, pixels_off };
         let payload = put::total(K, &[pixels_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.pixels)?;
         w.finish()
     }
@@ -9061,12 +9061,12 @@ pub struct TexSubImage3D<'a> {
 impl<'a> TexSubImage3D<'a> {
     pub const OPCODE: Opcode = Opcode::TexSubImage3D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexSubImage3D as u32;
         let (pixels_len, pixels_off, pixels_bytes) = put::data_ref_len(K, &self.pixels)?;
         let args = TexSubImage3DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, zoffset: self.zoffset, width: self.width, height: self.height, depth: self.depth, format: self.format, type_: self.type_, pixels_len, pixels_off, _pad0: [0; 4] };
         let payload = put::total(K, &[pixels_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.pixels)?;
         w.finish()
     }
@@ -9116,11 +9116,11 @@ pub struct CopyTexSubImage3D {
 impl CopyTexSubImage3D {
     pub const OPCODE: Opcode = Opcode::CopyTexSubImage3D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyTexSubImage3D as u32;
         let args = CopyTexSubImage3DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, zoffset: self.zoffset, x: self.x, y: self.y, width: self.width, height: self.height, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9170,13 +9170,13 @@ pub struct CompressedTexImage3D<'a> {
 impl<'a> CompressedTexImage3D<'a> {
     pub const OPCODE: Opcode = Opcode::CompressedTexImage3D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CompressedTexImage3D as u32;
         if let DataRef::Inline(b) = self.data { check_count(K, "data", Expect::from_len(len_of(self.image_size)), b.len())?; }
         let (data_len, data_off, data_bytes) = put::data_ref_len(K, &self.data)?;
         let args = CompressedTexImage3DArgs { target: self.target, level: self.level, internalformat: self.internalformat, width: self.width, height: self.height, depth: self.depth, border: self.border, image_size: self.image_size, data_len, data_off, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.data)?;
         w.finish()
     }
@@ -9232,13 +9232,13 @@ pub struct CompressedTexSubImage3D<'a> {
 impl<'a> CompressedTexSubImage3D<'a> {
     pub const OPCODE: Opcode = Opcode::CompressedTexSubImage3D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CompressedTexSubImage3D as u32;
         if let DataRef::Inline(b) = self.data { check_count(K, "data", Expect::from_len(len_of(self.image_size)), b.len())?; }
         let (data_len, data_off, data_bytes) = put::data_ref_len(K, &self.data)?;
         let args = CompressedTexSubImage3DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, zoffset: self.zoffset, width: self.width, height: self.height, depth: self.depth, format: self.format, image_size: self.image_size, data_len, data_off, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.data)?;
         w.finish()
     }
@@ -9274,12 +9274,12 @@ pub struct GenQueries {
 impl GenQueries {
     pub const OPCODE: Opcode = Opcode::GenQueries;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenQueries as u32;
         if let Some(c) = self.ids { check_count(K, "ids", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenQueriesArgs { n: self.n, ids_cap: put::out_cap(self.ids) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9307,12 +9307,12 @@ pub struct GenQueriesReply<'a> {
 }
 
 impl<'a> GenQueriesReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenQueries as u32;
         let (ids_len, ids_bytes) = put::array_len(K, self.ids)?;
         let args = GenQueriesReplyArgs { ids_len, _pad0: [0; 4] };
         let payload = put::total(K, &[ids_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.ids)?;
         w.finish()
     }
@@ -9348,13 +9348,13 @@ pub struct DeleteQueries<'a> {
 impl<'a> DeleteQueries<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteQueries;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteQueries as u32;
         if let Some(v) = Some(self.ids) { check_count(K, "ids", Expect::from_len(len_of(self.n)), v.len())?; }
         let (ids_len, ids_bytes) = put::array_len(K, Some(self.ids))?;
         let args = DeleteQueriesArgs { n: self.n, ids_len };
         let payload = put::total(K, &[ids_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.ids))?;
         w.finish()
     }
@@ -9387,11 +9387,11 @@ pub struct IsQuery {
 impl IsQuery {
     pub const OPCODE: Opcode = Opcode::IsQuery;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsQuery as u32;
         let args = IsQueryArgs { id: self.id, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9419,11 +9419,11 @@ pub struct IsQueryReply {
 }
 
 impl IsQueryReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsQuery as u32;
         let args = IsQueryReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9456,11 +9456,11 @@ pub struct BeginQuery {
 impl BeginQuery {
     pub const OPCODE: Opcode = Opcode::BeginQuery;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BeginQuery as u32;
         let args = BeginQueryArgs { target: self.target, id: self.id };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9491,11 +9491,11 @@ pub struct EndQuery {
 impl EndQuery {
     pub const OPCODE: Opcode = Opcode::EndQuery;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EndQuery as u32;
         let args = EndQueryArgs { target: self.target, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9532,11 +9532,11 @@ pub struct GetQueryiv {
 impl GetQueryiv {
     pub const OPCODE: Opcode = Opcode::GetQueryiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryiv as u32;
         let args = GetQueryivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9565,12 +9565,12 @@ pub struct GetQueryivReply<'a> {
 }
 
 impl<'a> GetQueryivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetQueryivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -9609,11 +9609,11 @@ pub struct GetQueryObjectuiv {
 impl GetQueryObjectuiv {
     pub const OPCODE: Opcode = Opcode::GetQueryObjectuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryObjectuiv as u32;
         let args = GetQueryObjectuivArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9642,12 +9642,12 @@ pub struct GetQueryObjectuivReply<'a> {
 }
 
 impl<'a> GetQueryObjectuivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryObjectuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetQueryObjectuivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -9681,11 +9681,11 @@ pub struct UnmapBuffer {
 impl UnmapBuffer {
     pub const OPCODE: Opcode = Opcode::UnmapBuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UnmapBuffer as u32;
         let args = UnmapBufferArgs { target: self.target, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9713,11 +9713,11 @@ pub struct UnmapBufferReply {
 }
 
 impl UnmapBufferReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UnmapBuffer as u32;
         let args = UnmapBufferReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9754,12 +9754,12 @@ pub struct GetBufferPointerv {
 impl GetBufferPointerv {
     pub const OPCODE: Opcode = Opcode::GetBufferPointerv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferPointerv as u32;
         if let Some(c) = self.params { check_count(K, "params", Expect::Exactly(1), c as usize)?; }
         let args = GetBufferPointervArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -9788,12 +9788,12 @@ pub struct GetBufferPointervReply<'a> {
 }
 
 impl<'a> GetBufferPointervReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferPointerv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetBufferPointervReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -9829,13 +9829,13 @@ pub struct DrawBuffers<'a> {
 impl<'a> DrawBuffers<'a> {
     pub const OPCODE: Opcode = Opcode::DrawBuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawBuffers as u32;
         if let Some(v) = Some(self.bufs) { check_count(K, "bufs", Expect::from_len(len_of(self.n)), v.len())?; }
         let (bufs_len, bufs_bytes) = put::array_len(K, Some(self.bufs))?;
         let args = DrawBuffersArgs { n: self.n, bufs_len };
         let payload = put::total(K, &[bufs_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.bufs))?;
         w.finish()
     }
@@ -9875,13 +9875,13 @@ pub struct UniformMatrix2x3fv<'a> {
 impl<'a> UniformMatrix2x3fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix2x3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix2x3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 6)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix2x3fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -9922,13 +9922,13 @@ pub struct UniformMatrix3x2fv<'a> {
 impl<'a> UniformMatrix3x2fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix3x2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix3x2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 6)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix3x2fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -9969,13 +9969,13 @@ pub struct UniformMatrix2x4fv<'a> {
 impl<'a> UniformMatrix2x4fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix2x4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix2x4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 8)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix2x4fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -10016,13 +10016,13 @@ pub struct UniformMatrix4x2fv<'a> {
 impl<'a> UniformMatrix4x2fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix4x2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix4x2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 8)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix4x2fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -10063,13 +10063,13 @@ pub struct UniformMatrix3x4fv<'a> {
 impl<'a> UniformMatrix3x4fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix3x4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix3x4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 12)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix3x4fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -10110,13 +10110,13 @@ pub struct UniformMatrix4x3fv<'a> {
 impl<'a> UniformMatrix4x3fv<'a> {
     pub const OPCODE: Opcode = Opcode::UniformMatrix4x3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformMatrix4x3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 12)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = UniformMatrix4x3fvArgs { location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -10167,11 +10167,11 @@ pub struct BlitFramebuffer {
 impl BlitFramebuffer {
     pub const OPCODE: Opcode = Opcode::BlitFramebuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlitFramebuffer as u32;
         let args = BlitFramebufferArgs { src_x0: self.src_x0, src_y0: self.src_y0, src_x1: self.src_x1, src_y1: self.src_y1, dst_x0: self.dst_x0, dst_y0: self.dst_y0, dst_x1: self.dst_x1, dst_y1: self.dst_y1, mask: self.mask, filter: self.filter };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10210,11 +10210,11 @@ pub struct RenderbufferStorageMultisample {
 impl RenderbufferStorageMultisample {
     pub const OPCODE: Opcode = Opcode::RenderbufferStorageMultisample;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::RenderbufferStorageMultisample as u32;
         let args = RenderbufferStorageMultisampleArgs { target: self.target, samples: self.samples, internalformat: self.internalformat, width: self.width, height: self.height, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10254,11 +10254,11 @@ pub struct FramebufferTextureLayer {
 impl FramebufferTextureLayer {
     pub const OPCODE: Opcode = Opcode::FramebufferTextureLayer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTextureLayer as u32;
         let args = FramebufferTextureLayerArgs { target: self.target, attachment: self.attachment, texture: self.texture, level: self.level, layer: self.layer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10297,11 +10297,11 @@ pub struct MapBufferRange {
 impl MapBufferRange {
     pub const OPCODE: Opcode = Opcode::MapBufferRange;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MapBufferRange as u32;
         let args = MapBufferRangeArgs { target: self.target, offset: self.offset, length: self.length, access: self.access, _pad0: [0; 4], _pad1: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10329,12 +10329,12 @@ pub struct MapBufferRangeReply<'a> {
 }
 
 impl<'a> MapBufferRangeReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MapBufferRange as u32;
         let (ret_len, ret_bytes) = put::array_len(K, self.ret)?;
         let args = MapBufferRangeReplyArgs { ret_len, _pad0: [0; 4] };
         let payload = put::total(K, &[ret_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.ret)?;
         w.finish()
     }
@@ -10372,11 +10372,11 @@ pub struct FlushMappedBufferRange {
 impl FlushMappedBufferRange {
     pub const OPCODE: Opcode = Opcode::FlushMappedBufferRange;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FlushMappedBufferRange as u32;
         let args = FlushMappedBufferRangeArgs { target: self.target, offset: self.offset, length: self.length, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10408,11 +10408,11 @@ pub struct BindVertexArray {
 impl BindVertexArray {
     pub const OPCODE: Opcode = Opcode::BindVertexArray;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindVertexArray as u32;
         let args = BindVertexArrayArgs { array: self.array, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10446,13 +10446,13 @@ pub struct DeleteVertexArrays<'a> {
 impl<'a> DeleteVertexArrays<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteVertexArrays;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteVertexArrays as u32;
         if let Some(v) = Some(self.arrays) { check_count(K, "arrays", Expect::from_len(len_of(self.n)), v.len())?; }
         let (arrays_len, arrays_bytes) = put::array_len(K, Some(self.arrays))?;
         let args = DeleteVertexArraysArgs { n: self.n, arrays_len };
         let payload = put::total(K, &[arrays_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.arrays))?;
         w.finish()
     }
@@ -10487,12 +10487,12 @@ pub struct GenVertexArrays {
 impl GenVertexArrays {
     pub const OPCODE: Opcode = Opcode::GenVertexArrays;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenVertexArrays as u32;
         if let Some(c) = self.arrays { check_count(K, "arrays", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenVertexArraysArgs { n: self.n, arrays_cap: put::out_cap(self.arrays) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10520,12 +10520,12 @@ pub struct GenVertexArraysReply<'a> {
 }
 
 impl<'a> GenVertexArraysReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenVertexArrays as u32;
         let (arrays_len, arrays_bytes) = put::array_len(K, self.arrays)?;
         let args = GenVertexArraysReplyArgs { arrays_len, _pad0: [0; 4] };
         let payload = put::total(K, &[arrays_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.arrays)?;
         w.finish()
     }
@@ -10559,11 +10559,11 @@ pub struct IsVertexArray {
 impl IsVertexArray {
     pub const OPCODE: Opcode = Opcode::IsVertexArray;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsVertexArray as u32;
         let args = IsVertexArrayArgs { array: self.array, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10591,11 +10591,11 @@ pub struct IsVertexArrayReply {
 }
 
 impl IsVertexArrayReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsVertexArray as u32;
         let args = IsVertexArrayReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10632,11 +10632,11 @@ pub struct GetIntegeriV {
 impl GetIntegeriV {
     pub const OPCODE: Opcode = Opcode::GetIntegeriV;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetIntegeriV as u32;
         let args = GetIntegeriVArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10665,12 +10665,12 @@ pub struct GetIntegeriVReply<'a> {
 }
 
 impl<'a> GetIntegeriVReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetIntegeriV as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetIntegeriVReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -10704,11 +10704,11 @@ pub struct BeginTransformFeedback {
 impl BeginTransformFeedback {
     pub const OPCODE: Opcode = Opcode::BeginTransformFeedback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BeginTransformFeedback as u32;
         let args = BeginTransformFeedbackArgs { primitive_mode: self.primitive_mode, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10737,11 +10737,11 @@ pub struct EndTransformFeedback {
 impl EndTransformFeedback {
     pub const OPCODE: Opcode = Opcode::EndTransformFeedback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EndTransformFeedback as u32;
         let args = EndTransformFeedbackArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10780,11 +10780,11 @@ pub struct BindBufferRange {
 impl BindBufferRange {
     pub const OPCODE: Opcode = Opcode::BindBufferRange;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindBufferRange as u32;
         let args = BindBufferRangeArgs { target: self.target, index: self.index, buffer: self.buffer, offset: self.offset, size: self.size, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10820,11 +10820,11 @@ pub struct BindBufferBase {
 impl BindBufferBase {
     pub const OPCODE: Opcode = Opcode::BindBufferBase;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindBufferBase as u32;
         let args = BindBufferBaseArgs { target: self.target, index: self.index, buffer: self.buffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10862,13 +10862,13 @@ pub struct TransformFeedbackVaryings<'a> {
 impl<'a> TransformFeedbackVaryings<'a> {
     pub const OPCODE: Opcode = Opcode::TransformFeedbackVaryings;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TransformFeedbackVaryings as u32;
         check_count(K, "varyings", Expect::from_len(len_of(self.count)), self.varyings.len())?;
         let (varyings_len, varyings_bytes) = put::str_list_len(K, &self.varyings)?;
         let args = TransformFeedbackVaryingsArgs { program: self.program, count: self.count, varyings_len, buffer_mode: self.buffer_mode };
         let payload = put::total(K, &[varyings_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::str_list(&mut w, &self.varyings)?;
         w.finish()
     }
@@ -10917,7 +10917,7 @@ pub struct GetTransformFeedbackVarying {
 impl GetTransformFeedbackVarying {
     pub const OPCODE: Opcode = Opcode::GetTransformFeedbackVarying;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTransformFeedbackVarying as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.size { check_count(K, "size", Expect::Exactly(1), c as usize)?; }
@@ -10925,7 +10925,7 @@ impl GetTransformFeedbackVarying {
         if let Some(c) = self.name { check_count(K, "name", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetTransformFeedbackVaryingArgs { program: self.program, index: self.index, buf_size: self.buf_size, length_cap: put::out_cap(self.length), size_cap: put::out_cap(self.size), type_cap: put::out_cap(self.type_), name_cap: put::out_cap(self.name), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -10962,7 +10962,7 @@ pub struct GetTransformFeedbackVaryingReply<'a> {
 }
 
 impl<'a> GetTransformFeedbackVaryingReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTransformFeedbackVarying as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (size_len, size_bytes) = put::array_len(K, self.size)?;
@@ -10970,7 +10970,7 @@ impl<'a> GetTransformFeedbackVaryingReply<'a> {
         let (name_len, name_bytes) = put::array_len(K, self.name)?;
         let args = GetTransformFeedbackVaryingReplyArgs { length_len, size_len, type_len, name_len };
         let payload = put::total(K, &[length_bytes, size_bytes, type_bytes, name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.size)?;
         put::array(&mut w, self.type_)?;
@@ -11017,11 +11017,11 @@ pub struct VertexAttribIPointer {
 impl VertexAttribIPointer {
     pub const OPCODE: Opcode = Opcode::VertexAttribIPointer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribIPointer as u32;
         let args = VertexAttribIPointerArgs { index: self.index, size: self.size, type_: self.type_, stride: self.stride, pointer: self.pointer };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11059,11 +11059,11 @@ pub struct GetVertexAttribIiv {
 impl GetVertexAttribIiv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribIiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribIiv as u32;
         let args = GetVertexAttribIivArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11092,12 +11092,12 @@ pub struct GetVertexAttribIivReply<'a> {
 }
 
 impl<'a> GetVertexAttribIivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribIiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetVertexAttribIivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -11136,11 +11136,11 @@ pub struct GetVertexAttribIuiv {
 impl GetVertexAttribIuiv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribIuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribIuiv as u32;
         let args = GetVertexAttribIuivArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11169,12 +11169,12 @@ pub struct GetVertexAttribIuivReply<'a> {
 }
 
 impl<'a> GetVertexAttribIuivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribIuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetVertexAttribIuivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -11216,11 +11216,11 @@ pub struct VertexAttribI4i {
 impl VertexAttribI4i {
     pub const OPCODE: Opcode = Opcode::VertexAttribI4i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribI4i as u32;
         let args = VertexAttribI4iArgs { index: self.index, x: self.x, y: self.y, z: self.z, w: self.w, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11260,11 +11260,11 @@ pub struct VertexAttribI4ui {
 impl VertexAttribI4ui {
     pub const OPCODE: Opcode = Opcode::VertexAttribI4ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribI4ui as u32;
         let args = VertexAttribI4uiArgs { index: self.index, x: self.x, y: self.y, z: self.z, w: self.w, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11298,13 +11298,13 @@ pub struct VertexAttribI4iv<'a> {
 impl<'a> VertexAttribI4iv<'a> {
     pub const OPCODE: Opcode = Opcode::VertexAttribI4iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribI4iv as u32;
         if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(4), v.len())?; }
         let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
         let args = VertexAttribI4ivArgs { index: self.index, v_len };
         let payload = put::total(K, &[v_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.v))?;
         w.finish()
     }
@@ -11339,13 +11339,13 @@ pub struct VertexAttribI4uiv<'a> {
 impl<'a> VertexAttribI4uiv<'a> {
     pub const OPCODE: Opcode = Opcode::VertexAttribI4uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribI4uiv as u32;
         if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(4), v.len())?; }
         let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
         let args = VertexAttribI4uivArgs { index: self.index, v_len };
         let payload = put::total(K, &[v_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.v))?;
         w.finish()
     }
@@ -11383,11 +11383,11 @@ pub struct GetUniformuiv {
 impl GetUniformuiv {
     pub const OPCODE: Opcode = Opcode::GetUniformuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformuiv as u32;
         let args = GetUniformuivArgs { program: self.program, location: self.location, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11416,12 +11416,12 @@ pub struct GetUniformuivReply<'a> {
 }
 
 impl<'a> GetUniformuivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetUniformuivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -11457,12 +11457,12 @@ pub struct GetFragDataLocation<'a> {
 impl<'a> GetFragDataLocation<'a> {
     pub const OPCODE: Opcode = Opcode::GetFragDataLocation;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFragDataLocation as u32;
         let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
         let args = GetFragDataLocationArgs { program: self.program, name_len };
         let payload = put::total(K, &[name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.name))?;
         w.finish()
     }
@@ -11491,11 +11491,11 @@ pub struct GetFragDataLocationReply {
 }
 
 impl GetFragDataLocationReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFragDataLocation as u32;
         let args = GetFragDataLocationReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11528,11 +11528,11 @@ pub struct Uniform1ui {
 impl Uniform1ui {
     pub const OPCODE: Opcode = Opcode::Uniform1ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1ui as u32;
         let args = Uniform1uiArgs { location: self.location, v0: self.v0 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11567,11 +11567,11 @@ pub struct Uniform2ui {
 impl Uniform2ui {
     pub const OPCODE: Opcode = Opcode::Uniform2ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2ui as u32;
         let args = Uniform2uiArgs { location: self.location, v0: self.v0, v1: self.v1, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11608,11 +11608,11 @@ pub struct Uniform3ui {
 impl Uniform3ui {
     pub const OPCODE: Opcode = Opcode::Uniform3ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3ui as u32;
         let args = Uniform3uiArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11651,11 +11651,11 @@ pub struct Uniform4ui {
 impl Uniform4ui {
     pub const OPCODE: Opcode = Opcode::Uniform4ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4ui as u32;
         let args = Uniform4uiArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -11692,13 +11692,13 @@ pub struct Uniform1uiv<'a> {
 impl<'a> Uniform1uiv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform1uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_of(self.count)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform1uivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -11737,13 +11737,13 @@ pub struct Uniform2uiv<'a> {
 impl<'a> Uniform2uiv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform2uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform2uivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -11782,13 +11782,13 @@ pub struct Uniform3uiv<'a> {
 impl<'a> Uniform3uiv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform3uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 3)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform3uivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -11827,13 +11827,13 @@ pub struct Uniform4uiv<'a> {
 impl<'a> Uniform4uiv<'a> {
     pub const OPCODE: Opcode = Opcode::Uniform4uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = Uniform4uivArgs { location: self.location, count: self.count, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -11872,12 +11872,12 @@ pub struct ClearBufferiv<'a> {
 impl<'a> ClearBufferiv<'a> {
     pub const OPCODE: Opcode = Opcode::ClearBufferiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearBufferiv as u32;
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ClearBufferivArgs { buffer: self.buffer, drawbuffer: self.drawbuffer, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -11916,12 +11916,12 @@ pub struct ClearBufferuiv<'a> {
 impl<'a> ClearBufferuiv<'a> {
     pub const OPCODE: Opcode = Opcode::ClearBufferuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearBufferuiv as u32;
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ClearBufferuivArgs { buffer: self.buffer, drawbuffer: self.drawbuffer, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -11960,12 +11960,12 @@ pub struct ClearBufferfv<'a> {
 impl<'a> ClearBufferfv<'a> {
     pub const OPCODE: Opcode = Opcode::ClearBufferfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearBufferfv as u32;
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ClearBufferfvArgs { buffer: self.buffer, drawbuffer: self.drawbuffer, value_len, _pad0: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -12004,11 +12004,11 @@ pub struct ClearBufferfi {
 impl ClearBufferfi {
     pub const OPCODE: Opcode = Opcode::ClearBufferfi;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearBufferfi as u32;
         let args = ClearBufferfiArgs { buffer: self.buffer, drawbuffer: self.drawbuffer, depth: self.depth, stencil: self.stencil };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12040,11 +12040,11 @@ pub struct GetStringi {
 impl GetStringi {
     pub const OPCODE: Opcode = Opcode::GetStringi;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetStringi as u32;
         let args = GetStringiArgs { name: self.name, index: self.index };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12071,12 +12071,12 @@ pub struct GetStringiReply<'a> {
 }
 
 impl<'a> GetStringiReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetStringi as u32;
         let (ret_len, ret_bytes) = put::cstr_len(K, self.ret)?;
         let args = GetStringiReplyArgs { ret_len, _pad0: [0; 4] };
         let payload = put::total(K, &[ret_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, self.ret)?;
         w.finish()
     }
@@ -12117,11 +12117,11 @@ pub struct CopyBufferSubData {
 impl CopyBufferSubData {
     pub const OPCODE: Opcode = Opcode::CopyBufferSubData;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyBufferSubData as u32;
         let args = CopyBufferSubDataArgs { read_target: self.read_target, write_target: self.write_target, read_offset: self.read_offset, write_offset: self.write_offset, size: self.size };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12159,14 +12159,14 @@ pub struct GetUniformIndices<'a> {
 impl<'a> GetUniformIndices<'a> {
     pub const OPCODE: Opcode = Opcode::GetUniformIndices;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformIndices as u32;
         check_count(K, "uniform_names", Expect::from_len(len_of(self.uniform_count)), self.uniform_names.len())?;
         let (uniform_names_len, uniform_names_bytes) = put::str_list_len(K, &self.uniform_names)?;
         if let Some(c) = self.uniform_indices { check_count(K, "uniform_indices", Expect::from_len(len_of(self.uniform_count)), c as usize)?; }
         let args = GetUniformIndicesArgs { program: self.program, uniform_count: self.uniform_count, uniform_names_len, uniform_indices_cap: put::out_cap(self.uniform_indices) };
         let payload = put::total(K, &[uniform_names_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::str_list(&mut w, &self.uniform_names)?;
         w.finish()
     }
@@ -12196,12 +12196,12 @@ pub struct GetUniformIndicesReply<'a> {
 }
 
 impl<'a> GetUniformIndicesReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformIndices as u32;
         let (uniform_indices_len, uniform_indices_bytes) = put::array_len(K, self.uniform_indices)?;
         let args = GetUniformIndicesReplyArgs { uniform_indices_len, _pad0: [0; 4] };
         let payload = put::total(K, &[uniform_indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.uniform_indices)?;
         w.finish()
     }
@@ -12245,14 +12245,14 @@ pub struct GetActiveUniformsiv<'a> {
 impl<'a> GetActiveUniformsiv<'a> {
     pub const OPCODE: Opcode = Opcode::GetActiveUniformsiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformsiv as u32;
         if let Some(v) = Some(self.uniform_indices) { check_count(K, "uniform_indices", Expect::from_len(len_of(self.uniform_count)), v.len())?; }
         let (uniform_indices_len, uniform_indices_bytes) = put::array_len(K, Some(self.uniform_indices))?;
         if let Some(c) = self.params { check_count(K, "params", Expect::from_len(len_of(self.uniform_count)), c as usize)?; }
         let args = GetActiveUniformsivArgs { program: self.program, uniform_count: self.uniform_count, uniform_indices_len, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[uniform_indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.uniform_indices))?;
         w.finish()
     }
@@ -12283,12 +12283,12 @@ pub struct GetActiveUniformsivReply<'a> {
 }
 
 impl<'a> GetActiveUniformsivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformsiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetActiveUniformsivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -12324,12 +12324,12 @@ pub struct GetUniformBlockIndex<'a> {
 impl<'a> GetUniformBlockIndex<'a> {
     pub const OPCODE: Opcode = Opcode::GetUniformBlockIndex;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformBlockIndex as u32;
         let (uniform_block_name_len, uniform_block_name_bytes) = put::cstr_len(K, Some(self.uniform_block_name))?;
         let args = GetUniformBlockIndexArgs { program: self.program, uniform_block_name_len };
         let payload = put::total(K, &[uniform_block_name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.uniform_block_name))?;
         w.finish()
     }
@@ -12358,11 +12358,11 @@ pub struct GetUniformBlockIndexReply {
 }
 
 impl GetUniformBlockIndexReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformBlockIndex as u32;
         let args = GetUniformBlockIndexReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12400,11 +12400,11 @@ pub struct GetActiveUniformBlockiv {
 impl GetActiveUniformBlockiv {
     pub const OPCODE: Opcode = Opcode::GetActiveUniformBlockiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformBlockiv as u32;
         let args = GetActiveUniformBlockivArgs { program: self.program, uniform_block_index: self.uniform_block_index, pname: self.pname, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12432,12 +12432,12 @@ pub struct GetActiveUniformBlockivReply<'a> {
 }
 
 impl<'a> GetActiveUniformBlockivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformBlockiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetActiveUniformBlockivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -12481,13 +12481,13 @@ pub struct GetActiveUniformBlockName {
 impl GetActiveUniformBlockName {
     pub const OPCODE: Opcode = Opcode::GetActiveUniformBlockName;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformBlockName as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.uniform_block_name { check_count(K, "uniform_block_name", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetActiveUniformBlockNameArgs { program: self.program, uniform_block_index: self.uniform_block_index, buf_size: self.buf_size, length_cap: put::out_cap(self.length), uniform_block_name_cap: put::out_cap(self.uniform_block_name), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12518,13 +12518,13 @@ pub struct GetActiveUniformBlockNameReply<'a> {
 }
 
 impl<'a> GetActiveUniformBlockNameReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformBlockName as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (uniform_block_name_len, uniform_block_name_bytes) = put::array_len(K, self.uniform_block_name)?;
         let args = GetActiveUniformBlockNameReplyArgs { length_len, uniform_block_name_len };
         let payload = put::total(K, &[length_bytes, uniform_block_name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.uniform_block_name)?;
         w.finish()
@@ -12563,11 +12563,11 @@ pub struct UniformBlockBinding {
 impl UniformBlockBinding {
     pub const OPCODE: Opcode = Opcode::UniformBlockBinding;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformBlockBinding as u32;
         let args = UniformBlockBindingArgs { program: self.program, uniform_block_index: self.uniform_block_index, uniform_block_binding: self.uniform_block_binding, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12604,11 +12604,11 @@ pub struct DrawArraysInstanced {
 impl DrawArraysInstanced {
     pub const OPCODE: Opcode = Opcode::DrawArraysInstanced;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArraysInstanced as u32;
         let args = DrawArraysInstancedArgs { mode: self.mode, first: self.first, count: self.count, instancecount: self.instancecount };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12649,12 +12649,12 @@ pub struct DrawElementsInstanced<'a> {
 impl<'a> DrawElementsInstanced<'a> {
     pub const OPCODE: Opcode = Opcode::DrawElementsInstanced;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawElementsInstanced as u32;
         let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
         let args = DrawElementsInstancedArgs { mode: self.mode, count: self.count, type_: self.type_, indices_len, indices_off, instancecount: self.instancecount, _pad0: [0; 4] };
         let payload = put::total(K, &[indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.indices)?;
         w.finish()
     }
@@ -12689,11 +12689,11 @@ pub struct FenceSync {
 impl FenceSync {
     pub const OPCODE: Opcode = Opcode::FenceSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FenceSync as u32;
         let args = FenceSyncArgs { condition: self.condition, flags: self.flags };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12719,11 +12719,11 @@ pub struct FenceSyncReply {
 }
 
 impl FenceSyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FenceSync as u32;
         let args = FenceSyncReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12754,11 +12754,11 @@ pub struct IsSync {
 impl IsSync {
     pub const OPCODE: Opcode = Opcode::IsSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsSync as u32;
         let args = IsSyncArgs { sync: self.sync };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12785,11 +12785,11 @@ pub struct IsSyncReply {
 }
 
 impl IsSyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsSync as u32;
         let args = IsSyncReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12821,11 +12821,11 @@ pub struct DeleteSync {
 impl DeleteSync {
     pub const OPCODE: Opcode = Opcode::DeleteSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteSync as u32;
         let args = DeleteSyncArgs { sync: self.sync };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12861,11 +12861,11 @@ pub struct ClientWaitSync {
 impl ClientWaitSync {
     pub const OPCODE: Opcode = Opcode::ClientWaitSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClientWaitSync as u32;
         let args = ClientWaitSyncArgs { sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12893,11 +12893,11 @@ pub struct ClientWaitSyncReply {
 }
 
 impl ClientWaitSyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClientWaitSync as u32;
         let args = ClientWaitSyncReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12934,11 +12934,11 @@ pub struct WaitSync {
 impl WaitSync {
     pub const OPCODE: Opcode = Opcode::WaitSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::WaitSync as u32;
         let args = WaitSyncArgs { sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -12972,11 +12972,11 @@ pub struct GetInteger64v {
 impl GetInteger64v {
     pub const OPCODE: Opcode = Opcode::GetInteger64v;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInteger64v as u32;
         let args = GetInteger64vArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13004,12 +13004,12 @@ pub struct GetInteger64vReply<'a> {
 }
 
 impl<'a> GetInteger64vReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInteger64v as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetInteger64vReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -13053,13 +13053,13 @@ pub struct GetSynciv {
 impl GetSynciv {
     pub const OPCODE: Opcode = Opcode::GetSynciv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSynciv as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.values { check_count(K, "values", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetSyncivArgs { sync: self.sync, pname: self.pname, buf_size: self.buf_size, length_cap: put::out_cap(self.length), values_cap: put::out_cap(self.values) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13089,13 +13089,13 @@ pub struct GetSyncivReply<'a> {
 }
 
 impl<'a> GetSyncivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSynciv as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (values_len, values_bytes) = put::array_len(K, self.values)?;
         let args = GetSyncivReplyArgs { length_len, values_len };
         let payload = put::total(K, &[length_bytes, values_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.values)?;
         w.finish()
@@ -13135,11 +13135,11 @@ pub struct GetInteger64iV {
 impl GetInteger64iV {
     pub const OPCODE: Opcode = Opcode::GetInteger64iV;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInteger64iV as u32;
         let args = GetInteger64iVArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13168,12 +13168,12 @@ pub struct GetInteger64iVReply<'a> {
 }
 
 impl<'a> GetInteger64iVReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInteger64iV as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetInteger64iVReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -13212,11 +13212,11 @@ pub struct GetBufferParameteri64v {
 impl GetBufferParameteri64v {
     pub const OPCODE: Opcode = Opcode::GetBufferParameteri64v;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferParameteri64v as u32;
         let args = GetBufferParameteri64vArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13245,12 +13245,12 @@ pub struct GetBufferParameteri64vReply<'a> {
 }
 
 impl<'a> GetBufferParameteri64vReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferParameteri64v as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetBufferParameteri64vReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -13286,12 +13286,12 @@ pub struct GenSamplers {
 impl GenSamplers {
     pub const OPCODE: Opcode = Opcode::GenSamplers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenSamplers as u32;
         if let Some(c) = self.samplers { check_count(K, "samplers", Expect::from_len(len_of(self.count)), c as usize)?; }
         let args = GenSamplersArgs { count: self.count, samplers_cap: put::out_cap(self.samplers) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13319,12 +13319,12 @@ pub struct GenSamplersReply<'a> {
 }
 
 impl<'a> GenSamplersReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenSamplers as u32;
         let (samplers_len, samplers_bytes) = put::array_len(K, self.samplers)?;
         let args = GenSamplersReplyArgs { samplers_len, _pad0: [0; 4] };
         let payload = put::total(K, &[samplers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.samplers)?;
         w.finish()
     }
@@ -13360,13 +13360,13 @@ pub struct DeleteSamplers<'a> {
 impl<'a> DeleteSamplers<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteSamplers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteSamplers as u32;
         if let Some(v) = Some(self.samplers) { check_count(K, "samplers", Expect::from_len(len_of(self.count)), v.len())?; }
         let (samplers_len, samplers_bytes) = put::array_len(K, Some(self.samplers))?;
         let args = DeleteSamplersArgs { count: self.count, samplers_len };
         let payload = put::total(K, &[samplers_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.samplers))?;
         w.finish()
     }
@@ -13399,11 +13399,11 @@ pub struct IsSampler {
 impl IsSampler {
     pub const OPCODE: Opcode = Opcode::IsSampler;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsSampler as u32;
         let args = IsSamplerArgs { sampler: self.sampler, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13431,11 +13431,11 @@ pub struct IsSamplerReply {
 }
 
 impl IsSamplerReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsSampler as u32;
         let args = IsSamplerReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13468,11 +13468,11 @@ pub struct BindSampler {
 impl BindSampler {
     pub const OPCODE: Opcode = Opcode::BindSampler;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindSampler as u32;
         let args = BindSamplerArgs { unit: self.unit, sampler: self.sampler };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13507,11 +13507,11 @@ pub struct SamplerParameteri {
 impl SamplerParameteri {
     pub const OPCODE: Opcode = Opcode::SamplerParameteri;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameteri as u32;
         let args = SamplerParameteriArgs { sampler: self.sampler, pname: self.pname, param: self.param, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13548,12 +13548,12 @@ pub struct SamplerParameteriv<'a> {
 impl<'a> SamplerParameteriv<'a> {
     pub const OPCODE: Opcode = Opcode::SamplerParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameteriv as u32;
         let (param_len, param_bytes) = put::array_len(K, Some(self.param))?;
         let args = SamplerParameterivArgs { sampler: self.sampler, pname: self.pname, param_len, _pad0: [0; 4] };
         let payload = put::total(K, &[param_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.param))?;
         w.finish()
     }
@@ -13591,11 +13591,11 @@ pub struct SamplerParameterf {
 impl SamplerParameterf {
     pub const OPCODE: Opcode = Opcode::SamplerParameterf;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameterf as u32;
         let args = SamplerParameterfArgs { sampler: self.sampler, pname: self.pname, param: self.param, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13632,12 +13632,12 @@ pub struct SamplerParameterfv<'a> {
 impl<'a> SamplerParameterfv<'a> {
     pub const OPCODE: Opcode = Opcode::SamplerParameterfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameterfv as u32;
         let (param_len, param_bytes) = put::array_len(K, Some(self.param))?;
         let args = SamplerParameterfvArgs { sampler: self.sampler, pname: self.pname, param_len, _pad0: [0; 4] };
         let payload = put::total(K, &[param_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.param))?;
         w.finish()
     }
@@ -13676,11 +13676,11 @@ pub struct GetSamplerParameteriv {
 impl GetSamplerParameteriv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameteriv as u32;
         let args = GetSamplerParameterivArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13709,12 +13709,12 @@ pub struct GetSamplerParameterivReply<'a> {
 }
 
 impl<'a> GetSamplerParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetSamplerParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -13753,11 +13753,11 @@ pub struct GetSamplerParameterfv {
 impl GetSamplerParameterfv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameterfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterfv as u32;
         let args = GetSamplerParameterfvArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13786,12 +13786,12 @@ pub struct GetSamplerParameterfvReply<'a> {
 }
 
 impl<'a> GetSamplerParameterfvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterfv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetSamplerParameterfvReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -13826,11 +13826,11 @@ pub struct VertexAttribDivisor {
 impl VertexAttribDivisor {
     pub const OPCODE: Opcode = Opcode::VertexAttribDivisor;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribDivisor as u32;
         let args = VertexAttribDivisorArgs { index: self.index, divisor: self.divisor };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13862,11 +13862,11 @@ pub struct BindTransformFeedback {
 impl BindTransformFeedback {
     pub const OPCODE: Opcode = Opcode::BindTransformFeedback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindTransformFeedback as u32;
         let args = BindTransformFeedbackArgs { target: self.target, id: self.id };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13899,13 +13899,13 @@ pub struct DeleteTransformFeedbacks<'a> {
 impl<'a> DeleteTransformFeedbacks<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteTransformFeedbacks;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteTransformFeedbacks as u32;
         if let Some(v) = Some(self.ids) { check_count(K, "ids", Expect::from_len(len_of(self.n)), v.len())?; }
         let (ids_len, ids_bytes) = put::array_len(K, Some(self.ids))?;
         let args = DeleteTransformFeedbacksArgs { n: self.n, ids_len };
         let payload = put::total(K, &[ids_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.ids))?;
         w.finish()
     }
@@ -13940,12 +13940,12 @@ pub struct GenTransformFeedbacks {
 impl GenTransformFeedbacks {
     pub const OPCODE: Opcode = Opcode::GenTransformFeedbacks;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenTransformFeedbacks as u32;
         if let Some(c) = self.ids { check_count(K, "ids", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenTransformFeedbacksArgs { n: self.n, ids_cap: put::out_cap(self.ids) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -13973,12 +13973,12 @@ pub struct GenTransformFeedbacksReply<'a> {
 }
 
 impl<'a> GenTransformFeedbacksReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenTransformFeedbacks as u32;
         let (ids_len, ids_bytes) = put::array_len(K, self.ids)?;
         let args = GenTransformFeedbacksReplyArgs { ids_len, _pad0: [0; 4] };
         let payload = put::total(K, &[ids_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.ids)?;
         w.finish()
     }
@@ -14012,11 +14012,11 @@ pub struct IsTransformFeedback {
 impl IsTransformFeedback {
     pub const OPCODE: Opcode = Opcode::IsTransformFeedback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsTransformFeedback as u32;
         let args = IsTransformFeedbackArgs { id: self.id, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14044,11 +14044,11 @@ pub struct IsTransformFeedbackReply {
 }
 
 impl IsTransformFeedbackReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsTransformFeedback as u32;
         let args = IsTransformFeedbackReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14077,11 +14077,11 @@ pub struct PauseTransformFeedback {
 impl PauseTransformFeedback {
     pub const OPCODE: Opcode = Opcode::PauseTransformFeedback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PauseTransformFeedback as u32;
         let args = PauseTransformFeedbackArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14109,11 +14109,11 @@ pub struct ResumeTransformFeedback {
 impl ResumeTransformFeedback {
     pub const OPCODE: Opcode = Opcode::ResumeTransformFeedback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ResumeTransformFeedback as u32;
         let args = ResumeTransformFeedbackArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14155,14 +14155,14 @@ pub struct GetProgramBinary {
 impl GetProgramBinary {
     pub const OPCODE: Opcode = Opcode::GetProgramBinary;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramBinary as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.binary_format { check_count(K, "binary_format", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.binary { check_count(K, "binary", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetProgramBinaryArgs { program: self.program, buf_size: self.buf_size, length_cap: put::out_cap(self.length), binary_format_cap: put::out_cap(self.binary_format), binary_cap: put::out_cap(self.binary), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14197,14 +14197,14 @@ pub struct GetProgramBinaryReply<'a> {
 }
 
 impl<'a> GetProgramBinaryReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramBinary as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (binary_format_len, binary_format_bytes) = put::array_len(K, self.binary_format)?;
         let (binary_len, binary_bytes) = put::array_len(K, self.binary)?;
         let args = GetProgramBinaryReplyArgs { length_len, binary_format_len, binary_len, _pad0: [0; 4] };
         let payload = put::total(K, &[length_bytes, binary_format_bytes, binary_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.binary_format)?;
         put::array(&mut w, self.binary)?;
@@ -14248,13 +14248,13 @@ pub struct ProgramBinary<'a> {
 impl<'a> ProgramBinary<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramBinary;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramBinary as u32;
         if let Some(v) = Some(self.binary) { check_count(K, "binary", Expect::from_len(len_of(self.length)), v.len())?; }
         let (binary_len, binary_bytes) = put::array_len(K, Some(self.binary))?;
         let args = ProgramBinaryArgs { program: self.program, binary_format: self.binary_format, binary_len, length: self.length };
         let payload = put::total(K, &[binary_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.binary))?;
         w.finish()
     }
@@ -14291,11 +14291,11 @@ pub struct ProgramParameteri {
 impl ProgramParameteri {
     pub const OPCODE: Opcode = Opcode::ProgramParameteri;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramParameteri as u32;
         let args = ProgramParameteriArgs { program: self.program, pname: self.pname, value: self.value, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14332,13 +14332,13 @@ pub struct InvalidateFramebuffer<'a> {
 impl<'a> InvalidateFramebuffer<'a> {
     pub const OPCODE: Opcode = Opcode::InvalidateFramebuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::InvalidateFramebuffer as u32;
         if let Some(v) = Some(self.attachments) { check_count(K, "attachments", Expect::from_len(len_of(self.num_attachments)), v.len())?; }
         let (attachments_len, attachments_bytes) = put::array_len(K, Some(self.attachments))?;
         let args = InvalidateFramebufferArgs { target: self.target, num_attachments: self.num_attachments, attachments_len, _pad0: [0; 4] };
         let payload = put::total(K, &[attachments_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.attachments))?;
         w.finish()
     }
@@ -14385,13 +14385,13 @@ pub struct InvalidateSubFramebuffer<'a> {
 impl<'a> InvalidateSubFramebuffer<'a> {
     pub const OPCODE: Opcode = Opcode::InvalidateSubFramebuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::InvalidateSubFramebuffer as u32;
         if let Some(v) = Some(self.attachments) { check_count(K, "attachments", Expect::from_len(len_of(self.num_attachments)), v.len())?; }
         let (attachments_len, attachments_bytes) = put::array_len(K, Some(self.attachments))?;
         let args = InvalidateSubFramebufferArgs { target: self.target, num_attachments: self.num_attachments, attachments_len, x: self.x, y: self.y, width: self.width, height: self.height, _pad0: [0; 4] };
         let payload = put::total(K, &[attachments_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.attachments))?;
         w.finish()
     }
@@ -14433,11 +14433,11 @@ pub struct TexStorage2D {
 impl TexStorage2D {
     pub const OPCODE: Opcode = Opcode::TexStorage2D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage2D as u32;
         let args = TexStorage2DArgs { target: self.target, levels: self.levels, internalformat: self.internalformat, width: self.width, height: self.height, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14478,11 +14478,11 @@ pub struct TexStorage3D {
 impl TexStorage3D {
     pub const OPCODE: Opcode = Opcode::TexStorage3D;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage3D as u32;
         let args = TexStorage3DArgs { target: self.target, levels: self.levels, internalformat: self.internalformat, width: self.width, height: self.height, depth: self.depth };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14522,12 +14522,12 @@ pub struct GetInternalformativ {
 impl GetInternalformativ {
     pub const OPCODE: Opcode = Opcode::GetInternalformativ;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInternalformativ as u32;
         if let Some(c) = self.params { check_count(K, "params", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetInternalformativArgs { target: self.target, internalformat: self.internalformat, pname: self.pname, buf_size: self.buf_size, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14556,12 +14556,12 @@ pub struct GetInternalformativReply<'a> {
 }
 
 impl<'a> GetInternalformativReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInternalformativ as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetInternalformativReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -14599,11 +14599,11 @@ pub struct DispatchCompute {
 impl DispatchCompute {
     pub const OPCODE: Opcode = Opcode::DispatchCompute;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DispatchCompute as u32;
         let args = DispatchComputeArgs { num_groups_x: self.num_groups_x, num_groups_y: self.num_groups_y, num_groups_z: self.num_groups_z, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14634,11 +14634,11 @@ pub struct DispatchComputeIndirect {
 impl DispatchComputeIndirect {
     pub const OPCODE: Opcode = Opcode::DispatchComputeIndirect;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DispatchComputeIndirect as u32;
         let args = DispatchComputeIndirectArgs { indirect: self.indirect };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14672,11 +14672,11 @@ pub struct DrawArraysIndirect {
 impl DrawArraysIndirect {
     pub const OPCODE: Opcode = Opcode::DrawArraysIndirect;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArraysIndirect as u32;
         let args = DrawArraysIndirectArgs { mode: self.mode, indirect: self.indirect, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14712,11 +14712,11 @@ pub struct DrawElementsIndirect {
 impl DrawElementsIndirect {
     pub const OPCODE: Opcode = Opcode::DrawElementsIndirect;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawElementsIndirect as u32;
         let args = DrawElementsIndirectArgs { mode: self.mode, type_: self.type_, indirect: self.indirect };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14751,11 +14751,11 @@ pub struct FramebufferParameteri {
 impl FramebufferParameteri {
     pub const OPCODE: Opcode = Opcode::FramebufferParameteri;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferParameteri as u32;
         let args = FramebufferParameteriArgs { target: self.target, pname: self.pname, param: self.param, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14792,11 +14792,11 @@ pub struct GetFramebufferParameteriv {
 impl GetFramebufferParameteriv {
     pub const OPCODE: Opcode = Opcode::GetFramebufferParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFramebufferParameteriv as u32;
         let args = GetFramebufferParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14825,12 +14825,12 @@ pub struct GetFramebufferParameterivReply<'a> {
 }
 
 impl<'a> GetFramebufferParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFramebufferParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetFramebufferParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -14870,11 +14870,11 @@ pub struct GetProgramInterfaceiv {
 impl GetProgramInterfaceiv {
     pub const OPCODE: Opcode = Opcode::GetProgramInterfaceiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramInterfaceiv as u32;
         let args = GetProgramInterfaceivArgs { program: self.program, program_interface: self.program_interface, pname: self.pname, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -14902,12 +14902,12 @@ pub struct GetProgramInterfaceivReply<'a> {
 }
 
 impl<'a> GetProgramInterfaceivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramInterfaceiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetProgramInterfaceivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -14946,12 +14946,12 @@ pub struct GetProgramResourceIndex<'a> {
 impl<'a> GetProgramResourceIndex<'a> {
     pub const OPCODE: Opcode = Opcode::GetProgramResourceIndex;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceIndex as u32;
         let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
         let args = GetProgramResourceIndexArgs { program: self.program, program_interface: self.program_interface, name_len, _pad0: [0; 4] };
         let payload = put::total(K, &[name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.name))?;
         w.finish()
     }
@@ -14981,11 +14981,11 @@ pub struct GetProgramResourceIndexReply {
 }
 
 impl GetProgramResourceIndexReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceIndex as u32;
         let args = GetProgramResourceIndexReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15028,13 +15028,13 @@ pub struct GetProgramResourceName {
 impl GetProgramResourceName {
     pub const OPCODE: Opcode = Opcode::GetProgramResourceName;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceName as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.name { check_count(K, "name", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetProgramResourceNameArgs { program: self.program, program_interface: self.program_interface, index: self.index, buf_size: self.buf_size, length_cap: put::out_cap(self.length), name_cap: put::out_cap(self.name) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15064,13 +15064,13 @@ pub struct GetProgramResourceNameReply<'a> {
 }
 
 impl<'a> GetProgramResourceNameReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceName as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (name_len, name_bytes) = put::array_len(K, self.name)?;
         let args = GetProgramResourceNameReplyArgs { length_len, name_len };
         let payload = put::total(K, &[length_bytes, name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.name)?;
         w.finish()
@@ -15121,7 +15121,7 @@ pub struct GetProgramResourceiv<'a> {
 impl<'a> GetProgramResourceiv<'a> {
     pub const OPCODE: Opcode = Opcode::GetProgramResourceiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceiv as u32;
         if let Some(v) = Some(self.props) { check_count(K, "props", Expect::from_len(len_of(self.prop_count)), v.len())?; }
         let (props_len, props_bytes) = put::array_len(K, Some(self.props))?;
@@ -15129,7 +15129,7 @@ impl<'a> GetProgramResourceiv<'a> {
         if let Some(c) = self.params { check_count(K, "params", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetProgramResourceivArgs { program: self.program, program_interface: self.program_interface, index: self.index, prop_count: self.prop_count, props_len, buf_size: self.buf_size, length_cap: put::out_cap(self.length), params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[props_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.props))?;
         w.finish()
     }
@@ -15161,13 +15161,13 @@ pub struct GetProgramResourceivReply<'a> {
 }
 
 impl<'a> GetProgramResourceivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceiv as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetProgramResourceivReplyArgs { length_len, params_len };
         let payload = put::total(K, &[length_bytes, params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.params)?;
         w.finish()
@@ -15207,12 +15207,12 @@ pub struct GetProgramResourceLocation<'a> {
 impl<'a> GetProgramResourceLocation<'a> {
     pub const OPCODE: Opcode = Opcode::GetProgramResourceLocation;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceLocation as u32;
         let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
         let args = GetProgramResourceLocationArgs { program: self.program, program_interface: self.program_interface, name_len, _pad0: [0; 4] };
         let payload = put::total(K, &[name_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.name))?;
         w.finish()
     }
@@ -15242,11 +15242,11 @@ pub struct GetProgramResourceLocationReply {
 }
 
 impl GetProgramResourceLocationReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceLocation as u32;
         let args = GetProgramResourceLocationReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15282,11 +15282,11 @@ pub struct UseProgramStages {
 impl UseProgramStages {
     pub const OPCODE: Opcode = Opcode::UseProgramStages;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UseProgramStages as u32;
         let args = UseProgramStagesArgs { pipeline: self.pipeline, stages: self.stages, program: self.program, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15319,11 +15319,11 @@ pub struct ActiveShaderProgram {
 impl ActiveShaderProgram {
     pub const OPCODE: Opcode = Opcode::ActiveShaderProgram;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ActiveShaderProgram as u32;
         let args = ActiveShaderProgramArgs { pipeline: self.pipeline, program: self.program };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15359,13 +15359,13 @@ pub struct CreateShaderProgramv<'a> {
 impl<'a> CreateShaderProgramv<'a> {
     pub const OPCODE: Opcode = Opcode::CreateShaderProgramv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateShaderProgramv as u32;
         check_count(K, "strings", Expect::from_len(len_of(self.count)), self.strings.len())?;
         let (strings_len, strings_bytes) = put::str_list_len(K, &self.strings)?;
         let args = CreateShaderProgramvArgs { type_: self.type_, count: self.count, strings_len, _pad0: [0; 4] };
         let payload = put::total(K, &[strings_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::str_list(&mut w, &self.strings)?;
         w.finish()
     }
@@ -15395,11 +15395,11 @@ pub struct CreateShaderProgramvReply {
 }
 
 impl CreateShaderProgramvReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateShaderProgramv as u32;
         let args = CreateShaderProgramvReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15431,11 +15431,11 @@ pub struct BindProgramPipeline {
 impl BindProgramPipeline {
     pub const OPCODE: Opcode = Opcode::BindProgramPipeline;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindProgramPipeline as u32;
         let args = BindProgramPipelineArgs { pipeline: self.pipeline, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15469,13 +15469,13 @@ pub struct DeleteProgramPipelines<'a> {
 impl<'a> DeleteProgramPipelines<'a> {
     pub const OPCODE: Opcode = Opcode::DeleteProgramPipelines;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteProgramPipelines as u32;
         if let Some(v) = Some(self.pipelines) { check_count(K, "pipelines", Expect::from_len(len_of(self.n)), v.len())?; }
         let (pipelines_len, pipelines_bytes) = put::array_len(K, Some(self.pipelines))?;
         let args = DeleteProgramPipelinesArgs { n: self.n, pipelines_len };
         let payload = put::total(K, &[pipelines_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.pipelines))?;
         w.finish()
     }
@@ -15510,12 +15510,12 @@ pub struct GenProgramPipelines {
 impl GenProgramPipelines {
     pub const OPCODE: Opcode = Opcode::GenProgramPipelines;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenProgramPipelines as u32;
         if let Some(c) = self.pipelines { check_count(K, "pipelines", Expect::from_len(len_of(self.n)), c as usize)?; }
         let args = GenProgramPipelinesArgs { n: self.n, pipelines_cap: put::out_cap(self.pipelines) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15543,12 +15543,12 @@ pub struct GenProgramPipelinesReply<'a> {
 }
 
 impl<'a> GenProgramPipelinesReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenProgramPipelines as u32;
         let (pipelines_len, pipelines_bytes) = put::array_len(K, self.pipelines)?;
         let args = GenProgramPipelinesReplyArgs { pipelines_len, _pad0: [0; 4] };
         let payload = put::total(K, &[pipelines_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.pipelines)?;
         w.finish()
     }
@@ -15582,11 +15582,11 @@ pub struct IsProgramPipeline {
 impl IsProgramPipeline {
     pub const OPCODE: Opcode = Opcode::IsProgramPipeline;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsProgramPipeline as u32;
         let args = IsProgramPipelineArgs { pipeline: self.pipeline, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15614,11 +15614,11 @@ pub struct IsProgramPipelineReply {
 }
 
 impl IsProgramPipelineReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsProgramPipeline as u32;
         let args = IsProgramPipelineReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15655,11 +15655,11 @@ pub struct GetProgramPipelineiv {
 impl GetProgramPipelineiv {
     pub const OPCODE: Opcode = Opcode::GetProgramPipelineiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramPipelineiv as u32;
         let args = GetProgramPipelineivArgs { pipeline: self.pipeline, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15688,12 +15688,12 @@ pub struct GetProgramPipelineivReply<'a> {
 }
 
 impl<'a> GetProgramPipelineivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramPipelineiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetProgramPipelineivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -15731,11 +15731,11 @@ pub struct ProgramUniform1i {
 impl ProgramUniform1i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1i as u32;
         let args = ProgramUniform1iArgs { program: self.program, location: self.location, v0: self.v0, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15772,11 +15772,11 @@ pub struct ProgramUniform2i {
 impl ProgramUniform2i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2i as u32;
         let args = ProgramUniform2iArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15815,11 +15815,11 @@ pub struct ProgramUniform3i {
 impl ProgramUniform3i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3i as u32;
         let args = ProgramUniform3iArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15860,11 +15860,11 @@ pub struct ProgramUniform4i {
 impl ProgramUniform4i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4i;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4i as u32;
         let args = ProgramUniform4iArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15899,11 +15899,11 @@ pub struct ProgramUniform1ui {
 impl ProgramUniform1ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1ui as u32;
         let args = ProgramUniform1uiArgs { program: self.program, location: self.location, v0: self.v0, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15940,11 +15940,11 @@ pub struct ProgramUniform2ui {
 impl ProgramUniform2ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2ui as u32;
         let args = ProgramUniform2uiArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -15983,11 +15983,11 @@ pub struct ProgramUniform3ui {
 impl ProgramUniform3ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3ui as u32;
         let args = ProgramUniform3uiArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -16028,11 +16028,11 @@ pub struct ProgramUniform4ui {
 impl ProgramUniform4ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4ui;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4ui as u32;
         let args = ProgramUniform4uiArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -16067,11 +16067,11 @@ pub struct ProgramUniform1f {
 impl ProgramUniform1f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1f as u32;
         let args = ProgramUniform1fArgs { program: self.program, location: self.location, v0: self.v0, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -16108,11 +16108,11 @@ pub struct ProgramUniform2f {
 impl ProgramUniform2f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2f as u32;
         let args = ProgramUniform2fArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -16151,11 +16151,11 @@ pub struct ProgramUniform3f {
 impl ProgramUniform3f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3f as u32;
         let args = ProgramUniform3fArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -16196,11 +16196,11 @@ pub struct ProgramUniform4f {
 impl ProgramUniform4f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4f;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4f as u32;
         let args = ProgramUniform4fArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3 };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -16237,13 +16237,13 @@ pub struct ProgramUniform1iv<'a> {
 impl<'a> ProgramUniform1iv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_of(self.count)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform1ivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16282,13 +16282,13 @@ pub struct ProgramUniform2iv<'a> {
 impl<'a> ProgramUniform2iv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform2ivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16327,13 +16327,13 @@ pub struct ProgramUniform3iv<'a> {
 impl<'a> ProgramUniform3iv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 3)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform3ivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16372,13 +16372,13 @@ pub struct ProgramUniform4iv<'a> {
 impl<'a> ProgramUniform4iv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4iv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4iv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform4ivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16417,13 +16417,13 @@ pub struct ProgramUniform1uiv<'a> {
 impl<'a> ProgramUniform1uiv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_of(self.count)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform1uivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16462,13 +16462,13 @@ pub struct ProgramUniform2uiv<'a> {
 impl<'a> ProgramUniform2uiv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform2uivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16507,13 +16507,13 @@ pub struct ProgramUniform3uiv<'a> {
 impl<'a> ProgramUniform3uiv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 3)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform3uivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16552,13 +16552,13 @@ pub struct ProgramUniform4uiv<'a> {
 impl<'a> ProgramUniform4uiv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4uiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4uiv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform4uivArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16597,13 +16597,13 @@ pub struct ProgramUniform1fv<'a> {
 impl<'a> ProgramUniform1fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_of(self.count)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform1fvArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16642,13 +16642,13 @@ pub struct ProgramUniform2fv<'a> {
 impl<'a> ProgramUniform2fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform2fvArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16687,13 +16687,13 @@ pub struct ProgramUniform3fv<'a> {
 impl<'a> ProgramUniform3fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 3)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform3fvArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16732,13 +16732,13 @@ pub struct ProgramUniform4fv<'a> {
 impl<'a> ProgramUniform4fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniform4fvArgs { program: self.program, location: self.location, count: self.count, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16781,13 +16781,13 @@ pub struct ProgramUniformMatrix2fv<'a> {
 impl<'a> ProgramUniformMatrix2fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix2fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16831,13 +16831,13 @@ pub struct ProgramUniformMatrix3fv<'a> {
 impl<'a> ProgramUniformMatrix3fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 9)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix3fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16881,13 +16881,13 @@ pub struct ProgramUniformMatrix4fv<'a> {
 impl<'a> ProgramUniformMatrix4fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 16)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix4fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16931,13 +16931,13 @@ pub struct ProgramUniformMatrix2x3fv<'a> {
 impl<'a> ProgramUniformMatrix2x3fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix2x3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix2x3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 6)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix2x3fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -16981,13 +16981,13 @@ pub struct ProgramUniformMatrix3x2fv<'a> {
 impl<'a> ProgramUniformMatrix3x2fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix3x2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix3x2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 6)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix3x2fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -17031,13 +17031,13 @@ pub struct ProgramUniformMatrix2x4fv<'a> {
 impl<'a> ProgramUniformMatrix2x4fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix2x4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix2x4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 8)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix2x4fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -17081,13 +17081,13 @@ pub struct ProgramUniformMatrix4x2fv<'a> {
 impl<'a> ProgramUniformMatrix4x2fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix4x2fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix4x2fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 8)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix4x2fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -17131,13 +17131,13 @@ pub struct ProgramUniformMatrix3x4fv<'a> {
 impl<'a> ProgramUniformMatrix3x4fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix3x4fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix3x4fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 12)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix3x4fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -17181,13 +17181,13 @@ pub struct ProgramUniformMatrix4x3fv<'a> {
 impl<'a> ProgramUniformMatrix4x3fv<'a> {
     pub const OPCODE: Opcode = Opcode::ProgramUniformMatrix4x3fv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniformMatrix4x3fv as u32;
         if let Some(v) = Some(self.value) { check_count(K, "value", Expect::from_len(len_mul(len_of(self.count), 12)), v.len())?; }
         let (value_len, value_bytes) = put::array_len(K, Some(self.value))?;
         let args = ProgramUniformMatrix4x3fvArgs { program: self.program, location: self.location, count: self.count, transpose: self.transpose, value_len, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.value))?;
         w.finish()
     }
@@ -17221,11 +17221,11 @@ pub struct ValidateProgramPipeline {
 impl ValidateProgramPipeline {
     pub const OPCODE: Opcode = Opcode::ValidateProgramPipeline;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ValidateProgramPipeline as u32;
         let args = ValidateProgramPipelineArgs { pipeline: self.pipeline, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17264,13 +17264,13 @@ pub struct GetProgramPipelineInfoLog {
 impl GetProgramPipelineInfoLog {
     pub const OPCODE: Opcode = Opcode::GetProgramPipelineInfoLog;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramPipelineInfoLog as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.info_log { check_count(K, "info_log", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetProgramPipelineInfoLogArgs { pipeline: self.pipeline, buf_size: self.buf_size, length_cap: put::out_cap(self.length), info_log_cap: put::out_cap(self.info_log) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17300,13 +17300,13 @@ pub struct GetProgramPipelineInfoLogReply<'a> {
 }
 
 impl<'a> GetProgramPipelineInfoLogReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramPipelineInfoLog as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (info_log_len, info_log_bytes) = put::array_len(K, self.info_log)?;
         let args = GetProgramPipelineInfoLogReplyArgs { length_len, info_log_len };
         let payload = put::total(K, &[length_bytes, info_log_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.info_log)?;
         w.finish()
@@ -17354,11 +17354,11 @@ pub struct BindImageTexture {
 impl BindImageTexture {
     pub const OPCODE: Opcode = Opcode::BindImageTexture;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindImageTexture as u32;
         let args = BindImageTextureArgs { unit: self.unit, texture: self.texture, level: self.level, layered: self.layered, layer: self.layer, access: self.access, format: self.format, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17395,11 +17395,11 @@ pub struct GetBooleaniV {
 impl GetBooleaniV {
     pub const OPCODE: Opcode = Opcode::GetBooleaniV;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBooleaniV as u32;
         let args = GetBooleaniVArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17428,12 +17428,12 @@ pub struct GetBooleaniVReply<'a> {
 }
 
 impl<'a> GetBooleaniVReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBooleaniV as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = GetBooleaniVReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -17467,11 +17467,11 @@ pub struct MemoryBarrier {
 impl MemoryBarrier {
     pub const OPCODE: Opcode = Opcode::MemoryBarrier;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MemoryBarrier as u32;
         let args = MemoryBarrierArgs { barriers: self.barriers, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17503,11 +17503,11 @@ pub struct MemoryBarrierByRegion {
 impl MemoryBarrierByRegion {
     pub const OPCODE: Opcode = Opcode::MemoryBarrierByRegion;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MemoryBarrierByRegion as u32;
         let args = MemoryBarrierByRegionArgs { barriers: self.barriers, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17549,11 +17549,11 @@ pub struct TexStorage2DMultisample {
 impl TexStorage2DMultisample {
     pub const OPCODE: Opcode = Opcode::TexStorage2DMultisample;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage2DMultisample as u32;
         let args = TexStorage2DMultisampleArgs { target: self.target, samples: self.samples, internalformat: self.internalformat, width: self.width, height: self.height, fixedsamplelocations: self.fixedsamplelocations, _pad0: [0; 3] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17590,11 +17590,11 @@ pub struct GetMultisamplefv {
 impl GetMultisamplefv {
     pub const OPCODE: Opcode = Opcode::GetMultisamplefv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetMultisamplefv as u32;
         let args = GetMultisamplefvArgs { pname: self.pname, index: self.index, val_cap: put::out_cap(self.val), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17623,12 +17623,12 @@ pub struct GetMultisamplefvReply<'a> {
 }
 
 impl<'a> GetMultisamplefvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetMultisamplefv as u32;
         let (val_len, val_bytes) = put::array_len(K, self.val)?;
         let args = GetMultisamplefvReplyArgs { val_len, _pad0: [0; 4] };
         let payload = put::total(K, &[val_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.val)?;
         w.finish()
     }
@@ -17663,11 +17663,11 @@ pub struct SampleMaski {
 impl SampleMaski {
     pub const OPCODE: Opcode = Opcode::SampleMaski;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SampleMaski as u32;
         let args = SampleMaskiArgs { mask_number: self.mask_number, mask: self.mask };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17704,11 +17704,11 @@ pub struct GetTexLevelParameteriv {
 impl GetTexLevelParameteriv {
     pub const OPCODE: Opcode = Opcode::GetTexLevelParameteriv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexLevelParameteriv as u32;
         let args = GetTexLevelParameterivArgs { target: self.target, level: self.level, pname: self.pname, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17736,12 +17736,12 @@ pub struct GetTexLevelParameterivReply<'a> {
 }
 
 impl<'a> GetTexLevelParameterivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexLevelParameteriv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetTexLevelParameterivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -17781,11 +17781,11 @@ pub struct GetTexLevelParameterfv {
 impl GetTexLevelParameterfv {
     pub const OPCODE: Opcode = Opcode::GetTexLevelParameterfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexLevelParameterfv as u32;
         let args = GetTexLevelParameterfvArgs { target: self.target, level: self.level, pname: self.pname, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17813,12 +17813,12 @@ pub struct GetTexLevelParameterfvReply<'a> {
 }
 
 impl<'a> GetTexLevelParameterfvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexLevelParameterfv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetTexLevelParameterfvReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -17858,11 +17858,11 @@ pub struct BindVertexBuffer {
 impl BindVertexBuffer {
     pub const OPCODE: Opcode = Opcode::BindVertexBuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindVertexBuffer as u32;
         let args = BindVertexBufferArgs { bindingindex: self.bindingindex, buffer: self.buffer, offset: self.offset, stride: self.stride, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17903,11 +17903,11 @@ pub struct VertexAttribFormat {
 impl VertexAttribFormat {
     pub const OPCODE: Opcode = Opcode::VertexAttribFormat;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribFormat as u32;
         let args = VertexAttribFormatArgs { attribindex: self.attribindex, size: self.size, type_: self.type_, normalized: self.normalized, relativeoffset: self.relativeoffset, _pad0: [0; 3], _pad1: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17944,11 +17944,11 @@ pub struct VertexAttribIFormat {
 impl VertexAttribIFormat {
     pub const OPCODE: Opcode = Opcode::VertexAttribIFormat;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribIFormat as u32;
         let args = VertexAttribIFormatArgs { attribindex: self.attribindex, size: self.size, type_: self.type_, relativeoffset: self.relativeoffset };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -17980,11 +17980,11 @@ pub struct VertexAttribBinding {
 impl VertexAttribBinding {
     pub const OPCODE: Opcode = Opcode::VertexAttribBinding;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribBinding as u32;
         let args = VertexAttribBindingArgs { attribindex: self.attribindex, bindingindex: self.bindingindex };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18016,11 +18016,11 @@ pub struct VertexBindingDivisor {
 impl VertexBindingDivisor {
     pub const OPCODE: Opcode = Opcode::VertexBindingDivisor;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexBindingDivisor as u32;
         let args = VertexBindingDivisorArgs { bindingindex: self.bindingindex, divisor: self.divisor };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18048,11 +18048,11 @@ pub struct BlendBarrier {
 impl BlendBarrier {
     pub const OPCODE: Opcode = Opcode::BlendBarrier;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendBarrier as u32;
         let args = BlendBarrierArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18111,11 +18111,11 @@ pub struct CopyImageSubData {
 impl CopyImageSubData {
     pub const OPCODE: Opcode = Opcode::CopyImageSubData;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyImageSubData as u32;
         let args = CopyImageSubDataArgs { src_name: self.src_name, src_target: self.src_target, src_level: self.src_level, src_x: self.src_x, src_y: self.src_y, src_z: self.src_z, dst_name: self.dst_name, dst_target: self.dst_target, dst_level: self.dst_level, dst_x: self.dst_x, dst_y: self.dst_y, dst_z: self.dst_z, src_width: self.src_width, src_height: self.src_height, src_depth: self.src_depth, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18158,13 +18158,13 @@ pub struct DebugMessageControl<'a> {
 impl<'a> DebugMessageControl<'a> {
     pub const OPCODE: Opcode = Opcode::DebugMessageControl;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DebugMessageControl as u32;
         if let Some(v) = self.ids { check_count(K, "ids", Expect::from_len(len_of(self.count)), v.len())?; }
         let (ids_len, ids_bytes) = put::array_len(K, self.ids)?;
         let args = DebugMessageControlArgs { source: self.source, type_: self.type_, severity: self.severity, count: self.count, ids_len, enabled: self.enabled, _pad0: [0; 3] };
         let payload = put::total(K, &[ids_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.ids)?;
         w.finish()
     }
@@ -18210,12 +18210,12 @@ pub struct DebugMessageInsert<'a> {
 impl<'a> DebugMessageInsert<'a> {
     pub const OPCODE: Opcode = Opcode::DebugMessageInsert;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DebugMessageInsert as u32;
         let (buf_len, buf_bytes) = put::cstr_len(K, Some(self.buf))?;
         let args = DebugMessageInsertArgs { source: self.source, type_: self.type_, id: self.id, severity: self.severity, length: self.length, buf_len };
         let payload = put::total(K, &[buf_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.buf))?;
         w.finish()
     }
@@ -18254,11 +18254,11 @@ pub struct DebugMessageCallback {
 impl DebugMessageCallback {
     pub const OPCODE: Opcode = Opcode::DebugMessageCallback;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DebugMessageCallback as u32;
         let args = DebugMessageCallbackArgs { callback: self.callback, user_param: self.user_param };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18308,7 +18308,7 @@ pub struct GetDebugMessageLog {
 impl GetDebugMessageLog {
     pub const OPCODE: Opcode = Opcode::GetDebugMessageLog;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetDebugMessageLog as u32;
         if let Some(c) = self.sources { check_count(K, "sources", Expect::from_len(len_of(self.count)), c as usize)?; }
         if let Some(c) = self.types { check_count(K, "types", Expect::from_len(len_of(self.count)), c as usize)?; }
@@ -18318,7 +18318,7 @@ impl GetDebugMessageLog {
         if let Some(c) = self.message_log { check_count(K, "message_log", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetDebugMessageLogArgs { count: self.count, buf_size: self.buf_size, sources_cap: put::out_cap(self.sources), types_cap: put::out_cap(self.types), ids_cap: put::out_cap(self.ids), severities_cap: put::out_cap(self.severities), lengths_cap: put::out_cap(self.lengths), message_log_cap: put::out_cap(self.message_log) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18363,7 +18363,7 @@ pub struct GetDebugMessageLogReply<'a> {
 }
 
 impl<'a> GetDebugMessageLogReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetDebugMessageLog as u32;
         let (sources_len, sources_bytes) = put::array_len(K, self.sources)?;
         let (types_len, types_bytes) = put::array_len(K, self.types)?;
@@ -18373,7 +18373,7 @@ impl<'a> GetDebugMessageLogReply<'a> {
         let (message_log_len, message_log_bytes) = put::array_len(K, self.message_log)?;
         let args = GetDebugMessageLogReplyArgs { ret: self.ret, sources_len, types_len, ids_len, severities_len, lengths_len, message_log_len, _pad0: [0; 4] };
         let payload = put::total(K, &[sources_bytes, types_bytes, ids_bytes, severities_bytes, lengths_bytes, message_log_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.sources)?;
         put::array(&mut w, self.types)?;
         put::array(&mut w, self.ids)?;
@@ -18423,12 +18423,12 @@ pub struct PushDebugGroup<'a> {
 impl<'a> PushDebugGroup<'a> {
     pub const OPCODE: Opcode = Opcode::PushDebugGroup;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PushDebugGroup as u32;
         let (message_len, message_bytes) = put::cstr_len(K, Some(self.message))?;
         let args = PushDebugGroupArgs { source: self.source, id: self.id, length: self.length, message_len };
         let payload = put::total(K, &[message_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, Some(self.message))?;
         w.finish()
     }
@@ -18459,11 +18459,11 @@ pub struct PopDebugGroup {
 impl PopDebugGroup {
     pub const OPCODE: Opcode = Opcode::PopDebugGroup;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PopDebugGroup as u32;
         let args = PopDebugGroupArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18500,12 +18500,12 @@ pub struct ObjectLabel<'a> {
 impl<'a> ObjectLabel<'a> {
     pub const OPCODE: Opcode = Opcode::ObjectLabel;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ObjectLabel as u32;
         let (label_len, label_bytes) = put::cstr_len(K, self.label)?;
         let args = ObjectLabelArgs { identifier: self.identifier, name: self.name, length: self.length, label_len };
         let payload = put::total(K, &[label_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, self.label)?;
         w.finish()
     }
@@ -18549,13 +18549,13 @@ pub struct GetObjectLabel {
 impl GetObjectLabel {
     pub const OPCODE: Opcode = Opcode::GetObjectLabel;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetObjectLabel as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.label { check_count(K, "label", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetObjectLabelArgs { identifier: self.identifier, name: self.name, buf_size: self.buf_size, length_cap: put::out_cap(self.length), label_cap: put::out_cap(self.label), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18586,13 +18586,13 @@ pub struct GetObjectLabelReply<'a> {
 }
 
 impl<'a> GetObjectLabelReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetObjectLabel as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (label_len, label_bytes) = put::array_len(K, self.label)?;
         let args = GetObjectLabelReplyArgs { length_len, label_len };
         let payload = put::total(K, &[length_bytes, label_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.label)?;
         w.finish()
@@ -18632,12 +18632,12 @@ pub struct ObjectPtrLabel<'a> {
 impl<'a> ObjectPtrLabel<'a> {
     pub const OPCODE: Opcode = Opcode::ObjectPtrLabel;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ObjectPtrLabel as u32;
         let (label_len, label_bytes) = put::cstr_len(K, self.label)?;
         let args = ObjectPtrLabelArgs { ptr: self.ptr, length: self.length, label_len };
         let payload = put::total(K, &[label_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, self.label)?;
         w.finish()
     }
@@ -18680,13 +18680,13 @@ pub struct GetObjectPtrLabel {
 impl GetObjectPtrLabel {
     pub const OPCODE: Opcode = Opcode::GetObjectPtrLabel;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetObjectPtrLabel as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.label { check_count(K, "label", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let args = GetObjectPtrLabelArgs { ptr: self.ptr, buf_size: self.buf_size, length_cap: put::out_cap(self.length), label_cap: put::out_cap(self.label), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18717,13 +18717,13 @@ pub struct GetObjectPtrLabelReply<'a> {
 }
 
 impl<'a> GetObjectPtrLabelReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetObjectPtrLabel as u32;
         let (length_len, length_bytes) = put::array_len(K, self.length)?;
         let (label_len, label_bytes) = put::array_len(K, self.label)?;
         let args = GetObjectPtrLabelReplyArgs { length_len, label_len };
         let payload = put::total(K, &[length_bytes, label_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.length)?;
         put::array(&mut w, self.label)?;
         w.finish()
@@ -18760,12 +18760,12 @@ pub struct GetPointerv {
 impl GetPointerv {
     pub const OPCODE: Opcode = Opcode::GetPointerv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetPointerv as u32;
         if let Some(c) = self.params { check_count(K, "params", Expect::Exactly(1), c as usize)?; }
         let args = GetPointervArgs { pname: self.pname, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18793,12 +18793,12 @@ pub struct GetPointervReply<'a> {
 }
 
 impl<'a> GetPointervReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetPointerv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetPointervReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -18833,11 +18833,11 @@ pub struct Enablei {
 impl Enablei {
     pub const OPCODE: Opcode = Opcode::Enablei;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Enablei as u32;
         let args = EnableiArgs { target: self.target, index: self.index };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18869,11 +18869,11 @@ pub struct Disablei {
 impl Disablei {
     pub const OPCODE: Opcode = Opcode::Disablei;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Disablei as u32;
         let args = DisableiArgs { target: self.target, index: self.index };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18905,11 +18905,11 @@ pub struct BlendEquationi {
 impl BlendEquationi {
     pub const OPCODE: Opcode = Opcode::BlendEquationi;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquationi as u32;
         let args = BlendEquationiArgs { buf: self.buf, mode: self.mode };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18944,11 +18944,11 @@ pub struct BlendEquationSeparatei {
 impl BlendEquationSeparatei {
     pub const OPCODE: Opcode = Opcode::BlendEquationSeparatei;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquationSeparatei as u32;
         let args = BlendEquationSeparateiArgs { buf: self.buf, mode_r_g_b: self.mode_r_g_b, mode_alpha: self.mode_alpha, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -18984,11 +18984,11 @@ pub struct BlendFunci {
 impl BlendFunci {
     pub const OPCODE: Opcode = Opcode::BlendFunci;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFunci as u32;
         let args = BlendFunciArgs { buf: self.buf, src: self.src, dst: self.dst, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19028,11 +19028,11 @@ pub struct BlendFuncSeparatei {
 impl BlendFuncSeparatei {
     pub const OPCODE: Opcode = Opcode::BlendFuncSeparatei;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFuncSeparatei as u32;
         let args = BlendFuncSeparateiArgs { buf: self.buf, src_r_g_b: self.src_r_g_b, dst_r_g_b: self.dst_r_g_b, src_alpha: self.src_alpha, dst_alpha: self.dst_alpha, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19071,11 +19071,11 @@ pub struct ColorMaski {
 impl ColorMaski {
     pub const OPCODE: Opcode = Opcode::ColorMaski;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ColorMaski as u32;
         let args = ColorMaskiArgs { index: self.index, r: self.r, g: self.g, b: self.b, a: self.a };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19107,11 +19107,11 @@ pub struct IsEnabledi {
 impl IsEnabledi {
     pub const OPCODE: Opcode = Opcode::IsEnabledi;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsEnabledi as u32;
         let args = IsEnablediArgs { target: self.target, index: self.index };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19138,11 +19138,11 @@ pub struct IsEnablediReply {
 }
 
 impl IsEnablediReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsEnabledi as u32;
         let args = IsEnablediReplyArgs { ret: self.ret, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19184,12 +19184,12 @@ pub struct DrawElementsBaseVertex<'a> {
 impl<'a> DrawElementsBaseVertex<'a> {
     pub const OPCODE: Opcode = Opcode::DrawElementsBaseVertex;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawElementsBaseVertex as u32;
         let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
         let args = DrawElementsBaseVertexArgs { mode: self.mode, count: self.count, type_: self.type_, indices_len, indices_off, basevertex: self.basevertex, _pad0: [0; 4] };
         let payload = put::total(K, &[indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.indices)?;
         w.finish()
     }
@@ -19237,12 +19237,12 @@ pub struct DrawRangeElementsBaseVertex<'a> {
 impl<'a> DrawRangeElementsBaseVertex<'a> {
     pub const OPCODE: Opcode = Opcode::DrawRangeElementsBaseVertex;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawRangeElementsBaseVertex as u32;
         let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
         let args = DrawRangeElementsBaseVertexArgs { mode: self.mode, start: self.start, end: self.end, count: self.count, type_: self.type_, indices_len, indices_off, basevertex: self.basevertex, _pad0: [0; 4] };
         let payload = put::total(K, &[indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.indices)?;
         w.finish()
     }
@@ -19287,12 +19287,12 @@ pub struct DrawElementsInstancedBaseVertex<'a> {
 impl<'a> DrawElementsInstancedBaseVertex<'a> {
     pub const OPCODE: Opcode = Opcode::DrawElementsInstancedBaseVertex;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawElementsInstancedBaseVertex as u32;
         let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
         let args = DrawElementsInstancedBaseVertexArgs { mode: self.mode, count: self.count, type_: self.type_, indices_len, indices_off, instancecount: self.instancecount, basevertex: self.basevertex };
         let payload = put::total(K, &[indices_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::data_ref(&mut w, &self.indices)?;
         w.finish()
     }
@@ -19330,11 +19330,11 @@ pub struct FramebufferTexture {
 impl FramebufferTexture {
     pub const OPCODE: Opcode = Opcode::FramebufferTexture;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTexture as u32;
         let args = FramebufferTextureArgs { target: self.target, attachment: self.attachment, texture: self.texture, level: self.level };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19378,11 +19378,11 @@ pub struct PrimitiveBoundingBox {
 impl PrimitiveBoundingBox {
     pub const OPCODE: Opcode = Opcode::PrimitiveBoundingBox;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PrimitiveBoundingBox as u32;
         let args = PrimitiveBoundingBoxArgs { min_x: self.min_x, min_y: self.min_y, min_z: self.min_z, min_w: self.min_w, max_x: self.max_x, max_y: self.max_y, max_z: self.max_z, max_w: self.max_w };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19410,11 +19410,11 @@ pub struct GetGraphicsResetStatus {
 impl GetGraphicsResetStatus {
     pub const OPCODE: Opcode = Opcode::GetGraphicsResetStatus;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetGraphicsResetStatus as u32;
         let args = GetGraphicsResetStatusArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19441,11 +19441,11 @@ pub struct GetGraphicsResetStatusReply {
 }
 
 impl GetGraphicsResetStatusReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetGraphicsResetStatus as u32;
         let args = GetGraphicsResetStatusReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19494,13 +19494,13 @@ pub struct ReadnPixels {
 impl ReadnPixels {
     pub const OPCODE: Opcode = Opcode::ReadnPixels;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadnPixels as u32;
         if let OutRef::Reply(c) = self.data { check_count(K, "data", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
         let (data_cap, data_off) = put::out_ref(&self.data);
         let args = ReadnPixelsArgs { x: self.x, y: self.y, width: self.width, height: self.height, format: self.format, type_: self.type_, buf_size: self.buf_size, data_cap, data_off };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19528,12 +19528,12 @@ pub struct ReadnPixelsReply<'a> {
 }
 
 impl<'a> ReadnPixelsReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadnPixels as u32;
         let (data_len, data_bytes) = put::array_len(K, self.data)?;
         let args = ReadnPixelsReplyArgs { data_len, _pad0: [0; 4] };
         let payload = put::total(K, &[data_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.data)?;
         w.finish()
     }
@@ -19575,11 +19575,11 @@ pub struct GetnUniformfv {
 impl GetnUniformfv {
     pub const OPCODE: Opcode = Opcode::GetnUniformfv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformfv as u32;
         let args = GetnUniformfvArgs { program: self.program, location: self.location, buf_size: self.buf_size, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19607,12 +19607,12 @@ pub struct GetnUniformfvReply<'a> {
 }
 
 impl<'a> GetnUniformfvReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformfv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetnUniformfvReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -19652,11 +19652,11 @@ pub struct GetnUniformiv {
 impl GetnUniformiv {
     pub const OPCODE: Opcode = Opcode::GetnUniformiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformiv as u32;
         let args = GetnUniformivArgs { program: self.program, location: self.location, buf_size: self.buf_size, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19684,12 +19684,12 @@ pub struct GetnUniformivReply<'a> {
 }
 
 impl<'a> GetnUniformivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetnUniformivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -19729,11 +19729,11 @@ pub struct GetnUniformuiv {
 impl GetnUniformuiv {
     pub const OPCODE: Opcode = Opcode::GetnUniformuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformuiv as u32;
         let args = GetnUniformuivArgs { program: self.program, location: self.location, buf_size: self.buf_size, params_cap: put::out_cap(self.params) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19761,12 +19761,12 @@ pub struct GetnUniformuivReply<'a> {
 }
 
 impl<'a> GetnUniformuivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetnUniformuivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -19800,11 +19800,11 @@ pub struct MinSampleShading {
 impl MinSampleShading {
     pub const OPCODE: Opcode = Opcode::MinSampleShading;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MinSampleShading as u32;
         let args = MinSampleShadingArgs { value: self.value, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19837,11 +19837,11 @@ pub struct PatchParameteri {
 impl PatchParameteri {
     pub const OPCODE: Opcode = Opcode::PatchParameteri;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PatchParameteri as u32;
         let args = PatchParameteriArgs { pname: self.pname, value: self.value };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19877,12 +19877,12 @@ pub struct TexParameterIiv<'a> {
 impl<'a> TexParameterIiv<'a> {
     pub const OPCODE: Opcode = Opcode::TexParameterIiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameterIiv as u32;
         let (params_len, params_bytes) = put::array_len(K, Some(self.params))?;
         let args = TexParameterIivArgs { target: self.target, pname: self.pname, params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.params))?;
         w.finish()
     }
@@ -19921,12 +19921,12 @@ pub struct TexParameterIuiv<'a> {
 impl<'a> TexParameterIuiv<'a> {
     pub const OPCODE: Opcode = Opcode::TexParameterIuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameterIuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, Some(self.params))?;
         let args = TexParameterIuivArgs { target: self.target, pname: self.pname, params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.params))?;
         w.finish()
     }
@@ -19965,11 +19965,11 @@ pub struct GetTexParameterIiv {
 impl GetTexParameterIiv {
     pub const OPCODE: Opcode = Opcode::GetTexParameterIiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterIiv as u32;
         let args = GetTexParameterIivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -19998,12 +19998,12 @@ pub struct GetTexParameterIivReply<'a> {
 }
 
 impl<'a> GetTexParameterIivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterIiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetTexParameterIivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -20042,11 +20042,11 @@ pub struct GetTexParameterIuiv {
 impl GetTexParameterIuiv {
     pub const OPCODE: Opcode = Opcode::GetTexParameterIuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterIuiv as u32;
         let args = GetTexParameterIuivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20075,12 +20075,12 @@ pub struct GetTexParameterIuivReply<'a> {
 }
 
 impl<'a> GetTexParameterIuivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterIuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetTexParameterIuivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -20119,12 +20119,12 @@ pub struct SamplerParameterIiv<'a> {
 impl<'a> SamplerParameterIiv<'a> {
     pub const OPCODE: Opcode = Opcode::SamplerParameterIiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameterIiv as u32;
         let (param_len, param_bytes) = put::array_len(K, Some(self.param))?;
         let args = SamplerParameterIivArgs { sampler: self.sampler, pname: self.pname, param_len, _pad0: [0; 4] };
         let payload = put::total(K, &[param_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.param))?;
         w.finish()
     }
@@ -20163,12 +20163,12 @@ pub struct SamplerParameterIuiv<'a> {
 impl<'a> SamplerParameterIuiv<'a> {
     pub const OPCODE: Opcode = Opcode::SamplerParameterIuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameterIuiv as u32;
         let (param_len, param_bytes) = put::array_len(K, Some(self.param))?;
         let args = SamplerParameterIuivArgs { sampler: self.sampler, pname: self.pname, param_len, _pad0: [0; 4] };
         let payload = put::total(K, &[param_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.param))?;
         w.finish()
     }
@@ -20207,11 +20207,11 @@ pub struct GetSamplerParameterIiv {
 impl GetSamplerParameterIiv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameterIiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterIiv as u32;
         let args = GetSamplerParameterIivArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20240,12 +20240,12 @@ pub struct GetSamplerParameterIivReply<'a> {
 }
 
 impl<'a> GetSamplerParameterIivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterIiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetSamplerParameterIivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -20284,11 +20284,11 @@ pub struct GetSamplerParameterIuiv {
 impl GetSamplerParameterIuiv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameterIuiv;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterIuiv as u32;
         let args = GetSamplerParameterIuivArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20317,12 +20317,12 @@ pub struct GetSamplerParameterIuivReply<'a> {
 }
 
 impl<'a> GetSamplerParameterIuivReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterIuiv as u32;
         let (params_len, params_bytes) = put::array_len(K, self.params)?;
         let args = GetSamplerParameterIuivReplyArgs { params_len, _pad0: [0; 4] };
         let payload = put::total(K, &[params_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.params)?;
         w.finish()
     }
@@ -20360,11 +20360,11 @@ pub struct TexBuffer {
 impl TexBuffer {
     pub const OPCODE: Opcode = Opcode::TexBuffer;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexBuffer as u32;
         let args = TexBufferArgs { target: self.target, internalformat: self.internalformat, buffer: self.buffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20404,11 +20404,11 @@ pub struct TexBufferRange {
 impl TexBufferRange {
     pub const OPCODE: Opcode = Opcode::TexBufferRange;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexBufferRange as u32;
         let args = TexBufferRangeArgs { target: self.target, internalformat: self.internalformat, buffer: self.buffer, offset: self.offset, size: self.size, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20452,11 +20452,11 @@ pub struct TexStorage3DMultisample {
 impl TexStorage3DMultisample {
     pub const OPCODE: Opcode = Opcode::TexStorage3DMultisample;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage3DMultisample as u32;
         let args = TexStorage3DMultisampleArgs { target: self.target, samples: self.samples, internalformat: self.internalformat, width: self.width, height: self.height, depth: self.depth, fixedsamplelocations: self.fixedsamplelocations, _pad0: [0; 7] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20488,11 +20488,11 @@ pub struct EglBindAPI {
 impl EglBindAPI {
     pub const OPCODE: Opcode = Opcode::EglBindAPI;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglBindAPI as u32;
         let args = EglBindAPIArgs { api: self.api, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20520,11 +20520,11 @@ pub struct EglBindAPIReply {
 }
 
 impl EglBindAPIReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglBindAPI as u32;
         let args = EglBindAPIReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20562,11 +20562,11 @@ pub struct EglBindTexImage {
 impl EglBindTexImage {
     pub const OPCODE: Opcode = Opcode::EglBindTexImage;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglBindTexImage as u32;
         let args = EglBindTexImageArgs { dpy: self.dpy, surface: self.surface, buffer: self.buffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20594,11 +20594,11 @@ pub struct EglBindTexImageReply {
 }
 
 impl EglBindTexImageReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglBindTexImage as u32;
         let args = EglBindTexImageReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20641,14 +20641,14 @@ pub struct EglChooseConfig<'a> {
 impl<'a> EglChooseConfig<'a> {
     pub const OPCODE: Opcode = Opcode::EglChooseConfig;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglChooseConfig as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         if let Some(c) = self.configs { check_count(K, "configs", Expect::from_len(len_of(self.config_size)), c as usize)?; }
         if let Some(c) = self.num_config { check_count(K, "num_config", Expect::Exactly(1), c as usize)?; }
         let args = EglChooseConfigArgs { dpy: self.dpy, attrib_list_len, configs_cap: put::out_cap(self.configs), config_size: self.config_size, num_config_cap: put::out_cap(self.num_config) };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -20683,13 +20683,13 @@ pub struct EglChooseConfigReply<'a> {
 }
 
 impl<'a> EglChooseConfigReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglChooseConfig as u32;
         let (configs_len, configs_bytes) = put::array_len(K, self.configs)?;
         let (num_config_len, num_config_bytes) = put::array_len(K, self.num_config)?;
         let args = EglChooseConfigReplyArgs { ret: self.ret, configs_len, num_config_len, _pad0: [0; 4] };
         let payload = put::total(K, &[configs_bytes, num_config_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.configs)?;
         put::array(&mut w, self.num_config)?;
         w.finish()
@@ -20733,11 +20733,11 @@ pub struct EglClientWaitSync {
 impl EglClientWaitSync {
     pub const OPCODE: Opcode = Opcode::EglClientWaitSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglClientWaitSync as u32;
         let args = EglClientWaitSyncArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20765,11 +20765,11 @@ pub struct EglClientWaitSyncReply {
 }
 
 impl EglClientWaitSyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglClientWaitSync as u32;
         let args = EglClientWaitSyncReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20809,11 +20809,11 @@ pub struct EglClientWaitSyncKHR {
 impl EglClientWaitSyncKHR {
     pub const OPCODE: Opcode = Opcode::EglClientWaitSyncKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglClientWaitSyncKHR as u32;
         let args = EglClientWaitSyncKHRArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20841,11 +20841,11 @@ pub struct EglClientWaitSyncKHRReply {
 }
 
 impl EglClientWaitSyncKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglClientWaitSyncKHR as u32;
         let args = EglClientWaitSyncKHRReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20887,12 +20887,12 @@ pub struct EglCreateContext<'a> {
 impl<'a> EglCreateContext<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreateContext;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateContext as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreateContextArgs { dpy: self.dpy, config: self.config, share_context: self.share_context, attrib_list_len, _pad0: [0; 4] };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -20921,11 +20921,11 @@ pub struct EglCreateContextReply {
 }
 
 impl EglCreateContextReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateContext as u32;
         let args = EglCreateContextReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -20969,12 +20969,12 @@ pub struct EglCreateImage<'a> {
 impl<'a> EglCreateImage<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreateImage;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateImage as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreateImageArgs { dpy: self.dpy, ctx: self.ctx, target: self.target, buffer: self.buffer, attrib_list_len, _pad0: [0; 4], _pad1: [0; 4] };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21003,11 +21003,11 @@ pub struct EglCreateImageReply {
 }
 
 impl EglCreateImageReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateImage as u32;
         let args = EglCreateImageReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21051,12 +21051,12 @@ pub struct EglCreateImageKHR<'a> {
 impl<'a> EglCreateImageKHR<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreateImageKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateImageKHR as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreateImageKHRArgs { dpy: self.dpy, ctx: self.ctx, target: self.target, buffer: self.buffer, attrib_list_len, _pad0: [0; 4], _pad1: [0; 4] };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21085,11 +21085,11 @@ pub struct EglCreateImageKHRReply {
 }
 
 impl EglCreateImageKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateImageKHR as u32;
         let args = EglCreateImageKHRReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21127,12 +21127,12 @@ pub struct EglCreatePbufferSurface<'a> {
 impl<'a> EglCreatePbufferSurface<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreatePbufferSurface;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreatePbufferSurface as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreatePbufferSurfaceArgs { dpy: self.dpy, config: self.config, attrib_list_len, _pad0: [0; 4] };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21161,11 +21161,11 @@ pub struct EglCreatePbufferSurfaceReply {
 }
 
 impl EglCreatePbufferSurfaceReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreatePbufferSurface as u32;
         let args = EglCreatePbufferSurfaceReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21208,12 +21208,12 @@ pub struct EglCreatePlatformWindowSurface<'a> {
 impl<'a> EglCreatePlatformWindowSurface<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreatePlatformWindowSurface;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreatePlatformWindowSurface as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreatePlatformWindowSurfaceArgs { dpy: self.dpy, config: self.config, native_window: self.native_window, attrib_list_len, _pad0: [0; 4] };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21242,11 +21242,11 @@ pub struct EglCreatePlatformWindowSurfaceReply {
 }
 
 impl EglCreatePlatformWindowSurfaceReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreatePlatformWindowSurface as u32;
         let args = EglCreatePlatformWindowSurfaceReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21282,12 +21282,12 @@ pub struct EglCreateSync<'a> {
 impl<'a> EglCreateSync<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreateSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateSync as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreateSyncArgs { dpy: self.dpy, type_: self.type_, attrib_list_len };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21315,11 +21315,11 @@ pub struct EglCreateSyncReply {
 }
 
 impl EglCreateSyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateSync as u32;
         let args = EglCreateSyncReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21355,12 +21355,12 @@ pub struct EglCreateSyncKHR<'a> {
 impl<'a> EglCreateSyncKHR<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreateSyncKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateSyncKHR as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreateSyncKHRArgs { dpy: self.dpy, type_: self.type_, attrib_list_len };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21388,11 +21388,11 @@ pub struct EglCreateSyncKHRReply {
 }
 
 impl EglCreateSyncKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateSyncKHR as u32;
         let args = EglCreateSyncKHRReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21435,12 +21435,12 @@ pub struct EglCreateWindowSurface<'a> {
 impl<'a> EglCreateWindowSurface<'a> {
     pub const OPCODE: Opcode = Opcode::EglCreateWindowSurface;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateWindowSurface as u32;
         let (attrib_list_len, attrib_list_bytes) = put::array_len(K, self.attrib_list)?;
         let args = EglCreateWindowSurfaceArgs { dpy: self.dpy, config: self.config, win: self.win, attrib_list_len, _pad0: [0; 4] };
         let payload = put::total(K, &[attrib_list_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.attrib_list)?;
         w.finish()
     }
@@ -21469,11 +21469,11 @@ pub struct EglCreateWindowSurfaceReply {
 }
 
 impl EglCreateWindowSurfaceReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglCreateWindowSurface as u32;
         let args = EglCreateWindowSurfaceReplyArgs { ret: self.ret };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21507,11 +21507,11 @@ pub struct EglDestroyContext {
 impl EglDestroyContext {
     pub const OPCODE: Opcode = Opcode::EglDestroyContext;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyContext as u32;
         let args = EglDestroyContextArgs { dpy: self.dpy, ctx: self.ctx };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21538,11 +21538,11 @@ pub struct EglDestroyContextReply {
 }
 
 impl EglDestroyContextReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyContext as u32;
         let args = EglDestroyContextReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21577,11 +21577,11 @@ pub struct EglDestroyImage {
 impl EglDestroyImage {
     pub const OPCODE: Opcode = Opcode::EglDestroyImage;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyImage as u32;
         let args = EglDestroyImageArgs { dpy: self.dpy, image: self.image };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21608,11 +21608,11 @@ pub struct EglDestroyImageReply {
 }
 
 impl EglDestroyImageReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyImage as u32;
         let args = EglDestroyImageReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21647,11 +21647,11 @@ pub struct EglDestroyImageKHR {
 impl EglDestroyImageKHR {
     pub const OPCODE: Opcode = Opcode::EglDestroyImageKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyImageKHR as u32;
         let args = EglDestroyImageKHRArgs { dpy: self.dpy, image: self.image };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21678,11 +21678,11 @@ pub struct EglDestroyImageKHRReply {
 }
 
 impl EglDestroyImageKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyImageKHR as u32;
         let args = EglDestroyImageKHRReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21717,11 +21717,11 @@ pub struct EglDestroySurface {
 impl EglDestroySurface {
     pub const OPCODE: Opcode = Opcode::EglDestroySurface;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySurface as u32;
         let args = EglDestroySurfaceArgs { dpy: self.dpy, surface: self.surface };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21748,11 +21748,11 @@ pub struct EglDestroySurfaceReply {
 }
 
 impl EglDestroySurfaceReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySurface as u32;
         let args = EglDestroySurfaceReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21787,11 +21787,11 @@ pub struct EglDestroySync {
 impl EglDestroySync {
     pub const OPCODE: Opcode = Opcode::EglDestroySync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySync as u32;
         let args = EglDestroySyncArgs { dpy: self.dpy, sync: self.sync };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21818,11 +21818,11 @@ pub struct EglDestroySyncReply {
 }
 
 impl EglDestroySyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySync as u32;
         let args = EglDestroySyncReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21857,11 +21857,11 @@ pub struct EglDestroySyncKHR {
 impl EglDestroySyncKHR {
     pub const OPCODE: Opcode = Opcode::EglDestroySyncKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySyncKHR as u32;
         let args = EglDestroySyncKHRArgs { dpy: self.dpy, sync: self.sync };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21888,11 +21888,11 @@ pub struct EglDestroySyncKHRReply {
 }
 
 impl EglDestroySyncKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySyncKHR as u32;
         let args = EglDestroySyncKHRReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21932,12 +21932,12 @@ pub struct EglGetConfigAttrib {
 impl EglGetConfigAttrib {
     pub const OPCODE: Opcode = Opcode::EglGetConfigAttrib;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetConfigAttrib as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
         let args = EglGetConfigAttribArgs { dpy: self.dpy, config: self.config, attribute: self.attribute, value_cap: put::out_cap(self.value) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -21966,12 +21966,12 @@ pub struct EglGetConfigAttribReply<'a> {
 }
 
 impl<'a> EglGetConfigAttribReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetConfigAttrib as u32;
         let (value_len, value_bytes) = put::array_len(K, self.value)?;
         let args = EglGetConfigAttribReplyArgs { ret: self.ret, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.value)?;
         w.finish()
     }
@@ -22013,13 +22013,13 @@ pub struct EglGetConfigs {
 impl EglGetConfigs {
     pub const OPCODE: Opcode = Opcode::EglGetConfigs;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetConfigs as u32;
         if let Some(c) = self.configs { check_count(K, "configs", Expect::from_len(len_of(self.config_size)), c as usize)?; }
         if let Some(c) = self.num_config { check_count(K, "num_config", Expect::Exactly(1), c as usize)?; }
         let args = EglGetConfigsArgs { dpy: self.dpy, configs_cap: put::out_cap(self.configs), config_size: self.config_size, num_config_cap: put::out_cap(self.num_config), _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22053,13 +22053,13 @@ pub struct EglGetConfigsReply<'a> {
 }
 
 impl<'a> EglGetConfigsReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetConfigs as u32;
         let (configs_len, configs_bytes) = put::array_len(K, self.configs)?;
         let (num_config_len, num_config_bytes) = put::array_len(K, self.num_config)?;
         let args = EglGetConfigsReplyArgs { ret: self.ret, configs_len, num_config_len, _pad0: [0; 4] };
         let payload = put::total(K, &[configs_bytes, num_config_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.configs)?;
         put::array(&mut w, self.num_config)?;
         w.finish()
@@ -22103,12 +22103,12 @@ pub struct EglGetSyncAttrib {
 impl EglGetSyncAttrib {
     pub const OPCODE: Opcode = Opcode::EglGetSyncAttrib;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetSyncAttrib as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
         let args = EglGetSyncAttribArgs { dpy: self.dpy, sync: self.sync, attribute: self.attribute, value_cap: put::out_cap(self.value) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22137,12 +22137,12 @@ pub struct EglGetSyncAttribReply<'a> {
 }
 
 impl<'a> EglGetSyncAttribReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetSyncAttrib as u32;
         let (value_len, value_bytes) = put::array_len(K, self.value)?;
         let args = EglGetSyncAttribReplyArgs { ret: self.ret, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.value)?;
         w.finish()
     }
@@ -22183,12 +22183,12 @@ pub struct EglGetSyncAttribKHR {
 impl EglGetSyncAttribKHR {
     pub const OPCODE: Opcode = Opcode::EglGetSyncAttribKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetSyncAttribKHR as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
         let args = EglGetSyncAttribKHRArgs { dpy: self.dpy, sync: self.sync, attribute: self.attribute, value_cap: put::out_cap(self.value) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22217,12 +22217,12 @@ pub struct EglGetSyncAttribKHRReply<'a> {
 }
 
 impl<'a> EglGetSyncAttribKHRReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetSyncAttribKHR as u32;
         let (value_len, value_bytes) = put::array_len(K, self.value)?;
         let args = EglGetSyncAttribKHRReplyArgs { ret: self.ret, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.value)?;
         w.finish()
     }
@@ -22261,13 +22261,13 @@ pub struct EglInitialize {
 impl EglInitialize {
     pub const OPCODE: Opcode = Opcode::EglInitialize;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglInitialize as u32;
         if let Some(c) = self.major { check_count(K, "major", Expect::Exactly(1), c as usize)?; }
         if let Some(c) = self.minor { check_count(K, "minor", Expect::Exactly(1), c as usize)?; }
         let args = EglInitializeArgs { dpy: self.dpy, major_cap: put::out_cap(self.major), minor_cap: put::out_cap(self.minor) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22300,13 +22300,13 @@ pub struct EglInitializeReply<'a> {
 }
 
 impl<'a> EglInitializeReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglInitialize as u32;
         let (major_len, major_bytes) = put::array_len(K, self.major)?;
         let (minor_len, minor_bytes) = put::array_len(K, self.minor)?;
         let args = EglInitializeReplyArgs { ret: self.ret, major_len, minor_len, _pad0: [0; 4] };
         let payload = put::total(K, &[major_bytes, minor_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.major)?;
         put::array(&mut w, self.minor)?;
         w.finish()
@@ -22351,11 +22351,11 @@ pub struct EglMakeCurrent {
 impl EglMakeCurrent {
     pub const OPCODE: Opcode = Opcode::EglMakeCurrent;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglMakeCurrent as u32;
         let args = EglMakeCurrentArgs { dpy: self.dpy, draw: self.draw, read: self.read, ctx: self.ctx };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22382,11 +22382,11 @@ pub struct EglMakeCurrentReply {
 }
 
 impl EglMakeCurrentReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglMakeCurrent as u32;
         let args = EglMakeCurrentReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22426,12 +22426,12 @@ pub struct EglQueryContext {
 impl EglQueryContext {
     pub const OPCODE: Opcode = Opcode::EglQueryContext;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQueryContext as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
         let args = EglQueryContextArgs { dpy: self.dpy, ctx: self.ctx, attribute: self.attribute, value_cap: put::out_cap(self.value) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22460,12 +22460,12 @@ pub struct EglQueryContextReply<'a> {
 }
 
 impl<'a> EglQueryContextReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQueryContext as u32;
         let (value_len, value_bytes) = put::array_len(K, self.value)?;
         let args = EglQueryContextReplyArgs { ret: self.ret, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.value)?;
         w.finish()
     }
@@ -22501,11 +22501,11 @@ pub struct EglQueryString {
 impl EglQueryString {
     pub const OPCODE: Opcode = Opcode::EglQueryString;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQueryString as u32;
         let args = EglQueryStringArgs { dpy: self.dpy, name: self.name, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22533,12 +22533,12 @@ pub struct EglQueryStringReply<'a> {
 }
 
 impl<'a> EglQueryStringReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQueryString as u32;
         let (ret_len, ret_bytes) = put::cstr_len(K, self.ret)?;
         let args = EglQueryStringReplyArgs { ret_len, _pad0: [0; 4] };
         let payload = put::total(K, &[ret_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::cstr(&mut w, self.ret)?;
         w.finish()
     }
@@ -22580,12 +22580,12 @@ pub struct EglQuerySurface {
 impl EglQuerySurface {
     pub const OPCODE: Opcode = Opcode::EglQuerySurface;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQuerySurface as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
         let args = EglQuerySurfaceArgs { dpy: self.dpy, surface: self.surface, attribute: self.attribute, value_cap: put::out_cap(self.value) };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22614,12 +22614,12 @@ pub struct EglQuerySurfaceReply<'a> {
 }
 
 impl<'a> EglQuerySurfaceReply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQuerySurface as u32;
         let (value_len, value_bytes) = put::array_len(K, self.value)?;
         let args = EglQuerySurfaceReplyArgs { ret: self.ret, value_len };
         let payload = put::total(K, &[value_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, self.value)?;
         w.finish()
     }
@@ -22658,11 +22658,11 @@ pub struct EglReleaseTexImage {
 impl EglReleaseTexImage {
     pub const OPCODE: Opcode = Opcode::EglReleaseTexImage;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglReleaseTexImage as u32;
         let args = EglReleaseTexImageArgs { dpy: self.dpy, surface: self.surface, buffer: self.buffer, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22690,11 +22690,11 @@ pub struct EglReleaseTexImageReply {
 }
 
 impl EglReleaseTexImageReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglReleaseTexImage as u32;
         let args = EglReleaseTexImageReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22723,11 +22723,11 @@ pub struct EglReleaseThread {
 impl EglReleaseThread {
     pub const OPCODE: Opcode = Opcode::EglReleaseThread;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglReleaseThread as u32;
         let args = EglReleaseThreadArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22754,11 +22754,11 @@ pub struct EglReleaseThreadReply {
 }
 
 impl EglReleaseThreadReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglReleaseThread as u32;
         let args = EglReleaseThreadReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22797,11 +22797,11 @@ pub struct EglSurfaceAttrib {
 impl EglSurfaceAttrib {
     pub const OPCODE: Opcode = Opcode::EglSurfaceAttrib;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSurfaceAttrib as u32;
         let args = EglSurfaceAttribArgs { dpy: self.dpy, surface: self.surface, attribute: self.attribute, value: self.value };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22828,11 +22828,11 @@ pub struct EglSurfaceAttribReply {
 }
 
 impl EglSurfaceAttribReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSurfaceAttrib as u32;
         let args = EglSurfaceAttribReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22867,11 +22867,11 @@ pub struct EglSwapBuffers {
 impl EglSwapBuffers {
     pub const OPCODE: Opcode = Opcode::EglSwapBuffers;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapBuffers as u32;
         let args = EglSwapBuffersArgs { dpy: self.dpy, surface: self.surface };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22898,11 +22898,11 @@ pub struct EglSwapBuffersReply {
 }
 
 impl EglSwapBuffersReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapBuffers as u32;
         let args = EglSwapBuffersReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -22942,13 +22942,13 @@ pub struct EglSwapBuffersWithDamageKHR<'a> {
 impl<'a> EglSwapBuffersWithDamageKHR<'a> {
     pub const OPCODE: Opcode = Opcode::EglSwapBuffersWithDamageKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapBuffersWithDamageKHR as u32;
         if let Some(v) = Some(self.rects) { check_count(K, "rects", Expect::from_len(len_mul(len_of(self.n_rects), 4)), v.len())?; }
         let (rects_len, rects_bytes) = put::array_len(K, Some(self.rects))?;
         let args = EglSwapBuffersWithDamageKHRArgs { dpy: self.dpy, surface: self.surface, rects_len, n_rects: self.n_rects };
         let payload = put::total(K, &[rects_bytes])?;
-        let mut w = buf.begin(K, args.as_bytes(), payload)?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
         put::array(&mut w, Some(self.rects))?;
         w.finish()
     }
@@ -22977,11 +22977,11 @@ pub struct EglSwapBuffersWithDamageKHRReply {
 }
 
 impl EglSwapBuffersWithDamageKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapBuffersWithDamageKHR as u32;
         let args = EglSwapBuffersWithDamageKHRReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23016,11 +23016,11 @@ pub struct EglSwapInterval {
 impl EglSwapInterval {
     pub const OPCODE: Opcode = Opcode::EglSwapInterval;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapInterval as u32;
         let args = EglSwapIntervalArgs { dpy: self.dpy, interval: self.interval, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23048,11 +23048,11 @@ pub struct EglSwapIntervalReply {
 }
 
 impl EglSwapIntervalReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapInterval as u32;
         let args = EglSwapIntervalReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23084,11 +23084,11 @@ pub struct EglTerminate {
 impl EglTerminate {
     pub const OPCODE: Opcode = Opcode::EglTerminate;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglTerminate as u32;
         let args = EglTerminateArgs { dpy: self.dpy };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23115,11 +23115,11 @@ pub struct EglTerminateReply {
 }
 
 impl EglTerminateReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglTerminate as u32;
         let args = EglTerminateReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23148,11 +23148,11 @@ pub struct EglWaitClient {
 impl EglWaitClient {
     pub const OPCODE: Opcode = Opcode::EglWaitClient;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitClient as u32;
         let args = EglWaitClientArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23179,11 +23179,11 @@ pub struct EglWaitClientReply {
 }
 
 impl EglWaitClientReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitClient as u32;
         let args = EglWaitClientReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23212,11 +23212,11 @@ pub struct EglWaitGL {
 impl EglWaitGL {
     pub const OPCODE: Opcode = Opcode::EglWaitGL;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitGL as u32;
         let args = EglWaitGLArgs {  };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23243,11 +23243,11 @@ pub struct EglWaitGLReply {
 }
 
 impl EglWaitGLReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitGL as u32;
         let args = EglWaitGLReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23279,11 +23279,11 @@ pub struct EglWaitNative {
 impl EglWaitNative {
     pub const OPCODE: Opcode = Opcode::EglWaitNative;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitNative as u32;
         let args = EglWaitNativeArgs { engine: self.engine, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23311,11 +23311,11 @@ pub struct EglWaitNativeReply {
 }
 
 impl EglWaitNativeReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitNative as u32;
         let args = EglWaitNativeReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23353,11 +23353,11 @@ pub struct EglWaitSync {
 impl EglWaitSync {
     pub const OPCODE: Opcode = Opcode::EglWaitSync;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitSync as u32;
         let args = EglWaitSyncArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23385,11 +23385,11 @@ pub struct EglWaitSyncReply {
 }
 
 impl EglWaitSyncReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitSync as u32;
         let args = EglWaitSyncReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23427,11 +23427,11 @@ pub struct EglWaitSyncKHR {
 impl EglWaitSyncKHR {
     pub const OPCODE: Opcode = Opcode::EglWaitSyncKHR;
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitSyncKHR as u32;
         let args = EglWaitSyncKHRArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -23459,11 +23459,11 @@ pub struct EglWaitSyncKHRReply {
 }
 
 impl EglWaitSyncKHRReply {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitSyncKHR as u32;
         let args = EglWaitSyncKHRReplyArgs { ret: self.ret, _pad0: [0; 4] };
         let payload = put::total(K, &[])?;
-        let w = buf.begin(K, args.as_bytes(), payload)?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
         w.finish()
     }
 
@@ -24282,7 +24282,7 @@ impl<'a> Command<'a> {
         }
     }
 
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         match self {
             Command::ActiveTexture(c) => c.encode(buf),
             Command::AttachShader(c) => c.encode(buf),
@@ -24682,6 +24682,413 @@ impl<'a> Command<'a> {
             Command::EglWaitNative(c) => c.encode(buf),
             Command::EglWaitSync(c) => c.encode(buf),
             Command::EglWaitSyncKHR(c) => c.encode(buf),
+        }
+    }
+}
+
+impl Command<'_> {
+    /// Bytes of inline data the command carries (arrays, strings, pixels): lets a
+    /// sender route a large command past its batching buffer without encoding it.
+    pub fn inline_bytes(&self) -> usize {
+        match self {
+            Command::ActiveTexture(_) => 0,
+            Command::AttachShader(_) => 0,
+            Command::BindAttribLocation(c) => c.name.to_bytes().len(),
+            Command::BindBuffer(_) => 0,
+            Command::BindFramebuffer(_) => 0,
+            Command::BindRenderbuffer(_) => 0,
+            Command::BindTexture(_) => 0,
+            Command::BlendColor(_) => 0,
+            Command::BlendEquation(_) => 0,
+            Command::BlendEquationSeparate(_) => 0,
+            Command::BlendFunc(_) => 0,
+            Command::BlendFuncSeparate(_) => 0,
+            Command::BufferData(c) => c.data.map_or(0, |v| v.len() * 1),
+            Command::BufferSubData(c) => c.data.len() * 1,
+            Command::CheckFramebufferStatus(_) => 0,
+            Command::Clear(_) => 0,
+            Command::ClearColor(_) => 0,
+            Command::ClearDepthf(_) => 0,
+            Command::ClearStencil(_) => 0,
+            Command::ColorMask(_) => 0,
+            Command::CompileShader(_) => 0,
+            Command::CompressedTexImage2D(c) => match c.data { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::CompressedTexSubImage2D(c) => match c.data { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::CopyTexImage2D(_) => 0,
+            Command::CopyTexSubImage2D(_) => 0,
+            Command::CreateProgram(_) => 0,
+            Command::CreateShader(_) => 0,
+            Command::CullFace(_) => 0,
+            Command::DeleteBuffers(c) => c.buffers.len() * 4,
+            Command::DeleteFramebuffers(c) => c.framebuffers.len() * 4,
+            Command::DeleteProgram(_) => 0,
+            Command::DeleteRenderbuffers(c) => c.renderbuffers.len() * 4,
+            Command::DeleteShader(_) => 0,
+            Command::DeleteTextures(c) => c.textures.len() * 4,
+            Command::DepthFunc(_) => 0,
+            Command::DepthMask(_) => 0,
+            Command::DepthRangef(_) => 0,
+            Command::DetachShader(_) => 0,
+            Command::Disable(_) => 0,
+            Command::DisableVertexAttribArray(_) => 0,
+            Command::DrawArrays(_) => 0,
+            Command::DrawElements(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::Enable(_) => 0,
+            Command::EnableVertexAttribArray(_) => 0,
+            Command::Finish(_) => 0,
+            Command::Flush(_) => 0,
+            Command::FramebufferRenderbuffer(_) => 0,
+            Command::FramebufferTexture2D(_) => 0,
+            Command::FrontFace(_) => 0,
+            Command::GenBuffers(_) => 0,
+            Command::GenerateMipmap(_) => 0,
+            Command::GenFramebuffers(_) => 0,
+            Command::GenRenderbuffers(_) => 0,
+            Command::GenTextures(_) => 0,
+            Command::GetActiveAttrib(_) => 0,
+            Command::GetActiveUniform(_) => 0,
+            Command::GetAttachedShaders(_) => 0,
+            Command::GetAttribLocation(c) => c.name.to_bytes().len(),
+            Command::GetBooleanv(_) => 0,
+            Command::GetBufferParameteriv(_) => 0,
+            Command::GetError(_) => 0,
+            Command::GetFloatv(_) => 0,
+            Command::GetFramebufferAttachmentParameteriv(_) => 0,
+            Command::GetIntegerv(_) => 0,
+            Command::GetProgramiv(_) => 0,
+            Command::GetProgramInfoLog(_) => 0,
+            Command::GetRenderbufferParameteriv(_) => 0,
+            Command::GetShaderiv(_) => 0,
+            Command::GetShaderInfoLog(_) => 0,
+            Command::GetShaderPrecisionFormat(_) => 0,
+            Command::GetShaderSource(_) => 0,
+            Command::GetString(_) => 0,
+            Command::GetTexParameterfv(_) => 0,
+            Command::GetTexParameteriv(_) => 0,
+            Command::GetUniformfv(_) => 0,
+            Command::GetUniformiv(_) => 0,
+            Command::GetUniformLocation(c) => c.name.to_bytes().len(),
+            Command::GetVertexAttribfv(_) => 0,
+            Command::GetVertexAttribiv(_) => 0,
+            Command::GetVertexAttribPointerv(_) => 0,
+            Command::Hint(_) => 0,
+            Command::IsBuffer(_) => 0,
+            Command::IsEnabled(_) => 0,
+            Command::IsFramebuffer(_) => 0,
+            Command::IsProgram(_) => 0,
+            Command::IsRenderbuffer(_) => 0,
+            Command::IsShader(_) => 0,
+            Command::IsTexture(_) => 0,
+            Command::LineWidth(_) => 0,
+            Command::LinkProgram(_) => 0,
+            Command::PixelStorei(_) => 0,
+            Command::PolygonOffset(_) => 0,
+            Command::ReadPixels(_) => 0,
+            Command::ReleaseShaderCompiler(_) => 0,
+            Command::RenderbufferStorage(_) => 0,
+            Command::SampleCoverage(_) => 0,
+            Command::Scissor(_) => 0,
+            Command::ShaderBinary(c) => c.shaders.len() * 4 + c.binary.len() * 1,
+            Command::ShaderSource(c) => c.string.len() * 16,
+            Command::StencilFunc(_) => 0,
+            Command::StencilFuncSeparate(_) => 0,
+            Command::StencilMask(_) => 0,
+            Command::StencilMaskSeparate(_) => 0,
+            Command::StencilOp(_) => 0,
+            Command::StencilOpSeparate(_) => 0,
+            Command::TexImage2D(c) => match c.pixels { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::TexParameterf(_) => 0,
+            Command::TexParameterfv(c) => c.params.len() * 4,
+            Command::TexParameteri(_) => 0,
+            Command::TexParameteriv(c) => c.params.len() * 4,
+            Command::TexSubImage2D(c) => match c.pixels { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::Uniform1f(_) => 0,
+            Command::Uniform1fv(c) => c.value.len() * 4,
+            Command::Uniform1i(_) => 0,
+            Command::Uniform1iv(c) => c.value.len() * 4,
+            Command::Uniform2f(_) => 0,
+            Command::Uniform2fv(c) => c.value.len() * 4,
+            Command::Uniform2i(_) => 0,
+            Command::Uniform2iv(c) => c.value.len() * 4,
+            Command::Uniform3f(_) => 0,
+            Command::Uniform3fv(c) => c.value.len() * 4,
+            Command::Uniform3i(_) => 0,
+            Command::Uniform3iv(c) => c.value.len() * 4,
+            Command::Uniform4f(_) => 0,
+            Command::Uniform4fv(c) => c.value.len() * 4,
+            Command::Uniform4i(_) => 0,
+            Command::Uniform4iv(c) => c.value.len() * 4,
+            Command::UniformMatrix2fv(c) => c.value.len() * 4,
+            Command::UniformMatrix3fv(c) => c.value.len() * 4,
+            Command::UniformMatrix4fv(c) => c.value.len() * 4,
+            Command::UseProgram(_) => 0,
+            Command::ValidateProgram(_) => 0,
+            Command::VertexAttrib1f(_) => 0,
+            Command::VertexAttrib1fv(c) => c.v.len() * 4,
+            Command::VertexAttrib2f(_) => 0,
+            Command::VertexAttrib2fv(c) => c.v.len() * 4,
+            Command::VertexAttrib3f(_) => 0,
+            Command::VertexAttrib3fv(c) => c.v.len() * 4,
+            Command::VertexAttrib4f(_) => 0,
+            Command::VertexAttrib4fv(c) => c.v.len() * 4,
+            Command::VertexAttribPointer(_) => 0,
+            Command::Viewport(_) => 0,
+            Command::ReadBuffer(_) => 0,
+            Command::DrawRangeElements(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::TexImage3D(c) => match c.pixels { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::TexSubImage3D(c) => match c.pixels { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::CopyTexSubImage3D(_) => 0,
+            Command::CompressedTexImage3D(c) => match c.data { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::CompressedTexSubImage3D(c) => match c.data { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::GenQueries(_) => 0,
+            Command::DeleteQueries(c) => c.ids.len() * 4,
+            Command::IsQuery(_) => 0,
+            Command::BeginQuery(_) => 0,
+            Command::EndQuery(_) => 0,
+            Command::GetQueryiv(_) => 0,
+            Command::GetQueryObjectuiv(_) => 0,
+            Command::UnmapBuffer(_) => 0,
+            Command::GetBufferPointerv(_) => 0,
+            Command::DrawBuffers(c) => c.bufs.len() * 4,
+            Command::UniformMatrix2x3fv(c) => c.value.len() * 4,
+            Command::UniformMatrix3x2fv(c) => c.value.len() * 4,
+            Command::UniformMatrix2x4fv(c) => c.value.len() * 4,
+            Command::UniformMatrix4x2fv(c) => c.value.len() * 4,
+            Command::UniformMatrix3x4fv(c) => c.value.len() * 4,
+            Command::UniformMatrix4x3fv(c) => c.value.len() * 4,
+            Command::BlitFramebuffer(_) => 0,
+            Command::RenderbufferStorageMultisample(_) => 0,
+            Command::FramebufferTextureLayer(_) => 0,
+            Command::MapBufferRange(_) => 0,
+            Command::FlushMappedBufferRange(_) => 0,
+            Command::BindVertexArray(_) => 0,
+            Command::DeleteVertexArrays(c) => c.arrays.len() * 4,
+            Command::GenVertexArrays(_) => 0,
+            Command::IsVertexArray(_) => 0,
+            Command::GetIntegeriV(_) => 0,
+            Command::BeginTransformFeedback(_) => 0,
+            Command::EndTransformFeedback(_) => 0,
+            Command::BindBufferRange(_) => 0,
+            Command::BindBufferBase(_) => 0,
+            Command::TransformFeedbackVaryings(c) => c.varyings.len() * 16,
+            Command::GetTransformFeedbackVarying(_) => 0,
+            Command::VertexAttribIPointer(_) => 0,
+            Command::GetVertexAttribIiv(_) => 0,
+            Command::GetVertexAttribIuiv(_) => 0,
+            Command::VertexAttribI4i(_) => 0,
+            Command::VertexAttribI4ui(_) => 0,
+            Command::VertexAttribI4iv(c) => c.v.len() * 4,
+            Command::VertexAttribI4uiv(c) => c.v.len() * 4,
+            Command::GetUniformuiv(_) => 0,
+            Command::GetFragDataLocation(c) => c.name.to_bytes().len(),
+            Command::Uniform1ui(_) => 0,
+            Command::Uniform2ui(_) => 0,
+            Command::Uniform3ui(_) => 0,
+            Command::Uniform4ui(_) => 0,
+            Command::Uniform1uiv(c) => c.value.len() * 4,
+            Command::Uniform2uiv(c) => c.value.len() * 4,
+            Command::Uniform3uiv(c) => c.value.len() * 4,
+            Command::Uniform4uiv(c) => c.value.len() * 4,
+            Command::ClearBufferiv(c) => c.value.len() * 4,
+            Command::ClearBufferuiv(c) => c.value.len() * 4,
+            Command::ClearBufferfv(c) => c.value.len() * 4,
+            Command::ClearBufferfi(_) => 0,
+            Command::GetStringi(_) => 0,
+            Command::CopyBufferSubData(_) => 0,
+            Command::GetUniformIndices(c) => c.uniform_names.len() * 16,
+            Command::GetActiveUniformsiv(c) => c.uniform_indices.len() * 4,
+            Command::GetUniformBlockIndex(c) => c.uniform_block_name.to_bytes().len(),
+            Command::GetActiveUniformBlockiv(_) => 0,
+            Command::GetActiveUniformBlockName(_) => 0,
+            Command::UniformBlockBinding(_) => 0,
+            Command::DrawArraysInstanced(_) => 0,
+            Command::DrawElementsInstanced(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::FenceSync(_) => 0,
+            Command::IsSync(_) => 0,
+            Command::DeleteSync(_) => 0,
+            Command::ClientWaitSync(_) => 0,
+            Command::WaitSync(_) => 0,
+            Command::GetInteger64v(_) => 0,
+            Command::GetSynciv(_) => 0,
+            Command::GetInteger64iV(_) => 0,
+            Command::GetBufferParameteri64v(_) => 0,
+            Command::GenSamplers(_) => 0,
+            Command::DeleteSamplers(c) => c.samplers.len() * 4,
+            Command::IsSampler(_) => 0,
+            Command::BindSampler(_) => 0,
+            Command::SamplerParameteri(_) => 0,
+            Command::SamplerParameteriv(c) => c.param.len() * 4,
+            Command::SamplerParameterf(_) => 0,
+            Command::SamplerParameterfv(c) => c.param.len() * 4,
+            Command::GetSamplerParameteriv(_) => 0,
+            Command::GetSamplerParameterfv(_) => 0,
+            Command::VertexAttribDivisor(_) => 0,
+            Command::BindTransformFeedback(_) => 0,
+            Command::DeleteTransformFeedbacks(c) => c.ids.len() * 4,
+            Command::GenTransformFeedbacks(_) => 0,
+            Command::IsTransformFeedback(_) => 0,
+            Command::PauseTransformFeedback(_) => 0,
+            Command::ResumeTransformFeedback(_) => 0,
+            Command::GetProgramBinary(_) => 0,
+            Command::ProgramBinary(c) => c.binary.len() * 1,
+            Command::ProgramParameteri(_) => 0,
+            Command::InvalidateFramebuffer(c) => c.attachments.len() * 4,
+            Command::InvalidateSubFramebuffer(c) => c.attachments.len() * 4,
+            Command::TexStorage2D(_) => 0,
+            Command::TexStorage3D(_) => 0,
+            Command::GetInternalformativ(_) => 0,
+            Command::DispatchCompute(_) => 0,
+            Command::DispatchComputeIndirect(_) => 0,
+            Command::DrawArraysIndirect(_) => 0,
+            Command::DrawElementsIndirect(_) => 0,
+            Command::FramebufferParameteri(_) => 0,
+            Command::GetFramebufferParameteriv(_) => 0,
+            Command::GetProgramInterfaceiv(_) => 0,
+            Command::GetProgramResourceIndex(c) => c.name.to_bytes().len(),
+            Command::GetProgramResourceName(_) => 0,
+            Command::GetProgramResourceiv(c) => c.props.len() * 4,
+            Command::GetProgramResourceLocation(c) => c.name.to_bytes().len(),
+            Command::UseProgramStages(_) => 0,
+            Command::ActiveShaderProgram(_) => 0,
+            Command::CreateShaderProgramv(c) => c.strings.len() * 16,
+            Command::BindProgramPipeline(_) => 0,
+            Command::DeleteProgramPipelines(c) => c.pipelines.len() * 4,
+            Command::GenProgramPipelines(_) => 0,
+            Command::IsProgramPipeline(_) => 0,
+            Command::GetProgramPipelineiv(_) => 0,
+            Command::ProgramUniform1i(_) => 0,
+            Command::ProgramUniform2i(_) => 0,
+            Command::ProgramUniform3i(_) => 0,
+            Command::ProgramUniform4i(_) => 0,
+            Command::ProgramUniform1ui(_) => 0,
+            Command::ProgramUniform2ui(_) => 0,
+            Command::ProgramUniform3ui(_) => 0,
+            Command::ProgramUniform4ui(_) => 0,
+            Command::ProgramUniform1f(_) => 0,
+            Command::ProgramUniform2f(_) => 0,
+            Command::ProgramUniform3f(_) => 0,
+            Command::ProgramUniform4f(_) => 0,
+            Command::ProgramUniform1iv(c) => c.value.len() * 4,
+            Command::ProgramUniform2iv(c) => c.value.len() * 4,
+            Command::ProgramUniform3iv(c) => c.value.len() * 4,
+            Command::ProgramUniform4iv(c) => c.value.len() * 4,
+            Command::ProgramUniform1uiv(c) => c.value.len() * 4,
+            Command::ProgramUniform2uiv(c) => c.value.len() * 4,
+            Command::ProgramUniform3uiv(c) => c.value.len() * 4,
+            Command::ProgramUniform4uiv(c) => c.value.len() * 4,
+            Command::ProgramUniform1fv(c) => c.value.len() * 4,
+            Command::ProgramUniform2fv(c) => c.value.len() * 4,
+            Command::ProgramUniform3fv(c) => c.value.len() * 4,
+            Command::ProgramUniform4fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix2fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix3fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix4fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix2x3fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix3x2fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix2x4fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix4x2fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix3x4fv(c) => c.value.len() * 4,
+            Command::ProgramUniformMatrix4x3fv(c) => c.value.len() * 4,
+            Command::ValidateProgramPipeline(_) => 0,
+            Command::GetProgramPipelineInfoLog(_) => 0,
+            Command::BindImageTexture(_) => 0,
+            Command::GetBooleaniV(_) => 0,
+            Command::MemoryBarrier(_) => 0,
+            Command::MemoryBarrierByRegion(_) => 0,
+            Command::TexStorage2DMultisample(_) => 0,
+            Command::GetMultisamplefv(_) => 0,
+            Command::SampleMaski(_) => 0,
+            Command::GetTexLevelParameteriv(_) => 0,
+            Command::GetTexLevelParameterfv(_) => 0,
+            Command::BindVertexBuffer(_) => 0,
+            Command::VertexAttribFormat(_) => 0,
+            Command::VertexAttribIFormat(_) => 0,
+            Command::VertexAttribBinding(_) => 0,
+            Command::VertexBindingDivisor(_) => 0,
+            Command::BlendBarrier(_) => 0,
+            Command::CopyImageSubData(_) => 0,
+            Command::DebugMessageControl(c) => c.ids.map_or(0, |v| v.len() * 4),
+            Command::DebugMessageInsert(c) => c.buf.to_bytes().len(),
+            Command::DebugMessageCallback(_) => 0,
+            Command::GetDebugMessageLog(_) => 0,
+            Command::PushDebugGroup(c) => c.message.to_bytes().len(),
+            Command::PopDebugGroup(_) => 0,
+            Command::ObjectLabel(c) => c.label.map_or(0, |s| s.to_bytes().len()),
+            Command::GetObjectLabel(_) => 0,
+            Command::ObjectPtrLabel(c) => c.label.map_or(0, |s| s.to_bytes().len()),
+            Command::GetObjectPtrLabel(_) => 0,
+            Command::GetPointerv(_) => 0,
+            Command::Enablei(_) => 0,
+            Command::Disablei(_) => 0,
+            Command::BlendEquationi(_) => 0,
+            Command::BlendEquationSeparatei(_) => 0,
+            Command::BlendFunci(_) => 0,
+            Command::BlendFuncSeparatei(_) => 0,
+            Command::ColorMaski(_) => 0,
+            Command::IsEnabledi(_) => 0,
+            Command::DrawElementsBaseVertex(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::DrawRangeElementsBaseVertex(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::DrawElementsInstancedBaseVertex(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::FramebufferTexture(_) => 0,
+            Command::PrimitiveBoundingBox(_) => 0,
+            Command::GetGraphicsResetStatus(_) => 0,
+            Command::ReadnPixels(_) => 0,
+            Command::GetnUniformfv(_) => 0,
+            Command::GetnUniformiv(_) => 0,
+            Command::GetnUniformuiv(_) => 0,
+            Command::MinSampleShading(_) => 0,
+            Command::PatchParameteri(_) => 0,
+            Command::TexParameterIiv(c) => c.params.len() * 4,
+            Command::TexParameterIuiv(c) => c.params.len() * 4,
+            Command::GetTexParameterIiv(_) => 0,
+            Command::GetTexParameterIuiv(_) => 0,
+            Command::SamplerParameterIiv(c) => c.param.len() * 4,
+            Command::SamplerParameterIuiv(c) => c.param.len() * 4,
+            Command::GetSamplerParameterIiv(_) => 0,
+            Command::GetSamplerParameterIuiv(_) => 0,
+            Command::TexBuffer(_) => 0,
+            Command::TexBufferRange(_) => 0,
+            Command::TexStorage3DMultisample(_) => 0,
+            Command::EglBindAPI(_) => 0,
+            Command::EglBindTexImage(_) => 0,
+            Command::EglChooseConfig(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::EglClientWaitSync(_) => 0,
+            Command::EglClientWaitSyncKHR(_) => 0,
+            Command::EglCreateContext(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::EglCreateImage(c) => c.attrib_list.map_or(0, |v| v.len() * 8),
+            Command::EglCreateImageKHR(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::EglCreatePbufferSurface(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::EglCreatePlatformWindowSurface(c) => c.attrib_list.map_or(0, |v| v.len() * 8),
+            Command::EglCreateSync(c) => c.attrib_list.map_or(0, |v| v.len() * 8),
+            Command::EglCreateSyncKHR(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::EglCreateWindowSurface(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::EglDestroyContext(_) => 0,
+            Command::EglDestroyImage(_) => 0,
+            Command::EglDestroyImageKHR(_) => 0,
+            Command::EglDestroySurface(_) => 0,
+            Command::EglDestroySync(_) => 0,
+            Command::EglDestroySyncKHR(_) => 0,
+            Command::EglGetConfigAttrib(_) => 0,
+            Command::EglGetConfigs(_) => 0,
+            Command::EglGetSyncAttrib(_) => 0,
+            Command::EglGetSyncAttribKHR(_) => 0,
+            Command::EglInitialize(_) => 0,
+            Command::EglMakeCurrent(_) => 0,
+            Command::EglQueryContext(_) => 0,
+            Command::EglQueryString(_) => 0,
+            Command::EglQuerySurface(_) => 0,
+            Command::EglReleaseTexImage(_) => 0,
+            Command::EglReleaseThread(_) => 0,
+            Command::EglSurfaceAttrib(_) => 0,
+            Command::EglSwapBuffers(_) => 0,
+            Command::EglSwapBuffersWithDamageKHR(c) => c.rects.len() * 4,
+            Command::EglSwapInterval(_) => 0,
+            Command::EglTerminate(_) => 0,
+            Command::EglWaitClient(_) => 0,
+            Command::EglWaitGL(_) => 0,
+            Command::EglWaitNative(_) => 0,
+            Command::EglWaitSync(_) => 0,
+            Command::EglWaitSyncKHR(_) => 0,
         }
     }
 }
@@ -25249,7 +25656,7 @@ pub enum Reply<'a> {
 }
 
 impl<'a> Reply<'a> {
-    pub fn encode(&self, buf: &mut CommandBuf) -> Result<(), EncodeError> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         match self {
             Reply::CheckFramebufferStatus(r) => r.encode(buf),
             Reply::CreateProgram(r) => r.encode(buf),
@@ -25561,7 +25968,7 @@ pub fn decode_reply(bytes: &[u8]) -> Result<(Reply<'_>, &[u8]), DecodeError> {
 
 /// Encodes the reply to `op` that carries nothing: a zero or NULL result and no
 /// output data. Returns false (writing nothing) for an asynchronous command.
-pub fn empty_reply(op: Opcode, buf: &mut CommandBuf) -> Result<bool, EncodeError> {
+pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, EncodeError> {
     match op {
         Opcode::CheckFramebufferStatus => CheckFramebufferStatusReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::CreateProgram => CreateProgramReply { ret: 0 }.encode(buf).map(|()| true),
