@@ -50,7 +50,10 @@ impl Ty {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Count {
     /// From the registry's `len`: `param * factor`, or a constant.
-    Param { param: String, factor: u64 },
+    Param {
+        param: String,
+        factor: u64,
+    },
     Const(u64),
     /// A hand-written sizing rule (a client method call), checked by the validator.
     Hand(String),
@@ -67,18 +70,38 @@ pub enum Kind {
     Scalar(Ty),
     /// A pointer-sized opaque value (GLsync, EGL handles, callbacks): a u64 on the wire.
     Handle,
-    In { elem: Ty, count: Count, nullable: bool },
+    In {
+        elem: Ty,
+        count: Count,
+        nullable: bool,
+    },
     /// `length`: the parameter that gives its length when not negative (the client
     /// copies that many bytes and adds the NUL).
-    Str { nullable: bool, length: Option<String> },
-    StrList { count: Count },
-    Ref { count: Count, buffer: String },
+    Str {
+        nullable: bool,
+        length: Option<String>,
+    },
+    StrList {
+        count: Count,
+    },
+    Ref {
+        count: Count,
+        buffer: String,
+    },
     Offset,
-    Out { elem: Ty, count: Count },
-    OutRef { count: Count, buffer: String },
+    Out {
+        elem: Ty,
+        count: Count,
+    },
+    OutRef {
+        count: Count,
+        buffer: String,
+    },
     Skip,
     /// EGL attribute list (`EGLint` or `EGLAttrib`), terminated by `EGL_NONE`.
-    AttribList { elem: Ty },
+    AttribList {
+        elem: Ty,
+    },
 }
 
 impl Kind {
@@ -173,7 +196,10 @@ impl Cmd {
     }
     pub fn has_lifetime(&self) -> bool {
         self.wire_params().any(|p| {
-            matches!(p.kind, Kind::In { .. } | Kind::Str { .. } | Kind::StrList { .. } | Kind::Ref { .. } | Kind::AttribList { .. })
+            matches!(
+                p.kind,
+                Kind::In { .. } | Kind::Str { .. } | Kind::StrList { .. } | Kind::Ref { .. } | Kind::AttribList { .. }
+            )
         })
     }
     pub fn reply_has_lifetime(&self) -> bool {
@@ -205,7 +231,9 @@ pub fn snake(name: &str) -> String {
         }
     }
     match out.as_str() {
-        "type" | "ref" | "in" | "fn" | "match" | "loop" | "mod" | "use" | "impl" | "struct" | "self" | "box" => out + "_",
+        "type" | "ref" | "in" | "fn" | "match" | "loop" | "mod" | "use" | "impl" | "struct" | "self" | "box" => {
+            out + "_"
+        }
         _ => out,
     }
 }
@@ -282,7 +310,9 @@ fn classify(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Kind, St
     if let Some(a) = ann {
         let buffer = || a.buffer.clone().ok_or_else(|| format!("{here}: kind {:?} needs `buffer`", a.kind));
         return Ok(match a.kind {
-            ParamKindAnn::In => Kind::In { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)?, nullable: a.nullable },
+            ParamKindAnn::In => {
+                Kind::In { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)?, nullable: a.nullable }
+            }
             ParamKindAnn::Out => Kind::Out { elem: elem_ty(&cmd.name, p)?, count: count_for(cmd, p, ann)? },
             ParamKindAnn::Str => Kind::Str { nullable: a.nullable, length: a.len.as_deref().map(snake) },
             ParamKindAnn::StrList => Kind::StrList { count: count_for(cmd, p, ann)? },
@@ -299,10 +329,16 @@ fn classify(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Kind, St
         if is_handle(&ty.base) {
             return Ok(Kind::Handle);
         }
-        return scalar_ty(&ty.base).map(Kind::Scalar).ok_or_else(|| format!("{here}: unknown scalar type `{}`", ty.base));
+        return scalar_ty(&ty.base)
+            .map(Kind::Scalar)
+            .ok_or_else(|| format!("{here}: unknown scalar type `{}`", ty.base));
     }
     let len = p.len.as_deref();
-    if ty.base == "GLchar" && ty.is_const && ty.pointers == 1 && matches!(len, None | Some("COMPSIZE(name)") | Some("COMPSIZE()")) {
+    if ty.base == "GLchar"
+        && ty.is_const
+        && ty.pointers == 1
+        && matches!(len, None | Some("COMPSIZE(name)") | Some("COMPSIZE()"))
+    {
         return Ok(Kind::Str { nullable: false, length: None });
     }
     let simple = len.and_then(|l| parse_len(cmd, l));
@@ -384,7 +420,9 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
         icd_hand: match ann.and_then(|a| a.icd.as_deref()) {
             None => false,
             Some("hand") => true,
-            Some(other) => return Err(format!("annotations: {}: icd = \"{other}\" (only \"hand\" is known)", cmd.name)),
+            Some(other) => {
+                return Err(format!("annotations: {}: icd = \"{other}\" (only \"hand\" is known)", cmd.name))
+            }
         },
     })
 }
@@ -397,7 +435,8 @@ pub fn parse_opcodes(text: &str) -> Result<Vec<(u32, String)>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (num, name) = line.split_once(' ').ok_or_else(|| format!("opcodes.txt:{}: expected `<number> <name>`", i + 1))?;
+        let (num, name) =
+            line.split_once(' ').ok_or_else(|| format!("opcodes.txt:{}: expected `<number> <name>`", i + 1))?;
         let num = if let Some(h) = num.strip_prefix("0x") { u32::from_str_radix(h, 16) } else { num.parse() }
             .map_err(|e| format!("opcodes.txt:{}: {e}", i + 1))?;
         out.push((num, name.trim().to_owned()));
@@ -426,7 +465,12 @@ fn assign_opcodes(existing: &[(u32, String)], gles: &[String], egl: &[String]) -
             if lines.iter().any(|(_, n)| n == name) {
                 continue;
             }
-            let next = lines.iter().map(|(n, _)| *n).filter(|n| (base..base + EGL_OPCODE_BASE - 1).contains(n)).max().map_or(base, |m| m + 1);
+            let next = lines
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| (base..base + EGL_OPCODE_BASE - 1).contains(n))
+                .max()
+                .map_or(base, |m| m + 1);
             lines.push((next, name.clone()));
         }
     }
@@ -442,7 +486,8 @@ impl Model {
         }
         let egl_names: Vec<String> = ann.egl.keys().cloned().collect();
         let lines = assign_opcodes(opcodes, &reg.gles_core, &egl_names)?;
-        let number = |name: &str| lines.iter().find(|(_, n)| n == name).map(|(k, _)| *k).ok_or(format!("no opcode for {name}"));
+        let number =
+            |name: &str| lines.iter().find(|(_, n)| n == name).map(|(k, _)| *k).ok_or(format!("no opcode for {name}"));
         let mut commands = Vec::new();
         for name in &reg.gles_core {
             let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;

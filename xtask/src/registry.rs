@@ -55,8 +55,10 @@ fn parse_decl(node: roxmltree::Node) -> Result<(String, CType), String> {
         Some(b) => b,
         None => {
             // Untyped bases (`void`, `char`) are plain words in the text.
-            let words: Vec<&str> =
-                text.split(|c: char| c == '*' || c.is_whitespace()).filter(|w| !w.is_empty() && *w != "const").collect();
+            let words: Vec<&str> = text
+                .split(|c: char| c == '*' || c.is_whitespace())
+                .filter(|w| !w.is_empty() && *w != "const")
+                .collect();
             words.first().map(|w| (*w).to_owned()).unwrap_or_else(|| "void".to_owned())
         }
     };

@@ -105,7 +105,8 @@ impl Connection {
         };
         let fds = [region.shm.as_fd(), commands_bell.as_fd(), replies_bell.as_fd()];
         let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
-        let (header, payload, _) = session.control(ControlKind::AttachRing, request.as_bytes(), &fds).map_err(failed)?;
+        let (header, payload, _) =
+            session.control(ControlKind::AttachRing, request.as_bytes(), &fds).map_err(failed)?;
         drop(session);
         if header.status() != Ok(ControlStatus::Ok) {
             return Err(CallError::Lost(format!("AttachRing refused: {}", String::from_utf8_lossy(&payload))));

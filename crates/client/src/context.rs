@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 
-
 use wire::commands::Command;
 use wire::sizes::PixelStore;
 use wire::CommandBuf;

@@ -15,5 +15,5 @@ pub use connect::{Connection, Path, RING_DATA};
 pub use context::{make_current, with_current, BufferSlot, Context};
 pub use error::CallError;
 pub use link::{with_display_link, Forward, Link, ReplyBuf};
-pub use session::{Session, SessionError};
 pub use ring_link::RingLink;
+pub use session::{Session, SessionError};

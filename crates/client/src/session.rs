@@ -17,12 +17,11 @@ use zerocopy::IntoBytes;
 use transport::channel::Channel;
 use transport::TransportError;
 use wire::control::{
-    ControlError, ControlHeader, ControlKind, ControlReplyHeader, ControlStatus,
-    CONTROL_HEADER_SIZE, MAX_CONTROL_FDS,
+    ControlError, ControlHeader, ControlKind, ControlReplyHeader, ControlStatus, CONTROL_HEADER_SIZE, MAX_CONTROL_FDS,
 };
 use wire::protocol::{
-    negotiate_features, HandshakeError, Hello, ServerReply, Welcome, FEATURE_EVENTFD_DOORBELL,
-    FEATURE_FD_PASSING, FEATURE_SHM_RINGS, REFUSAL_HEADER_SIZE,
+    negotiate_features, HandshakeError, Hello, ServerReply, Welcome, FEATURE_EVENTFD_DOORBELL, FEATURE_FD_PASSING,
+    FEATURE_SHM_RINGS, REFUSAL_HEADER_SIZE,
 };
 
 /// How long the server has to answer the hello.
@@ -62,9 +61,7 @@ impl SessionError {
     /// this build does not know it); `None` for other errors.
     pub fn status(&self) -> Option<Result<ControlStatus, u32>> {
         match self {
-            SessionError::Failed { status, .. } => {
-                Some(ControlStatus::from_u32(*status).ok_or(*status))
-            }
+            SessionError::Failed { status, .. } => Some(ControlStatus::from_u32(*status).ok_or(*status)),
             _ => None,
         }
     }
@@ -100,21 +97,14 @@ impl Session {
     pub fn connect_tcp(addr: SocketAddr, token: &[u8]) -> Result<Self, SessionError> {
         let channel = Channel::connect_tcp(addr)?;
         let program = std::env::args().next().unwrap_or_default();
-        let program = Path::new(&program)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let program = Path::new(&program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let hello = Hello::new(0, std::process::id(), &program);
         Self::handshake(channel, hello, token)
     }
 
     /// Runs the handshake on a connected channel with a given hello (tools and tests use
     /// this to send a hello of their own making, e.g. another protocol version).
-    pub fn handshake(
-        mut channel: Channel,
-        hello: Hello,
-        token: &[u8],
-    ) -> Result<Self, SessionError> {
+    pub fn handshake(mut channel: Channel, hello: Hello, token: &[u8]) -> Result<Self, SessionError> {
         match channel.send(&hello.to_bytes(token)?, &[]) {
             // A server that refuses at once (wrong user, busy) may close before our
             // hello is out; its refusal is still waiting to be read, and says why.
@@ -131,13 +121,7 @@ impl Session {
         channel.recv_exact(&mut reply[REFUSAL_HEADER_SIZE..], "server reply", deadline)?;
         let welcome = ServerReply::parse(&reply)?.into_result()?;
         let features = negotiate_features(hello.features, welcome.features);
-        Ok(Self {
-            channel,
-            welcome,
-            features,
-            next_request: 1,
-            timeout: DEFAULT_CONTROL_TIMEOUT,
-        })
+        Ok(Self { channel, welcome, features, next_request: 1, timeout: DEFAULT_CONTROL_TIMEOUT })
     }
 
     /// The server's welcome: its features, this session's id, the session limits.
@@ -180,14 +164,9 @@ impl Session {
             Some(known) => self.channel.send_control(known, request_id, payload, fds)?,
             None => self.send_unknown(kind, request_id, payload, fds)?,
         }
-        let (header, payload, fds) = self
-            .channel
-            .recv_control_reply(Instant::now() + self.timeout)?;
+        let (header, payload, fds) = self.channel.recv_control_reply(Instant::now() + self.timeout)?;
         if header.request_id != request_id {
-            return Err(SessionError::ReplyMismatch {
-                expected: request_id,
-                got: header.request_id,
-            });
+            return Err(SessionError::ReplyMismatch { expected: request_id, got: header.request_id });
         }
         Ok((header, payload, fds))
     }
@@ -228,11 +207,7 @@ impl Session {
         let checked = ControlHeader::encode(ControlKind::Ping, request_id, payload, 0)?;
         let num_fds = u32::try_from(fds.len()).unwrap_or(u32::MAX);
         if num_fds > MAX_CONTROL_FDS {
-            return Err(ControlError::TooManyFds {
-                count: num_fds,
-                max: MAX_CONTROL_FDS,
-            }
-            .into());
+            return Err(ControlError::TooManyFds { count: num_fds, max: MAX_CONTROL_FDS }.into());
         }
         let header = ControlHeader {
             kind,

@@ -70,7 +70,14 @@ impl Context {
     }
 
     /// Bytes a 3D texture upload reads under the current unpack state.
-    pub fn unpack_image_3d(&self, format: u32, type_: u32, width: i32, height: i32, depth: i32) -> Result<usize, CallError> {
+    pub fn unpack_image_3d(
+        &self,
+        format: u32,
+        type_: u32,
+        width: i32,
+        height: i32,
+        depth: i32,
+    ) -> Result<usize, CallError> {
         sizes::image_size_3d(format, type_, width, height, depth, &self.unpack).map_err(size_error)
     }
 

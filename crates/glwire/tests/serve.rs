@@ -35,11 +35,7 @@ struct Serve {
 fn serve(extra: &[&str], tcp: bool) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("glwire").join("gpu0");
-    let mut args = vec![
-        "serve".to_string(),
-        "--socket".into(),
-        socket.display().to_string(),
-    ];
+    let mut args = vec!["serve".to_string(), "--socket".into(), socket.display().to_string()];
     if tcp {
         let token = dir.path().join("token");
         std::fs::write(&token, "two-process-token\n").unwrap();
@@ -73,34 +69,21 @@ fn serve(extra: &[&str], tcp: bool) -> Serve {
             if n == 0 {
                 break;
             }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    let mut server = Serve {
-        child,
-        _dir: dir,
-        socket,
-        stdout,
-        stderr,
-        tcp: None,
-    };
+    let mut server = Serve { child, _dir: dir, socket, stdout, stderr, tcp: None };
     let unix = server.line(10 * SECOND);
     assert_eq!(
         unix,
-        format!(
-            "glwire serve: listening on unix:{}",
-            server.socket.display()
-        ),
+        format!("glwire serve: listening on unix:{}", server.socket.display()),
         "stderr: {}",
         server.stderr()
     );
     if tcp {
         let line = server.line(10 * SECOND);
-        let addr = line
-            .strip_prefix("glwire serve: listening on tcp:")
-            .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+        let addr =
+            line.strip_prefix("glwire serve: listening on tcp:").unwrap_or_else(|| panic!("unexpected line {line:?}"));
         server.tcp = Some(addr.parse().unwrap());
     }
     server
@@ -108,9 +91,9 @@ fn serve(extra: &[&str], tcp: bool) -> Serve {
 
 impl Serve {
     fn line(&self, within: Duration) -> String {
-        self.stdout.recv_timeout(within).unwrap_or_else(|e| {
-            panic!("no line from glwire serve ({e}); stderr: {}", self.stderr())
-        })
+        self.stdout
+            .recv_timeout(within)
+            .unwrap_or_else(|e| panic!("no line from glwire serve ({e}); stderr: {}", self.stderr()))
     }
 
     fn stderr(&self) -> String {
@@ -179,9 +162,7 @@ impl Drop for Serve {
 
 fn create_context(s: &mut Session) -> u64 {
     let payload = CreateContextRequest::encode(0, 0, &[]).unwrap();
-    HandlePayload::parse(&s.call(ControlKind::CreateContext, &payload).unwrap())
-        .unwrap()
-        .handle
+    HandlePayload::parse(&s.call(ControlKind::CreateContext, &payload).unwrap()).unwrap().handle
 }
 
 fn submit_finish(s: &mut Session, context: u64) -> bool {
@@ -203,15 +184,9 @@ fn serves_a_session_end_to_end() {
     assert_eq!(s.welcome().limits.max_contexts, 2);
     let id = create_context(&mut s);
     assert!(submit_finish(&mut s, id));
-    assert_eq!(
-        s.call(ControlKind::Ping, b"two processes").unwrap(),
-        b"two processes"
-    );
+    assert_eq!(s.call(ControlKind::Ping, b"two processes").unwrap(), b"two processes");
     let (header, _, _) = s.control_raw(999, &[], &[]).unwrap();
-    assert_eq!(
-        header.status(),
-        Ok(wire::control::ControlStatus::NotSupported)
-    );
+    assert_eq!(header.status(), Ok(wire::control::ControlStatus::NotSupported));
     s.close().unwrap();
 }
 
@@ -223,15 +198,11 @@ fn version_mismatch_is_named_on_both_sides() {
     let channel = transport::channel::Channel::connect_unix(&server.socket).unwrap();
     let err = Session::handshake(channel, hello, &[]).unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("protocol 77") && text.contains(&format!("server speaks {PROTOCOL_VERSION}")),
-        "{text}"
-    );
+    assert!(text.contains("protocol 77") && text.contains(&format!("server speaks {PROTOCOL_VERSION}")), "{text}");
     // The server's log names both versions too.
     let logged = server.eventually(2 * SECOND, |s| {
         let log = s.stderr();
-        log.contains("client speaks glwire protocol 77")
-            && log.contains(&format!("server speaks {PROTOCOL_VERSION}"))
+        log.contains("client speaks glwire protocol 77") && log.contains(&format!("server speaks {PROTOCOL_VERSION}"))
     });
     assert!(logged, "server log: {}", server.stderr());
 }
@@ -243,21 +214,13 @@ fn sigterm_exits_zero_within_a_second_and_removes_the_socket() {
     create_context(&mut s);
     // A client stalled halfway through its hello must not hold the shutdown up.
     let mut stalled = transport::channel::Channel::connect_unix(&server.socket).unwrap();
-    stalled
-        .send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..40], &[])
-        .unwrap();
+    stalled.send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..40], &[]).unwrap();
     assert!(server.socket.exists());
     std::thread::sleep(Duration::from_millis(50));
     let start = Instant::now();
     server.signal(Signal::TERM);
-    let status = server
-        .wait(SECOND)
-        .expect("glwire serve still running 1 s after SIGTERM");
-    assert!(
-        status.success(),
-        "exit status {status}; stderr: {}",
-        server.stderr()
-    );
+    let status = server.wait(SECOND).expect("glwire serve still running 1 s after SIGTERM");
+    assert!(status.success(), "exit status {status}; stderr: {}", server.stderr());
     assert!(start.elapsed() < SECOND);
     assert!(!server.socket.exists(), "the socket file is removed");
     // The client's next call fails promptly instead of hanging.
@@ -282,9 +245,7 @@ fn a_dead_server_fails_the_client_within_a_second() {
     let id = create_context(&mut s);
     assert!(submit_finish(&mut s, id));
     server.signal(Signal::KILL);
-    server
-        .wait(5 * SECOND)
-        .expect("SIGKILL did not kill the server");
+    server.wait(5 * SECOND).expect("SIGKILL did not kill the server");
     let start = Instant::now();
     let err = s.call(ControlKind::Ping, &[]).unwrap_err();
     assert!(start.elapsed() < SECOND);
@@ -351,10 +312,7 @@ fn refuses_to_start_on_an_open_directory() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last = stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("glwire serve: "), "{stderr}");
-    assert!(
-        last.contains("chmod 700") && last.contains(&open.display().to_string()),
-        "{stderr}"
-    );
+    assert!(last.contains("chmod 700") && last.contains(&open.display().to_string()), "{stderr}");
     assert!(!Path::new(&open.join("gpu0")).exists());
 }
 

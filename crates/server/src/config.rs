@@ -22,12 +22,7 @@ pub struct SessionLimits {
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        Self {
-            max_contexts: 16,
-            max_shm_bytes: 256 << 20,
-            max_objects: 65536,
-            max_in_flight: 64,
-        }
+        Self { max_contexts: 16, max_shm_bytes: 256 << 20, max_objects: 65536, max_in_flight: 64 }
     }
 }
 
@@ -78,10 +73,7 @@ impl Default for ServeConfig {
 /// anyone can create names in /tmp).
 pub fn default_socket_path() -> PathBuf {
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| !dir.is_empty());
-    socket_path_in(
-        runtime.map(PathBuf::from),
-        rustix::process::geteuid().as_raw(),
-    )
+    socket_path_in(runtime.map(PathBuf::from), rustix::process::geteuid().as_raw())
 }
 
 fn socket_path_in(runtime_dir: Option<PathBuf>, uid: u32) -> PathBuf {
@@ -109,13 +101,7 @@ mod tests {
 
     #[test]
     fn default_socket_paths() {
-        assert_eq!(
-            socket_path_in(Some("/run/user/1000".into()), 1000),
-            PathBuf::from("/run/user/1000/glwire/gpu0")
-        );
-        assert_eq!(
-            socket_path_in(None, 42),
-            PathBuf::from("/tmp/glwire-42/gpu0")
-        );
+        assert_eq!(socket_path_in(Some("/run/user/1000".into()), 1000), PathBuf::from("/run/user/1000/glwire/gpu0"));
+        assert_eq!(socket_path_in(None, 42), PathBuf::from("/tmp/glwire-42/gpu0"));
     }
 }

@@ -26,7 +26,8 @@ use crate::stats::SessionStats;
 const JOB_QUEUE: usize = 8;
 
 enum Job {
-    Attach { commands: Consumer, replies: Producer },
+    // Boxed: the ring ends are large, and most jobs are submits.
+    Attach(Box<(Consumer, Producer)>),
     Submit { commands: Vec<u8>, done: SyncSender<Result<Vec<u8>, ServerError>> },
 }
 
@@ -45,14 +46,19 @@ pub struct ContextWorker {
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Job::Attach { .. } => f.write_str("Attach"),
+            Job::Attach(_) => f.write_str("Attach"),
             Job::Submit { commands, .. } => write!(f, "Submit({} bytes)", commands.len()),
         }
     }
 }
 
 impl ContextWorker {
-    pub fn spawn(id: u64, exec: Box<dyn Executor>, stats: Arc<SessionStats>, peer: Liveness) -> Result<Self, ServerError> {
+    pub fn spawn(
+        id: u64,
+        exec: Box<dyn Executor>,
+        stats: Arc<SessionStats>,
+        peer: Liveness,
+    ) -> Result<Self, ServerError> {
         let (jobs, rx) = sync_channel(JOB_QUEUE);
         let pending = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -71,7 +77,7 @@ impl ContextWorker {
     /// Moves the context onto shared-memory rings.
     pub fn attach(&self, commands: Consumer, replies: Producer) -> Result<(), ServerError> {
         let waker = commands.waker()?;
-        self.send(Job::Attach { commands, replies })?;
+        self.send(Job::Attach(Box::new((commands, replies))))?;
         if let Ok(mut w) = self.waker.lock() {
             *w = Some(waker);
         }
@@ -179,7 +185,7 @@ impl Worker {
     fn first_job(&mut self, job: Job) -> Result<Option<(Consumer, Producer)>, ServerError> {
         self.pending.fetch_sub(1, Ordering::SeqCst);
         match job {
-            Job::Attach { commands, replies } => Ok(Some((commands, replies))),
+            Job::Attach(rings) => Ok(Some(*rings)),
             Job::Submit { commands, done } => {
                 let _ = done.send(self.run_submitted(&commands));
                 Ok(None)
@@ -294,8 +300,10 @@ mod tests {
         let peer = Liveness::new();
         let shm = region.shm.clone();
         // Client ends.
-        let mut to_server = producer(shm.clone(), region.commands, cmd_bell.try_clone().unwrap(), peer.clone()).unwrap();
-        let mut from_server = consumer(shm.clone(), region.replies, reply_bell.try_clone().unwrap(), peer.clone()).unwrap();
+        let mut to_server =
+            producer(shm.clone(), region.commands, cmd_bell.try_clone().unwrap(), peer.clone()).unwrap();
+        let mut from_server =
+            consumer(shm.clone(), region.replies, reply_bell.try_clone().unwrap(), peer.clone()).unwrap();
         // Server ends.
         let stats = Arc::new(SessionStats::default());
         let worker = ContextWorker::spawn(2, loopback(), stats.clone(), peer.clone()).unwrap();

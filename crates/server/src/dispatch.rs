@@ -14,8 +14,8 @@ use transport::doorbell::Doorbell;
 use transport::ring::{self, RingSpec};
 use transport::shm::SharedMemory;
 use wire::control::{
-    AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus,
-    CreateContextRequest, HandlePayload, MAX_CONTROL_PAYLOAD,
+    AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus, CreateContextRequest, HandlePayload,
+    MAX_CONTROL_PAYLOAD,
 };
 use wire::protocol::FEATURE_SHM_RINGS;
 use zerocopy::IntoBytes;
@@ -39,10 +39,7 @@ impl Reply {
     }
 
     fn bytes(payload: Vec<u8>) -> Self {
-        Self {
-            payload,
-            fds: Vec::new(),
-        }
+        Self { payload, fds: Vec::new() }
     }
 }
 
@@ -55,10 +52,7 @@ pub(crate) struct ControlFailure {
 
 impl ControlFailure {
     fn new(status: ControlStatus, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
+        Self { status, message: message.into() }
     }
 
     fn invalid(message: impl Into<String>) -> Self {
@@ -93,8 +87,7 @@ pub(crate) struct Outcome {
     pub fds: Vec<OwnedFd>,
 }
 
-pub(crate) type Handler =
-    fn(&mut Session, &ControlHeader, &[u8], Vec<OwnedFd>) -> Result<Reply, ControlFailure>;
+pub(crate) type Handler = fn(&mut Session, &ControlHeader, &[u8], Vec<OwnedFd>) -> Result<Reply, ControlFailure>;
 
 /// The table: entry `i` serves kind number `i + 1`. `None` is an explicit "not yet":
 /// those kinds come with the ICD issue (surfaces, configs, fences, socket replies).
@@ -128,51 +121,28 @@ const _: () = {
 /// The handler for a raw kind number: `Err` with the failure to send when the kind is
 /// unknown or unsupported.
 fn lookup(kind: u32) -> Result<(ControlKind, Handler), ControlFailure> {
-    let entry = (kind as usize)
-        .checked_sub(1)
-        .and_then(|i| TABLE.get(i))
-        .filter(|(known, _)| known.as_u32() == kind);
+    let entry = (kind as usize).checked_sub(1).and_then(|i| TABLE.get(i)).filter(|(known, _)| known.as_u32() == kind);
     match entry {
         Some((known, Some(handler))) => Ok((*known, *handler)),
         Some((known, None)) => Err(ControlFailure::new(
             ControlStatus::NotSupported,
             format!("{} is not supported by this server yet", known.name()),
         )),
-        None => Err(ControlFailure::new(
-            ControlStatus::NotSupported,
-            format!("unknown control request kind {kind}"),
-        )),
+        None => Err(ControlFailure::new(ControlStatus::NotSupported, format!("unknown control request kind {kind}"))),
     }
 }
 
 /// Routes one request and turns the result into the reply to send.
-pub(crate) fn dispatch(
-    session: &mut Session,
-    header: &ControlHeader,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Outcome {
+pub(crate) fn dispatch(session: &mut Session, header: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Outcome {
     let result = lookup(header.kind).and_then(|(kind, handler)| {
-        tracing::debug!(
-            session = session.id,
-            request = header.request_id,
-            "{}",
-            kind.name()
-        );
+        tracing::debug!(session = session.id, request = header.request_id, "{}", kind.name());
         if header.flags != 0 {
-            return Err(ControlFailure::invalid(format!(
-                "flags {:#x} are reserved and must be 0",
-                header.flags
-            )));
+            return Err(ControlFailure::invalid(format!("flags {:#x} are reserved and must be 0", header.flags)));
         }
         handler(session, header, payload, fds)
     });
     match result {
-        Ok(reply) => Outcome {
-            status: ControlStatus::Ok,
-            payload: reply.payload,
-            fds: reply.fds,
-        },
+        Ok(reply) => Outcome { status: ControlStatus::Ok, payload: reply.payload, fds: reply.fds },
         Err(failure) => {
             tracing::debug!(
                 session = session.id,
@@ -184,11 +154,7 @@ pub(crate) fn dispatch(
             );
             let mut message = failure.message.into_bytes();
             message.truncate(MAX_CONTROL_PAYLOAD as usize);
-            Outcome {
-                status: failure.status,
-                payload: message,
-                fds: Vec::new(),
-            }
+            Outcome { status: failure.status, payload: message, fds: Vec::new() }
         }
     }
 }
@@ -197,10 +163,7 @@ fn expect_fds(fds: &[OwnedFd], count: usize, what: &str) -> Result<(), ControlFa
     if fds.len() == count {
         Ok(())
     } else {
-        Err(ControlFailure::invalid(format!(
-            "{what} takes {count} file descriptors, {} arrived",
-            fds.len()
-        )))
+        Err(ControlFailure::invalid(format!("{what} takes {count} file descriptors, {} arrived", fds.len())))
     }
 }
 
@@ -208,35 +171,20 @@ fn expect_empty(payload: &[u8], what: &str) -> Result<(), ControlFailure> {
     if payload.is_empty() {
         Ok(())
     } else {
-        Err(ControlFailure::invalid(format!(
-            "{what} takes no payload, {} bytes arrived",
-            payload.len()
-        )))
+        Err(ControlFailure::invalid(format!("{what} takes no payload, {} bytes arrived", payload.len())))
     }
 }
 
 /// Acknowledges that the client opened the device; the reply carries the session id.
 /// The handshake already did the real work, so repeating it is harmless.
-fn open(
-    s: &mut Session,
-    _: &ControlHeader,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Result<Reply, ControlFailure> {
+fn open(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "Open")?;
     expect_empty(payload, "Open")?;
-    Ok(Reply::bytes(
-        HandlePayload { handle: s.id }.as_bytes().to_vec(),
-    ))
+    Ok(Reply::bytes(HandlePayload { handle: s.id }.as_bytes().to_vec()))
 }
 
 /// Ends the session after the reply; the session then frees everything.
-fn close(
-    s: &mut Session,
-    _: &ControlHeader,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Result<Reply, ControlFailure> {
+fn close(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "Close")?;
     expect_empty(payload, "Close")?;
     s.closing = true;
@@ -267,17 +215,9 @@ fn create_context(
     let id = s.allocate_context_id();
     let worker = ContextWorker::spawn(id, exec::loopback(), s.stats.clone(), s.peer.clone())
         .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
-    s.contexts.insert(
-        id,
-        OwnedContext {
-            worker,
-            shm_bytes: 0,
-        },
-    );
+    s.contexts.insert(id, OwnedContext { worker, shm_bytes: 0 });
     SessionStats::add(&s.stats.contexts, 1);
-    Ok(Reply::bytes(
-        HandlePayload { handle: id }.as_bytes().to_vec(),
-    ))
+    Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
 }
 
 fn destroy_context(
@@ -288,10 +228,8 @@ fn destroy_context(
 ) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "DestroyContext")?;
     let id = HandlePayload::parse(payload)?.handle;
-    let owned = s
-        .contexts
-        .remove(&id)
-        .ok_or_else(|| ControlFailure::not_found(format!("no context {id} in this session")))?;
+    let owned =
+        s.contexts.remove(&id).ok_or_else(|| ControlFailure::not_found(format!("no context {id} in this session")))?;
     owned.worker.stop();
     s.shm_bytes = s.shm_bytes.saturating_sub(owned.shm_bytes);
     SessionStats::sub(&s.stats.contexts, 1);
@@ -301,12 +239,7 @@ fn destroy_context(
 
 /// Moves a context onto shared-memory rings. Descriptors: the sealed memfd holding both
 /// rings, the command ring's doorbell, the reply ring's doorbell.
-fn attach_ring(
-    s: &mut Session,
-    _: &ControlHeader,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Result<Reply, ControlFailure> {
+fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     // Negotiated in the handshake: never over TCP, and not for a client that did not
     // offer them.
     if s.features & FEATURE_SHM_RINGS == 0 || !s.channel.passes_fds() {
@@ -315,34 +248,22 @@ fn attach_ring(
             "shared-memory rings were not negotiated for this session (they need the local socket); use SubmitCommands",
         ));
     }
-    expect_fds(
-        &fds,
-        3,
-        "AttachRing (memfd, command doorbell, reply doorbell)",
-    )?;
+    expect_fds(&fds, 3, "AttachRing (memfd, command doorbell, reply doorbell)")?;
     let request = AttachRingRequest::parse(payload)?;
-    let owned = s.contexts.get(&request.context).ok_or_else(|| {
-        ControlFailure::not_found(format!("no context {} in this session", request.context))
-    })?;
+    let owned = s
+        .contexts
+        .get(&request.context)
+        .ok_or_else(|| ControlFailure::not_found(format!("no context {} in this session", request.context)))?;
     if owned.shm_bytes != 0 {
-        return Err(ControlFailure::invalid(format!(
-            "context {} already has rings",
-            request.context
-        )));
+        return Err(ControlFailure::invalid(format!("context {} already has rings", request.context)));
     }
     let mut fds = fds.into_iter();
-    let (Some(memfd), Some(cmd_bell), Some(reply_bell)) = (fds.next(), fds.next(), fds.next())
-    else {
-        return Err(ControlFailure::invalid(
-            "AttachRing takes 3 file descriptors",
-        ));
+    let (Some(memfd), Some(cmd_bell), Some(reply_bell)) = (fds.next(), fds.next(), fds.next()) else {
+        return Err(ControlFailure::invalid("AttachRing takes 3 file descriptors"));
     };
-    let shm = SharedMemory::from_fd(memfd)
-        .map_err(|e| ControlFailure::invalid(format!("ring memory: {e}")))?;
+    let shm = SharedMemory::from_fd(memfd).map_err(|e| ControlFailure::invalid(format!("ring memory: {e}")))?;
     let len = shm.len() as u64;
-    request
-        .validate(len)
-        .map_err(|e| ControlFailure::invalid(e.to_string()))?;
+    request.validate(len).map_err(|e| ControlFailure::invalid(e.to_string()))?;
     let used = s.shm_bytes.saturating_add(len);
     if used > s.limits.max_shm_bytes {
         return Err(ControlFailure::limit(format!(
@@ -350,19 +271,11 @@ fn attach_ring(
             s.limits.max_shm_bytes
         )));
     }
-    let bell = |fd, what| {
-        Doorbell::from_fd(fd).map_err(|e| ControlFailure::invalid(format!("{what} doorbell: {e}")))
-    };
+    let bell = |fd, what| Doorbell::from_fd(fd).map_err(|e| ControlFailure::invalid(format!("{what} doorbell: {e}")));
     let (cmd_bell, reply_bell) = (bell(cmd_bell, "command")?, bell(reply_bell, "reply")?);
     let shm = Arc::new(shm);
-    let commands = RingSpec {
-        offset: request.cmd_offset,
-        len: request.cmd_len,
-    };
-    let replies = RingSpec {
-        offset: request.reply_offset,
-        len: request.reply_len,
-    };
+    let commands = RingSpec { offset: request.cmd_offset, len: request.cmd_len };
+    let replies = RingSpec { offset: request.reply_offset, len: request.reply_len };
     let commands = ring::consumer(shm.clone(), commands, cmd_bell, s.peer.clone())
         .map_err(|e| ControlFailure::invalid(format!("command ring: {e}")))?;
     let replies = ring::producer(shm, replies, reply_bell, s.peer.clone())
@@ -390,29 +303,17 @@ fn submit_commands(
 ) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "SubmitCommands")?;
     let Some((id, commands)) = payload.split_first_chunk::<8>() else {
-        return Err(ControlError::Truncated {
-            what: "SubmitCommands payload",
-            needed: 8,
-            got: payload.len(),
-        }
-        .into());
+        return Err(ControlError::Truncated { what: "SubmitCommands payload", needed: 8, got: payload.len() }.into());
     };
     let id = u64::from_le_bytes(*id);
-    let owned = s
-        .contexts
-        .get(&id)
-        .ok_or_else(|| ControlFailure::not_found(format!("no context {id} in this session")))?;
-    let replies = owned
-        .worker
-        .submit(commands.to_vec())
-        .map_err(|e| match e {
-            // A command stream that does not decode is a broken client: end the session.
-            ServerError::Decode(e) => {
-                ControlFailure::new(ControlStatus::ProtocolError, format!("context {id}: {e}"))
-            }
-            ServerError::Limit(what) => ControlFailure::limit(what),
-            e => ControlFailure::internal(format!("context {id}: {e}")),
-        })?;
+    let owned =
+        s.contexts.get(&id).ok_or_else(|| ControlFailure::not_found(format!("no context {id} in this session")))?;
+    let replies = owned.worker.submit(commands.to_vec()).map_err(|e| match e {
+        // A command stream that does not decode is a broken client: end the session.
+        ServerError::Decode(e) => ControlFailure::new(ControlStatus::ProtocolError, format!("context {id}: {e}")),
+        ServerError::Limit(what) => ControlFailure::limit(what),
+        e => ControlFailure::internal(format!("context {id}: {e}")),
+    })?;
     if replies.len() > MAX_CONTROL_PAYLOAD as usize {
         return Err(ControlFailure::limit(format!(
             "the replies are {} bytes, more than a control reply carries ({MAX_CONTROL_PAYLOAD}); use shared-memory rings",
@@ -422,24 +323,14 @@ fn submit_commands(
     Ok(Reply::bytes(replies))
 }
 
-fn query_stats(
-    s: &mut Session,
-    _: &ControlHeader,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Result<Reply, ControlFailure> {
+fn query_stats(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "QueryStats")?;
     expect_empty(payload, "QueryStats")?;
     Ok(Reply::bytes(s.stats.snapshot().as_bytes().to_vec()))
 }
 
 /// Echoes the payload: liveness and round-trip measurement.
-fn ping(
-    _: &mut Session,
-    _: &ControlHeader,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Result<Reply, ControlFailure> {
+fn ping(_: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "Ping")?;
     Ok(Reply::bytes(payload.to_vec()))
 }

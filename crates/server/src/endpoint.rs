@@ -33,8 +33,7 @@ pub(crate) fn prepare_private_dir(dir: &Path, euid: u32) -> Result<(), ServerErr
         Err(e) => return Err(setup(format!("cannot inspect {}: {e}", dir.display()))),
     }
     // Checked after creating too: someone may have raced us to the name.
-    let meta = fs::symlink_metadata(dir)
-        .map_err(|e| setup(format!("cannot inspect {}: {e}", dir.display())))?;
+    let meta = fs::symlink_metadata(dir).map_err(|e| setup(format!("cannot inspect {}: {e}", dir.display())))?;
     if !meta.file_type().is_dir() {
         return Err(setup(format!(
             "{} is not a directory (a symlink or a file); remove it or pass another --socket",
@@ -92,25 +91,15 @@ impl Drop for BoundSocket {
 /// refused, and so is any file that is not a socket.
 pub(crate) fn bind_socket(path: &Path) -> Result<BoundSocket, ServerError> {
     remove_if_stale(path)?;
-    let listener = UnixListener::bind(path)
-        .map_err(|e| setup(format!("cannot bind {}: {e}", path.display())))?;
+    let listener = UnixListener::bind(path).map_err(|e| setup(format!("cannot bind {}: {e}", path.display())))?;
     // The directory already keeps others out; the socket's own mode is a second fence.
     fs::set_permissions(path, fs::Permissions::from_mode(0o600))
         .map_err(|e| setup(format!("cannot chmod 600 {}: {e}", path.display())))?;
     listener
         .set_nonblocking(true)
-        .map_err(|source| ServerError::Io {
-            what: "set the listener non-blocking",
-            source,
-        })?;
-    let meta = fs::symlink_metadata(path)
-        .map_err(|e| setup(format!("cannot inspect {}: {e}", path.display())))?;
-    Ok(BoundSocket {
-        listener,
-        path: path.to_path_buf(),
-        dev: meta.dev(),
-        ino: meta.ino(),
-    })
+        .map_err(|source| ServerError::Io { what: "set the listener non-blocking", source })?;
+    let meta = fs::symlink_metadata(path).map_err(|e| setup(format!("cannot inspect {}: {e}", path.display())))?;
+    Ok(BoundSocket { listener, path: path.to_path_buf(), dev: meta.dev(), ino: meta.ino() })
 }
 
 fn remove_if_stale(path: &Path) -> Result<(), ServerError> {
@@ -131,12 +120,8 @@ fn remove_if_stale(path: &Path) -> Result<(), ServerError> {
             path.display()
         ))),
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            fs::remove_file(path).map_err(|e| {
-                setup(format!(
-                    "cannot remove the stale socket {}: {e}",
-                    path.display()
-                ))
-            })?;
+            fs::remove_file(path)
+                .map_err(|e| setup(format!("cannot remove the stale socket {}: {e}", path.display())))?;
             tracing::info!("removed stale socket {}", path.display());
             Ok(())
         }
@@ -152,14 +137,9 @@ fn remove_if_stale(path: &Path) -> Result<(), ServerError> {
 /// within the protocol's token limit.
 pub(crate) fn read_token(path: &Path) -> Result<Vec<u8>, ServerError> {
     let file = fs::File::open(path).map_err(|e| {
-        setup(format!(
-            "cannot open the token file {}: {e}; create it with a secret and `chmod 600` it",
-            path.display()
-        ))
+        setup(format!("cannot open the token file {}: {e}; create it with a secret and `chmod 600` it", path.display()))
     })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| setup(format!("cannot inspect {}: {e}", path.display())))?;
+    let meta = file.metadata().map_err(|e| setup(format!("cannot inspect {}: {e}", path.display())))?;
     let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(setup(format!(
@@ -178,16 +158,10 @@ pub(crate) fn read_token(path: &Path) -> Result<Vec<u8>, ServerError> {
         token.pop();
     }
     if token.is_empty() {
-        return Err(setup(format!(
-            "the token file {} is empty; put a secret in it",
-            path.display()
-        )));
+        return Err(setup(format!("the token file {} is empty; put a secret in it", path.display())));
     }
     if token.len() > MAX_TOKEN_LEN as usize {
-        return Err(setup(format!(
-            "the token in {} is longer than {MAX_TOKEN_LEN} bytes",
-            path.display()
-        )));
+        return Err(setup(format!("the token in {} is longer than {MAX_TOKEN_LEN} bytes", path.display())));
     }
     Ok(token)
 }
@@ -234,9 +208,7 @@ mod tests {
         let err = prepare_private_dir(&dir, euid()).unwrap_err().to_string();
         assert!(err.contains("chmod 700") && err.contains("0755"), "{err}");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
-        let err = prepare_private_dir(&dir, euid() + 1)
-            .unwrap_err()
-            .to_string();
+        let err = prepare_private_dir(&dir, euid() + 1).unwrap_err().to_string();
         assert!(err.contains("owned by uid"), "{err}");
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&dir, &link).unwrap();
@@ -297,10 +269,7 @@ mod tests {
         fs::write(&path, b"\n").unwrap();
         assert!(read_token(&path).unwrap_err().to_string().contains("empty"));
         fs::write(&path, vec![b'a'; 300]).unwrap();
-        assert!(read_token(&path)
-            .unwrap_err()
-            .to_string()
-            .contains("longer"));
+        assert!(read_token(&path).unwrap_err().to_string().contains("longer"));
     }
 
     #[test]

@@ -15,10 +15,7 @@ pub enum ServerError {
     #[error("limit reached: {0}")]
     Limit(&'static str),
     #[error("{what}: {source}")]
-    Io {
-        what: &'static str,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, source: std::io::Error },
     #[error("context {0} is stopped")]
     ContextStopped(u64),
     /// The server cannot start as configured; the message names the path and the fix.

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use transport::channel::Channel;
 use transport::TransportError;
 use wire::protocol::{
-    check_version, peek_version, HandshakeError, Hello, Refusal, RefusalReason, HELLO_SIZE,
-    PROTOCOL_VERSION,
+    check_version, peek_version, HandshakeError, Hello, Refusal, RefusalReason, HELLO_SIZE, PROTOCOL_VERSION,
 };
 
 use crate::endpoint::tokens_match;
@@ -35,15 +34,11 @@ pub(crate) enum Rejected {
 pub(crate) fn read_hello(channel: &mut Channel, token: Option<&[u8]>) -> Result<Hello, Rejected> {
     let deadline = Instant::now() + HELLO_TIMEOUT;
     let mut fixed = [0u8; HELLO_SIZE];
-    channel
-        .recv_exact(&mut fixed[..PREFIX_LEN], "hello", deadline)
-        .map_err(unreadable)?;
+    channel.recv_exact(&mut fixed[..PREFIX_LEN], "hello", deadline).map_err(unreadable)?;
     let version = peek_version(&fixed[..PREFIX_LEN]).map_err(|e| match e {
         HandshakeError::BadMagic { found } => Rejected::Refuse(Refusal::new(
             RefusalReason::BadMagic,
-            format!(
-                "bad magic {found:02x?}: this is a glwire server; connect with a glwire client"
-            ),
+            format!("bad magic {found:02x?}: this is a glwire server; connect with a glwire client"),
         )),
         other => malformed(other),
     })?;
@@ -51,25 +46,16 @@ pub(crate) fn read_hello(channel: &mut Channel, token: Option<&[u8]>) -> Result<
     if let Err(e) = check_version(version, PROTOCOL_VERSION) {
         tracing::warn!("refusing a client: {e}");
         return Err(Rejected::Refuse(Refusal::new(
-            RefusalReason::VersionMismatch {
-                server: PROTOCOL_VERSION,
-                client: version,
-            },
-            format!(
-                "glwire serve speaks protocol {PROTOCOL_VERSION}; this client speaks {version}"
-            ),
+            RefusalReason::VersionMismatch { server: PROTOCOL_VERSION, client: version },
+            format!("glwire serve speaks protocol {PROTOCOL_VERSION}; this client speaks {version}"),
         )));
     }
-    channel
-        .recv_exact(&mut fixed[PREFIX_LEN..], "hello", deadline)
-        .map_err(unreadable)?;
+    channel.recv_exact(&mut fixed[PREFIX_LEN..], "hello", deadline).map_err(unreadable)?;
     // Bounds the token length (MAX_TOKEN_LEN) before anything is allocated for it.
     let total = Hello::needed_len(&fixed).map_err(malformed)?;
     let mut message = fixed.to_vec();
     message.resize(total, 0);
-    channel
-        .recv_exact(&mut message[HELLO_SIZE..], "hello token", deadline)
-        .map_err(unreadable)?;
+    channel.recv_exact(&mut message[HELLO_SIZE..], "hello token", deadline).map_err(unreadable)?;
     let (hello, presented) = Hello::parse(&message).map_err(malformed)?;
     if let Some(expected) = token {
         if !tokens_match(expected, presented) {
@@ -105,10 +91,7 @@ fn unreadable(e: TransportError) -> Rejected {
     match e {
         TransportError::PeerGone => Rejected::Gone(e),
         TransportError::TimedOut(_) | TransportError::Truncated { .. } => {
-            Rejected::Refuse(Refusal::new(
-                RefusalReason::MalformedHello,
-                format!("incomplete hello: {e}"),
-            ))
+            Rejected::Refuse(Refusal::new(RefusalReason::MalformedHello, format!("incomplete hello: {e}")))
         }
         other => Rejected::Gone(other),
     }

@@ -57,39 +57,26 @@ impl DeviceHost {
             }
             (None, _) => None,
         };
-        let dir = config
-            .socket
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .ok_or_else(|| {
-                ServerError::Setup(format!(
-                    "the socket path {} has no directory; pass a path like /run/user/UID/glwire/gpu0",
-                    config.socket.display()
-                ))
-            })?;
+        let dir = config.socket.parent().filter(|dir| !dir.as_os_str().is_empty()).ok_or_else(|| {
+            ServerError::Setup(format!(
+                "the socket path {} has no directory; pass a path like /run/user/UID/glwire/gpu0",
+                config.socket.display()
+            ))
+        })?;
         endpoint::prepare_private_dir(dir, euid)?;
         let unix = endpoint::bind_socket(&config.socket)?;
         let tcp = match config.listen {
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .map_err(|e| ServerError::Setup(format!("cannot listen on {addr}: {e}")))?;
+                let listener =
+                    TcpListener::bind(addr).map_err(|e| ServerError::Setup(format!("cannot listen on {addr}: {e}")))?;
                 listener
                     .set_nonblocking(true)
-                    .map_err(|source| ServerError::Io {
-                        what: "set the TCP listener non-blocking",
-                        source,
-                    })?;
+                    .map_err(|source| ServerError::Io { what: "set the TCP listener non-blocking", source })?;
                 Some(listener)
             }
             None => None,
         };
-        Ok(Self {
-            config,
-            unix,
-            tcp,
-            token,
-            euid,
-        })
+        Ok(Self { config, unix, tcp, token, euid })
     }
 
     pub fn socket_path(&self) -> &Path {
@@ -104,10 +91,7 @@ impl DeviceHost {
     /// Serves until `shutdown` is set, then stops every session, joins their threads
     /// and removes the socket file. Prints the endpoints on stdout first.
     pub fn run(self, shutdown: Arc<AtomicBool>) -> Result<(), ServerError> {
-        announce(&format!(
-            "listening on unix:{}",
-            self.socket_path().display()
-        ));
+        announce(&format!("listening on unix:{}", self.socket_path().display()));
         if let Some(addr) = self.tcp_addr() {
             announce(&format!("listening on tcp:{addr}"));
         }

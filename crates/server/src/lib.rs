@@ -33,15 +33,9 @@ pub fn serve(config: ServeConfig) -> Result<(), ServerError> {
     let shutdown = Arc::new(AtomicBool::new(false));
     let mut handlers = Vec::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let io = |source| ServerError::Io {
-            what: "install a signal handler",
-            source,
-        };
+        let io = |source| ServerError::Io { what: "install a signal handler", source };
         // Registered first, so it sees the flag as it was before this signal set it.
-        handlers.push(
-            signal_hook::flag::register_conditional_shutdown(signal, 1, shutdown.clone())
-                .map_err(io)?,
-        );
+        handlers.push(signal_hook::flag::register_conditional_shutdown(signal, 1, shutdown.clone()).map_err(io)?);
         handlers.push(signal_hook::flag::register(signal, shutdown.clone()).map_err(io)?);
     }
     let result = DeviceHost::bind(config).and_then(|host| host.run(shutdown));

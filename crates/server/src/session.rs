@@ -17,9 +17,7 @@ use transport::channel::Channel;
 use transport::liveness::{Liveness, LIVENESS_TICK};
 use transport::TransportError;
 use wire::control::{ControlHeader, ControlStatus};
-use wire::protocol::{
-    negotiate_features, Welcome, FEATURE_EVENTFD_DOORBELL, FEATURE_FD_PASSING, FEATURE_SHM_RINGS,
-};
+use wire::protocol::{negotiate_features, Welcome, FEATURE_EVENTFD_DOORBELL, FEATURE_FD_PASSING, FEATURE_SHM_RINGS};
 
 use crate::config::SessionLimits;
 use crate::context::ContextWorker;
@@ -29,8 +27,7 @@ use crate::stats::SessionStats;
 
 /// Features offered on the Unix socket: rings in shared memory, descriptors over the
 /// socket, eventfd doorbells.
-pub(crate) const UNIX_FEATURES: u64 =
-    FEATURE_SHM_RINGS | FEATURE_FD_PASSING | FEATURE_EVENTFD_DOORBELL;
+pub(crate) const UNIX_FEATURES: u64 = FEATURE_SHM_RINGS | FEATURE_FD_PASSING | FEATURE_EVENTFD_DOORBELL;
 /// Over TCP everything travels in the byte stream.
 pub(crate) const TCP_FEATURES: u64 = 0;
 
@@ -101,12 +98,7 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
     let hello = match handshake::read_hello(&mut channel, params.token.as_deref()) {
         Ok(hello) => hello,
         Err(Rejected::Refuse(refusal)) => {
-            tracing::warn!(
-                session = id,
-                "refused: {}: {}",
-                refusal.reason,
-                refusal.message
-            );
+            tracing::warn!(session = id, "refused: {}: {}", refusal.reason, refusal.message);
             handshake::refuse(&mut channel, &refusal);
             return;
         }
@@ -115,11 +107,7 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
             return;
         }
     };
-    let offered = if channel.passes_fds() {
-        UNIX_FEATURES
-    } else {
-        TCP_FEATURES
-    };
+    let offered = if channel.passes_fds() { UNIX_FEATURES } else { TCP_FEATURES };
     let welcome = Welcome::new(offered, id, params.limits.to_wire());
     channel.set_send_timeout(REPLY_TIMEOUT);
     if let Err(e) = channel.send(&welcome.to_bytes(), &[]) {
@@ -133,12 +121,7 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
         transport = if channel.is_tcp() { "tcp" } else { "unix" },
         "session opened"
     );
-    let mut session = Session::new(
-        id,
-        channel,
-        params.limits,
-        negotiate_features(hello.features, offered),
-    );
+    let mut session = Session::new(id, channel, params.limits, negotiate_features(hello.features, offered));
     let end = session.serve(&params.stop);
     let contexts = session.contexts.len();
     session.end();
@@ -187,13 +170,12 @@ impl Session {
                 Ok(true) => {}
                 Err(e) => return End::Error(e.to_string()),
             }
-            let (header, payload, fds) =
-                match self.channel.recv_control(Instant::now() + MESSAGE_TIMEOUT) {
-                    Ok(Some(message)) => message,
-                    Ok(None) => return End::HungUp,
-                    Err(TransportError::Aborted) => return End::Shutdown,
-                    Err(e) => return End::Error(e.to_string()),
-                };
+            let (header, payload, fds) = match self.channel.recv_control(Instant::now() + MESSAGE_TIMEOUT) {
+                Ok(Some(message)) => message,
+                Ok(None) => return End::HungUp,
+                Err(TransportError::Aborted) => return End::Shutdown,
+                Err(e) => return End::Error(e.to_string()),
+            };
             let outcome = dispatch::dispatch(self, &header, &payload, fds);
             if let Err(e) = self.reply(&header, &outcome) {
                 return End::Error(format!("cannot reply: {e}"));
@@ -207,14 +189,9 @@ impl Session {
         }
     }
 
-    fn reply(
-        &mut self,
-        header: &ControlHeader,
-        outcome: &dispatch::Outcome,
-    ) -> Result<(), TransportError> {
+    fn reply(&mut self, header: &ControlHeader, outcome: &dispatch::Outcome) -> Result<(), TransportError> {
         let fds: Vec<_> = outcome.fds.iter().map(|fd| fd.as_fd()).collect();
-        self.channel
-            .send_control_reply(header.request_id, outcome.status, &outcome.payload, &fds)
+        self.channel.send_control_reply(header.request_id, outcome.status, &outcome.payload, &fds)
     }
 
     /// Frees everything the session owned: tells context threads the peer is gone (so

@@ -21,12 +21,10 @@ use transport::doorbell::Doorbell;
 use transport::liveness::Liveness;
 use transport::ring::{self, RingRegion};
 use wire::commands::{decode_reply, Command, Finish, Reply};
-use wire::control::{
-    AttachRingRequest, ControlKind, ControlStatus, CreateContextRequest, HandlePayload, StatsReply,
-};
+use wire::control::{AttachRingRequest, ControlKind, ControlStatus, CreateContextRequest, HandlePayload, StatsReply};
 use wire::protocol::{
-    HandshakeError, Hello, RefusalReason, ServerReply, FEATURE_EVENTFD_DOORBELL,
-    FEATURE_FD_PASSING, FEATURE_SHM_RINGS, HELLO_SIZE, PROTOCOL_VERSION, REFUSAL_HEADER_SIZE,
+    HandshakeError, Hello, RefusalReason, ServerReply, FEATURE_EVENTFD_DOORBELL, FEATURE_FD_PASSING, FEATURE_SHM_RINGS,
+    HELLO_SIZE, PROTOCOL_VERSION, REFUSAL_HEADER_SIZE,
 };
 use wire::CommandBuf;
 
@@ -42,10 +40,7 @@ struct TestServer {
 
 /// The socket goes in a directory the server creates (mode 0700) inside `dir`.
 fn config(dir: &Path) -> ServeConfig {
-    ServeConfig {
-        socket: dir.join("run").join("gpu0"),
-        ..ServeConfig::default()
-    }
+    ServeConfig { socket: dir.join("run").join("gpu0"), ..ServeConfig::default() }
 }
 
 fn start_with(configure: impl FnOnce(&mut ServeConfig, &Path)) -> TestServer {
@@ -58,13 +53,7 @@ fn start_with(configure: impl FnOnce(&mut ServeConfig, &Path)) -> TestServer {
     let shutdown = Arc::new(AtomicBool::new(false));
     let flag = shutdown.clone();
     let thread = std::thread::spawn(move || host.run(flag));
-    TestServer {
-        dir,
-        path,
-        tcp,
-        shutdown,
-        thread: Some(thread),
-    }
+    TestServer { dir, path, tcp, shutdown, thread: Some(thread) }
 }
 
 fn start() -> TestServer {
@@ -136,9 +125,7 @@ fn read_server_reply(channel: &mut Channel) -> ServerReply {
     channel.recv_exact(&mut bytes, "reply", deadline).unwrap();
     let total = ServerReply::needed_len(&bytes).unwrap();
     bytes.resize(total, 0);
-    channel
-        .recv_exact(&mut bytes[REFUSAL_HEADER_SIZE..], "reply", deadline)
-        .unwrap();
+    channel.recv_exact(&mut bytes[REFUSAL_HEADER_SIZE..], "reply", deadline).unwrap();
     ServerReply::parse(&bytes).unwrap()
 }
 
@@ -151,21 +138,13 @@ fn refusal_reason(err: &SessionError) -> Option<RefusalReason> {
 
 #[test]
 fn handshake_welcome_carries_features_session_and_limits() {
-    let limits = SessionLimits {
-        max_contexts: 3,
-        max_shm_bytes: 1 << 20,
-        max_objects: 100,
-        max_in_flight: 7,
-    };
+    let limits = SessionLimits { max_contexts: 3, max_shm_bytes: 1 << 20, max_objects: 100, max_in_flight: 7 };
     let server = start_with(|c, _| c.limits = limits);
     let mut a = server.connect();
     let b = server.connect();
     let w = *a.welcome();
     assert_eq!(w.version, PROTOCOL_VERSION);
-    assert_eq!(
-        w.features,
-        FEATURE_SHM_RINGS | FEATURE_FD_PASSING | FEATURE_EVENTFD_DOORBELL
-    );
+    assert_eq!(w.features, FEATURE_SHM_RINGS | FEATURE_FD_PASSING | FEATURE_EVENTFD_DOORBELL);
     assert_eq!(a.features(), LOCAL_FEATURES & w.features);
     assert!(w.session_id >= 1);
     assert_ne!(w.session_id, b.welcome().session_id);
@@ -187,20 +166,11 @@ fn version_mismatch_is_refused_naming_both_versions() {
     let text = err.to_string();
     assert_eq!(
         refusal_reason(&err),
-        Some(RefusalReason::VersionMismatch {
-            server: PROTOCOL_VERSION,
-            client: PROTOCOL_VERSION + 998
-        }),
+        Some(RefusalReason::VersionMismatch { server: PROTOCOL_VERSION, client: PROTOCOL_VERSION + 998 }),
         "{text}"
     );
-    assert!(
-        text.contains(&format!("protocol {}", PROTOCOL_VERSION + 998)),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("server speaks {PROTOCOL_VERSION}")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("protocol {}", PROTOCOL_VERSION + 998)), "{text}");
+    assert!(text.contains(&format!("server speaks {PROTOCOL_VERSION}")), "{text}");
     // The server keeps serving.
     server.connect().call(ControlKind::Ping, &[]).unwrap();
 }
@@ -252,22 +222,14 @@ fn unknown_and_unsupported_kinds_get_not_supported() {
         ControlKind::QueryConfigs,
     ] {
         let (header, payload, _) = s.control(kind, &[], &[]).unwrap();
-        assert_eq!(
-            status(&header),
-            ControlStatus::NotSupported,
-            "{}",
-            kind.name()
-        );
+        assert_eq!(status(&header), ControlStatus::NotSupported, "{}", kind.name());
         assert!(String::from_utf8_lossy(&payload).contains(kind.name()));
     }
     // Reserved flags must be zero: refused explicitly, and the session goes on.
     let mut raw = wire::control::ControlHeader::encode(ControlKind::Ping, 500, &[], 0).unwrap();
     raw[4] = 1; // the flags word follows the kind word
     s.channel_mut().send(&raw, &[]).unwrap();
-    let (header, text, _) = s
-        .channel_mut()
-        .recv_control_reply(Instant::now() + 5 * SECOND)
-        .unwrap();
+    let (header, text, _) = s.channel_mut().recv_control_reply(Instant::now() + 5 * SECOND).unwrap();
     assert_eq!(header.request_id, 500);
     assert_eq!(status(&header), ControlStatus::InvalidArgument);
     assert!(String::from_utf8_lossy(&text).contains("flags"));
@@ -282,19 +244,14 @@ fn context_lifecycle_limits_stats_ping_and_close() {
     assert_eq!(create_context(&mut s), 1);
     assert_eq!(create_context(&mut s), 2);
     let payload = CreateContextRequest::encode(0, 0, &[]).unwrap();
-    let (header, text, _) = s
-        .control(ControlKind::CreateContext, &payload, &[])
-        .unwrap();
+    let (header, text, _) = s.control(ControlKind::CreateContext, &payload, &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::LimitExceeded);
     assert!(String::from_utf8_lossy(&text).contains("limit is 2"));
     assert_eq!(stats(&mut s).contexts, 2);
 
     // DestroyContext's payload is a HandlePayload: one little-endian u64.
-    s.call(ControlKind::DestroyContext, &1u64.to_le_bytes())
-        .unwrap();
-    let (header, _, _) = s
-        .control(ControlKind::DestroyContext, &1u64.to_le_bytes(), &[])
-        .unwrap();
+    s.call(ControlKind::DestroyContext, &1u64.to_le_bytes()).unwrap();
+    let (header, _, _) = s.control(ControlKind::DestroyContext, &1u64.to_le_bytes(), &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::NotFound);
     // Ids are not reused; room is.
     assert_eq!(create_context(&mut s), 3);
@@ -309,9 +266,7 @@ fn context_lifecycle_limits_stats_ping_and_close() {
     // A payload that does not parse is a protocol error, which ends the session.
     s.close().unwrap();
     let mut s = server.connect();
-    let (header, _, _) = s
-        .control(ControlKind::DestroyContext, &[1, 2, 3], &[])
-        .unwrap();
+    let (header, _, _) = s.control(ControlKind::DestroyContext, &[1, 2, 3], &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::ProtocolError);
     assert!(s.call(ControlKind::Ping, &[]).is_err(), "the session ended");
 }
@@ -323,13 +278,7 @@ fn close_ends_the_session() {
     create_context(&mut s);
     s.call(ControlKind::Close, &[]).unwrap();
     let err = s.call(ControlKind::Ping, &[]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SessionError::Transport(transport::TransportError::PeerGone)
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, SessionError::Transport(transport::TransportError::PeerGone)), "{err}");
 }
 
 #[test]
@@ -347,17 +296,13 @@ fn submit_commands_over_the_socket() {
 
     let mut unknown = 77u64.to_le_bytes().to_vec();
     unknown.extend_from_slice(finish().as_bytes());
-    let (header, _, _) = s
-        .control(ControlKind::SubmitCommands, &unknown, &[])
-        .unwrap();
+    let (header, _, _) = s.control(ControlKind::SubmitCommands, &unknown, &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::NotFound);
 
     // A stream that does not decode ends the session.
     let mut garbage = id.to_le_bytes().to_vec();
     garbage.extend_from_slice(&[0xff; 16]);
-    let (header, _, _) = s
-        .control(ControlKind::SubmitCommands, &garbage, &[])
-        .unwrap();
+    let (header, _, _) = s.control(ControlKind::SubmitCommands, &garbage, &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::ProtocolError);
     assert!(s.call(ControlKind::Ping, &[]).is_err());
 }
@@ -374,17 +319,10 @@ fn attach_request(context: u64, region: &RingRegion) -> AttachRingRequest {
 }
 
 fn attach_payload(r: &AttachRingRequest) -> Vec<u8> {
-    [
-        r.context,
-        r.ring_bytes,
-        r.cmd_offset,
-        r.cmd_len,
-        r.reply_offset,
-        r.reply_len,
-    ]
-    .iter()
-    .flat_map(|v| v.to_le_bytes())
-    .collect()
+    [r.context, r.ring_bytes, r.cmd_offset, r.cmd_len, r.reply_offset, r.reply_len]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect()
 }
 
 #[test]
@@ -402,24 +340,15 @@ fn attach_ring_passes_fds_and_runs_commands_through_shared_memory() {
             &[region.shm.as_fd(), cmd_bell.as_fd(), reply_bell.as_fd()],
         )
         .unwrap();
-    assert_eq!(
-        status(&header),
-        ControlStatus::Ok,
-        "{}",
-        String::from_utf8_lossy(&text)
-    );
+    assert_eq!(status(&header), ControlStatus::Ok, "{}", String::from_utf8_lossy(&text));
     let peer = Liveness::new();
-    let mut to_server =
-        ring::producer(region.shm.clone(), region.commands, cmd_bell, peer.clone()).unwrap();
-    let mut from_server =
-        ring::consumer(region.shm.clone(), region.replies, reply_bell, peer).unwrap();
+    let mut to_server = ring::producer(region.shm.clone(), region.commands, cmd_bell, peer.clone()).unwrap();
+    let mut from_server = ring::consumer(region.shm.clone(), region.replies, reply_bell, peer).unwrap();
     for _ in 0..10 {
         to_server.send(finish().as_bytes()).unwrap();
         let mut reply = CommandBuf::new();
         let start = Instant::now();
-        let got = from_server
-            .recv(&mut reply, &|| start.elapsed() > 5 * SECOND)
-            .unwrap();
+        let got = from_server.recv(&mut reply, &|| start.elapsed() > 5 * SECOND).unwrap();
         assert_eq!(got, ring::Received::Message);
         assert!(is_finish_reply(reply.as_bytes()));
     }
@@ -436,8 +365,7 @@ fn attach_ring_passes_fds_and_runs_commands_through_shared_memory() {
         )
         .unwrap();
     assert_eq!(status(&header), ControlStatus::InvalidArgument);
-    s.call(ControlKind::DestroyContext, &id.to_le_bytes())
-        .unwrap();
+    s.call(ControlKind::DestroyContext, &id.to_le_bytes()).unwrap();
     assert_eq!(stats(&mut s).shm_bytes, 0);
 }
 
@@ -465,10 +393,7 @@ fn attach_ring_rejections() {
     // Unknown context.
     let mut other = request;
     other.context = 99;
-    assert_eq!(
-        attach(&attach_payload(&other), &fds).0,
-        ControlStatus::NotFound
-    );
+    assert_eq!(attach(&attach_payload(&other), &fds).0, ControlStatus::NotFound);
     // Overlapping regions.
     let mut overlap = request;
     overlap.reply_offset = 0;
@@ -478,10 +403,7 @@ fn attach_ring_rejections() {
     // A memfd without seals: the client could shrink it under the server's mapping.
     let unsealed = rustix::fs::memfd_create("unsealed", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
     rustix::fs::ftruncate(&unsealed, region.shm.len() as u64).unwrap();
-    let (st, text) = attach(
-        &attach_payload(&request),
-        &[unsealed.as_fd(), a.as_fd(), b.as_fd()],
-    );
+    let (st, text) = attach(&attach_payload(&request), &[unsealed.as_fd(), a.as_fd(), b.as_fd()]);
     assert_eq!(st, ControlStatus::InvalidArgument, "{text}");
     assert!(text.contains("seal"), "{text}");
     // A payload of the wrong size is a protocol error (checked last: it ends the session).
@@ -499,8 +421,7 @@ fn client_dying_mid_message_does_not_stop_the_server() {
     for cut in [1, 10, 23] {
         let mut s = server.connect();
         create_context(&mut s);
-        let header =
-            wire::control::ControlHeader::encode(ControlKind::Ping, 1, b"abcd", 0).unwrap();
+        let header = wire::control::ControlHeader::encode(ControlKind::Ping, 1, b"abcd", 0).unwrap();
         s.channel_mut().send(&header[..cut], &[]).unwrap();
         drop(s);
     }
@@ -512,9 +433,7 @@ fn client_dying_mid_message_does_not_stop_the_server() {
     // Half a hello, then gone.
     let channel = Channel::connect_unix(&server.path).unwrap();
     let mut channel = channel;
-    channel
-        .send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..30], &[])
-        .unwrap();
+    channel.send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..30], &[]).unwrap();
     drop(channel);
     let mut s = server.connect();
     assert_eq!(s.call(ControlKind::Ping, b"next").unwrap(), b"next");
@@ -560,17 +479,10 @@ fn tcp_requires_the_token() {
     let id = create_context(&mut s);
     let mut payload = id.to_le_bytes().to_vec();
     payload.extend_from_slice(finish().as_bytes());
-    assert!(is_finish_reply(
-        &s.call(ControlKind::SubmitCommands, &payload).unwrap()
-    ));
+    assert!(is_finish_reply(&s.call(ControlKind::SubmitCommands, &payload).unwrap()));
     let region = RingRegion::create(4096).unwrap();
-    let (header, _, _) = s
-        .control(
-            ControlKind::AttachRing,
-            &attach_payload(&attach_request(id, &region)),
-            &[],
-        )
-        .unwrap();
+    let (header, _, _) =
+        s.control(ControlKind::AttachRing, &attach_payload(&attach_request(id, &region)), &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::NotSupported);
     s.close().unwrap();
     // The Unix socket still needs no token.
@@ -604,10 +516,7 @@ fn setup_is_refused_with_clear_errors() {
     let mut c = config(dir.path());
     c.socket = open.join("gpu0");
     let err = DeviceHost::bind(c).unwrap_err().to_string();
-    assert!(
-        err.contains("chmod 700") && err.contains(&open.display().to_string()),
-        "{err}"
-    );
+    assert!(err.contains("chmod 700") && err.contains(&open.display().to_string()), "{err}");
     // A live server on the same socket.
     let server = start();
     let mut twin = config(server.dir.path());
@@ -623,10 +532,7 @@ fn missing_directories_are_created_private() {
     let mut c = config(dir.path());
     c.socket = dir.path().join("run/glwire/gpu0");
     let host = DeviceHost::bind(c).unwrap();
-    let mode = std::fs::metadata(dir.path().join("run/glwire"))
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(dir.path().join("run/glwire")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
     assert!(host.socket_path().exists());
     drop(host);
@@ -641,15 +547,10 @@ fn shutdown_closes_sessions_and_removes_the_socket() {
     // Peers stalled inside their deadlines must not delay the shutdown: one stopped
     // halfway through its hello, one halfway through a request.
     let mut stalled_hello = Channel::connect_unix(&server.path).unwrap();
-    stalled_hello
-        .send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..40], &[])
-        .unwrap();
+    stalled_hello.send(&Hello::new(0, 1, "x").to_bytes(&[]).unwrap()[..40], &[]).unwrap();
     let mut stalled_request = server.connect();
     let header = wire::control::ControlHeader::encode(ControlKind::Ping, 1, &[0; 64], 0).unwrap();
-    stalled_request
-        .channel_mut()
-        .send(&header[..30], &[])
-        .unwrap();
+    stalled_request.channel_mut().send(&header[..30], &[]).unwrap();
     std::thread::sleep(Duration::from_millis(50));
     let path = server.path.clone();
     assert!(path.exists());
@@ -689,12 +590,7 @@ fn wrong_uid_is_refused() {
     }
     std::fs::set_permissions(&server.path, std::fs::Permissions::from_mode(0o666)).unwrap();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "wrong_uid_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "wrong_uid_child", "--nocapture", "--test-threads=1"])
         .env("GLWIRE_TEST_WRONG_UID_SOCKET", &server.path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use rustix::event::PollFlags;
 use wire::control::{
-    ControlError, ControlHeader, ControlKind, ControlReplyHeader, ControlStatus,
-    CONTROL_HEADER_SIZE, CONTROL_REPLY_HEADER_SIZE, MAX_CONTROL_FDS, MAX_CONTROL_PAYLOAD,
+    ControlError, ControlHeader, ControlKind, ControlReplyHeader, ControlStatus, CONTROL_HEADER_SIZE,
+    CONTROL_REPLY_HEADER_SIZE, MAX_CONTROL_FDS, MAX_CONTROL_PAYLOAD,
 };
 
 use crate::sys::socket as sys;
@@ -64,39 +64,26 @@ pub struct Channel {
 impl Channel {
     /// Wraps a connected Unix stream socket (made non-blocking).
     pub fn unix(stream: UnixStream) -> Result<Self, TransportError> {
-        stream
-            .set_nonblocking(true)
-            .map_err(TransportError::io("set the Unix socket non-blocking"))?;
-        Ok(Self {
-            stream: Stream::Unix(stream),
-            send_timeout: DEFAULT_SEND_TIMEOUT,
-            abort: None,
-        })
+        stream.set_nonblocking(true).map_err(TransportError::io("set the Unix socket non-blocking"))?;
+        Ok(Self { stream: Stream::Unix(stream), send_timeout: DEFAULT_SEND_TIMEOUT, abort: None })
     }
 
     /// Wraps a connected TCP stream (made non-blocking, with Nagle off: control
     /// messages are small and each waits for its answer).
     pub fn tcp(stream: TcpStream) -> Result<Self, TransportError> {
-        stream
-            .set_nonblocking(true)
-            .map_err(TransportError::io("set the TCP socket non-blocking"))?;
+        stream.set_nonblocking(true).map_err(TransportError::io("set the TCP socket non-blocking"))?;
         sys::set_nodelay(&stream).map_err(TransportError::io("set TCP_NODELAY"))?;
-        Ok(Self {
-            stream: Stream::Tcp(stream),
-            send_timeout: DEFAULT_SEND_TIMEOUT,
-            abort: None,
-        })
+        Ok(Self { stream: Stream::Tcp(stream), send_timeout: DEFAULT_SEND_TIMEOUT, abort: None })
     }
 
     pub fn connect_unix(path: impl AsRef<Path>) -> Result<Self, TransportError> {
-        let stream = UnixStream::connect(path.as_ref())
-            .map_err(TransportError::io("connect to the Unix socket"))?;
+        let stream = UnixStream::connect(path.as_ref()).map_err(TransportError::io("connect to the Unix socket"))?;
         Self::unix(stream)
     }
 
     pub fn connect_tcp(addr: SocketAddr) -> Result<Self, TransportError> {
-        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
-            .map_err(TransportError::io("connect over TCP"))?;
+        let stream =
+            TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(TransportError::io("connect over TCP"))?;
         Self::tcp(stream)
     }
 
@@ -147,9 +134,7 @@ impl Channel {
         }
         if !fds.is_empty() && bytes.is_empty() {
             // Descriptors ride on data; with no byte to carry them they would be lost.
-            return Err(TransportError::BadChannel(
-                "file descriptors need at least one byte to travel with".into(),
-            ));
+            return Err(TransportError::BadChannel("file descriptors need at least one byte to travel with".into()));
         }
         let start = Instant::now();
         let deadline = start + self.send_timeout;
@@ -167,12 +152,7 @@ impl Channel {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_hangup(&e) => return Err(TransportError::PeerGone),
-                Err(e) => {
-                    return Err(TransportError::Io {
-                        what: "sendmsg",
-                        source: e,
-                    })
-                }
+                Err(e) => return Err(TransportError::Io { what: "sendmsg", source: e }),
             }
         }
         Ok(())
@@ -182,12 +162,7 @@ impl Channel {
     /// [`TransportError::Truncated`] (or [`TransportError::PeerGone`] if nothing at all
     /// arrived); descriptors are not expected here, so any that arrive are closed and
     /// make the read fail.
-    pub fn recv_exact(
-        &mut self,
-        buf: &mut [u8],
-        what: &'static str,
-        deadline: Instant,
-    ) -> Result<(), TransportError> {
+    pub fn recv_exact(&mut self, buf: &mut [u8], what: &'static str, deadline: Instant) -> Result<(), TransportError> {
         let mut fds = Vec::new();
         let got = self.recv_with_fds(buf, &mut fds, deadline)?;
         if !fds.is_empty() {
@@ -198,11 +173,7 @@ impl Channel {
         }
         match got {
             0 if !buf.is_empty() => Err(TransportError::PeerGone),
-            n if n < buf.len() => Err(TransportError::Truncated {
-                what,
-                got: n,
-                needed: buf.len(),
-            }),
+            n if n < buf.len() => Err(TransportError::Truncated { what, got: n, needed: buf.len() }),
             _ => Ok(()),
         }
     }
@@ -233,12 +204,7 @@ impl Channel {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_hangup(&e) => return Err(TransportError::PeerGone),
-                Err(e) => {
-                    return Err(TransportError::Io {
-                        what: "recvmsg",
-                        source: e,
-                    })
-                }
+                Err(e) => return Err(TransportError::Io { what: "recvmsg", source: e }),
             }
         }
         Ok(got)
@@ -253,10 +219,7 @@ impl Channel {
     /// Reads one control request, all of it by `deadline`. `Ok(None)` is a clean close:
     /// the peer hung up between messages. A close or stall mid-message, a payload over
     /// [`MAX_CONTROL_PAYLOAD`], or a descriptor count other than the header's is an error.
-    pub fn recv_control(
-        &mut self,
-        deadline: Instant,
-    ) -> Result<Option<ControlMessage>, TransportError> {
+    pub fn recv_control(&mut self, deadline: Instant) -> Result<Option<ControlMessage>, TransportError> {
         let mut head = [0u8; CONTROL_HEADER_SIZE];
         let mut fds = Vec::new();
         match self.recv_with_fds(&mut head, &mut fds, deadline) {
@@ -274,22 +237,14 @@ impl Channel {
             Err(e) => return Err(e),
         }
         let header = ControlHeader::parse_prefix(&head).map_err(TransportError::Control)?;
-        let payload = self.recv_payload(
-            "control request payload",
-            header.payload_len,
-            header.num_fds,
-            fds,
-            deadline,
-        )?;
+        let payload =
+            self.recv_payload("control request payload", header.payload_len, header.num_fds, fds, deadline)?;
         Ok(Some((header, payload.0, payload.1)))
     }
 
     /// Reads one control reply, all of it by `deadline`. The peer closing is
     /// [`TransportError::PeerGone`]: a client waiting for a reply has no clean close.
-    pub fn recv_control_reply(
-        &mut self,
-        deadline: Instant,
-    ) -> Result<ControlReplyMessage, TransportError> {
+    pub fn recv_control_reply(&mut self, deadline: Instant) -> Result<ControlReplyMessage, TransportError> {
         let mut head = [0u8; CONTROL_REPLY_HEADER_SIZE];
         let mut fds = Vec::new();
         match self.recv_with_fds(&mut head, &mut fds, deadline)? {
@@ -304,13 +259,8 @@ impl Channel {
             _ => {}
         }
         let header = ControlReplyHeader::parse_prefix(&head).map_err(TransportError::Control)?;
-        let (payload, fds) = self.recv_payload(
-            "control reply payload",
-            header.payload_len,
-            header.num_fds,
-            fds,
-            deadline,
-        )?;
+        let (payload, fds) =
+            self.recv_payload("control reply payload", header.payload_len, header.num_fds, fds, deadline)?;
         Ok((header, payload, fds))
     }
 
@@ -323,8 +273,7 @@ impl Channel {
         fds: &[BorrowedFd<'_>],
     ) -> Result<(), TransportError> {
         let num_fds = check_outgoing(payload, fds)?;
-        let bytes = ControlHeader::encode(kind, request_id, payload, num_fds)
-            .map_err(TransportError::Control)?;
+        let bytes = ControlHeader::encode(kind, request_id, payload, num_fds).map_err(TransportError::Control)?;
         self.send(&bytes, fds)
     }
 
@@ -337,8 +286,8 @@ impl Channel {
         fds: &[BorrowedFd<'_>],
     ) -> Result<(), TransportError> {
         let num_fds = check_outgoing(payload, fds)?;
-        let bytes = ControlReplyHeader::encode(request_id, status, payload, num_fds)
-            .map_err(TransportError::Control)?;
+        let bytes =
+            ControlReplyHeader::encode(request_id, status, payload, num_fds).map_err(TransportError::Control)?;
         self.send(&bytes, fds)
     }
 
@@ -379,11 +328,7 @@ impl Channel {
         let mut payload = vec![0u8; len];
         let got = self.recv_with_fds(&mut payload, &mut fds, deadline)?;
         if got < len {
-            return Err(TransportError::Truncated {
-                what,
-                got,
-                needed: len,
-            });
+            return Err(TransportError::Truncated { what, got, needed: len });
         }
         // Descriptors travel with a message's first byte, so all of them are here.
         if fds.len() != num_fds as usize {
@@ -398,30 +343,15 @@ impl Channel {
     /// Sleeps until the socket may be ready for `events`, the deadline passes
     /// (`TimedOut`), or the abort flag is set (`Aborted`). Returning `Ok` only means
     /// "try again": the caller's next non-blocking call finds out.
-    fn wait_until(
-        &self,
-        events: PollFlags,
-        start: Instant,
-        deadline: Instant,
-    ) -> Result<(), TransportError> {
-        if self
-            .abort
-            .as_ref()
-            .is_some_and(|f| f.load(Ordering::Acquire))
-        {
+    fn wait_until(&self, events: PollFlags, start: Instant, deadline: Instant) -> Result<(), TransportError> {
+        if self.abort.as_ref().is_some_and(|f| f.load(Ordering::Acquire)) {
             return Err(TransportError::Aborted);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(TransportError::TimedOut(
-                deadline.saturating_duration_since(start),
-            ));
+            return Err(TransportError::TimedOut(deadline.saturating_duration_since(start)));
         }
-        let nap = if self.abort.is_some() {
-            left.min(ABORT_TICK)
-        } else {
-            left
-        };
+        let nap = if self.abort.is_some() { left.min(ABORT_TICK) } else { left };
         sys::wait(self.as_fd(), events, nap).map_err(TransportError::io("poll"))?;
         Ok(())
     }
@@ -439,30 +369,19 @@ impl AsFd for Channel {
 /// Waits up to `timeout` until any of `fds` is readable (for a listener: a connection
 /// is waiting); returns which are, in order. Lets an accept loop watch several
 /// listeners and still look at its shutdown flag between waits.
-pub fn wait_any_readable(
-    fds: &[BorrowedFd<'_>],
-    timeout: Duration,
-) -> Result<Vec<bool>, TransportError> {
+pub fn wait_any_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> Result<Vec<bool>, TransportError> {
     sys::wait_any(fds, timeout).map_err(TransportError::io("poll"))
 }
 
 fn is_hangup(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionAborted
-    )
+    matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted)
 }
 
 // The wire encoders check these too; checking here first gives the transport's own
 // error for an oversized payload and refuses before anything is sent.
 fn check_outgoing(payload: &[u8], fds: &[BorrowedFd<'_>]) -> Result<u32, TransportError> {
     if payload.len() > MAX_CONTROL_PAYLOAD as usize {
-        return Err(TransportError::TooLarge {
-            len: payload.len(),
-            max: MAX_CONTROL_PAYLOAD as usize,
-        });
+        return Err(TransportError::TooLarge { len: payload.len(), max: MAX_CONTROL_PAYLOAD as usize });
     }
     match u32::try_from(fds.len()) {
         Ok(n) if n <= MAX_CONTROL_FDS => Ok(n),
@@ -508,16 +427,10 @@ mod tests {
         a.send(&raw_header(999, 3, 1000, 0), &[]).unwrap();
         a.send(&[7; 1000], &[]).unwrap();
         let (h, p, f) = b.recv_control(soon()).unwrap().unwrap();
-        assert_eq!(
-            (h.kind(), h.request_id, &p[..]),
-            (Ok(ControlKind::Ping), 1, &b"first"[..])
-        );
+        assert_eq!((h.kind(), h.request_id, &p[..]), (Ok(ControlKind::Ping), 1, &b"first"[..]));
         assert!(f.is_empty());
         let (h, p, _) = b.recv_control(soon()).unwrap().unwrap();
-        assert_eq!(
-            (h.kind(), h.request_id, p.len()),
-            (Ok(ControlKind::Close), 2, 0)
-        );
+        assert_eq!((h.kind(), h.request_id, p.len()), (Ok(ControlKind::Close), 2, 0));
         let (h, p, _) = b.recv_control(soon()).unwrap().unwrap();
         assert_eq!((h.kind(), p.len()), (Err(999), 1000));
         drop(a);
@@ -527,34 +440,23 @@ mod tests {
     #[test]
     fn reply_round_trip() {
         let (mut a, mut b) = pair();
-        a.send_control_reply(9, ControlStatus::NotSupported, b"no", &[])
-            .unwrap();
+        a.send_control_reply(9, ControlStatus::NotSupported, b"no", &[]).unwrap();
         let (h, p, f) = b.recv_control_reply(soon()).unwrap();
         assert_eq!(h.request_id, 9);
         assert_eq!(h.status(), Ok(ControlStatus::NotSupported));
         assert_eq!(p, b"no");
         assert!(f.is_empty());
         drop(a);
-        assert!(matches!(
-            b.recv_control_reply(soon()),
-            Err(TransportError::PeerGone)
-        ));
+        assert!(matches!(b.recv_control_reply(soon()), Err(TransportError::PeerGone)));
     }
 
     #[test]
     fn fds_arrive_usable_and_cloexec() {
         let (mut a, mut b) = pair();
-        let memfd =
-            rustix::fs::memfd_create("channel-test", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        let memfd = rustix::fs::memfd_create("channel-test", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
         rustix::io::write(&memfd, b"shared bytes").unwrap();
         let (pipe_r, pipe_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).unwrap();
-        a.send_control(
-            ControlKind::AttachRing,
-            5,
-            b"payload",
-            &[memfd.as_fd(), pipe_r.as_fd()],
-        )
-        .unwrap();
+        a.send_control(ControlKind::AttachRing, 5, b"payload", &[memfd.as_fd(), pipe_r.as_fd()]).unwrap();
         // Two messages back to back: each keeps its own descriptors.
         a.send_control(ControlKind::Ping, 6, &[], &[]).unwrap();
         let (h, p, fds) = b.recv_control(soon()).unwrap().unwrap();
@@ -581,11 +483,7 @@ mod tests {
         let (r, _w) = rustix::pipe::pipe().unwrap();
         a.send(&raw_header(14, 1, 0, 0), &[r.as_fd()]).unwrap();
         let err = b.recv_control(soon()).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("announces 0 file descriptors but 1"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("announces 0 file descriptors but 1"), "{err}");
     }
 
     #[test]
@@ -602,8 +500,7 @@ mod tests {
         for count in [MAX_FDS + 1, MAX_FDS + 10] {
             let (mut a, mut b) = pair();
             let many = vec![r.as_fd(); count];
-            a.send(&raw_header(14, 1, 0, MAX_CONTROL_FDS), &many)
-                .unwrap();
+            a.send(&raw_header(14, 1, 0, MAX_CONTROL_FDS), &many).unwrap();
             let err = b.recv_control(soon()).unwrap_err();
             assert!(matches!(err, TransportError::BadChannel(_)), "{err}");
         }
@@ -624,12 +521,8 @@ mod tests {
             a.send_control(ControlKind::SubmitCommands, 1, &big, &[]),
             Err(TransportError::TooLarge { .. })
         ));
-        a.send(&raw_header(9, 1, MAX_CONTROL_PAYLOAD + 1, 0), &[])
-            .unwrap();
-        assert!(matches!(
-            b.recv_control(soon()),
-            Err(TransportError::Control(ControlError::TooLarge { .. }))
-        ));
+        a.send(&raw_header(9, 1, MAX_CONTROL_PAYLOAD + 1, 0), &[]).unwrap();
+        assert!(matches!(b.recv_control(soon()), Err(TransportError::Control(ControlError::TooLarge { .. }))));
     }
 
     #[test]
@@ -637,14 +530,7 @@ mod tests {
         let (mut a, mut b) = pair();
         a.send(&raw_header(14, 1, 4, 0)[..10], &[]).unwrap();
         drop(a);
-        assert!(matches!(
-            b.recv_control(soon()),
-            Err(TransportError::Truncated {
-                got: 10,
-                needed: 24,
-                ..
-            })
-        ));
+        assert!(matches!(b.recv_control(soon()), Err(TransportError::Truncated { got: 10, needed: 24, .. })));
     }
 
     #[test]
@@ -653,14 +539,7 @@ mod tests {
         a.send(&raw_header(14, 1, 100, 0), &[]).unwrap();
         a.send(&[1; 40], &[]).unwrap();
         drop(a);
-        assert!(matches!(
-            b.recv_control(soon()),
-            Err(TransportError::Truncated {
-                got: 40,
-                needed: 100,
-                ..
-            })
-        ));
+        assert!(matches!(b.recv_control(soon()), Err(TransportError::Truncated { got: 40, needed: 100, .. })));
     }
 
     #[test]
@@ -668,9 +547,7 @@ mod tests {
         let (mut a, mut b) = pair();
         a.send(&raw_header(14, 1, 0, 0)[..5], &[]).unwrap();
         let start = Instant::now();
-        let err = b
-            .recv_control(Instant::now() + Duration::from_millis(100))
-            .unwrap_err();
+        let err = b.recv_control(Instant::now() + Duration::from_millis(100)).unwrap_err();
         assert!(matches!(err, TransportError::TimedOut(_)), "{err}");
         assert!(start.elapsed() < Duration::from_secs(2));
         drop(a);
@@ -750,23 +627,16 @@ mod tests {
         assert!(!client.passes_fds());
         assert!(client.is_tcp());
         let (r, _w) = rustix::pipe::pipe().unwrap();
-        assert!(matches!(
-            client.send(b"x", &[r.as_fd()]),
-            Err(TransportError::NoFdPassing)
-        ));
+        assert!(matches!(client.send(b"x", &[r.as_fd()]), Err(TransportError::NoFdPassing)));
         assert!(matches!(
             client.send_control(ControlKind::Ping, 1, &[], &[r.as_fd()]),
             Err(TransportError::NoFdPassing)
         ));
         let mut server = Channel::tcp(server).unwrap();
-        client
-            .send_control(ControlKind::Ping, 7, b"tcp", &[])
-            .unwrap();
+        client.send_control(ControlKind::Ping, 7, b"tcp", &[]).unwrap();
         let (h, p, f) = server.recv_control(soon()).unwrap().unwrap();
         assert_eq!((h.request_id, &p[..], f.len()), (7, &b"tcp"[..], 0));
-        server
-            .send_control_reply(7, ControlStatus::Ok, b"back", &[])
-            .unwrap();
+        server.send_control_reply(7, ControlStatus::Ok, b"back", &[]).unwrap();
         let (h, p, _) = client.recv_control_reply(soon()).unwrap();
         assert_eq!((h.request_id, &p[..]), (7, &b"back"[..]));
     }
@@ -784,10 +654,7 @@ mod tests {
         drop(a_raw);
         assert_eq!(b.discard_input(100, soon()), 3);
         let mut buf = [0u8; 1];
-        assert!(matches!(
-            b.recv_exact(&mut buf, "test", soon()),
-            Err(TransportError::PeerGone)
-        ));
+        assert!(matches!(b.recv_exact(&mut buf, "test", soon()), Err(TransportError::PeerGone)));
     }
 
     #[test]

@@ -24,11 +24,7 @@ pub enum TransportError {
     #[error("control message: {0}")]
     Control(wire::control::ControlError),
     #[error("connection closed mid-message: got {got} of {needed} bytes of {what}")]
-    Truncated {
-        what: &'static str,
-        got: usize,
-        needed: usize,
-    },
+    Truncated { what: &'static str, got: usize, needed: usize },
     /// A wait was cut short by the channel's abort flag (the server is shutting down).
     #[error("aborted: shutting down")]
     Aborted,

@@ -86,7 +86,8 @@ impl Shared {
         if spec.offset % 64 != 0 {
             return Err(bad(format!("ring offset {} is not 64-byte aligned", spec.offset)));
         }
-        let capacity = spec.len.checked_sub(RING_HEADER_BYTES).ok_or_else(|| bad("ring smaller than its header".into()))?;
+        let capacity =
+            spec.len.checked_sub(RING_HEADER_BYTES).ok_or_else(|| bad("ring smaller than its header".into()))?;
         if capacity < MIN_RING_DATA || !capacity.is_power_of_two() {
             return Err(bad(format!("ring data of {capacity} bytes is not a power of two ≥ {MIN_RING_DATA}")));
         }
@@ -244,7 +245,12 @@ struct Streaming {
 }
 
 /// The writing end of the ring at `spec` in `shm`.
-pub fn producer(shm: Arc<SharedMemory>, spec: RingSpec, bell: Doorbell, peer: Liveness) -> Result<Producer, TransportError> {
+pub fn producer(
+    shm: Arc<SharedMemory>,
+    spec: RingSpec,
+    bell: Doorbell,
+    peer: Liveness,
+) -> Result<Producer, TransportError> {
     let ring = Shared::new(shm, spec)?;
     let head = ring.head().load(Ordering::Acquire);
     let fragment = (ring.capacity / 4) as usize - RECORD_HEADER;
@@ -308,7 +314,16 @@ impl Producer {
         }
         let header = self.ring.index(self.head + skip as u64);
         self.ring.write_at(header, &[(len as u32).to_le_bytes(), kind.to_le_bytes()].concat());
-        st = Streaming { remaining: st.remaining - len, first: false, at: header + RECORD_HEADER, len, written: 0, advance: need, header, published: st.published };
+        st = Streaming {
+            remaining: st.remaining - len,
+            first: false,
+            at: header + RECORD_HEADER,
+            len,
+            written: 0,
+            advance: need,
+            header,
+            published: st.published,
+        };
         self.open = Some(st);
         Ok(())
     }
@@ -362,7 +377,16 @@ impl Sink for Producer {
         if let Some(e) = self.error.take() {
             return Err(self.fail(e));
         }
-        self.open = Some(Streaming { remaining: size, first: true, at: 0, len: 0, written: 0, advance: 0, header: 0, published: false });
+        self.open = Some(Streaming {
+            remaining: size,
+            first: true,
+            at: 0,
+            len: 0,
+            written: 0,
+            advance: 0,
+            header: 0,
+            published: false,
+        });
         if let Err(e) = self.start_record() {
             return Err(self.fail(e));
         }
@@ -416,7 +440,12 @@ pub struct Consumer {
 
 /// The reading end of the ring at `spec` in `shm`; messages longer than
 /// `wire::codec::MAX_COMMAND_BYTES` are refused.
-pub fn consumer(shm: Arc<SharedMemory>, spec: RingSpec, bell: Doorbell, peer: Liveness) -> Result<Consumer, TransportError> {
+pub fn consumer(
+    shm: Arc<SharedMemory>,
+    spec: RingSpec,
+    bell: Doorbell,
+    peer: Liveness,
+) -> Result<Consumer, TransportError> {
     let ring = Shared::new(shm, spec)?;
     let tail = ring.tail().load(Ordering::Acquire);
     Ok(Consumer { ring, tail, bell, peer, max_message: wire::codec::MAX_COMMAND_BYTES as usize, partial: None })
@@ -505,7 +534,10 @@ impl Consumer {
                     let so_far = self.partial.unwrap_or(0);
                     let total = so_far.checked_add(len).filter(|&t| t <= self.max_message);
                     let Some(total) = total else {
-                        return Err(TransportError::TooLarge { len: so_far.saturating_add(len), max: self.max_message });
+                        return Err(TransportError::TooLarge {
+                            len: so_far.saturating_add(len),
+                            max: self.max_message,
+                        });
                     };
                     self.ring.read_at(idx + RECORD_HEADER, out.extend_zeroed(len));
                     match kind {
@@ -690,13 +722,18 @@ mod tests {
         let _p = writer.join().unwrap();
         let (decoded, rest) = decode_command(out.as_bytes()).unwrap();
         let expect = message(100_000, 3);
-        assert_eq!(decoded, Command::BufferSubData(BufferSubData { target: 0x8892, offset: 0, size: 100_000, data: &expect }));
+        assert_eq!(
+            decoded,
+            Command::BufferSubData(BufferSubData { target: 0x8892, offset: 0, size: 100_000, data: &expect })
+        );
         assert!(rest.is_empty());
     }
 
     fn cmd_encode(p: &mut Producer, data: &[u8]) {
         use wire::commands::{BufferSubData, Command};
-        Command::BufferSubData(BufferSubData { target: 0x8892, offset: 0, size: data.len() as i64, data }).encode(p).unwrap();
+        Command::BufferSubData(BufferSubData { target: 0x8892, offset: 0, size: data.len() as i64, data })
+            .encode(p)
+            .unwrap();
     }
 
     #[test]

@@ -16,7 +16,8 @@ fn roundtrip(op: Opcode) -> Result<(), String> {
     let mut buf = CommandBuf::new();
     for seed in 0..SAMPLES {
         // A cheap, deterministic spread of entropy per sample.
-        let entropy: Vec<u8> = (0..256u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)).to_le_bytes()[1]).collect();
+        let entropy: Vec<u8> =
+            (0..256u32).map(|i| (i.wrapping_mul(2654435761) ^ seed.wrapping_mul(40503)).to_le_bytes()[1]).collect();
         let arena = Bump::new();
         let cmd = sample::command(op, &mut Entropy::new(&entropy), &arena);
         buf.clear();

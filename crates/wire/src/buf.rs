@@ -151,7 +151,12 @@ impl CommandBuf {
     }
 
     /// Starts a message here (see [`begin`]).
-    pub fn begin(&mut self, kind: u32, fixed: &[u8], payload_bytes: usize) -> Result<MessageWriter<'_, Self>, EncodeError> {
+    pub fn begin(
+        &mut self,
+        kind: u32,
+        fixed: &[u8],
+        payload_bytes: usize,
+    ) -> Result<MessageWriter<'_, Self>, EncodeError> {
         begin(self, kind, fixed, payload_bytes)
     }
 

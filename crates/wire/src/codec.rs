@@ -266,7 +266,10 @@ pub mod put {
         }
     }
 
-    pub fn array<S: Sink + ?Sized, T: IntoBytes + Immutable>(w: &mut MessageWriter<'_, S>, v: Option<&[T]>) -> Result<(), EncodeError> {
+    pub fn array<S: Sink + ?Sized, T: IntoBytes + Immutable>(
+        w: &mut MessageWriter<'_, S>,
+        v: Option<&[T]>,
+    ) -> Result<(), EncodeError> {
         match v {
             None => Ok(()),
             Some(v) => w.piece(v.as_bytes()),
@@ -529,7 +532,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Inline bytes, NULL, or a buffer offset.
-    pub fn data_ref(&mut self, param: &'static str, n: u32, offset: u64, expect: Expect) -> Result<DataRef<'a>, DecodeError> {
+    pub fn data_ref(
+        &mut self,
+        param: &'static str,
+        n: u32,
+        offset: u64,
+        expect: Expect,
+    ) -> Result<DataRef<'a>, DecodeError> {
         if n != OFFSET_LEN && offset != 0 {
             return Err(DecodeError::NonCanonical { name: self.name });
         }
@@ -545,7 +554,13 @@ impl<'a> Reader<'a> {
 
     /// An output the reply fills, checked so no peer can make the other side allocate
     /// more than one message can carry.
-    pub fn out_cap(&mut self, param: &'static str, cap: u32, elem: usize, expect: Expect) -> Result<Option<u32>, DecodeError> {
+    pub fn out_cap(
+        &mut self,
+        param: &'static str,
+        cap: u32,
+        elem: usize,
+        expect: Expect,
+    ) -> Result<Option<u32>, DecodeError> {
         match cap {
             NULL_LEN => Ok(None),
             OFFSET_LEN => Err(DecodeError::UnexpectedOffset { name: self.name, param }),
@@ -557,7 +572,14 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn out_ref(&mut self, param: &'static str, cap: u32, offset: u64, elem: usize, expect: Expect) -> Result<OutRef, DecodeError> {
+    pub fn out_ref(
+        &mut self,
+        param: &'static str,
+        cap: u32,
+        offset: u64,
+        elem: usize,
+        expect: Expect,
+    ) -> Result<OutRef, DecodeError> {
         if cap != OFFSET_LEN && offset != 0 {
             return Err(DecodeError::NonCanonical { name: self.name });
         }

@@ -167,25 +167,13 @@ impl ControlStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ControlError {
     #[error("truncated {what}: need {needed} bytes, got {got}")]
-    Truncated {
-        what: &'static str,
-        needed: usize,
-        got: usize,
-    },
+    Truncated { what: &'static str, needed: usize, got: usize },
     #[error("{what} has {extra} unexpected bytes after its end")]
     TrailingBytes { what: &'static str, extra: usize },
     #[error("{what} is {len} bytes, at most {max} allowed")]
-    TooLarge {
-        what: &'static str,
-        len: u64,
-        max: u64,
-    },
+    TooLarge { what: &'static str, len: u64, max: u64 },
     #[error("{what} payload is {got} bytes, expected exactly {expected}")]
-    PayloadSize {
-        what: &'static str,
-        expected: usize,
-        got: usize,
-    },
+    PayloadSize { what: &'static str, expected: usize, got: usize },
     #[error("unknown control request kind {0}")]
     UnknownKind(u32),
     #[error("unknown control status {0}")]
@@ -201,28 +189,11 @@ pub enum ControlError {
     #[error("{region} region is empty; expected a nonzero length")]
     EmptyRegion { region: &'static str },
     #[error("{region} region offset {offset} and length {len} must be multiples of {align}")]
-    MisalignedRegion {
-        region: &'static str,
-        offset: u64,
-        len: u64,
-        align: u64,
-    },
+    MisalignedRegion { region: &'static str, offset: u64, len: u64, align: u64 },
     #[error("{region} region {offset}+{len} extends past the {ring_bytes}-byte ring")]
-    RegionOutOfBounds {
-        region: &'static str,
-        offset: u64,
-        len: u64,
-        ring_bytes: u64,
-    },
-    #[error(
-        "command region {cmd_offset}+{cmd_len} overlaps reply region {reply_offset}+{reply_len}"
-    )]
-    RegionsOverlap {
-        cmd_offset: u64,
-        cmd_len: u64,
-        reply_offset: u64,
-        reply_len: u64,
-    },
+    RegionOutOfBounds { region: &'static str, offset: u64, len: u64, ring_bytes: u64 },
+    #[error("command region {cmd_offset}+{cmd_len} overlaps reply region {reply_offset}+{reply_len}")]
+    RegionsOverlap { cmd_offset: u64, cmd_len: u64, reply_offset: u64, reply_len: u64 },
 }
 
 /// Header of every control request.
@@ -247,13 +218,7 @@ pub const CONTROL_HEADER_SIZE: usize = size_of::<ControlHeader>();
 
 impl ControlHeader {
     pub fn new(kind: ControlKind, request_id: u64, payload_len: u32, num_fds: u32) -> Self {
-        Self {
-            kind: kind.as_u32(),
-            flags: 0,
-            request_id,
-            payload_len,
-            num_fds,
-        }
+        Self { kind: kind.as_u32(), flags: 0, request_id, payload_len, num_fds }
     }
 
     /// The kind, or the raw number when this build does not know it (answer those with
@@ -263,12 +228,7 @@ impl ControlHeader {
     }
 
     /// Header plus payload, ready to send (the descriptors travel separately).
-    pub fn encode(
-        kind: ControlKind,
-        request_id: u64,
-        payload: &[u8],
-        num_fds: u32,
-    ) -> Result<Vec<u8>, ControlError> {
+    pub fn encode(kind: ControlKind, request_id: u64, payload: &[u8], num_fds: u32) -> Result<Vec<u8>, ControlError> {
         let payload_len = check_payload_len("control request payload", payload.len())?;
         check_fds(num_fds)?;
         let header = Self::new(kind, request_id, payload_len, num_fds);
@@ -317,13 +277,7 @@ pub const CONTROL_REPLY_HEADER_SIZE: usize = size_of::<ControlReplyHeader>();
 
 impl ControlReplyHeader {
     pub fn new(request_id: u64, status: ControlStatus, payload_len: u32, num_fds: u32) -> Self {
-        Self {
-            request_id,
-            status: status.as_u32(),
-            payload_len,
-            num_fds,
-            _pad0: 0,
-        }
+        Self { request_id, status: status.as_u32(), payload_len, num_fds, _pad0: 0 }
     }
 
     /// The status, or the raw number when this build does not know it.
@@ -367,11 +321,7 @@ impl ControlReplyHeader {
 fn check_payload_len(what: &'static str, len: usize) -> Result<u32, ControlError> {
     match u32::try_from(len) {
         Ok(n) if n <= MAX_CONTROL_PAYLOAD => Ok(n),
-        _ => Err(ControlError::TooLarge {
-            what,
-            len: len as u64,
-            max: MAX_CONTROL_PAYLOAD.into(),
-        }),
+        _ => Err(ControlError::TooLarge { what, len: len as u64, max: MAX_CONTROL_PAYLOAD.into() }),
     }
 }
 
@@ -379,10 +329,7 @@ fn check_fds(count: u32) -> Result<(), ControlError> {
     if count <= MAX_CONTROL_FDS {
         Ok(())
     } else {
-        Err(ControlError::TooManyFds {
-            count,
-            max: MAX_CONTROL_FDS,
-        })
+        Err(ControlError::TooManyFds { count, max: MAX_CONTROL_FDS })
     }
 }
 
@@ -397,26 +344,15 @@ fn check_padding(what: &'static str, value: u64) -> Result<(), ControlError> {
 }
 
 // Both header sizes are 24; the caller has already read a header of that size.
-fn split_payload<'a>(
-    what: &'static str,
-    bytes: &'a [u8],
-    payload_len: u32,
-) -> Result<&'a [u8], ControlError> {
+fn split_payload<'a>(what: &'static str, bytes: &'a [u8], payload_len: u32) -> Result<&'a [u8], ControlError> {
     let header_len = CONTROL_HEADER_SIZE;
     let len = payload_len as usize;
     let rest = bytes.get(header_len..).unwrap_or_default();
     let Some(payload) = rest.get(..len) else {
-        return Err(ControlError::Truncated {
-            what,
-            needed: header_len + len,
-            got: bytes.len(),
-        });
+        return Err(ControlError::Truncated { what, needed: header_len + len, got: bytes.len() });
     };
     if rest.len() > len {
-        return Err(ControlError::TrailingBytes {
-            what,
-            extra: rest.len() - len,
-        });
+        return Err(ControlError::TrailingBytes { what, extra: rest.len() - len });
     }
     Ok(payload)
 }
@@ -443,9 +379,7 @@ fn read_exact<T: FromBytes>(what: &'static str, payload: &[u8]) -> Result<T, Con
 /// A session-scoped handle: the payload of `DestroyContext` and `DestroySurface`, and
 /// the reply to `CreateContext` and `CreateSurface`. Handle 0 means "none".
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct HandlePayload {
     pub handle: u64,
 }
@@ -460,9 +394,7 @@ impl HandlePayload {
 /// One EGL attribute: key and value, as `EGLint` pairs in an attribute list without
 /// the `EGL_NONE` terminator (the count replaces it).
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Attrib {
     pub key: i32,
     pub value: i32,
@@ -471,9 +403,7 @@ const _: () = assert!(size_of::<Attrib>() == 8);
 
 /// `CreateContext` payload; `attrib_count` [`Attrib`]s follow.
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct CreateContextRequest {
     /// Context whose share group to join, 0 for none.
     pub share_context: u64,
@@ -484,11 +414,7 @@ pub struct CreateContextRequest {
 const _: () = assert!(size_of::<CreateContextRequest>() == 16);
 
 impl CreateContextRequest {
-    pub fn encode(
-        share_context: u64,
-        config_id: u32,
-        attribs: &[Attrib],
-    ) -> Result<Vec<u8>, ControlError> {
+    pub fn encode(share_context: u64, config_id: u32, attribs: &[Attrib]) -> Result<Vec<u8>, ControlError> {
         let attrib_count = match u32::try_from(attribs.len()) {
             Ok(n) if n <= MAX_ATTRIBS => n,
             _ => {
@@ -498,28 +424,20 @@ impl CreateContextRequest {
                 })
             }
         };
-        let fixed = Self {
-            share_context,
-            config_id,
-            attrib_count,
-        };
+        let fixed = Self { share_context, config_id, attrib_count };
         Ok(concat(fixed.as_bytes(), attribs.as_bytes()))
     }
 
     /// Parses the payload, copying the attributes out (the payload buffer need not be
     /// aligned for them).
     pub fn parse(payload: &[u8]) -> Result<(Self, Vec<Attrib>), ControlError> {
-        let (fixed, rest) =
-            Self::read_from_prefix(payload).map_err(|_| ControlError::Truncated {
-                what: "CreateContext payload",
-                needed: size_of::<Self>(),
-                got: payload.len(),
-            })?;
+        let (fixed, rest) = Self::read_from_prefix(payload).map_err(|_| ControlError::Truncated {
+            what: "CreateContext payload",
+            needed: size_of::<Self>(),
+            got: payload.len(),
+        })?;
         if fixed.attrib_count > MAX_ATTRIBS {
-            return Err(ControlError::TooManyAttribs {
-                count: fixed.attrib_count,
-                max: MAX_ATTRIBS,
-            });
+            return Err(ControlError::TooManyAttribs { count: fixed.attrib_count, max: MAX_ATTRIBS });
         }
         // Bounded by MAX_ATTRIBS, so no overflow.
         let attrib_bytes = fixed.attrib_count as usize * size_of::<Attrib>();
@@ -530,19 +448,15 @@ impl CreateContextRequest {
                 got: payload.len(),
             });
         }
-        let attribs = rest
-            .chunks_exact(size_of::<Attrib>())
-            .filter_map(|chunk| Attrib::read_from_bytes(chunk).ok())
-            .collect();
+        let attribs =
+            rest.chunks_exact(size_of::<Attrib>()).filter_map(|chunk| Attrib::read_from_bytes(chunk).ok()).collect();
         Ok((fixed, attribs))
     }
 }
 
 /// `MakeCurrent` payload. All zero releases the current context.
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct MakeCurrentRequest {
     pub context: u64,
     pub draw_surface: u64,
@@ -563,9 +477,7 @@ pub const RING_REGION_ALIGN: u64 = 64;
 /// `AttachRing` payload; the ring's memfd travels with the message. Offsets are from
 /// the start of the memfd (shared memory holds offsets, never pointers).
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct AttachRingRequest {
     pub context: u64,
     /// Bytes of the memfd the ring uses.
@@ -588,37 +500,19 @@ impl AttachRingRequest {
     /// peer): nonempty, aligned, inside the ring, not overlapping.
     pub fn validate(&self, memfd_len: u64) -> Result<(), ControlError> {
         if self.ring_bytes > memfd_len {
-            return Err(ControlError::RingExceedsMemfd {
-                ring_bytes: self.ring_bytes,
-                memfd_len,
-            });
+            return Err(ControlError::RingExceedsMemfd { ring_bytes: self.ring_bytes, memfd_len });
         }
-        let regions = [
-            ("command", self.cmd_offset, self.cmd_len),
-            ("reply", self.reply_offset, self.reply_len),
-        ];
+        let regions = [("command", self.cmd_offset, self.cmd_len), ("reply", self.reply_offset, self.reply_len)];
         for (region, offset, len) in regions {
             if len == 0 {
                 return Err(ControlError::EmptyRegion { region });
             }
             if offset % RING_REGION_ALIGN != 0 || len % RING_REGION_ALIGN != 0 {
-                return Err(ControlError::MisalignedRegion {
-                    region,
-                    offset,
-                    len,
-                    align: RING_REGION_ALIGN,
-                });
+                return Err(ControlError::MisalignedRegion { region, offset, len, align: RING_REGION_ALIGN });
             }
             match offset.checked_add(len) {
                 Some(end) if end <= self.ring_bytes => {}
-                _ => {
-                    return Err(ControlError::RegionOutOfBounds {
-                        region,
-                        offset,
-                        len,
-                        ring_bytes: self.ring_bytes,
-                    })
-                }
+                _ => return Err(ControlError::RegionOutOfBounds { region, offset, len, ring_bytes: self.ring_bytes }),
             }
         }
         // Both ends were just checked not to overflow.
@@ -638,9 +532,7 @@ impl AttachRingRequest {
 
 /// `QueryStats` reply: counters for the session since it opened.
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct StatsReply {
     pub commands: u64,
     pub bytes_in: u64,
@@ -702,23 +594,14 @@ mod tests {
         let (parsed, payload) = ControlHeader::parse(header.as_bytes()).unwrap();
         assert_eq!(parsed.kind(), Err(9999));
         assert!(payload.is_empty());
-        assert_eq!(
-            ControlError::UnknownKind(9999).to_string(),
-            "unknown control request kind 9999"
-        );
+        assert_eq!(ControlError::UnknownKind(9999).to_string(), "unknown control request kind 9999");
     }
 
     #[test]
     fn request_truncated() {
         let bytes = ControlHeader::encode(ControlKind::Close, 1, &[1, 2, 3], 0).unwrap();
         for len in 0..bytes.len() {
-            assert!(
-                matches!(
-                    ControlHeader::parse(&bytes[..len]),
-                    Err(ControlError::Truncated { .. })
-                ),
-                "len {len}"
-            );
+            assert!(matches!(ControlHeader::parse(&bytes[..len]), Err(ControlError::Truncated { .. })), "len {len}");
         }
         assert!(matches!(
             ControlHeader::parse_prefix(&bytes[..CONTROL_HEADER_SIZE - 1]),
@@ -732,10 +615,7 @@ mod tests {
         bytes.push(0);
         assert_eq!(
             ControlHeader::parse(&bytes),
-            Err(ControlError::TrailingBytes {
-                what: "control request",
-                extra: 1
-            })
+            Err(ControlError::TrailingBytes { what: "control request", extra: 1 })
         );
     }
 
@@ -746,10 +626,7 @@ mod tests {
         assert!(matches!(err, ControlError::TooLarge { .. }));
         assert!(err.to_string().contains("at most 1048576"), "{err}");
         let header = ControlHeader::new(ControlKind::SubmitCommands, 1, u32::MAX, 0);
-        assert!(matches!(
-            ControlHeader::parse(header.as_bytes()),
-            Err(ControlError::TooLarge { .. })
-        ));
+        assert!(matches!(ControlHeader::parse(header.as_bytes()), Err(ControlError::TooLarge { .. })));
         let big = vec![0u8; MAX_CONTROL_PAYLOAD as usize + 1];
         assert!(matches!(
             ControlHeader::encode(ControlKind::SubmitCommands, 1, &big, 0),
@@ -766,65 +643,37 @@ mod tests {
         let header = ControlHeader::new(ControlKind::AttachRing, 1, 0, MAX_CONTROL_FDS + 1);
         assert_eq!(
             ControlHeader::parse(header.as_bytes()),
-            Err(ControlError::TooManyFds {
-                count: 5,
-                max: MAX_CONTROL_FDS
-            })
+            Err(ControlError::TooManyFds { count: 5, max: MAX_CONTROL_FDS })
         );
         assert!(ControlReplyHeader::encode(1, ControlStatus::Ok, &[], 5).is_err());
     }
 
     #[test]
     fn reply_round_trip_and_rejections() {
-        let bytes =
-            ControlReplyHeader::encode(3, ControlStatus::NotSupported, b"kind 99", 0).unwrap();
+        let bytes = ControlReplyHeader::encode(3, ControlStatus::NotSupported, b"kind 99", 0).unwrap();
         let (header, payload) = ControlReplyHeader::parse(&bytes).unwrap();
         assert_eq!(header.request_id, 3);
         assert_eq!(header.status(), Ok(ControlStatus::NotSupported));
         assert_eq!(payload, b"kind 99");
 
         for len in 0..bytes.len() {
-            assert!(matches!(
-                ControlReplyHeader::parse(&bytes[..len]),
-                Err(ControlError::Truncated { .. })
-            ));
+            assert!(matches!(ControlReplyHeader::parse(&bytes[..len]), Err(ControlError::Truncated { .. })));
         }
         let mut unknown = header;
         unknown.status = 1234;
         unknown.payload_len = 0;
-        assert_eq!(
-            ControlReplyHeader::parse(unknown.as_bytes())
-                .unwrap()
-                .0
-                .status(),
-            Err(1234)
-        );
+        assert_eq!(ControlReplyHeader::parse(unknown.as_bytes()).unwrap().0.status(), Err(1234));
         let mut padded = unknown;
         padded._pad0 = 1;
-        assert!(matches!(
-            ControlReplyHeader::parse(padded.as_bytes()),
-            Err(ControlError::NonzeroPadding { .. })
-        ));
+        assert!(matches!(ControlReplyHeader::parse(padded.as_bytes()), Err(ControlError::NonzeroPadding { .. })));
         let mut huge = unknown;
         huge.payload_len = MAX_CONTROL_PAYLOAD + 1;
-        assert!(matches!(
-            ControlReplyHeader::parse_prefix(huge.as_bytes()),
-            Err(ControlError::TooLarge { .. })
-        ));
+        assert!(matches!(ControlReplyHeader::parse_prefix(huge.as_bytes()), Err(ControlError::TooLarge { .. })));
     }
 
     #[test]
     fn create_context_round_trip() {
-        let attribs = [
-            Attrib {
-                key: 0x3098,
-                value: 3,
-            },
-            Attrib {
-                key: 0x30FB,
-                value: 2,
-            },
-        ];
+        let attribs = [Attrib { key: 0x3098, value: 3 }, Attrib { key: 0x30FB, value: 2 }];
         let payload = CreateContextRequest::encode(5, 12, &attribs).unwrap();
         assert_eq!(payload.len(), 16 + 16);
         let (fixed, parsed) = CreateContextRequest::parse(&payload).unwrap();
@@ -834,18 +683,12 @@ mod tests {
         // Unaligned payload buffers are fine.
         let mut shifted = vec![0u8];
         shifted.extend_from_slice(&payload);
-        assert_eq!(
-            CreateContextRequest::parse(&shifted[1..]).unwrap().1,
-            attribs
-        );
+        assert_eq!(CreateContextRequest::parse(&shifted[1..]).unwrap().1, attribs);
     }
 
     #[test]
     fn create_context_rejections() {
-        assert!(matches!(
-            CreateContextRequest::parse(&[0; 15]),
-            Err(ControlError::Truncated { .. })
-        ));
+        assert!(matches!(CreateContextRequest::parse(&[0; 15]), Err(ControlError::Truncated { .. })));
         let payload = CreateContextRequest::encode(0, 1, &[Attrib::default()]).unwrap();
         assert!(matches!(
             CreateContextRequest::parse(&payload[..payload.len() - 1]),
@@ -853,45 +696,22 @@ mod tests {
         ));
         let mut longer = payload.clone();
         longer.push(0);
-        assert!(matches!(
-            CreateContextRequest::parse(&longer),
-            Err(ControlError::PayloadSize { .. })
-        ));
-        let fixed = CreateContextRequest {
-            attrib_count: u32::MAX,
-            ..Default::default()
-        };
+        assert!(matches!(CreateContextRequest::parse(&longer), Err(ControlError::PayloadSize { .. })));
+        let fixed = CreateContextRequest { attrib_count: u32::MAX, ..Default::default() };
         assert_eq!(
             CreateContextRequest::parse(fixed.as_bytes()),
-            Err(ControlError::TooManyAttribs {
-                count: u32::MAX,
-                max: MAX_ATTRIBS
-            })
+            Err(ControlError::TooManyAttribs { count: u32::MAX, max: MAX_ATTRIBS })
         );
         let many = vec![Attrib::default(); MAX_ATTRIBS as usize + 1];
-        assert!(matches!(
-            CreateContextRequest::encode(0, 0, &many),
-            Err(ControlError::TooManyAttribs { .. })
-        ));
+        assert!(matches!(CreateContextRequest::encode(0, 0, &many), Err(ControlError::TooManyAttribs { .. })));
     }
 
     #[test]
     fn fixed_payloads_round_trip_and_reject_wrong_size() {
         let h = HandlePayload { handle: 77 };
         assert_eq!(HandlePayload::parse(h.as_bytes()), Ok(h));
-        assert!(matches!(
-            HandlePayload::parse(&[0; 9]),
-            Err(ControlError::PayloadSize {
-                expected: 8,
-                got: 9,
-                ..
-            })
-        ));
-        let m = MakeCurrentRequest {
-            context: 1,
-            draw_surface: 2,
-            read_surface: 3,
-        };
+        assert!(matches!(HandlePayload::parse(&[0; 9]), Err(ControlError::PayloadSize { expected: 8, got: 9, .. })));
+        let m = MakeCurrentRequest { context: 1, draw_surface: 2, read_surface: 3 };
         assert_eq!(MakeCurrentRequest::parse(m.as_bytes()), Ok(m));
         assert!(MakeCurrentRequest::parse(&m.as_bytes()[..23]).is_err());
         let s = StatsReply {
@@ -929,48 +749,24 @@ mod tests {
 
     #[test]
     fn attach_ring_rejections() {
-        assert!(matches!(
-            ring().validate((1 << 20) - 1),
-            Err(ControlError::RingExceedsMemfd { .. })
-        ));
+        assert!(matches!(ring().validate((1 << 20) - 1), Err(ControlError::RingExceedsMemfd { .. })));
         let mut r = ring();
         r.reply_len = 0;
-        assert!(matches!(
-            r.validate(1 << 20),
-            Err(ControlError::EmptyRegion { region: "reply" })
-        ));
+        assert!(matches!(r.validate(1 << 20), Err(ControlError::EmptyRegion { region: "reply" })));
         let mut r = ring();
         r.cmd_offset = 8;
-        assert!(matches!(
-            r.validate(1 << 20),
-            Err(ControlError::MisalignedRegion { .. })
-        ));
+        assert!(matches!(r.validate(1 << 20), Err(ControlError::MisalignedRegion { .. })));
         let mut r = ring();
         r.reply_len += 64;
-        assert!(matches!(
-            r.validate(1 << 20),
-            Err(ControlError::RegionOutOfBounds {
-                region: "reply",
-                ..
-            })
-        ));
+        assert!(matches!(r.validate(1 << 20), Err(ControlError::RegionOutOfBounds { region: "reply", .. })));
         let mut r = ring();
         r.cmd_offset = u64::MAX - 63;
         r.ring_bytes = u64::MAX;
-        assert!(matches!(
-            r.validate(u64::MAX),
-            Err(ControlError::RegionOutOfBounds {
-                region: "command",
-                ..
-            })
-        ));
+        assert!(matches!(r.validate(u64::MAX), Err(ControlError::RegionOutOfBounds { region: "command", .. })));
         let mut r = ring();
         r.reply_offset = 64;
         r.reply_len = 64;
-        assert!(matches!(
-            r.validate(1 << 20),
-            Err(ControlError::RegionsOverlap { .. })
-        ));
+        assert!(matches!(r.validate(1 << 20), Err(ControlError::RegionsOverlap { .. })));
     }
 
     proptest! {

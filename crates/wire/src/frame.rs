@@ -65,11 +65,7 @@ pub enum PixelFormat {
 }
 
 impl PixelFormat {
-    pub const ALL: [PixelFormat; 3] = [
-        PixelFormat::Bgra8888,
-        PixelFormat::Rgba8888,
-        PixelFormat::Xrgb8888,
-    ];
+    pub const ALL: [PixelFormat; 3] = [PixelFormat::Bgra8888, PixelFormat::Rgba8888, PixelFormat::Xrgb8888];
 
     pub const fn from_u32(value: u32) -> Option<Self> {
         match value {
@@ -148,9 +144,7 @@ impl RingStatus {
 
 /// Ownership word of one slot.
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct SlotState {
     /// A [`SlotOwner`] value; changed only with atomic compare-exchange.
     pub owner: u32,
@@ -274,31 +268,19 @@ pub enum FrameError {
     GenerationTooLarge { generation: u64, max: u64 },
     #[error("frame size {width}x{height} invalid, expected each side in 1..={max}")]
     Dimensions { width: u32, height: u32, max: u32 },
-    #[error(
-        "stride {stride} invalid for width {width}: expected a multiple of 4 and at least {min}"
-    )]
+    #[error("stride {stride} invalid for width {width}: expected a multiple of 4 and at least {min}")]
     Stride { stride: u32, width: u32, min: u64 },
     #[error("slot_bytes {slot_bytes} invalid: expected a multiple of {align} and at least {needed} (stride * height)")]
-    SlotBytes {
-        slot_bytes: u64,
-        needed: u64,
-        align: u64,
-    },
+    SlotBytes { slot_bytes: u64, needed: u64, align: u64 },
     #[error("slot_offset {offset} invalid: expected a multiple of {align} and at least {min} (the header)")]
     SlotOffset { offset: u64, min: u64, align: u64 },
     #[error("frame ring size overflows: slot_offset {slot_offset} + {slot_count} slots of {slot_bytes} bytes")]
-    Overflow {
-        slot_offset: u64,
-        slot_count: u32,
-        slot_bytes: u64,
-    },
+    Overflow { slot_offset: u64, slot_count: u32, slot_bytes: u64 },
     #[error("frame ring needs {needed} bytes but its memfd has {memfd_len}")]
     OutOfBounds { needed: u64, memfd_len: u64 },
     #[error("no frame has been published yet")]
     NoFrame,
-    #[error(
-        "token of generation {token} but the ring is generation {ring}; stale publish rejected"
-    )]
+    #[error("token of generation {token} but the ring is generation {ring}; stale publish rejected")]
     StaleGeneration { token: u64, ring: u64 },
     #[error("token names slot {slot}, but the ring has {slot_count} slots")]
     SlotOutOfRange { slot: u8, slot_count: u32 },
@@ -349,16 +331,10 @@ impl FrameGeometry {
         }
         let (generation, seq, slot) = split_token(token);
         if generation != self.generation {
-            return Err(FrameError::StaleGeneration {
-                token: generation,
-                ring: self.generation,
-            });
+            return Err(FrameError::StaleGeneration { token: generation, ring: self.generation });
         }
         if u32::from(slot) >= self.slot_count {
-            return Err(FrameError::SlotOutOfRange {
-                slot,
-                slot_count: self.slot_count,
-            });
+            return Err(FrameError::SlotOutOfRange { slot, slot_count: self.slot_count });
         }
         Ok((seq, slot))
     }
@@ -395,8 +371,8 @@ impl FrameRingHeader {
         header.stride = width.saturating_mul(format.bytes_per_pixel());
         let frame_bytes = u64::from(header.stride) * u64::from(height);
         header.slot_bytes = round_up(frame_bytes, BUILD_SLOT_ALIGN).unwrap_or(0);
-        header.slot_offset = round_up(FRAME_RING_HEADER_SIZE as u64, BUILD_SLOT_ALIGN)
-            .unwrap_or(FRAME_RING_HEADER_SIZE as u64);
+        header.slot_offset =
+            round_up(FRAME_RING_HEADER_SIZE as u64, BUILD_SLOT_ALIGN).unwrap_or(FRAME_RING_HEADER_SIZE as u64);
         let geometry = header.validate(u64::MAX)?;
         Ok((header, geometry))
     }
@@ -404,10 +380,8 @@ impl FrameRingHeader {
     /// Copies a header out of the start of `bytes` (the mapped memfd). Validate the
     /// copy, never re-read the shared bytes: the peer may change them meanwhile.
     pub fn read_from(bytes: &[u8]) -> Result<Self, FrameError> {
-        let (header, _) = Self::read_from_prefix(bytes).map_err(|_| FrameError::Truncated {
-            needed: FRAME_RING_HEADER_SIZE,
-            got: bytes.len(),
-        })?;
+        let (header, _) = Self::read_from_prefix(bytes)
+            .map_err(|_| FrameError::Truncated { needed: FRAME_RING_HEADER_SIZE, got: bytes.len() })?;
         Ok(header)
     }
 
@@ -419,16 +393,10 @@ impl FrameRingHeader {
             return Err(FrameError::BadMagic { found: self.magic });
         }
         if self.version != FRAME_RING_VERSION {
-            return Err(FrameError::VersionMismatch {
-                found: self.version,
-                expected: FRAME_RING_VERSION,
-            });
+            return Err(FrameError::VersionMismatch { found: self.version, expected: FRAME_RING_VERSION });
         }
         if self.header_bytes as usize != FRAME_RING_HEADER_SIZE {
-            return Err(FrameError::HeaderSize {
-                found: self.header_bytes,
-                expected: FRAME_RING_HEADER_SIZE as u32,
-            });
+            return Err(FrameError::HeaderSize { found: self.header_bytes, expected: FRAME_RING_HEADER_SIZE as u32 });
         }
         // Zero padding keeps room for a later version to use it.
         if self._pad0 != 0 {
@@ -441,52 +409,30 @@ impl FrameRingHeader {
             return Err(FrameError::NonzeroPadding { field: "_reserved" });
         }
         if self.slot_count == 0 || self.slot_count as usize > MAX_SLOTS {
-            return Err(FrameError::SlotCount {
-                count: self.slot_count,
-                max: MAX_SLOTS,
-            });
+            return Err(FrameError::SlotCount { count: self.slot_count, max: MAX_SLOTS });
         }
         let Some(format) = PixelFormat::from_u32(self.pixel_format) else {
             return Err(FrameError::UnknownPixelFormat(self.pixel_format));
         };
         if self.generation > MAX_GENERATION {
-            return Err(FrameError::GenerationTooLarge {
-                generation: self.generation,
-                max: MAX_GENERATION,
-            });
+            return Err(FrameError::GenerationTooLarge { generation: self.generation, max: MAX_GENERATION });
         }
         let valid_side = |side: u32| (1..=MAX_DIMENSION).contains(&side);
         if !valid_side(self.width) || !valid_side(self.height) {
-            return Err(FrameError::Dimensions {
-                width: self.width,
-                height: self.height,
-                max: MAX_DIMENSION,
-            });
+            return Err(FrameError::Dimensions { width: self.width, height: self.height, max: MAX_DIMENSION });
         }
         // u32 * u32 always fits u64.
         let min_stride = u64::from(self.width) * u64::from(format.bytes_per_pixel());
         if u64::from(self.stride) < min_stride || self.stride % 4 != 0 {
-            return Err(FrameError::Stride {
-                stride: self.stride,
-                width: self.width,
-                min: min_stride,
-            });
+            return Err(FrameError::Stride { stride: self.stride, width: self.width, min: min_stride });
         }
         let frame_bytes = u64::from(self.stride) * u64::from(self.height);
         if self.slot_bytes < frame_bytes || self.slot_bytes % SLOT_ALIGN != 0 {
-            return Err(FrameError::SlotBytes {
-                slot_bytes: self.slot_bytes,
-                needed: frame_bytes,
-                align: SLOT_ALIGN,
-            });
+            return Err(FrameError::SlotBytes { slot_bytes: self.slot_bytes, needed: frame_bytes, align: SLOT_ALIGN });
         }
         let header_len = FRAME_RING_HEADER_SIZE as u64;
         if self.slot_offset < header_len || self.slot_offset % SLOT_ALIGN != 0 {
-            return Err(FrameError::SlotOffset {
-                offset: self.slot_offset,
-                min: header_len,
-                align: SLOT_ALIGN,
-            });
+            return Err(FrameError::SlotOffset { offset: self.slot_offset, min: header_len, align: SLOT_ALIGN });
         }
         let ring_bytes = self
             .slot_bytes
@@ -498,10 +444,7 @@ impl FrameRingHeader {
                 slot_bytes: self.slot_bytes,
             })?;
         if ring_bytes > memfd_len {
-            return Err(FrameError::OutOfBounds {
-                needed: ring_bytes,
-                memfd_len,
-            });
+            return Err(FrameError::OutOfBounds { needed: ring_bytes, memfd_len });
         }
         Ok(FrameGeometry {
             generation: self.generation,
@@ -543,10 +486,7 @@ mod tests {
         assert_eq!(g.format, PixelFormat::Bgra8888);
         assert_eq!(header.status, RingStatus::Active.as_u32());
         assert_eq!(header.latest_token, NO_FRAME);
-        assert!(header
-            .slots
-            .iter()
-            .all(|s| s.owner == SlotOwner::Free.as_u32()));
+        assert!(header.slots.iter().all(|s| s.owner == SlotOwner::Free.as_u32()));
     }
 
     #[test]
@@ -560,24 +500,12 @@ mod tests {
     #[test]
     fn builder_rejects_bad_input() {
         let new = |w, h, n, gen| FrameRingHeader::new(w, h, PixelFormat::Xrgb8888, n, gen);
-        assert!(matches!(
-            new(0, 1, 1, 0),
-            Err(FrameError::Dimensions { .. })
-        ));
-        assert!(matches!(
-            new(16385, 1, 1, 0),
-            Err(FrameError::Dimensions { .. })
-        ));
-        assert!(matches!(
-            new(u32::MAX, u32::MAX, 1, 0),
-            Err(FrameError::Dimensions { .. })
-        ));
+        assert!(matches!(new(0, 1, 1, 0), Err(FrameError::Dimensions { .. })));
+        assert!(matches!(new(16385, 1, 1, 0), Err(FrameError::Dimensions { .. })));
+        assert!(matches!(new(u32::MAX, u32::MAX, 1, 0), Err(FrameError::Dimensions { .. })));
         assert!(matches!(new(1, 1, 0, 0), Err(FrameError::SlotCount { .. })));
         assert!(matches!(new(1, 1, 9, 0), Err(FrameError::SlotCount { .. })));
-        assert!(matches!(
-            new(1, 1, 1, MAX_GENERATION + 1),
-            Err(FrameError::GenerationTooLarge { .. })
-        ));
+        assert!(matches!(new(1, 1, 1, MAX_GENERATION + 1), Err(FrameError::GenerationTooLarge { .. })));
         let (_, g) = new(16384, 16384, 8, MAX_GENERATION).unwrap();
         assert_eq!(g.ring_bytes, 4096 + 8 * 16384 * 16384 * 4);
     }
@@ -596,112 +524,43 @@ mod tests {
     fn truncated_header() {
         let (header, _) = built();
         let bytes = header.as_bytes();
-        assert_eq!(
-            FrameRingHeader::read_from(&bytes[..255]),
-            Err(FrameError::Truncated {
-                needed: 256,
-                got: 255
-            })
-        );
+        assert_eq!(FrameRingHeader::read_from(&bytes[..255]), Err(FrameError::Truncated { needed: 256, got: 255 }));
     }
 
     #[test]
     fn validate_rejections() {
-        assert!(matches!(
-            reject(|h| h.magic = 0),
-            FrameError::BadMagic { found: 0 }
-        ));
+        assert!(matches!(reject(|h| h.magic = 0), FrameError::BadMagic { found: 0 }));
         let err = reject(|h| h.version = 2);
-        assert_eq!(
-            err,
-            FrameError::VersionMismatch {
-                found: 2,
-                expected: 1
-            }
-        );
+        assert_eq!(err, FrameError::VersionMismatch { found: 2, expected: 1 });
         assert!(err.to_string().contains("version 2"), "{err}");
         assert!(err.to_string().contains("version 1"), "{err}");
-        assert!(matches!(
-            reject(|h| h.header_bytes = 128),
-            FrameError::HeaderSize { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h._pad0 = 1),
-            FrameError::NonzeroPadding { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h._pad1 = 1),
-            FrameError::NonzeroPadding { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h._reserved[47] = 1),
-            FrameError::NonzeroPadding { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.slot_count = 0),
-            FrameError::SlotCount { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.slot_count = MAX_SLOTS as u32 + 1),
-            FrameError::SlotCount { .. }
-        ));
-        assert_eq!(
-            reject(|h| h.pixel_format = 0),
-            FrameError::UnknownPixelFormat(0)
-        );
-        assert!(matches!(
-            reject(|h| h.generation = 1 << 24),
-            FrameError::GenerationTooLarge { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.width = 0),
-            FrameError::Dimensions { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.height = MAX_DIMENSION + 1),
-            FrameError::Dimensions { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.stride = 1276),
-            FrameError::Stride { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.stride = 1282),
-            FrameError::Stride { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.slot_bytes -= 64),
-            FrameError::SlotBytes { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.slot_bytes += 8),
-            FrameError::SlotBytes { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.slot_offset = 192),
-            FrameError::SlotOffset { .. }
-        ));
-        assert!(matches!(
-            reject(|h| h.slot_offset = 4097),
-            FrameError::SlotOffset { .. }
-        ));
+        assert!(matches!(reject(|h| h.header_bytes = 128), FrameError::HeaderSize { .. }));
+        assert!(matches!(reject(|h| h._pad0 = 1), FrameError::NonzeroPadding { .. }));
+        assert!(matches!(reject(|h| h._pad1 = 1), FrameError::NonzeroPadding { .. }));
+        assert!(matches!(reject(|h| h._reserved[47] = 1), FrameError::NonzeroPadding { .. }));
+        assert!(matches!(reject(|h| h.slot_count = 0), FrameError::SlotCount { .. }));
+        assert!(matches!(reject(|h| h.slot_count = MAX_SLOTS as u32 + 1), FrameError::SlotCount { .. }));
+        assert_eq!(reject(|h| h.pixel_format = 0), FrameError::UnknownPixelFormat(0));
+        assert!(matches!(reject(|h| h.generation = 1 << 24), FrameError::GenerationTooLarge { .. }));
+        assert!(matches!(reject(|h| h.width = 0), FrameError::Dimensions { .. }));
+        assert!(matches!(reject(|h| h.height = MAX_DIMENSION + 1), FrameError::Dimensions { .. }));
+        assert!(matches!(reject(|h| h.stride = 1276), FrameError::Stride { .. }));
+        assert!(matches!(reject(|h| h.stride = 1282), FrameError::Stride { .. }));
+        assert!(matches!(reject(|h| h.slot_bytes -= 64), FrameError::SlotBytes { .. }));
+        assert!(matches!(reject(|h| h.slot_bytes += 8), FrameError::SlotBytes { .. }));
+        assert!(matches!(reject(|h| h.slot_offset = 192), FrameError::SlotOffset { .. }));
+        assert!(matches!(reject(|h| h.slot_offset = 4097), FrameError::SlotOffset { .. }));
         // One byte short of the memfd.
         let (header, g) = built();
         assert_eq!(
             header.validate(g.ring_bytes - 1),
-            Err(FrameError::OutOfBounds {
-                needed: g.ring_bytes,
-                memfd_len: g.ring_bytes - 1
-            })
+            Err(FrameError::OutOfBounds { needed: g.ring_bytes, memfd_len: g.ring_bytes - 1 })
         );
     }
 
     #[test]
     fn overflowing_geometry() {
-        assert!(matches!(
-            reject(|h| h.slot_bytes = u64::MAX - 63),
-            FrameError::Overflow { .. }
-        ));
+        assert!(matches!(reject(|h| h.slot_bytes = u64::MAX - 63), FrameError::Overflow { .. }));
         assert!(matches!(
             reject(|h| {
                 h.slot_count = 1;
@@ -713,10 +572,7 @@ mod tests {
         let (mut header, _) = built();
         header.slot_bytes = u64::MAX / 8 / 64 * 64;
         assert!(header.validate(u64::MAX).is_ok());
-        assert!(matches!(
-            header.validate(1 << 40),
-            Err(FrameError::OutOfBounds { .. })
-        ));
+        assert!(matches!(header.validate(1 << 40), Err(FrameError::OutOfBounds { .. })));
     }
 
     #[test]
@@ -740,18 +596,12 @@ mod tests {
         assert_eq!(slot_state_offset(0), Some(128));
         assert_eq!(slot_state_offset(7), Some(128 + 7 * 16));
         assert_eq!(slot_state_offset(8), None);
-        assert_eq!(
-            (SLOT_OWNER_OFFSET, SLOT_OWNER_PID_OFFSET, SLOT_SEQ_OFFSET),
-            (0, 4, 8)
-        );
+        assert_eq!((SLOT_OWNER_OFFSET, SLOT_OWNER_PID_OFFSET, SLOT_SEQ_OFFSET), (0, 4, 8));
         let (mut header, _) = built();
         header.latest_token = 0x0102_0304_0506_0708;
         header.slots[1].owner = 0xAABB_CCDD;
         let bytes = header.as_bytes();
-        assert_eq!(
-            bytes[LATEST_TOKEN_OFFSET..LATEST_TOKEN_OFFSET + 8],
-            0x0102_0304_0506_0708u64.to_le_bytes()
-        );
+        assert_eq!(bytes[LATEST_TOKEN_OFFSET..LATEST_TOKEN_OFFSET + 8], 0x0102_0304_0506_0708u64.to_le_bytes());
         let at = slot_state_offset(1).unwrap() + SLOT_OWNER_OFFSET;
         assert_eq!(bytes[at..at + 4], 0xAABB_CCDDu32.to_le_bytes());
     }
@@ -797,10 +647,7 @@ mod tests {
         assert!(err.to_string().contains("stale"), "{err}");
         assert_eq!(
             g.check_token(publish_token(5, 9, 3).unwrap()),
-            Err(FrameError::SlotOutOfRange {
-                slot: 3,
-                slot_count: 3
-            })
+            Err(FrameError::SlotOutOfRange { slot: 3, slot_count: 3 })
         );
     }
 

@@ -14,8 +14,8 @@ compile_error!("glwire's wire format is little-endian; big-endian targets are no
 
 pub mod buf;
 pub mod codec;
-pub mod control;
 pub mod commands;
+pub mod control;
 pub mod frame;
 pub mod pnames;
 pub mod protocol;

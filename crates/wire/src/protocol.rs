@@ -72,16 +72,10 @@ pub const fn negotiate_features(client: u64, server: u64) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HandshakeError {
     #[error("truncated {what}: need {needed} bytes, got {got}")]
-    Truncated {
-        what: &'static str,
-        needed: usize,
-        got: usize,
-    },
+    Truncated { what: &'static str, needed: usize, got: usize },
     #[error("{what} has {extra} unexpected bytes after its end")]
     TrailingBytes { what: &'static str, extra: usize },
-    #[error(
-        "bad handshake magic {found:02x?}, expected {MAGIC:02x?}; the peer is not a glwire endpoint"
-    )]
+    #[error("bad handshake magic {found:02x?}, expected {MAGIC:02x?}; the peer is not a glwire endpoint")]
     BadMagic { found: [u8; 8] },
     #[error("{}", version_mismatch_message(*client, *server))]
     VersionMismatch { client: u32, server: u32 },
@@ -92,10 +86,7 @@ pub enum HandshakeError {
     #[error("{what}: padding field is {value:#x}, expected 0")]
     NonzeroPadding { what: &'static str, value: u64 },
     #[error("server refused the connection ({reason}): {message}")]
-    Refused {
-        reason: RefusalReason,
-        message: String,
-    },
+    Refused { reason: RefusalReason, message: String },
 }
 
 fn version_mismatch_message(client: u32, server: u32) -> String {
@@ -135,9 +126,7 @@ pub fn peek_version(bytes: &[u8]) -> Result<u32, HandshakeError> {
         got: bytes.len(),
     })?;
     if prefix.magic != MAGIC {
-        return Err(HandshakeError::BadMagic {
-            found: prefix.magic,
-        });
+        return Err(HandshakeError::BadMagic { found: prefix.magic });
     }
     Ok(prefix.version)
 }
@@ -185,11 +174,7 @@ impl Hello {
 
     /// The program name up to its first NUL.
     pub fn program_name(&self) -> &[u8] {
-        let end = self
-            .program_name
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(PROGRAM_NAME_LEN);
+        let end = self.program_name.iter().position(|&b| b == 0).unwrap_or(PROGRAM_NAME_LEN);
         &self.program_name[..end]
     }
 
@@ -226,10 +211,7 @@ impl Hello {
             });
         };
         if rest.len() > token_len {
-            return Err(HandshakeError::TrailingBytes {
-                what: "hello",
-                extra: rest.len() - token_len,
-            });
+            return Err(HandshakeError::TrailingBytes { what: "hello", extra: rest.len() - token_len });
         }
         Ok((hello, token))
     }
@@ -251,10 +233,7 @@ impl Hello {
 fn check_token_len(len: usize) -> Result<u32, HandshakeError> {
     match u32::try_from(len) {
         Ok(n) if n <= MAX_TOKEN_LEN => Ok(n),
-        _ => Err(HandshakeError::TokenTooLong {
-            len,
-            max: MAX_TOKEN_LEN,
-        }),
+        _ => Err(HandshakeError::TokenTooLong { len, max: MAX_TOKEN_LEN }),
     }
 }
 
@@ -271,9 +250,7 @@ fn check_padding(what: &'static str, value: u64) -> Result<(), HandshakeError> {
 /// Limits the server enforces on a session, announced up front so a client can fail
 /// early and clearly instead of discovering them one `LimitExceeded` at a time.
 #[repr(C)]
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 pub struct Limits {
     /// Total bytes of shared memory (rings, frame rings, buffer maps) per session.
     pub max_shm_bytes: u64,
@@ -311,14 +288,7 @@ pub const WELCOME_SIZE: usize = size_of::<Welcome>();
 
 impl Welcome {
     pub fn new(features: u64, session_id: u64, limits: Limits) -> Self {
-        Self {
-            magic: MAGIC,
-            version: PROTOCOL_VERSION,
-            reason: REPLY_WELCOME,
-            features,
-            session_id,
-            limits,
-        }
+        Self { magic: MAGIC, version: PROTOCOL_VERSION, reason: REPLY_WELCOME, features, session_id, limits }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -370,10 +340,7 @@ impl RefusalReason {
     /// versions, which the refusal carries so the client can name both.
     pub fn from_wire(code: u32, server_version: u32, client_version: u32) -> Self {
         match code {
-            1 => Self::VersionMismatch {
-                server: server_version,
-                client: client_version,
-            },
+            1 => Self::VersionMismatch { server: server_version, client: client_version },
             2 => Self::BadMagic,
             3 => Self::BadToken,
             4 => Self::WrongUser,
@@ -390,9 +357,7 @@ impl RefusalReason {
 impl core::fmt::Display for RefusalReason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::VersionMismatch { server, client } => {
-                f.write_str(&version_mismatch_message(*client, *server))
-            }
+            Self::VersionMismatch { server, client } => f.write_str(&version_mismatch_message(*client, *server)),
             Self::BadMagic => f.write_str("bad magic"),
             Self::BadToken => f.write_str("bad auth token"),
             Self::WrongUser => f.write_str("wrong user"),
@@ -433,10 +398,7 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn new(reason: RefusalReason, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-        }
+        Self { reason, message: message.into() }
     }
 
     /// Encodes the refusal. An over-long message is cut at a character boundary rather
@@ -492,16 +454,9 @@ impl ServerReply {
             Fixed::Welcome => {
                 let welcome = Welcome::read_from_bytes(bytes).map_err(|_| {
                     if bytes.len() < WELCOME_SIZE {
-                        HandshakeError::Truncated {
-                            what: "welcome",
-                            needed: WELCOME_SIZE,
-                            got: bytes.len(),
-                        }
+                        HandshakeError::Truncated { what: "welcome", needed: WELCOME_SIZE, got: bytes.len() }
                     } else {
-                        HandshakeError::TrailingBytes {
-                            what: "welcome",
-                            extra: bytes.len() - WELCOME_SIZE,
-                        }
+                        HandshakeError::TrailingBytes { what: "welcome", extra: bytes.len() - WELCOME_SIZE }
                     }
                 })?;
                 Ok(ServerReply::Welcome(welcome))
@@ -517,13 +472,9 @@ impl ServerReply {
                     });
                 };
                 if rest.len() > len {
-                    return Err(HandshakeError::TrailingBytes {
-                        what: "refusal",
-                        extra: rest.len() - len,
-                    });
+                    return Err(HandshakeError::TrailingBytes { what: "refusal", extra: rest.len() - len });
                 }
-                let reason =
-                    RefusalReason::from_wire(header.reason, header.version, header.client_version);
+                let reason = RefusalReason::from_wire(header.reason, header.version, header.client_version);
                 // The text is only a diagnostic; a bad byte must not hide the reason.
                 let message = String::from_utf8_lossy(message).into_owned();
                 Ok(ServerReply::Refused(Refusal { reason, message }))
@@ -535,20 +486,17 @@ impl ServerReply {
     pub fn into_result(self) -> Result<Welcome, HandshakeError> {
         match self {
             ServerReply::Welcome(welcome) => Ok(welcome),
-            ServerReply::Refused(Refusal { reason, message }) => {
-                Err(HandshakeError::Refused { reason, message })
-            }
+            ServerReply::Refused(Refusal { reason, message }) => Err(HandshakeError::Refused { reason, message }),
         }
     }
 
     fn read_fixed(bytes: &[u8]) -> Result<Fixed, HandshakeError> {
         let version = peek_version(bytes)?;
-        let (header, _) =
-            RefusalHeader::read_from_prefix(bytes).map_err(|_| HandshakeError::Truncated {
-                what: "server reply",
-                needed: REFUSAL_HEADER_SIZE,
-                got: bytes.len(),
-            })?;
+        let (header, _) = RefusalHeader::read_from_prefix(bytes).map_err(|_| HandshakeError::Truncated {
+            what: "server reply",
+            needed: REFUSAL_HEADER_SIZE,
+            got: bytes.len(),
+        })?;
         if header.reason != REPLY_WELCOME {
             if header.message_len > MAX_REFUSAL_MESSAGE_LEN {
                 return Err(HandshakeError::MessageTooLong {
@@ -623,18 +571,9 @@ mod tests {
         let mut h = hello();
         h.version = 2;
         let err = Hello::parse(&h.to_bytes(&[]).unwrap()).unwrap_err();
-        assert_eq!(
-            err,
-            HandshakeError::VersionMismatch {
-                client: 2,
-                server: 1
-            }
-        );
+        assert_eq!(err, HandshakeError::VersionMismatch { client: 2, server: 1 });
         let msg = err.to_string();
-        assert!(
-            msg.contains("client speaks glwire protocol 2, server speaks 1"),
-            "{msg}"
-        );
+        assert!(msg.contains("client speaks glwire protocol 2, server speaks 1"), "{msg}");
         assert!(msg.contains("upgrade the glwire server"), "{msg}");
     }
 
@@ -644,23 +583,14 @@ mod tests {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&7u32.to_le_bytes());
         assert_eq!(peek_version(&bytes), Ok(7));
-        assert!(matches!(
-            Hello::parse(&bytes),
-            Err(HandshakeError::VersionMismatch {
-                client: 7,
-                server: 1
-            })
-        ));
+        assert!(matches!(Hello::parse(&bytes), Err(HandshakeError::VersionMismatch { client: 7, server: 1 })));
     }
 
     #[test]
     fn check_version_messages() {
         assert_eq!(check_version(1, 1), Ok(()));
         let msg = check_version(1, 3).unwrap_err().to_string();
-        assert!(
-            msg.contains("client speaks glwire protocol 1, server speaks 3"),
-            "{msg}"
-        );
+        assert!(msg.contains("client speaks glwire protocol 1, server speaks 3"), "{msg}");
         assert!(msg.contains("upgrade the glwire client"), "{msg}");
     }
 
@@ -669,10 +599,7 @@ mod tests {
         let bytes = hello().to_bytes(b"token").unwrap();
         for len in 0..bytes.len() {
             let err = Hello::parse(&bytes[..len]).unwrap_err();
-            assert!(
-                matches!(err, HandshakeError::Truncated { .. }),
-                "len {len}: {err}"
-            );
+            assert!(matches!(err, HandshakeError::Truncated { .. }), "len {len}: {err}");
         }
     }
 
@@ -680,44 +607,26 @@ mod tests {
     fn hello_trailing_bytes() {
         let mut bytes = hello().to_bytes(b"token").unwrap();
         bytes.push(0);
-        assert_eq!(
-            Hello::parse(&bytes),
-            Err(HandshakeError::TrailingBytes {
-                what: "hello",
-                extra: 1
-            })
-        );
+        assert_eq!(Hello::parse(&bytes), Err(HandshakeError::TrailingBytes { what: "hello", extra: 1 }));
     }
 
     #[test]
     fn hello_token_too_long() {
         let token = vec![0u8; MAX_TOKEN_LEN as usize + 1];
-        assert!(matches!(
-            hello().to_bytes(&token),
-            Err(HandshakeError::TokenTooLong { len: 257, .. })
-        ));
+        assert!(matches!(hello().to_bytes(&token), Err(HandshakeError::TokenTooLong { len: 257, .. })));
         assert!(hello().to_bytes(&token[..256]).is_ok());
         let mut h = hello();
         h.token_len = MAX_TOKEN_LEN + 1;
         let bytes = h.as_bytes().to_vec();
-        assert!(matches!(
-            Hello::needed_len(&bytes),
-            Err(HandshakeError::TokenTooLong { .. })
-        ));
-        assert!(matches!(
-            Hello::parse(&bytes),
-            Err(HandshakeError::TokenTooLong { .. })
-        ));
+        assert!(matches!(Hello::needed_len(&bytes), Err(HandshakeError::TokenTooLong { .. })));
+        assert!(matches!(Hello::parse(&bytes), Err(HandshakeError::TokenTooLong { .. })));
     }
 
     #[test]
     fn hello_nonzero_padding() {
         let mut h = hello();
         h._pad0 = 1;
-        assert!(matches!(
-            Hello::parse(h.as_bytes()),
-            Err(HandshakeError::NonzeroPadding { .. })
-        ));
+        assert!(matches!(Hello::parse(h.as_bytes()), Err(HandshakeError::NonzeroPadding { .. })));
     }
 
     #[test]
@@ -740,32 +649,17 @@ mod tests {
     fn welcome_rejections() {
         let w = Welcome::new(0, 1, Limits::default());
         let bytes = w.to_bytes();
-        assert!(matches!(
-            ServerReply::parse(&bytes[..WELCOME_SIZE - 1]),
-            Err(HandshakeError::Truncated { .. })
-        ));
+        assert!(matches!(ServerReply::parse(&bytes[..WELCOME_SIZE - 1]), Err(HandshakeError::Truncated { .. })));
         let mut long = bytes.clone();
         long.push(0);
-        assert!(matches!(
-            ServerReply::parse(&long),
-            Err(HandshakeError::TrailingBytes { .. })
-        ));
+        assert!(matches!(ServerReply::parse(&long), Err(HandshakeError::TrailingBytes { .. })));
         let mut bad = bytes.clone();
         bad[7] = 0;
-        assert!(matches!(
-            ServerReply::parse(&bad),
-            Err(HandshakeError::BadMagic { .. })
-        ));
+        assert!(matches!(ServerReply::parse(&bad), Err(HandshakeError::BadMagic { .. })));
         let mut newer = w;
         newer.version = 2;
         let err = ServerReply::parse(newer.as_bytes()).unwrap_err();
-        assert_eq!(
-            err,
-            HandshakeError::VersionMismatch {
-                client: 1,
-                server: 2
-            }
-        );
+        assert_eq!(err, HandshakeError::VersionMismatch { client: 1, server: 2 });
     }
 
     #[test]
@@ -778,20 +672,11 @@ mod tests {
 
     #[test]
     fn refusal_version_mismatch_names_both() {
-        let r = Refusal::new(
-            RefusalReason::VersionMismatch {
-                server: 3,
-                client: 1,
-            },
-            "",
-        );
+        let r = Refusal::new(RefusalReason::VersionMismatch { server: 3, client: 1 }, "");
         let reply = ServerReply::parse(&r.to_bytes()).unwrap();
         assert_eq!(reply, ServerReply::Refused(r));
         let msg = reply.into_result().unwrap_err().to_string();
-        assert!(
-            msg.contains("client speaks glwire protocol 1, server speaks 3"),
-            "{msg}"
-        );
+        assert!(msg.contains("client speaks glwire protocol 1, server speaks 3"), "{msg}");
     }
 
     #[test]
@@ -810,22 +695,13 @@ mod tests {
     #[test]
     fn refusal_rejections() {
         let bytes = Refusal::new(RefusalReason::BadToken, "nope").to_bytes();
-        assert!(matches!(
-            ServerReply::parse(&bytes[..bytes.len() - 1]),
-            Err(HandshakeError::Truncated { .. })
-        ));
+        assert!(matches!(ServerReply::parse(&bytes[..bytes.len() - 1]), Err(HandshakeError::Truncated { .. })));
         let mut long = bytes.clone();
         long.push(b'!');
-        assert!(matches!(
-            ServerReply::parse(&long),
-            Err(HandshakeError::TrailingBytes { .. })
-        ));
+        assert!(matches!(ServerReply::parse(&long), Err(HandshakeError::TrailingBytes { .. })));
         let mut huge = bytes.clone();
         huge[20..24].copy_from_slice(&(MAX_REFUSAL_MESSAGE_LEN + 1).to_le_bytes());
-        assert!(matches!(
-            ServerReply::parse(&huge),
-            Err(HandshakeError::MessageTooLong { .. })
-        ));
+        assert!(matches!(ServerReply::parse(&huge), Err(HandshakeError::MessageTooLong { .. })));
     }
 
     #[test]
@@ -842,10 +718,7 @@ mod tests {
     #[test]
     fn refusal_codes_round_trip() {
         let all = [
-            RefusalReason::VersionMismatch {
-                server: 1,
-                client: 2,
-            },
+            RefusalReason::VersionMismatch { server: 1, client: 2 },
             RefusalReason::BadMagic,
             RefusalReason::BadToken,
             RefusalReason::WrongUser,
@@ -866,10 +739,7 @@ mod tests {
     fn features_negotiate() {
         let unknown = 1 << 63;
         assert_eq!(
-            negotiate_features(
-                FEATURE_SHM_RINGS | FEATURE_FRAME_RING | unknown,
-                FEATURE_SHM_RINGS | unknown
-            ),
+            negotiate_features(FEATURE_SHM_RINGS | FEATURE_FRAME_RING | unknown, FEATURE_SHM_RINGS | unknown),
             FEATURE_SHM_RINGS
         );
         assert_eq!(FEATURES_KNOWN.count_ones(), 7);

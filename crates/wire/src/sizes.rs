@@ -149,14 +149,7 @@ pub struct PixelStore {
 impl Default for PixelStore {
     /// The GL initial state: alignment 4, everything else 0.
     fn default() -> Self {
-        Self {
-            alignment: 4,
-            row_length: 0,
-            image_height: 0,
-            skip_pixels: 0,
-            skip_rows: 0,
-            skip_images: 0,
-        }
+        Self { alignment: 4, row_length: 0, image_height: 0, skip_pixels: 0, skip_rows: 0, skip_images: 0 }
     }
 }
 
@@ -204,9 +197,7 @@ fn product(factors: &[usize]) -> Result<usize, SizeError> {
     if factors.contains(&0) {
         return Ok(0);
     }
-    factors.iter().try_fold(1usize, |acc, &f| {
-        acc.checked_mul(f).ok_or(SizeError::Overflow)
-    })
+    factors.iter().try_fold(1usize, |acc, &f| acc.checked_mul(f).ok_or(SizeError::Overflow))
 }
 
 fn round_up(value: usize, multiple: usize) -> Result<usize, SizeError> {
@@ -220,8 +211,7 @@ fn round_up(value: usize, multiple: usize) -> Result<usize, SizeError> {
 /// Components per pixel for a client pixel format (spec table 8.3).
 fn format_components(format: u32) -> Option<usize> {
     match format {
-        GL_RED | GL_RED_INTEGER | GL_DEPTH_COMPONENT | GL_STENCIL_INDEX | GL_LUMINANCE
-        | GL_ALPHA => Some(1),
+        GL_RED | GL_RED_INTEGER | GL_DEPTH_COMPONENT | GL_STENCIL_INDEX | GL_LUMINANCE | GL_ALPHA => Some(1),
         GL_RG | GL_RG_INTEGER | GL_LUMINANCE_ALPHA | GL_DEPTH_STENCIL => Some(2),
         GL_RGB | GL_RGB_INTEGER => Some(3),
         GL_RGBA | GL_RGBA_INTEGER | GL_BGRA_EXT => Some(4),
@@ -266,20 +256,14 @@ fn pixel_layout(format: u32, type_: u32) -> Result<PixelLayout, SizeError> {
     if let Some(pixel) = packed_type_size(type_) {
         // A packed type holds the whole pixel in one element, whatever the format's
         // component count; mismatches are the validator's business, not a sizing one.
-        return Ok(PixelLayout {
-            pixel,
-            element: pixel,
-        });
+        return Ok(PixelLayout { pixel, element: pixel });
     }
     // Depth+stencil data only has a layout through the packed 24_8 types.
     if format == GL_DEPTH_STENCIL {
         return Err(unknown);
     }
     let element = component_type_size(type_).ok_or(unknown)?;
-    Ok(PixelLayout {
-        pixel: components * element,
-        element,
-    })
+    Ok(PixelLayout { pixel: components * element, element })
 }
 
 /// Bytes of one pixel of `format`/`type_` in client memory.
@@ -300,11 +284,7 @@ fn checked_alignment(alignment: i32) -> Result<usize, SizeError> {
 /// Bytes between the starts of consecutive rows (GL ES 3.2 §8.4.4.1): rows are padded to
 /// `alignment` only when the element is smaller than it. (Element sizes and alignments
 /// are powers of two, so a larger element already keeps rows aligned.)
-fn row_stride(
-    pixels_per_row: usize,
-    layout: PixelLayout,
-    alignment: usize,
-) -> Result<usize, SizeError> {
+fn row_stride(pixels_per_row: usize, layout: PixelLayout, alignment: usize) -> Result<usize, SizeError> {
     let unpadded = product(&[pixels_per_row, layout.pixel])?;
     if layout.element >= alignment {
         Ok(unpadded)
@@ -331,10 +311,7 @@ fn image_span(
     let skip_pixels = non_negative("skip_pixels", store.skip_pixels)?;
     let skip_rows = non_negative("skip_rows", store.skip_rows)?;
     let (image_height, skip_images) = if image_params {
-        (
-            non_negative("image_height", store.image_height)?,
-            non_negative("skip_images", store.skip_images)?,
-        )
+        (non_negative("image_height", store.image_height)?, non_negative("skip_images", store.skip_images)?)
     } else {
         (0, 0)
     };
@@ -343,11 +320,7 @@ fn image_span(
     }
 
     let pixels_per_row = if row_length > 0 { row_length } else { width };
-    let rows_per_image = if image_height > 0 {
-        image_height
-    } else {
-        height
-    };
+    let rows_per_image = if image_height > 0 { image_height } else { height };
     let row_stride = row_stride(pixels_per_row, layout, alignment)?;
 
     // The span runs from the pointer to the last byte of the last row of the last image:
@@ -367,13 +340,7 @@ fn image_span(
 /// glTexSubImage2D, glReadPixels): `row_length`, `skip_pixels`, `skip_rows` and
 /// `alignment` apply; `image_height` and `skip_images` are ignored, as the spec does
 /// for 2D calls. Zero when `width` or `height` is 0.
-pub fn image_size_2d(
-    format: u32,
-    type_: u32,
-    width: i32,
-    height: i32,
-    store: &PixelStore,
-) -> Result<usize, SizeError> {
+pub fn image_size_2d(format: u32, type_: u32, width: i32, height: i32, store: &PixelStore) -> Result<usize, SizeError> {
     image_span(format, type_, (width, height, 1), store, false)
 }
 
@@ -441,13 +408,7 @@ fn vertex_component_size(type_: u32) -> Option<usize> {
 /// Bytes from an attribute's base pointer that vertices `first..first + count` read.
 /// `stride` 0 means tightly packed. Zero when `count` is 0. The last vertex is not
 /// padded to the stride, so this is the exact span.
-pub fn vertex_array_span(
-    size: i32,
-    type_: u32,
-    stride: i32,
-    first: i32,
-    count: i32,
-) -> Result<usize, SizeError> {
+pub fn vertex_array_span(size: i32, type_: u32, stride: i32, first: i32, count: i32) -> Result<usize, SizeError> {
     let element = vertex_attrib_element_size(size, type_)?;
     let stride = non_negative("stride", stride)?;
     let first = non_negative("first", first)?;
@@ -545,26 +506,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn store(alignment: i32) -> PixelStore {
-        PixelStore {
-            alignment,
-            ..PixelStore::default()
-        }
+        PixelStore { alignment, ..PixelStore::default() }
     }
 
     #[test]
     fn pixel_store_default_is_gl_initial_state() {
         let s = PixelStore::default();
         assert_eq!(s.alignment, 4);
-        assert_eq!(
-            (
-                s.row_length,
-                s.image_height,
-                s.skip_pixels,
-                s.skip_rows,
-                s.skip_images
-            ),
-            (0, 0, 0, 0, 0)
-        );
+        assert_eq!((s.row_length, s.image_height, s.skip_pixels, s.skip_rows, s.skip_images), (0, 0, 0, 0, 0));
     }
 
     #[test]
@@ -587,66 +536,33 @@ mod tests {
         assert_eq!(bytes_per_pixel(GL_RGB, GL_UNSIGNED_SHORT_5_6_5), Ok(2));
         assert_eq!(bytes_per_pixel(GL_RGBA, GL_UNSIGNED_SHORT_4_4_4_4), Ok(2));
         assert_eq!(bytes_per_pixel(GL_RGBA, GL_UNSIGNED_SHORT_5_5_5_1), Ok(2));
-        assert_eq!(
-            bytes_per_pixel(GL_RGBA, GL_UNSIGNED_INT_2_10_10_10_REV),
-            Ok(4)
-        );
-        assert_eq!(
-            bytes_per_pixel(GL_RGB, GL_UNSIGNED_INT_10F_11F_11F_REV),
-            Ok(4)
-        );
+        assert_eq!(bytes_per_pixel(GL_RGBA, GL_UNSIGNED_INT_2_10_10_10_REV), Ok(4));
+        assert_eq!(bytes_per_pixel(GL_RGB, GL_UNSIGNED_INT_10F_11F_11F_REV), Ok(4));
         assert_eq!(bytes_per_pixel(GL_RGB, GL_UNSIGNED_INT_5_9_9_9_REV), Ok(4));
-        assert_eq!(
-            bytes_per_pixel(GL_DEPTH_STENCIL, GL_UNSIGNED_INT_24_8),
-            Ok(4)
-        );
-        assert_eq!(
-            bytes_per_pixel(GL_DEPTH_STENCIL, GL_FLOAT_32_UNSIGNED_INT_24_8_REV),
-            Ok(8)
-        );
+        assert_eq!(bytes_per_pixel(GL_DEPTH_STENCIL, GL_UNSIGNED_INT_24_8), Ok(4));
+        assert_eq!(bytes_per_pixel(GL_DEPTH_STENCIL, GL_FLOAT_32_UNSIGNED_INT_24_8_REV), Ok(8));
     }
 
     #[test]
     fn bytes_per_pixel_unknown() {
         let err = |format, type_| Err(SizeError::UnknownFormatType { format, type_ });
-        assert_eq!(
-            bytes_per_pixel(0, GL_UNSIGNED_BYTE),
-            err(0, GL_UNSIGNED_BYTE)
-        );
+        assert_eq!(bytes_per_pixel(0, GL_UNSIGNED_BYTE), err(0, GL_UNSIGNED_BYTE));
         assert_eq!(bytes_per_pixel(GL_RGBA, 0), err(GL_RGBA, 0));
         assert_eq!(bytes_per_pixel(GL_RGBA, GL_FIXED), err(GL_RGBA, GL_FIXED));
         // A packed type still needs a known format.
-        assert_eq!(
-            bytes_per_pixel(0xFFFF, GL_UNSIGNED_SHORT_5_6_5),
-            err(0xFFFF, GL_UNSIGNED_SHORT_5_6_5)
-        );
+        assert_eq!(bytes_per_pixel(0xFFFF, GL_UNSIGNED_SHORT_5_6_5), err(0xFFFF, GL_UNSIGNED_SHORT_5_6_5));
         // Depth+stencil has no unpacked layout.
-        assert_eq!(
-            bytes_per_pixel(GL_DEPTH_STENCIL, GL_UNSIGNED_BYTE),
-            err(GL_DEPTH_STENCIL, GL_UNSIGNED_BYTE)
-        );
+        assert_eq!(bytes_per_pixel(GL_DEPTH_STENCIL, GL_UNSIGNED_BYTE), err(GL_DEPTH_STENCIL, GL_UNSIGNED_BYTE));
     }
 
     #[test]
     fn rgb_ubyte_3x2_alignment() {
         // 9-byte rows: padded to 12 at alignment 4, last row unpadded: 12 + 9.
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &store(4)),
-            Ok(21)
-        );
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &store(1)),
-            Ok(18)
-        );
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &store(2)),
-            Ok(19)
-        );
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &store(4)), Ok(21));
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &store(1)), Ok(18));
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &store(2)), Ok(19));
         // 16 + 16 + 9.
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 3, &store(8)),
-            Ok(41)
-        );
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 3, &store(8)), Ok(41));
     }
 
     #[test]
@@ -656,100 +572,51 @@ mod tests {
         // At alignment 8 the element is smaller, rows pad to 16: 16 + 12.
         assert_eq!(image_size_2d(GL_RGB, GL_FLOAT, 1, 2, &store(8)), Ok(28));
         // RGB ushort: 6-byte rows padded to 8: 8 + 6.
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_SHORT, 1, 2, &store(4)),
-            Ok(14)
-        );
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_SHORT, 1, 2, &store(4)), Ok(14));
     }
 
     #[test]
     fn row_length_and_skips() {
         // Rows of 5 RGB pixels = 15 bytes, padded to 16.
-        let mut s = PixelStore {
-            row_length: 5,
-            ..PixelStore::default()
-        };
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &s),
-            Ok(16 + 9)
-        );
+        let mut s = PixelStore { row_length: 5, ..PixelStore::default() };
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &s), Ok(16 + 9));
         // Skip 1 pixel (3 bytes) and 2 rows (32 bytes): 35 + 16 + 9.
         s.skip_pixels = 1;
         s.skip_rows = 2;
         assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &s), Ok(60));
         // Skips without row_length use the width: rows 12; 3 + 24 + 12 + 9.
-        let s = PixelStore {
-            skip_pixels: 1,
-            skip_rows: 2,
-            ..PixelStore::default()
-        };
+        let s = PixelStore { skip_pixels: 1, skip_rows: 2, ..PixelStore::default() };
         assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_BYTE, 3, 2, &s), Ok(48));
     }
 
     #[test]
     fn three_d_image_height_and_skip_images() {
         // RGBA ubyte 2x3x2: rows 8 bytes, images of 4 rows = 32 bytes.
-        let s = PixelStore {
-            image_height: 4,
-            skip_images: 1,
-            ..PixelStore::default()
-        };
+        let s = PixelStore { image_height: 4, skip_images: 1, ..PixelStore::default() };
         // 1 skipped image + 1 whole image + 2 rows + 8 bytes.
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, 2, &s),
-            Ok(88)
-        );
+        assert_eq!(image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, 2, &s), Ok(88));
         // The 2D variant ignores image_height and skip_images: 2 rows + 8.
         assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, &s), Ok(24));
         // Without image_height, images are `height` rows: 24 + 24 + 16 + 8.
-        let s = PixelStore {
-            skip_images: 1,
-            ..PixelStore::default()
-        };
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, 2, &s),
-            Ok(72)
-        );
+        let s = PixelStore { skip_images: 1, ..PixelStore::default() };
+        assert_eq!(image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, 2, &s), Ok(72));
         // skip_images still applies to a 3D call of depth 1: 24 + 16 + 8.
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, 1, &s),
-            Ok(48)
-        );
+        assert_eq!(image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 3, 1, &s), Ok(48));
     }
 
     #[test]
     fn packed_image_sizes() {
         // 5_6_5: 2-byte element < alignment 4, rows of 6 bytes padded to 8: 8 + 6.
-        assert_eq!(
-            image_size_2d(GL_RGB, GL_UNSIGNED_SHORT_5_6_5, 3, 2, &store(4)),
-            Ok(14)
-        );
+        assert_eq!(image_size_2d(GL_RGB, GL_UNSIGNED_SHORT_5_6_5, 3, 2, &store(4)), Ok(14));
         // 24_8: 4 bytes per pixel, rows 12: 12 + 12.
-        assert_eq!(
-            image_size_2d(GL_DEPTH_STENCIL, GL_UNSIGNED_INT_24_8, 3, 2, &store(4)),
-            Ok(24)
-        );
+        assert_eq!(image_size_2d(GL_DEPTH_STENCIL, GL_UNSIGNED_INT_24_8, 3, 2, &store(4)), Ok(24));
         // 8-byte element >= alignment 8: rows 24, no padding: 24 + 24.
-        assert_eq!(
-            image_size_2d(
-                GL_DEPTH_STENCIL,
-                GL_FLOAT_32_UNSIGNED_INT_24_8_REV,
-                3,
-                2,
-                &store(8)
-            ),
-            Ok(48)
-        );
+        assert_eq!(image_size_2d(GL_DEPTH_STENCIL, GL_FLOAT_32_UNSIGNED_INT_24_8_REV, 3, 2, &store(8)), Ok(48));
     }
 
     #[test]
     fn zero_dimensions_are_empty() {
-        let s = PixelStore {
-            skip_pixels: 7,
-            skip_rows: 7,
-            skip_images: 7,
-            ..PixelStore::default()
-        };
+        let s = PixelStore { skip_pixels: 7, skip_rows: 7, skip_images: 7, ..PixelStore::default() };
         assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 0, 5, &s), Ok(0));
         assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 5, 0, &s), Ok(0));
         assert_eq!(image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 5, 5, 0, &s), Ok(0));
@@ -759,46 +626,21 @@ mod tests {
     fn negative_values_are_errors() {
         let neg = |what, value| Err(SizeError::Negative { what, value });
         let s = PixelStore::default();
-        assert_eq!(
-            image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, -1, 1, &s),
-            neg("width", -1)
-        );
-        assert_eq!(
-            image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, -2, &s),
-            neg("height", -2)
-        );
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, i32::MIN, &s),
-            neg("depth", i32::MIN)
-        );
-        let s = PixelStore {
-            skip_rows: -1,
-            ..PixelStore::default()
-        };
-        assert_eq!(
-            image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, &s),
-            neg("skip_rows", -1)
-        );
+        assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, -1, 1, &s), neg("width", -1));
+        assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, -2, &s), neg("height", -2));
+        assert_eq!(image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, i32::MIN, &s), neg("depth", i32::MIN));
+        let s = PixelStore { skip_rows: -1, ..PixelStore::default() };
+        assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, &s), neg("skip_rows", -1));
         // A 2D call ignores the image parameters entirely, bad values included.
-        let s = PixelStore {
-            skip_images: -1,
-            image_height: -1,
-            ..PixelStore::default()
-        };
+        let s = PixelStore { skip_images: -1, image_height: -1, ..PixelStore::default() };
         assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, &s), Ok(4));
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, 1, &s),
-            neg("image_height", -1)
-        );
+        assert_eq!(image_size_3d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, 1, &s), neg("image_height", -1));
     }
 
     #[test]
     fn bad_alignment_is_error() {
         for a in [0, 3, 5, 16, -4] {
-            assert_eq!(
-                image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, &store(a)),
-                Err(SizeError::BadAlignment(a))
-            );
+            assert_eq!(image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 1, 1, &store(a)), Err(SizeError::BadAlignment(a)));
         }
     }
 
@@ -806,21 +648,12 @@ mod tests {
     fn overflow_is_error_not_panic() {
         let s = PixelStore::default();
         let max = i32::MAX;
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_FLOAT, max, max, max, &s),
-            Err(SizeError::Overflow)
-        );
+        assert_eq!(image_size_3d(GL_RGBA, GL_FLOAT, max, max, max, &s), Err(SizeError::Overflow));
         if usize::BITS == 64 {
             // Rows of 2^35 bytes times 2^31 rows exceed 2^64.
-            assert_eq!(
-                image_size_2d(GL_RGBA, GL_FLOAT, max, max, &s),
-                Err(SizeError::Overflow)
-            );
+            assert_eq!(image_size_2d(GL_RGBA, GL_FLOAT, max, max, &s), Err(SizeError::Overflow));
             // ...but a single huge row fits exactly.
-            assert_eq!(
-                image_size_2d(GL_RGBA, GL_FLOAT, max, 1, &s),
-                Ok(max as usize * 16)
-            );
+            assert_eq!(image_size_2d(GL_RGBA, GL_FLOAT, max, 1, &s), Ok(max as usize * 16));
         }
         let s = PixelStore {
             skip_pixels: max,
@@ -830,10 +663,7 @@ mod tests {
             image_height: max,
             alignment: 8,
         };
-        assert_eq!(
-            image_size_3d(GL_RGBA, GL_FLOAT, 1, 1, 1, &s),
-            Err(SizeError::Overflow)
-        );
+        assert_eq!(image_size_3d(GL_RGBA, GL_FLOAT, 1, 1, 1, &s), Err(SizeError::Overflow));
     }
 
     #[test]
@@ -844,17 +674,8 @@ mod tests {
         assert_eq!(index_size(GL_FLOAT), Err(SizeError::UnknownType(GL_FLOAT)));
         assert_eq!(index_bytes(6, GL_UNSIGNED_SHORT), Ok(12));
         assert_eq!(index_bytes(0, GL_UNSIGNED_INT), Ok(0));
-        assert_eq!(
-            index_bytes(-1, GL_UNSIGNED_BYTE),
-            Err(SizeError::Negative {
-                what: "count",
-                value: -1
-            })
-        );
-        assert_eq!(
-            index_bytes(3, GL_BYTE),
-            Err(SizeError::UnknownType(GL_BYTE))
-        );
+        assert_eq!(index_bytes(-1, GL_UNSIGNED_BYTE), Err(SizeError::Negative { what: "count", value: -1 }));
+        assert_eq!(index_bytes(3, GL_BYTE), Err(SizeError::UnknownType(GL_BYTE)));
     }
 
     /// GL_DOUBLE: a desktop GL type that GL ES does not have.
@@ -868,21 +689,12 @@ mod tests {
         assert_eq!(vertex_attrib_element_size(3, GL_HALF_FLOAT), Ok(6));
         assert_eq!(vertex_attrib_element_size(1, GL_SHORT), Ok(2));
         assert_eq!(vertex_attrib_element_size(4, GL_INT_2_10_10_10_REV), Ok(4));
-        assert_eq!(
-            vertex_attrib_element_size(4, GL_UNSIGNED_INT_2_10_10_10_REV),
-            Ok(4)
-        );
+        assert_eq!(vertex_attrib_element_size(4, GL_UNSIGNED_INT_2_10_10_10_REV), Ok(4));
         let bad = |size, type_| Err(SizeError::BadComponentCount { size, type_ });
-        assert_eq!(
-            vertex_attrib_element_size(3, GL_INT_2_10_10_10_REV),
-            bad(3, GL_INT_2_10_10_10_REV)
-        );
+        assert_eq!(vertex_attrib_element_size(3, GL_INT_2_10_10_10_REV), bad(3, GL_INT_2_10_10_10_REV));
         assert_eq!(vertex_attrib_element_size(0, GL_FLOAT), bad(0, GL_FLOAT));
         assert_eq!(vertex_attrib_element_size(5, GL_FLOAT), bad(5, GL_FLOAT));
-        assert_eq!(
-            vertex_attrib_element_size(2, GL_DOUBLE_FOR_TEST),
-            Err(SizeError::UnknownType(GL_DOUBLE_FOR_TEST))
-        );
+        assert_eq!(vertex_attrib_element_size(2, GL_DOUBLE_FOR_TEST), Err(SizeError::UnknownType(GL_DOUBLE_FOR_TEST)));
     }
 
     #[test]
@@ -894,19 +706,10 @@ mod tests {
         // Stride smaller than the element (overlapping vertices) is still exact.
         assert_eq!(vertex_array_span(4, GL_FLOAT, 4, 0, 3), Ok(24));
         assert_eq!(vertex_array_span(3, GL_FLOAT, 20, 100, 0), Ok(0));
-        assert_eq!(
-            vertex_array_span(3, GL_FLOAT, -4, 0, 1),
-            Err(SizeError::Negative {
-                what: "stride",
-                value: -4
-            })
-        );
+        assert_eq!(vertex_array_span(3, GL_FLOAT, -4, 0, 1), Err(SizeError::Negative { what: "stride", value: -4 }));
         if usize::BITS == 64 {
             let max = i32::MAX as usize;
-            assert_eq!(
-                vertex_array_span(4, GL_FLOAT, i32::MAX, i32::MAX, i32::MAX),
-                Ok((2 * max - 1) * max + 16)
-            );
+            assert_eq!(vertex_array_span(4, GL_FLOAT, i32::MAX, i32::MAX, i32::MAX), Ok((2 * max - 1) * max + 16));
         }
     }
 
@@ -920,27 +723,15 @@ mod tests {
         assert_eq!(uniform_type_components(GL_FLOAT_MAT2X3), Some((6, 4)));
         assert_eq!(uniform_type_components(GL_FLOAT_MAT4X3), Some((12, 4)));
         assert_eq!(uniform_type_components(GL_SAMPLER_2D), Some((1, 4)));
-        assert_eq!(
-            uniform_type_components(GL_UNSIGNED_INT_IMAGE_CUBE_MAP_ARRAY),
-            Some((1, 4))
-        );
+        assert_eq!(uniform_type_components(GL_UNSIGNED_INT_IMAGE_CUBE_MAP_ARRAY), Some((1, 4)));
         assert_eq!(uniform_type_components(GL_RGBA), None);
     }
 
     #[test]
     fn error_messages_show_enums_in_hex() {
-        let e = SizeError::UnknownFormatType {
-            format: GL_RGBA,
-            type_: 0x1234,
-        };
-        assert_eq!(
-            e.to_string(),
-            "no defined pixel size for format 0x1908 with type 0x1234"
-        );
-        assert_eq!(
-            SizeError::UnknownType(0xBEEF).to_string(),
-            "unknown type 0xbeef"
-        );
+        let e = SizeError::UnknownFormatType { format: GL_RGBA, type_: 0x1234 };
+        assert_eq!(e.to_string(), "no defined pixel size for format 0x1908 with type 0x1234");
+        assert_eq!(SizeError::UnknownType(0xBEEF).to_string(), "unknown type 0xbeef");
     }
 
     const FORMATS: &[u32] = &[
@@ -995,15 +786,13 @@ mod tests {
 
     fn pixel_store() -> impl Strategy<Value = PixelStore> {
         let alignment = prop_oneof![4 => proptest::sample::select(&[1, 2, 4, 8][..]), 1 => int()];
-        (alignment, int(), int(), int(), int(), int()).prop_map(|(a, rl, ih, sp, sr, si)| {
-            PixelStore {
-                alignment: a,
-                row_length: rl,
-                image_height: ih,
-                skip_pixels: sp,
-                skip_rows: sr,
-                skip_images: si,
-            }
+        (alignment, int(), int(), int(), int(), int()).prop_map(|(a, rl, ih, sp, sr, si)| PixelStore {
+            alignment: a,
+            row_length: rl,
+            image_height: ih,
+            skip_pixels: sp,
+            skip_rows: sr,
+            skip_images: si,
         })
     }
 

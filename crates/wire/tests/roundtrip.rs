@@ -14,7 +14,8 @@ fn roundtrip_command(op: Opcode, entropy: &[u8]) -> Result<(), TestCaseError> {
     let cmd = sample::command(op, &mut Entropy::new(entropy), &arena);
     let mut buf = CommandBuf::new();
     cmd.encode(&mut buf).map_err(|e| TestCaseError::fail(format!("{op:?}: encode: {e}")))?;
-    let (decoded, rest) = decode_command(buf.as_bytes()).map_err(|e| TestCaseError::fail(format!("{op:?}: decode: {e}")))?;
+    let (decoded, rest) =
+        decode_command(buf.as_bytes()).map_err(|e| TestCaseError::fail(format!("{op:?}: decode: {e}")))?;
     prop_assert_eq!(decoded, cmd);
     prop_assert!(rest.is_empty());
     Ok(())
@@ -29,7 +30,8 @@ fn roundtrip_reply(op: Opcode, entropy: &[u8]) -> Result<(), TestCaseError> {
     prop_assert!(op.info().sync);
     let mut buf = CommandBuf::new();
     reply.encode(&mut buf).map_err(|e| TestCaseError::fail(format!("{op:?}: encode reply: {e}")))?;
-    let (decoded, rest) = decode_reply(buf.as_bytes()).map_err(|e| TestCaseError::fail(format!("{op:?}: decode reply: {e}")))?;
+    let (decoded, rest) =
+        decode_reply(buf.as_bytes()).map_err(|e| TestCaseError::fail(format!("{op:?}: decode reply: {e}")))?;
     prop_assert_eq!(decoded, reply);
     prop_assert!(rest.is_empty());
     Ok(())
@@ -255,7 +257,8 @@ mod canonical_and_bounded {
 
     #[test]
     fn non_zero_payload_padding_is_refused() {
-        let mut words = encode(|b| ObjectLabel { identifier: 1, name: 2, length: -1, label: Some(c"abc") }.encode(b).unwrap());
+        let mut words =
+            encode(|b| ObjectLabel { identifier: 1, name: 2, length: -1, label: Some(c"abc") }.encode(b).unwrap());
         // The label "abc\0" is followed by 4 padding bytes in the last word.
         let last = words.len() - 1;
         words[last] |= 0xff << 56;
@@ -266,7 +269,9 @@ mod canonical_and_bounded {
     #[test]
     fn non_zero_fixed_padding_is_refused() {
         // glBufferData's fixed part: target u32, 4 padding bytes, size i64, …
-        let mut words = encode(|b| BufferData { target: 0x8892, size: 4, data: Some(&[1, 2, 3, 4]), usage: 0x88E4 }.encode(b).unwrap());
+        let mut words = encode(|b| {
+            BufferData { target: 0x8892, size: 4, data: Some(&[1, 2, 3, 4]), usage: 0x88E4 }.encode(b).unwrap()
+        });
         words[1] |= 1 << 32; // the first padding byte, right after `target`
         let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
         assert!(matches!(err, DecodeError::NonCanonical { .. }), "{err}");
@@ -275,9 +280,18 @@ mod canonical_and_bounded {
     #[test]
     fn unused_offset_field_must_be_zero() {
         let mut words = encode(|b| {
-            ReadnPixels { x: 0, y: 0, width: 1, height: 1, format: 0x1908, type_: 0x1401, buf_size: 4, data: OutRef::Reply(4) }
-                .encode(b)
-                .unwrap()
+            ReadnPixels {
+                x: 0,
+                y: 0,
+                width: 1,
+                height: 1,
+                format: 0x1908,
+                type_: 0x1401,
+                buf_size: 4,
+                data: OutRef::Reply(4),
+            }
+            .encode(b)
+            .unwrap()
         });
         // Seven u32 arguments and the u32 capacity fill bytes 8..40; the offset follows.
         words[5] = 0x1000;
@@ -288,18 +302,31 @@ mod canonical_and_bounded {
     #[test]
     fn string_length_must_match_the_string() {
         let words = encode(|b| {
-            DebugMessageInsert { source: 0, type_: 0, id: 0, severity: 0, length: 1 << 30, buf: c"a" }.encode(b).unwrap()
+            DebugMessageInsert { source: 0, type_: 0, id: 0, severity: 0, length: 1 << 30, buf: c"a" }
+                .encode(b)
+                .unwrap()
         });
         let err = decode_command(as_bytes(&words, words.len() * 8)).unwrap_err();
         assert!(matches!(err, DecodeError::StringLength { length: 1073741824, actual: 1, .. }), "{err}");
-        let ok = encode(|b| DebugMessageInsert { source: 0, type_: 0, id: 0, severity: 0, length: 1, buf: c"a" }.encode(b).unwrap());
+        let ok = encode(|b| {
+            DebugMessageInsert { source: 0, type_: 0, id: 0, severity: 0, length: 1, buf: c"a" }.encode(b).unwrap()
+        });
         assert!(decode_command(as_bytes(&ok, ok.len() * 8)).is_ok());
     }
 
     #[test]
     fn readback_capacity_must_match_buf_size() {
         let mut buf = CommandBuf::new();
-        let cmd = ReadnPixels { x: 0, y: 0, width: 1, height: 1, format: 0x1908, type_: 0x1401, buf_size: 4 << 20, data: OutRef::Reply(1) };
+        let cmd = ReadnPixels {
+            x: 0,
+            y: 0,
+            width: 1,
+            height: 1,
+            format: 0x1908,
+            type_: 0x1401,
+            buf_size: 4 << 20,
+            data: OutRef::Reply(1),
+        };
         assert!(cmd.encode(&mut buf).is_err(), "the encoder refuses it");
         // Forge it: encode a consistent one, then raise buf_size on the wire.
         let mut words = encode(|b| ReadnPixels { buf_size: 1, ..cmd }.encode(b).unwrap());

@@ -76,12 +76,17 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
     let skip_lengths = c.params.iter().find(|p| p.kind == Kind::Skip).map(|p| p.name.clone());
     // Length arguments of strings the shim sends NUL-terminated: sent as -1 ("up to
     // the NUL"), since the copy may have been cut at an embedded NUL.
-    let string_lengths: Vec<&str> =
-        c.params.iter().filter_map(|p| if let Kind::Str { length: Some(l), .. } = &p.kind { Some(l.as_str()) } else { None }).collect();
+    let string_lengths: Vec<&str> = c
+        .params
+        .iter()
+        .filter_map(|p| if let Kind::Str { length: Some(l), .. } = &p.kind { Some(l.as_str()) } else { None })
+        .collect();
     for p in &c.params {
         let n = &p.name;
         match &p.kind {
-            Kind::Scalar(ty) if string_lengths.contains(&n.as_str()) => fields.push(format!("{n}: -1 as {}", ty.rust())),
+            Kind::Scalar(ty) if string_lengths.contains(&n.as_str()) => {
+                fields.push(format!("{n}: -1 as {}", ty.rust()))
+            }
             Kind::Scalar(ty) => fields.push(format!("{n}: {n} as {}", ty.rust())),
             Kind::Handle | Kind::Offset => fields.push(format!("{n}: {n} as usize as u64")),
             Kind::Skip => {}
@@ -90,7 +95,9 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
                 let n_expr = if hand { format!("Some({cx}?)") } else { cx };
                 let f = if *nullable { "opt_input" } else { "input" };
                 o.line(format!("        let {n}_n = {n_expr};"));
-                o.line(format!("        // SAFETY: the {name} contract: `{n}` points to that many elements (or is NULL)."));
+                o.line(format!(
+                    "        // SAFETY: the {name} contract: `{n}` points to that many elements (or is NULL)."
+                ));
                 o.line(format!("        let {n} = unsafe {{ ptr::{f}({n}.cast::<{}>(), {n}_n) }}?;", elem.rust()));
                 fields.push(n.clone());
             }
@@ -164,7 +171,12 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
         }
     }
     let wire_fields: Vec<&String> = fields.iter().collect();
-    let cmd = format!("Command::{}({} {{ {} }})", c.rust, c.rust, wire_fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+    let cmd = format!(
+        "Command::{}({} {{ {} }})",
+        c.rust,
+        c.rust,
+        wire_fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    );
     if !c.sync {
         o.line(format!("        cx.submit(&{cmd})"));
     } else {
@@ -179,8 +191,13 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
             Ret::Scalar(_) => o.line(format!("        Ok(r.ret as {ret_ty})")),
             Ret::Handle => o.line(format!("        Ok(r.ret as usize as {ret_ty})")),
             Ret::Str => {
-                let keys: Vec<String> =
-                    c.params.iter().filter(|p| !p.kind.is_pointer()).take(2).map(|p| format!("{} as usize as u64", p.name)).collect();
+                let keys: Vec<String> = c
+                    .params
+                    .iter()
+                    .filter(|p| !p.kind.is_pointer())
+                    .take(2)
+                    .map(|p| format!("{} as usize as u64", p.name))
+                    .collect();
                 let op = format!("Opcode::{} as u64", c.rust);
                 let key = match keys.as_slice() {
                     [] => format!("[{op}, 0, 0]"),

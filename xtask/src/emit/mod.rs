@@ -99,7 +99,10 @@ mod tests {
                 stale.push(rel);
             }
         }
-        assert!(stale.is_empty(), "generated files differ from a fresh `cargo xtask codegen`: {stale:?}; run it and commit the result");
+        assert!(
+            stale.is_empty(),
+            "generated files differ from a fresh `cargo xtask codegen`: {stale:?}; run it and commit the result"
+        );
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub fn pnames_file(m: &Model) -> String {
         names.push(konst);
     }
     o.line("/// Every table, for tests and reports.");
-    o.line(format!("pub static ALL: [&PnameTable; {}] = [{}];", names.len(), names.iter().map(|n| format!("&{n}")).collect::<Vec<_>>().join(", ")));
+    o.line(format!(
+        "pub static ALL: [&PnameTable; {}] = [{}];",
+        names.len(),
+        names.iter().map(|n| format!("&{n}")).collect::<Vec<_>>().join(", ")
+    ));
     o.0
 }

@@ -170,8 +170,12 @@ fn doc_kind(kind: &Kind) -> String {
     match kind {
         Kind::In { count: c, .. } => format!("input, {}", count(c)),
         Kind::Out { count: c, .. } => format!("output capacity in elements (None = NULL); {}", count(c)),
-        Kind::Ref { count: c, buffer } => format!("client bytes, NULL, or an offset into the {buffer} buffer; {}", count(c)),
-        Kind::OutRef { count: c, buffer } => format!("reply bytes, NULL, or an offset into the {buffer} buffer; {}", count(c)),
+        Kind::Ref { count: c, buffer } => {
+            format!("client bytes, NULL, or an offset into the {buffer} buffer; {}", count(c))
+        }
+        Kind::OutRef { count: c, buffer } => {
+            format!("reply bytes, NULL, or an offset into the {buffer} buffer; {}", count(c))
+        }
         Kind::StrList { count: c } => format!("strings, {}", count(c)),
         Kind::Str { .. } => "NUL-terminated string".into(),
         Kind::AttribList { .. } => "attribute list ended by EGL_NONE, or NULL".into(),
@@ -190,7 +194,12 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line("");
     emit_struct(o, &args, &format!("Fixed arguments of `{}` on the wire.", c.c_name), &fields);
     o.line("");
-    o.line(format!("/// `{}`: {}, {}.", c.c_name, if c.sync { "synchronous" } else { "asynchronous" }, c.sizing.label()));
+    o.line(format!(
+        "/// `{}`: {}, {}.",
+        c.c_name,
+        if c.sync { "synchronous" } else { "asynchronous" },
+        c.sizing.label()
+    ));
     if let Some(note) = &c.note {
         o.line("///");
         o.line(format!("/// {note}"));
@@ -302,7 +311,10 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line("    }");
     o.line("");
     // Decoder.
-    o.line(format!("    pub fn decode(body: &{}[u8]) -> Result<Self, DecodeError> {{", if l.is_empty() { "" } else { "'a " }));
+    o.line(format!(
+        "    pub fn decode(body: &{}[u8]) -> Result<Self, DecodeError> {{",
+        if l.is_empty() { "" } else { "'a " }
+    ));
     // Scalars, handles and offsets sit in the fixed part; everything else goes through
     // the reader (payloads, and output capacities it adds up).
     let uses_reader = c.wire_params().any(|p| !matches!(p.kind, Kind::Scalar(_) | Kind::Handle | Kind::Offset));
@@ -325,13 +337,17 @@ fn emit_command(o: &mut Out, c: &Cmd) {
                 expect(count, "a.")
             ),
             Kind::AttribList { elem } => format!("r.attrib_list::<{}>(\"{n}\", a.{n}_len)?", elem.rust()),
-            Kind::Str { nullable, .. } => format!("r.{}(\"{n}\", a.{n}_len)?", if *nullable { "opt_cstr" } else { "cstr" }),
+            Kind::Str { nullable, .. } => {
+                format!("r.{}(\"{n}\", a.{n}_len)?", if *nullable { "opt_cstr" } else { "cstr" })
+            }
             Kind::StrList { count } => format!("r.str_list(\"{n}\", a.{n}_len, {})?", expect(count, "a.")),
             Kind::Ref { count, .. } => format!("r.data_ref(\"{n}\", a.{n}_len, a.{n}_off, {})?", expect(count, "a.")),
             Kind::Out { elem, count } => {
                 format!("r.out_cap(\"{n}\", a.{n}_cap, {}, {})?", elem.size(), expect(count, "a."))
             }
-            Kind::OutRef { count, .. } => format!("r.out_ref(\"{n}\", a.{n}_cap, a.{n}_off, 1, {})?", expect(count, "a.")),
+            Kind::OutRef { count, .. } => {
+                format!("r.out_ref(\"{n}\", a.{n}_cap, a.{n}_off, 1, {})?", expect(count, "a."))
+            }
             Kind::Skip => continue,
         };
         o.line(format!("        let {n} = {line};"));
@@ -418,7 +434,10 @@ fn emit_reply(o: &mut Out, c: &Cmd) {
     o.line("        w.finish()");
     o.line("    }");
     o.line("");
-    o.line(format!("    pub fn decode(body: &{}[u8]) -> Result<Self, DecodeError> {{", if has_lt { "'a " } else { "" }));
+    o.line(format!(
+        "    pub fn decode(body: &{}[u8]) -> Result<Self, DecodeError> {{",
+        if has_lt { "'a " } else { "" }
+    ));
     let mut_r = if sizes.is_empty() { "" } else { "mut " };
     let a = if fields.is_empty() { "_a" } else { "a" };
     o.line(format!("        let ({a}, {mut_r}r) = Reader::start::<{args}>(\"{} reply\", body)?;", c.c_name));
@@ -461,7 +480,11 @@ fn count_params(c: &Cmd) -> Vec<String> {
     let mut out = Vec::new();
     for p in &c.params {
         let count = match &p.kind {
-            Kind::In { count, .. } | Kind::Out { count, .. } | Kind::StrList { count } | Kind::Ref { count, .. } | Kind::OutRef { count, .. } => count,
+            Kind::In { count, .. }
+            | Kind::Out { count, .. }
+            | Kind::StrList { count }
+            | Kind::Ref { count, .. }
+            | Kind::OutRef { count, .. } => count,
             _ => continue,
         };
         if let Count::Param { param, .. } = count {
@@ -532,7 +555,11 @@ fn emit_sample_command(o: &mut Out, c: &Cmd) {
     }
     // A string's length argument is "up to the NUL" (-1) or its exact length.
     for (len, s, nullable) in &str_lengths {
-        let strlen = if *nullable { format!("p_{s}.map_or(-1, |s| s.to_bytes().len() as i32)") } else { format!("p_{s}.to_bytes().len() as i32") };
+        let strlen = if *nullable {
+            format!("p_{s}.map_or(-1, |s| s.to_bytes().len() as i32)")
+        } else {
+            format!("p_{s}.to_bytes().len() as i32")
+        };
         o.line(format!("            let p_{len} = if e.bool() {{ -1 }} else {{ {strlen} }};"));
     }
     let fields: Vec<String> = c.wire_params().map(|p| format!("{}: p_{}", p.name, p.name)).collect();
@@ -548,7 +575,9 @@ fn emit_sample_reply(o: &mut Out, c: &Cmd) {
         Ret::Scalar(ty) => fields.push(format!("ret: {}", sample_scalar(ty))),
         Ret::Handle => fields.push("ret: e.u64()".into()),
         Ret::Str => fields.push("ret: if e.u8() % 4 == 0 { None } else { Some(e.cstr(arena)) }".into()),
-        Ret::Bytes => fields.push("ret: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u8())) }".into()),
+        Ret::Bytes => fields.push(
+            "ret: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u8())) }".into(),
+        ),
     }
     for p in c.params.iter().filter(|p| p.kind.is_out()) {
         let ty = match &p.kind {
@@ -755,7 +784,12 @@ pub fn commands_file(m: &Model) -> String {
         for p in c.params.iter().filter(|p| p.kind.is_out()) {
             fields.push(format!("{}: None", p.name));
         }
-        o.line(format!("        Opcode::{} => {}Reply {{ {} }}.encode(buf).map(|()| true),", c.rust, c.rust, fields.join(", ")));
+        o.line(format!(
+            "        Opcode::{} => {}Reply {{ {} }}.encode(buf).map(|()| true),",
+            c.rust,
+            c.rust,
+            fields.join(", ")
+        ));
     }
     o.line("        _ => Ok(false),");
     o.line("    }");

@@ -134,10 +134,20 @@ fn transport(args: TransportArgs) -> Result<(), String> {
 
     let mut report = Report::default();
     for (name, p) in [("p50", 50.0), ("p99", 99.0)] {
-        report.push(Row::latency(&format!("sync call RTT {name}, shm ring"), ring_rtt.percentile(p), "cache-line ping-pong", line.percentile(p)));
+        report.push(Row::latency(
+            &format!("sync call RTT {name}, shm ring"),
+            ring_rtt.percentile(p),
+            "cache-line ping-pong",
+            line.percentile(p),
+        ));
     }
     for (name, p) in [("p50", 50.0), ("p99", 99.0)] {
-        report.push(Row::latency(&format!("sync call RTT {name}, socket"), socket_rtt.percentile(p), "socketpair ping-pong", pair.percentile(p)));
+        report.push(Row::latency(
+            &format!("sync call RTT {name}, socket"),
+            socket_rtt.percentile(p),
+            "socketpair ping-pong",
+            pair.percentile(p),
+        ));
     }
     report.push(Row::rate("async 16-byte commands", calls, "calls/s", "memcpy of 16-byte blocks", memcpy_16));
     report.push(Row::rate("1 MiB payloads", bytes / 1e9, "GB/s", "memcpy of 1 MiB", memcpy_1m / 1e9));

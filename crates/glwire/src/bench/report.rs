@@ -18,11 +18,25 @@ pub struct Row {
 impl Row {
     pub fn latency(name: &str, value: Duration, floor_name: &'static str, floor: Duration) -> Row {
         let (v, f) = (value.as_secs_f64() * 1e6, floor.as_secs_f64() * 1e6);
-        Row { name: name.to_owned(), value: v, unit: "µs", floor_name, floor: f, ratio: if f > 0.0 { v / f } else { 0.0 } }
+        Row {
+            name: name.to_owned(),
+            value: v,
+            unit: "µs",
+            floor_name,
+            floor: f,
+            ratio: if f > 0.0 { v / f } else { 0.0 },
+        }
     }
 
     pub fn rate(name: &str, value: f64, unit: &'static str, floor_name: &'static str, floor: f64) -> Row {
-        Row { name: name.to_owned(), value, unit, floor_name, floor, ratio: if floor > 0.0 { value / floor } else { 0.0 } }
+        Row {
+            name: name.to_owned(),
+            value,
+            unit,
+            floor_name,
+            floor,
+            ratio: if floor > 0.0 { value / floor } else { 0.0 },
+        }
     }
 }
 

@@ -29,8 +29,8 @@ pub(crate) fn sealed_memfd(name: &str, len: u64) -> Result<OwnedFd, TransportErr
 
 /// The size of a memfd from a peer, refused unless it carries the required seals.
 pub(crate) fn checked_memfd_len(fd: BorrowedFd<'_>) -> Result<u64, TransportError> {
-    let seals = fcntl_get_seals(fd)
-        .map_err(|e| TransportError::BadSharedMemory(format!("not a sealable memfd ({e})")))?;
+    let seals =
+        fcntl_get_seals(fd).map_err(|e| TransportError::BadSharedMemory(format!("not a sealable memfd ({e})")))?;
     if !seals.contains(REQUIRED_SEALS) {
         return Err(TransportError::BadSharedMemory(format!(
             "memfd lacks seals {:?} (has {seals:?}); seal it against shrink, grow and unsealing",

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::net::{
-    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer,
-    SendAncillaryMessage, SendFlags,
+    RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags, SendAncillaryBuffer, SendAncillaryMessage,
+    SendFlags,
 };
 
 /// Descriptors one `recvmsg` makes room for. More than a control message may carry,
@@ -34,29 +34,17 @@ pub(crate) struct Received {
 /// Sends as much of `bytes` as the socket takes now, with `fds` attached to the first
 /// byte. MSG_NOSIGNAL: a peer that hung up gives EPIPE, never a SIGPIPE that would kill
 /// a host program the ICD lives in.
-pub(crate) fn send_with_fds(
-    sock: BorrowedFd<'_>,
-    bytes: &[u8],
-    fds: &[BorrowedFd<'_>],
-) -> io::Result<usize> {
+pub(crate) fn send_with_fds(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
     let iov = [io::IoSlice::new(bytes)];
     let flags = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
     if fds.is_empty() {
-        return Ok(rustix::net::sendmsg(
-            sock,
-            &iov,
-            &mut SendAncillaryBuffer::default(),
-            flags,
-        )?);
+        return Ok(rustix::net::sendmsg(sock, &iov, &mut SendAncillaryBuffer::default(), flags)?);
     }
     let message = SendAncillaryMessage::ScmRights(fds);
     let mut space = vec![MaybeUninit::<u8>::uninit(); message.size()];
     let mut control = SendAncillaryBuffer::new(&mut space);
     if !control.push(message) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "descriptors do not fit the ancillary buffer",
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "descriptors do not fit the ancillary buffer"));
     }
     Ok(rustix::net::sendmsg(sock, &iov, &mut control, flags)?)
 }
@@ -74,12 +62,7 @@ pub(crate) fn recv_with_fds(
     let mut space = [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(RECV_FD_SLOTS))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     let mut iov = [io::IoSliceMut::new(buf)];
-    let msg = rustix::net::recvmsg(
-        sock,
-        &mut iov,
-        &mut control,
-        RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
-    )?;
+    let msg = rustix::net::recvmsg(sock, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT)?;
     let mut fds_dropped = msg.flags.contains(ReturnFlags::CTRUNC);
     for message in control.drain() {
         if let RecvAncillaryMessage::ScmRights(received) = message {
@@ -94,19 +77,13 @@ pub(crate) fn recv_with_fds(
             }
         }
     }
-    Ok(Received {
-        bytes: msg.bytes,
-        fds_dropped,
-    })
+    Ok(Received { bytes: msg.bytes, fds_dropped })
 }
 
 /// Waits until `sock` is ready for `events` or `timeout` passes. Hang-up and error
 /// count as ready, so the following read or write reports them.
 pub(crate) fn wait(sock: BorrowedFd<'_>, events: PollFlags, timeout: Duration) -> io::Result<bool> {
-    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 0,
-    });
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec { tv_sec: i64::MAX, tv_nsec: 0 });
     let mut pfd = [PollFd::from_borrowed_fd(sock, events)];
     match rustix::event::poll(&mut pfd, Some(&timeout)) {
         Ok(n) => Ok(n > 0),
@@ -118,14 +95,8 @@ pub(crate) fn wait(sock: BorrowedFd<'_>, events: PollFlags, timeout: Duration) -
 
 /// Waits on several descriptors at once; returns which are ready, in order.
 pub(crate) fn wait_any(socks: &[BorrowedFd<'_>], timeout: Duration) -> io::Result<Vec<bool>> {
-    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 0,
-    });
-    let mut pfds: Vec<PollFd<'_>> = socks
-        .iter()
-        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
-        .collect();
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec { tv_sec: i64::MAX, tv_nsec: 0 });
+    let mut pfds: Vec<PollFd<'_>> = socks.iter().map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN)).collect();
     match rustix::event::poll(&mut pfds, Some(&timeout)) {
         Ok(_) => Ok(pfds.iter().map(|p| !p.revents().is_empty()).collect()),
         Err(rustix::io::Errno::INTR) => Ok(vec![false; socks.len()]),

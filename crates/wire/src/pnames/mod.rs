@@ -41,7 +41,10 @@ mod tests {
     #[test]
     fn looks_up_fixed_and_variable_counts() {
         assert_eq!(GET.lookup(GL_VIEWPORT), Some(PnameCount::Fixed(4)));
-        assert_eq!(GET.lookup(GL_COMPRESSED_TEXTURE_FORMATS), Some(PnameCount::From(GL_NUM_COMPRESSED_TEXTURE_FORMATS)));
+        assert_eq!(
+            GET.lookup(GL_COMPRESSED_TEXTURE_FORMATS),
+            Some(PnameCount::From(GL_NUM_COMPRESSED_TEXTURE_FORMATS))
+        );
         assert_eq!(GET.lookup(0xdead), None);
     }
 
