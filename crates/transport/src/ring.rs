@@ -539,7 +539,7 @@ impl Consumer {
                             max: self.max_message,
                         });
                     };
-                    self.ring.read_at(idx + RECORD_HEADER, out.extend_zeroed(len));
+                    self.ring.read_at(idx + RECORD_HEADER, out.extend_for_fill(len));
                     match kind {
                         WHOLE | LAST => {
                             self.partial = None;

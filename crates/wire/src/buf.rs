@@ -109,6 +109,9 @@ impl<S: Sink + ?Sized> Drop for MessageWriter<'_, S> {
     }
 }
 
+/// Memory a cleared [`CommandBuf`] keeps for reuse.
+pub const KEEP_BYTES: usize = 16 << 20;
+
 /// A growable stream of encoded commands whose start is 8-byte aligned.
 ///
 /// Backed by `u64` words so the bytes can be decoded in place: the decoder's typed
@@ -144,10 +147,25 @@ impl CommandBuf {
         self.len == 0
     }
 
+    /// Empties the buffer, keeping its memory (up to [`KEEP_BYTES`]) for the next
+    /// messages: refilling it then costs one copy, not a zeroing pass and a copy.
     pub fn clear(&mut self) {
-        self.words.clear();
         self.len = 0;
         self.open = None;
+        if self.words.len() * ALIGN > KEEP_BYTES {
+            self.words.truncate(KEEP_BYTES / ALIGN);
+            self.words.shrink_to(KEEP_BYTES / ALIGN);
+        }
+    }
+
+    /// Makes the buffer `end` bytes long; new bytes are unspecified (callers write all
+    /// of them).
+    fn grow_to(&mut self, end: usize) {
+        let words = end.div_ceil(ALIGN);
+        if self.words.len() < words {
+            self.words.resize(words, 0);
+        }
+        self.len = end;
     }
 
     /// Starts a message here (see [`begin`]).
@@ -163,17 +181,16 @@ impl CommandBuf {
     /// Appends bytes received from a transport (part of, or whole, encoded
     /// messages); the decoder checks them like any peer input.
     pub fn extend_raw(&mut self, bytes: &[u8]) {
-        self.extend_zeroed(bytes.len()).copy_from_slice(bytes);
+        self.extend_for_fill(bytes.len()).copy_from_slice(bytes);
     }
 
-    /// Makes room for `n` more received bytes and returns them to be filled in place
-    /// (one copy from a transport straight into the decode buffer).
-    pub fn extend_zeroed(&mut self, n: usize) -> &mut [u8] {
+    /// Makes room for `n` more bytes and returns them to be filled in place (one copy
+    /// from a transport straight into the decode buffer). Their contents are
+    /// unspecified until the caller writes them.
+    pub fn extend_for_fill(&mut self, n: usize) -> &mut [u8] {
         let start = self.len;
-        let end = start + n;
-        self.words.resize(end.div_ceil(ALIGN), 0);
-        self.len = end;
-        &mut self.words.as_mut_bytes()[start..end]
+        self.grow_to(start + n);
+        &mut self.words.as_mut_bytes()[start..start + n]
     }
 }
 
@@ -181,8 +198,7 @@ impl Sink for CommandBuf {
     fn open(&mut self, size: usize) -> Result<(), EncodeError> {
         let start = self.len;
         let end = start.checked_add(size).ok_or(EncodeError::TooLarge { kind: 0 })?;
-        self.words.resize(end.div_ceil(ALIGN), 0);
-        self.len = end;
+        self.grow_to(end);
         self.open = Some((start, start));
         Ok(())
     }
@@ -197,7 +213,7 @@ impl Sink for CommandBuf {
 
     fn zeros(&mut self, n: usize) -> Result<(), EncodeError> {
         let Some((start, pos)) = self.open else { return Err(EncodeError::SizeMismatch { kind: 0 }) };
-        // The words were zeroed by `resize`, but a reused buffer may hold old bytes.
+        // A reused buffer holds old bytes: padding is written, never assumed.
         self.words.as_mut_bytes()[pos..pos + n].fill(0);
         self.open = Some((start, pos + n));
         Ok(())
@@ -206,7 +222,6 @@ impl Sink for CommandBuf {
     fn close(&mut self, complete: bool) {
         if let (false, Some((start, _))) = (complete, self.open) {
             self.len = start;
-            self.words.truncate(start.div_ceil(ALIGN));
         }
         self.open = None;
     }
@@ -258,7 +273,7 @@ mod tests {
     fn raw_bytes_append_and_stay_aligned() {
         let mut buf = CommandBuf::new();
         buf.extend_raw(&[1, 2, 3]);
-        buf.extend_zeroed(2).copy_from_slice(&[4, 5]);
+        buf.extend_for_fill(2).copy_from_slice(&[4, 5]);
         assert_eq!(buf.as_bytes(), &[1, 2, 3, 4, 5]);
         assert_eq!(buf.as_bytes().as_ptr() as usize % ALIGN, 0);
     }
