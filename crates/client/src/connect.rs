@@ -5,7 +5,6 @@
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 
-use transport::doorbell::Doorbell;
 use transport::liveness::Liveness;
 use transport::ring::RingRegion;
 use wire::control::{AttachRingRequest, ControlKind, ControlStatus, CreateContextRequest, HandlePayload};
@@ -93,8 +92,6 @@ impl Connection {
     fn attach_rings(&self, context: u64) -> Result<RingLink, CallError> {
         let lost = |e: transport::TransportError| CallError::Lost(e.to_string());
         let region = RingRegion::create(RING_DATA).map_err(lost)?;
-        let commands_bell = Doorbell::new().map_err(lost)?;
-        let replies_bell = Doorbell::new().map_err(lost)?;
         let request = AttachRingRequest {
             context,
             ring_bytes: region.shm.len() as u64,
@@ -103,7 +100,7 @@ impl Connection {
             reply_offset: region.replies.offset,
             reply_len: region.replies.len,
         };
-        let fds = [region.shm.as_fd(), commands_bell.as_fd(), replies_bell.as_fd()];
+        let fds = [region.shm.as_fd()];
         let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
         let (header, payload, _) =
             session.control(ControlKind::AttachRing, request.as_bytes(), &fds).map_err(failed)?;
@@ -111,7 +108,7 @@ impl Connection {
         if header.status() != Ok(ControlStatus::Ok) {
             return Err(CallError::Lost(format!("AttachRing refused: {}", String::from_utf8_lossy(&payload))));
         }
-        RingLink::new(&region, commands_bell, replies_bell, self.server.clone())
+        RingLink::new(&region, self.server.clone())
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use transport::doorbell::Doorbell;
 use transport::liveness::Liveness;
 use transport::ring::{consumer, producer, Consumer, Producer, Received, RingRegion};
 use transport::shm::SharedMemory;
@@ -23,16 +22,10 @@ pub struct RingLink {
 }
 
 impl RingLink {
-    /// The client ends of `region`'s rings; the server holds the other ends of the same
-    /// doorbells.
-    pub fn new(
-        region: &RingRegion,
-        commands_bell: Doorbell,
-        replies_bell: Doorbell,
-        server: Liveness,
-    ) -> Result<Self, CallError> {
-        let to_server = producer(region.shm.clone(), region.commands, commands_bell, server.clone()).map_err(lost)?;
-        let from_server = consumer(region.shm.clone(), region.replies, replies_bell, server).map_err(lost)?;
+    /// The client ends of `region`'s rings.
+    pub fn new(region: &RingRegion, server: Liveness) -> Result<Self, CallError> {
+        let to_server = producer(region.shm.clone(), region.commands, server.clone()).map_err(lost)?;
+        let from_server = consumer(region.shm.clone(), region.replies, server).map_err(lost)?;
         Ok(RingLink { to_server, from_server, _shm: region.shm.clone() })
     }
 }

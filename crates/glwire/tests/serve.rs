@@ -338,7 +338,6 @@ fn a_dead_server_fails_a_ring_call_within_a_second() {
 /// published, the rest never coming) is freed, and the next client is served.
 #[test]
 fn a_client_dying_mid_command_on_its_ring_is_freed() {
-    use transport::doorbell::Doorbell;
     use transport::liveness::Liveness;
     use transport::ring::{producer, RingRegion};
     use wire::buf::Sink;
@@ -349,7 +348,6 @@ fn a_client_dying_mid_command_on_its_ring_is_freed() {
     let mut s = server.connect();
     let context = create_context(&mut s);
     let region = RingRegion::create(64 << 10).unwrap();
-    let (commands_bell, replies_bell) = (Doorbell::new().unwrap(), Doorbell::new().unwrap());
     let request = AttachRingRequest {
         context,
         ring_bytes: region.shm.len() as u64,
@@ -358,12 +356,12 @@ fn a_client_dying_mid_command_on_its_ring_is_freed() {
         reply_offset: region.replies.offset,
         reply_len: region.replies.len,
     };
-    let fds = [region.shm.as_fd(), commands_bell.as_fd(), replies_bell.as_fd()];
+    let fds = [region.shm.as_fd()];
     let (header, _, _) = s.control(ControlKind::AttachRing, request.as_bytes(), &fds).unwrap();
     assert_eq!(header.status(), Ok(ControlStatus::Ok));
     assert!(server.eventually(SECOND, |sv| sv.threads_named("glwire-context") == 1));
 
-    let mut to_server = producer(region.shm.clone(), region.commands, commands_bell, Liveness::new()).unwrap();
+    let mut to_server = producer(region.shm.clone(), region.commands, Liveness::new()).unwrap();
     to_server.open(1 << 20).unwrap();
     to_server.put(&vec![0u8; 100_000]).unwrap();
     // The client dies: its socket closes, its half command stays half.

@@ -12,9 +12,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryR
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use transport::doorbell::Doorbell;
 use transport::liveness::{Liveness, LIVENESS_TICK};
-use transport::ring::{Consumer, Producer, Received};
+use transport::ring::{Consumer, Producer, Received, Waker};
 use wire::commands::decode_command;
 use wire::CommandBuf;
 
@@ -24,6 +23,10 @@ use crate::stats::SessionStats;
 
 /// Jobs waiting for a context thread; a session that floods beyond this waits.
 const JOB_QUEUE: usize = 8;
+
+/// How long a reply may wait for room in the reply ring: a client that stops reading
+/// its replies for this long is broken or hostile, and its session ends.
+const REPLY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 enum Job {
     // Boxed: the ring ends are large, and most jobs are submits.
@@ -39,7 +42,7 @@ pub struct ContextWorker {
     pending: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     /// Wakes the thread while it sleeps on its command ring.
-    waker: Arc<Mutex<Option<Doorbell>>>,
+    waker: Arc<Mutex<Option<Waker>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -75,8 +78,9 @@ impl ContextWorker {
     }
 
     /// Moves the context onto shared-memory rings.
-    pub fn attach(&self, commands: Consumer, replies: Producer) -> Result<(), ServerError> {
-        let waker = commands.waker()?;
+    pub fn attach(&self, commands: Consumer, mut replies: Producer) -> Result<(), ServerError> {
+        let waker = commands.waker();
+        replies.set_limits(REPLY_PATIENCE, self.stop.clone());
         self.send(Job::Attach(Box::new((commands, replies))))?;
         if let Ok(mut w) = self.waker.lock() {
             *w = Some(waker);
@@ -89,7 +93,17 @@ impl ContextWorker {
     pub fn submit(&self, commands: Vec<u8>) -> Result<Vec<u8>, ServerError> {
         let (done, result) = sync_channel(1);
         self.send(Job::Submit { commands, done })?;
-        result.recv().map_err(|_| ServerError::ContextStopped(self.id))?
+        // Bounded: the context thread answers, stops, or dies; never wait past that.
+        loop {
+            match result.recv_timeout(LIVENESS_TICK) {
+                Ok(r) => return r,
+                Err(RecvTimeoutError::Disconnected) => return Err(ServerError::ContextStopped(self.id)),
+                Err(RecvTimeoutError::Timeout) if self.thread.as_ref().is_some_and(|t| t.is_finished()) => {
+                    return Err(ServerError::ContextStopped(self.id))
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
     }
 
     fn send(&self, job: Job) -> Result<(), ServerError> {
@@ -105,7 +119,7 @@ impl ContextWorker {
     fn wake(&self) {
         if let Ok(w) = self.waker.lock() {
             if let Some(w) = w.as_ref() {
-                w.ring();
+                w.wake();
             }
         }
     }
@@ -131,6 +145,16 @@ impl Drop for ContextWorker {
     }
 }
 
+struct EndSessionOnPanic(Liveness);
+
+impl Drop for EndSessionOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.mark_gone();
+        }
+    }
+}
+
 struct Worker {
     id: u64,
     exec: Box<dyn Executor>,
@@ -143,6 +167,9 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
+        // A context thread that panics takes its session down with it, rather than
+        // leaving a client waiting on a reply that will never come.
+        let _guard = EndSessionOnPanic(self.peer.clone());
         let mut rings: Option<(Consumer, Producer)> = None;
         let mut input = CommandBuf::with_capacity(64 << 10);
         let mut replies = CommandBuf::new();
@@ -220,7 +247,6 @@ impl Worker {
         input: &mut CommandBuf,
         replies: &mut CommandBuf,
     ) -> Result<Option<(Consumer, Producer)>, ServerError> {
-        input.clear();
         let stop = &self.stop;
         let pending = &self.pending;
         let interrupted = || stop.load(Ordering::SeqCst) || pending.load(Ordering::SeqCst) > 0;
@@ -228,7 +254,11 @@ impl Worker {
             return Ok(None);
         }
         replies.clear();
-        self.run_stream(input.as_bytes(), replies)?;
+        let ran = self.run_stream(input.as_bytes(), replies);
+        // `input` may hold the first fragments of a message from an interrupted receive:
+        // it is cleared only once a whole message has run.
+        input.clear();
+        ran?;
         if !replies.is_empty() {
             out.send(replies.as_bytes())?;
             SessionStats::add(&self.stats.round_trips, 1);
@@ -296,19 +326,16 @@ mod tests {
     #[test]
     fn ring_streams_are_executed_and_answered() {
         let region = RingRegion::create(4096).unwrap();
-        let (cmd_bell, reply_bell) = (Doorbell::new().unwrap(), Doorbell::new().unwrap());
         let peer = Liveness::new();
         let shm = region.shm.clone();
         // Client ends.
-        let mut to_server =
-            producer(shm.clone(), region.commands, cmd_bell.try_clone().unwrap(), peer.clone()).unwrap();
-        let mut from_server =
-            consumer(shm.clone(), region.replies, reply_bell.try_clone().unwrap(), peer.clone()).unwrap();
+        let mut to_server = producer(shm.clone(), region.commands, peer.clone()).unwrap();
+        let mut from_server = consumer(shm.clone(), region.replies, peer.clone()).unwrap();
         // Server ends.
         let stats = Arc::new(SessionStats::default());
         let worker = ContextWorker::spawn(2, loopback(), stats.clone(), peer.clone()).unwrap();
-        let commands = consumer(shm.clone(), region.commands, cmd_bell, peer.clone()).unwrap();
-        let replies = producer(shm, region.replies, reply_bell, peer).unwrap();
+        let commands = consumer(shm.clone(), region.commands, peer.clone()).unwrap();
+        let replies = producer(shm, region.replies, peer).unwrap();
         worker.attach(commands, replies).unwrap();
         for _ in 0..100 {
             to_server.send(finish_and_flush().as_bytes()).unwrap();

@@ -10,7 +10,6 @@
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use transport::doorbell::Doorbell;
 use transport::ring::{self, RingSpec};
 use transport::shm::SharedMemory;
 use wire::control::{
@@ -248,7 +247,7 @@ fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
             "shared-memory rings were not negotiated for this session (they need the local socket); use SubmitCommands",
         ));
     }
-    expect_fds(&fds, 3, "AttachRing (memfd, command doorbell, reply doorbell)")?;
+    expect_fds(&fds, 1, "AttachRing (the rings' memfd)")?;
     let request = AttachRingRequest::parse(payload)?;
     let owned = s
         .contexts
@@ -257,9 +256,8 @@ fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
     if owned.shm_bytes != 0 {
         return Err(ControlFailure::invalid(format!("context {} already has rings", request.context)));
     }
-    let mut fds = fds.into_iter();
-    let (Some(memfd), Some(cmd_bell), Some(reply_bell)) = (fds.next(), fds.next(), fds.next()) else {
-        return Err(ControlFailure::invalid("AttachRing takes 3 file descriptors"));
+    let Some(memfd) = fds.into_iter().next() else {
+        return Err(ControlFailure::invalid("AttachRing takes the rings' memfd"));
     };
     let shm = SharedMemory::from_fd(memfd).map_err(|e| ControlFailure::invalid(format!("ring memory: {e}")))?;
     let len = shm.len() as u64;
@@ -271,14 +269,14 @@ fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
             s.limits.max_shm_bytes
         )));
     }
-    let bell = |fd, what| Doorbell::from_fd(fd).map_err(|e| ControlFailure::invalid(format!("{what} doorbell: {e}")));
-    let (cmd_bell, reply_bell) = (bell(cmd_bell, "command")?, bell(reply_bell, "reply")?);
     let shm = Arc::new(shm);
     let commands = RingSpec { offset: request.cmd_offset, len: request.cmd_len };
     let replies = RingSpec { offset: request.reply_offset, len: request.reply_len };
-    let commands = ring::consumer(shm.clone(), commands, cmd_bell, s.peer.clone())
+    let mut commands = ring::consumer(shm.clone(), commands, s.peer.clone())
         .map_err(|e| ControlFailure::invalid(format!("command ring: {e}")))?;
-    let replies = ring::producer(shm, replies, reply_bell, s.peer.clone())
+    // One message may not hold more memory than the session's shared-memory quota.
+    commands.set_max_message(usize::try_from(s.limits.max_shm_bytes).unwrap_or(usize::MAX));
+    let replies = ring::producer(shm, replies, s.peer.clone())
         .map_err(|e| ControlFailure::invalid(format!("reply ring: {e}")))?;
     owned
         .worker

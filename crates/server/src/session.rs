@@ -133,6 +133,8 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
 
 impl Session {
     fn new(id: u64, channel: Channel, limits: SessionLimits, features: u64) -> Self {
+        let channel_fd = std::os::fd::AsFd::as_fd(&channel);
+        let peer = Liveness::watching_socket(channel_fd).unwrap_or_default();
         Self {
             id,
             channel,
@@ -142,7 +144,9 @@ impl Session {
             next_context: 1,
             shm_bytes: 0,
             stats: Arc::default(),
-            peer: Liveness::new(),
+            // Context threads probe the client's socket themselves, so a client that
+            // dies is noticed even while this session thread waits on one of them.
+            peer,
             closing: false,
         }
     }

@@ -1,64 +1,86 @@
-//! `Doorbell`: an eventfd one side rings to wake the other when it sleeps on a ring.
-//! The ring decides when to ring it (only when the other side said it is asleep), so
-//! the hot path makes no system call.
+//! The doorbell of a ring: a futex on the ring's shared "asleep" word. The side that
+//! waits raises the word and sleeps on it (with a timeout, so liveness is checked);
+//! the side that publishes lowers the word and wakes it only when it was raised, so a
+//! busy stream makes no system call.
+//!
+//! Why a futex and not an eventfd: a futex wake never blocks and needs no descriptor
+//! from the peer. An eventfd's blocking mode belongs to a file description the client
+//! shares, so a client could make the server's wake-up block forever, or pass some
+//! other descriptor entirely.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::sys::memory;
-use crate::TransportError;
+use rustix::thread::futex;
 
-#[derive(Debug)]
-pub struct Doorbell {
-    fd: OwnedFd,
+/// Raises `word` ("I am about to sleep"). The caller re-checks its condition before
+/// [`sleep`], so a publish that happened before the raise is not missed.
+pub(crate) fn raise(word: &AtomicU32) {
+    word.store(1, Ordering::SeqCst);
+    // The store must be visible before the caller's re-check loads the ring position
+    // (a store-then-load pair needs a full fence on weakly ordered CPUs).
+    fence(Ordering::SeqCst);
 }
 
-impl Doorbell {
-    pub fn new() -> Result<Self, TransportError> {
-        Ok(Doorbell { fd: memory::new_eventfd()? })
-    }
+/// Sleeps while `word` is still raised, at most `timeout`.
+pub(crate) fn sleep(word: &AtomicU32, timeout: Duration) {
+    let ts = rustix::time::Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
+    // Shared (not private) futex: the word lives in memory mapped by two processes.
+    // Any error (EAGAIN when already lowered, EINTR, ETIMEDOUT) just ends the sleep.
+    let _ = futex::wait(word, futex::Flags::empty(), 1, Some(&ts));
+}
 
-    /// A doorbell from a peer's descriptor, checked to be something we can poll.
-    pub fn from_fd(fd: OwnedFd) -> Result<Self, TransportError> {
-        memory::check_pollable(&fd)?;
-        Ok(Doorbell { fd })
+/// Lowers `word` and wakes its sleeper, if it had raised it.
+pub(crate) fn ring(word: &AtomicU32) {
+    fence(Ordering::SeqCst);
+    if word.load(Ordering::SeqCst) != 0 && word.swap(0, Ordering::SeqCst) != 0 {
+        let _ = futex::wake(word, futex::Flags::empty(), 1);
     }
+}
 
-    pub fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-
-    /// Another handle on the same eventfd (to wake a sleeper from another thread).
-    pub fn try_clone(&self) -> Result<Self, TransportError> {
-        let fd = self.fd.try_clone().map_err(TransportError::io("dup doorbell"))?;
-        Ok(Doorbell { fd })
-    }
-
-    pub fn ring(&self) {
-        memory::eventfd_signal(self.fd.as_fd());
-    }
-
-    /// Sleeps until rung or `timeout` passes; true when rung. Clears the bell.
-    pub fn wait(&self, timeout: Duration) -> bool {
-        let rung = memory::wait_readable(self.fd.as_fd(), timeout);
-        if rung {
-            memory::eventfd_drain(self.fd.as_fd());
-        }
-        rung
-    }
+/// Lowers `word` after a sleep.
+pub(crate) fn lower(word: &AtomicU32) {
+    word.store(0, Ordering::SeqCst);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
 
     #[test]
-    fn rings_across_threads() {
-        let bell = Doorbell::new().unwrap();
-        let other = bell.try_clone().unwrap();
-        assert!(!bell.wait(Duration::from_millis(1)));
-        std::thread::spawn(move || other.ring()).join().unwrap();
-        assert!(bell.wait(Duration::from_secs(1)));
-        assert!(!bell.wait(Duration::from_millis(1)), "waiting clears it");
+    fn a_ring_wakes_a_sleeper_across_threads() {
+        let word = Arc::new(AtomicU32::new(0));
+        let w = word.clone();
+        let start = Instant::now();
+        let sleeper = std::thread::spawn(move || {
+            raise(&w);
+            sleep(&w, Duration::from_secs(5));
+        });
+        while word.load(Ordering::SeqCst) == 0 {
+            std::hint::spin_loop();
+        }
+        ring(&word);
+        sleeper.join().unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(word.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_lowered_word_does_not_sleep() {
+        let word = AtomicU32::new(0);
+        let start = Instant::now();
+        sleep(&word, Duration::from_secs(5));
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn sleeping_ends_at_the_timeout() {
+        let word = AtomicU32::new(0);
+        raise(&word);
+        let start = Instant::now();
+        sleep(&word, Duration::from_millis(20));
+        assert!(start.elapsed() >= Duration::from_millis(15));
     }
 }

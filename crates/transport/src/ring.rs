@@ -2,24 +2,26 @@
 //! context's command stream (client → server) and reply stream (server → client).
 //!
 //! Layout of one ring region (`RingSpec`): a 256-byte header — `head` (bytes ever
-//! written), `tail` (bytes ever read), and one "asleep" flag per side, each on its own
+//! written), `tail` (bytes ever read), and one "asleep" word per side, each on its own
 //! cache line — then the data area, a power of two of at least 4 KiB. The data holds
 //! records `[len u32][kind u32][bytes, padded to 8]` that never wrap: a `SKIP` record
 //! fills the end when the next one does not fit. Messages longer than a quarter of the
-//! ring travel as `FIRST`/`MIDDLE`/`LAST` fragments that the consumer appends straight
-//! into its buffer, so a payload of any size crosses with one copy in and one copy out.
+//! ring travel as `FIRST`/`MIDDLE` fragments of exactly that size and a `LAST` one,
+//! which the consumer appends straight into its buffer, so a payload of any size
+//! crosses with one copy in and one copy out.
 //!
 //! Everything read from the header or a record is peer input: positions are checked
-//! against the capacity, record lengths against what was published, fragment order
-//! against the state machine; a violation is `TransportError::BadRing`, which ends the
-//! session. Bytes are copied out of shared memory once before anyone looks at them.
+//! against the capacity, record lengths against what was published, fragment sizes and
+//! order against the state machine; a violation is `TransportError::BadRing`, which ends
+//! the session. Bytes are copied out of shared memory once before anyone looks at them.
+//! Both rings start empty: attaching refuses a region whose positions are not zero.
 //!
-//! Waiting spins briefly, then sleeps on the ring's `Doorbell` after raising its
-//! "asleep" flag; the other side rings only when it sees that flag, so a busy stream
-//! makes no system calls.
+//! Waiting spins briefly, then sleeps on the side's "asleep" word (a futex, see
+//! `doorbell`); the other side wakes it only when it sees that word raised, so a busy
+//! stream makes no system calls.
 
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,7 @@ use wire::buf::Sink;
 use wire::codec::EncodeError;
 use wire::CommandBuf;
 
-use crate::doorbell::Doorbell;
+use crate::doorbell;
 use crate::liveness::{Liveness, LIVENESS_TICK};
 use crate::shm::SharedMemory;
 use crate::TransportError;
@@ -67,8 +69,14 @@ impl RingSpec {
     }
 }
 
+/// The largest record payload of a ring: longer messages are fragmented into records
+/// of exactly this size (and a shorter or equal last one), which the consumer checks.
+fn fragment_len(capacity: u64) -> usize {
+    (capacity / 4) as usize - RECORD_HEADER
+}
+
 /// The mapped ring, its bounds checked once.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Shared {
     _shm: Arc<SharedMemory>,
     header: NonNull<u8>,
@@ -77,8 +85,10 @@ struct Shared {
 }
 
 // SAFETY: `Shared` points into an `Arc<SharedMemory>` it keeps alive; access is through
-// atomics and bounded raw copies.
+// atomics and bounds-checked raw copies.
 unsafe impl Send for Shared {}
+// SAFETY: as above; shared references only reach atomics and bounds-checked copies.
+unsafe impl Sync for Shared {}
 
 impl Shared {
     fn new(shm: Arc<SharedMemory>, spec: RingSpec) -> Result<Self, TransportError> {
@@ -96,7 +106,14 @@ impl Shared {
             .ok_or_else(|| bad(format!("ring {}+{} outside the {}-byte region", spec.offset, spec.len, shm.len())))?;
         // SAFETY: the whole `spec.len` range is inside the mapping (checked above).
         let data = unsafe { header.add(RING_HEADER_BYTES as usize) };
-        Ok(Shared { _shm: shm, header, data, capacity })
+        let ring = Shared { _shm: shm, header, data, capacity };
+        // Positions only ever advance by whole records from zero; a region that does not
+        // start empty could place a record header across the end of the data.
+        let (head, tail) = (ring.head().load(Ordering::SeqCst), ring.tail().load(Ordering::SeqCst));
+        if head != 0 || tail != 0 {
+            return Err(bad(format!("ring must start empty (head {head}, tail {tail})")));
+        }
+        Ok(ring)
     }
 
     fn atomic_u64(&self, offset: usize) -> &AtomicU64 {
@@ -128,32 +145,39 @@ impl Shared {
         (pos & (self.capacity - 1)) as usize
     }
 
-    /// Copies `src` into the data area at `idx`; the caller keeps `idx + len` within
-    /// the capacity.
-    fn write_at(&self, idx: usize, src: &[u8]) {
-        debug_assert!(idx + src.len() <= self.capacity as usize);
-        // SAFETY: `idx + src.len() <= capacity` (callers never let a record wrap), so
-        // the destination is inside the data area; `src` is private memory.
+    /// Copies `src` into the data area at `idx`.
+    fn write_at(&self, idx: usize, src: &[u8]) -> Result<(), TransportError> {
+        if idx.checked_add(src.len()).is_none_or(|end| end > self.capacity as usize) {
+            return Err(TransportError::BadRing(format!("write of {} bytes at {idx} outside the ring", src.len())));
+        }
+        // SAFETY: `idx + src.len() <= capacity` (checked above), so the destination is
+        // inside the data area; `src` is private memory.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.data.as_ptr().add(idx), src.len()) };
+        Ok(())
     }
 
-    /// Copies bytes out of the data area at `idx`; the caller keeps it in bounds.
-    fn read_at(&self, idx: usize, dst: &mut [u8]) {
-        debug_assert!(idx + dst.len() <= self.capacity as usize);
-        // SAFETY: as for `write_at`, in the other direction. The peer may write the
-        // same bytes concurrently only by breaking the protocol; we copy once and
-        // validate the copy.
+    /// Copies bytes out of the data area at `idx`.
+    fn read_at(&self, idx: usize, dst: &mut [u8]) -> Result<(), TransportError> {
+        if idx.checked_add(dst.len()).is_none_or(|end| end > self.capacity as usize) {
+            return Err(TransportError::BadRing(format!("read of {} bytes at {idx} outside the ring", dst.len())));
+        }
+        // SAFETY: inside the data area (checked above). A hostile peer may write these
+        // bytes while we copy them: a race on plain bytes that can only give us garbage,
+        // never reach outside the mapping. We copy once and validate the copy, never
+        // the shared original.
         unsafe { std::ptr::copy_nonoverlapping(self.data.as_ptr().add(idx), dst.as_mut_ptr(), dst.len()) };
+        Ok(())
     }
 }
 
-/// Waits until `ready` holds: spins, yields, then sleeps on `bell` with `asleep` raised
-/// so the other side knows to ring. Returns false when `stop` asked to give up.
+/// Waits until `ready` holds: spins, yields, then sleeps on the `asleep` futex word so
+/// the other side knows to wake it. Returns false when `stop` asked to give up, and an
+/// error when the peer died or `patience` ran out.
 fn wait_for(
-    bell: &Doorbell,
     asleep: &AtomicU32,
     peer: &Liveness,
     stop: &dyn Fn() -> bool,
+    patience: Option<Duration>,
     mut ready: impl FnMut() -> Result<bool, TransportError>,
 ) -> Result<bool, TransportError> {
     let start = Instant::now();
@@ -178,15 +202,16 @@ fn wait_for(
         std::hint::spin_loop();
     }
     loop {
-        asleep.store(1, Ordering::SeqCst);
-        // Re-check after raising the flag: the other side either sees the flag and
-        // rings, or published before it, and we see that here.
+        doorbell::raise(asleep);
+        // Re-check after raising: the other side either sees the raised word and wakes
+        // us, or published before it, and we see that here.
         if ready()? {
-            asleep.store(0, Ordering::SeqCst);
+            doorbell::lower(asleep);
             return Ok(true);
         }
-        bell.wait(LIVENESS_TICK);
-        asleep.store(0, Ordering::SeqCst);
+        let slept = Instant::now();
+        doorbell::sleep(asleep, LIVENESS_TICK);
+        doorbell::lower(asleep);
         if ready()? {
             return Ok(true);
         }
@@ -196,14 +221,14 @@ fn wait_for(
         if !peer.is_alive() {
             return Err(TransportError::PeerGone);
         }
-    }
-}
-
-/// Rings `bell` if the other side said it is asleep.
-fn wake_if_asleep(asleep: &AtomicU32, bell: &Doorbell) {
-    fence(Ordering::SeqCst);
-    if asleep.load(Ordering::SeqCst) != 0 {
-        bell.ring();
+        if patience.is_some_and(|p| start.elapsed() > p) {
+            return Err(TransportError::TimedOut(start.elapsed()));
+        }
+        // A peer that keeps lowering our word makes every sleep return at once: pace
+        // the loop rather than spin on its behalf.
+        if slept.elapsed() < Duration::from_micros(100) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -215,8 +240,11 @@ pub struct Producer {
     ring: Shared,
     /// Bytes published so far.
     head: u64,
-    bell: Doorbell,
     peer: Liveness,
+    /// How long to wait for room before giving up on the consumer (None: as long as it
+    /// lives), and a flag that abandons the wait.
+    patience: Option<Duration>,
+    stop: Option<Arc<AtomicBool>>,
     /// The largest record payload: longer messages are fragmented.
     fragment: usize,
     /// The message being written, if one is open.
@@ -244,22 +272,23 @@ struct Streaming {
     published: bool,
 }
 
-/// The writing end of the ring at `spec` in `shm`.
-pub fn producer(
-    shm: Arc<SharedMemory>,
-    spec: RingSpec,
-    bell: Doorbell,
-    peer: Liveness,
-) -> Result<Producer, TransportError> {
+/// The writing end of the (empty) ring at `spec` in `shm`.
+pub fn producer(shm: Arc<SharedMemory>, spec: RingSpec, peer: Liveness) -> Result<Producer, TransportError> {
     let ring = Shared::new(shm, spec)?;
-    let head = ring.head().load(Ordering::Acquire);
-    let fragment = (ring.capacity / 4) as usize - RECORD_HEADER;
-    Ok(Producer { ring, head, bell, peer, fragment, open: None, error: None })
+    let fragment = fragment_len(ring.capacity);
+    Ok(Producer { ring, head: 0, peer, patience: None, stop: None, fragment, open: None, error: None })
 }
 
 impl Producer {
-    /// Sends one message (of any length), waiting while the ring is full. Fails when
-    /// the peer dies or corrupts the ring.
+    /// Gives up waiting for room after `patience` (a consumer that stops reading is
+    /// broken or hostile), or as soon as `stop` is set.
+    pub fn set_limits(&mut self, patience: Duration, stop: Arc<AtomicBool>) {
+        self.patience = Some(patience);
+        self.stop = Some(stop);
+    }
+
+    /// Sends one message (of any length), waiting while the ring is full. Fails when the
+    /// peer dies, stops reading, or corrupts the ring.
     pub fn send(&mut self, msg: &[u8]) -> Result<(), TransportError> {
         let result = self.open(msg.len()).and_then(|()| self.put(msg));
         self.close(result.is_ok());
@@ -273,9 +302,9 @@ impl Producer {
 
     /// Free bytes, from the consumer's published tail (peer input: validated).
     fn free(&self) -> Result<u64, TransportError> {
-        let tail = self.ring.tail().load(Ordering::Acquire);
+        let tail = self.ring.tail().load(Ordering::SeqCst);
         let used = self.head.wrapping_sub(tail);
-        if used > self.ring.capacity {
+        if used > self.ring.capacity || tail % 8 != 0 {
             return Err(TransportError::BadRing(format!("tail {tail} is not within a ring of head {}", self.head)));
         }
         Ok(self.ring.capacity - used)
@@ -290,7 +319,7 @@ impl Producer {
     /// Reserves the next record of the open message (waiting for room) and writes its
     /// header; it is published once filled.
     fn start_record(&mut self) -> Result<(), TransportError> {
-        let Some(mut st) = self.open else { return Ok(()) };
+        let Some(st) = self.open else { return Ok(()) };
         let len = st.remaining.min(self.fragment);
         let last = len == st.remaining;
         let kind = match (st.first, last) {
@@ -305,16 +334,18 @@ impl Producer {
         let skip = if padded > to_end { to_end } else { 0 };
         let need = (skip + padded) as u64;
         let ready = || Ok(self.free()? >= need);
-        if !wait_for(&self.bell, self.ring.producer_asleep(), &self.peer, &|| false, ready)? {
+        let stop_flag = self.stop.clone();
+        let stop = move || stop_flag.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
+        if !wait_for(self.ring.producer_asleep(), &self.peer, &stop, self.patience, ready)? {
             return Err(TransportError::PeerGone);
         }
         if skip > 0 {
             let header = [((skip - RECORD_HEADER) as u32).to_le_bytes(), SKIP.to_le_bytes()].concat();
-            self.ring.write_at(idx, &header);
+            self.ring.write_at(idx, &header)?;
         }
         let header = self.ring.index(self.head + skip as u64);
-        self.ring.write_at(header, &[(len as u32).to_le_bytes(), kind.to_le_bytes()].concat());
-        st = Streaming {
+        self.ring.write_at(header, &[(len as u32).to_le_bytes(), kind.to_le_bytes()].concat())?;
+        self.open = Some(Streaming {
             remaining: st.remaining - len,
             first: false,
             at: header + RECORD_HEADER,
@@ -323,8 +354,7 @@ impl Producer {
             advance: need,
             header,
             published: st.published,
-        };
-        self.open = Some(st);
+        });
         Ok(())
     }
 
@@ -332,7 +362,7 @@ impl Producer {
     fn publish(&mut self, advance: u64) {
         self.head += advance;
         self.ring.head().store(self.head, Ordering::SeqCst);
-        wake_if_asleep(self.ring.consumer_asleep(), &self.bell);
+        doorbell::ring(self.ring.consumer_asleep());
     }
 
     /// Fills the open message from `bytes` (or zeros), record by record.
@@ -351,15 +381,16 @@ impl Producer {
                 Some(b) => &b[from..from + take],
                 None => &ZEROS[..take],
             };
-            self.ring.write_at(st.at + st.written, src);
+            if let Err(e) = self.ring.write_at(st.at + st.written, src) {
+                return Err(self.fail(e));
+            }
             st.written += take;
             from += take;
             n -= take;
-            if st.written == st.len {
-                st.published = true;
-            }
+            let full = st.written == st.len;
+            st.published |= full;
             self.open = Some(st);
-            if st.written == st.len {
+            if full {
                 self.publish(st.advance);
                 if st.remaining > 0 {
                     if let Err(e) = self.start_record() {
@@ -390,6 +421,15 @@ impl Sink for Producer {
         if let Err(e) = self.start_record() {
             return Err(self.fail(e));
         }
+        if size == 0 {
+            // Nothing will fill it, so nothing would publish it: an empty message goes out
+            // as it is opened.
+            let advance = self.open.map_or(0, |st| st.advance);
+            self.publish(advance);
+            if let Some(st) = self.open.as_mut() {
+                st.published = true;
+            }
+        }
         Ok(())
     }
 
@@ -403,7 +443,8 @@ impl Sink for Producer {
 
     fn close(&mut self, complete: bool) {
         let Some(st) = self.open.take() else { return };
-        if complete || !st.published {
+        let all_out = st.remaining == 0 && st.written == st.len;
+        if complete || all_out || !st.published {
             // Complete: every record is out. Abandoned before anything went out: the
             // reservation is simply never published.
             return;
@@ -411,7 +452,9 @@ impl Sink for Producer {
         // Fragments went out already: end the message short, as a LAST record of what
         // was written, so the consumer sees a malformed message instead of waiting.
         let header = [(st.written as u32).to_le_bytes(), LAST.to_le_bytes()].concat();
-        self.ring.write_at(st.header, &header);
+        if self.ring.write_at(st.header, &header).is_err() {
+            return;
+        }
         let unused = (RECORD_HEADER + st.len).next_multiple_of(8) - (RECORD_HEADER + st.written).next_multiple_of(8);
         self.publish(st.advance - unused as u64);
     }
@@ -431,24 +474,30 @@ pub enum Received {
 pub struct Consumer {
     ring: Shared,
     tail: u64,
-    bell: Doorbell,
     peer: Liveness,
     max_message: usize,
     /// Bytes of the message being assembled from fragments, if any.
     partial: Option<usize>,
 }
 
-/// The reading end of the ring at `spec` in `shm`; messages longer than
-/// `wire::codec::MAX_COMMAND_BYTES` are refused.
-pub fn consumer(
-    shm: Arc<SharedMemory>,
-    spec: RingSpec,
-    bell: Doorbell,
-    peer: Liveness,
-) -> Result<Consumer, TransportError> {
+/// The reading end of the (empty) ring at `spec` in `shm`; messages longer than
+/// `wire::codec::MAX_COMMAND_BYTES` are refused (see [`Consumer::set_max_message`]).
+pub fn consumer(shm: Arc<SharedMemory>, spec: RingSpec, peer: Liveness) -> Result<Consumer, TransportError> {
     let ring = Shared::new(shm, spec)?;
-    let tail = ring.tail().load(Ordering::Acquire);
-    Ok(Consumer { ring, tail, bell, peer, max_message: wire::codec::MAX_COMMAND_BYTES as usize, partial: None })
+    Ok(Consumer { ring, tail: 0, peer, max_message: wire::codec::MAX_COMMAND_BYTES as usize, partial: None })
+}
+
+/// Interrupts a [`Consumer`] waiting in `recv` from another thread, so it looks at its
+/// stop condition.
+#[derive(Debug, Clone)]
+pub struct Waker {
+    ring: Shared,
+}
+
+impl Waker {
+    pub fn wake(&self) {
+        doorbell::ring(self.ring.consumer_asleep());
+    }
 }
 
 impl Consumer {
@@ -457,41 +506,42 @@ impl Consumer {
         self.max_message = max;
     }
 
-    /// Another handle on this ring's doorbell, to interrupt a waiting `recv` from
-    /// another thread (its `stop` condition is checked on every wake-up).
-    pub fn waker(&self) -> Result<Doorbell, TransportError> {
-        self.bell.try_clone()
+    /// A handle that interrupts a waiting `recv` from another thread (its `stop`
+    /// condition is checked on every wake-up).
+    pub fn waker(&self) -> Waker {
+        Waker { ring: self.ring.clone() }
+    }
+
+    /// True while a fragmented message is half received.
+    pub fn is_assembling(&self) -> bool {
+        self.partial.is_some()
     }
 
     /// Bytes published and not yet read (peer input: validated).
     fn available(&self) -> Result<u64, TransportError> {
-        let head = self.ring.head().load(Ordering::Acquire);
+        let head = self.ring.head().load(Ordering::SeqCst);
         let avail = head.wrapping_sub(self.tail);
-        if avail > self.ring.capacity {
+        if avail > self.ring.capacity || head % 8 != 0 {
             return Err(TransportError::BadRing(format!("head {head} is not within a ring of tail {}", self.tail)));
         }
         Ok(avail)
     }
 
-    /// Appends the next whole message to `out`, waiting for it. Returns `Stopped` as
-    /// soon as `stop` holds while waiting (a message half received stays pending).
+    /// Appends the next whole message to `out`, waiting for it. Returns `Stopped` as soon
+    /// as `stop` holds while waiting (a message half received stays pending, and its
+    /// bytes stay in `out`: keep them for the next call).
     pub fn recv(&mut self, out: &mut CommandBuf, stop: &dyn Fn() -> bool) -> Result<Received, TransportError> {
         loop {
             if self.drain(out)? {
                 return Ok(Received::Message);
             }
-            let ring = &self.ring;
-            let tail = self.tail;
-            let capacity = ring.capacity;
-            let ready = || {
-                let head = ring.head().load(Ordering::Acquire);
-                let avail = head.wrapping_sub(tail);
-                if avail > capacity {
-                    return Err(TransportError::BadRing(format!("head {head} is not within a ring of tail {tail}")));
-                }
-                Ok(avail > 0)
-            };
-            if !wait_for(&self.bell, ring.consumer_asleep(), &self.peer, stop, ready)? {
+            // `drain` stops after a ring's worth of records, so a peer that keeps
+            // publishing never keeps us from looking at `stop`.
+            if stop() {
+                return Ok(Received::Stopped);
+            }
+            let this = &*self;
+            if !wait_for(this.ring.consumer_asleep(), &this.peer, stop, None, || Ok(this.available()? > 0))? {
                 return Ok(Received::Stopped);
             }
         }
@@ -502,33 +552,42 @@ impl Consumer {
         self.drain(out)
     }
 
-    /// Consumes records until a message completes or the ring is empty.
+    /// Consumes records until a message completes, the ring is empty, or a ring's worth
+    /// of bytes went by (so the caller gets to check its stop condition).
     fn drain(&mut self, out: &mut CommandBuf) -> Result<bool, TransportError> {
-        loop {
+        let fragment = fragment_len(self.ring.capacity);
+        let mut consumed = 0u64;
+        while consumed < self.ring.capacity {
             let avail = self.available()?;
             if avail == 0 {
                 return Ok(false);
             }
             let bad = |why: String| Err(TransportError::BadRing(why));
-            if avail < RECORD_HEADER as u64 {
-                return bad(format!("{avail} bytes published, less than a record header"));
-            }
             let idx = self.ring.index(self.tail);
+            let to_end = self.ring.capacity as usize - idx;
+            if avail < RECORD_HEADER as u64 || to_end < RECORD_HEADER {
+                return bad(format!("{avail} bytes published at {idx}: no room for a record header"));
+            }
             let mut header = [0u8; RECORD_HEADER];
-            self.ring.read_at(idx, &mut header);
+            self.ring.read_at(idx, &mut header)?;
             let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
             let kind = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
             let padded = (RECORD_HEADER + len).next_multiple_of(8);
-            let to_end = self.ring.capacity as usize - idx;
             if padded > to_end || padded as u64 > avail {
                 return bad(format!("record of {len} bytes overruns the published data"));
             }
             let complete = match (kind, self.partial) {
                 (SKIP, _) => {
-                    if padded != to_end {
-                        return bad("skip record does not reach the end of the ring".into());
+                    // A skip only ever fills the end behind a record that did not fit.
+                    if padded != to_end || idx == 0 {
+                        return bad("skip record not filling the end of the ring".into());
                     }
-                    None
+                    false
+                }
+                // Fragments before the last are exactly a fragment long, so a peer cannot
+                // stream endless empty pieces.
+                (FIRST, None) | (MIDDLE, Some(_)) if len != fragment => {
+                    return bad(format!("fragment of {len} bytes where {fragment} are required"));
                 }
                 (WHOLE, None) | (FIRST, None) | (MIDDLE, Some(_)) | (LAST, Some(_)) => {
                     let so_far = self.partial.unwrap_or(0);
@@ -539,32 +598,30 @@ impl Consumer {
                             max: self.max_message,
                         });
                     };
-                    self.ring.read_at(idx + RECORD_HEADER, out.extend_for_fill(len));
-                    match kind {
-                        WHOLE | LAST => {
-                            self.partial = None;
-                            Some(true)
-                        }
-                        _ => {
-                            self.partial = Some(total);
-                            None
-                        }
-                    }
+                    let dst = out
+                        .try_extend_for_fill(len)
+                        .ok_or(TransportError::TooLarge { len: total, max: self.max_message })?;
+                    self.ring.read_at(idx + RECORD_HEADER, dst)?;
+                    let done = matches!(kind, WHOLE | LAST);
+                    self.partial = if done { None } else { Some(total) };
+                    done
                 }
                 (k, p) => return bad(format!("record kind {k} out of order (assembling: {})", p.is_some())),
             };
             self.tail += padded as u64;
+            consumed += padded as u64;
             self.ring.tail().store(self.tail, Ordering::SeqCst);
-            wake_if_asleep(self.ring.producer_asleep(), &self.bell);
-            if complete == Some(true) {
+            doorbell::ring(self.ring.producer_asleep());
+            if complete {
                 return Ok(true);
             }
         }
+        Ok(false)
     }
 }
 
-/// A ring pair's worth of setup for one side: the shared region plus both doorbells.
-/// Used by tests and the client; the server gets the same pieces over its socket.
+/// A context's shared region: one sealed memfd holding its command ring and its reply
+/// ring. The client creates it; the server maps the same memfd from the descriptor.
 #[derive(Debug)]
 pub struct RingRegion {
     pub shm: Arc<SharedMemory>,
@@ -589,10 +646,9 @@ mod tests {
 
     fn pair(data: u64) -> (Producer, Consumer) {
         let region = RingRegion::create(data).unwrap();
-        let bell = Doorbell::new().unwrap();
         let peer = Liveness::new();
-        let p = producer(region.shm.clone(), region.commands, bell.try_clone().unwrap(), peer.clone()).unwrap();
-        let c = consumer(region.shm.clone(), region.commands, bell, peer).unwrap();
+        let p = producer(region.shm.clone(), region.commands, peer.clone()).unwrap();
+        let c = consumer(region.shm.clone(), region.commands, peer).unwrap();
         (p, c)
     }
 
@@ -635,7 +691,7 @@ mod tests {
     #[test]
     fn a_waiting_receiver_can_be_stopped() {
         let (_p, mut c) = pair(4096);
-        let waker = c.waker().unwrap();
+        let waker = c.waker();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let t = std::thread::spawn(move || {
@@ -644,7 +700,7 @@ mod tests {
         });
         std::thread::sleep(Duration::from_millis(30));
         stop.store(true, Ordering::SeqCst);
-        waker.ring();
+        waker.wake();
         assert_eq!(t.join().unwrap(), Received::Stopped);
     }
 
@@ -681,13 +737,13 @@ mod tests {
         let (mut p, mut c) = pair(4096);
         p.send(b"hello").unwrap();
         // Overwrite the record's length with one that runs past what was published.
-        c.ring.write_at(0, &4000u32.to_le_bytes());
+        c.ring.write_at(0, &4000u32.to_le_bytes()).unwrap();
         let mut out = CommandBuf::new();
         assert!(matches!(c.try_recv(&mut out), Err(TransportError::BadRing(_))));
         // A fragment continuation without a start.
         let (mut p, mut c) = pair(4096);
         p.send(b"hello").unwrap();
-        c.ring.write_at(4, &MIDDLE.to_le_bytes());
+        c.ring.write_at(4, &MIDDLE.to_le_bytes()).unwrap();
         assert!(matches!(c.try_recv(&mut out), Err(TransportError::BadRing(_))));
     }
 
@@ -761,12 +817,94 @@ mod tests {
     #[test]
     fn bad_specs_are_refused() {
         let region = RingRegion::create(4096).unwrap();
-        let bell = || Doorbell::new().unwrap();
         let peer = Liveness::new();
         let mut s = region.commands;
         s.offset = 8;
-        assert!(consumer(region.shm.clone(), s, bell(), peer.clone()).is_err());
-        assert!(consumer(region.shm.clone(), RingSpec::with_data(0, 3000), bell(), peer.clone()).is_err());
-        assert!(consumer(region.shm.clone(), RingSpec::with_data(1 << 20, 4096), bell(), peer).is_err());
+        assert!(consumer(region.shm.clone(), s, peer.clone()).is_err());
+        assert!(consumer(region.shm.clone(), RingSpec::with_data(0, 3000), peer.clone()).is_err());
+        assert!(consumer(region.shm.clone(), RingSpec::with_data(1 << 20, 4096), peer).is_err());
+    }
+
+    #[test]
+    fn a_ring_that_does_not_start_empty_is_refused() {
+        let region = RingRegion::create(4096).unwrap();
+        let peer = Liveness::new();
+        let p = producer(region.shm.clone(), region.commands, peer.clone()).unwrap();
+        // A hostile client moves the positions before the server attaches.
+        p.ring.head().store(4096 - 3, Ordering::SeqCst);
+        p.ring.tail().store(4096 - 3, Ordering::SeqCst);
+        let err = consumer(region.shm.clone(), region.commands, peer.clone()).unwrap_err();
+        assert!(err.to_string().contains("start empty"), "{err}");
+        assert!(producer(region.shm.clone(), region.commands, peer).is_err());
+    }
+
+    #[test]
+    fn fragments_must_be_full_size() {
+        let (mut p, mut c) = pair(4096);
+        // A zero-length FIRST record: a peer trying to stream endless empty pieces.
+        p.ring.write_at(0, &[0u32.to_le_bytes(), FIRST.to_le_bytes()].concat()).unwrap();
+        p.publish(8);
+        let mut out = CommandBuf::new();
+        let err = c.try_recv(&mut out).unwrap_err();
+        assert!(err.to_string().contains("fragment"), "{err}");
+    }
+
+    #[test]
+    fn a_producer_that_keeps_publishing_cannot_hold_the_consumer() {
+        // Well-formed fragments forever: `recv` must still see its stop condition.
+        let (mut p, mut c) = pair(4096);
+        let fragment = fragment_len(4096);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let writer = std::thread::spawn(move || {
+            p.set_limits(Duration::from_secs(5), flag.clone());
+            p.open(usize::MAX / 2).unwrap();
+            while !flag.load(Ordering::SeqCst) {
+                if p.put(&vec![0; fragment]).is_err() {
+                    break;
+                }
+            }
+        });
+        let flag = stop.clone();
+        let start = Instant::now();
+        let mut out = CommandBuf::new();
+        c.set_max_message(usize::MAX);
+        let mut calls = 0;
+        let result = loop {
+            calls += 1;
+            let r = c.recv(&mut out, &|| start.elapsed() > Duration::from_millis(50));
+            out.clear();
+            if !matches!(r, Ok(Received::Message)) || calls > 1000 {
+                break r;
+            }
+        };
+        flag.store(true, Ordering::SeqCst);
+        assert_eq!(result.unwrap(), Received::Stopped);
+        assert!(start.elapsed() < Duration::from_secs(2));
+        drop(c);
+        let _ = writer.join();
+    }
+
+    #[test]
+    fn a_full_ring_gives_up_after_its_patience() {
+        let (mut p, _c) = pair(4096);
+        p.set_limits(Duration::from_millis(50), Arc::new(AtomicBool::new(false)));
+        let start = Instant::now();
+        let err = loop {
+            if let Err(e) = p.send(&[7; 512]) {
+                break e;
+            }
+        };
+        assert!(matches!(err, TransportError::TimedOut(_)), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn empty_messages_arrive() {
+        let (mut p, mut c) = pair(4096);
+        p.send(&[]).unwrap();
+        let mut out = CommandBuf::new();
+        assert!(c.try_recv(&mut out).unwrap());
+        assert!(out.is_empty());
     }
 }

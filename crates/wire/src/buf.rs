@@ -192,6 +192,17 @@ impl CommandBuf {
         self.grow_to(start + n);
         &mut self.words.as_mut_bytes()[start..start + n]
     }
+
+    /// Like [`CommandBuf::extend_for_fill`], but `None` instead of aborting the
+    /// process when memory runs out (for sizes a peer chose).
+    pub fn try_extend_for_fill(&mut self, n: usize) -> Option<&mut [u8]> {
+        let start = self.len;
+        let words = start.checked_add(n)?.div_ceil(ALIGN);
+        if let Some(more) = words.checked_sub(self.words.len()) {
+            self.words.try_reserve_exact(more).ok()?;
+        }
+        Some(self.extend_for_fill(n))
+    }
 }
 
 impl Sink for CommandBuf {

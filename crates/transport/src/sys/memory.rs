@@ -1,11 +1,9 @@
-//! Linux memory and wake-up primitives: sealed memfds, shared mappings, eventfds and a
-//! bounded poll. Thin wrappers over rustix that turn errors into `TransportError`.
+//! Linux shared-memory primitives: sealed memfds and shared mappings. Thin wrappers
+//! over rustix that turn errors into `TransportError`.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
-use std::time::Duration;
 
-use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use rustix::fs::{fcntl_add_seals, fcntl_get_seals, fstat, ftruncate, memfd_create, MemfdFlags, SealFlags};
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 
@@ -61,40 +59,4 @@ pub(crate) fn map_shared(fd: BorrowedFd<'_>, len: usize) -> Result<NonNull<u8>, 
 pub(crate) unsafe fn unmap(p: NonNull<u8>, len: usize) {
     // SAFETY: the caller hands over a live mapping of exactly `len` bytes.
     let _ = unsafe { munmap(p.as_ptr().cast(), len) };
-}
-
-/// A non-blocking eventfd.
-pub(crate) fn new_eventfd() -> Result<OwnedFd, TransportError> {
-    eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK).map_err(errno("eventfd"))
-}
-
-/// Adds one to an eventfd's counter; never blocks (a saturated counter is already
-/// "signalled").
-pub(crate) fn eventfd_signal(fd: BorrowedFd<'_>) {
-    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
-}
-
-/// Clears an eventfd's counter.
-pub(crate) fn eventfd_drain(fd: BorrowedFd<'_>) {
-    let mut buf = [0u8; 8];
-    let _ = rustix::io::read(fd, &mut buf);
-}
-
-/// Waits until `fd` is readable or `timeout` passes; true when readable.
-pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> bool {
-    let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
-}
-
-/// Checks that `fd` is an eventfd-like descriptor we can poll (a peer could pass
-/// anything).
-pub(crate) fn check_pollable(fd: &OwnedFd) -> Result<(), TransportError> {
-    let st = fstat(fd.as_fd()).map_err(errno("fstat doorbell"))?;
-    // eventfds are anonymous inodes: neither regular files nor directories.
-    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
-    if matches!(kind, rustix::fs::FileType::RegularFile | rustix::fs::FileType::Directory) {
-        return Err(TransportError::BadSharedMemory("doorbell is not an eventfd".into()));
-    }
-    Ok(())
 }
