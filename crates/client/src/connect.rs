@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use transport::liveness::Liveness;
 use transport::ring::RingRegion;
-use wire::control::{AttachRingRequest, ControlKind, ControlStatus, CreateContextRequest, HandlePayload};
+use wire::control::{ControlKind, ControlStatus, CreateContextRequest, HandlePayload};
 use wire::protocol::FEATURE_SHM_RINGS;
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -92,14 +92,7 @@ impl Connection {
     fn attach_rings(&self, context: u64) -> Result<RingLink, CallError> {
         let lost = |e: transport::TransportError| CallError::Lost(e.to_string());
         let region = RingRegion::create(RING_DATA).map_err(lost)?;
-        let request = AttachRingRequest {
-            context,
-            ring_bytes: region.shm.len() as u64,
-            cmd_offset: region.commands.offset,
-            cmd_len: region.commands.len,
-            reply_offset: region.replies.offset,
-            reply_len: region.replies.len,
-        };
+        let request = region.attach_request(context);
         let fds = [region.shm.as_fd()];
         let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
         let (header, payload, _) =

@@ -341,21 +341,14 @@ fn a_client_dying_mid_command_on_its_ring_is_freed() {
     use transport::liveness::Liveness;
     use transport::ring::{producer, RingRegion};
     use wire::buf::Sink;
-    use wire::control::{AttachRingRequest, ControlStatus};
+    use wire::control::ControlStatus;
     use zerocopy::IntoBytes;
 
     let server = serve(&[], false);
     let mut s = server.connect();
     let context = create_context(&mut s);
     let region = RingRegion::create(64 << 10).unwrap();
-    let request = AttachRingRequest {
-        context,
-        ring_bytes: region.shm.len() as u64,
-        cmd_offset: region.commands.offset,
-        cmd_len: region.commands.len,
-        reply_offset: region.replies.offset,
-        reply_len: region.replies.len,
-    };
+    let request = region.attach_request(context);
     let fds = [region.shm.as_fd()];
     let (header, _, _) = s.control(ControlKind::AttachRing, request.as_bytes(), &fds).unwrap();
     assert_eq!(header.status(), Ok(ControlStatus::Ok));

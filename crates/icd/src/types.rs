@@ -1,57 +1,9 @@
-//! The C types of the GL and EGL entry points, as the Khronos headers define them on
-//! Linux (LP64). Only `generated.rs` uses them, to give each shim its C signature.
-#![allow(non_camel_case_types, dead_code, clippy::upper_case_acronyms)]
-
-use core::ffi::{c_char, c_ulong, c_void};
+//! The C types of the entry points (from `wire::ctypes`), and the one platform rule the
+//! shims rely on.
 
 // The shims copy pointer-sized values (EGLConfig, EGLAttrib, `void *` results) as
 // 64-bit wire values in place; that is only right where pointers are 64 bits.
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("the glwire ICD supports 64-bit targets only");
 
-pub type GLenum = u32;
-pub type GLboolean = u8;
-pub type GLbitfield = u32;
-pub type GLbyte = i8;
-pub type GLubyte = u8;
-pub type GLshort = i16;
-pub type GLushort = u16;
-pub type GLint = i32;
-pub type GLuint = u32;
-pub type GLsizei = i32;
-pub type GLfloat = f32;
-pub type GLfixed = i32;
-pub type GLhalf = u16;
-pub type GLintptr = isize;
-pub type GLsizeiptr = isize;
-pub type GLint64 = i64;
-pub type GLuint64 = u64;
-pub type GLchar = c_char;
-/// `struct __GLsync *`.
-pub type GLsync = *mut c_void;
-/// A function pointer; passed and stored as a pointer-sized value.
-pub type GLDEBUGPROC = *const c_void;
-
-pub type EGLint = i32;
-pub type EGLBoolean = u32;
-pub type EGLenum = u32;
-pub type EGLAttrib = isize;
-pub type EGLAttribKHR = isize;
-pub type EGLTime = u64;
-pub type EGLTimeKHR = u64;
-pub type EGLuint64KHR = u64;
-pub type EGLDisplay = *mut c_void;
-pub type EGLConfig = *mut c_void;
-pub type EGLContext = *mut c_void;
-pub type EGLSurface = *mut c_void;
-pub type EGLSync = *mut c_void;
-pub type EGLSyncKHR = *mut c_void;
-pub type EGLImage = *mut c_void;
-pub type EGLImageKHR = *mut c_void;
-pub type EGLClientBuffer = *mut c_void;
-/// X11 `Window` (an XID).
-pub type EGLNativeWindowType = c_ulong;
-/// X11 `Pixmap` (an XID).
-pub type EGLNativePixmapType = c_ulong;
-/// X11 `Display *`.
-pub type EGLNativeDisplayType = *mut c_void;
+pub(crate) use wire::ctypes::*;

@@ -638,6 +638,18 @@ impl RingRegion {
         let shm = Arc::new(SharedMemory::create("glwire-rings", len)?);
         Ok(RingRegion { shm, commands, replies })
     }
+
+    /// The `AttachRing` request that hands this region to the server for `context`.
+    pub fn attach_request(&self, context: u64) -> wire::control::AttachRingRequest {
+        wire::control::AttachRingRequest {
+            context,
+            ring_bytes: self.shm.len() as u64,
+            cmd_offset: self.commands.offset,
+            cmd_len: self.commands.len,
+            reply_offset: self.replies.offset,
+            reply_len: self.replies.len,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod buf;
 pub mod codec;
 pub mod commands;
 pub mod control;
+pub mod ctypes;
 pub mod frame;
 pub mod pnames;
 pub mod protocol;

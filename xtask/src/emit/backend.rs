@@ -10,29 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Out, HEADER};
+use super::{ffi_type, Out, HEADER};
 use crate::model::{snake, Cmd, Count, Kind, Model, Ret};
-use crate::registry::CType;
-
-/// A registry C type as a Rust FFI type, using `backend-gles`'s `types` aliases (the
-/// same spelling as the ICD's shims).
-fn ffi_type(t: &CType) -> Result<String, String> {
-    let base = match t.base.as_str() {
-        "void" => "c_void".to_owned(),
-        "char" => "c_char".to_owned(),
-        b => b.to_owned(),
-    };
-    let inner = if t.is_const { "*const" } else { "*mut" };
-    Ok(match t.pointers {
-        0 => base,
-        1 => format!("{inner} {base}"),
-        2 => {
-            let outer = if t.text.contains("*const") { "*const" } else { "*mut" };
-            format!("{outer} {inner} {base}")
-        }
-        n => return Err(format!("`{}`: {n} pointer levels", t.text)),
-    })
-}
 
 /// The GLES version that introduced each core command (`"2.0"` … `"3.2"`), read from
 /// gl.xml's `<feature api="gles2">` elements; the first feature naming a command wins.

@@ -3,28 +3,8 @@
 //! by the registry or the annotations' rules, forwards the command, and copies outputs
 //! back. The shims hold no logic beyond that; `client` does the rest.
 
-use super::{Out, HEADER};
+use super::{ffi_type, Out, HEADER};
 use crate::model::{Api, Cmd, Count, Kind, Model, Ret};
-use crate::registry::CType;
-
-/// A registry C type as a Rust FFI type, using the ICD's `types` aliases.
-fn ffi_type(t: &CType) -> Result<String, String> {
-    let base = match t.base.as_str() {
-        "void" => "c_void".to_owned(),
-        "char" => "c_char".to_owned(),
-        b => b.to_owned(),
-    };
-    let inner = if t.is_const { "*const" } else { "*mut" };
-    Ok(match t.pointers {
-        0 => base,
-        1 => format!("{inner} {base}"),
-        2 => {
-            let outer = if t.text.contains("*const") { "*const" } else { "*mut" };
-            format!("{outer} {inner} {base}")
-        }
-        n => return Err(format!("`{}`: {n} pointer levels", t.text)),
-    })
-}
 
 /// The Rust expression for a count, over the shim's arguments (`Result<usize, _>` for
 /// hand rules, which may fail with a GL error; `Option<usize>` for registry lengths,

@@ -1,5 +1,6 @@
 //! Writes every generated file from the model: the wire layouts and codecs, the pname
-//! tables, the ICD's GL entry points and name table, and the opcode registry. Each file
+//! tables, the ICD's GL entry points and name table, the host executor's function table
+//! and dispatch, and the opcode registry. Each file
 //! starts with an `@generated` line; none is edited by hand.
 
 mod backend;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::annotations::Annotations;
 use crate::model::{self, Model};
-use crate::registry::Registry;
+use crate::registry::{CType, Registry};
 
 pub const ANNOTATIONS: &str = "codegen/annotations.toml";
 pub const OPCODES: &str = "codegen/opcodes.txt";
@@ -71,6 +72,25 @@ pub fn generate(root: &Path, out: &Path) -> Result<Vec<PathBuf>, String> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// A registry C type as a Rust FFI type, in the `wire::ctypes` aliases.
+pub(super) fn ffi_type(t: &CType) -> Result<String, String> {
+    let base = match t.base.as_str() {
+        "void" => "c_void".to_owned(),
+        "char" => "c_char".to_owned(),
+        b => b.to_owned(),
+    };
+    let inner = if t.is_const { "*const" } else { "*mut" };
+    Ok(match t.pointers {
+        0 => base,
+        1 => format!("{inner} {base}"),
+        2 => {
+            let outer = if t.text.contains("*const") { "*const" } else { "*mut" };
+            format!("{outer} {inner} {base}")
+        }
+        n => return Err(format!("`{}`: {n} pointer levels", t.text)),
+    })
 }
 
 /// Appends formatted lines; generated code reads best built line by line.
