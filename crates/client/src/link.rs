@@ -1,7 +1,7 @@
 //! The seam between the client and a transport: something that takes encoded commands
-//! and, for synchronous ones, returns the reply bytes. The transport crate provides the
-//! real links (shared-memory ring, socket); until one is attached, calls fail with
-//! [`CallError::NotConnected`].
+//! and, for synchronous ones, returns the reply bytes. `RingLink` (shared-memory rings)
+//! and the socket link in `connect` are the real ones; until a context has one, its
+//! calls fail with [`CallError::NotConnected`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
