@@ -22,9 +22,33 @@ pub(crate) fn egl<R>(name: &'static str, default: R, f: impl FnOnce(&mut dyn For
     let _ = name;
     match catch_unwind(AssertUnwindSafe(|| client::with_display_link(f))) {
         Ok(Ok(v)) => v,
-        // The EGL error reaches the program through libglvnd's setEGLError once the
-        // vendor is loadable (the ICD issue).
-        Ok(Err(_)) => default,
+        Ok(Err(e)) => {
+            crate::vendor::set_egl_error(egl_error(&e));
+            default
+        }
+        Err(payload) => swallow(payload, default),
+    }
+}
+
+/// The EGL error a failed forwarded call reports.
+fn egl_error(e: &CallError) -> i32 {
+    const EGL_NOT_INITIALIZED: i32 = 0x3001;
+    const EGL_BAD_ACCESS: i32 = 0x3002;
+    const EGL_BAD_PARAMETER: i32 = 0x300C;
+    const EGL_CONTEXT_LOST: i32 = 0x300E;
+    match e {
+        CallError::NotConnected => EGL_NOT_INITIALIZED,
+        CallError::Lost(_) => EGL_CONTEXT_LOST,
+        CallError::Egl(code) => *code as i32,
+        CallError::Gl(_) => EGL_BAD_PARAMETER,
+        CallError::Protocol(_) | CallError::Encode(_) => EGL_BAD_ACCESS,
+    }
+}
+
+/// Runs the body of an entry point that forwards nothing; a panic gives `default`.
+pub(crate) fn guard<R>(default: R, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
         Err(payload) => swallow(payload, default),
     }
 }
