@@ -5,6 +5,7 @@
 
 mod connect;
 mod context;
+pub mod egl;
 mod error;
 mod link;
 mod ring_link;

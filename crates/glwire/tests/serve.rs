@@ -388,3 +388,41 @@ fn bench_transport_reports_every_figure_with_its_floor() {
     assert_eq!(json.matches("\"measure\"").count(), 6, "{json}");
     assert!(!json.contains("\"ratio\": 0,") && !json.contains("\"value\": 0,"), "{json}");
 }
+
+/// EGL on the client, against a real server: configs, a context, make-current on this
+/// thread, a GL call through it, release, and the errors EGL names for misuse.
+#[test]
+fn egl_contexts_work_against_a_real_server() {
+    use client::egl;
+    use wire::commands::GetError;
+    let server = serve(&[], false);
+    let conn = client::Connection::unix(&server.socket, "egl-test").unwrap();
+    let dpy = 0xE61;
+    assert_eq!(egl::initialize_with(dpy, conn), (1, 5));
+    assert_eq!(egl::query_string(dpy, 0x3053).unwrap(), c"glwire"); // EGL_VENDOR
+                                                                    // RGBA8 with depth, for ES 3 pbuffers.
+    let wanted = [0x3024, 8, 0x3021, 8, 0x3025, 16, 0x3040, 0x40, 0x3033, 0x1];
+    let configs = egl::choose_config(dpy, &wanted).unwrap();
+    assert!(!configs.is_empty());
+    assert_eq!(egl::get_config_attrib(dpy, configs[0], 0x3021).unwrap(), 8); // EGL_ALPHA_SIZE
+    assert!(egl::get_config_attrib(dpy, configs[0], 0x3025).unwrap() >= 16); // EGL_DEPTH_SIZE
+    let ctx = egl::create_context(dpy, configs[0], 0, &[0x3098, 3]).unwrap();
+    let surface = egl::create_pbuffer_surface(dpy, configs[0], &[0x3057, 64, 0x3056, 32]).unwrap();
+    assert_eq!(egl::query_surface(dpy, surface, 0x3057).unwrap(), 64);
+    egl::make_current(dpy, surface, surface, ctx).unwrap();
+    let reply = client::with_current(|c| {
+        use client::Forward;
+        c.call(&GlCommand::GetError(GetError {})).map(|r| r.len())
+    });
+    assert!(matches!(reply, Some(Ok(n)) if n > 0), "{reply:?}");
+    // Another thread cannot take a context current here.
+    let taken = std::thread::spawn(move || egl::make_current(dpy, 0, 0, ctx)).join().unwrap();
+    assert_eq!(taken, Err(egl::EGL_BAD_ACCESS));
+    egl::make_current(dpy, 0, 0, 0).unwrap();
+    assert!(client::with_current(|_| ()).is_none());
+    assert_eq!(egl::create_context(dpy, 999, 0, &[]), Err(egl::EGL_BAD_CONFIG));
+    assert_eq!(egl::make_current(dpy, 0, 0, 12345), Err(egl::EGL_BAD_CONTEXT));
+    egl::destroy_surface(dpy, surface).unwrap();
+    egl::destroy_context(dpy, ctx).unwrap();
+    egl::terminate(dpy).unwrap();
+}

@@ -1,6 +1,8 @@
-//! The EGL entry points the ICD writes by hand: `eglGetError`, and the surfaces that
-//! need a native window or pixmap, which fail with the EGL error the spec names until
-//! X11 window surfaces land (the frames issue). It owns the per-thread EGL error.
+//! The EGL entry points the ICD writes by hand: displays, configs, contexts, pbuffers
+//! and make-current (their logic is `client::egl`'s; these shims only move values
+//! between pointers and slices), `eglGetError`, and the surfaces that need a native
+//! window or pixmap, which fail with the EGL error the spec names until X11 window
+//! surfaces land (the frames issue). It owns the per-thread EGL error.
 
 use core::ffi::c_void;
 use std::cell::Cell;
@@ -95,9 +97,262 @@ unsafe extern "C" fn egl_create_pbuffer_from_client_buffer(
     guard(std::ptr::null_mut(), || fail(EGL_BAD_PARAMETER, std::ptr::null_mut()))
 }
 
+/// Runs an EGL entry point's body: a panic gives `default`, an error is reported as
+/// the thread's EGL error and gives `default`.
+fn egl_call<R: Copy>(default: R, f: impl FnOnce() -> Result<R, client::egl::EglError>) -> R {
+    guard(Err(0x3002), f).unwrap_or_else(|code| fail(code, default))
+}
+
+/// Writes `value` through an optional output pointer.
+///
+/// # Safety
+/// `p` is NULL or valid for writing one `T`.
+unsafe fn put<T>(p: *mut T, value: T) {
+    if !p.is_null() {
+        // SAFETY: non-NULL, and the caller guarantees it is writable.
+        unsafe { p.write(value) };
+    }
+}
+
+fn handle<T>(p: *mut T) -> u64 {
+    p as usize as u64
+}
+
+fn from_handle(h: u64) -> *mut c_void {
+    h as usize as *mut c_void
+}
+
+/// The attributes before `EGL_NONE`, copied out.
+///
+/// # Safety
+/// `p` is NULL or an `EGL_NONE`-terminated attribute list.
+unsafe fn attribs(p: *const EGLint) -> Result<Vec<EGLint>, client::egl::EglError> {
+    // SAFETY: forwarded from the caller.
+    let list = unsafe { crate::ptr::attrib_list(p) }.map_err(|_| client::egl::EGL_BAD_ATTRIBUTE)?;
+    Ok(list.map(|l| l[..l.len() - 1].to_vec()).unwrap_or_default())
+}
+
+/// Copies a list of config handles out as `eglGetConfigs`/`eglChooseConfig` do: all of
+/// them counted when `configs` is NULL, at most `size` written otherwise.
+///
+/// # Safety
+/// `configs` is NULL or has room for `size` configs; `num` is NULL or writable.
+unsafe fn put_configs(
+    list: &[u64],
+    configs: *mut EGLConfig,
+    size: EGLint,
+    num: *mut EGLint,
+) -> Result<EGLBoolean, client::egl::EglError> {
+    if num.is_null() {
+        return Err(client::egl::EGL_BAD_PARAMETER);
+    }
+    let n = if configs.is_null() { list.len() } else { list.len().min(usize::try_from(size).unwrap_or(0)) };
+    for (i, &c) in list.iter().take(n).enumerate().filter(|_| !configs.is_null()) {
+        // SAFETY: `i < size`, within the caller's array.
+        unsafe { configs.add(i).write(from_handle(c)) };
+    }
+    // SAFETY: checked non-NULL above; writable by contract.
+    unsafe { num.write(n as EGLint) };
+    Ok(1)
+}
+
+unsafe extern "C" fn egl_initialize(dpy: EGLDisplay, major: *mut EGLint, minor: *mut EGLint) -> EGLBoolean {
+    egl_call(0, || {
+        let (a, b) = client::egl::initialize(handle(dpy))?;
+        // SAFETY: NULL or writable, by the EGL contract.
+        unsafe {
+            put(major, a);
+            put(minor, b);
+        }
+        Ok(1)
+    })
+}
+
+unsafe extern "C" fn egl_terminate(dpy: EGLDisplay) -> EGLBoolean {
+    egl_call(0, || client::egl::terminate(handle(dpy)).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_query_string(dpy: EGLDisplay, name: EGLint) -> *const core::ffi::c_char {
+    egl_call(std::ptr::null(), || client::egl::query_string(handle(dpy), name).map(|s| s.as_ptr()))
+}
+
+unsafe extern "C" fn egl_get_configs(
+    dpy: EGLDisplay,
+    configs: *mut EGLConfig,
+    size: EGLint,
+    num: *mut EGLint,
+) -> EGLBoolean {
+    egl_call(0, || {
+        let list = client::egl::get_configs(handle(dpy))?;
+        // SAFETY: the EGL contract for eglGetConfigs.
+        unsafe { put_configs(&list, configs, size, num) }
+    })
+}
+
+unsafe extern "C" fn egl_choose_config(
+    dpy: EGLDisplay,
+    attrib_list: *const EGLint,
+    configs: *mut EGLConfig,
+    size: EGLint,
+    num: *mut EGLint,
+) -> EGLBoolean {
+    egl_call(0, || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let wanted = unsafe { attribs(attrib_list) }?;
+        let list = client::egl::choose_config(handle(dpy), &wanted)?;
+        // SAFETY: the EGL contract for eglChooseConfig.
+        unsafe { put_configs(&list, configs, size, num) }
+    })
+}
+
+unsafe extern "C" fn egl_get_config_attrib(
+    dpy: EGLDisplay,
+    config: EGLConfig,
+    attr: EGLint,
+    value: *mut EGLint,
+) -> EGLBoolean {
+    egl_call(0, || {
+        let v = client::egl::get_config_attrib(handle(dpy), handle(config), attr)?;
+        // SAFETY: NULL or writable, by the EGL contract.
+        unsafe { put(value, v) };
+        Ok(1)
+    })
+}
+
+unsafe extern "C" fn egl_create_context(
+    dpy: EGLDisplay,
+    config: EGLConfig,
+    share: EGLContext,
+    attrib_list: *const EGLint,
+) -> EGLContext {
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list = unsafe { attribs(attrib_list) }?;
+        client::egl::create_context(handle(dpy), handle(config), handle(share), &list).map(from_handle)
+    })
+}
+
+unsafe extern "C" fn egl_destroy_context(dpy: EGLDisplay, ctx: EGLContext) -> EGLBoolean {
+    egl_call(0, || client::egl::destroy_context(handle(dpy), handle(ctx)).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_query_context(
+    dpy: EGLDisplay,
+    ctx: EGLContext,
+    attr: EGLint,
+    value: *mut EGLint,
+) -> EGLBoolean {
+    egl_call(0, || {
+        let v = client::egl::query_context(handle(dpy), handle(ctx), attr)?;
+        // SAFETY: NULL or writable, by the EGL contract.
+        unsafe { put(value, v) };
+        Ok(1)
+    })
+}
+
+unsafe extern "C" fn egl_create_pbuffer_surface(
+    dpy: EGLDisplay,
+    config: EGLConfig,
+    attrib_list: *const EGLint,
+) -> EGLSurface {
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list = unsafe { attribs(attrib_list) }?;
+        client::egl::create_pbuffer_surface(handle(dpy), handle(config), &list).map(from_handle)
+    })
+}
+
+unsafe extern "C" fn egl_destroy_surface(dpy: EGLDisplay, surface: EGLSurface) -> EGLBoolean {
+    egl_call(0, || client::egl::destroy_surface(handle(dpy), handle(surface)).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_query_surface(
+    dpy: EGLDisplay,
+    surface: EGLSurface,
+    attr: EGLint,
+    value: *mut EGLint,
+) -> EGLBoolean {
+    egl_call(0, || {
+        let v = client::egl::query_surface(handle(dpy), handle(surface), attr)?;
+        // SAFETY: NULL or writable, by the EGL contract.
+        unsafe { put(value, v) };
+        Ok(1)
+    })
+}
+
+unsafe extern "C" fn egl_surface_attrib(_: EGLDisplay, _: EGLSurface, _: EGLint, _: EGLint) -> EGLBoolean {
+    // Pbuffer attributes glwire does not model (swap behaviour, mipmap level) are
+    // accepted and have no effect, as on a driver that ignores them.
+    1
+}
+
+unsafe extern "C" fn egl_make_current(
+    dpy: EGLDisplay,
+    draw: EGLSurface,
+    read: EGLSurface,
+    ctx: EGLContext,
+) -> EGLBoolean {
+    egl_call(0, || client::egl::make_current(handle(dpy), handle(draw), handle(read), handle(ctx)).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_swap_buffers(dpy: EGLDisplay, surface: EGLSurface) -> EGLBoolean {
+    egl_call(0, || client::egl::swap_buffers(handle(dpy), handle(surface)).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_swap_interval(_: EGLDisplay, _: EGLint) -> EGLBoolean {
+    // Pbuffers have no presentation to pace; window surfaces honour it (frames issue).
+    1
+}
+
+unsafe extern "C" fn egl_bind_api(api: EGLenum) -> EGLBoolean {
+    const EGL_OPENGL_ES_API: EGLenum = 0x30A0;
+    egl_call(0, || if api == EGL_OPENGL_ES_API { Ok(1) } else { Err(client::egl::EGL_BAD_PARAMETER) })
+}
+
+unsafe extern "C" fn egl_wait_client() -> EGLBoolean {
+    // Everything queued reaches the server; the server runs it in order.
+    egl_call(0, || {
+        client::with_current(|c| c.flush()).transpose().map_err(|_| client::egl::EGL_BAD_ACCESS)?;
+        Ok(1)
+    })
+}
+
+unsafe extern "C" fn egl_wait_native(_: EGLint) -> EGLBoolean {
+    1
+}
+
+unsafe extern "C" fn egl_release_thread() -> EGLBoolean {
+    egl_call(0, || client::egl::release_thread().map(|()| 1))
+}
+
+unsafe extern "C" fn egl_bind_tex_image(_: EGLDisplay, _: EGLSurface, _: EGLint) -> EGLBoolean {
+    egl_call(0, || Err(client::egl::EGL_BAD_MATCH))
+}
+
 /// The hand-written entry point called `name`, or NULL.
 pub fn proc_address(name: &[u8]) -> *const c_void {
     match name {
+        b"eglInitialize" => egl_initialize as *const c_void,
+        b"eglTerminate" => egl_terminate as *const c_void,
+        b"eglQueryString" => egl_query_string as *const c_void,
+        b"eglGetConfigs" => egl_get_configs as *const c_void,
+        b"eglChooseConfig" => egl_choose_config as *const c_void,
+        b"eglGetConfigAttrib" => egl_get_config_attrib as *const c_void,
+        b"eglCreateContext" => egl_create_context as *const c_void,
+        b"eglDestroyContext" => egl_destroy_context as *const c_void,
+        b"eglQueryContext" => egl_query_context as *const c_void,
+        b"eglCreatePbufferSurface" => egl_create_pbuffer_surface as *const c_void,
+        b"eglDestroySurface" => egl_destroy_surface as *const c_void,
+        b"eglQuerySurface" => egl_query_surface as *const c_void,
+        b"eglSurfaceAttrib" => egl_surface_attrib as *const c_void,
+        b"eglMakeCurrent" => egl_make_current as *const c_void,
+        b"eglSwapBuffers" => egl_swap_buffers as *const c_void,
+        b"eglSwapInterval" => egl_swap_interval as *const c_void,
+        b"eglBindAPI" => egl_bind_api as *const c_void,
+        b"eglWaitClient" | b"eglWaitGL" => egl_wait_client as *const c_void,
+        b"eglWaitNative" => egl_wait_native as *const c_void,
+        b"eglReleaseThread" => egl_release_thread as *const c_void,
+        b"eglBindTexImage" | b"eglReleaseTexImage" => egl_bind_tex_image as *const c_void,
         b"eglGetError" => egl_get_error as *const c_void,
         b"eglCreateWindowSurface" => egl_create_window_surface as *const c_void,
         b"eglCreatePlatformWindowSurface" => egl_create_platform_window_surface as *const c_void,

@@ -2,7 +2,7 @@
 // codegen/annotations.toml. Do not edit: change the generator or the annotations.
 //! The ICD's GL and EGL entry points and their name table.
 #![cfg_attr(rustfmt, rustfmt::skip)]
-#![allow(clippy::all)]
+#![allow(clippy::all, unused_imports)]
 
 use core::ffi::{c_char, c_void, CStr};
 
@@ -4922,56 +4922,6 @@ pub(crate) unsafe extern "C" fn glTexStorage3DMultisample(target: GLenum, sample
     })
 }
 
-/// `eglBindAPI`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglBindAPI(api: EGLenum) -> EGLBoolean {
-    entry::egl("eglBindAPI", 0, |cx| {
-        let reply = cx.call(&Command::EglBindAPI(EglBindAPI { api: api as u32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglBindAPI as u32)?;
-        let r = EglBindAPIReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglBindTexImage`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglBindTexImage(dpy: EGLDisplay, surface: EGLSurface, buffer: EGLint) -> EGLBoolean {
-    entry::egl("eglBindTexImage", 0, |cx| {
-        let reply = cx.call(&Command::EglBindTexImage(EglBindTexImage { dpy: dpy as usize as u64, surface: surface as usize as u64, buffer: buffer as i32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglBindTexImage as u32)?;
-        let r = EglBindTexImageReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglChooseConfig`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglChooseConfig(dpy: EGLDisplay, attrib_list: *const EGLint, configs: *mut EGLConfig, config_size: EGLint, num_config: *mut EGLint) -> EGLBoolean {
-    entry::egl("eglChooseConfig", 0, |cx| {
-        // SAFETY: the eglChooseConfig contract: `attrib_list` is NULL or ends with EGL_NONE.
-        let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
-        let configs_cap = ptr::out_cap(configs.is_null(), len_of(config_size));
-        let num_config_cap = ptr::out_cap(num_config.is_null(), Some(1usize));
-        let reply = cx.call(&Command::EglChooseConfig(EglChooseConfig { dpy: dpy as usize as u64, attrib_list, configs: configs_cap, config_size: config_size as i32, num_config: num_config_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglChooseConfig as u32)?;
-        let r = EglChooseConfigReply::decode(body)?;
-        // SAFETY: the eglChooseConfig contract: `configs` has room for the capacity asked for.
-        unsafe { ptr::output(configs.cast::<u64>(), configs_cap, r.configs) };
-        // SAFETY: the eglChooseConfig contract: `num_config` has room for the capacity asked for.
-        unsafe { ptr::output(num_config.cast::<i32>(), num_config_cap, r.num_config) };
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
 /// `eglClientWaitSync`, forwarded to the server.
 ///
 /// # Safety
@@ -4997,22 +4947,6 @@ pub(crate) unsafe extern "C" fn eglClientWaitSyncKHR(dpy: EGLDisplay, sync: EGLS
         let body = reply_body(reply.as_bytes(), Opcode::EglClientWaitSyncKHR as u32)?;
         let r = EglClientWaitSyncKHRReply::decode(body)?;
         Ok(r.ret as EGLint)
-    })
-}
-
-/// `eglCreateContext`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglCreateContext(dpy: EGLDisplay, config: EGLConfig, share_context: EGLContext, attrib_list: *const EGLint) -> EGLContext {
-    entry::egl("eglCreateContext", core::ptr::null_mut(), |cx| {
-        // SAFETY: the eglCreateContext contract: `attrib_list` is NULL or ends with EGL_NONE.
-        let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
-        let reply = cx.call(&Command::EglCreateContext(EglCreateContext { dpy: dpy as usize as u64, config: config as usize as u64, share_context: share_context as usize as u64, attrib_list }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglCreateContext as u32)?;
-        let r = EglCreateContextReply::decode(body)?;
-        Ok(r.ret as usize as EGLContext)
     })
 }
 
@@ -5048,22 +4982,6 @@ pub(crate) unsafe extern "C" fn eglCreateImageKHR(dpy: EGLDisplay, ctx: EGLConte
     })
 }
 
-/// `eglCreatePbufferSurface`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglCreatePbufferSurface(dpy: EGLDisplay, config: EGLConfig, attrib_list: *const EGLint) -> EGLSurface {
-    entry::egl("eglCreatePbufferSurface", core::ptr::null_mut(), |cx| {
-        // SAFETY: the eglCreatePbufferSurface contract: `attrib_list` is NULL or ends with EGL_NONE.
-        let attrib_list = unsafe { ptr::attrib_list(attrib_list.cast::<i32>()) }?;
-        let reply = cx.call(&Command::EglCreatePbufferSurface(EglCreatePbufferSurface { dpy: dpy as usize as u64, config: config as usize as u64, attrib_list }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglCreatePbufferSurface as u32)?;
-        let r = EglCreatePbufferSurfaceReply::decode(body)?;
-        Ok(r.ret as usize as EGLSurface)
-    })
-}
-
 /// `eglCreateSync`, forwarded to the server.
 ///
 /// # Safety
@@ -5096,20 +5014,6 @@ pub(crate) unsafe extern "C" fn eglCreateSyncKHR(dpy: EGLDisplay, type_: EGLenum
     })
 }
 
-/// `eglDestroyContext`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglDestroyContext(dpy: EGLDisplay, ctx: EGLContext) -> EGLBoolean {
-    entry::egl("eglDestroyContext", 0, |cx| {
-        let reply = cx.call(&Command::EglDestroyContext(EglDestroyContext { dpy: dpy as usize as u64, ctx: ctx as usize as u64 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglDestroyContext as u32)?;
-        let r = EglDestroyContextReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
 /// `eglDestroyImage`, forwarded to the server.
 ///
 /// # Safety
@@ -5138,20 +5042,6 @@ pub(crate) unsafe extern "C" fn eglDestroyImageKHR(dpy: EGLDisplay, image: EGLIm
     })
 }
 
-/// `eglDestroySurface`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglDestroySurface(dpy: EGLDisplay, surface: EGLSurface) -> EGLBoolean {
-    entry::egl("eglDestroySurface", 0, |cx| {
-        let reply = cx.call(&Command::EglDestroySurface(EglDestroySurface { dpy: dpy as usize as u64, surface: surface as usize as u64 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglDestroySurface as u32)?;
-        let r = EglDestroySurfaceReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
 /// `eglDestroySync`, forwarded to the server.
 ///
 /// # Safety
@@ -5176,43 +5066,6 @@ pub(crate) unsafe extern "C" fn eglDestroySyncKHR(dpy: EGLDisplay, sync: EGLSync
         let reply = cx.call(&Command::EglDestroySyncKHR(EglDestroySyncKHR { dpy: dpy as usize as u64, sync: sync as usize as u64 }))?;
         let body = reply_body(reply.as_bytes(), Opcode::EglDestroySyncKHR as u32)?;
         let r = EglDestroySyncKHRReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglGetConfigAttrib`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglGetConfigAttrib(dpy: EGLDisplay, config: EGLConfig, attribute: EGLint, value: *mut EGLint) -> EGLBoolean {
-    entry::egl("eglGetConfigAttrib", 0, |cx| {
-        let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
-        let reply = cx.call(&Command::EglGetConfigAttrib(EglGetConfigAttrib { dpy: dpy as usize as u64, config: config as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglGetConfigAttrib as u32)?;
-        let r = EglGetConfigAttribReply::decode(body)?;
-        // SAFETY: the eglGetConfigAttrib contract: `value` has room for the capacity asked for.
-        unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglGetConfigs`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglGetConfigs(dpy: EGLDisplay, configs: *mut EGLConfig, config_size: EGLint, num_config: *mut EGLint) -> EGLBoolean {
-    entry::egl("eglGetConfigs", 0, |cx| {
-        let configs_cap = ptr::out_cap(configs.is_null(), len_of(config_size));
-        let num_config_cap = ptr::out_cap(num_config.is_null(), Some(1usize));
-        let reply = cx.call(&Command::EglGetConfigs(EglGetConfigs { dpy: dpy as usize as u64, configs: configs_cap, config_size: config_size as i32, num_config: num_config_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglGetConfigs as u32)?;
-        let r = EglGetConfigsReply::decode(body)?;
-        // SAFETY: the eglGetConfigs contract: `configs` has room for the capacity asked for.
-        unsafe { ptr::output(configs.cast::<u64>(), configs_cap, r.configs) };
-        // SAFETY: the eglGetConfigs contract: `num_config` has room for the capacity asked for.
-        unsafe { ptr::output(num_config.cast::<i32>(), num_config_cap, r.num_config) };
         Ok(r.ret as EGLBoolean)
     })
 }
@@ -5251,145 +5104,6 @@ pub(crate) unsafe extern "C" fn eglGetSyncAttribKHR(dpy: EGLDisplay, sync: EGLSy
     })
 }
 
-/// `eglInitialize`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglInitialize(dpy: EGLDisplay, major: *mut EGLint, minor: *mut EGLint) -> EGLBoolean {
-    entry::egl("eglInitialize", 0, |cx| {
-        let major_cap = ptr::out_cap(major.is_null(), Some(1usize));
-        let minor_cap = ptr::out_cap(minor.is_null(), Some(1usize));
-        let reply = cx.call(&Command::EglInitialize(EglInitialize { dpy: dpy as usize as u64, major: major_cap, minor: minor_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglInitialize as u32)?;
-        let r = EglInitializeReply::decode(body)?;
-        // SAFETY: the eglInitialize contract: `major` has room for the capacity asked for.
-        unsafe { ptr::output(major.cast::<i32>(), major_cap, r.major) };
-        // SAFETY: the eglInitialize contract: `minor` has room for the capacity asked for.
-        unsafe { ptr::output(minor.cast::<i32>(), minor_cap, r.minor) };
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglMakeCurrent`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglMakeCurrent(dpy: EGLDisplay, draw: EGLSurface, read: EGLSurface, ctx: EGLContext) -> EGLBoolean {
-    entry::egl("eglMakeCurrent", 0, |cx| {
-        let reply = cx.call(&Command::EglMakeCurrent(EglMakeCurrent { dpy: dpy as usize as u64, draw: draw as usize as u64, read: read as usize as u64, ctx: ctx as usize as u64 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglMakeCurrent as u32)?;
-        let r = EglMakeCurrentReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglQueryContext`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglQueryContext(dpy: EGLDisplay, ctx: EGLContext, attribute: EGLint, value: *mut EGLint) -> EGLBoolean {
-    entry::egl("eglQueryContext", 0, |cx| {
-        let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
-        let reply = cx.call(&Command::EglQueryContext(EglQueryContext { dpy: dpy as usize as u64, ctx: ctx as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglQueryContext as u32)?;
-        let r = EglQueryContextReply::decode(body)?;
-        // SAFETY: the eglQueryContext contract: `value` has room for the capacity asked for.
-        unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglQueryString`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglQueryString(dpy: EGLDisplay, name: EGLint) -> *const c_char {
-    entry::egl("eglQueryString", core::ptr::null(), |cx| {
-        let reply = cx.call(&Command::EglQueryString(EglQueryString { dpy: dpy as usize as u64, name: name as i32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglQueryString as u32)?;
-        let r = EglQueryStringReply::decode(body)?;
-        let s = r.ret.map(CStr::to_owned);
-        Ok(cx.keep_string([Opcode::EglQueryString as u64, dpy as usize as u64, name as usize as u64], s.as_deref()).cast())
-    })
-}
-
-/// `eglQuerySurface`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglQuerySurface(dpy: EGLDisplay, surface: EGLSurface, attribute: EGLint, value: *mut EGLint) -> EGLBoolean {
-    entry::egl("eglQuerySurface", 0, |cx| {
-        let value_cap = ptr::out_cap(value.is_null(), Some(1usize));
-        let reply = cx.call(&Command::EglQuerySurface(EglQuerySurface { dpy: dpy as usize as u64, surface: surface as usize as u64, attribute: attribute as i32, value: value_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglQuerySurface as u32)?;
-        let r = EglQuerySurfaceReply::decode(body)?;
-        // SAFETY: the eglQuerySurface contract: `value` has room for the capacity asked for.
-        unsafe { ptr::output(value.cast::<i32>(), value_cap, r.value) };
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglReleaseTexImage`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglReleaseTexImage(dpy: EGLDisplay, surface: EGLSurface, buffer: EGLint) -> EGLBoolean {
-    entry::egl("eglReleaseTexImage", 0, |cx| {
-        let reply = cx.call(&Command::EglReleaseTexImage(EglReleaseTexImage { dpy: dpy as usize as u64, surface: surface as usize as u64, buffer: buffer as i32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglReleaseTexImage as u32)?;
-        let r = EglReleaseTexImageReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglReleaseThread`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglReleaseThread() -> EGLBoolean {
-    entry::egl("eglReleaseThread", 0, |cx| {
-        let reply = cx.call(&Command::EglReleaseThread(EglReleaseThread {  }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglReleaseThread as u32)?;
-        let r = EglReleaseThreadReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglSurfaceAttrib`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglSurfaceAttrib(dpy: EGLDisplay, surface: EGLSurface, attribute: EGLint, value: EGLint) -> EGLBoolean {
-    entry::egl("eglSurfaceAttrib", 0, |cx| {
-        let reply = cx.call(&Command::EglSurfaceAttrib(EglSurfaceAttrib { dpy: dpy as usize as u64, surface: surface as usize as u64, attribute: attribute as i32, value: value as i32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglSurfaceAttrib as u32)?;
-        let r = EglSurfaceAttribReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglSwapBuffers`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglSwapBuffers(dpy: EGLDisplay, surface: EGLSurface) -> EGLBoolean {
-    entry::egl("eglSwapBuffers", 0, |cx| {
-        let reply = cx.call(&Command::EglSwapBuffers(EglSwapBuffers { dpy: dpy as usize as u64, surface: surface as usize as u64 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglSwapBuffers as u32)?;
-        let r = EglSwapBuffersReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
 /// `eglSwapBuffersWithDamageKHR`, forwarded to the server.
 ///
 /// # Safety
@@ -5403,76 +5117,6 @@ pub(crate) unsafe extern "C" fn eglSwapBuffersWithDamageKHR(dpy: EGLDisplay, sur
         let reply = cx.call(&Command::EglSwapBuffersWithDamageKHR(EglSwapBuffersWithDamageKHR { dpy: dpy as usize as u64, surface: surface as usize as u64, rects, n_rects: n_rects as i32 }))?;
         let body = reply_body(reply.as_bytes(), Opcode::EglSwapBuffersWithDamageKHR as u32)?;
         let r = EglSwapBuffersWithDamageKHRReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglSwapInterval`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglSwapInterval(dpy: EGLDisplay, interval: EGLint) -> EGLBoolean {
-    entry::egl("eglSwapInterval", 0, |cx| {
-        let reply = cx.call(&Command::EglSwapInterval(EglSwapInterval { dpy: dpy as usize as u64, interval: interval as i32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglSwapInterval as u32)?;
-        let r = EglSwapIntervalReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglTerminate`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglTerminate(dpy: EGLDisplay) -> EGLBoolean {
-    entry::egl("eglTerminate", 0, |cx| {
-        let reply = cx.call(&Command::EglTerminate(EglTerminate { dpy: dpy as usize as u64 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglTerminate as u32)?;
-        let r = EglTerminateReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglWaitClient`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglWaitClient() -> EGLBoolean {
-    entry::egl("eglWaitClient", 0, |cx| {
-        let reply = cx.call(&Command::EglWaitClient(EglWaitClient {  }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglWaitClient as u32)?;
-        let r = EglWaitClientReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglWaitGL`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglWaitGL() -> EGLBoolean {
-    entry::egl("eglWaitGL", 0, |cx| {
-        let reply = cx.call(&Command::EglWaitGL(EglWaitGL {  }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglWaitGL as u32)?;
-        let r = EglWaitGLReply::decode(body)?;
-        Ok(r.ret as EGLBoolean)
-    })
-}
-
-/// `eglWaitNative`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn eglWaitNative(engine: EGLint) -> EGLBoolean {
-    entry::egl("eglWaitNative", 0, |cx| {
-        let reply = cx.call(&Command::EglWaitNative(EglWaitNative { engine: engine as i32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::EglWaitNative as u32)?;
-        let r = EglWaitNativeReply::decode(body)?;
         Ok(r.ret as EGLBoolean)
     })
 }
@@ -5506,43 +5150,20 @@ pub(crate) unsafe extern "C" fn eglWaitSyncKHR(dpy: EGLDisplay, sync: EGLSyncKHR
 }
 
 /// Every entry point's name, sorted bytewise for binary search.
-pub(crate) static NAMES: [&str; 396] = [
-    "eglBindAPI",
-    "eglBindTexImage",
-    "eglChooseConfig",
+pub(crate) static NAMES: [&str; 373] = [
     "eglClientWaitSync",
     "eglClientWaitSyncKHR",
-    "eglCreateContext",
     "eglCreateImage",
     "eglCreateImageKHR",
-    "eglCreatePbufferSurface",
     "eglCreateSync",
     "eglCreateSyncKHR",
-    "eglDestroyContext",
     "eglDestroyImage",
     "eglDestroyImageKHR",
-    "eglDestroySurface",
     "eglDestroySync",
     "eglDestroySyncKHR",
-    "eglGetConfigAttrib",
-    "eglGetConfigs",
     "eglGetSyncAttrib",
     "eglGetSyncAttribKHR",
-    "eglInitialize",
-    "eglMakeCurrent",
-    "eglQueryContext",
-    "eglQueryString",
-    "eglQuerySurface",
-    "eglReleaseTexImage",
-    "eglReleaseThread",
-    "eglSurfaceAttrib",
-    "eglSwapBuffers",
     "eglSwapBuffersWithDamageKHR",
-    "eglSwapInterval",
-    "eglTerminate",
-    "eglWaitClient",
-    "eglWaitGL",
-    "eglWaitNative",
     "eglWaitSync",
     "eglWaitSyncKHR",
     "glActiveShaderProgram",
@@ -5908,402 +5529,379 @@ pub(crate) static NAMES: [&str; 396] = [
 /// The entry point for `NAMES[i]`.
 pub(crate) fn entry_point(i: usize) -> *const c_void {
     match i {
-        0 => eglBindAPI as *const c_void,
-        1 => eglBindTexImage as *const c_void,
-        2 => eglChooseConfig as *const c_void,
-        3 => eglClientWaitSync as *const c_void,
-        4 => eglClientWaitSyncKHR as *const c_void,
-        5 => eglCreateContext as *const c_void,
-        6 => eglCreateImage as *const c_void,
-        7 => eglCreateImageKHR as *const c_void,
-        8 => eglCreatePbufferSurface as *const c_void,
-        9 => eglCreateSync as *const c_void,
-        10 => eglCreateSyncKHR as *const c_void,
-        11 => eglDestroyContext as *const c_void,
-        12 => eglDestroyImage as *const c_void,
-        13 => eglDestroyImageKHR as *const c_void,
-        14 => eglDestroySurface as *const c_void,
-        15 => eglDestroySync as *const c_void,
-        16 => eglDestroySyncKHR as *const c_void,
-        17 => eglGetConfigAttrib as *const c_void,
-        18 => eglGetConfigs as *const c_void,
-        19 => eglGetSyncAttrib as *const c_void,
-        20 => eglGetSyncAttribKHR as *const c_void,
-        21 => eglInitialize as *const c_void,
-        22 => eglMakeCurrent as *const c_void,
-        23 => eglQueryContext as *const c_void,
-        24 => eglQueryString as *const c_void,
-        25 => eglQuerySurface as *const c_void,
-        26 => eglReleaseTexImage as *const c_void,
-        27 => eglReleaseThread as *const c_void,
-        28 => eglSurfaceAttrib as *const c_void,
-        29 => eglSwapBuffers as *const c_void,
-        30 => eglSwapBuffersWithDamageKHR as *const c_void,
-        31 => eglSwapInterval as *const c_void,
-        32 => eglTerminate as *const c_void,
-        33 => eglWaitClient as *const c_void,
-        34 => eglWaitGL as *const c_void,
-        35 => eglWaitNative as *const c_void,
-        36 => eglWaitSync as *const c_void,
-        37 => eglWaitSyncKHR as *const c_void,
-        38 => glActiveShaderProgram as *const c_void,
-        39 => glActiveTexture as *const c_void,
-        40 => glAttachShader as *const c_void,
-        41 => glBeginQuery as *const c_void,
-        42 => glBeginTransformFeedback as *const c_void,
-        43 => glBindAttribLocation as *const c_void,
-        44 => glBindBuffer as *const c_void,
-        45 => glBindBufferBase as *const c_void,
-        46 => glBindBufferRange as *const c_void,
-        47 => glBindFramebuffer as *const c_void,
-        48 => glBindImageTexture as *const c_void,
-        49 => glBindProgramPipeline as *const c_void,
-        50 => glBindRenderbuffer as *const c_void,
-        51 => glBindSampler as *const c_void,
-        52 => glBindTexture as *const c_void,
-        53 => glBindTransformFeedback as *const c_void,
-        54 => glBindVertexArray as *const c_void,
-        55 => glBindVertexBuffer as *const c_void,
-        56 => glBlendBarrier as *const c_void,
-        57 => glBlendColor as *const c_void,
-        58 => glBlendEquation as *const c_void,
-        59 => glBlendEquationSeparate as *const c_void,
-        60 => glBlendEquationSeparatei as *const c_void,
-        61 => glBlendEquationi as *const c_void,
-        62 => glBlendFunc as *const c_void,
-        63 => glBlendFuncSeparate as *const c_void,
-        64 => glBlendFuncSeparatei as *const c_void,
-        65 => glBlendFunci as *const c_void,
-        66 => glBlitFramebuffer as *const c_void,
-        67 => glBufferData as *const c_void,
-        68 => glBufferSubData as *const c_void,
-        69 => glCheckFramebufferStatus as *const c_void,
-        70 => glClear as *const c_void,
-        71 => glClearBufferfi as *const c_void,
-        72 => glClearBufferfv as *const c_void,
-        73 => glClearBufferiv as *const c_void,
-        74 => glClearBufferuiv as *const c_void,
-        75 => glClearColor as *const c_void,
-        76 => glClearDepthf as *const c_void,
-        77 => glClearStencil as *const c_void,
-        78 => glClientWaitSync as *const c_void,
-        79 => glColorMask as *const c_void,
-        80 => glColorMaski as *const c_void,
-        81 => glCompileShader as *const c_void,
-        82 => glCompressedTexImage2D as *const c_void,
-        83 => glCompressedTexImage3D as *const c_void,
-        84 => glCompressedTexSubImage2D as *const c_void,
-        85 => glCompressedTexSubImage3D as *const c_void,
-        86 => glCopyBufferSubData as *const c_void,
-        87 => glCopyImageSubData as *const c_void,
-        88 => glCopyTexImage2D as *const c_void,
-        89 => glCopyTexSubImage2D as *const c_void,
-        90 => glCopyTexSubImage3D as *const c_void,
-        91 => glCreateProgram as *const c_void,
-        92 => glCreateShader as *const c_void,
-        93 => glCreateShaderProgramv as *const c_void,
-        94 => glCullFace as *const c_void,
-        95 => glDebugMessageCallback as *const c_void,
-        96 => glDebugMessageControl as *const c_void,
-        97 => glDebugMessageInsert as *const c_void,
-        98 => glDeleteBuffers as *const c_void,
-        99 => glDeleteFramebuffers as *const c_void,
-        100 => glDeleteProgram as *const c_void,
-        101 => glDeleteProgramPipelines as *const c_void,
-        102 => glDeleteQueries as *const c_void,
-        103 => glDeleteRenderbuffers as *const c_void,
-        104 => glDeleteSamplers as *const c_void,
-        105 => glDeleteShader as *const c_void,
-        106 => glDeleteSync as *const c_void,
-        107 => glDeleteTextures as *const c_void,
-        108 => glDeleteTransformFeedbacks as *const c_void,
-        109 => glDeleteVertexArrays as *const c_void,
-        110 => glDepthFunc as *const c_void,
-        111 => glDepthMask as *const c_void,
-        112 => glDepthRangef as *const c_void,
-        113 => glDetachShader as *const c_void,
-        114 => glDisable as *const c_void,
-        115 => glDisableVertexAttribArray as *const c_void,
-        116 => glDisablei as *const c_void,
-        117 => glDispatchCompute as *const c_void,
-        118 => glDispatchComputeIndirect as *const c_void,
-        119 => glDrawArrays as *const c_void,
-        120 => glDrawArraysIndirect as *const c_void,
-        121 => glDrawArraysInstanced as *const c_void,
-        122 => glDrawBuffers as *const c_void,
-        123 => glDrawElements as *const c_void,
-        124 => glDrawElementsBaseVertex as *const c_void,
-        125 => glDrawElementsIndirect as *const c_void,
-        126 => glDrawElementsInstanced as *const c_void,
-        127 => glDrawElementsInstancedBaseVertex as *const c_void,
-        128 => glDrawRangeElements as *const c_void,
-        129 => glDrawRangeElementsBaseVertex as *const c_void,
-        130 => glEnable as *const c_void,
-        131 => glEnableVertexAttribArray as *const c_void,
-        132 => glEnablei as *const c_void,
-        133 => glEndQuery as *const c_void,
-        134 => glEndTransformFeedback as *const c_void,
-        135 => glFenceSync as *const c_void,
-        136 => glFinish as *const c_void,
-        137 => glFlush as *const c_void,
-        138 => glFlushMappedBufferRange as *const c_void,
-        139 => glFramebufferParameteri as *const c_void,
-        140 => glFramebufferRenderbuffer as *const c_void,
-        141 => glFramebufferTexture as *const c_void,
-        142 => glFramebufferTexture2D as *const c_void,
-        143 => glFramebufferTextureLayer as *const c_void,
-        144 => glFrontFace as *const c_void,
-        145 => glGenBuffers as *const c_void,
-        146 => glGenFramebuffers as *const c_void,
-        147 => glGenProgramPipelines as *const c_void,
-        148 => glGenQueries as *const c_void,
-        149 => glGenRenderbuffers as *const c_void,
-        150 => glGenSamplers as *const c_void,
-        151 => glGenTextures as *const c_void,
-        152 => glGenTransformFeedbacks as *const c_void,
-        153 => glGenVertexArrays as *const c_void,
-        154 => glGenerateMipmap as *const c_void,
-        155 => glGetActiveAttrib as *const c_void,
-        156 => glGetActiveUniform as *const c_void,
-        157 => glGetActiveUniformBlockName as *const c_void,
-        158 => glGetActiveUniformBlockiv as *const c_void,
-        159 => glGetActiveUniformsiv as *const c_void,
-        160 => glGetAttachedShaders as *const c_void,
-        161 => glGetAttribLocation as *const c_void,
-        162 => glGetBooleani_v as *const c_void,
-        163 => glGetBooleanv as *const c_void,
-        164 => glGetBufferParameteri64v as *const c_void,
-        165 => glGetBufferParameteriv as *const c_void,
-        166 => glGetBufferPointerv as *const c_void,
-        167 => glGetDebugMessageLog as *const c_void,
-        168 => glGetError as *const c_void,
-        169 => glGetFloatv as *const c_void,
-        170 => glGetFragDataLocation as *const c_void,
-        171 => glGetFramebufferAttachmentParameteriv as *const c_void,
-        172 => glGetFramebufferParameteriv as *const c_void,
-        173 => glGetGraphicsResetStatus as *const c_void,
-        174 => glGetInteger64i_v as *const c_void,
-        175 => glGetInteger64v as *const c_void,
-        176 => glGetIntegeri_v as *const c_void,
-        177 => glGetIntegerv as *const c_void,
-        178 => glGetInternalformativ as *const c_void,
-        179 => glGetMultisamplefv as *const c_void,
-        180 => glGetObjectLabel as *const c_void,
-        181 => glGetObjectPtrLabel as *const c_void,
-        182 => glGetPointerv as *const c_void,
-        183 => glGetProgramBinary as *const c_void,
-        184 => glGetProgramInfoLog as *const c_void,
-        185 => glGetProgramInterfaceiv as *const c_void,
-        186 => glGetProgramPipelineInfoLog as *const c_void,
-        187 => glGetProgramPipelineiv as *const c_void,
-        188 => glGetProgramResourceIndex as *const c_void,
-        189 => glGetProgramResourceLocation as *const c_void,
-        190 => glGetProgramResourceName as *const c_void,
-        191 => glGetProgramResourceiv as *const c_void,
-        192 => glGetProgramiv as *const c_void,
-        193 => glGetQueryObjectuiv as *const c_void,
-        194 => glGetQueryiv as *const c_void,
-        195 => glGetRenderbufferParameteriv as *const c_void,
-        196 => glGetSamplerParameterIiv as *const c_void,
-        197 => glGetSamplerParameterIuiv as *const c_void,
-        198 => glGetSamplerParameterfv as *const c_void,
-        199 => glGetSamplerParameteriv as *const c_void,
-        200 => glGetShaderInfoLog as *const c_void,
-        201 => glGetShaderPrecisionFormat as *const c_void,
-        202 => glGetShaderSource as *const c_void,
-        203 => glGetShaderiv as *const c_void,
-        204 => glGetString as *const c_void,
-        205 => glGetStringi as *const c_void,
-        206 => glGetSynciv as *const c_void,
-        207 => glGetTexLevelParameterfv as *const c_void,
-        208 => glGetTexLevelParameteriv as *const c_void,
-        209 => glGetTexParameterIiv as *const c_void,
-        210 => glGetTexParameterIuiv as *const c_void,
-        211 => glGetTexParameterfv as *const c_void,
-        212 => glGetTexParameteriv as *const c_void,
-        213 => glGetTransformFeedbackVarying as *const c_void,
-        214 => glGetUniformBlockIndex as *const c_void,
-        215 => glGetUniformIndices as *const c_void,
-        216 => glGetUniformLocation as *const c_void,
-        217 => glGetUniformfv as *const c_void,
-        218 => glGetUniformiv as *const c_void,
-        219 => glGetUniformuiv as *const c_void,
-        220 => glGetVertexAttribIiv as *const c_void,
-        221 => glGetVertexAttribIuiv as *const c_void,
-        222 => glGetVertexAttribPointerv as *const c_void,
-        223 => glGetVertexAttribfv as *const c_void,
-        224 => glGetVertexAttribiv as *const c_void,
-        225 => glGetnUniformfv as *const c_void,
-        226 => glGetnUniformiv as *const c_void,
-        227 => glGetnUniformuiv as *const c_void,
-        228 => glHint as *const c_void,
-        229 => glInvalidateFramebuffer as *const c_void,
-        230 => glInvalidateSubFramebuffer as *const c_void,
-        231 => glIsBuffer as *const c_void,
-        232 => glIsEnabled as *const c_void,
-        233 => glIsEnabledi as *const c_void,
-        234 => glIsFramebuffer as *const c_void,
-        235 => glIsProgram as *const c_void,
-        236 => glIsProgramPipeline as *const c_void,
-        237 => glIsQuery as *const c_void,
-        238 => glIsRenderbuffer as *const c_void,
-        239 => glIsSampler as *const c_void,
-        240 => glIsShader as *const c_void,
-        241 => glIsSync as *const c_void,
-        242 => glIsTexture as *const c_void,
-        243 => glIsTransformFeedback as *const c_void,
-        244 => glIsVertexArray as *const c_void,
-        245 => glLineWidth as *const c_void,
-        246 => glLinkProgram as *const c_void,
-        247 => glMapBufferRange as *const c_void,
-        248 => glMemoryBarrier as *const c_void,
-        249 => glMemoryBarrierByRegion as *const c_void,
-        250 => glMinSampleShading as *const c_void,
-        251 => glObjectLabel as *const c_void,
-        252 => glObjectPtrLabel as *const c_void,
-        253 => glPatchParameteri as *const c_void,
-        254 => glPauseTransformFeedback as *const c_void,
-        255 => glPixelStorei as *const c_void,
-        256 => glPolygonOffset as *const c_void,
-        257 => glPopDebugGroup as *const c_void,
-        258 => glPrimitiveBoundingBox as *const c_void,
-        259 => glProgramBinary as *const c_void,
-        260 => glProgramParameteri as *const c_void,
-        261 => glProgramUniform1f as *const c_void,
-        262 => glProgramUniform1fv as *const c_void,
-        263 => glProgramUniform1i as *const c_void,
-        264 => glProgramUniform1iv as *const c_void,
-        265 => glProgramUniform1ui as *const c_void,
-        266 => glProgramUniform1uiv as *const c_void,
-        267 => glProgramUniform2f as *const c_void,
-        268 => glProgramUniform2fv as *const c_void,
-        269 => glProgramUniform2i as *const c_void,
-        270 => glProgramUniform2iv as *const c_void,
-        271 => glProgramUniform2ui as *const c_void,
-        272 => glProgramUniform2uiv as *const c_void,
-        273 => glProgramUniform3f as *const c_void,
-        274 => glProgramUniform3fv as *const c_void,
-        275 => glProgramUniform3i as *const c_void,
-        276 => glProgramUniform3iv as *const c_void,
-        277 => glProgramUniform3ui as *const c_void,
-        278 => glProgramUniform3uiv as *const c_void,
-        279 => glProgramUniform4f as *const c_void,
-        280 => glProgramUniform4fv as *const c_void,
-        281 => glProgramUniform4i as *const c_void,
-        282 => glProgramUniform4iv as *const c_void,
-        283 => glProgramUniform4ui as *const c_void,
-        284 => glProgramUniform4uiv as *const c_void,
-        285 => glProgramUniformMatrix2fv as *const c_void,
-        286 => glProgramUniformMatrix2x3fv as *const c_void,
-        287 => glProgramUniformMatrix2x4fv as *const c_void,
-        288 => glProgramUniformMatrix3fv as *const c_void,
-        289 => glProgramUniformMatrix3x2fv as *const c_void,
-        290 => glProgramUniformMatrix3x4fv as *const c_void,
-        291 => glProgramUniformMatrix4fv as *const c_void,
-        292 => glProgramUniformMatrix4x2fv as *const c_void,
-        293 => glProgramUniformMatrix4x3fv as *const c_void,
-        294 => glPushDebugGroup as *const c_void,
-        295 => glReadBuffer as *const c_void,
-        296 => glReadPixels as *const c_void,
-        297 => glReadnPixels as *const c_void,
-        298 => glReleaseShaderCompiler as *const c_void,
-        299 => glRenderbufferStorage as *const c_void,
-        300 => glRenderbufferStorageMultisample as *const c_void,
-        301 => glResumeTransformFeedback as *const c_void,
-        302 => glSampleCoverage as *const c_void,
-        303 => glSampleMaski as *const c_void,
-        304 => glSamplerParameterIiv as *const c_void,
-        305 => glSamplerParameterIuiv as *const c_void,
-        306 => glSamplerParameterf as *const c_void,
-        307 => glSamplerParameterfv as *const c_void,
-        308 => glSamplerParameteri as *const c_void,
-        309 => glSamplerParameteriv as *const c_void,
-        310 => glScissor as *const c_void,
-        311 => glShaderBinary as *const c_void,
-        312 => glShaderSource as *const c_void,
-        313 => glStencilFunc as *const c_void,
-        314 => glStencilFuncSeparate as *const c_void,
-        315 => glStencilMask as *const c_void,
-        316 => glStencilMaskSeparate as *const c_void,
-        317 => glStencilOp as *const c_void,
-        318 => glStencilOpSeparate as *const c_void,
-        319 => glTexBuffer as *const c_void,
-        320 => glTexBufferRange as *const c_void,
-        321 => glTexImage2D as *const c_void,
-        322 => glTexImage3D as *const c_void,
-        323 => glTexParameterIiv as *const c_void,
-        324 => glTexParameterIuiv as *const c_void,
-        325 => glTexParameterf as *const c_void,
-        326 => glTexParameterfv as *const c_void,
-        327 => glTexParameteri as *const c_void,
-        328 => glTexParameteriv as *const c_void,
-        329 => glTexStorage2D as *const c_void,
-        330 => glTexStorage2DMultisample as *const c_void,
-        331 => glTexStorage3D as *const c_void,
-        332 => glTexStorage3DMultisample as *const c_void,
-        333 => glTexSubImage2D as *const c_void,
-        334 => glTexSubImage3D as *const c_void,
-        335 => glTransformFeedbackVaryings as *const c_void,
-        336 => glUniform1f as *const c_void,
-        337 => glUniform1fv as *const c_void,
-        338 => glUniform1i as *const c_void,
-        339 => glUniform1iv as *const c_void,
-        340 => glUniform1ui as *const c_void,
-        341 => glUniform1uiv as *const c_void,
-        342 => glUniform2f as *const c_void,
-        343 => glUniform2fv as *const c_void,
-        344 => glUniform2i as *const c_void,
-        345 => glUniform2iv as *const c_void,
-        346 => glUniform2ui as *const c_void,
-        347 => glUniform2uiv as *const c_void,
-        348 => glUniform3f as *const c_void,
-        349 => glUniform3fv as *const c_void,
-        350 => glUniform3i as *const c_void,
-        351 => glUniform3iv as *const c_void,
-        352 => glUniform3ui as *const c_void,
-        353 => glUniform3uiv as *const c_void,
-        354 => glUniform4f as *const c_void,
-        355 => glUniform4fv as *const c_void,
-        356 => glUniform4i as *const c_void,
-        357 => glUniform4iv as *const c_void,
-        358 => glUniform4ui as *const c_void,
-        359 => glUniform4uiv as *const c_void,
-        360 => glUniformBlockBinding as *const c_void,
-        361 => glUniformMatrix2fv as *const c_void,
-        362 => glUniformMatrix2x3fv as *const c_void,
-        363 => glUniformMatrix2x4fv as *const c_void,
-        364 => glUniformMatrix3fv as *const c_void,
-        365 => glUniformMatrix3x2fv as *const c_void,
-        366 => glUniformMatrix3x4fv as *const c_void,
-        367 => glUniformMatrix4fv as *const c_void,
-        368 => glUniformMatrix4x2fv as *const c_void,
-        369 => glUniformMatrix4x3fv as *const c_void,
-        370 => glUnmapBuffer as *const c_void,
-        371 => glUseProgram as *const c_void,
-        372 => glUseProgramStages as *const c_void,
-        373 => glValidateProgram as *const c_void,
-        374 => glValidateProgramPipeline as *const c_void,
-        375 => glVertexAttrib1f as *const c_void,
-        376 => glVertexAttrib1fv as *const c_void,
-        377 => glVertexAttrib2f as *const c_void,
-        378 => glVertexAttrib2fv as *const c_void,
-        379 => glVertexAttrib3f as *const c_void,
-        380 => glVertexAttrib3fv as *const c_void,
-        381 => glVertexAttrib4f as *const c_void,
-        382 => glVertexAttrib4fv as *const c_void,
-        383 => glVertexAttribBinding as *const c_void,
-        384 => glVertexAttribDivisor as *const c_void,
-        385 => glVertexAttribFormat as *const c_void,
-        386 => glVertexAttribI4i as *const c_void,
-        387 => glVertexAttribI4iv as *const c_void,
-        388 => glVertexAttribI4ui as *const c_void,
-        389 => glVertexAttribI4uiv as *const c_void,
-        390 => glVertexAttribIFormat as *const c_void,
-        391 => glVertexAttribIPointer as *const c_void,
-        392 => glVertexAttribPointer as *const c_void,
-        393 => glVertexBindingDivisor as *const c_void,
-        394 => glViewport as *const c_void,
-        395 => glWaitSync as *const c_void,
+        0 => eglClientWaitSync as *const c_void,
+        1 => eglClientWaitSyncKHR as *const c_void,
+        2 => eglCreateImage as *const c_void,
+        3 => eglCreateImageKHR as *const c_void,
+        4 => eglCreateSync as *const c_void,
+        5 => eglCreateSyncKHR as *const c_void,
+        6 => eglDestroyImage as *const c_void,
+        7 => eglDestroyImageKHR as *const c_void,
+        8 => eglDestroySync as *const c_void,
+        9 => eglDestroySyncKHR as *const c_void,
+        10 => eglGetSyncAttrib as *const c_void,
+        11 => eglGetSyncAttribKHR as *const c_void,
+        12 => eglSwapBuffersWithDamageKHR as *const c_void,
+        13 => eglWaitSync as *const c_void,
+        14 => eglWaitSyncKHR as *const c_void,
+        15 => glActiveShaderProgram as *const c_void,
+        16 => glActiveTexture as *const c_void,
+        17 => glAttachShader as *const c_void,
+        18 => glBeginQuery as *const c_void,
+        19 => glBeginTransformFeedback as *const c_void,
+        20 => glBindAttribLocation as *const c_void,
+        21 => glBindBuffer as *const c_void,
+        22 => glBindBufferBase as *const c_void,
+        23 => glBindBufferRange as *const c_void,
+        24 => glBindFramebuffer as *const c_void,
+        25 => glBindImageTexture as *const c_void,
+        26 => glBindProgramPipeline as *const c_void,
+        27 => glBindRenderbuffer as *const c_void,
+        28 => glBindSampler as *const c_void,
+        29 => glBindTexture as *const c_void,
+        30 => glBindTransformFeedback as *const c_void,
+        31 => glBindVertexArray as *const c_void,
+        32 => glBindVertexBuffer as *const c_void,
+        33 => glBlendBarrier as *const c_void,
+        34 => glBlendColor as *const c_void,
+        35 => glBlendEquation as *const c_void,
+        36 => glBlendEquationSeparate as *const c_void,
+        37 => glBlendEquationSeparatei as *const c_void,
+        38 => glBlendEquationi as *const c_void,
+        39 => glBlendFunc as *const c_void,
+        40 => glBlendFuncSeparate as *const c_void,
+        41 => glBlendFuncSeparatei as *const c_void,
+        42 => glBlendFunci as *const c_void,
+        43 => glBlitFramebuffer as *const c_void,
+        44 => glBufferData as *const c_void,
+        45 => glBufferSubData as *const c_void,
+        46 => glCheckFramebufferStatus as *const c_void,
+        47 => glClear as *const c_void,
+        48 => glClearBufferfi as *const c_void,
+        49 => glClearBufferfv as *const c_void,
+        50 => glClearBufferiv as *const c_void,
+        51 => glClearBufferuiv as *const c_void,
+        52 => glClearColor as *const c_void,
+        53 => glClearDepthf as *const c_void,
+        54 => glClearStencil as *const c_void,
+        55 => glClientWaitSync as *const c_void,
+        56 => glColorMask as *const c_void,
+        57 => glColorMaski as *const c_void,
+        58 => glCompileShader as *const c_void,
+        59 => glCompressedTexImage2D as *const c_void,
+        60 => glCompressedTexImage3D as *const c_void,
+        61 => glCompressedTexSubImage2D as *const c_void,
+        62 => glCompressedTexSubImage3D as *const c_void,
+        63 => glCopyBufferSubData as *const c_void,
+        64 => glCopyImageSubData as *const c_void,
+        65 => glCopyTexImage2D as *const c_void,
+        66 => glCopyTexSubImage2D as *const c_void,
+        67 => glCopyTexSubImage3D as *const c_void,
+        68 => glCreateProgram as *const c_void,
+        69 => glCreateShader as *const c_void,
+        70 => glCreateShaderProgramv as *const c_void,
+        71 => glCullFace as *const c_void,
+        72 => glDebugMessageCallback as *const c_void,
+        73 => glDebugMessageControl as *const c_void,
+        74 => glDebugMessageInsert as *const c_void,
+        75 => glDeleteBuffers as *const c_void,
+        76 => glDeleteFramebuffers as *const c_void,
+        77 => glDeleteProgram as *const c_void,
+        78 => glDeleteProgramPipelines as *const c_void,
+        79 => glDeleteQueries as *const c_void,
+        80 => glDeleteRenderbuffers as *const c_void,
+        81 => glDeleteSamplers as *const c_void,
+        82 => glDeleteShader as *const c_void,
+        83 => glDeleteSync as *const c_void,
+        84 => glDeleteTextures as *const c_void,
+        85 => glDeleteTransformFeedbacks as *const c_void,
+        86 => glDeleteVertexArrays as *const c_void,
+        87 => glDepthFunc as *const c_void,
+        88 => glDepthMask as *const c_void,
+        89 => glDepthRangef as *const c_void,
+        90 => glDetachShader as *const c_void,
+        91 => glDisable as *const c_void,
+        92 => glDisableVertexAttribArray as *const c_void,
+        93 => glDisablei as *const c_void,
+        94 => glDispatchCompute as *const c_void,
+        95 => glDispatchComputeIndirect as *const c_void,
+        96 => glDrawArrays as *const c_void,
+        97 => glDrawArraysIndirect as *const c_void,
+        98 => glDrawArraysInstanced as *const c_void,
+        99 => glDrawBuffers as *const c_void,
+        100 => glDrawElements as *const c_void,
+        101 => glDrawElementsBaseVertex as *const c_void,
+        102 => glDrawElementsIndirect as *const c_void,
+        103 => glDrawElementsInstanced as *const c_void,
+        104 => glDrawElementsInstancedBaseVertex as *const c_void,
+        105 => glDrawRangeElements as *const c_void,
+        106 => glDrawRangeElementsBaseVertex as *const c_void,
+        107 => glEnable as *const c_void,
+        108 => glEnableVertexAttribArray as *const c_void,
+        109 => glEnablei as *const c_void,
+        110 => glEndQuery as *const c_void,
+        111 => glEndTransformFeedback as *const c_void,
+        112 => glFenceSync as *const c_void,
+        113 => glFinish as *const c_void,
+        114 => glFlush as *const c_void,
+        115 => glFlushMappedBufferRange as *const c_void,
+        116 => glFramebufferParameteri as *const c_void,
+        117 => glFramebufferRenderbuffer as *const c_void,
+        118 => glFramebufferTexture as *const c_void,
+        119 => glFramebufferTexture2D as *const c_void,
+        120 => glFramebufferTextureLayer as *const c_void,
+        121 => glFrontFace as *const c_void,
+        122 => glGenBuffers as *const c_void,
+        123 => glGenFramebuffers as *const c_void,
+        124 => glGenProgramPipelines as *const c_void,
+        125 => glGenQueries as *const c_void,
+        126 => glGenRenderbuffers as *const c_void,
+        127 => glGenSamplers as *const c_void,
+        128 => glGenTextures as *const c_void,
+        129 => glGenTransformFeedbacks as *const c_void,
+        130 => glGenVertexArrays as *const c_void,
+        131 => glGenerateMipmap as *const c_void,
+        132 => glGetActiveAttrib as *const c_void,
+        133 => glGetActiveUniform as *const c_void,
+        134 => glGetActiveUniformBlockName as *const c_void,
+        135 => glGetActiveUniformBlockiv as *const c_void,
+        136 => glGetActiveUniformsiv as *const c_void,
+        137 => glGetAttachedShaders as *const c_void,
+        138 => glGetAttribLocation as *const c_void,
+        139 => glGetBooleani_v as *const c_void,
+        140 => glGetBooleanv as *const c_void,
+        141 => glGetBufferParameteri64v as *const c_void,
+        142 => glGetBufferParameteriv as *const c_void,
+        143 => glGetBufferPointerv as *const c_void,
+        144 => glGetDebugMessageLog as *const c_void,
+        145 => glGetError as *const c_void,
+        146 => glGetFloatv as *const c_void,
+        147 => glGetFragDataLocation as *const c_void,
+        148 => glGetFramebufferAttachmentParameteriv as *const c_void,
+        149 => glGetFramebufferParameteriv as *const c_void,
+        150 => glGetGraphicsResetStatus as *const c_void,
+        151 => glGetInteger64i_v as *const c_void,
+        152 => glGetInteger64v as *const c_void,
+        153 => glGetIntegeri_v as *const c_void,
+        154 => glGetIntegerv as *const c_void,
+        155 => glGetInternalformativ as *const c_void,
+        156 => glGetMultisamplefv as *const c_void,
+        157 => glGetObjectLabel as *const c_void,
+        158 => glGetObjectPtrLabel as *const c_void,
+        159 => glGetPointerv as *const c_void,
+        160 => glGetProgramBinary as *const c_void,
+        161 => glGetProgramInfoLog as *const c_void,
+        162 => glGetProgramInterfaceiv as *const c_void,
+        163 => glGetProgramPipelineInfoLog as *const c_void,
+        164 => glGetProgramPipelineiv as *const c_void,
+        165 => glGetProgramResourceIndex as *const c_void,
+        166 => glGetProgramResourceLocation as *const c_void,
+        167 => glGetProgramResourceName as *const c_void,
+        168 => glGetProgramResourceiv as *const c_void,
+        169 => glGetProgramiv as *const c_void,
+        170 => glGetQueryObjectuiv as *const c_void,
+        171 => glGetQueryiv as *const c_void,
+        172 => glGetRenderbufferParameteriv as *const c_void,
+        173 => glGetSamplerParameterIiv as *const c_void,
+        174 => glGetSamplerParameterIuiv as *const c_void,
+        175 => glGetSamplerParameterfv as *const c_void,
+        176 => glGetSamplerParameteriv as *const c_void,
+        177 => glGetShaderInfoLog as *const c_void,
+        178 => glGetShaderPrecisionFormat as *const c_void,
+        179 => glGetShaderSource as *const c_void,
+        180 => glGetShaderiv as *const c_void,
+        181 => glGetString as *const c_void,
+        182 => glGetStringi as *const c_void,
+        183 => glGetSynciv as *const c_void,
+        184 => glGetTexLevelParameterfv as *const c_void,
+        185 => glGetTexLevelParameteriv as *const c_void,
+        186 => glGetTexParameterIiv as *const c_void,
+        187 => glGetTexParameterIuiv as *const c_void,
+        188 => glGetTexParameterfv as *const c_void,
+        189 => glGetTexParameteriv as *const c_void,
+        190 => glGetTransformFeedbackVarying as *const c_void,
+        191 => glGetUniformBlockIndex as *const c_void,
+        192 => glGetUniformIndices as *const c_void,
+        193 => glGetUniformLocation as *const c_void,
+        194 => glGetUniformfv as *const c_void,
+        195 => glGetUniformiv as *const c_void,
+        196 => glGetUniformuiv as *const c_void,
+        197 => glGetVertexAttribIiv as *const c_void,
+        198 => glGetVertexAttribIuiv as *const c_void,
+        199 => glGetVertexAttribPointerv as *const c_void,
+        200 => glGetVertexAttribfv as *const c_void,
+        201 => glGetVertexAttribiv as *const c_void,
+        202 => glGetnUniformfv as *const c_void,
+        203 => glGetnUniformiv as *const c_void,
+        204 => glGetnUniformuiv as *const c_void,
+        205 => glHint as *const c_void,
+        206 => glInvalidateFramebuffer as *const c_void,
+        207 => glInvalidateSubFramebuffer as *const c_void,
+        208 => glIsBuffer as *const c_void,
+        209 => glIsEnabled as *const c_void,
+        210 => glIsEnabledi as *const c_void,
+        211 => glIsFramebuffer as *const c_void,
+        212 => glIsProgram as *const c_void,
+        213 => glIsProgramPipeline as *const c_void,
+        214 => glIsQuery as *const c_void,
+        215 => glIsRenderbuffer as *const c_void,
+        216 => glIsSampler as *const c_void,
+        217 => glIsShader as *const c_void,
+        218 => glIsSync as *const c_void,
+        219 => glIsTexture as *const c_void,
+        220 => glIsTransformFeedback as *const c_void,
+        221 => glIsVertexArray as *const c_void,
+        222 => glLineWidth as *const c_void,
+        223 => glLinkProgram as *const c_void,
+        224 => glMapBufferRange as *const c_void,
+        225 => glMemoryBarrier as *const c_void,
+        226 => glMemoryBarrierByRegion as *const c_void,
+        227 => glMinSampleShading as *const c_void,
+        228 => glObjectLabel as *const c_void,
+        229 => glObjectPtrLabel as *const c_void,
+        230 => glPatchParameteri as *const c_void,
+        231 => glPauseTransformFeedback as *const c_void,
+        232 => glPixelStorei as *const c_void,
+        233 => glPolygonOffset as *const c_void,
+        234 => glPopDebugGroup as *const c_void,
+        235 => glPrimitiveBoundingBox as *const c_void,
+        236 => glProgramBinary as *const c_void,
+        237 => glProgramParameteri as *const c_void,
+        238 => glProgramUniform1f as *const c_void,
+        239 => glProgramUniform1fv as *const c_void,
+        240 => glProgramUniform1i as *const c_void,
+        241 => glProgramUniform1iv as *const c_void,
+        242 => glProgramUniform1ui as *const c_void,
+        243 => glProgramUniform1uiv as *const c_void,
+        244 => glProgramUniform2f as *const c_void,
+        245 => glProgramUniform2fv as *const c_void,
+        246 => glProgramUniform2i as *const c_void,
+        247 => glProgramUniform2iv as *const c_void,
+        248 => glProgramUniform2ui as *const c_void,
+        249 => glProgramUniform2uiv as *const c_void,
+        250 => glProgramUniform3f as *const c_void,
+        251 => glProgramUniform3fv as *const c_void,
+        252 => glProgramUniform3i as *const c_void,
+        253 => glProgramUniform3iv as *const c_void,
+        254 => glProgramUniform3ui as *const c_void,
+        255 => glProgramUniform3uiv as *const c_void,
+        256 => glProgramUniform4f as *const c_void,
+        257 => glProgramUniform4fv as *const c_void,
+        258 => glProgramUniform4i as *const c_void,
+        259 => glProgramUniform4iv as *const c_void,
+        260 => glProgramUniform4ui as *const c_void,
+        261 => glProgramUniform4uiv as *const c_void,
+        262 => glProgramUniformMatrix2fv as *const c_void,
+        263 => glProgramUniformMatrix2x3fv as *const c_void,
+        264 => glProgramUniformMatrix2x4fv as *const c_void,
+        265 => glProgramUniformMatrix3fv as *const c_void,
+        266 => glProgramUniformMatrix3x2fv as *const c_void,
+        267 => glProgramUniformMatrix3x4fv as *const c_void,
+        268 => glProgramUniformMatrix4fv as *const c_void,
+        269 => glProgramUniformMatrix4x2fv as *const c_void,
+        270 => glProgramUniformMatrix4x3fv as *const c_void,
+        271 => glPushDebugGroup as *const c_void,
+        272 => glReadBuffer as *const c_void,
+        273 => glReadPixels as *const c_void,
+        274 => glReadnPixels as *const c_void,
+        275 => glReleaseShaderCompiler as *const c_void,
+        276 => glRenderbufferStorage as *const c_void,
+        277 => glRenderbufferStorageMultisample as *const c_void,
+        278 => glResumeTransformFeedback as *const c_void,
+        279 => glSampleCoverage as *const c_void,
+        280 => glSampleMaski as *const c_void,
+        281 => glSamplerParameterIiv as *const c_void,
+        282 => glSamplerParameterIuiv as *const c_void,
+        283 => glSamplerParameterf as *const c_void,
+        284 => glSamplerParameterfv as *const c_void,
+        285 => glSamplerParameteri as *const c_void,
+        286 => glSamplerParameteriv as *const c_void,
+        287 => glScissor as *const c_void,
+        288 => glShaderBinary as *const c_void,
+        289 => glShaderSource as *const c_void,
+        290 => glStencilFunc as *const c_void,
+        291 => glStencilFuncSeparate as *const c_void,
+        292 => glStencilMask as *const c_void,
+        293 => glStencilMaskSeparate as *const c_void,
+        294 => glStencilOp as *const c_void,
+        295 => glStencilOpSeparate as *const c_void,
+        296 => glTexBuffer as *const c_void,
+        297 => glTexBufferRange as *const c_void,
+        298 => glTexImage2D as *const c_void,
+        299 => glTexImage3D as *const c_void,
+        300 => glTexParameterIiv as *const c_void,
+        301 => glTexParameterIuiv as *const c_void,
+        302 => glTexParameterf as *const c_void,
+        303 => glTexParameterfv as *const c_void,
+        304 => glTexParameteri as *const c_void,
+        305 => glTexParameteriv as *const c_void,
+        306 => glTexStorage2D as *const c_void,
+        307 => glTexStorage2DMultisample as *const c_void,
+        308 => glTexStorage3D as *const c_void,
+        309 => glTexStorage3DMultisample as *const c_void,
+        310 => glTexSubImage2D as *const c_void,
+        311 => glTexSubImage3D as *const c_void,
+        312 => glTransformFeedbackVaryings as *const c_void,
+        313 => glUniform1f as *const c_void,
+        314 => glUniform1fv as *const c_void,
+        315 => glUniform1i as *const c_void,
+        316 => glUniform1iv as *const c_void,
+        317 => glUniform1ui as *const c_void,
+        318 => glUniform1uiv as *const c_void,
+        319 => glUniform2f as *const c_void,
+        320 => glUniform2fv as *const c_void,
+        321 => glUniform2i as *const c_void,
+        322 => glUniform2iv as *const c_void,
+        323 => glUniform2ui as *const c_void,
+        324 => glUniform2uiv as *const c_void,
+        325 => glUniform3f as *const c_void,
+        326 => glUniform3fv as *const c_void,
+        327 => glUniform3i as *const c_void,
+        328 => glUniform3iv as *const c_void,
+        329 => glUniform3ui as *const c_void,
+        330 => glUniform3uiv as *const c_void,
+        331 => glUniform4f as *const c_void,
+        332 => glUniform4fv as *const c_void,
+        333 => glUniform4i as *const c_void,
+        334 => glUniform4iv as *const c_void,
+        335 => glUniform4ui as *const c_void,
+        336 => glUniform4uiv as *const c_void,
+        337 => glUniformBlockBinding as *const c_void,
+        338 => glUniformMatrix2fv as *const c_void,
+        339 => glUniformMatrix2x3fv as *const c_void,
+        340 => glUniformMatrix2x4fv as *const c_void,
+        341 => glUniformMatrix3fv as *const c_void,
+        342 => glUniformMatrix3x2fv as *const c_void,
+        343 => glUniformMatrix3x4fv as *const c_void,
+        344 => glUniformMatrix4fv as *const c_void,
+        345 => glUniformMatrix4x2fv as *const c_void,
+        346 => glUniformMatrix4x3fv as *const c_void,
+        347 => glUnmapBuffer as *const c_void,
+        348 => glUseProgram as *const c_void,
+        349 => glUseProgramStages as *const c_void,
+        350 => glValidateProgram as *const c_void,
+        351 => glValidateProgramPipeline as *const c_void,
+        352 => glVertexAttrib1f as *const c_void,
+        353 => glVertexAttrib1fv as *const c_void,
+        354 => glVertexAttrib2f as *const c_void,
+        355 => glVertexAttrib2fv as *const c_void,
+        356 => glVertexAttrib3f as *const c_void,
+        357 => glVertexAttrib3fv as *const c_void,
+        358 => glVertexAttrib4f as *const c_void,
+        359 => glVertexAttrib4fv as *const c_void,
+        360 => glVertexAttribBinding as *const c_void,
+        361 => glVertexAttribDivisor as *const c_void,
+        362 => glVertexAttribFormat as *const c_void,
+        363 => glVertexAttribI4i as *const c_void,
+        364 => glVertexAttribI4iv as *const c_void,
+        365 => glVertexAttribI4ui as *const c_void,
+        366 => glVertexAttribI4uiv as *const c_void,
+        367 => glVertexAttribIFormat as *const c_void,
+        368 => glVertexAttribIPointer as *const c_void,
+        369 => glVertexAttribPointer as *const c_void,
+        370 => glVertexBindingDivisor as *const c_void,
+        371 => glViewport as *const c_void,
+        372 => glWaitSync as *const c_void,
         _ => core::ptr::null(),
     }
 }

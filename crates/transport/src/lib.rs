@@ -6,6 +6,7 @@
 
 pub mod channel;
 pub mod doorbell;
+pub mod endpoint;
 mod error;
 pub mod liveness;
 pub mod ring;

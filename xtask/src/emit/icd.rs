@@ -209,7 +209,7 @@ pub fn icd_file(m: &Model) -> Result<String, String> {
     o.0.push_str(HEADER);
     o.line("//! The ICD's GL and EGL entry points and their name table.");
     o.line("#![cfg_attr(rustfmt, rustfmt::skip)]");
-    o.line("#![allow(clippy::all)]");
+    o.line("#![allow(clippy::all, unused_imports)]");
     o.line("");
     o.line("use core::ffi::{c_char, c_void, CStr};");
     o.line("");
