@@ -18,7 +18,7 @@ use wire::commands::decode_command;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
-use crate::exec::Executor;
+use crate::exec::{Executor, ExecutorFactory};
 use crate::stats::SessionStats;
 
 /// Jobs waiting for a context thread; a session that floods beyond this waits.
@@ -58,18 +58,45 @@ impl std::fmt::Debug for Job {
 impl ContextWorker {
     pub fn spawn(
         id: u64,
-        exec: Box<dyn Executor>,
+        exec: ExecutorFactory,
         stats: Arc<SessionStats>,
         peer: Liveness,
     ) -> Result<Self, ServerError> {
         let (jobs, rx) = sync_channel(JOB_QUEUE);
         let pending = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let worker = Worker { id, exec, stats, peer, rx, pending: pending.clone(), stop: stop.clone() };
+        let (started, start_result) = sync_channel(1);
+        let (worker_pending, worker_stop) = (pending.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name(format!("glwire-context-{id}"))
-            .spawn(move || worker.run())
+            .spawn(move || {
+                // The executor is built here: a host GL context belongs to the thread
+                // that made it current, so it cannot be built elsewhere and moved in.
+                let exec = match exec() {
+                    Ok(exec) => exec,
+                    Err(e) => {
+                        let _ = started.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(()));
+                let worker = Worker { id, exec, stats, peer, rx, pending: worker_pending, stop: worker_stop };
+                worker.run()
+            })
             .map_err(|source| ServerError::Io { what: "spawn context thread", source })?;
+        // Creating a host context takes milliseconds; a thread that neither answers nor
+        // runs (it cannot: the factory returns or the thread ends) is reported stopped.
+        match start_result.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(ServerError::ContextStopped(id));
+            }
+        }
         Ok(ContextWorker { id, jobs, pending, stop, waker: Arc::default(), thread: Some(thread) })
     }
 

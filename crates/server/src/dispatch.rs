@@ -21,9 +21,10 @@ use zerocopy::IntoBytes;
 
 use crate::context::ContextWorker;
 use crate::error::ServerError;
-use crate::exec;
+use crate::gles;
 use crate::session::{OwnedContext, Session};
 use crate::stats::SessionStats;
+use crate::validate::ValidatorLimits;
 
 /// A successful reply: payload and descriptors to send with it.
 #[derive(Debug, Default)]
@@ -212,7 +213,10 @@ fn create_context(
         )));
     }
     let id = s.allocate_context_id();
-    let worker = ContextWorker::spawn(id, exec::loopback(), s.stats.clone(), s.peer.clone())
+    // One glBufferData may not ask for more than the session may map: a per-call cap
+    // until a session-wide memory quota adds allocations up.
+    let limits = ValidatorLimits { max_buffer_bytes: s.limits.max_shm_bytes };
+    let worker = ContextWorker::spawn(id, gles::factory(limits), s.stats.clone(), s.peer.clone())
         .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
     s.contexts.insert(id, OwnedContext { worker, shm_bytes: 0 });
     SessionStats::add(&s.stats.contexts, 1);

@@ -23,6 +23,8 @@ pub enum ServerError {
     Setup(String),
     #[error("handshake: {0}")]
     Handshake(#[from] wire::protocol::HandshakeError),
+    #[error("host GL: {0}")]
+    Backend(#[from] backend_gles::BackendError),
     #[error("control request: {0}")]
     Control(#[from] wire::control::ControlError),
 }

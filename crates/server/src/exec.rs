@@ -1,16 +1,19 @@
-//! The executor seam: what runs a decoded, validated command. The GLES executor (host
-//! EGL/GLES through `backend-gles`) comes with the ICD issue; until then the server runs
-//! `Loopback`, which executes nothing and answers every synchronous command with an
-//! empty reply (a zero or NULL result, no output data). Transport tests and the
-//! transport benchmark use it to measure the channel alone.
+//! The executor seam: what runs a decoded command on a context thread. The GLES
+//! executor (`crate::gles`, host EGL/GLES through `backend-gles`, validating first) is
+//! what contexts normally get; `Loopback` executes nothing and answers every
+//! synchronous command with an empty reply (a zero or NULL result, no output data), for
+//! transport tests, benchmarks of the channel alone, and servers without host EGL.
+//!
+//! Executors are built *on* the context thread by an [`ExecutorFactory`], because a host
+//! GL context is bound to the thread that created it; so an executor need not be `Send`.
 
 use wire::commands::{empty_reply, Command};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
 
-/// Runs commands for one context, on that context's thread.
-pub trait Executor: Send {
+/// Runs commands for one context, on that context's thread (it never leaves it).
+pub trait Executor {
     /// Executes `cmd`; for a synchronous command, appends its reply to `replies`.
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError>;
 }
@@ -26,9 +29,12 @@ impl Executor for Loopback {
     }
 }
 
-/// The executor new contexts get.
-pub fn loopback() -> Box<dyn Executor> {
-    Box::new(Loopback)
+/// Builds a context's executor on the context thread, before its first command.
+pub type ExecutorFactory = Box<dyn FnOnce() -> Result<Box<dyn Executor>, ServerError> + Send>;
+
+/// A factory for the loopback executor.
+pub fn loopback() -> ExecutorFactory {
+    Box::new(|| Ok(Box::new(Loopback) as Box<dyn Executor>))
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! directory, stale sockets, the TCP token), `host` (accepting, peer credentials, one
 //! thread per session), `handshake`, `session` (the control loop and everything a
 //! session owns) and `dispatch` (the one table of control handlers). The data plane:
-//! `context` (one thread per GL context), `exec` (the executor seam) and `stats`.
+//! `context` (one thread per GL context), `exec` (the executor seam), `validate` (what
+//! every command must satisfy before host GL), `gles` (the host executor behind it) and
+//! `stats`.
 
 mod config;
 pub mod context;
@@ -14,10 +16,12 @@ mod dispatch;
 mod endpoint;
 pub mod error;
 pub mod exec;
+pub mod gles;
 mod handshake;
 mod host;
 mod session;
 pub mod stats;
+pub mod validate;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -30,6 +34,9 @@ pub use host::DeviceHost;
 /// serves until a signal arrives; then closes every session and removes the socket.
 /// A second SIGINT/SIGTERM while shutting down exits at once (status 1).
 pub fn serve(config: ServeConfig) -> Result<(), ServerError> {
+    // Before any thread exists: it sets environment variables libglvnd reads, so the
+    // host EGL is Mesa's (or the configured driver's), never glwire's own vendor.
+    backend_gles::prepare_process_env();
     let shutdown = Arc::new(AtomicBool::new(false));
     let mut handlers = Vec::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -1,0 +1,274 @@
+//! The GLES executor: a context thread's host GL context (`backend_gles::GlesContext`)
+//! behind the validator. Every command goes through `validate::Validator::check` first;
+//! only what it lets through (possibly rewritten) reaches `GlesContext::execute`, and
+//! replies are fixed up on the way back (outputs trimmed to the client's capacity, sync
+//! ids instead of host pointers, no host addresses). GL errors the validator raises are
+//! kept here and returned by `glGetError` before the host's.
+//!
+//! It answers the validator's state queries with glGet* commands run through the same
+//! backend (the server never calls GL functions itself). It does not decode streams or
+//! own threads (`context` does).
+
+use backend_gles::{Backend, BackendError, GlesContext};
+use wire::commands::*;
+use wire::CommandBuf;
+
+use crate::error::ServerError;
+use crate::exec::Executor;
+use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
+
+const GL_BUFFER_SIZE: u32 = 0x8764;
+
+/// Runs validated commands on a host GLES context. Built on the context thread (a host
+/// context belongs to the thread it is current on), never moved off it.
+#[derive(Debug)]
+pub struct GlesExecutor {
+    cx: GlesContext,
+    validator: Validator,
+    /// The host's replies, before their fixups.
+    host_replies: CommandBuf,
+    /// Replies of the validator's state queries.
+    query: CommandBuf,
+}
+
+impl GlesExecutor {
+    /// A new host context of the newest ES version the host gives, current on the
+    /// calling thread: call it on the context thread.
+    pub fn new(backend: &Backend, limits: ValidatorLimits) -> Result<Self, ServerError> {
+        let cx = backend.new_context(None)?;
+        Ok(Self { cx, validator: Validator::new(limits), host_replies: CommandBuf::new(), query: CommandBuf::new() })
+    }
+
+    /// The host's renderer strings, for logs and tests.
+    pub fn renderer(&self) -> Result<backend_gles::RendererStrings, ServerError> {
+        Ok(self.cx.renderer_strings()?)
+    }
+}
+
+/// The validator's view of the host: single-value glGet* calls on this context.
+struct Host<'a> {
+    cx: &'a mut GlesContext,
+    buf: &'a mut CommandBuf,
+}
+
+impl Host<'_> {
+    /// Runs one query command and returns its reply bytes; `None` if the host failed.
+    fn run(&mut self, cmd: &Command<'_>) -> Option<&[u8]> {
+        self.buf.clear();
+        // SAFETY: the queries built below satisfy `execute`'s contract: pnames the
+        // pname tables size as one value, an output capacity of 1, no handles, no
+        // pointers or offsets, on this context's thread.
+        unsafe { self.cx.execute(cmd, self.buf) }.ok()?;
+        Some(self.buf.as_bytes())
+    }
+}
+
+impl HostQuery for Host<'_> {
+    fn integer(&mut self, pname: u32) -> i32 {
+        let bytes = self.run(&Command::GetIntegerv(GetIntegerv { pname, data: Some(1) }));
+        match bytes.map(decode_reply) {
+            Some(Ok((Reply::GetIntegerv(r), _))) => r.data.and_then(|d| d.first().copied()).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn buffer_size(&mut self, target: u32) -> i64 {
+        let cmd =
+            Command::GetBufferParameteri64v(GetBufferParameteri64v { target, pname: GL_BUFFER_SIZE, params: Some(1) });
+        match self.run(&cmd).map(decode_reply) {
+            Some(Ok((Reply::GetBufferParameteri64v(r), _))) => r.params.and_then(|d| d.first().copied()).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn vertex_attrib(&mut self, index: u32, pname: u32) -> i32 {
+        let cmd = Command::GetVertexAttribiv(GetVertexAttribiv { index, pname, params: Some(1) });
+        match self.run(&cmd).map(decode_reply) {
+            Some(Ok((Reply::GetVertexAttribiv(r), _))) => r.params.and_then(|d| d.first().copied()).unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// At most `cap` elements of `s` (none when the client gave no destination).
+fn cut<T>(s: Option<&[T]>, cap: Option<u32>) -> Option<&[T]> {
+    let cap = cap?;
+    s.map(|s| &s[..s.len().min(cap as usize)])
+}
+
+/// Re-encodes `reply` with its one output trimmed to `cap`.
+fn trim(reply: Reply<'_>, cap: Option<u32>, out: &mut CommandBuf) -> Result<bool, ServerError> {
+    macro_rules! one {
+        ($r:expr, $ty:ident, $field:ident) => {
+            $ty { $field: cut($r.$field, cap) }.encode(out)?
+        };
+    }
+    match reply {
+        Reply::GetBooleanv(r) => one!(r, GetBooleanvReply, data),
+        Reply::GetIntegerv(r) => one!(r, GetIntegervReply, data),
+        Reply::GetFloatv(r) => one!(r, GetFloatvReply, data),
+        Reply::GetInteger64v(r) => one!(r, GetInteger64vReply, data),
+        Reply::GetTexParameteriv(r) => one!(r, GetTexParameterivReply, params),
+        Reply::GetTexParameterfv(r) => one!(r, GetTexParameterfvReply, params),
+        Reply::GetTexParameterIiv(r) => one!(r, GetTexParameterIivReply, params),
+        Reply::GetTexParameterIuiv(r) => one!(r, GetTexParameterIuivReply, params),
+        Reply::GetSamplerParameteriv(r) => one!(r, GetSamplerParameterivReply, params),
+        Reply::GetSamplerParameterfv(r) => one!(r, GetSamplerParameterfvReply, params),
+        Reply::GetSamplerParameterIiv(r) => one!(r, GetSamplerParameterIivReply, params),
+        Reply::GetSamplerParameterIuiv(r) => one!(r, GetSamplerParameterIuivReply, params),
+        Reply::GetBufferParameteriv(r) => one!(r, GetBufferParameterivReply, params),
+        Reply::GetBufferParameteri64v(r) => one!(r, GetBufferParameteri64vReply, params),
+        Reply::GetProgramiv(r) => one!(r, GetProgramivReply, params),
+        Reply::GetShaderiv(r) => one!(r, GetShaderivReply, params),
+        Reply::GetRenderbufferParameteriv(r) => one!(r, GetRenderbufferParameterivReply, params),
+        Reply::GetFramebufferAttachmentParameteriv(r) => one!(r, GetFramebufferAttachmentParameterivReply, params),
+        Reply::GetVertexAttribiv(r) => one!(r, GetVertexAttribivReply, params),
+        Reply::GetVertexAttribfv(r) => one!(r, GetVertexAttribfvReply, params),
+        Reply::GetVertexAttribIiv(r) => one!(r, GetVertexAttribIivReply, params),
+        Reply::GetVertexAttribIuiv(r) => one!(r, GetVertexAttribIuivReply, params),
+        Reply::GetIntegeriV(r) => one!(r, GetIntegeriVReply, data),
+        Reply::GetInteger64iV(r) => one!(r, GetInteger64iVReply, data),
+        Reply::GetBooleaniV(r) => one!(r, GetBooleaniVReply, data),
+        Reply::GetTexLevelParameteriv(r) => one!(r, GetTexLevelParameterivReply, params),
+        Reply::GetTexLevelParameterfv(r) => one!(r, GetTexLevelParameterfvReply, params),
+        Reply::GetFramebufferParameteriv(r) => one!(r, GetFramebufferParameterivReply, params),
+        Reply::GetProgramPipelineiv(r) => one!(r, GetProgramPipelineivReply, params),
+        Reply::GetProgramInterfaceiv(r) => one!(r, GetProgramInterfaceivReply, params),
+        Reply::GetMultisamplefv(r) => one!(r, GetMultisamplefvReply, val),
+        Reply::GetQueryiv(r) => one!(r, GetQueryivReply, params),
+        Reply::GetQueryObjectuiv(r) => one!(r, GetQueryObjectuivReply, params),
+        Reply::GetUniformfv(r) => one!(r, GetUniformfvReply, params),
+        Reply::GetUniformiv(r) => one!(r, GetUniformivReply, params),
+        Reply::GetUniformuiv(r) => one!(r, GetUniformuivReply, params),
+        Reply::GetnUniformfv(r) => one!(r, GetnUniformfvReply, params),
+        Reply::GetnUniformiv(r) => one!(r, GetnUniformivReply, params),
+        Reply::GetnUniformuiv(r) => one!(r, GetnUniformuivReply, params),
+        Reply::ReadPixels(r) => one!(r, ReadPixelsReply, pixels),
+        Reply::ReadnPixels(r) => one!(r, ReadnPixelsReply, data),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The same reply with every pointer value replaced by 0 and at most `cap` of them.
+fn no_pointers(reply: Reply<'_>, cap: Option<u32>, out: &mut CommandBuf) -> Result<bool, ServerError> {
+    let zeros = |s: Option<&[u64]>| cut(s, cap).map(|s| vec![0u64; s.len()]);
+    match reply {
+        Reply::GetPointerv(r) => GetPointervReply { params: zeros(r.params).as_deref() }.encode(out)?,
+        Reply::GetBufferPointerv(r) => GetBufferPointervReply { params: zeros(r.params).as_deref() }.encode(out)?,
+        Reply::GetVertexAttribPointerv(r) => {
+            GetVertexAttribPointervReply { pointer: zeros(r.pointer).as_deref() }.encode(out)?
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+impl Executor for GlesExecutor {
+    fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
+        if let Command::GetError(_) = cmd {
+            let pending = self.validator.take_error();
+            if pending != 0 {
+                GetErrorReply { ret: pending }.encode(replies)?;
+                return Ok(());
+            }
+        }
+        let verdict = {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            self.validator.check(&mut host, cmd)
+        };
+        let (cmd, fixup) = match verdict {
+            Verdict::Skip { error } => {
+                if error != 0 {
+                    self.validator.record(error);
+                }
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Verdict::Run(cmd, fixup) => (cmd, fixup),
+        };
+        self.host_replies.clear();
+        // SAFETY: `cmd` was decoded by `wire` and then checked (and rewritten where
+        // needed) by the validator for this context, which is `execute`'s contract for
+        // the rules `validate` implements (see its module doc for what is not checked yet).
+        let ran = unsafe { self.cx.execute(&cmd, &mut self.host_replies) };
+        match ran {
+            Ok(()) => {}
+            // A function a 3.0/3.1 host lacks: the GL error a missing entry point would
+            // give, not the end of the session.
+            Err(BackendError::MissingFunction(name)) => {
+                tracing::debug!("the host lacks {name}");
+                self.validator.record(GL_INVALID_OPERATION);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let host = self.host_replies.as_bytes();
+        if host.is_empty() {
+            if let Fixup::SyncDeleted(id) = fixup {
+                self.validator.syncs().remove(id);
+            }
+            return Ok(());
+        }
+        let rewritten = match fixup {
+            Fixup::None | Fixup::SyncDeleted(_) => false,
+            Fixup::Trim(cap) => trim(decode_reply(host)?.0, cap, replies)?,
+            Fixup::NoPointers(cap) => no_pointers(decode_reply(host)?.0, cap, replies)?,
+            Fixup::FenceId => match decode_reply(host)?.0 {
+                Reply::FenceSync(r) => {
+                    let id = self.validator.syncs().insert(r.ret);
+                    FenceSyncReply { ret: id }.encode(replies)?;
+                    true
+                }
+                _ => false,
+            },
+        };
+        if let Fixup::SyncDeleted(id) = fixup {
+            self.validator.syncs().remove(id);
+        }
+        if !rewritten {
+            replies.extend_raw(host);
+        }
+        Ok(())
+    }
+}
+
+/// The process's host backend, opened on first use; `None` when the host has no usable
+/// EGL (logged once), in which case contexts fall back to the loopback executor.
+pub fn host_backend() -> Option<&'static Backend> {
+    static BACKEND: std::sync::OnceLock<Option<Backend>> = std::sync::OnceLock::new();
+    BACKEND
+        .get_or_init(|| match Backend::open() {
+            Ok(backend) => Some(backend),
+            Err(e) => {
+                tracing::warn!(
+                    "no host EGL ({e}): new contexts use the loopback executor, which runs no GL and answers \
+                     every query with zeros"
+                );
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// The factory a new context gets: the GLES executor on the host backend, or the
+/// loopback executor when there is no host EGL (see [`host_backend`]).
+pub fn factory(limits: ValidatorLimits) -> crate::exec::ExecutorFactory {
+    Box::new(move || {
+        // The driver starts helper threads while the display opens and contexts are
+        // made (Mesa: shader-cache and queue threads), and they inherit this thread's
+        // name. Named as ours, they would count as context threads in `top` and the
+        // leak checks; so they are born under the driver's name instead.
+        let own = rustix::thread::name().ok();
+        let _ = rustix::thread::set_name(c"glwire-hostgl");
+        let exec = match host_backend() {
+            Some(backend) => GlesExecutor::new(backend, limits).map(|e| Box::new(e) as Box<dyn Executor>),
+            None => (crate::exec::loopback())(),
+        };
+        if let Some(own) = own {
+            let _ = rustix::thread::set_name(&own);
+        }
+        exec
+    })
+}

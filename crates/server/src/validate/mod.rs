@@ -1,0 +1,666 @@
+//! The validator: runs on a context thread before each command reaches host GL and
+//! establishes what `backend_gles::execute`'s `# Safety` requires, for the rules it
+//! implements: buffer offsets only with the matching buffer bound and inside it, inline
+//! data at least as long as GL reads, pname-sized inputs and outputs against `wire`'s
+//! pname tables, outputs rewritten to server-side capacities of the real size, sync
+//! handles mapped to small client ids, bounded waits and allocations, and the GL errors
+//! it raises kept for `glGetError`.
+//!
+//! It does not call GL itself: what it needs of the host's state it asks through
+//! [`HostQuery`] (the GLES executor answers with glGet* calls). It does not map object
+//! names yet (a context's names are its own host names) and does not run commands.
+//!
+//! Not checked yet (commands pass through unchanged, so these still rely on the host):
+//! hand-sized outputs outside the pname families below (glGetActiveUniformsiv,
+//! glGetActiveUniformBlockiv, glGetProgramResourceiv, glGetInternalformativ, …: a
+//! capacity smaller than GL writes is still unsafe there); offsets of enabled vertex
+//! arrays against their buffers' sizes and the element-buffer range of indirect draws
+//! (left to the context's robust access); other enums and scalars; name mapping.
+
+mod syncs;
+
+use wire::codec::{DataRef, OutRef};
+use wire::commands::*;
+use wire::pnames::{self, PnameCount, PnameTable};
+use wire::sizes::{self, PixelStore, SizeError};
+
+pub use syncs::{SyncTable, MAX_SYNCS};
+
+pub const GL_NO_ERROR: u32 = 0;
+pub const GL_INVALID_ENUM: u32 = 0x0500;
+pub const GL_INVALID_VALUE: u32 = 0x0501;
+pub const GL_INVALID_OPERATION: u32 = 0x0502;
+pub const GL_OUT_OF_MEMORY: u32 = 0x0505;
+
+const GL_ELEMENT_ARRAY_BUFFER: u32 = 0x8893;
+const GL_PIXEL_PACK_BUFFER: u32 = 0x88EB;
+const GL_PIXEL_UNPACK_BUFFER: u32 = 0x88EC;
+const GL_DRAW_INDIRECT_BUFFER: u32 = 0x8F3F;
+const GL_DISPATCH_INDIRECT_BUFFER: u32 = 0x90EE;
+const GL_ARRAY_BUFFER_BINDING: u32 = 0x8894;
+const GL_ELEMENT_ARRAY_BUFFER_BINDING: u32 = 0x8895;
+const GL_PIXEL_PACK_BUFFER_BINDING: u32 = 0x88ED;
+const GL_PIXEL_UNPACK_BUFFER_BINDING: u32 = 0x88EF;
+const GL_DRAW_INDIRECT_BUFFER_BINDING: u32 = 0x8F43;
+const GL_DISPATCH_INDIRECT_BUFFER_BINDING: u32 = 0x90EF;
+const GL_UNPACK_ROW_LENGTH: u32 = 0x0CF2;
+const GL_UNPACK_SKIP_ROWS: u32 = 0x0CF3;
+const GL_UNPACK_SKIP_PIXELS: u32 = 0x0CF4;
+const GL_UNPACK_ALIGNMENT: u32 = 0x0CF5;
+const GL_UNPACK_IMAGE_HEIGHT: u32 = 0x806E;
+const GL_UNPACK_SKIP_IMAGES: u32 = 0x806D;
+const GL_PACK_ROW_LENGTH: u32 = 0x0D02;
+const GL_PACK_SKIP_ROWS: u32 = 0x0D03;
+const GL_PACK_SKIP_PIXELS: u32 = 0x0D04;
+const GL_PACK_ALIGNMENT: u32 = 0x0D05;
+const GL_MAX_VERTEX_ATTRIBS: u32 = 0x8869;
+const GL_VERTEX_ATTRIB_ARRAY_ENABLED: u32 = 0x8622;
+const GL_VERTEX_ATTRIB_ARRAY_BUFFER_BINDING: u32 = 0x889F;
+
+/// The longest glClientWaitSync may park a context thread, in nanoseconds: a client
+/// asking for longer gets `GL_TIMEOUT_EXPIRED` after this and may wait again.
+pub const MAX_CLIENT_WAIT_NS: u64 = 1_000_000_000;
+
+/// The most values one location of glGetUniform* holds (a mat4).
+const MAX_UNIFORM_VALUES: u32 = 16;
+
+/// The largest server-side output capacity the validator gives an output in bytes:
+/// what one reply can carry.
+const MAX_OUTPUT_BYTES: usize = wire::codec::MAX_COMMAND_BYTES as usize;
+
+/// The host state the validator reads. The GLES executor answers through glGet* on
+/// the context the command will run on; tests may answer from a table.
+pub trait HostQuery {
+    /// `glGetIntegerv(pname)` for a single-valued pname this module names.
+    fn integer(&mut self, pname: u32) -> i32;
+    /// `GL_BUFFER_SIZE` of the buffer bound at `target` (call only with one bound).
+    fn buffer_size(&mut self, target: u32) -> i64;
+    /// `glGetVertexAttribiv(index, pname)` for a single-valued pname.
+    fn vertex_attrib(&mut self, index: u32, pname: u32) -> i32;
+}
+
+/// What to do after executing a command the validator let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixup {
+    /// Pass the reply on unchanged.
+    None,
+    /// The output's capacity was raised to the real size: the reply must carry at most
+    /// this many elements (none for `None`), the client's own capacity.
+    Trim(Option<u32>),
+    /// glFenceSync: replace the host `GLsync` with a new client id.
+    FenceId,
+    /// glDeleteSync ran: forget this client id.
+    SyncDeleted(u64),
+    /// glGetPointerv and friends: the reply must not carry host addresses; at most
+    /// the client's capacity of them.
+    NoPointers(Option<u32>),
+}
+
+/// The validator's decision for one command.
+#[derive(Debug, Clone, Copy)]
+pub enum Verdict<'a> {
+    /// Run this (possibly rewritten) command, then apply the fixup to its reply.
+    Run(Command<'a>, Fixup),
+    /// Do not call the host; record `error` (unless `GL_NO_ERROR`) and answer a
+    /// synchronous command with an empty reply.
+    Skip { error: u32 },
+}
+
+impl Verdict<'_> {
+    fn error(error: u32) -> Self {
+        Verdict::Skip { error }
+    }
+}
+
+/// Limits on what one call may make the host allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidatorLimits {
+    /// The largest glBufferData a call may ask for. A per-call cap for now: a
+    /// session-wide memory quota (issue 6) adds the sizes up.
+    pub max_buffer_bytes: u64,
+}
+
+impl Default for ValidatorLimits {
+    fn default() -> Self {
+        Self { max_buffer_bytes: 256 << 20 }
+    }
+}
+
+/// Per-context validation state.
+#[derive(Debug, Default)]
+pub struct Validator {
+    limits: ValidatorLimits,
+    /// The first error the validator raised that `glGetError` has not returned yet.
+    pending_error: u32,
+    syncs: SyncTable,
+}
+
+fn size_error(e: SizeError) -> u32 {
+    match e {
+        SizeError::Negative { .. } => GL_INVALID_VALUE,
+        SizeError::UnknownFormatType { .. } | SizeError::UnknownType(_) => GL_INVALID_ENUM,
+        _ => GL_INVALID_VALUE,
+    }
+}
+
+/// The count of an input or output sized by `pname` in `table`; `None` when the pname
+/// is unknown (GL_INVALID_ENUM without a host call).
+fn pname_count(host: &mut dyn HostQuery, table: &PnameTable, pname: u32) -> Option<u32> {
+    match table.lookup(pname)? {
+        PnameCount::Fixed(n) => Some(n),
+        PnameCount::From(other) => Some(u32::try_from(host.integer(other)).unwrap_or(0)),
+    }
+}
+
+/// An offset in the buffer bound at `target` (binding queried by `binding`) that GL
+/// will touch `len` bytes from: allowed only with a buffer bound and inside it.
+fn check_offset(host: &mut dyn HostQuery, binding: u32, target: u32, offset: u64, len: usize) -> Result<(), u32> {
+    if host.integer(binding) == 0 {
+        return Err(GL_INVALID_OPERATION);
+    }
+    let size = u64::try_from(host.buffer_size(target)).unwrap_or(0);
+    let end = offset.checked_add(len as u64).ok_or(GL_INVALID_OPERATION)?;
+    if end > size {
+        return Err(GL_INVALID_OPERATION);
+    }
+    Ok(())
+}
+
+/// Source data of an unpack (or element) call: inline bytes need no buffer bound and
+/// `need` bytes; an offset or NULL needs a buffer bound and `need` bytes inside it.
+/// `Ok(false)` means NULL with no buffer, which the caller decides about.
+fn check_data(
+    host: &mut dyn HostQuery,
+    data: &DataRef<'_>,
+    binding: u32,
+    target: u32,
+    need: usize,
+) -> Result<bool, u32> {
+    match *data {
+        DataRef::Inline(bytes) => {
+            if host.integer(binding) != 0 {
+                // GL would take the server's address of the bytes as an offset.
+                return Err(GL_INVALID_OPERATION);
+            }
+            if bytes.len() < need {
+                return Err(GL_INVALID_VALUE);
+            }
+            Ok(true)
+        }
+        DataRef::Offset(o) => check_offset(host, binding, target, o, need).map(|()| true),
+        DataRef::Null => {
+            if host.integer(binding) == 0 {
+                Ok(false)
+            } else {
+                check_offset(host, binding, target, 0, need).map(|()| true)
+            }
+        }
+    }
+}
+
+fn unpack_store(host: &mut dyn HostQuery) -> PixelStore {
+    PixelStore {
+        alignment: host.integer(GL_UNPACK_ALIGNMENT),
+        row_length: host.integer(GL_UNPACK_ROW_LENGTH),
+        image_height: host.integer(GL_UNPACK_IMAGE_HEIGHT),
+        skip_pixels: host.integer(GL_UNPACK_SKIP_PIXELS),
+        skip_rows: host.integer(GL_UNPACK_SKIP_ROWS),
+        skip_images: host.integer(GL_UNPACK_SKIP_IMAGES),
+    }
+}
+
+fn pack_store(host: &mut dyn HostQuery) -> PixelStore {
+    PixelStore {
+        alignment: host.integer(GL_PACK_ALIGNMENT),
+        row_length: host.integer(GL_PACK_ROW_LENGTH),
+        image_height: 0,
+        skip_pixels: host.integer(GL_PACK_SKIP_PIXELS),
+        skip_rows: host.integer(GL_PACK_SKIP_ROWS),
+        skip_images: 0,
+    }
+}
+
+/// A pixel upload: 2D when `depth` is `None`.
+#[allow(clippy::too_many_arguments)]
+fn check_unpack(
+    host: &mut dyn HostQuery,
+    format: u32,
+    type_: u32,
+    (width, height, depth): (i32, i32, Option<i32>),
+    pixels: &DataRef<'_>,
+    null_allocates: bool,
+) -> Result<bool, u32> {
+    let store = unpack_store(host);
+    let need = match depth {
+        None => sizes::image_size_2d(format, type_, width, height, &store),
+        Some(depth) => sizes::image_size_3d(format, type_, width, height, depth, &store),
+    };
+    let need = match need {
+        Ok(n) => n,
+        // GL reads nothing for NULL without a buffer; let it raise its own error.
+        Err(_) if matches!(pixels, DataRef::Null) && host.integer(GL_PIXEL_UNPACK_BUFFER_BINDING) == 0 => {
+            return Ok(null_allocates)
+        }
+        Err(e) => return Err(size_error(e)),
+    };
+    match check_data(host, pixels, GL_PIXEL_UNPACK_BUFFER_BINDING, GL_PIXEL_UNPACK_BUFFER, need)? {
+        true => Ok(true),
+        // NULL with no buffer: storage allocation for TexImage, nothing to read (Mesa
+        // does nothing) for TexSubImage, which is then skipped without a host call.
+        false => Ok(null_allocates),
+    }
+}
+
+/// Compressed data: the decoder checked inline bytes against `imageSize`.
+fn check_compressed(host: &mut dyn HostQuery, image_size: i32, data: &DataRef<'_>) -> Result<bool, u32> {
+    let need = usize::try_from(image_size).map_err(|_| GL_INVALID_VALUE)?;
+    match check_data(host, data, GL_PIXEL_UNPACK_BUFFER_BINDING, GL_PIXEL_UNPACK_BUFFER, need)? {
+        true => Ok(true),
+        false if need == 0 => Ok(true),
+        false => Err(GL_INVALID_OPERATION),
+    }
+}
+
+/// Indices of a glDrawElements*: inline bytes for `count` indices with no element
+/// buffer bound, or an offset/NULL inside the bound element buffer.
+fn check_indices(host: &mut dyn HostQuery, count: i32, type_: u32, indices: &DataRef<'_>) -> Result<(), u32> {
+    let need = sizes::index_bytes(count, type_).map_err(size_error)?;
+    if !check_data(host, indices, GL_ELEMENT_ARRAY_BUFFER_BINDING, GL_ELEMENT_ARRAY_BUFFER, need)? {
+        // NULL indices with no element buffer: GL would read address 0.
+        return Err(GL_INVALID_OPERATION);
+    }
+    check_vertex_arrays(host)
+}
+
+/// Every enabled vertex attribute must source from a buffer: the validator never lets a
+/// client pointer reach the host (client-side arrays are uploaded by the ICD), and an
+/// enabled array with no buffer would make GL read a host address at draw time.
+fn check_vertex_arrays(host: &mut dyn HostQuery) -> Result<(), u32> {
+    let attribs = u32::try_from(host.integer(GL_MAX_VERTEX_ATTRIBS)).unwrap_or(0).min(64);
+    for i in 0..attribs {
+        if host.vertex_attrib(i, GL_VERTEX_ATTRIB_ARRAY_ENABLED) != 0
+            && host.vertex_attrib(i, GL_VERTEX_ATTRIB_ARRAY_BUFFER_BINDING) == 0
+        {
+            return Err(GL_INVALID_OPERATION);
+        }
+    }
+    Ok(())
+}
+
+/// An output sized by `count`: the capacity becomes the real size (never less than the
+/// client's, so nothing GL writes falls outside scratch) and the reply is trimmed back.
+fn sized_out(cap: Option<u32>, count: u32) -> (Option<u32>, Fixup) {
+    let real = count.max(cap.unwrap_or(0));
+    (Some(real), if cap == Some(real) { Fixup::None } else { Fixup::Trim(cap) })
+}
+
+fn run(cmd: Command<'_>) -> Verdict<'_> {
+    Verdict::Run(cmd, Fixup::None)
+}
+
+fn outcome<'a>(r: Result<bool, u32>, cmd: Command<'a>) -> Verdict<'a> {
+    match r {
+        Ok(true) => run(cmd),
+        Ok(false) => Verdict::error(GL_NO_ERROR),
+        Err(e) => Verdict::error(e),
+    }
+}
+
+/// A pname-sized input: at least as many values as GL reads.
+fn check_input(host: &mut dyn HostQuery, table: &PnameTable, pname: u32, len: usize) -> Result<(), u32> {
+    let need = pname_count(host, table, pname).ok_or(GL_INVALID_ENUM)?;
+    if len < need as usize {
+        return Err(GL_INVALID_VALUE);
+    }
+    Ok(())
+}
+
+macro_rules! pname_out {
+    ($host:expr, $table:expr, $variant:ident, $c:expr, $field:ident) => {
+        pname_out!($host, $table, $variant, $c, pname, $field)
+    };
+    ($host:expr, $table:expr, $variant:ident, $c:expr, $key:ident, $field:ident) => {{
+        let mut c = $c;
+        match pname_count($host, &$table, c.$key) {
+            None => Verdict::error(GL_INVALID_ENUM),
+            Some(n) => {
+                let (cap, fixup) = sized_out(c.$field, n);
+                c.$field = cap;
+                Verdict::Run(Command::$variant(c), fixup)
+            }
+        }
+    }};
+}
+
+macro_rules! pname_in {
+    ($host:expr, $table:expr, $cmd:expr, $pname:expr, $field:expr) => {
+        match check_input($host, &$table, $pname, $field.len()) {
+            Ok(()) => run($cmd),
+            Err(e) => Verdict::error(e),
+        }
+    };
+}
+
+macro_rules! uniform_out {
+    ($variant:ident, $c:expr) => {{
+        let mut c = $c;
+        let (cap, fixup) = sized_out(c.params, MAX_UNIFORM_VALUES);
+        c.params = cap;
+        Verdict::Run(Command::$variant(c), fixup)
+    }};
+}
+
+macro_rules! pointer_out {
+    ($variant:ident, $c:expr, $field:ident) => {{
+        let mut c = $c;
+        let client = c.$field;
+        let (cap, _) = sized_out(client, 1);
+        c.$field = cap;
+        Verdict::Run(Command::$variant(c), Fixup::NoPointers(client))
+    }};
+}
+
+impl Validator {
+    pub fn new(limits: ValidatorLimits) -> Self {
+        Self { limits, pending_error: GL_NO_ERROR, syncs: SyncTable::default() }
+    }
+
+    /// Keeps `error` for `glGetError` unless an earlier one is still unread (GL keeps
+    /// the first error until it is read).
+    pub fn record(&mut self, error: u32) {
+        if self.pending_error == GL_NO_ERROR {
+            self.pending_error = error;
+        }
+    }
+
+    /// The pending error, cleared; `GL_NO_ERROR` when there is none.
+    pub fn take_error(&mut self) -> u32 {
+        std::mem::replace(&mut self.pending_error, GL_NO_ERROR)
+    }
+
+    pub fn syncs(&mut self) -> &mut SyncTable {
+        &mut self.syncs
+    }
+
+    /// Decides about one decoded command, before any host call.
+    pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
+        let cmd = *cmd;
+        match cmd {
+            // Pixel uploads.
+            Command::TexImage2D(c) => {
+                outcome(check_unpack(host, c.format, c.type_, (c.width, c.height, None), &c.pixels, true), cmd)
+            }
+            Command::TexImage3D(c) => {
+                outcome(check_unpack(host, c.format, c.type_, (c.width, c.height, Some(c.depth)), &c.pixels, true), cmd)
+            }
+            Command::TexSubImage2D(c) => {
+                outcome(check_unpack(host, c.format, c.type_, (c.width, c.height, None), &c.pixels, false), cmd)
+            }
+            Command::TexSubImage3D(c) => outcome(
+                check_unpack(host, c.format, c.type_, (c.width, c.height, Some(c.depth)), &c.pixels, false),
+                cmd,
+            ),
+            Command::CompressedTexImage2D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
+            Command::CompressedTexImage3D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
+            Command::CompressedTexSubImage2D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
+            Command::CompressedTexSubImage3D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
+            // Pixel reads.
+            Command::ReadPixels(c) => self.read_pixels(host, c.format, c.type_, (c.width, c.height), c.pixels, |p| {
+                Command::ReadPixels(ReadPixels { pixels: p, ..c })
+            }),
+            Command::ReadnPixels(c) => self.read_pixels(host, c.format, c.type_, (c.width, c.height), c.data, |p| {
+                Command::ReadnPixels(ReadnPixels { data: p, ..c })
+            }),
+            // Draws.
+            Command::DrawElements(c) => outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd),
+            Command::DrawElementsInstanced(c) => {
+                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+            }
+            Command::DrawRangeElements(c) => {
+                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+            }
+            Command::DrawElementsBaseVertex(c) => {
+                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+            }
+            Command::DrawRangeElementsBaseVertex(c) => {
+                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+            }
+            Command::DrawElementsInstancedBaseVertex(c) => {
+                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+            }
+            Command::DrawArrays(_) | Command::DrawArraysInstanced(_) => {
+                outcome(check_vertex_arrays(host).map(|()| true), cmd)
+            }
+            Command::DrawArraysIndirect(c) => outcome(
+                check_offset(host, GL_DRAW_INDIRECT_BUFFER_BINDING, GL_DRAW_INDIRECT_BUFFER, c.indirect, 16)
+                    .and_then(|()| check_vertex_arrays(host))
+                    .map(|()| true),
+                cmd,
+            ),
+            Command::DrawElementsIndirect(c) => outcome(
+                check_offset(host, GL_DRAW_INDIRECT_BUFFER_BINDING, GL_DRAW_INDIRECT_BUFFER, c.indirect, 20)
+                    .and_then(|()| {
+                        // The indices come from the element buffer at offsets the
+                        // indirect record holds; GL needs one bound.
+                        if host.integer(GL_ELEMENT_ARRAY_BUFFER_BINDING) == 0 {
+                            Err(GL_INVALID_OPERATION)
+                        } else {
+                            check_vertex_arrays(host)
+                        }
+                    })
+                    .map(|()| true),
+                cmd,
+            ),
+            Command::DispatchComputeIndirect(c) => {
+                let offset = u64::try_from(c.indirect).map_err(|_| GL_INVALID_VALUE);
+                outcome(
+                    offset
+                        .and_then(|o| {
+                            check_offset(host, GL_DISPATCH_INDIRECT_BUFFER_BINDING, GL_DISPATCH_INDIRECT_BUFFER, o, 12)
+                        })
+                        .map(|()| true),
+                    cmd,
+                )
+            }
+            // Vertex arrays: the pointer is an offset into the bound array buffer; with
+            // none bound it would be a client-chosen host address read at draw time
+            // (even 0: GL would read address 0).
+            Command::VertexAttribPointer(_) | Command::VertexAttribIPointer(_) => {
+                if host.integer(GL_ARRAY_BUFFER_BINDING) == 0 {
+                    Verdict::error(GL_INVALID_OPERATION)
+                } else {
+                    run(cmd)
+                }
+            }
+            // Pname-sized inputs.
+            Command::TexParameteriv(c) => pname_in!(host, pnames::TEX_PARAMETER, cmd, c.pname, c.params),
+            Command::TexParameterfv(c) => pname_in!(host, pnames::TEX_PARAMETER, cmd, c.pname, c.params),
+            Command::TexParameterIiv(c) => pname_in!(host, pnames::TEX_PARAMETER, cmd, c.pname, c.params),
+            Command::TexParameterIuiv(c) => pname_in!(host, pnames::TEX_PARAMETER, cmd, c.pname, c.params),
+            Command::SamplerParameteriv(c) => pname_in!(host, pnames::SAMPLER_PARAMETER, cmd, c.pname, c.param),
+            Command::SamplerParameterfv(c) => pname_in!(host, pnames::SAMPLER_PARAMETER, cmd, c.pname, c.param),
+            Command::SamplerParameterIiv(c) => pname_in!(host, pnames::SAMPLER_PARAMETER, cmd, c.pname, c.param),
+            Command::SamplerParameterIuiv(c) => pname_in!(host, pnames::SAMPLER_PARAMETER, cmd, c.pname, c.param),
+            Command::ClearBufferiv(c) => pname_in!(host, pnames::CLEAR_BUFFER, cmd, c.buffer, c.value),
+            Command::ClearBufferuiv(c) => pname_in!(host, pnames::CLEAR_BUFFER, cmd, c.buffer, c.value),
+            Command::ClearBufferfv(c) => pname_in!(host, pnames::CLEAR_BUFFER, cmd, c.buffer, c.value),
+            // Pname-sized outputs.
+            Command::GetBooleanv(c) => pname_out!(host, pnames::GET, GetBooleanv, c, data),
+            Command::GetIntegerv(c) => pname_out!(host, pnames::GET, GetIntegerv, c, data),
+            Command::GetFloatv(c) => pname_out!(host, pnames::GET, GetFloatv, c, data),
+            Command::GetInteger64v(c) => pname_out!(host, pnames::GET, GetInteger64v, c, data),
+            Command::GetTexParameteriv(c) => pname_out!(host, pnames::TEX_PARAMETER, GetTexParameteriv, c, params),
+            Command::GetTexParameterfv(c) => pname_out!(host, pnames::TEX_PARAMETER, GetTexParameterfv, c, params),
+            Command::GetTexParameterIiv(c) => pname_out!(host, pnames::TEX_PARAMETER, GetTexParameterIiv, c, params),
+            Command::GetTexParameterIuiv(c) => {
+                pname_out!(host, pnames::TEX_PARAMETER, GetTexParameterIuiv, c, params)
+            }
+            Command::GetSamplerParameteriv(c) => {
+                pname_out!(host, pnames::SAMPLER_PARAMETER, GetSamplerParameteriv, c, params)
+            }
+            Command::GetSamplerParameterfv(c) => {
+                pname_out!(host, pnames::SAMPLER_PARAMETER, GetSamplerParameterfv, c, params)
+            }
+            Command::GetSamplerParameterIiv(c) => {
+                pname_out!(host, pnames::SAMPLER_PARAMETER, GetSamplerParameterIiv, c, params)
+            }
+            Command::GetSamplerParameterIuiv(c) => {
+                pname_out!(host, pnames::SAMPLER_PARAMETER, GetSamplerParameterIuiv, c, params)
+            }
+            Command::GetBufferParameteriv(c) => {
+                pname_out!(host, pnames::BUFFER_PARAMETER, GetBufferParameteriv, c, params)
+            }
+            Command::GetBufferParameteri64v(c) => {
+                pname_out!(host, pnames::BUFFER_PARAMETER, GetBufferParameteri64v, c, params)
+            }
+            Command::GetProgramiv(c) => pname_out!(host, pnames::PROGRAM, GetProgramiv, c, params),
+            Command::GetShaderiv(c) => pname_out!(host, pnames::SHADER, GetShaderiv, c, params),
+            Command::GetRenderbufferParameteriv(c) => {
+                pname_out!(host, pnames::RENDERBUFFER_PARAMETER, GetRenderbufferParameteriv, c, params)
+            }
+            Command::GetFramebufferAttachmentParameteriv(c) => {
+                pname_out!(
+                    host,
+                    pnames::FRAMEBUFFER_ATTACHMENT_PARAMETER,
+                    GetFramebufferAttachmentParameteriv,
+                    c,
+                    params
+                )
+            }
+            Command::GetVertexAttribiv(c) => pname_out!(host, pnames::VERTEX_ATTRIB, GetVertexAttribiv, c, params),
+            Command::GetVertexAttribfv(c) => pname_out!(host, pnames::VERTEX_ATTRIB, GetVertexAttribfv, c, params),
+            Command::GetVertexAttribIiv(c) => pname_out!(host, pnames::VERTEX_ATTRIB, GetVertexAttribIiv, c, params),
+            Command::GetVertexAttribIuiv(c) => pname_out!(host, pnames::VERTEX_ATTRIB, GetVertexAttribIuiv, c, params),
+            Command::GetIntegeriV(c) => pname_out!(host, pnames::GET_INDEXED, GetIntegeriV, c, target, data),
+            Command::GetInteger64iV(c) => pname_out!(host, pnames::GET_INDEXED, GetInteger64iV, c, target, data),
+            Command::GetBooleaniV(c) => pname_out!(host, pnames::GET_INDEXED, GetBooleaniV, c, target, data),
+            Command::GetTexLevelParameteriv(c) => {
+                pname_out!(host, pnames::TEX_LEVEL_PARAMETER, GetTexLevelParameteriv, c, params)
+            }
+            Command::GetTexLevelParameterfv(c) => {
+                pname_out!(host, pnames::TEX_LEVEL_PARAMETER, GetTexLevelParameterfv, c, params)
+            }
+            Command::GetFramebufferParameteriv(c) => {
+                pname_out!(host, pnames::FRAMEBUFFER_PARAMETER, GetFramebufferParameteriv, c, params)
+            }
+            Command::GetProgramPipelineiv(c) => {
+                pname_out!(host, pnames::PROGRAM_PIPELINE, GetProgramPipelineiv, c, params)
+            }
+            Command::GetProgramInterfaceiv(c) => {
+                pname_out!(host, pnames::PROGRAM_INTERFACE, GetProgramInterfaceiv, c, params)
+            }
+            Command::GetMultisamplefv(c) => pname_out!(host, pnames::MULTISAMPLE, GetMultisamplefv, c, val),
+            Command::GetQueryiv(c) => pname_out!(host, pnames::QUERY, GetQueryiv, c, params),
+            Command::GetQueryObjectuiv(c) => pname_out!(host, pnames::QUERY_OBJECT, GetQueryObjectuiv, c, params),
+            // Uniforms: one location holds at most a mat4; the client's capacity is
+            // what it believes the uniform holds, and the reply carries that many.
+            Command::GetUniformfv(c) => uniform_out!(GetUniformfv, c),
+            Command::GetUniformiv(c) => uniform_out!(GetUniformiv, c),
+            Command::GetUniformuiv(c) => uniform_out!(GetUniformuiv, c),
+            Command::GetnUniformfv(c) => uniform_out!(GetnUniformfv, c),
+            Command::GetnUniformiv(c) => uniform_out!(GetnUniformiv, c),
+            Command::GetnUniformuiv(c) => uniform_out!(GetnUniformuiv, c),
+            // Host pointers never go back.
+            Command::GetPointerv(c) => pointer_out!(GetPointerv, c, params),
+            Command::GetBufferPointerv(c) => pointer_out!(GetBufferPointerv, c, params),
+            Command::GetVertexAttribPointerv(c) => pointer_out!(GetVertexAttribPointerv, c, pointer),
+            // Sync objects: client ids, never host pointers.
+            Command::FenceSync(_) => {
+                if self.syncs.is_full() {
+                    Verdict::error(GL_OUT_OF_MEMORY)
+                } else {
+                    Verdict::Run(cmd, Fixup::FenceId)
+                }
+            }
+            Command::IsSync(c) => match self.syncs.host(c.sync) {
+                Some(sync) => run(Command::IsSync(IsSync { sync })),
+                // GL answers FALSE for a name that is not a sync, without an error.
+                None => Verdict::error(GL_NO_ERROR),
+            },
+            Command::DeleteSync(c) if c.sync == 0 => Verdict::error(GL_NO_ERROR),
+            Command::DeleteSync(c) => match self.syncs.host(c.sync) {
+                Some(sync) => Verdict::Run(Command::DeleteSync(DeleteSync { sync }), Fixup::SyncDeleted(c.sync)),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::ClientWaitSync(c) => match self.syncs.host(c.sync) {
+                Some(sync) => {
+                    let timeout = c.timeout.min(MAX_CLIENT_WAIT_NS);
+                    run(Command::ClientWaitSync(ClientWaitSync { sync, timeout, ..c }))
+                }
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::WaitSync(c) => match self.syncs.host(c.sync) {
+                Some(sync) => run(Command::WaitSync(WaitSync { sync, ..c })),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::GetSynciv(c) => match self.syncs.host(c.sync) {
+                Some(sync) => run(Command::GetSynciv(GetSynciv { sync, ..c })),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            // Debug labels on sync objects: the "pointer" is a sync id.
+            Command::ObjectPtrLabel(c) => match self.syncs.host(c.ptr) {
+                Some(ptr) => run(Command::ObjectPtrLabel(ObjectPtrLabel { ptr, ..c })),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::GetObjectPtrLabel(c) => match self.syncs.host(c.ptr) {
+                Some(ptr) => run(Command::GetObjectPtrLabel(GetObjectPtrLabel { ptr, ..c })),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            // Allocations.
+            Command::BufferData(c) => {
+                if c.data.is_none() && u64::try_from(c.size).is_ok_and(|s| s > self.limits.max_buffer_bytes) {
+                    Verdict::error(GL_OUT_OF_MEMORY)
+                } else {
+                    run(cmd)
+                }
+            }
+            _ => run(cmd),
+        }
+    }
+
+    fn read_pixels<'a>(
+        &mut self,
+        host: &mut dyn HostQuery,
+        format: u32,
+        type_: u32,
+        (width, height): (i32, i32),
+        out: OutRef,
+        rebuild: impl FnOnce(OutRef) -> Command<'a>,
+    ) -> Verdict<'a> {
+        let store = pack_store(host);
+        let need = match sizes::image_size_2d(format, type_, width, height, &store) {
+            Ok(n) => n,
+            Err(e) => return Verdict::error(size_error(e)),
+        };
+        let pack_bound = host.integer(GL_PIXEL_PACK_BUFFER_BINDING) != 0;
+        match out {
+            OutRef::Offset(o) => {
+                match check_offset(host, GL_PIXEL_PACK_BUFFER_BINDING, GL_PIXEL_PACK_BUFFER, o, need) {
+                    Ok(()) => run(rebuild(out)),
+                    Err(e) => Verdict::error(e),
+                }
+            }
+            // NULL with a pack buffer bound is offset 0.
+            OutRef::Null if pack_bound => {
+                match check_offset(host, GL_PIXEL_PACK_BUFFER_BINDING, GL_PIXEL_PACK_BUFFER, 0, need) {
+                    Ok(()) => run(rebuild(out)),
+                    Err(e) => Verdict::error(e),
+                }
+            }
+            // GL would write at the scratch address taken as an offset into the buffer.
+            OutRef::Reply(_) if pack_bound => Verdict::error(GL_INVALID_OPERATION),
+            OutRef::Reply(_) | OutRef::Null => {
+                if need > MAX_OUTPUT_BYTES {
+                    return Verdict::error(GL_OUT_OF_MEMORY);
+                }
+                let cap = match out {
+                    OutRef::Reply(cap) => Some(cap),
+                    _ => None,
+                };
+                // `need` fits a u32: it is at most MAX_OUTPUT_BYTES.
+                let (real, fixup) = sized_out(cap, need as u32);
+                Verdict::Run(rebuild(OutRef::Reply(real.unwrap_or(0))), fixup)
+            }
+        }
+    }
+}

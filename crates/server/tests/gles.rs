@@ -1,0 +1,444 @@
+//! The server executing on host GL, through a real socket: a `DeviceHost` on a thread,
+//! a `client::Session` creating a context and sending command streams with
+//! `SubmitCommands`. Every test here needs host GL: Mesa's EGL and llvmpipe
+//! (`libegl-mesa0`, `libgl1-mesa-dri`; `scripts/setup.sh` installs them), reached
+//! through EGL surfaceless.
+//!
+//! Each validation test sends a hostile command, reads the GL error it must raise with
+//! glGetError, and shows that the session (and a second one) keeps working.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use client::Session;
+use server::{DeviceHost, ServeConfig, ServerError};
+use wire::codec::{DataRef, OutRef};
+use wire::commands::*;
+use wire::control::{ControlKind, CreateContextRequest, HandlePayload};
+use wire::CommandBuf;
+
+const GL_NO_ERROR: u32 = 0;
+const GL_INVALID_ENUM: u32 = 0x0500;
+const GL_INVALID_VALUE: u32 = 0x0501;
+const GL_INVALID_OPERATION: u32 = 0x0502;
+const GL_OUT_OF_MEMORY: u32 = 0x0505;
+const GL_FRAMEBUFFER: u32 = 0x8D40;
+const GL_RENDERBUFFER: u32 = 0x8D41;
+const GL_RGBA8: u32 = 0x8058;
+const GL_COLOR_ATTACHMENT0: u32 = 0x8CE0;
+const GL_FRAMEBUFFER_COMPLETE: u32 = 0x8CD5;
+const GL_COLOR_BUFFER_BIT: u32 = 0x4000;
+const GL_RGBA: u32 = 0x1908;
+const GL_UNSIGNED_BYTE: u32 = 0x1401;
+const GL_UNSIGNED_SHORT: u32 = 0x1403;
+const GL_FLOAT: u32 = 0x1406;
+const GL_TRIANGLES: u32 = 0x0004;
+const GL_TEXTURE_2D: u32 = 0x0DE1;
+const GL_VIEWPORT: u32 = 0x0BA2;
+const GL_COLOR: u32 = 0x1800;
+const GL_ARRAY_BUFFER: u32 = 0x8892;
+const GL_STATIC_DRAW: u32 = 0x88E4;
+const GL_SYNC_GPU_COMMANDS_COMPLETE: u32 = 0x9117;
+const GL_SYNC_FLUSH_COMMANDS_BIT: u32 = 0x1;
+const GL_ALREADY_SIGNALED: u32 = 0x911A;
+const GL_CONDITION_SATISFIED: u32 = 0x911C;
+const GL_DEBUG_CALLBACK_USER_PARAM: u32 = 0x8245;
+const GL_RENDERER: u32 = 0x1F01;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+struct TestServer {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    shutdown: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+fn start() -> TestServer {
+    // As `server::serve` does at start: point libglvnd at the host driver before the
+    // backend opens (this binary's tests all do it first, before any GL).
+    static PREPARE: Once = Once::new();
+    PREPARE.call_once(|| {
+        backend_gles::prepare_process_env();
+    });
+    assert!(server::gles::host_backend().is_some(), "host GL is needed for these tests");
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServeConfig { socket: dir.path().join("run").join("gpu0"), ..ServeConfig::default() };
+    let path = config.socket.clone();
+    let host = DeviceHost::bind(config).unwrap();
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let flag = shutdown.clone();
+    let thread = std::thread::spawn(move || host.run(flag));
+    TestServer { _dir: dir, path, shutdown, thread: Some(thread) }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let start = Instant::now();
+            // Bounded: a stuck host is leaked rather than hanging the test run.
+            while !thread.is_finished() && start.elapsed() < 10 * SECOND {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}
+
+struct Client {
+    session: Session,
+    context: u64,
+}
+
+impl TestServer {
+    fn client(&self) -> Client {
+        let mut session = Session::connect_unix(&self.path, "gles-test").unwrap();
+        let payload = CreateContextRequest::encode(0, 0, &[]).unwrap();
+        let reply = session.call(ControlKind::CreateContext, &payload).unwrap();
+        let context = HandlePayload::parse(&reply).unwrap().handle;
+        Client { session, context }
+    }
+}
+
+impl Client {
+    /// Sends `cmds` in one SubmitCommands and returns the replies, aligned.
+    fn submit(&mut self, cmds: &[Command<'_>]) -> CommandBuf {
+        let mut payload = self.context.to_le_bytes().to_vec();
+        let mut stream = CommandBuf::new();
+        for cmd in cmds {
+            cmd.encode(&mut stream).unwrap();
+        }
+        payload.extend_from_slice(stream.as_bytes());
+        let reply = self.session.call(ControlKind::SubmitCommands, &payload).unwrap();
+        let mut aligned = CommandBuf::new();
+        aligned.extend_raw(&reply);
+        aligned
+    }
+
+    /// One command's reply.
+    fn call(&mut self, cmd: Command<'_>) -> CommandBuf {
+        self.submit(&[cmd])
+    }
+
+    fn error(&mut self) -> u32 {
+        let b = self.call(Command::GetError(GetError {}));
+        match decode_reply(b.as_bytes()).unwrap() {
+            (Reply::GetError(r), []) => r.ret,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// `cmd` raises `error` and nothing else; the session then still answers.
+    fn expect_error(&mut self, cmd: Command<'_>, error: u32) {
+        self.call(cmd);
+        assert_eq!(self.error(), error, "{:?}", cmd.opcode());
+        assert_eq!(self.error(), GL_NO_ERROR);
+        self.still_works();
+    }
+
+    fn still_works(&mut self) {
+        let b = self.call(Command::Finish(Finish {}));
+        assert!(matches!(decode_reply(b.as_bytes()).unwrap().0, Reply::Finish(_)));
+    }
+
+    fn gen(&mut self, cmd: Command<'_>) -> u32 {
+        let b = self.call(cmd);
+        let names: Vec<u32> = match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::GenFramebuffers(r) => r.framebuffers.unwrap().to_vec(),
+            Reply::GenRenderbuffers(r) => r.renderbuffers.unwrap().to_vec(),
+            Reply::GenBuffers(r) => r.buffers.unwrap().to_vec(),
+            other => panic!("unexpected reply {other:?}"),
+        };
+        names[0]
+    }
+
+    /// A 4x4 RGBA8 renderbuffer as draw and read framebuffer.
+    fn framebuffer_4x4(&mut self) {
+        let fbo = self.gen(Command::GenFramebuffers(GenFramebuffers { n: 1, framebuffers: Some(1) }));
+        let rbo = self.gen(Command::GenRenderbuffers(GenRenderbuffers { n: 1, renderbuffers: Some(1) }));
+        let b = self.submit(&[
+            Command::BindFramebuffer(BindFramebuffer { target: GL_FRAMEBUFFER, framebuffer: fbo }),
+            Command::BindRenderbuffer(BindRenderbuffer { target: GL_RENDERBUFFER, renderbuffer: rbo }),
+            Command::RenderbufferStorage(RenderbufferStorage {
+                target: GL_RENDERBUFFER,
+                internalformat: GL_RGBA8,
+                width: 4,
+                height: 4,
+            }),
+            Command::FramebufferRenderbuffer(FramebufferRenderbuffer {
+                target: GL_FRAMEBUFFER,
+                attachment: GL_COLOR_ATTACHMENT0,
+                renderbuffertarget: GL_RENDERBUFFER,
+                renderbuffer: rbo,
+            }),
+            Command::Viewport(Viewport { x: 0, y: 0, width: 4, height: 4 }),
+            Command::CheckFramebufferStatus(CheckFramebufferStatus { target: GL_FRAMEBUFFER }),
+        ]);
+        match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::CheckFramebufferStatus(r) => assert_eq!(r.ret, GL_FRAMEBUFFER_COMPLETE),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    fn read_pixels(&mut self, cap: u32) -> Vec<u8> {
+        let b = self.call(Command::ReadPixels(ReadPixels {
+            x: 0,
+            y: 0,
+            width: 4,
+            height: 4,
+            format: GL_RGBA,
+            type_: GL_UNSIGNED_BYTE,
+            pixels: OutRef::Reply(cap),
+        }));
+        match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::ReadPixels(r) => r.pixels.unwrap_or_default().to_vec(),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn mesa_clear_and_read_back_through_a_session() {
+    let server = start();
+    let mut c = server.client();
+    let b = c.call(Command::GetString(GetString { name: GL_RENDERER }));
+    assert!(matches!(decode_reply(b.as_bytes()).unwrap().0, Reply::GetString(_)));
+    c.framebuffer_4x4();
+    c.submit(&[
+        Command::ClearColor(ClearColor { red: 1.0, green: 0.0, blue: 0.0, alpha: 1.0 }),
+        Command::Clear(Clear { mask: GL_COLOR_BUFFER_BIT }),
+    ]);
+    let pixels = c.read_pixels(64);
+    assert_eq!(pixels.len(), 64);
+    assert!(pixels.chunks(4).all(|p| p == [255, 0, 0, 255]), "{pixels:?}");
+    assert_eq!(c.error(), GL_NO_ERROR);
+}
+
+#[test]
+fn mesa_offsets_need_their_buffer_bound() {
+    let server = start();
+    let mut c = server.client();
+    c.framebuffer_4x4();
+    let image = |pixels| {
+        Command::TexImage2D(TexImage2D {
+            target: GL_TEXTURE_2D,
+            level: 0,
+            internalformat: GL_RGBA as i32,
+            width: 4,
+            height: 4,
+            border: 0,
+            format: GL_RGBA,
+            type_: GL_UNSIGNED_BYTE,
+            pixels,
+        })
+    };
+    c.expect_error(image(DataRef::Offset(64)), GL_INVALID_OPERATION);
+    let read = |pixels| {
+        Command::ReadPixels(ReadPixels {
+            x: 0,
+            y: 0,
+            width: 4,
+            height: 4,
+            format: GL_RGBA,
+            type_: GL_UNSIGNED_BYTE,
+            pixels,
+        })
+    };
+    c.expect_error(read(OutRef::Offset(0)), GL_INVALID_OPERATION);
+    let elements = |indices| {
+        Command::DrawElements(DrawElements { mode: GL_TRIANGLES, count: 3, type_: GL_UNSIGNED_SHORT, indices })
+    };
+    c.expect_error(elements(DataRef::Null), GL_INVALID_OPERATION);
+    c.expect_error(elements(DataRef::Offset(4096)), GL_INVALID_OPERATION);
+    c.expect_error(
+        Command::DrawArraysIndirect(DrawArraysIndirect { mode: GL_TRIANGLES, indirect: 0 }),
+        GL_INVALID_OPERATION,
+    );
+    c.expect_error(
+        Command::VertexAttribPointer(VertexAttribPointer {
+            index: 0,
+            size: 4,
+            type_: GL_FLOAT,
+            normalized: 0,
+            stride: 0,
+            pointer: 0x7fff_dead_0000,
+        }),
+        GL_INVALID_OPERATION,
+    );
+    // With a buffer bound, the same offset is an offset, and allowed.
+    let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    c.submit(&[
+        Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }),
+        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 64, data: None, usage: GL_STATIC_DRAW }),
+        Command::VertexAttribPointer(VertexAttribPointer {
+            index: 0,
+            size: 4,
+            type_: GL_FLOAT,
+            normalized: 0,
+            stride: 0,
+            pointer: 16,
+        }),
+    ]);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    // The rendering path still works after all that.
+    c.submit(&[
+        Command::ClearColor(ClearColor { red: 0.0, green: 1.0, blue: 0.0, alpha: 1.0 }),
+        Command::Clear(Clear { mask: GL_COLOR_BUFFER_BIT }),
+    ]);
+    assert!(c.read_pixels(64).chunks(4).all(|p| p == [0, 255, 0, 255]));
+    // And so does another session.
+    let mut other = server.client();
+    other.framebuffer_4x4();
+    other.still_works();
+}
+
+#[test]
+fn mesa_inline_data_must_cover_what_gl_reads() {
+    let server = start();
+    let mut c = server.client();
+    let short = [0u8; 10];
+    c.expect_error(
+        Command::TexImage2D(TexImage2D {
+            target: GL_TEXTURE_2D,
+            level: 0,
+            internalformat: GL_RGBA as i32,
+            width: 4,
+            height: 4,
+            border: 0,
+            format: GL_RGBA,
+            type_: GL_UNSIGNED_BYTE,
+            pixels: DataRef::Inline(&short),
+        }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(
+        Command::TexSubImage2D(TexSubImage2D {
+            target: GL_TEXTURE_2D,
+            level: 0,
+            xoffset: 0,
+            yoffset: 0,
+            width: 64,
+            height: 64,
+            format: GL_RGBA,
+            type_: GL_UNSIGNED_BYTE,
+            pixels: DataRef::Inline(&short),
+        }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(
+        Command::DrawElements(DrawElements {
+            mode: GL_TRIANGLES,
+            count: 300,
+            type_: GL_UNSIGNED_SHORT,
+            indices: DataRef::Inline(&short),
+        }),
+        GL_INVALID_VALUE,
+    );
+    // Pname-sized inputs: an unknown pname, and too few values.
+    c.expect_error(
+        Command::TexParameteriv(TexParameteriv { target: GL_TEXTURE_2D, pname: 0xdead, params: &[1] }),
+        GL_INVALID_ENUM,
+    );
+    c.expect_error(
+        Command::ClearBufferfv(ClearBufferfv { buffer: GL_COLOR, drawbuffer: 0, value: &[1.0] }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(Command::GetIntegerv(GetIntegerv { pname: 0xdead, data: Some(4) }), GL_INVALID_ENUM);
+}
+
+#[test]
+fn mesa_outputs_get_their_real_size_and_replies_the_clients() {
+    let server = start();
+    let mut c = server.client();
+    c.framebuffer_4x4();
+    let viewport = |c: &mut Client, cap| {
+        let b = c.call(Command::GetIntegerv(GetIntegerv { pname: GL_VIEWPORT, data: cap }));
+        match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::GetIntegerv(r) => r.data.map(<[i32]>::to_vec),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    };
+    assert_eq!(viewport(&mut c, Some(4)), Some(vec![0, 0, 4, 4]));
+    assert_eq!(viewport(&mut c, Some(2)), Some(vec![0, 0]));
+    assert_eq!(viewport(&mut c, None), None);
+    assert_eq!(c.read_pixels(8).len(), 8);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    // No host address comes back.
+    let b = c.call(Command::GetPointerv(GetPointerv { pname: GL_DEBUG_CALLBACK_USER_PARAM, params: Some(1) }));
+    match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::GetPointerv(r) => assert_eq!(r.params, Some(&[0][..])),
+        other => panic!("unexpected reply {other:?}"),
+    }
+    c.still_works();
+}
+
+#[test]
+fn mesa_syncs_are_client_ids_and_waits_are_bounded() {
+    let server = start();
+    let mut c = server.client();
+    let b = c.call(Command::FenceSync(FenceSync { condition: GL_SYNC_GPU_COMMANDS_COMPLETE, flags: 0 }));
+    let id = match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::FenceSync(r) => r.ret,
+        other => panic!("unexpected reply {other:?}"),
+    };
+    assert_eq!(id, 1, "the first sync of a context is id 1, not a host address");
+    let start = Instant::now();
+    let b = c.call(Command::ClientWaitSync(ClientWaitSync {
+        sync: id,
+        flags: GL_SYNC_FLUSH_COMMANDS_BIT,
+        timeout: u64::MAX,
+    }));
+    match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::ClientWaitSync(r) => assert!([GL_ALREADY_SIGNALED, GL_CONDITION_SATISFIED].contains(&r.ret)),
+        other => panic!("unexpected reply {other:?}"),
+    }
+    assert!(start.elapsed() < 5 * SECOND);
+    c.expect_error(
+        Command::ClientWaitSync(ClientWaitSync { sync: 0x7fff_dead_0000, flags: 0, timeout: 0 }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(Command::DeleteSync(DeleteSync { sync: 0x7fff_dead_0000 }), GL_INVALID_VALUE);
+    let is_sync = |c: &mut Client, sync| {
+        let b = c.call(Command::IsSync(IsSync { sync }));
+        match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::IsSync(r) => r.ret,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    };
+    assert_eq!(is_sync(&mut c, id), 1);
+    c.call(Command::DeleteSync(DeleteSync { sync: id }));
+    assert_eq!(is_sync(&mut c, id), 0);
+    assert_eq!(c.error(), GL_NO_ERROR);
+}
+
+#[test]
+fn mesa_allocations_are_capped_and_validator_errors_come_first() {
+    let server = start();
+    let mut c = server.client();
+    let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
+    c.expect_error(
+        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 1 << 40, data: None, usage: GL_STATIC_DRAW }),
+        GL_OUT_OF_MEMORY,
+    );
+    // A validator error, then a host error: glGetError returns them in that order.
+    c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 0 }));
+    c.submit(&[
+        Command::VertexAttribPointer(VertexAttribPointer {
+            index: 0,
+            size: 4,
+            type_: GL_FLOAT,
+            normalized: 0,
+            stride: 0,
+            pointer: 8,
+        }),
+        Command::Enable(Enable { cap: 0xdead }),
+    ]);
+    assert_eq!(c.error(), GL_INVALID_OPERATION);
+    assert_eq!(c.error(), GL_INVALID_ENUM);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.still_works();
+}
