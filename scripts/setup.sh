@@ -11,6 +11,7 @@ PACKAGES=(
     libegl-mesa0     # Mesa's EGL vendor (50_mesa.json)
     libgl1-mesa-dri  # Mesa's drivers, llvmpipe among them
     pkg-config
+    python3          # the tests' unmodified GLES program (tests/egl_clear.py)
 )
 
 if ! command -v cargo >/dev/null 2>&1; then

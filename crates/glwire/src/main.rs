@@ -1,8 +1,10 @@
-//! The `glwire` command line: `serve` runs the render server, `bench` measures, `info`
-//! says what this build speaks. `run`, `demo`, `doctor`, `capture`, `replay` and `top`
-//! arrive with the issues that build them.
+//! The `glwire` command line: `serve` runs the render server, `run` runs a program
+//! through it, `bench` measures, `info` says what this build speaks. `demo`, `doctor`,
+//! `capture`, `replay` and `top` arrive with the issues that build them.
 
 mod bench;
+mod private_server;
+mod run;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the render server (the device host that owns the GPU).
     Serve(serve::ServeArgs),
+    /// Run a program with glwire as its EGL/GLES driver.
+    Run(run::RunArgs),
     /// Measure glwire against its floors.
     Bench(bench::BenchArgs),
     /// Print the protocol version and the commands this build forwards.
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Run(args) => run::run(args),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,5 +1,6 @@
-//! A private `glwire serve` for a benchmark run: this same binary as a child process,
-//! listening on a socket in a fresh temporary directory, stopped (SIGTERM) at the end.
+//! A private `glwire serve` for one command (`glwire run`, `glwire bench`): this same
+//! binary as a child process, listening on a socket in a fresh private directory, and
+//! stopped (SIGTERM) when the command ends, whatever way it ends.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,17 +14,18 @@ pub struct PrivateServer {
 }
 
 impl PrivateServer {
-    pub fn start() -> Result<Self, String> {
+    /// Starts `glwire serve` with `extra` arguments; its log goes to stderr at `log`
+    /// level unless `RUST_LOG` says otherwise.
+    pub fn start(extra: &[&str], log: &str) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find the glwire binary: {e}"))?;
-        let dir = std::env::temp_dir().join(format!("glwire-bench-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("glwire-{}", std::process::id()));
         let socket = dir.join("gpu0");
-        let child = Command::new(exe)
-            .args(["serve", "--socket"])
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start glwire serve: {e}"))?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["serve", "--socket"]).arg(&socket).args(extra).stdout(Stdio::null()).stderr(Stdio::inherit());
+        if std::env::var_os("RUST_LOG").is_none() {
+            cmd.env("RUST_LOG", log);
+        }
+        let child = cmd.spawn().map_err(|e| format!("cannot start glwire serve: {e}"))?;
         let mut server = PrivateServer { child, dir, socket };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !server.socket.exists() {

@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Most sessions at once; more clients are refused as busy.
     #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_SESSIONS)]
     pub max_sessions: usize,
+    /// Answer commands without running GL (measures the channel alone).
+    #[arg(long)]
+    pub loopback: bool,
 }
 
 impl ServeArgs {
@@ -52,6 +55,7 @@ impl ServeArgs {
                 max_in_flight: self.max_in_flight,
             },
             max_sessions: self.max_sessions,
+            loopback: self.loopback,
         }
     }
 }

@@ -426,3 +426,48 @@ fn egl_contexts_work_against_a_real_server() {
     egl::destroy_context(dpy, ctx).unwrap();
     egl::terminate(dpy).unwrap();
 }
+
+/// Builds the ICD next to the `glwire` binary if this test run did not (it is a
+/// separate package: `cargo test -p glwire` alone does not build it).
+fn ensure_icd_built() {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glwire"));
+    if bin.with_file_name("libEGL_glwire.so").exists() {
+        return;
+    }
+    let profile = if bin.parent().is_some_and(|d| d.ends_with("release")) { vec!["--release"] } else { vec![] };
+    let status = Command::new(env!("CARGO")).args(["build", "-p", "icd"]).args(profile).status().unwrap();
+    assert!(status.success(), "building the ICD failed");
+}
+
+#[test]
+fn glwire_run_passes_exit_codes_and_the_environment() {
+    ensure_icd_built();
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["run", "--", "sh", "-c", "echo \"$__EGL_VENDOR_LIBRARY_FILENAMES|$GLWIRE_SOCKET\"; exit 3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (json, socket) = text.trim().split_once('|').unwrap();
+    assert!(json.ends_with("10_glwire.json"), "{text}");
+    assert!(socket.ends_with("gpu0"), "{text}");
+    assert!(!Path::new(json).exists(), "the private vendor file is removed afterwards");
+    let missing = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "/no/such/program"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/program"));
+}
+
+/// An unmodified program — Python calling the system libEGL and libGLESv2 through
+/// ctypes — renders through `glwire run`: EGL through the ICD, GL through libglvnd's
+/// dispatch into the ICD, the commands through the rings to a private server, the
+/// validator and Mesa, and the pixels back. Needs Mesa and python3.
+#[test]
+fn an_unmodified_program_renders_through_glwire_run() {
+    ensure_icd_built();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_clear.py");
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("EGL vendor: glwire"), "{text}");
+    assert!(text.contains("pixel: [51, 102, 153, 255]"), "{text}");
+}

@@ -54,6 +54,9 @@ pub struct ServeConfig {
     pub token_file: Option<PathBuf>,
     pub limits: SessionLimits,
     pub max_sessions: usize,
+    /// Answer commands without GL (the loopback executor): for measuring the channel
+    /// alone, or a machine without a host driver.
+    pub loopback: bool,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +67,7 @@ impl Default for ServeConfig {
             token_file: None,
             limits: SessionLimits::default(),
             max_sessions: DEFAULT_MAX_SESSIONS,
+            loopback: false,
         }
     }
 }

@@ -21,10 +21,10 @@ use zerocopy::IntoBytes;
 
 use crate::context::ContextWorker;
 use crate::error::ServerError;
-use crate::gles;
 use crate::session::{OwnedContext, Session};
 use crate::stats::SessionStats;
 use crate::validate::ValidatorLimits;
+use crate::{exec, gles};
 
 /// A successful reply: payload and descriptors to send with it.
 #[derive(Debug, Default)]
@@ -216,7 +216,8 @@ fn create_context(
     // One glBufferData may not ask for more than the session may map: a per-call cap
     // until a session-wide memory quota adds allocations up.
     let limits = ValidatorLimits { max_buffer_bytes: s.limits.max_shm_bytes };
-    let worker = ContextWorker::spawn(id, gles::factory(limits), s.stats.clone(), s.peer.clone())
+    let factory = if s.loopback { exec::loopback() } else { gles::factory(limits) };
+    let worker = ContextWorker::spawn(id, factory, s.stats.clone(), s.peer.clone())
         .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
     s.contexts.insert(id, OwnedContext { worker, shm_bytes: 0 });
     SessionStats::add(&s.stats.contexts, 1);

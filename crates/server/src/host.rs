@@ -198,6 +198,7 @@ impl DeviceHost {
             token: if tcp { self.token.clone() } else { None },
             stop: stop.clone(),
             peer_pid,
+            loopback: self.config.loopback,
         };
         let spawned = std::thread::Builder::new()
             .name(format!("glwire-session-{id}"))

@@ -49,6 +49,8 @@ pub(crate) struct SessionParams {
     pub stop: Arc<AtomicBool>,
     /// From SO_PEERCRED, for logs (the hello's pid is the client's claim only).
     pub peer_pid: Option<u32>,
+    /// Contexts get the loopback executor instead of host GL.
+    pub loopback: bool,
 }
 
 /// A context the session owns, and the shared memory its rings hold against the quota.
@@ -76,6 +78,8 @@ pub(crate) struct Session {
     pub peer: Liveness,
     /// Set by Close: the session ends after replying.
     pub closing: bool,
+    /// Contexts get the loopback executor instead of host GL.
+    pub loopback: bool,
 }
 
 /// Why a session ended, for the log.
@@ -122,6 +126,7 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
         "session opened"
     );
     let mut session = Session::new(id, channel, params.limits, negotiate_features(hello.features, offered));
+    session.loopback = params.loopback;
     let end = session.serve(&params.stop);
     let contexts = session.contexts.len();
     session.end();
@@ -148,6 +153,7 @@ impl Session {
             // dies is noticed even while this session thread waits on one of them.
             peer,
             closing: false,
+            loopback: false,
         }
     }
 

@@ -9,7 +9,6 @@
 
 mod floors;
 mod report;
-mod server;
 mod stats;
 
 use std::time::{Duration, Instant};
@@ -110,7 +109,8 @@ fn payload_rate(ctx: &mut Context, payloads: u32) -> Result<f64, String> {
 
 fn transport(args: TransportArgs) -> Result<(), String> {
     progress("starting a private server");
-    let server = server::PrivateServer::start()?;
+    // The loopback executor: these figures are the channel's, not GL's.
+    let server = crate::private_server::PrivateServer::start(&["--loopback"], "info")?;
     let conn = Connection::unix(server.socket(), "glwire-bench").map_err(|e| e.to_string())?;
     let (_, mut ring_ctx) = conn.new_context_on(Path::Rings).map_err(call_error)?;
     let (_, mut socket_ctx) = conn.new_context_on(Path::Socket).map_err(call_error)?;

@@ -1,0 +1,95 @@
+//! `glwire run -- PROGRAM ARGS…`: runs a program with glwire as its EGL vendor. It
+//! points libglvnd at glwire's vendor JSON (written beside nothing the user owns: a
+//! private directory), connects the program to a running server or starts a private
+//! one for this run, and passes the program's exit status through.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::private_server::PrivateServer;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Use the server at this socket instead of starting a private one.
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// The program and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    program: Vec<String>,
+}
+
+/// The vendor library: built beside the `glwire` binary (`cargo build` puts both in
+/// `target/<profile>/`; an install puts them together too).
+fn vendor_library() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the glwire binary: {e}"))?;
+    let lib = exe.with_file_name("libEGL_glwire.so");
+    if lib.exists() {
+        Ok(lib)
+    } else {
+        Err(format!(
+            "{} is missing: build it with `cargo build --release -p icd` (scripts/main.sh builds everything)",
+            lib.display()
+        ))
+    }
+}
+
+/// Writes the vendor JSON libglvnd reads (`__EGL_VENDOR_LIBRARY_FILENAMES`).
+fn write_vendor_json(dir: &Path, lib: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let json = dir.join("10_glwire.json");
+    let text = format!("{{\"file_format_version\":\"1.0.0\",\"ICD\":{{\"library_path\":\"{}\"}}}}\n", lib.display());
+    std::fs::write(&json, text).map_err(|e| format!("{}: {e}", json.display()))?;
+    Ok(json)
+}
+
+/// True when a glwire server answers at `socket`.
+fn server_answers(socket: &Path) -> bool {
+    client::Session::connect_unix(socket, "glwire-run-probe").is_ok()
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    match try_run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("glwire run: {e}");
+            ExitCode::from(127)
+        }
+    }
+}
+
+fn try_run(args: RunArgs) -> Result<ExitCode, String> {
+    let lib = vendor_library()?;
+    let dir = std::env::temp_dir().join(format!("glwire-run-{}", std::process::id()));
+    let json = write_vendor_json(&dir, &lib)?;
+    let chosen = args.socket.clone().or_else(|| std::env::var_os(transport::endpoint::SOCKET_ENV).map(PathBuf::from));
+    let (socket, private) = match chosen {
+        Some(s) if server_answers(&s) => (s, None),
+        Some(s) => return Err(format!("no glwire server answers at {}", s.display())),
+        None => {
+            let default = transport::endpoint::default_socket_path();
+            if server_answers(&default) {
+                (default, None)
+            } else {
+                let server = PrivateServer::start(&[], "warn")?;
+                (server.socket().to_path_buf(), Some(server))
+            }
+        }
+    };
+    let (program, rest) = args.program.split_first().ok_or("no program to run")?;
+    let status = Command::new(program)
+        .args(rest)
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", &json)
+        .env(transport::endpoint::SOCKET_ENV, &socket)
+        .env_remove("GLWIRE_RENDER_SERVER")
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"));
+    if let Some(server) = private {
+        let _ = server.stop();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = status?;
+    // The program's exit status, or 128 + the signal that ended it, as shells report.
+    let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
