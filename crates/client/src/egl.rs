@@ -215,11 +215,31 @@ pub fn terminate(dpy: u64) -> Result<(), EglError> {
     st.surfaces.retain(|_, s| s.display != dpy);
     if !in_use {
         if let Some(d) = st.displays.get_mut(&dpy) {
-            d.connection = None;
+            if let Some(c) = d.connection.take() {
+                report_stats(&c);
+            }
         }
     }
     Ok(())
 }
+
+/// With `GLWIRE_STATS` set, prints the session's figures as the server counted them
+/// (what `glwire demo` shows): commands, bytes each way, replies waited for.
+fn report_stats(connection: &Connection) {
+    if std::env::var_os(STATS_ENV).is_none() {
+        return;
+    }
+    let Ok(payload) = connection.call(wire::control::ControlKind::QueryStats, &[]) else { return };
+    if let Ok(s) = wire::control::StatsReply::parse(&payload) {
+        eprintln!(
+            "glwire: {} commands, {} bytes to the server, {} bytes back, {} round trips",
+            s.commands, s.bytes_in, s.bytes_out, s.round_trips
+        );
+    }
+}
+
+/// The variable that asks for [`report_stats`] at `eglTerminate`.
+pub const STATS_ENV: &str = "GLWIRE_STATS";
 
 /// `eglQueryString` on an initialized display.
 pub fn query_string(dpy: u64, name: i32) -> Result<&'static CStr, EglError> {

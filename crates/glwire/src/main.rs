@@ -1,8 +1,10 @@
 //! The `glwire` command line: `serve` runs the render server, `run` runs a program
-//! through it, `bench` measures, `info` says what this build speaks. `demo`, `doctor`,
-//! `capture`, `replay` and `top` arrive with the issues that build them.
+//! through it, `demo` renders a built-in scene through it, `bench` measures, `info` says
+//! what this build speaks. `doctor`, `capture`, `replay` and `top` arrive with the
+//! issues that build them.
 
 mod bench;
+mod demo;
 mod private_server;
 mod run;
 mod serve;
@@ -26,6 +28,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run a program with glwire as its EGL/GLES driver.
     Run(run::RunArgs),
+    /// Render a built-in GLES 3 scene through glwire and write the last frame as PNG.
+    Demo(demo::DemoArgs),
+    /// The program `glwire demo` runs.
+    #[command(hide = true)]
+    DemoClient(demo::DemoArgs),
     /// Measure glwire against its floors.
     Bench(bench::BenchArgs),
     /// Print the protocol version and the commands this build forwards.
@@ -37,6 +44,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Run(args) => run::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::DemoClient(args) => demo::client(args),
         Command::Bench(args) => match bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -59,10 +59,15 @@ pub fn run(args: RunArgs) -> ExitCode {
 }
 
 fn try_run(args: RunArgs) -> Result<ExitCode, String> {
+    run_program(args.socket, &args.program, &[])
+}
+
+/// Runs `argv` with glwire as its EGL vendor (see the module doc), with `env` added.
+pub fn run_program(socket: Option<PathBuf>, argv: &[String], env: &[(&str, &str)]) -> Result<ExitCode, String> {
     let lib = vendor_library()?;
     let dir = std::env::temp_dir().join(format!("glwire-run-{}", std::process::id()));
     let json = write_vendor_json(&dir, &lib)?;
-    let chosen = args.socket.clone().or_else(|| std::env::var_os(transport::endpoint::SOCKET_ENV).map(PathBuf::from));
+    let chosen = socket.or_else(|| std::env::var_os(transport::endpoint::SOCKET_ENV).map(PathBuf::from));
     let (socket, private) = match chosen {
         Some(s) if server_answers(&s) => (s, None),
         Some(s) => return Err(format!("no glwire server answers at {}", s.display())),
@@ -76,9 +81,10 @@ fn try_run(args: RunArgs) -> Result<ExitCode, String> {
             }
         }
     };
-    let (program, rest) = args.program.split_first().ok_or("no program to run")?;
+    let (program, rest) = argv.split_first().ok_or("no program to run")?;
     let status = Command::new(program)
         .args(rest)
+        .envs(env.iter().copied())
         .env("__EGL_VENDOR_LIBRARY_FILENAMES", &json)
         .env(transport::endpoint::SOCKET_ENV, &socket)
         .env_remove("GLWIRE_RENDER_SERVER")

@@ -471,3 +471,30 @@ fn an_unmodified_program_renders_through_glwire_run() {
     assert!(text.contains("EGL vendor: glwire"), "{text}");
     assert!(text.contains("pixel: [51, 102, 153, 255]"), "{text}");
 }
+
+/// `glwire demo` renders its scene through glwire and writes a PNG with the triangle
+/// on the background. Needs Mesa.
+#[test]
+fn the_demo_renders_through_glwire() {
+    ensure_icd_built();
+    let dir = tempfile::tempdir().unwrap();
+    let png_path = dir.path().join("demo.png");
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["demo", "--frames", "3", "--size", "64", "--out"])
+        .arg(&png_path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("EGL vendor (client side): glwire"), "{text}");
+    assert!(text.contains("GL_RENDERER (server side):"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("round trips"), "the session's figures are printed");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut pixels).unwrap();
+    let at = |x: usize, y: usize| &pixels[(y * 64 + x) * 4..(y * 64 + x) * 4 + 4];
+    assert_eq!(at(1, 1), &[20, 23, 31, 255], "the corner is the clear colour");
+    let centre = at(32, 32);
+    assert!(centre[0] > 60 && centre[2] > 60 && centre[3] == 255, "the centre is inside the triangle: {centre:?}");
+}
