@@ -248,17 +248,26 @@ thread_local! {
 /// Runs `f` with this thread's current context, or returns `None` when there is none
 /// (GL calls without a current context do nothing, as with native drivers).
 pub fn with_current<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
-    CURRENT.with(|c| {
-        // A re-entrant call (from a debug callback) finds the context busy and is
-        // dropped like a call without a context, instead of aliasing it.
-        let mut slot = c.try_borrow_mut().ok()?;
-        slot.as_mut().map(f)
-    })
+    // `try_with`: libglvnd may call in while this thread is being torn down, after its
+    // thread-locals are gone; that call finds no context, like a call without one.
+    CURRENT
+        .try_with(|c| {
+            // A re-entrant call (from a debug callback) finds the context busy and is
+            // dropped like a call without a context, instead of aliasing it.
+            let mut slot = c.try_borrow_mut().ok()?;
+            slot.as_mut().map(f)
+        })
+        .ok()
+        .flatten()
 }
 
-/// Makes `ctx` current on this thread (or none), returning the previous one.
+/// Makes `ctx` current on this thread (or none), returning the previous one. During
+/// thread teardown there is no slot left: `ctx` is dropped and `None` returned.
 pub fn make_current(ctx: Option<Context>) -> Option<Context> {
-    CURRENT.with(|c| c.try_borrow_mut().map(|mut slot| std::mem::replace(&mut *slot, ctx)).unwrap_or(None))
+    CURRENT
+        .try_with(|c| c.try_borrow_mut().map(|mut slot| std::mem::replace(&mut *slot, ctx)).unwrap_or(None))
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

@@ -172,6 +172,16 @@ thread_local! {
     static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
 
+/// The handle current on this thread; 0 also while the thread is being torn down
+/// (libglvnd releases contexts from its own thread-exit hooks).
+fn current_handle() -> u64 {
+    CURRENT.try_with(Cell::get).unwrap_or(0)
+}
+
+fn set_current_handle(h: u64) {
+    let _ = CURRENT.try_with(|c| c.set(h));
+}
+
 /// `eglInitialize` with a connection the caller made (tools and tests).
 pub fn initialize_with(dpy: u64, connection: Connection) -> (i32, i32) {
     let mut st = state();
@@ -370,7 +380,7 @@ pub fn destroy_context(dpy: u64, ctx: u64) -> Result<(), EglError> {
         Some(c) if c.display == dpy => {}
         _ => return Err(EGL_BAD_CONTEXT),
     }
-    if CURRENT.with(Cell::get) != ctx {
+    if current_handle() != ctx {
         st.contexts.remove(&ctx);
     }
     Ok(())
@@ -446,7 +456,7 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
             return Err(EGL_BAD_SURFACE);
         }
     }
-    let current = CURRENT.with(Cell::get);
+    let current = current_handle();
     if ctx == current {
         return Ok(());
     }
@@ -464,11 +474,11 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
             slot.idle = Some(old);
         }
     }
-    CURRENT.with(|c| c.set(0));
+    set_current_handle(0);
     if ctx != 0 {
         let context = st.contexts.get_mut(&ctx).and_then(|c| c.idle.take()).ok_or(EGL_BAD_CONTEXT)?;
         set_current(Some(context));
-        CURRENT.with(|c| c.set(ctx));
+        set_current_handle(ctx);
     }
     Ok(())
 }
@@ -487,7 +497,7 @@ pub fn swap_buffers(dpy: u64, surface: u64) -> Result<(), EglError> {
 
 /// `eglReleaseThread`: releases this thread's context.
 pub fn release_thread() -> Result<(), EglError> {
-    let current = CURRENT.with(Cell::get);
+    let current = current_handle();
     if current == 0 {
         return Ok(());
     }

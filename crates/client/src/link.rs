@@ -82,12 +82,20 @@ thread_local! {
 
 /// Runs `f` with the EGL display link.
 pub fn with_display_link<R>(f: impl FnOnce(&mut dyn Forward) -> R) -> R {
-    DISPLAY.with(|d| match d.try_borrow_mut() {
-        Ok(mut d) => f(&mut *d),
+    // A thread being torn down has no display link left; it gets the unavailable one.
+    let mut f = Some(f);
+    let done = DISPLAY.try_with(|d| match d.try_borrow_mut() {
+        Ok(mut d) => f.take().map(|f| f(&mut *d)),
         // Re-entered from inside a call (a debug callback calling EGL): refuse rather
         // than alias the stream.
-        Err(_) => f(&mut Unavailable),
-    })
+        Err(_) => None,
+    });
+    match (done, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(&mut Unavailable),
+        // `f` is only taken where its result is wrapped in `Some`.
+        (_, None) => unreachable!("the display link's closure ran without a result"),
+    }
 }
 
 /// Stores `s` under `key` once; later calls return the same pointer.

@@ -21,13 +21,13 @@ thread_local! {
 
 /// Records `code` as this thread's last EGL error.
 pub fn record_error(code: EGLint) {
-    LAST_ERROR.with(|e| e.set(code));
+    let _ = LAST_ERROR.try_with(|e| e.set(code));
 }
 
 /// # Safety
 /// An EGL entry point; takes no pointers.
 unsafe extern "C" fn egl_get_error() -> EGLint {
-    guard(EGL_SUCCESS, || LAST_ERROR.with(|e| e.replace(EGL_SUCCESS)))
+    guard(EGL_SUCCESS, || LAST_ERROR.try_with(|e| e.replace(EGL_SUCCESS)).unwrap_or(EGL_SUCCESS))
 }
 
 fn fail<T>(code: EGLint, value: T) -> T {

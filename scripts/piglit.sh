@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# piglit's OpenGL ES tests twice in one run — natively against Mesa's vendor, then
+# through glwire — and the two side by side (scripts/piglit_gles.py). Installs piglit
+# (Debian package `piglit`, about 2 GB) if it is missing. Results go to OUT (default
+# ./piglit-results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$(realpath -m "${1:-piglit-results}")
+bash scripts/setup.sh
+if ! command -v piglit >/dev/null 2>&1; then
+    echo "piglit.sh: installing piglit"
+    ${SUDO:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -qq piglit binutils
+fi
+cargo build --release -p glwire -p icd
+mkdir -p "$out"
+python3 scripts/piglit_gles.py list > "$out/tests.txt"
+echo "piglit.sh: $(wc -l < "$out/tests.txt") GLES tests"
+run() {
+    piglit run -p surfaceless_egl -c -j 2 --timeout 120 -l dummy -o --test-list "$out/tests.txt" quick "$1" > "$1.log" 2>&1 || true
+}
+echo "piglit.sh: native run"
+__EGL_VENDOR_LIBRARY_FILENAMES=/usr/share/glvnd/egl_vendor.d/50_mesa.json run "$out/native"
+echo "piglit.sh: through glwire"
+./target/release/glwire run -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
+python3 scripts/piglit_gles.py compare "$out/native" "$out/glwire"
