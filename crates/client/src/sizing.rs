@@ -86,11 +86,15 @@ impl Context {
         sizes::image_size_2d(format, type_, width, height, &self.pack).map_err(size_error)
     }
 
-    /// Values a pname query or parameter call moves. A pname the table does not know
-    /// moves nothing: the server rejects it as GL would (GL_INVALID_ENUM), and the
-    /// program's memory is never read or written past what is known.
+    /// Values a pname query or parameter call moves. A parameter pname the table does
+    /// not know moves nothing (the server rejects it as GL would, GL_INVALID_ENUM); an
+    /// unknown state query moves one value. The program's memory is never read or
+    /// written past that.
     pub fn pname_count(&mut self, table: &PnameTable, pname: u32) -> Result<usize, CallError> {
         match table.lookup(pname) {
+            // Extension state the tables do not list: one value, as nearly all state
+            // is; the server asks the host with room to spare and sends back that one.
+            None if std::ptr::eq(table, &wire::pnames::GET) || std::ptr::eq(table, &wire::pnames::GET_INDEXED) => Ok(1),
             None => Ok(0),
             Some(PnameCount::Fixed(n)) => Ok(n as usize),
             Some(PnameCount::From(count_pname)) => self.query_count(count_pname),
@@ -166,7 +170,8 @@ mod tests {
     fn pname_counts_from_the_tables() {
         let mut ctx = Context::default();
         assert_eq!(ctx.pname_count(&wire::pnames::GET, 0x0BA2), Ok(4)); // GL_VIEWPORT
-        assert_eq!(ctx.pname_count(&wire::pnames::GET, 0xdead), Ok(0));
+        assert_eq!(ctx.pname_count(&wire::pnames::GET, 0xdead), Ok(1), "unknown state: one value");
+        assert_eq!(ctx.pname_count(&wire::pnames::TEX_PARAMETER, 0xdead), Ok(0), "unknown parameter: nothing");
         // A count that needs the server fails cleanly without one.
         assert_eq!(ctx.pname_count(&wire::pnames::GET, 0x86A3), Err(CallError::NotConnected));
     }

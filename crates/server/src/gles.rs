@@ -180,6 +180,8 @@ impl Executor for GlesExecutor {
         let (cmd, fixup) = match verdict {
             Verdict::Skip { error } => {
                 if error != 0 {
+                    // Debug level: programs probe with bad arguments on purpose.
+                    tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
                     self.validator.record(error);
                 }
                 empty_reply(cmd.opcode(), replies)?;

@@ -146,10 +146,23 @@ fn size_error(e: SizeError) -> u32 {
 /// The count of an input or output sized by `pname` in `table`; `None` when the pname
 /// is unknown (GL_INVALID_ENUM without a host call).
 fn pname_count(host: &mut dyn HostQuery, table: &PnameTable, pname: u32) -> Option<u32> {
-    match table.lookup(pname)? {
-        PnameCount::Fixed(n) => Some(n),
-        PnameCount::From(other) => Some(u32::try_from(host.integer(other)).unwrap_or(0)),
+    match table.lookup(pname) {
+        Some(PnameCount::Fixed(n)) => Some(n),
+        Some(PnameCount::From(other)) => Some(u32::try_from(host.integer(other)).unwrap_or(0)),
+        // State queries the tables do not list (extension state the host has) go to
+        // the host with room for any single piece of state; the host rejects pnames
+        // it does not know itself, with the error GL gives.
+        None if is_state_query(table) => Some(UNKNOWN_STATE_VALUES),
+        None => None,
     }
+}
+
+/// Room given to a glGet* of a pname the tables do not list: more than any fixed-size
+/// piece of GL state holds (the variable-length lists are all in the tables).
+const UNKNOWN_STATE_VALUES: u32 = 16;
+
+fn is_state_query(table: &PnameTable) -> bool {
+    std::ptr::eq(table, &pnames::GET) || std::ptr::eq(table, &pnames::GET_INDEXED)
 }
 
 /// An offset in the buffer bound at `target` (binding queried by `binding`) that GL
