@@ -135,6 +135,7 @@ fn trim(reply: Reply<'_>, cap: Option<u32>, out: &mut CommandBuf) -> Result<bool
         Reply::GetProgramPipelineiv(r) => one!(r, GetProgramPipelineivReply, params),
         Reply::GetProgramInterfaceiv(r) => one!(r, GetProgramInterfaceivReply, params),
         Reply::GetMultisamplefv(r) => one!(r, GetMultisamplefvReply, val),
+        Reply::GetActiveUniformBlockiv(r) => one!(r, GetActiveUniformBlockivReply, params),
         Reply::GetQueryiv(r) => one!(r, GetQueryivReply, params),
         Reply::GetQueryObjectuiv(r) => one!(r, GetQueryObjectuivReply, params),
         Reply::GetUniformfv(r) => one!(r, GetUniformfvReply, params),

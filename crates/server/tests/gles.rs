@@ -442,3 +442,67 @@ fn mesa_allocations_are_capped_and_validator_errors_come_first() {
     assert_eq!(c.error(), GL_NO_ERROR);
     c.still_works();
 }
+
+/// glGetActiveUniformBlockiv(GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES) writes one index
+/// per uniform of the block, whatever capacity the client claims: the server gives GL
+/// room for all of them and replies with what the client asked for.
+#[test]
+fn mesa_uniform_block_indices_cannot_overflow_the_server() {
+    const GL_VERTEX_SHADER: u32 = 0x8B31;
+    const GL_UNIFORM_BLOCK_ACTIVE_UNIFORMS: u32 = 0x8A42;
+    const GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES: u32 = 0x8A43;
+    let server = start();
+    let mut c = server.client();
+    let ret = |b: CommandBuf| match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::CreateShader(r) => r.ret,
+        Reply::CreateProgram(r) => r.ret,
+        other => panic!("unexpected reply {other:?}"),
+    };
+    // ES needs both stages to link.
+    let vs = ret(c.call(Command::CreateShader(CreateShader { type_: GL_VERTEX_SHADER })));
+    let fs = ret(c.call(Command::CreateShader(CreateShader { type_: 0x8B30 })));
+    let vs_source = [c"#version 300 es
+layout(std140) uniform Block { vec4 a; vec4 b; vec4 c; };
+void main() { gl_Position = a + b + c; }"];
+    let fs_source = [c"#version 300 es
+precision mediump float;
+out vec4 color;
+void main() { color = vec4(1.0); }"];
+    let program = ret(c.call(Command::CreateProgram(CreateProgram {})));
+    c.submit(&[
+        Command::ShaderSource(ShaderSource {
+            shader: vs,
+            count: 1,
+            string: wire::codec::StrList::Borrowed(&vs_source),
+        }),
+        Command::CompileShader(CompileShader { shader: vs }),
+        Command::ShaderSource(ShaderSource {
+            shader: fs,
+            count: 1,
+            string: wire::codec::StrList::Borrowed(&fs_source),
+        }),
+        Command::CompileShader(CompileShader { shader: fs }),
+        Command::AttachShader(AttachShader { program, shader: vs }),
+        Command::AttachShader(AttachShader { program, shader: fs }),
+        Command::LinkProgram(LinkProgram { program }),
+    ]);
+    let query = |c: &mut Client, pname, cap| {
+        let b = c.call(Command::GetActiveUniformBlockiv(GetActiveUniformBlockiv {
+            program,
+            uniform_block_index: 0,
+            pname,
+            params: cap,
+        }));
+        match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::GetActiveUniformBlockiv(r) => r.params.map(<[i32]>::to_vec),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    };
+    assert_eq!(query(&mut c, GL_UNIFORM_BLOCK_ACTIVE_UNIFORMS, Some(1)), Some(vec![3]));
+    // A hostile capacity of one for three indices: one comes back, nothing overflows.
+    assert_eq!(query(&mut c, GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES, Some(1)).map(|v| v.len()), Some(1));
+    let all = query(&mut c, GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES, Some(3)).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.still_works();
+}

@@ -10,10 +10,11 @@
 //! [`HostQuery`] (the GLES executor answers with glGet* calls). It does not map object
 //! names yet (a context's names are its own host names) and does not run commands.
 //!
-//! Not checked yet (commands pass through unchanged, so these still rely on the host):
-//! hand-sized outputs outside the pname families below (glGetActiveUniformsiv,
-//! glGetActiveUniformBlockiv, glGetProgramResourceiv, glGetInternalformativ, …: a
-//! capacity smaller than GL writes is still unsafe there); offsets of enabled vertex
+//! Outputs the registry sizes from the call's own arguments (glGetActiveUniformsiv's
+//! uniformCount, glGetProgramResourceiv's and glGetInternalformativ's bufSize) are
+//! already exact: the decoder makes the capacity equal that count, and GL writes no
+//! more. Not checked yet (commands pass through unchanged, so these still rely on the
+//! host): offsets of enabled vertex
 //! arrays against their buffers' sizes and the element-buffer range of indirect draws
 //! (left to the context's robust access); other enums and scalars; name mapping.
 
@@ -54,6 +55,8 @@ const GL_PACK_SKIP_ROWS: u32 = 0x0D03;
 const GL_PACK_SKIP_PIXELS: u32 = 0x0D04;
 const GL_PACK_ALIGNMENT: u32 = 0x0D05;
 const GL_MAX_VERTEX_ATTRIBS: u32 = 0x8869;
+const GL_MAX_UNIFORM_BLOCK_SIZE: u32 = 0x8A30;
+const GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES: u32 = 0x8A43;
 const GL_VERTEX_ATTRIB_ARRAY_ENABLED: u32 = 0x8622;
 const GL_VERTEX_ATTRIB_ARRAY_BUFFER_BINDING: u32 = 0x889F;
 
@@ -563,6 +566,24 @@ impl Validator {
                 pname_out!(host, pnames::PROGRAM_INTERFACE, GetProgramInterfaceiv, c, params)
             }
             Command::GetMultisamplefv(c) => pname_out!(host, pnames::MULTISAMPLE, GetMultisamplefv, c, val),
+            Command::GetActiveUniformBlockiv(c) => {
+                let mut c = c;
+                let count = if c.pname == GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES {
+                    // One index per uniform in the block, and every uniform takes at
+                    // least 4 bytes of it: the block-size limit bounds the count.
+                    Some(u32::try_from(host.integer(GL_MAX_UNIFORM_BLOCK_SIZE) / 4).unwrap_or(0))
+                } else {
+                    pname_count(host, &pnames::ACTIVE_UNIFORM_BLOCK, c.pname)
+                };
+                match count {
+                    None => Verdict::error(GL_INVALID_ENUM),
+                    Some(n) => {
+                        let (cap, fixup) = sized_out(c.params, n);
+                        c.params = cap;
+                        Verdict::Run(Command::GetActiveUniformBlockiv(c), fixup)
+                    }
+                }
+            }
             Command::GetQueryiv(c) => pname_out!(host, pnames::QUERY, GetQueryiv, c, params),
             Command::GetQueryObjectuiv(c) => pname_out!(host, pnames::QUERY_OBJECT, GetQueryObjectuiv, c, params),
             // Uniforms: one location holds at most a mat4; the client's capacity is
