@@ -14,6 +14,7 @@ use wire::CommandBuf;
 use crate::link::{Forward, Link, ReplyBuf};
 use crate::CallError;
 
+const GL_ARRAY_BUFFER: u32 = 0x8892;
 const GL_ELEMENT_ARRAY_BUFFER: u32 = 0x8893;
 const GL_PIXEL_PACK_BUFFER: u32 = 0x88EB;
 const GL_PIXEL_UNPACK_BUFFER: u32 = 0x88EC;
@@ -47,6 +48,12 @@ pub struct Context {
     strings: HashMap<[u64; 3], CString>,
     /// The first GL error the client detected itself since the last `glGetError`.
     client_error: Option<u32>,
+    /// Attributes pointing at the program's memory (default vertex array).
+    client_arrays: crate::client_arrays::ClientArrays,
+    /// The buffer client-memory vertices are copied into at draw time (made on first
+    /// use), and the bytes of the last copy.
+    array_scratch: u32,
+    array_data: Vec<u8>,
     /// Mapped buffer ranges, by buffer name: the client-side copies the program reads
     /// and writes. Each lives until its buffer is unmapped or deleted, as GL promises.
     mappings: HashMap<u32, Vec<u8>>,
@@ -77,6 +84,9 @@ impl Context {
             vao: 0,
             strings: HashMap::new(),
             client_error: None,
+            client_arrays: Default::default(),
+            array_scratch: 0,
+            array_data: Vec::new(),
             mappings: HashMap::new(),
         }
     }
@@ -101,6 +111,10 @@ impl Context {
 
     /// Follows the commands that change what the client shadows, before they are sent.
     fn shadow(&mut self, cmd: &Command<'_>) {
+        if self.vao == 0 {
+            let array_buffer = self.bound_buffer(GL_ARRAY_BUFFER);
+            self.client_arrays.shadow(cmd, array_buffer);
+        }
         match cmd {
             Command::BindBuffer(b) if b.target == GL_ELEMENT_ARRAY_BUFFER => {
                 self.vao_element.insert(self.vao, b.buffer);
@@ -204,6 +218,55 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Before a draw: copies the vertices it reads from the program's memory into the
+    /// scratch buffer and points those attributes there (then puts the program's
+    /// GL_ARRAY_BUFFER binding back). The program's own pointers stay in the shadow for
+    /// the next draw.
+    fn upload_client_arrays(&mut self, draw: &Command<'_>) -> Result<(), CallError> {
+        let mut data = std::mem::take(&mut self.array_data);
+        let Some(rebinds) = self.client_arrays.upload(draw, &mut data) else {
+            self.array_data = data;
+            return Ok(());
+        };
+        if self.array_scratch == 0 {
+            self.array_scratch = self.gen_buffer()?;
+        }
+        let restore = self.bound_buffer(GL_ARRAY_BUFFER);
+        let scratch = self.array_scratch;
+        // Encoded without shadowing: these are glwire's commands, not the program's.
+        let mut sent = Command::BindBuffer(wire::commands::BindBuffer { target: GL_ARRAY_BUFFER, buffer: scratch })
+            .encode(&mut self.stream);
+        sent = sent.and_then(|()| {
+            let upload = wire::commands::BufferData {
+                target: GL_ARRAY_BUFFER,
+                size: data.len() as i64,
+                data: Some(&data),
+                usage: 0x88E0, // GL_STREAM_DRAW
+            };
+            Command::BufferData(upload).encode(&mut self.stream)
+        });
+        for cmd in &rebinds {
+            sent = sent.and_then(|()| cmd.encode(&mut self.stream));
+        }
+        sent = sent.and_then(|()| {
+            Command::BindBuffer(wire::commands::BindBuffer { target: GL_ARRAY_BUFFER, buffer: restore })
+                .encode(&mut self.stream)
+        });
+        self.array_data = data;
+        sent.map_err(CallError::from)
+    }
+
+    /// A buffer name from the server (one round trip, once per context).
+    fn gen_buffer(&mut self) -> Result<u32, CallError> {
+        let gen = Command::GenBuffers(wire::commands::GenBuffers { n: 1, buffers: Some(1) });
+        let reply = self.call(&gen)?;
+        let body = wire::codec::reply_body(reply.as_bytes(), wire::commands::Opcode::GenBuffers as u32)?;
+        let names = wire::commands::GenBuffersReply::decode(body)?.buffers;
+        names.and_then(|n| n.first().copied()).ok_or(CallError::Protocol("GenBuffers gave no name".into()))
+    }
+}
+
 impl Forward for Context {
     fn keep_string(&mut self, key: [u64; 3], s: Option<&CStr>) -> *const u8 {
         crate::link::keep(&mut self.strings, key, s)
@@ -214,7 +277,18 @@ impl Forward for Context {
         if self.link.is_none() {
             return Err(CallError::NotConnected);
         }
+        let client_pointer = self.vao == 0
+            && matches!(cmd, Command::VertexAttribPointer(_) | Command::VertexAttribIPointer(_))
+            && self.bound_buffer(GL_ARRAY_BUFFER) == 0;
         self.shadow(cmd);
+        if client_pointer {
+            // A pointer into the program's memory means nothing to the server: it is
+            // kept here and applied, with the data, at each draw.
+            return Ok(());
+        }
+        if self.vao == 0 && crate::client_arrays::is_draw(cmd) {
+            self.upload_client_arrays(cmd)?;
+        }
         if cmd.inline_bytes() >= DIRECT_AT {
             // Order is kept: what was queued goes first.
             self.flush()?;

@@ -3,6 +3,7 @@
 //! what the ICD copies from the program, and the link to the server. It never calls
 //! host GL and holds no `unsafe`: raw pointers stay in the ICD.
 
+mod client_arrays;
 mod connect;
 mod context;
 pub mod egl;
@@ -12,6 +13,7 @@ mod ring_link;
 pub mod session;
 mod sizing;
 
+pub use client_arrays::{set_client_memory, ClientMemory};
 pub use connect::{Connection, Path, RING_DATA};
 pub use context::{make_current, with_current, BufferSlot, Context};
 pub use error::CallError;

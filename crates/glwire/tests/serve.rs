@@ -498,3 +498,15 @@ fn the_demo_renders_through_glwire() {
     let centre = at(32, 32);
     assert!(centre[0] > 60 && centre[2] > 60 && centre[3] == 255, "the centre is inside the triangle: {centre:?}");
 }
+
+/// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory
+/// indices draw right through glwire. Needs Mesa and python3.
+#[test]
+fn client_side_vertex_arrays_draw_through_glwire_run() {
+    ensure_icd_built();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_client_arrays.py");
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("lower left: [255, 0, 0, 255] upper right: [0, 255, 0, 255] error: 0x0"), "{text}");
+}

@@ -189,6 +189,23 @@ pub(crate) unsafe fn output<T: Copy>(dst: *mut T, cap: Option<u32>, src: Option<
     unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n) };
 }
 
+/// The program's memory behind client-side vertex arrays, read at draw time.
+#[derive(Debug)]
+pub(crate) struct AppMemory;
+
+impl client::ClientMemory for AppMemory {
+    fn copy(&self, addr: u64, dst: &mut [u8]) -> bool {
+        if addr == 0 {
+            return false;
+        }
+        // SAFETY: the GL contract for client-side vertex arrays: the pointer the program
+        // gave glVertexAttribPointer stays valid, covering every vertex it draws, until
+        // the draw that reads it — which is now; `dst` is sized to those vertices.
+        unsafe { std::ptr::copy_nonoverlapping(addr as usize as *const u8, dst.as_mut_ptr(), dst.len()) };
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

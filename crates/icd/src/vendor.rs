@@ -107,6 +107,7 @@ pub unsafe extern "C" fn __egl_Main(
         // SAFETY: libglvnd passes a valid export table that outlives the process.
         let table = unsafe { *exports };
         let _ = EXPORTS.set(table);
+        client::set_client_memory(&crate::ptr::AppMemory);
         // SAFETY: libglvnd passes a writable import table for us to fill.
         let imports = unsafe { &mut *imports };
         imports.get_platform_display = Some(get_platform_display);
