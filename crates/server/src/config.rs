@@ -76,15 +76,8 @@ impl Default for ServeConfig {
 /// directory (the host then checks that directory's owner and mode before use, since
 /// anyone can create names in /tmp).
 pub fn default_socket_path() -> PathBuf {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|dir| !dir.is_empty());
-    socket_path_in(runtime.map(PathBuf::from), rustix::process::geteuid().as_raw())
-}
-
-fn socket_path_in(runtime_dir: Option<PathBuf>, uid: u32) -> PathBuf {
-    match runtime_dir {
-        Some(dir) => dir.join("glwire").join("gpu0"),
-        None => PathBuf::from(format!("/tmp/glwire-{uid}")).join("gpu0"),
-    }
+    // One definition for the server and its clients (`transport::endpoint`).
+    transport::endpoint::default_socket_path()
 }
 
 #[cfg(test)]
@@ -103,9 +96,4 @@ mod tests {
         assert_eq!(w.max_command_bytes, wire::codec::MAX_COMMAND_BYTES);
     }
 
-    #[test]
-    fn default_socket_paths() {
-        assert_eq!(socket_path_in(Some("/run/user/1000".into()), 1000), PathBuf::from("/run/user/1000/glwire/gpu0"));
-        assert_eq!(socket_path_in(None, 42), PathBuf::from("/tmp/glwire-42/gpu0"));
-    }
 }
