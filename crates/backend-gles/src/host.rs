@@ -208,6 +208,66 @@ impl HostDisplay {
     }
 }
 
+impl HostDisplay {
+    /// A `width`×`height` pbuffer with 8-bit RGBA, 24-bit depth and 8-bit stencil: what
+    /// a client's pbuffer surface renders into on the host. Any thread may create it;
+    /// a context's thread makes it current with its context.
+    pub fn create_pbuffer(&self, width: i32, height: i32) -> Result<HostSurface, BackendError> {
+        let inner = self.inner;
+        let wanted = [
+            egl::SURFACE_TYPE,
+            egl::PBUFFER_BIT,
+            egl::RENDERABLE_TYPE,
+            0x40, // EGL_OPENGL_ES3_BIT
+            egl::RED_SIZE,
+            8,
+            egl::GREEN_SIZE,
+            8,
+            egl::BLUE_SIZE,
+            8,
+            egl::ALPHA_SIZE,
+            8,
+            egl::DEPTH_SIZE,
+            24,
+            egl::STENCIL_SIZE,
+            8,
+            egl::NONE,
+        ];
+        let config = egl_call("eglChooseConfig", || inner.egl.choose_first_config(inner.display, &wanted))?
+            .ok_or(BackendError::Egl { call: "eglChooseConfig", detail: "no RGBA8 D24S8 pbuffer config".into() })?;
+        let attribs = [egl::WIDTH, width.max(1), egl::HEIGHT, height.max(1), egl::NONE];
+        let raw =
+            egl_call("eglCreatePbufferSurface", || inner.egl.create_pbuffer_surface(inner.display, config, &attribs))?;
+        Ok(HostSurface { display: *self, raw, id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed) })
+    }
+}
+
+/// A host pbuffer surface (see [`HostDisplay::create_pbuffer`]); destroyed on drop (EGL
+/// keeps it alive while it is current somewhere).
+pub struct HostSurface {
+    display: HostDisplay,
+    raw: egl::Surface,
+    id: u64,
+}
+
+// SAFETY: an EGLSurface is a process-wide handle and EGL's entry points are thread-safe.
+unsafe impl Send for HostSurface {}
+// SAFETY: as for Send; `&HostSurface` only reads the handle.
+unsafe impl Sync for HostSurface {}
+
+impl std::fmt::Debug for HostSurface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostSurface").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+impl Drop for HostSurface {
+    fn drop(&mut self) {
+        let inner = self.display.inner;
+        let _ = egl_call("eglDestroySurface", || inner.egl.destroy_surface(inner.display, self.raw));
+    }
+}
+
 fn open_inner() -> Result<DisplayInner, BackendError> {
     let files = vendor_files();
     if let Some(missing) = files.iter().find(|p| !Path::new(p).exists()) {
@@ -286,6 +346,8 @@ thread_local! {
     /// this crate calls EGL in the server, so the record is the truth, and it saves an
     /// `eglMakeCurrent` per command batch.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The id of the surface made current with it (0: none).
+    static CURRENT_SURFACE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A host GLES context (see the module doc for the thread rules).
@@ -319,12 +381,21 @@ impl std::fmt::Debug for HostContext {
 impl HostContext {
     /// Makes this context current on the calling thread, without surfaces.
     pub fn make_current(&self) -> Result<(), BackendError> {
-        if CURRENT.get() == self.id {
+        self.make_current_with(None)
+    }
+
+    /// Makes this context current on the calling thread with `surface` as its draw and
+    /// read surface (its default framebuffer), or none.
+    pub fn make_current_with(&self, surface: Option<&HostSurface>) -> Result<(), BackendError> {
+        let key = (self.id, surface.map_or(0, |s| s.id));
+        if CURRENT.get() == key.0 && CURRENT_SURFACE.get() == key.1 {
             return Ok(());
         }
         let inner = self.display.inner;
-        egl_call("eglMakeCurrent", || inner.egl.make_current(inner.display, None, None, Some(self.raw)))?;
-        CURRENT.set(self.id);
+        let raw = surface.map(|s| s.raw);
+        egl_call("eglMakeCurrent", || inner.egl.make_current(inner.display, raw, raw, Some(self.raw)))?;
+        CURRENT.set(key.0);
+        CURRENT_SURFACE.set(key.1);
         Ok(())
     }
 
@@ -343,6 +414,7 @@ impl HostContext {
         egl_call("eglBindAPI", || inner.egl.bind_api(egl::OPENGL_ES_API))?;
         egl_call("eglMakeCurrent", || inner.egl.make_current(inner.display, None, None, None))?;
         CURRENT.set(0);
+        CURRENT_SURFACE.set(0);
         Ok(())
     }
 

@@ -27,7 +27,7 @@ use wire::commands::Command;
 pub use error::{BackendError, SETUP_HINT};
 pub use fns::{FnInfo, REQUIRED_VERSION};
 pub use generated::{execute, GlesFns, GLES_FUNCTIONS, SCRATCH_SLOTS};
-pub use host::{prepare_process_env, EglInfo, HostContext, HostDisplay};
+pub use host::{prepare_process_env, EglInfo, HostContext, HostDisplay, HostSurface};
 pub use scratch::{Scratch, KEEP_BYTES};
 
 const GL_VENDOR: u32 = 0x1F00;
@@ -86,7 +86,13 @@ impl Backend {
     ) -> Result<GlesContext, BackendError> {
         let host = self.display.create_context(share, major, minor)?;
         host.make_current()?;
-        Ok(GlesContext { host: Arc::new(host), fns: self.fns.clone(), scratch: Scratch::new(), _thread: PhantomData })
+        Ok(GlesContext {
+            host: Arc::new(host),
+            fns: self.fns.clone(),
+            scratch: Scratch::new(),
+            surface: None,
+            _thread: PhantomData,
+        })
     }
 }
 
@@ -116,6 +122,8 @@ pub struct GlesContext {
     host: Arc<HostContext>,
     fns: Arc<GlesFns>,
     scratch: Scratch,
+    /// The pbuffer that is this context's default framebuffer, if the client bound one.
+    surface: Option<Arc<HostSurface>>,
     _thread: PhantomData<*const ()>,
 }
 
@@ -128,12 +136,19 @@ impl GlesContext {
     /// `cmd` must satisfy the contract of [`execute`] (the free function's `# Safety`):
     /// it was decoded by `wire` and then validated by the server for this context.
     pub unsafe fn execute(&mut self, cmd: &Command<'_>, replies: &mut dyn Sink) -> Result<(), BackendError> {
-        self.host.make_current()?;
+        self.host.make_current_with(self.surface.as_deref())?;
         // SAFETY: this context is current on this thread (above); the rest is the
         // caller's contract, passed on unchanged.
         let result = unsafe { generated::execute(&self.fns, cmd, &mut self.scratch, replies) };
         self.scratch.trim();
         result
+    }
+
+    /// Makes `surface` this context's default framebuffer (or none), as the client's
+    /// eglMakeCurrent asked.
+    pub fn set_surface(&mut self, surface: Option<Arc<HostSurface>>) -> Result<(), BackendError> {
+        self.surface = surface;
+        self.host.make_current_with(self.surface.as_deref())
     }
 
     /// `GL_VENDOR`, `GL_RENDERER`, `GL_VERSION` and `GL_SHADING_LANGUAGE_VERSION` of the host.

@@ -115,6 +115,8 @@ struct DisplayState {
 
 struct ContextSlot {
     display: u64,
+    /// The context's handle on the server.
+    server_id: u64,
     config: u64,
     version: i32,
     /// The client context while no thread has it current.
@@ -123,6 +125,8 @@ struct ContextSlot {
 
 struct SurfaceSlot {
     display: u64,
+    /// The pbuffer's handle on the server (its default framebuffer there).
+    server_id: u64,
     config: u64,
     width: i32,
     height: i32,
@@ -363,10 +367,10 @@ pub fn create_context(dpy: u64, config: u64, share: u64, attribs: &[i32]) -> Res
     }
     let connection = display.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
     drop(st);
-    let (_, context) = connection.new_context().map_err(|_| EGL_BAD_ALLOC)?;
+    let (server_id, context) = connection.new_context().map_err(|_| EGL_BAD_ALLOC)?;
     let mut st = state();
     let handle = st.handle();
-    st.contexts.insert(handle, ContextSlot { display: dpy, config, version, idle: Some(context) });
+    st.contexts.insert(handle, ContextSlot { display: dpy, server_id, config, version, idle: Some(context) });
     Ok(handle)
 }
 
@@ -416,8 +420,16 @@ pub fn create_pbuffer_surface(dpy: u64, config: u64, attribs: &[i32]) -> Result<
             _ => return Err(EGL_BAD_ATTRIBUTE),
         }
     }
+    let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
+    drop(st);
+    let request = wire::control::CreateSurfaceRequest { width: width as u32, height: height as u32 };
+    let reply = connection
+        .call(wire::control::ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&request))
+        .map_err(|_| EGL_BAD_ALLOC)?;
+    let server_id = wire::control::HandlePayload::parse(&reply).map_err(|_| EGL_BAD_ALLOC)?.handle;
+    let mut st = state();
     let handle = st.handle();
-    st.surfaces.insert(handle, SurfaceSlot { display: dpy, config, width, height });
+    st.surfaces.insert(handle, SurfaceSlot { display: dpy, server_id, config, width, height });
     Ok(handle)
 }
 
@@ -425,10 +437,14 @@ pub fn create_pbuffer_surface(dpy: u64, config: u64, attribs: &[i32]) -> Result<
 pub fn destroy_surface(dpy: u64, surface: u64) -> Result<(), EglError> {
     let mut st = state();
     st.initialized(dpy)?;
-    match st.surfaces.remove(&surface) {
-        Some(_) => Ok(()),
-        None => Err(EGL_BAD_SURFACE),
+    let slot = st.surfaces.remove(&surface).ok_or(EGL_BAD_SURFACE)?;
+    let connection = st.initialized(dpy)?.connection.clone();
+    drop(st);
+    if let Some(c) = connection {
+        let handle = wire::control::HandlePayload { handle: slot.server_id };
+        let _ = c.call(wire::control::ControlKind::DestroySurface, zerocopy::IntoBytes::as_bytes(&handle));
     }
+    Ok(())
 }
 
 /// `eglQuerySurface`.
@@ -476,11 +492,33 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
     }
     set_current_handle(0);
     if ctx != 0 {
-        let context = st.contexts.get_mut(&ctx).and_then(|c| c.idle.take()).ok_or(EGL_BAD_CONTEXT)?;
+        let slot = st.contexts.get_mut(&ctx).ok_or(EGL_BAD_CONTEXT)?;
+        let context = slot.idle.take().ok_or(EGL_BAD_CONTEXT)?;
+        let server_context = slot.server_id;
+        let server_surface = st.surfaces.get(&draw).map_or(0, |s| s.server_id);
+        let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());
+        drop(st);
         set_current(Some(context));
         set_current_handle(ctx);
+        if let Some(connection) = connection {
+            bind_surface(&connection, server_context, server_surface)?;
+        }
     }
     Ok(())
+}
+
+/// Points the server context's default framebuffer at the surface (or none), after
+/// everything the context sent before has run (the binding travels on the control
+/// socket, the commands on the ring: a round trip keeps them in order).
+fn bind_surface(connection: &Connection, context: u64, surface: u64) -> Result<(), EglError> {
+    use crate::Forward;
+    let finish = wire::commands::Command::Finish(wire::commands::Finish {});
+    crate::with_current(|c| c.call(&finish).map(drop)).transpose().map_err(|_| EGL_BAD_ACCESS)?;
+    let request = wire::control::MakeCurrentRequest { context, draw_surface: surface, read_surface: surface };
+    connection
+        .call(wire::control::ControlKind::MakeCurrent, zerocopy::IntoBytes::as_bytes(&request))
+        .map(drop)
+        .map_err(|_| EGL_BAD_MATCH)
 }
 
 /// `eglSwapBuffers` on a pbuffer: the frame is complete, so what was queued is sent.

@@ -415,6 +415,26 @@ fn egl_contexts_work_against_a_real_server() {
         c.call(&GlCommand::GetError(GetError {})).map(|r| r.len())
     });
     assert!(matches!(reply, Some(Ok(n)) if n > 0), "{reply:?}");
+    // The pbuffer is the context's default framebuffer on the server: clear it, read it.
+    let pixel = client::with_current(|c| {
+        use client::Forward;
+        use wire::commands::{Clear, ClearColor, ReadPixels, ReadPixelsReply};
+        c.submit(&GlCommand::ClearColor(ClearColor { red: 0.2, green: 0.4, blue: 0.6, alpha: 1.0 })).unwrap();
+        c.submit(&GlCommand::Clear(Clear { mask: 0x4000 })).unwrap();
+        let read = ReadPixels {
+            x: 63,
+            y: 31,
+            width: 1,
+            height: 1,
+            format: 0x1908,
+            type_: 0x1401,
+            pixels: wire::codec::OutRef::Reply(4),
+        };
+        let reply = c.call(&GlCommand::ReadPixels(read)).unwrap();
+        let body = wire::codec::reply_body(reply.as_bytes(), wire::commands::Opcode::ReadPixels as u32).unwrap();
+        ReadPixelsReply::decode(body).unwrap().pixels.map(<[u8]>::to_vec)
+    });
+    assert_eq!(pixel, Some(Some(vec![51, 102, 153, 255])), "the far corner of the 64x32 pbuffer");
     // Another thread cannot take a context current here.
     let taken = std::thread::spawn(move || egl::make_current(dpy, 0, 0, ctx)).join().unwrap();
     assert_eq!(taken, Err(egl::EGL_BAD_ACCESS));

@@ -95,5 +95,4 @@ mod tests {
         assert_eq!(w.max_contexts, 16);
         assert_eq!(w.max_command_bytes, wire::codec::MAX_COMMAND_BYTES);
     }
-
 }

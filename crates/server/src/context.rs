@@ -32,6 +32,7 @@ enum Job {
     // Boxed: the ring ends are large, and most jobs are submits.
     Attach(Box<(Consumer, Producer)>),
     Submit { commands: Vec<u8>, done: SyncSender<Result<Vec<u8>, ServerError>> },
+    SetSurface { surface: Option<Arc<backend_gles::HostSurface>>, done: SyncSender<Result<Vec<u8>, ServerError>> },
 }
 
 /// A running context thread.
@@ -51,6 +52,7 @@ impl std::fmt::Debug for Job {
         match self {
             Job::Attach(_) => f.write_str("Attach"),
             Job::Submit { commands, .. } => write!(f, "Submit({} bytes)", commands.len()),
+            Job::SetSurface { .. } => f.write_str("SetSurface"),
         }
     }
 }
@@ -120,6 +122,18 @@ impl ContextWorker {
     pub fn submit(&self, commands: Vec<u8>) -> Result<Vec<u8>, ServerError> {
         let (done, result) = sync_channel(1);
         self.send(Job::Submit { commands, done })?;
+        self.wait(result)
+    }
+
+    /// Makes `surface` the context's default framebuffer, after the commands queued
+    /// before it ran.
+    pub fn set_surface(&self, surface: Option<Arc<backend_gles::HostSurface>>) -> Result<(), ServerError> {
+        let (done, result) = sync_channel(1);
+        self.send(Job::SetSurface { surface, done })?;
+        self.wait(result).map(drop)
+    }
+
+    fn wait(&self, result: Receiver<Result<Vec<u8>, ServerError>>) -> Result<Vec<u8>, ServerError> {
         // Bounded: the context thread answers, stops, or dies; never wait past that.
         loop {
             match result.recv_timeout(LIVENESS_TICK) {
@@ -242,6 +256,10 @@ impl Worker {
             Job::Attach(rings) => Ok(Some(*rings)),
             Job::Submit { commands, done } => {
                 let _ = done.send(self.run_submitted(&commands));
+                Ok(None)
+            }
+            Job::SetSurface { surface, done } => {
+                let _ = done.send(self.exec.set_surface(surface).map(|()| Vec::new()));
                 Ok(None)
             }
         }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use transport::ring::{self, RingSpec};
 use transport::shm::SharedMemory;
 use wire::control::{
-    AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus, CreateContextRequest, HandlePayload,
-    MAX_CONTROL_PAYLOAD,
+    AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus, CreateContextRequest,
+    CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, MAX_CONTROL_PAYLOAD,
 };
 use wire::protocol::FEATURE_SHM_RINGS;
 use zerocopy::IntoBytes;
@@ -96,9 +96,9 @@ const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::Close, Some(close)),
     (ControlKind::CreateContext, Some(create_context)),
     (ControlKind::DestroyContext, Some(destroy_context)),
-    (ControlKind::CreateSurface, None),
-    (ControlKind::DestroySurface, None),
-    (ControlKind::MakeCurrent, None),
+    (ControlKind::CreateSurface, Some(create_surface)),
+    (ControlKind::DestroySurface, Some(destroy_surface)),
+    (ControlKind::MakeCurrent, Some(make_current)),
     (ControlKind::AttachRing, Some(attach_ring)),
     (ControlKind::SubmitCommands, Some(submit_commands)),
     (ControlKind::ReadReply, None),
@@ -241,6 +241,84 @@ fn destroy_context(
     Ok(Reply::empty())
 }
 
+/// The largest pbuffer side a client may ask for (what llvmpipe offers, and a bound on
+/// what one surface can make the host allocate: 16384² × 8 bytes).
+const MAX_SURFACE_SIDE: u32 = 16384;
+
+/// A pbuffer surface: a host pbuffer a context renders into as its default framebuffer.
+fn create_surface(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "CreateSurface")?;
+    let request = CreateSurfaceRequest::parse(payload)?;
+    if request.width > MAX_SURFACE_SIDE || request.height > MAX_SURFACE_SIDE {
+        return Err(ControlFailure::invalid(format!(
+            "a {}x{} surface exceeds the {MAX_SURFACE_SIDE}-pixel limit",
+            request.width, request.height
+        )));
+    }
+    if s.surfaces.len() >= s.limits.max_contexts as usize * 4 {
+        return Err(ControlFailure::limit(format!("this session already has {} surfaces", s.surfaces.len())));
+    }
+    let surface = match (s.loopback, gles::host_backend()) {
+        (false, Some(backend)) => Some(Arc::new(
+            backend
+                .display()
+                .create_pbuffer(request.width as i32, request.height as i32)
+                .map_err(|e| ControlFailure::internal(format!("cannot create the host pbuffer: {e}")))?,
+        )),
+        // The loopback executor renders nothing: the surface is bookkeeping.
+        _ => None,
+    };
+    let id = s.allocate_context_id();
+    s.surfaces.insert(id, surface);
+    SessionStats::add(&s.stats.surfaces, 1);
+    Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
+}
+
+fn destroy_surface(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "DestroySurface")?;
+    let id = HandlePayload::parse(payload)?.handle;
+    // A context still rendering into it keeps the host surface alive until it moves on.
+    s.surfaces.remove(&id).ok_or_else(|| ControlFailure::not_found(format!("no surface {id} in this session")))?;
+    SessionStats::sub(&s.stats.surfaces, 1);
+    Ok(Reply::empty())
+}
+
+/// Binds a context to a draw surface (0: none), as the client's eglMakeCurrent does.
+/// The read surface is the draw surface: clients only ever pass the same pbuffer.
+fn make_current(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "MakeCurrent")?;
+    let request = MakeCurrentRequest::parse(payload)?;
+    let surface = match request.draw_surface {
+        0 => None,
+        id => s
+            .surfaces
+            .get(&id)
+            .ok_or_else(|| ControlFailure::not_found(format!("no surface {id} in this session")))?
+            .clone(),
+    };
+    let owned = s
+        .contexts
+        .get(&request.context)
+        .ok_or_else(|| ControlFailure::not_found(format!("no context {} in this session", request.context)))?;
+    owned.worker.set_surface(surface).map_err(|e| ControlFailure::internal(format!("cannot bind the surface: {e}")))?;
+    Ok(Reply::empty())
+}
+
 /// Moves a context onto shared-memory rings. Descriptors: the sealed memfd holding both
 /// rings, the command ring's doorbell, the reply ring's doorbell.
 fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
@@ -357,14 +435,7 @@ mod tests {
             assert_eq!(failure.status, ControlStatus::NotSupported);
             assert!(failure.message.contains(&kind.to_string()));
         }
-        for kind in [
-            ControlKind::CreateSurface,
-            ControlKind::DestroySurface,
-            ControlKind::MakeCurrent,
-            ControlKind::ReadReply,
-            ControlKind::WaitFence,
-            ControlKind::QueryConfigs,
-        ] {
+        for kind in [ControlKind::ReadReply, ControlKind::WaitFence, ControlKind::QueryConfigs] {
             let failure = lookup(kind.as_u32()).err().unwrap();
             assert_eq!(failure.status, ControlStatus::NotSupported);
             assert!(failure.message.contains(kind.name()));

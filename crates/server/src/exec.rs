@@ -7,7 +7,10 @@
 //! Executors are built *on* the context thread by an [`ExecutorFactory`], because a host
 //! GL context is bound to the thread that created it; so an executor need not be `Send`.
 
+use std::sync::Arc;
 use wire::commands::{empty_reply, Command};
+
+use backend_gles::HostSurface;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
@@ -16,6 +19,13 @@ use crate::error::ServerError;
 pub trait Executor {
     /// Executes `cmd`; for a synchronous command, appends its reply to `replies`.
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError>;
+
+    /// Makes `surface` the context's default framebuffer (the client's eglMakeCurrent).
+    /// An executor without host surfaces has nothing to bind.
+    fn set_surface(&mut self, surface: Option<Arc<HostSurface>>) -> Result<(), ServerError> {
+        let _ = surface;
+        Ok(())
+    }
 }
 
 /// Executes nothing; answers synchronous commands with empty replies.

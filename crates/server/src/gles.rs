@@ -166,6 +166,10 @@ fn no_pointers(reply: Reply<'_>, cap: Option<u32>, out: &mut CommandBuf) -> Resu
 }
 
 impl Executor for GlesExecutor {
+    fn set_surface(&mut self, surface: Option<std::sync::Arc<backend_gles::HostSurface>>) -> Result<(), ServerError> {
+        Ok(self.cx.set_surface(surface)?)
+    }
+
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
         if let Command::GetError(_) = cmd {
             let pending = self.validator.take_error();

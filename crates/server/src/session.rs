@@ -69,6 +69,8 @@ pub(crate) struct Session {
     /// Features both sides offered.
     pub features: u64,
     pub contexts: BTreeMap<u64, OwnedContext>,
+    /// Pbuffer surfaces, by handle (`None`: the loopback executor has no host ones).
+    pub surfaces: BTreeMap<u64, Option<Arc<backend_gles::HostSurface>>>,
     next_context: u64,
     /// Shared memory mapped for this session, against `limits.max_shm_bytes`.
     pub shm_bytes: u64,
@@ -146,6 +148,7 @@ impl Session {
             limits,
             features,
             contexts: BTreeMap::new(),
+            surfaces: BTreeMap::new(),
             next_context: 1,
             shm_bytes: 0,
             stats: Arc::default(),

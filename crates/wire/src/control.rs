@@ -376,6 +376,21 @@ fn read_exact<T: FromBytes>(what: &'static str, payload: &[u8]) -> Result<T, Con
     })
 }
 
+/// Payload of `CreateSurface`: a pbuffer of this size (the reply is its handle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct CreateSurfaceRequest {
+    pub width: u32,
+    pub height: u32,
+}
+const _: () = assert!(size_of::<CreateSurfaceRequest>() == 8);
+
+impl CreateSurfaceRequest {
+    pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
+        read_exact("CreateSurface payload", payload)
+    }
+}
+
 /// A session-scoped handle: the payload of `DestroyContext` and `DestroySurface`, and
 /// the reply to `CreateContext` and `CreateSurface`. Handle 0 means "none".
 #[repr(C)]
