@@ -18,6 +18,26 @@ pub struct Annotations {
     /// pname→count tables, one per query family.
     #[serde(default)]
     pub pnames: BTreeMap<String, BTreeMap<String, PnameCount>>,
+    /// Which GLES extensions glwire offers.
+    #[serde(default)]
+    pub extensions: ExtensionsAnn,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionsAnn {
+    /// GLES extensions glwire offers when the host does: their commands are forwarded
+    /// (or resolved to the command they alias) and `GL_EXTENSIONS` lists them.
+    #[serde(default)]
+    pub forward: Vec<String>,
+    /// Commands of those extensions the ICD implements by hand on top of forwarded ones
+    /// (a multi-draw is its draws in a loop): no opcode, no host function.
+    #[serde(default)]
+    pub client: Vec<String>,
+    /// Extensions newer than the registry glwire reads that add no entry points (GLSL
+    /// features, new enums): offered as they are.
+    #[serde(default)]
+    pub without_commands: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -120,6 +120,17 @@ impl Kind {
         }
     }
 
+    /// An array whose element count a hand rule gives: the receiver cannot check it
+    /// against another argument, so the server's validator must.
+    pub fn hand_counted(&self) -> bool {
+        match self {
+            Kind::In { count, .. } | Kind::Out { count, .. } | Kind::Ref { count, .. } | Kind::OutRef { count, .. } => {
+                count.is_hand()
+            }
+            _ => false,
+        }
+    }
+
     pub fn is_pointer(&self) -> bool {
         !matches!(self, Kind::Scalar(_) | Kind::Handle)
     }
@@ -188,6 +199,8 @@ pub struct Cmd {
     pub note: Option<String>,
     /// The ICD writes this entry point by hand.
     pub icd_hand: bool,
+    /// The GLES extension that adds this command; `None` for core commands and EGL.
+    pub extension: Option<String>,
 }
 
 impl Cmd {
@@ -213,6 +226,104 @@ pub struct Model {
     pub pnames: BTreeMap<String, Vec<(String, u32, PnameCount)>>,
     /// Opcode registry lines, to write back (append-only).
     pub opcode_lines: Vec<(u32, String)>,
+    /// Extension entry points that are another command under a vendor suffix
+    /// (`glDrawElementsBaseVertexOES` → `glDrawElementsBaseVertex`): `(alias, target)`.
+    pub aliases: Vec<(String, String)>,
+    /// Extension entry points the ICD implements by hand over forwarded commands.
+    pub client_commands: Vec<String>,
+    /// The GLES extensions glwire offers, sorted.
+    pub extensions: Vec<String>,
+}
+
+/// Vendor suffixes an extension command's name ends with.
+const VENDOR_SUFFIXES: [&str; 14] =
+    ["OES", "EXT", "KHR", "ARB", "NV", "ANGLE", "APPLE", "MESA", "ANDROID", "ARM", "INTEL", "QCOM", "IMG", "AMD"];
+
+/// The name without its vendor suffix (`glTextureViewOES` → `glTextureView`).
+fn unsuffixed(name: &str) -> Option<&str> {
+    VENDOR_SUFFIXES.iter().find_map(|s| name.strip_suffix(s)).filter(|base| base.len() > 2)
+}
+
+/// How a C type is passed: two commands with equal shapes can share an entry point
+/// (`GLenum` and `GLint` are both 32-bit integers in registers).
+fn abi_shape(t: &CType) -> String {
+    if t.pointers > 0 {
+        return format!("ptr{}", t.pointers);
+    }
+    if is_handle(&t.base) {
+        return "ptr0".to_owned();
+    }
+    match scalar_ty(&t.base) {
+        Some(Ty::F32) => "f32".to_owned(),
+        Some(ty) => format!("int{}", ty.size()),
+        None => t.base.clone(),
+    }
+}
+
+fn same_abi(a: &Command, b: &Command) -> bool {
+    abi_shape(&a.ret) == abi_shape(&b.ret)
+        && a.params.len() == b.params.len()
+        && a.params.iter().zip(&b.params).all(|(x, y)| abi_shape(&x.ty) == abi_shape(&y.ty))
+}
+
+/// The forwarded extensions' commands, split into new commands, aliases of core or of
+/// another new command, and the ICD's client-side ones.
+struct ExtensionCommands {
+    /// `(command, extension)`, in the order of `forward`.
+    new: Vec<(String, String)>,
+    aliases: Vec<(String, String)>,
+    client: Vec<String>,
+}
+
+fn extension_commands(reg: &Registry, ann: &Annotations) -> Result<ExtensionCommands, String> {
+    let mut out = ExtensionCommands { new: Vec::new(), aliases: Vec::new(), client: Vec::new() };
+    let mut seen = std::collections::BTreeSet::new();
+    for ext in &ann.extensions.forward {
+        if !seen.insert(ext.as_str()) {
+            return Err(format!("annotations: extension {ext} listed twice"));
+        }
+        let commands = reg
+            .gles_extensions
+            .get(ext)
+            .ok_or_else(|| format!("annotations: {ext} is not a GLES extension in gl.xml"))?;
+        for name in commands {
+            let known = reg.gles_core.contains(name)
+                || out.new.iter().any(|(n, _)| n == name)
+                || out.aliases.iter().any(|(n, _)| n == name)
+                || out.client.contains(name);
+            if known {
+                continue;
+            }
+            if ann.extensions.client.contains(name) {
+                out.client.push(name.clone());
+                continue;
+            }
+            let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;
+            let base = unsuffixed(name);
+            let target = base.and_then(|base| {
+                let same = |other: &str| reg.gl.get(other).is_some_and(|o| same_abi(cmd, o));
+                if reg.gles_core.iter().any(|c| c == base) && same(base) {
+                    return Some(base.to_owned());
+                }
+                out.new.iter().map(|(n, _)| n).find(|n| unsuffixed(n) == Some(base) && same(n)).cloned()
+            });
+            match target {
+                Some(t) => out.aliases.push((name.clone(), t)),
+                None => out.new.push((name.clone(), ext.clone())),
+            }
+        }
+    }
+    for ext in &ann.extensions.without_commands {
+        if reg.gles_extensions.contains_key(ext) || ann.extensions.forward.contains(ext) {
+            return Err(format!("annotations: {ext} is in gl.xml; list it in `forward`"));
+        }
+    }
+    for name in &ann.extensions.client {
+        if !out.client.contains(name) {
+            return Err(format!("annotations: client command {name} is in no forwarded extension"));
+        }
+    }
+    Ok(out)
 }
 
 pub const EGL_OPCODE_BASE: u32 = 0x1000;
@@ -258,6 +369,7 @@ fn is_handle(base: &str) -> bool {
         base,
         "GLsync"
             | "GLDEBUGPROC"
+            | "GLDEBUGPROCKHR"
             | "EGLDisplay"
             | "EGLConfig"
             | "EGLContext"
@@ -424,6 +536,7 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
                 return Err(format!("annotations: {}: icd = \"{other}\" (only \"hand\" is known)", cmd.name))
             }
         },
+        extension: None,
     })
 }
 
@@ -479,19 +592,31 @@ fn assign_opcodes(existing: &[(u32, String)], gles: &[String], egl: &[String]) -
 
 impl Model {
     pub fn build(reg: &Registry, ann: &Annotations, opcodes: &[(u32, String)]) -> Result<Self, String> {
+        let ext = extension_commands(reg, ann)?;
         for key in ann.gles.keys() {
-            if !reg.gles_core.contains(key) {
-                return Err(format!("annotations: [gles.{key}] is not a GLES 3.2 core command"));
+            if !reg.gles_core.contains(key) && !ext.new.iter().any(|(n, _)| n == key) {
+                return Err(format!(
+                    "annotations: [gles.{key}] is neither a GLES 3.2 core command nor a new command of a forwarded extension"
+                ));
             }
         }
         let egl_names: Vec<String> = ann.egl.keys().cloned().collect();
-        let lines = assign_opcodes(opcodes, &reg.gles_core, &egl_names)?;
+        let gles_names: Vec<String> =
+            reg.gles_core.iter().cloned().chain(ext.new.iter().map(|(n, _)| n.clone())).collect();
+        let lines = assign_opcodes(opcodes, &gles_names, &egl_names)?;
         let number =
             |name: &str| lines.iter().find(|(_, n)| n == name).map(|(k, _)| *k).ok_or(format!("no opcode for {name}"));
         let mut commands = Vec::new();
         for name in &reg.gles_core {
             let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;
             commands.push(build_cmd(Api::Gles, cmd, ann.gles.get(name), number(name)?)?);
+        }
+        for (name, extension) in &ext.new {
+            let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;
+            let mut built = build_cmd(Api::Gles, cmd, ann.gles.get(name), number(name)?)
+                .map_err(|e| format!("{e} (from {extension})"))?;
+            built.extension = Some(extension.clone());
+            commands.push(built);
         }
         for name in &egl_names {
             let cmd = reg.egl.get(name).ok_or_else(|| format!("egl.xml has no {name}"))?;
@@ -518,11 +643,20 @@ impl Model {
         }
         let mut opcode_lines = lines;
         opcode_lines.sort();
-        Ok(Model { commands, pnames, opcode_lines })
+        let mut extensions: Vec<String> =
+            ann.extensions.forward.iter().chain(&ann.extensions.without_commands).cloned().collect();
+        extensions.sort();
+        Ok(Model { commands, pnames, opcode_lines, aliases: ext.aliases, client_commands: ext.client, extensions })
     }
 
+    /// Every forwarded GLES command: core, then extensions.
     pub fn gles(&self) -> impl Iterator<Item = &Cmd> {
         self.commands.iter().filter(|c| c.api == Api::Gles)
+    }
+
+    /// The GLES 3.2 core commands.
+    pub fn gles_core(&self) -> impl Iterator<Item = &Cmd> {
+        self.gles().filter(|c| c.extension.is_none())
     }
 }
 
@@ -545,6 +679,30 @@ mod tests {
         assert_eq!(lines, vec![(1, "glA".into()), (2, "glB".into()), (3, "glC".into())]);
         let err = assign_opcodes(&existing, &["glA".to_owned()], &[]).unwrap_err();
         assert!(err.contains("append-only"), "{err}");
+    }
+
+    #[test]
+    fn vendor_suffixes_come_off() {
+        assert_eq!(unsuffixed("glTextureViewOES"), Some("glTextureView"));
+        assert_eq!(unsuffixed("glDebugMessageCallbackKHR"), Some("glDebugMessageCallback"));
+        assert_eq!(unsuffixed("glViewport"), None);
+    }
+
+    #[test]
+    fn extension_commands_alias_core_or_become_new_commands() {
+        let m = crate::emit::load_model(&crate::repo_root()).unwrap();
+        let alias = |name: &str| m.aliases.iter().find(|(a, _)| a == name).map(|(_, t)| t.as_str());
+        // Same entry point under a suffix; GLenum and GLint parameters are alike.
+        assert_eq!(alias("glDrawElementsBaseVertexOES"), Some("glDrawElementsBaseVertex"));
+        assert_eq!(alias("glTexImage3DOES"), Some("glTexImage3D"));
+        // Not in core: one new command, and the other vendor's name aliases it.
+        let new = |name: &str| m.gles().any(|c| c.c_name == name && c.extension.is_some());
+        assert!(
+            (new("glTextureViewEXT") && alias("glTextureViewOES") == Some("glTextureViewEXT"))
+                || (new("glTextureViewOES") && alias("glTextureViewEXT") == Some("glTextureViewOES"))
+        );
+        assert!(m.gles_core().all(|c| c.extension.is_none()));
+        assert_eq!(m.gles_core().count(), 358);
     }
 
     #[test]

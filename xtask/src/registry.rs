@@ -105,6 +105,38 @@ fn feature_commands(doc: &roxmltree::Document, api: &str, versions: &[&str]) -> 
     names
 }
 
+/// The GLES extensions of a registry (`supported` names `gles2`), each with the commands
+/// it adds for GLES, in registry order.
+fn gles_extensions(doc: &roxmltree::Document) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let extensions = doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("extensions"))
+        .flat_map(|n| n.children().filter(|c| c.has_tag_name("extension")));
+    for ext in extensions {
+        let (Some(name), Some(supported)) = (ext.attribute("name"), ext.attribute("supported")) else { continue };
+        if !supported.split('|').any(|api| api == "gles2") {
+            continue;
+        }
+        let mut commands: Vec<String> = Vec::new();
+        for req in ext.children().filter(|n| n.has_tag_name("require")) {
+            if !matches!(req.attribute("api"), None | Some("gles2")) {
+                continue;
+            }
+            for c in req.children().filter(|n| n.has_tag_name("command")) {
+                if let Some(n) = c.attribute("name") {
+                    if !commands.iter().any(|x| x == n) {
+                        commands.push(n.to_owned());
+                    }
+                }
+            }
+        }
+        out.insert(name.to_owned(), commands);
+    }
+    out
+}
+
 /// Every enum name and value in a registry, for the constants the generated code needs.
 fn parse_enums(doc: &roxmltree::Document) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
@@ -130,6 +162,8 @@ pub struct Registry {
     pub egl: BTreeMap<String, Command>,
     /// The GLES 2.0, 3.0, 3.1, 3.2 core commands, in registry order.
     pub gles_core: Vec<String>,
+    /// GLES extensions by name, with the commands each adds.
+    pub gles_extensions: BTreeMap<String, Vec<String>>,
     pub gl_enums: BTreeMap<String, u64>,
 }
 
@@ -146,6 +180,7 @@ impl Registry {
             gl: parse_commands(&gl_doc)?,
             egl: parse_commands(&egl_doc)?,
             gles_core: feature_commands(&gl_doc, "gles2", &GLES_VERSIONS),
+            gles_extensions: gles_extensions(&gl_doc),
             gl_enums: parse_enums(&gl_doc),
         })
     }
@@ -160,6 +195,15 @@ mod tests {
         let reg = Registry::load().unwrap();
         assert_eq!(reg.gles_core.len(), 358);
         assert_eq!(reg.gles_core.first().map(String::as_str), Some("glActiveTexture"));
+    }
+
+    #[test]
+    fn gles_extensions_list_their_commands_for_gles() {
+        let reg = Registry::load().unwrap();
+        let view = &reg.gles_extensions["GL_OES_texture_view"];
+        assert_eq!(view, &["glTextureViewOES"]);
+        assert!(reg.gles_extensions["GL_OES_texture_float"].is_empty());
+        assert!(!reg.gles_extensions.contains_key("GL_ARB_texture_view"), "a desktop-only extension");
     }
 
     #[test]

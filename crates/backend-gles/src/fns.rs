@@ -12,11 +12,27 @@ use crate::generated::{GlesFns, GLES_FUNCTIONS};
 /// The ES version every host must reach: glwire's own contexts are ES 3.0 or newer.
 pub const REQUIRED_VERSION: (u8, u8) = (3, 0);
 
-/// One GLES function: its name and the ES version that introduced it.
+/// One GLES function: its name and where it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FnInfo {
     pub name: &'static str,
-    pub version: (u8, u8),
+    pub since: Since,
+}
+
+/// What introduced a GLES function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// A core ES version.
+    Es(u8, u8),
+    /// A GLES extension, which the host may lack.
+    Extension(&'static str),
+}
+
+impl FnInfo {
+    /// Whether every host must have it (core up to [`REQUIRED_VERSION`]).
+    pub fn required(&self) -> bool {
+        matches!(self.since, Since::Es(a, b) if (a, b) <= REQUIRED_VERSION)
+    }
 }
 
 /// A host function pointer from its address.
@@ -50,8 +66,7 @@ impl GlesFns {
     /// nothing is ever reported missing: a function the driver lacks is then a no-op.
     pub fn load(loader: &mut dyn FnMut(&CStr) -> *const c_void) -> Result<Self, BackendError> {
         let fns = Self::load_all(loader);
-        let required: Vec<&'static str> =
-            fns.missing().filter(|f| f.version <= REQUIRED_VERSION).map(|f| f.name).collect();
+        let required: Vec<&'static str> = fns.missing().filter(|f| f.required()).map(|f| f.name).collect();
         if required.is_empty() {
             Ok(fns)
         } else {
@@ -97,7 +112,7 @@ mod tests {
 
     #[test]
     fn an_es30_host_loads_and_lists_what_it_lacks() {
-        let newer: Vec<&str> = GLES_FUNCTIONS.iter().filter(|f| f.version > REQUIRED_VERSION).map(|f| f.name).collect();
+        let newer: Vec<&str> = GLES_FUNCTIONS.iter().filter(|f| !f.required()).map(|f| f.name).collect();
         let mut loader = |name: &CStr| {
             let name = name.to_str().unwrap_or_default();
             if newer.contains(&name) {
@@ -116,7 +131,9 @@ mod tests {
 
     #[test]
     fn the_table_has_every_gles_32_core_function_once() {
-        assert_eq!(GLES_FUNCTIONS.len(), wire::commands::GLES_COMMANDS);
+        let core = GLES_FUNCTIONS.iter().filter(|f| matches!(f.since, Since::Es(..))).count();
+        assert_eq!(core, wire::commands::GLES_COMMANDS);
+        assert_eq!(GLES_FUNCTIONS.len(), core + wire::commands::GLES_EXTENSION_COMMANDS);
         let mut names: Vec<&str> = GLES_FUNCTIONS.iter().map(|f| f.name).collect();
         names.sort_unstable();
         names.dedup();

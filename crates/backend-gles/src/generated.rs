@@ -15,373 +15,407 @@ use wire::codec::len_of;
 use wire::commands::*;
 
 use crate::error::BackendError;
-use crate::fns::{fn_ptr, need, FnInfo};
+use crate::fns::{fn_ptr, need, FnInfo, Since};
 use crate::scratch::{c_str, data_ref, out, out_ref, str_ptrs, Scratch};
 use crate::types::*;
 
 /// Scratch buffers one command may need at once (its output parameters).
 pub const SCRATCH_SLOTS: usize = 6;
 
-/// Every GLES function `GlesFns` holds, in field order, with the version that added it.
-pub const GLES_FUNCTIONS: [FnInfo; 358] = [
-    FnInfo { name: "glActiveTexture", version: (2, 0) },
-    FnInfo { name: "glAttachShader", version: (2, 0) },
-    FnInfo { name: "glBindAttribLocation", version: (2, 0) },
-    FnInfo { name: "glBindBuffer", version: (2, 0) },
-    FnInfo { name: "glBindFramebuffer", version: (2, 0) },
-    FnInfo { name: "glBindRenderbuffer", version: (2, 0) },
-    FnInfo { name: "glBindTexture", version: (2, 0) },
-    FnInfo { name: "glBlendColor", version: (2, 0) },
-    FnInfo { name: "glBlendEquation", version: (2, 0) },
-    FnInfo { name: "glBlendEquationSeparate", version: (2, 0) },
-    FnInfo { name: "glBlendFunc", version: (2, 0) },
-    FnInfo { name: "glBlendFuncSeparate", version: (2, 0) },
-    FnInfo { name: "glBufferData", version: (2, 0) },
-    FnInfo { name: "glBufferSubData", version: (2, 0) },
-    FnInfo { name: "glCheckFramebufferStatus", version: (2, 0) },
-    FnInfo { name: "glClear", version: (2, 0) },
-    FnInfo { name: "glClearColor", version: (2, 0) },
-    FnInfo { name: "glClearDepthf", version: (2, 0) },
-    FnInfo { name: "glClearStencil", version: (2, 0) },
-    FnInfo { name: "glColorMask", version: (2, 0) },
-    FnInfo { name: "glCompileShader", version: (2, 0) },
-    FnInfo { name: "glCompressedTexImage2D", version: (2, 0) },
-    FnInfo { name: "glCompressedTexSubImage2D", version: (2, 0) },
-    FnInfo { name: "glCopyTexImage2D", version: (2, 0) },
-    FnInfo { name: "glCopyTexSubImage2D", version: (2, 0) },
-    FnInfo { name: "glCreateProgram", version: (2, 0) },
-    FnInfo { name: "glCreateShader", version: (2, 0) },
-    FnInfo { name: "glCullFace", version: (2, 0) },
-    FnInfo { name: "glDeleteBuffers", version: (2, 0) },
-    FnInfo { name: "glDeleteFramebuffers", version: (2, 0) },
-    FnInfo { name: "glDeleteProgram", version: (2, 0) },
-    FnInfo { name: "glDeleteRenderbuffers", version: (2, 0) },
-    FnInfo { name: "glDeleteShader", version: (2, 0) },
-    FnInfo { name: "glDeleteTextures", version: (2, 0) },
-    FnInfo { name: "glDepthFunc", version: (2, 0) },
-    FnInfo { name: "glDepthMask", version: (2, 0) },
-    FnInfo { name: "glDepthRangef", version: (2, 0) },
-    FnInfo { name: "glDetachShader", version: (2, 0) },
-    FnInfo { name: "glDisable", version: (2, 0) },
-    FnInfo { name: "glDisableVertexAttribArray", version: (2, 0) },
-    FnInfo { name: "glDrawArrays", version: (2, 0) },
-    FnInfo { name: "glDrawElements", version: (2, 0) },
-    FnInfo { name: "glEnable", version: (2, 0) },
-    FnInfo { name: "glEnableVertexAttribArray", version: (2, 0) },
-    FnInfo { name: "glFinish", version: (2, 0) },
-    FnInfo { name: "glFlush", version: (2, 0) },
-    FnInfo { name: "glFramebufferRenderbuffer", version: (2, 0) },
-    FnInfo { name: "glFramebufferTexture2D", version: (2, 0) },
-    FnInfo { name: "glFrontFace", version: (2, 0) },
-    FnInfo { name: "glGenBuffers", version: (2, 0) },
-    FnInfo { name: "glGenerateMipmap", version: (2, 0) },
-    FnInfo { name: "glGenFramebuffers", version: (2, 0) },
-    FnInfo { name: "glGenRenderbuffers", version: (2, 0) },
-    FnInfo { name: "glGenTextures", version: (2, 0) },
-    FnInfo { name: "glGetActiveAttrib", version: (2, 0) },
-    FnInfo { name: "glGetActiveUniform", version: (2, 0) },
-    FnInfo { name: "glGetAttachedShaders", version: (2, 0) },
-    FnInfo { name: "glGetAttribLocation", version: (2, 0) },
-    FnInfo { name: "glGetBooleanv", version: (2, 0) },
-    FnInfo { name: "glGetBufferParameteriv", version: (2, 0) },
-    FnInfo { name: "glGetError", version: (2, 0) },
-    FnInfo { name: "glGetFloatv", version: (2, 0) },
-    FnInfo { name: "glGetFramebufferAttachmentParameteriv", version: (2, 0) },
-    FnInfo { name: "glGetIntegerv", version: (2, 0) },
-    FnInfo { name: "glGetProgramiv", version: (2, 0) },
-    FnInfo { name: "glGetProgramInfoLog", version: (2, 0) },
-    FnInfo { name: "glGetRenderbufferParameteriv", version: (2, 0) },
-    FnInfo { name: "glGetShaderiv", version: (2, 0) },
-    FnInfo { name: "glGetShaderInfoLog", version: (2, 0) },
-    FnInfo { name: "glGetShaderPrecisionFormat", version: (2, 0) },
-    FnInfo { name: "glGetShaderSource", version: (2, 0) },
-    FnInfo { name: "glGetString", version: (2, 0) },
-    FnInfo { name: "glGetTexParameterfv", version: (2, 0) },
-    FnInfo { name: "glGetTexParameteriv", version: (2, 0) },
-    FnInfo { name: "glGetUniformfv", version: (2, 0) },
-    FnInfo { name: "glGetUniformiv", version: (2, 0) },
-    FnInfo { name: "glGetUniformLocation", version: (2, 0) },
-    FnInfo { name: "glGetVertexAttribfv", version: (2, 0) },
-    FnInfo { name: "glGetVertexAttribiv", version: (2, 0) },
-    FnInfo { name: "glGetVertexAttribPointerv", version: (2, 0) },
-    FnInfo { name: "glHint", version: (2, 0) },
-    FnInfo { name: "glIsBuffer", version: (2, 0) },
-    FnInfo { name: "glIsEnabled", version: (2, 0) },
-    FnInfo { name: "glIsFramebuffer", version: (2, 0) },
-    FnInfo { name: "glIsProgram", version: (2, 0) },
-    FnInfo { name: "glIsRenderbuffer", version: (2, 0) },
-    FnInfo { name: "glIsShader", version: (2, 0) },
-    FnInfo { name: "glIsTexture", version: (2, 0) },
-    FnInfo { name: "glLineWidth", version: (2, 0) },
-    FnInfo { name: "glLinkProgram", version: (2, 0) },
-    FnInfo { name: "glPixelStorei", version: (2, 0) },
-    FnInfo { name: "glPolygonOffset", version: (2, 0) },
-    FnInfo { name: "glReadPixels", version: (2, 0) },
-    FnInfo { name: "glReleaseShaderCompiler", version: (2, 0) },
-    FnInfo { name: "glRenderbufferStorage", version: (2, 0) },
-    FnInfo { name: "glSampleCoverage", version: (2, 0) },
-    FnInfo { name: "glScissor", version: (2, 0) },
-    FnInfo { name: "glShaderBinary", version: (2, 0) },
-    FnInfo { name: "glShaderSource", version: (2, 0) },
-    FnInfo { name: "glStencilFunc", version: (2, 0) },
-    FnInfo { name: "glStencilFuncSeparate", version: (2, 0) },
-    FnInfo { name: "glStencilMask", version: (2, 0) },
-    FnInfo { name: "glStencilMaskSeparate", version: (2, 0) },
-    FnInfo { name: "glStencilOp", version: (2, 0) },
-    FnInfo { name: "glStencilOpSeparate", version: (2, 0) },
-    FnInfo { name: "glTexImage2D", version: (2, 0) },
-    FnInfo { name: "glTexParameterf", version: (2, 0) },
-    FnInfo { name: "glTexParameterfv", version: (2, 0) },
-    FnInfo { name: "glTexParameteri", version: (2, 0) },
-    FnInfo { name: "glTexParameteriv", version: (2, 0) },
-    FnInfo { name: "glTexSubImage2D", version: (2, 0) },
-    FnInfo { name: "glUniform1f", version: (2, 0) },
-    FnInfo { name: "glUniform1fv", version: (2, 0) },
-    FnInfo { name: "glUniform1i", version: (2, 0) },
-    FnInfo { name: "glUniform1iv", version: (2, 0) },
-    FnInfo { name: "glUniform2f", version: (2, 0) },
-    FnInfo { name: "glUniform2fv", version: (2, 0) },
-    FnInfo { name: "glUniform2i", version: (2, 0) },
-    FnInfo { name: "glUniform2iv", version: (2, 0) },
-    FnInfo { name: "glUniform3f", version: (2, 0) },
-    FnInfo { name: "glUniform3fv", version: (2, 0) },
-    FnInfo { name: "glUniform3i", version: (2, 0) },
-    FnInfo { name: "glUniform3iv", version: (2, 0) },
-    FnInfo { name: "glUniform4f", version: (2, 0) },
-    FnInfo { name: "glUniform4fv", version: (2, 0) },
-    FnInfo { name: "glUniform4i", version: (2, 0) },
-    FnInfo { name: "glUniform4iv", version: (2, 0) },
-    FnInfo { name: "glUniformMatrix2fv", version: (2, 0) },
-    FnInfo { name: "glUniformMatrix3fv", version: (2, 0) },
-    FnInfo { name: "glUniformMatrix4fv", version: (2, 0) },
-    FnInfo { name: "glUseProgram", version: (2, 0) },
-    FnInfo { name: "glValidateProgram", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib1f", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib1fv", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib2f", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib2fv", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib3f", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib3fv", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib4f", version: (2, 0) },
-    FnInfo { name: "glVertexAttrib4fv", version: (2, 0) },
-    FnInfo { name: "glVertexAttribPointer", version: (2, 0) },
-    FnInfo { name: "glViewport", version: (2, 0) },
-    FnInfo { name: "glReadBuffer", version: (3, 0) },
-    FnInfo { name: "glDrawRangeElements", version: (3, 0) },
-    FnInfo { name: "glTexImage3D", version: (3, 0) },
-    FnInfo { name: "glTexSubImage3D", version: (3, 0) },
-    FnInfo { name: "glCopyTexSubImage3D", version: (3, 0) },
-    FnInfo { name: "glCompressedTexImage3D", version: (3, 0) },
-    FnInfo { name: "glCompressedTexSubImage3D", version: (3, 0) },
-    FnInfo { name: "glGenQueries", version: (3, 0) },
-    FnInfo { name: "glDeleteQueries", version: (3, 0) },
-    FnInfo { name: "glIsQuery", version: (3, 0) },
-    FnInfo { name: "glBeginQuery", version: (3, 0) },
-    FnInfo { name: "glEndQuery", version: (3, 0) },
-    FnInfo { name: "glGetQueryiv", version: (3, 0) },
-    FnInfo { name: "glGetQueryObjectuiv", version: (3, 0) },
-    FnInfo { name: "glUnmapBuffer", version: (3, 0) },
-    FnInfo { name: "glGetBufferPointerv", version: (3, 0) },
-    FnInfo { name: "glDrawBuffers", version: (3, 0) },
-    FnInfo { name: "glUniformMatrix2x3fv", version: (3, 0) },
-    FnInfo { name: "glUniformMatrix3x2fv", version: (3, 0) },
-    FnInfo { name: "glUniformMatrix2x4fv", version: (3, 0) },
-    FnInfo { name: "glUniformMatrix4x2fv", version: (3, 0) },
-    FnInfo { name: "glUniformMatrix3x4fv", version: (3, 0) },
-    FnInfo { name: "glUniformMatrix4x3fv", version: (3, 0) },
-    FnInfo { name: "glBlitFramebuffer", version: (3, 0) },
-    FnInfo { name: "glRenderbufferStorageMultisample", version: (3, 0) },
-    FnInfo { name: "glFramebufferTextureLayer", version: (3, 0) },
-    FnInfo { name: "glMapBufferRange", version: (3, 0) },
-    FnInfo { name: "glFlushMappedBufferRange", version: (3, 0) },
-    FnInfo { name: "glBindVertexArray", version: (3, 0) },
-    FnInfo { name: "glDeleteVertexArrays", version: (3, 0) },
-    FnInfo { name: "glGenVertexArrays", version: (3, 0) },
-    FnInfo { name: "glIsVertexArray", version: (3, 0) },
-    FnInfo { name: "glGetIntegeri_v", version: (3, 0) },
-    FnInfo { name: "glBeginTransformFeedback", version: (3, 0) },
-    FnInfo { name: "glEndTransformFeedback", version: (3, 0) },
-    FnInfo { name: "glBindBufferRange", version: (3, 0) },
-    FnInfo { name: "glBindBufferBase", version: (3, 0) },
-    FnInfo { name: "glTransformFeedbackVaryings", version: (3, 0) },
-    FnInfo { name: "glGetTransformFeedbackVarying", version: (3, 0) },
-    FnInfo { name: "glVertexAttribIPointer", version: (3, 0) },
-    FnInfo { name: "glGetVertexAttribIiv", version: (3, 0) },
-    FnInfo { name: "glGetVertexAttribIuiv", version: (3, 0) },
-    FnInfo { name: "glVertexAttribI4i", version: (3, 0) },
-    FnInfo { name: "glVertexAttribI4ui", version: (3, 0) },
-    FnInfo { name: "glVertexAttribI4iv", version: (3, 0) },
-    FnInfo { name: "glVertexAttribI4uiv", version: (3, 0) },
-    FnInfo { name: "glGetUniformuiv", version: (3, 0) },
-    FnInfo { name: "glGetFragDataLocation", version: (3, 0) },
-    FnInfo { name: "glUniform1ui", version: (3, 0) },
-    FnInfo { name: "glUniform2ui", version: (3, 0) },
-    FnInfo { name: "glUniform3ui", version: (3, 0) },
-    FnInfo { name: "glUniform4ui", version: (3, 0) },
-    FnInfo { name: "glUniform1uiv", version: (3, 0) },
-    FnInfo { name: "glUniform2uiv", version: (3, 0) },
-    FnInfo { name: "glUniform3uiv", version: (3, 0) },
-    FnInfo { name: "glUniform4uiv", version: (3, 0) },
-    FnInfo { name: "glClearBufferiv", version: (3, 0) },
-    FnInfo { name: "glClearBufferuiv", version: (3, 0) },
-    FnInfo { name: "glClearBufferfv", version: (3, 0) },
-    FnInfo { name: "glClearBufferfi", version: (3, 0) },
-    FnInfo { name: "glGetStringi", version: (3, 0) },
-    FnInfo { name: "glCopyBufferSubData", version: (3, 0) },
-    FnInfo { name: "glGetUniformIndices", version: (3, 0) },
-    FnInfo { name: "glGetActiveUniformsiv", version: (3, 0) },
-    FnInfo { name: "glGetUniformBlockIndex", version: (3, 0) },
-    FnInfo { name: "glGetActiveUniformBlockiv", version: (3, 0) },
-    FnInfo { name: "glGetActiveUniformBlockName", version: (3, 0) },
-    FnInfo { name: "glUniformBlockBinding", version: (3, 0) },
-    FnInfo { name: "glDrawArraysInstanced", version: (3, 0) },
-    FnInfo { name: "glDrawElementsInstanced", version: (3, 0) },
-    FnInfo { name: "glFenceSync", version: (3, 0) },
-    FnInfo { name: "glIsSync", version: (3, 0) },
-    FnInfo { name: "glDeleteSync", version: (3, 0) },
-    FnInfo { name: "glClientWaitSync", version: (3, 0) },
-    FnInfo { name: "glWaitSync", version: (3, 0) },
-    FnInfo { name: "glGetInteger64v", version: (3, 0) },
-    FnInfo { name: "glGetSynciv", version: (3, 0) },
-    FnInfo { name: "glGetInteger64i_v", version: (3, 0) },
-    FnInfo { name: "glGetBufferParameteri64v", version: (3, 0) },
-    FnInfo { name: "glGenSamplers", version: (3, 0) },
-    FnInfo { name: "glDeleteSamplers", version: (3, 0) },
-    FnInfo { name: "glIsSampler", version: (3, 0) },
-    FnInfo { name: "glBindSampler", version: (3, 0) },
-    FnInfo { name: "glSamplerParameteri", version: (3, 0) },
-    FnInfo { name: "glSamplerParameteriv", version: (3, 0) },
-    FnInfo { name: "glSamplerParameterf", version: (3, 0) },
-    FnInfo { name: "glSamplerParameterfv", version: (3, 0) },
-    FnInfo { name: "glGetSamplerParameteriv", version: (3, 0) },
-    FnInfo { name: "glGetSamplerParameterfv", version: (3, 0) },
-    FnInfo { name: "glVertexAttribDivisor", version: (3, 0) },
-    FnInfo { name: "glBindTransformFeedback", version: (3, 0) },
-    FnInfo { name: "glDeleteTransformFeedbacks", version: (3, 0) },
-    FnInfo { name: "glGenTransformFeedbacks", version: (3, 0) },
-    FnInfo { name: "glIsTransformFeedback", version: (3, 0) },
-    FnInfo { name: "glPauseTransformFeedback", version: (3, 0) },
-    FnInfo { name: "glResumeTransformFeedback", version: (3, 0) },
-    FnInfo { name: "glGetProgramBinary", version: (3, 0) },
-    FnInfo { name: "glProgramBinary", version: (3, 0) },
-    FnInfo { name: "glProgramParameteri", version: (3, 0) },
-    FnInfo { name: "glInvalidateFramebuffer", version: (3, 0) },
-    FnInfo { name: "glInvalidateSubFramebuffer", version: (3, 0) },
-    FnInfo { name: "glTexStorage2D", version: (3, 0) },
-    FnInfo { name: "glTexStorage3D", version: (3, 0) },
-    FnInfo { name: "glGetInternalformativ", version: (3, 0) },
-    FnInfo { name: "glDispatchCompute", version: (3, 1) },
-    FnInfo { name: "glDispatchComputeIndirect", version: (3, 1) },
-    FnInfo { name: "glDrawArraysIndirect", version: (3, 1) },
-    FnInfo { name: "glDrawElementsIndirect", version: (3, 1) },
-    FnInfo { name: "glFramebufferParameteri", version: (3, 1) },
-    FnInfo { name: "glGetFramebufferParameteriv", version: (3, 1) },
-    FnInfo { name: "glGetProgramInterfaceiv", version: (3, 1) },
-    FnInfo { name: "glGetProgramResourceIndex", version: (3, 1) },
-    FnInfo { name: "glGetProgramResourceName", version: (3, 1) },
-    FnInfo { name: "glGetProgramResourceiv", version: (3, 1) },
-    FnInfo { name: "glGetProgramResourceLocation", version: (3, 1) },
-    FnInfo { name: "glUseProgramStages", version: (3, 1) },
-    FnInfo { name: "glActiveShaderProgram", version: (3, 1) },
-    FnInfo { name: "glCreateShaderProgramv", version: (3, 1) },
-    FnInfo { name: "glBindProgramPipeline", version: (3, 1) },
-    FnInfo { name: "glDeleteProgramPipelines", version: (3, 1) },
-    FnInfo { name: "glGenProgramPipelines", version: (3, 1) },
-    FnInfo { name: "glIsProgramPipeline", version: (3, 1) },
-    FnInfo { name: "glGetProgramPipelineiv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform1i", version: (3, 1) },
-    FnInfo { name: "glProgramUniform2i", version: (3, 1) },
-    FnInfo { name: "glProgramUniform3i", version: (3, 1) },
-    FnInfo { name: "glProgramUniform4i", version: (3, 1) },
-    FnInfo { name: "glProgramUniform1ui", version: (3, 1) },
-    FnInfo { name: "glProgramUniform2ui", version: (3, 1) },
-    FnInfo { name: "glProgramUniform3ui", version: (3, 1) },
-    FnInfo { name: "glProgramUniform4ui", version: (3, 1) },
-    FnInfo { name: "glProgramUniform1f", version: (3, 1) },
-    FnInfo { name: "glProgramUniform2f", version: (3, 1) },
-    FnInfo { name: "glProgramUniform3f", version: (3, 1) },
-    FnInfo { name: "glProgramUniform4f", version: (3, 1) },
-    FnInfo { name: "glProgramUniform1iv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform2iv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform3iv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform4iv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform1uiv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform2uiv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform3uiv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform4uiv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform1fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform2fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform3fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniform4fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix2fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix3fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix4fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix2x3fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix3x2fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix2x4fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix4x2fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix3x4fv", version: (3, 1) },
-    FnInfo { name: "glProgramUniformMatrix4x3fv", version: (3, 1) },
-    FnInfo { name: "glValidateProgramPipeline", version: (3, 1) },
-    FnInfo { name: "glGetProgramPipelineInfoLog", version: (3, 1) },
-    FnInfo { name: "glBindImageTexture", version: (3, 1) },
-    FnInfo { name: "glGetBooleani_v", version: (3, 1) },
-    FnInfo { name: "glMemoryBarrier", version: (3, 1) },
-    FnInfo { name: "glMemoryBarrierByRegion", version: (3, 1) },
-    FnInfo { name: "glTexStorage2DMultisample", version: (3, 1) },
-    FnInfo { name: "glGetMultisamplefv", version: (3, 1) },
-    FnInfo { name: "glSampleMaski", version: (3, 1) },
-    FnInfo { name: "glGetTexLevelParameteriv", version: (3, 1) },
-    FnInfo { name: "glGetTexLevelParameterfv", version: (3, 1) },
-    FnInfo { name: "glBindVertexBuffer", version: (3, 1) },
-    FnInfo { name: "glVertexAttribFormat", version: (3, 1) },
-    FnInfo { name: "glVertexAttribIFormat", version: (3, 1) },
-    FnInfo { name: "glVertexAttribBinding", version: (3, 1) },
-    FnInfo { name: "glVertexBindingDivisor", version: (3, 1) },
-    FnInfo { name: "glBlendBarrier", version: (3, 2) },
-    FnInfo { name: "glCopyImageSubData", version: (3, 2) },
-    FnInfo { name: "glDebugMessageControl", version: (3, 2) },
-    FnInfo { name: "glDebugMessageInsert", version: (3, 2) },
-    FnInfo { name: "glDebugMessageCallback", version: (3, 2) },
-    FnInfo { name: "glGetDebugMessageLog", version: (3, 2) },
-    FnInfo { name: "glPushDebugGroup", version: (3, 2) },
-    FnInfo { name: "glPopDebugGroup", version: (3, 2) },
-    FnInfo { name: "glObjectLabel", version: (3, 2) },
-    FnInfo { name: "glGetObjectLabel", version: (3, 2) },
-    FnInfo { name: "glObjectPtrLabel", version: (3, 2) },
-    FnInfo { name: "glGetObjectPtrLabel", version: (3, 2) },
-    FnInfo { name: "glGetPointerv", version: (3, 2) },
-    FnInfo { name: "glEnablei", version: (3, 2) },
-    FnInfo { name: "glDisablei", version: (3, 2) },
-    FnInfo { name: "glBlendEquationi", version: (3, 2) },
-    FnInfo { name: "glBlendEquationSeparatei", version: (3, 2) },
-    FnInfo { name: "glBlendFunci", version: (3, 2) },
-    FnInfo { name: "glBlendFuncSeparatei", version: (3, 2) },
-    FnInfo { name: "glColorMaski", version: (3, 2) },
-    FnInfo { name: "glIsEnabledi", version: (3, 2) },
-    FnInfo { name: "glDrawElementsBaseVertex", version: (3, 2) },
-    FnInfo { name: "glDrawRangeElementsBaseVertex", version: (3, 2) },
-    FnInfo { name: "glDrawElementsInstancedBaseVertex", version: (3, 2) },
-    FnInfo { name: "glFramebufferTexture", version: (3, 2) },
-    FnInfo { name: "glPrimitiveBoundingBox", version: (3, 2) },
-    FnInfo { name: "glGetGraphicsResetStatus", version: (3, 2) },
-    FnInfo { name: "glReadnPixels", version: (3, 2) },
-    FnInfo { name: "glGetnUniformfv", version: (3, 2) },
-    FnInfo { name: "glGetnUniformiv", version: (3, 2) },
-    FnInfo { name: "glGetnUniformuiv", version: (3, 2) },
-    FnInfo { name: "glMinSampleShading", version: (3, 2) },
-    FnInfo { name: "glPatchParameteri", version: (3, 2) },
-    FnInfo { name: "glTexParameterIiv", version: (3, 2) },
-    FnInfo { name: "glTexParameterIuiv", version: (3, 2) },
-    FnInfo { name: "glGetTexParameterIiv", version: (3, 2) },
-    FnInfo { name: "glGetTexParameterIuiv", version: (3, 2) },
-    FnInfo { name: "glSamplerParameterIiv", version: (3, 2) },
-    FnInfo { name: "glSamplerParameterIuiv", version: (3, 2) },
-    FnInfo { name: "glGetSamplerParameterIiv", version: (3, 2) },
-    FnInfo { name: "glGetSamplerParameterIuiv", version: (3, 2) },
-    FnInfo { name: "glTexBuffer", version: (3, 2) },
-    FnInfo { name: "glTexBufferRange", version: (3, 2) },
-    FnInfo { name: "glTexStorage3DMultisample", version: (3, 2) },
+/// Every GLES function `GlesFns` holds, in field order, with the version or extension
+/// that added it.
+pub const GLES_FUNCTIONS: [FnInfo; 391] = [
+    FnInfo { name: "glActiveTexture", since: Since::Es(2, 0) },
+    FnInfo { name: "glAttachShader", since: Since::Es(2, 0) },
+    FnInfo { name: "glBindAttribLocation", since: Since::Es(2, 0) },
+    FnInfo { name: "glBindBuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glBindFramebuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glBindRenderbuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glBindTexture", since: Since::Es(2, 0) },
+    FnInfo { name: "glBlendColor", since: Since::Es(2, 0) },
+    FnInfo { name: "glBlendEquation", since: Since::Es(2, 0) },
+    FnInfo { name: "glBlendEquationSeparate", since: Since::Es(2, 0) },
+    FnInfo { name: "glBlendFunc", since: Since::Es(2, 0) },
+    FnInfo { name: "glBlendFuncSeparate", since: Since::Es(2, 0) },
+    FnInfo { name: "glBufferData", since: Since::Es(2, 0) },
+    FnInfo { name: "glBufferSubData", since: Since::Es(2, 0) },
+    FnInfo { name: "glCheckFramebufferStatus", since: Since::Es(2, 0) },
+    FnInfo { name: "glClear", since: Since::Es(2, 0) },
+    FnInfo { name: "glClearColor", since: Since::Es(2, 0) },
+    FnInfo { name: "glClearDepthf", since: Since::Es(2, 0) },
+    FnInfo { name: "glClearStencil", since: Since::Es(2, 0) },
+    FnInfo { name: "glColorMask", since: Since::Es(2, 0) },
+    FnInfo { name: "glCompileShader", since: Since::Es(2, 0) },
+    FnInfo { name: "glCompressedTexImage2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glCompressedTexSubImage2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glCopyTexImage2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glCopyTexSubImage2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glCreateProgram", since: Since::Es(2, 0) },
+    FnInfo { name: "glCreateShader", since: Since::Es(2, 0) },
+    FnInfo { name: "glCullFace", since: Since::Es(2, 0) },
+    FnInfo { name: "glDeleteBuffers", since: Since::Es(2, 0) },
+    FnInfo { name: "glDeleteFramebuffers", since: Since::Es(2, 0) },
+    FnInfo { name: "glDeleteProgram", since: Since::Es(2, 0) },
+    FnInfo { name: "glDeleteRenderbuffers", since: Since::Es(2, 0) },
+    FnInfo { name: "glDeleteShader", since: Since::Es(2, 0) },
+    FnInfo { name: "glDeleteTextures", since: Since::Es(2, 0) },
+    FnInfo { name: "glDepthFunc", since: Since::Es(2, 0) },
+    FnInfo { name: "glDepthMask", since: Since::Es(2, 0) },
+    FnInfo { name: "glDepthRangef", since: Since::Es(2, 0) },
+    FnInfo { name: "glDetachShader", since: Since::Es(2, 0) },
+    FnInfo { name: "glDisable", since: Since::Es(2, 0) },
+    FnInfo { name: "glDisableVertexAttribArray", since: Since::Es(2, 0) },
+    FnInfo { name: "glDrawArrays", since: Since::Es(2, 0) },
+    FnInfo { name: "glDrawElements", since: Since::Es(2, 0) },
+    FnInfo { name: "glEnable", since: Since::Es(2, 0) },
+    FnInfo { name: "glEnableVertexAttribArray", since: Since::Es(2, 0) },
+    FnInfo { name: "glFinish", since: Since::Es(2, 0) },
+    FnInfo { name: "glFlush", since: Since::Es(2, 0) },
+    FnInfo { name: "glFramebufferRenderbuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glFramebufferTexture2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glFrontFace", since: Since::Es(2, 0) },
+    FnInfo { name: "glGenBuffers", since: Since::Es(2, 0) },
+    FnInfo { name: "glGenerateMipmap", since: Since::Es(2, 0) },
+    FnInfo { name: "glGenFramebuffers", since: Since::Es(2, 0) },
+    FnInfo { name: "glGenRenderbuffers", since: Since::Es(2, 0) },
+    FnInfo { name: "glGenTextures", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetActiveAttrib", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetActiveUniform", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetAttachedShaders", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetAttribLocation", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetBooleanv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetBufferParameteriv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetError", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetFloatv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetFramebufferAttachmentParameteriv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetIntegerv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetProgramiv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetProgramInfoLog", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetRenderbufferParameteriv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetShaderiv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetShaderInfoLog", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetShaderPrecisionFormat", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetShaderSource", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetString", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetTexParameterfv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetTexParameteriv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetUniformfv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetUniformiv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetUniformLocation", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetVertexAttribfv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetVertexAttribiv", since: Since::Es(2, 0) },
+    FnInfo { name: "glGetVertexAttribPointerv", since: Since::Es(2, 0) },
+    FnInfo { name: "glHint", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsBuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsEnabled", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsFramebuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsProgram", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsRenderbuffer", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsShader", since: Since::Es(2, 0) },
+    FnInfo { name: "glIsTexture", since: Since::Es(2, 0) },
+    FnInfo { name: "glLineWidth", since: Since::Es(2, 0) },
+    FnInfo { name: "glLinkProgram", since: Since::Es(2, 0) },
+    FnInfo { name: "glPixelStorei", since: Since::Es(2, 0) },
+    FnInfo { name: "glPolygonOffset", since: Since::Es(2, 0) },
+    FnInfo { name: "glReadPixels", since: Since::Es(2, 0) },
+    FnInfo { name: "glReleaseShaderCompiler", since: Since::Es(2, 0) },
+    FnInfo { name: "glRenderbufferStorage", since: Since::Es(2, 0) },
+    FnInfo { name: "glSampleCoverage", since: Since::Es(2, 0) },
+    FnInfo { name: "glScissor", since: Since::Es(2, 0) },
+    FnInfo { name: "glShaderBinary", since: Since::Es(2, 0) },
+    FnInfo { name: "glShaderSource", since: Since::Es(2, 0) },
+    FnInfo { name: "glStencilFunc", since: Since::Es(2, 0) },
+    FnInfo { name: "glStencilFuncSeparate", since: Since::Es(2, 0) },
+    FnInfo { name: "glStencilMask", since: Since::Es(2, 0) },
+    FnInfo { name: "glStencilMaskSeparate", since: Since::Es(2, 0) },
+    FnInfo { name: "glStencilOp", since: Since::Es(2, 0) },
+    FnInfo { name: "glStencilOpSeparate", since: Since::Es(2, 0) },
+    FnInfo { name: "glTexImage2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glTexParameterf", since: Since::Es(2, 0) },
+    FnInfo { name: "glTexParameterfv", since: Since::Es(2, 0) },
+    FnInfo { name: "glTexParameteri", since: Since::Es(2, 0) },
+    FnInfo { name: "glTexParameteriv", since: Since::Es(2, 0) },
+    FnInfo { name: "glTexSubImage2D", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform1f", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform1fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform1i", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform1iv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform2f", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform2fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform2i", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform2iv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform3f", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform3fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform3i", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform3iv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform4f", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform4fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform4i", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniform4iv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniformMatrix2fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniformMatrix3fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUniformMatrix4fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glUseProgram", since: Since::Es(2, 0) },
+    FnInfo { name: "glValidateProgram", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib1f", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib1fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib2f", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib2fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib3f", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib3fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib4f", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttrib4fv", since: Since::Es(2, 0) },
+    FnInfo { name: "glVertexAttribPointer", since: Since::Es(2, 0) },
+    FnInfo { name: "glViewport", since: Since::Es(2, 0) },
+    FnInfo { name: "glReadBuffer", since: Since::Es(3, 0) },
+    FnInfo { name: "glDrawRangeElements", since: Since::Es(3, 0) },
+    FnInfo { name: "glTexImage3D", since: Since::Es(3, 0) },
+    FnInfo { name: "glTexSubImage3D", since: Since::Es(3, 0) },
+    FnInfo { name: "glCopyTexSubImage3D", since: Since::Es(3, 0) },
+    FnInfo { name: "glCompressedTexImage3D", since: Since::Es(3, 0) },
+    FnInfo { name: "glCompressedTexSubImage3D", since: Since::Es(3, 0) },
+    FnInfo { name: "glGenQueries", since: Since::Es(3, 0) },
+    FnInfo { name: "glDeleteQueries", since: Since::Es(3, 0) },
+    FnInfo { name: "glIsQuery", since: Since::Es(3, 0) },
+    FnInfo { name: "glBeginQuery", since: Since::Es(3, 0) },
+    FnInfo { name: "glEndQuery", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetQueryiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetQueryObjectuiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUnmapBuffer", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetBufferPointerv", since: Since::Es(3, 0) },
+    FnInfo { name: "glDrawBuffers", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformMatrix2x3fv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformMatrix3x2fv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformMatrix2x4fv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformMatrix4x2fv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformMatrix3x4fv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformMatrix4x3fv", since: Since::Es(3, 0) },
+    FnInfo { name: "glBlitFramebuffer", since: Since::Es(3, 0) },
+    FnInfo { name: "glRenderbufferStorageMultisample", since: Since::Es(3, 0) },
+    FnInfo { name: "glFramebufferTextureLayer", since: Since::Es(3, 0) },
+    FnInfo { name: "glMapBufferRange", since: Since::Es(3, 0) },
+    FnInfo { name: "glFlushMappedBufferRange", since: Since::Es(3, 0) },
+    FnInfo { name: "glBindVertexArray", since: Since::Es(3, 0) },
+    FnInfo { name: "glDeleteVertexArrays", since: Since::Es(3, 0) },
+    FnInfo { name: "glGenVertexArrays", since: Since::Es(3, 0) },
+    FnInfo { name: "glIsVertexArray", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetIntegeri_v", since: Since::Es(3, 0) },
+    FnInfo { name: "glBeginTransformFeedback", since: Since::Es(3, 0) },
+    FnInfo { name: "glEndTransformFeedback", since: Since::Es(3, 0) },
+    FnInfo { name: "glBindBufferRange", since: Since::Es(3, 0) },
+    FnInfo { name: "glBindBufferBase", since: Since::Es(3, 0) },
+    FnInfo { name: "glTransformFeedbackVaryings", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetTransformFeedbackVarying", since: Since::Es(3, 0) },
+    FnInfo { name: "glVertexAttribIPointer", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetVertexAttribIiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetVertexAttribIuiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glVertexAttribI4i", since: Since::Es(3, 0) },
+    FnInfo { name: "glVertexAttribI4ui", since: Since::Es(3, 0) },
+    FnInfo { name: "glVertexAttribI4iv", since: Since::Es(3, 0) },
+    FnInfo { name: "glVertexAttribI4uiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetUniformuiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetFragDataLocation", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform1ui", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform2ui", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform3ui", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform4ui", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform1uiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform2uiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform3uiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniform4uiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glClearBufferiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glClearBufferuiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glClearBufferfv", since: Since::Es(3, 0) },
+    FnInfo { name: "glClearBufferfi", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetStringi", since: Since::Es(3, 0) },
+    FnInfo { name: "glCopyBufferSubData", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetUniformIndices", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetActiveUniformsiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetUniformBlockIndex", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetActiveUniformBlockiv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetActiveUniformBlockName", since: Since::Es(3, 0) },
+    FnInfo { name: "glUniformBlockBinding", since: Since::Es(3, 0) },
+    FnInfo { name: "glDrawArraysInstanced", since: Since::Es(3, 0) },
+    FnInfo { name: "glDrawElementsInstanced", since: Since::Es(3, 0) },
+    FnInfo { name: "glFenceSync", since: Since::Es(3, 0) },
+    FnInfo { name: "glIsSync", since: Since::Es(3, 0) },
+    FnInfo { name: "glDeleteSync", since: Since::Es(3, 0) },
+    FnInfo { name: "glClientWaitSync", since: Since::Es(3, 0) },
+    FnInfo { name: "glWaitSync", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetInteger64v", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetSynciv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetInteger64i_v", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetBufferParameteri64v", since: Since::Es(3, 0) },
+    FnInfo { name: "glGenSamplers", since: Since::Es(3, 0) },
+    FnInfo { name: "glDeleteSamplers", since: Since::Es(3, 0) },
+    FnInfo { name: "glIsSampler", since: Since::Es(3, 0) },
+    FnInfo { name: "glBindSampler", since: Since::Es(3, 0) },
+    FnInfo { name: "glSamplerParameteri", since: Since::Es(3, 0) },
+    FnInfo { name: "glSamplerParameteriv", since: Since::Es(3, 0) },
+    FnInfo { name: "glSamplerParameterf", since: Since::Es(3, 0) },
+    FnInfo { name: "glSamplerParameterfv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetSamplerParameteriv", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetSamplerParameterfv", since: Since::Es(3, 0) },
+    FnInfo { name: "glVertexAttribDivisor", since: Since::Es(3, 0) },
+    FnInfo { name: "glBindTransformFeedback", since: Since::Es(3, 0) },
+    FnInfo { name: "glDeleteTransformFeedbacks", since: Since::Es(3, 0) },
+    FnInfo { name: "glGenTransformFeedbacks", since: Since::Es(3, 0) },
+    FnInfo { name: "glIsTransformFeedback", since: Since::Es(3, 0) },
+    FnInfo { name: "glPauseTransformFeedback", since: Since::Es(3, 0) },
+    FnInfo { name: "glResumeTransformFeedback", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetProgramBinary", since: Since::Es(3, 0) },
+    FnInfo { name: "glProgramBinary", since: Since::Es(3, 0) },
+    FnInfo { name: "glProgramParameteri", since: Since::Es(3, 0) },
+    FnInfo { name: "glInvalidateFramebuffer", since: Since::Es(3, 0) },
+    FnInfo { name: "glInvalidateSubFramebuffer", since: Since::Es(3, 0) },
+    FnInfo { name: "glTexStorage2D", since: Since::Es(3, 0) },
+    FnInfo { name: "glTexStorage3D", since: Since::Es(3, 0) },
+    FnInfo { name: "glGetInternalformativ", since: Since::Es(3, 0) },
+    FnInfo { name: "glDispatchCompute", since: Since::Es(3, 1) },
+    FnInfo { name: "glDispatchComputeIndirect", since: Since::Es(3, 1) },
+    FnInfo { name: "glDrawArraysIndirect", since: Since::Es(3, 1) },
+    FnInfo { name: "glDrawElementsIndirect", since: Since::Es(3, 1) },
+    FnInfo { name: "glFramebufferParameteri", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetFramebufferParameteriv", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramInterfaceiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramResourceIndex", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramResourceName", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramResourceiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramResourceLocation", since: Since::Es(3, 1) },
+    FnInfo { name: "glUseProgramStages", since: Since::Es(3, 1) },
+    FnInfo { name: "glActiveShaderProgram", since: Since::Es(3, 1) },
+    FnInfo { name: "glCreateShaderProgramv", since: Since::Es(3, 1) },
+    FnInfo { name: "glBindProgramPipeline", since: Since::Es(3, 1) },
+    FnInfo { name: "glDeleteProgramPipelines", since: Since::Es(3, 1) },
+    FnInfo { name: "glGenProgramPipelines", since: Since::Es(3, 1) },
+    FnInfo { name: "glIsProgramPipeline", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramPipelineiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform1i", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform2i", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform3i", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform4i", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform1ui", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform2ui", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform3ui", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform4ui", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform1f", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform2f", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform3f", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform4f", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform1iv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform2iv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform3iv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform4iv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform1uiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform2uiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform3uiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform4uiv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform1fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform2fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform3fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniform4fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix2fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix3fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix4fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix2x3fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix3x2fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix2x4fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix4x2fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix3x4fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glProgramUniformMatrix4x3fv", since: Since::Es(3, 1) },
+    FnInfo { name: "glValidateProgramPipeline", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetProgramPipelineInfoLog", since: Since::Es(3, 1) },
+    FnInfo { name: "glBindImageTexture", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetBooleani_v", since: Since::Es(3, 1) },
+    FnInfo { name: "glMemoryBarrier", since: Since::Es(3, 1) },
+    FnInfo { name: "glMemoryBarrierByRegion", since: Since::Es(3, 1) },
+    FnInfo { name: "glTexStorage2DMultisample", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetMultisamplefv", since: Since::Es(3, 1) },
+    FnInfo { name: "glSampleMaski", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetTexLevelParameteriv", since: Since::Es(3, 1) },
+    FnInfo { name: "glGetTexLevelParameterfv", since: Since::Es(3, 1) },
+    FnInfo { name: "glBindVertexBuffer", since: Since::Es(3, 1) },
+    FnInfo { name: "glVertexAttribFormat", since: Since::Es(3, 1) },
+    FnInfo { name: "glVertexAttribIFormat", since: Since::Es(3, 1) },
+    FnInfo { name: "glVertexAttribBinding", since: Since::Es(3, 1) },
+    FnInfo { name: "glVertexBindingDivisor", since: Since::Es(3, 1) },
+    FnInfo { name: "glBlendBarrier", since: Since::Es(3, 2) },
+    FnInfo { name: "glCopyImageSubData", since: Since::Es(3, 2) },
+    FnInfo { name: "glDebugMessageControl", since: Since::Es(3, 2) },
+    FnInfo { name: "glDebugMessageInsert", since: Since::Es(3, 2) },
+    FnInfo { name: "glDebugMessageCallback", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetDebugMessageLog", since: Since::Es(3, 2) },
+    FnInfo { name: "glPushDebugGroup", since: Since::Es(3, 2) },
+    FnInfo { name: "glPopDebugGroup", since: Since::Es(3, 2) },
+    FnInfo { name: "glObjectLabel", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetObjectLabel", since: Since::Es(3, 2) },
+    FnInfo { name: "glObjectPtrLabel", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetObjectPtrLabel", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetPointerv", since: Since::Es(3, 2) },
+    FnInfo { name: "glEnablei", since: Since::Es(3, 2) },
+    FnInfo { name: "glDisablei", since: Since::Es(3, 2) },
+    FnInfo { name: "glBlendEquationi", since: Since::Es(3, 2) },
+    FnInfo { name: "glBlendEquationSeparatei", since: Since::Es(3, 2) },
+    FnInfo { name: "glBlendFunci", since: Since::Es(3, 2) },
+    FnInfo { name: "glBlendFuncSeparatei", since: Since::Es(3, 2) },
+    FnInfo { name: "glColorMaski", since: Since::Es(3, 2) },
+    FnInfo { name: "glIsEnabledi", since: Since::Es(3, 2) },
+    FnInfo { name: "glDrawElementsBaseVertex", since: Since::Es(3, 2) },
+    FnInfo { name: "glDrawRangeElementsBaseVertex", since: Since::Es(3, 2) },
+    FnInfo { name: "glDrawElementsInstancedBaseVertex", since: Since::Es(3, 2) },
+    FnInfo { name: "glFramebufferTexture", since: Since::Es(3, 2) },
+    FnInfo { name: "glPrimitiveBoundingBox", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetGraphicsResetStatus", since: Since::Es(3, 2) },
+    FnInfo { name: "glReadnPixels", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetnUniformfv", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetnUniformiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetnUniformuiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glMinSampleShading", since: Since::Es(3, 2) },
+    FnInfo { name: "glPatchParameteri", since: Since::Es(3, 2) },
+    FnInfo { name: "glTexParameterIiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glTexParameterIuiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetTexParameterIiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetTexParameterIuiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glSamplerParameterIiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glSamplerParameterIuiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetSamplerParameterIiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glGetSamplerParameterIuiv", since: Since::Es(3, 2) },
+    FnInfo { name: "glTexBuffer", since: Since::Es(3, 2) },
+    FnInfo { name: "glTexBufferRange", since: Since::Es(3, 2) },
+    FnInfo { name: "glTexStorage3DMultisample", since: Since::Es(3, 2) },
+    FnInfo { name: "glDrawArraysInstancedBaseInstanceEXT", since: Since::Extension("GL_EXT_base_instance") },
+    FnInfo { name: "glDrawElementsInstancedBaseInstanceEXT", since: Since::Extension("GL_EXT_base_instance") },
+    FnInfo { name: "glDrawElementsInstancedBaseVertexBaseInstanceEXT", since: Since::Extension("GL_EXT_base_instance") },
+    FnInfo { name: "glBindFragDataLocationIndexedEXT", since: Since::Extension("GL_EXT_blend_func_extended") },
+    FnInfo { name: "glBindFragDataLocationEXT", since: Since::Extension("GL_EXT_blend_func_extended") },
+    FnInfo { name: "glGetProgramResourceLocationIndexEXT", since: Since::Extension("GL_EXT_blend_func_extended") },
+    FnInfo { name: "glGetFragDataIndexEXT", since: Since::Extension("GL_EXT_blend_func_extended") },
+    FnInfo { name: "glBufferStorageEXT", since: Since::Extension("GL_EXT_buffer_storage") },
+    FnInfo { name: "glClearTexImageEXT", since: Since::Extension("GL_EXT_clear_texture") },
+    FnInfo { name: "glClearTexSubImageEXT", since: Since::Extension("GL_EXT_clear_texture") },
+    FnInfo { name: "glClipControlEXT", since: Since::Extension("GL_EXT_clip_control") },
+    FnInfo { name: "glLabelObjectEXT", since: Since::Extension("GL_EXT_debug_label") },
+    FnInfo { name: "glDiscardFramebufferEXT", since: Since::Extension("GL_EXT_discard_framebuffer") },
+    FnInfo { name: "glQueryCounterEXT", since: Since::Extension("GL_EXT_disjoint_timer_query") },
+    FnInfo { name: "glGetQueryObjectivEXT", since: Since::Extension("GL_EXT_disjoint_timer_query") },
+    FnInfo { name: "glGetQueryObjecti64vEXT", since: Since::Extension("GL_EXT_disjoint_timer_query") },
+    FnInfo { name: "glGetQueryObjectui64vEXT", since: Since::Extension("GL_EXT_disjoint_timer_query") },
+    FnInfo { name: "glPolygonOffsetClampEXT", since: Since::Extension("GL_EXT_polygon_offset_clamp") },
+    FnInfo { name: "glFramebufferFetchBarrierEXT", since: Since::Extension("GL_EXT_shader_framebuffer_fetch_non_coherent") },
+    FnInfo { name: "glTextureViewEXT", since: Since::Extension("GL_EXT_texture_view") },
+    FnInfo { name: "glMaxShaderCompilerThreadsKHR", since: Since::Extension("GL_KHR_parallel_shader_compile") },
+    FnInfo { name: "glBeginConditionalRenderNV", since: Since::Extension("GL_NV_conditional_render") },
+    FnInfo { name: "glEndConditionalRenderNV", since: Since::Extension("GL_NV_conditional_render") },
+    FnInfo { name: "glFramebufferTexture3DOES", since: Since::Extension("GL_OES_texture_3D") },
+    FnInfo { name: "glViewportArrayvOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glViewportIndexedfOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glViewportIndexedfvOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glScissorArrayvOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glScissorIndexedOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glScissorIndexedvOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glDepthRangeArrayfvOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glDepthRangeIndexedfOES", since: Since::Extension("GL_OES_viewport_array") },
+    FnInfo { name: "glGetFloati_vOES", since: Since::Extension("GL_OES_viewport_array") },
 ];
 
 /// The host's GLES entry points, loaded by name through `eglGetProcAddress`. A field is
@@ -1104,6 +1138,72 @@ pub struct GlesFns {
     pub gl_tex_buffer_range: Option<unsafe extern "C" fn(target: GLenum, internalformat: GLenum, buffer: GLuint, offset: GLintptr, size: GLsizeiptr)>,
     /// `glTexStorage3DMultisample` (ES 3.2).
     pub gl_tex_storage3d_multisample: Option<unsafe extern "C" fn(target: GLenum, samples: GLsizei, internalformat: GLenum, width: GLsizei, height: GLsizei, depth: GLsizei, fixedsamplelocations: GLboolean)>,
+    /// `glDrawArraysInstancedBaseInstanceEXT` (GL_EXT_base_instance).
+    pub gl_draw_arrays_instanced_base_instance_ext: Option<unsafe extern "C" fn(mode: GLenum, first: GLint, count: GLsizei, instancecount: GLsizei, baseinstance: GLuint)>,
+    /// `glDrawElementsInstancedBaseInstanceEXT` (GL_EXT_base_instance).
+    pub gl_draw_elements_instanced_base_instance_ext: Option<unsafe extern "C" fn(mode: GLenum, count: GLsizei, type_: GLenum, indices: *const c_void, instancecount: GLsizei, baseinstance: GLuint)>,
+    /// `glDrawElementsInstancedBaseVertexBaseInstanceEXT` (GL_EXT_base_instance).
+    pub gl_draw_elements_instanced_base_vertex_base_instance_ext: Option<unsafe extern "C" fn(mode: GLenum, count: GLsizei, type_: GLenum, indices: *const c_void, instancecount: GLsizei, basevertex: GLint, baseinstance: GLuint)>,
+    /// `glBindFragDataLocationIndexedEXT` (GL_EXT_blend_func_extended).
+    pub gl_bind_frag_data_location_indexed_ext: Option<unsafe extern "C" fn(program: GLuint, color_number: GLuint, index: GLuint, name: *const GLchar)>,
+    /// `glBindFragDataLocationEXT` (GL_EXT_blend_func_extended).
+    pub gl_bind_frag_data_location_ext: Option<unsafe extern "C" fn(program: GLuint, color: GLuint, name: *const GLchar)>,
+    /// `glGetProgramResourceLocationIndexEXT` (GL_EXT_blend_func_extended).
+    pub gl_get_program_resource_location_index_ext: Option<unsafe extern "C" fn(program: GLuint, program_interface: GLenum, name: *const GLchar) -> GLint>,
+    /// `glGetFragDataIndexEXT` (GL_EXT_blend_func_extended).
+    pub gl_get_frag_data_index_ext: Option<unsafe extern "C" fn(program: GLuint, name: *const GLchar) -> GLint>,
+    /// `glBufferStorageEXT` (GL_EXT_buffer_storage).
+    pub gl_buffer_storage_ext: Option<unsafe extern "C" fn(target: GLenum, size: GLsizeiptr, data: *const c_void, flags: GLbitfield)>,
+    /// `glClearTexImageEXT` (GL_EXT_clear_texture).
+    pub gl_clear_tex_image_ext: Option<unsafe extern "C" fn(texture: GLuint, level: GLint, format: GLenum, type_: GLenum, data: *const c_void)>,
+    /// `glClearTexSubImageEXT` (GL_EXT_clear_texture).
+    pub gl_clear_tex_sub_image_ext: Option<unsafe extern "C" fn(texture: GLuint, level: GLint, xoffset: GLint, yoffset: GLint, zoffset: GLint, width: GLsizei, height: GLsizei, depth: GLsizei, format: GLenum, type_: GLenum, data: *const c_void)>,
+    /// `glClipControlEXT` (GL_EXT_clip_control).
+    pub gl_clip_control_ext: Option<unsafe extern "C" fn(origin: GLenum, depth: GLenum)>,
+    /// `glLabelObjectEXT` (GL_EXT_debug_label).
+    pub gl_label_object_ext: Option<unsafe extern "C" fn(type_: GLenum, object: GLuint, length: GLsizei, label: *const GLchar)>,
+    /// `glDiscardFramebufferEXT` (GL_EXT_discard_framebuffer).
+    pub gl_discard_framebuffer_ext: Option<unsafe extern "C" fn(target: GLenum, num_attachments: GLsizei, attachments: *const GLenum)>,
+    /// `glQueryCounterEXT` (GL_EXT_disjoint_timer_query).
+    pub gl_query_counter_ext: Option<unsafe extern "C" fn(id: GLuint, target: GLenum)>,
+    /// `glGetQueryObjectivEXT` (GL_EXT_disjoint_timer_query).
+    pub gl_get_query_objectiv_ext: Option<unsafe extern "C" fn(id: GLuint, pname: GLenum, params: *mut GLint)>,
+    /// `glGetQueryObjecti64vEXT` (GL_EXT_disjoint_timer_query).
+    pub gl_get_query_objecti64v_ext: Option<unsafe extern "C" fn(id: GLuint, pname: GLenum, params: *mut GLint64)>,
+    /// `glGetQueryObjectui64vEXT` (GL_EXT_disjoint_timer_query).
+    pub gl_get_query_objectui64v_ext: Option<unsafe extern "C" fn(id: GLuint, pname: GLenum, params: *mut GLuint64)>,
+    /// `glPolygonOffsetClampEXT` (GL_EXT_polygon_offset_clamp).
+    pub gl_polygon_offset_clamp_ext: Option<unsafe extern "C" fn(factor: GLfloat, units: GLfloat, clamp: GLfloat)>,
+    /// `glFramebufferFetchBarrierEXT` (GL_EXT_shader_framebuffer_fetch_non_coherent).
+    pub gl_framebuffer_fetch_barrier_ext: Option<unsafe extern "C" fn()>,
+    /// `glTextureViewEXT` (GL_EXT_texture_view).
+    pub gl_texture_view_ext: Option<unsafe extern "C" fn(texture: GLuint, target: GLenum, origtexture: GLuint, internalformat: GLenum, minlevel: GLuint, numlevels: GLuint, minlayer: GLuint, numlayers: GLuint)>,
+    /// `glMaxShaderCompilerThreadsKHR` (GL_KHR_parallel_shader_compile).
+    pub gl_max_shader_compiler_threads_khr: Option<unsafe extern "C" fn(count: GLuint)>,
+    /// `glBeginConditionalRenderNV` (GL_NV_conditional_render).
+    pub gl_begin_conditional_render_nv: Option<unsafe extern "C" fn(id: GLuint, mode: GLenum)>,
+    /// `glEndConditionalRenderNV` (GL_NV_conditional_render).
+    pub gl_end_conditional_render_nv: Option<unsafe extern "C" fn()>,
+    /// `glFramebufferTexture3DOES` (GL_OES_texture_3D).
+    pub gl_framebuffer_texture3does: Option<unsafe extern "C" fn(target: GLenum, attachment: GLenum, textarget: GLenum, texture: GLuint, level: GLint, zoffset: GLint)>,
+    /// `glViewportArrayvOES` (GL_OES_viewport_array).
+    pub gl_viewport_arrayv_oes: Option<unsafe extern "C" fn(first: GLuint, count: GLsizei, v: *const GLfloat)>,
+    /// `glViewportIndexedfOES` (GL_OES_viewport_array).
+    pub gl_viewport_indexedf_oes: Option<unsafe extern "C" fn(index: GLuint, x: GLfloat, y: GLfloat, w: GLfloat, h: GLfloat)>,
+    /// `glViewportIndexedfvOES` (GL_OES_viewport_array).
+    pub gl_viewport_indexedfv_oes: Option<unsafe extern "C" fn(index: GLuint, v: *const GLfloat)>,
+    /// `glScissorArrayvOES` (GL_OES_viewport_array).
+    pub gl_scissor_arrayv_oes: Option<unsafe extern "C" fn(first: GLuint, count: GLsizei, v: *const GLint)>,
+    /// `glScissorIndexedOES` (GL_OES_viewport_array).
+    pub gl_scissor_indexed_oes: Option<unsafe extern "C" fn(index: GLuint, left: GLint, bottom: GLint, width: GLsizei, height: GLsizei)>,
+    /// `glScissorIndexedvOES` (GL_OES_viewport_array).
+    pub gl_scissor_indexedv_oes: Option<unsafe extern "C" fn(index: GLuint, v: *const GLint)>,
+    /// `glDepthRangeArrayfvOES` (GL_OES_viewport_array).
+    pub gl_depth_range_arrayfv_oes: Option<unsafe extern "C" fn(first: GLuint, count: GLsizei, v: *const GLfloat)>,
+    /// `glDepthRangeIndexedfOES` (GL_OES_viewport_array).
+    pub gl_depth_range_indexedf_oes: Option<unsafe extern "C" fn(index: GLuint, n: GLfloat, f: GLfloat)>,
+    /// `glGetFloati_vOES` (GL_OES_viewport_array).
+    pub gl_get_floati_v_oes: Option<unsafe extern "C" fn(target: GLenum, index: GLuint, data: *mut GLfloat)>,
 }
 
 impl GlesFns {
@@ -1825,11 +1925,77 @@ impl GlesFns {
         let gl_tex_buffer_range = unsafe { fn_ptr(loader(c"glTexBufferRange")) };
         // SAFETY: the loader returns NULL or `glTexStorage3DMultisample` itself, whose registry signature the field spells.
         let gl_tex_storage3d_multisample = unsafe { fn_ptr(loader(c"glTexStorage3DMultisample")) };
-        Self { gl_active_texture, gl_attach_shader, gl_bind_attrib_location, gl_bind_buffer, gl_bind_framebuffer, gl_bind_renderbuffer, gl_bind_texture, gl_blend_color, gl_blend_equation, gl_blend_equation_separate, gl_blend_func, gl_blend_func_separate, gl_buffer_data, gl_buffer_sub_data, gl_check_framebuffer_status, gl_clear, gl_clear_color, gl_clear_depthf, gl_clear_stencil, gl_color_mask, gl_compile_shader, gl_compressed_tex_image2d, gl_compressed_tex_sub_image2d, gl_copy_tex_image2d, gl_copy_tex_sub_image2d, gl_create_program, gl_create_shader, gl_cull_face, gl_delete_buffers, gl_delete_framebuffers, gl_delete_program, gl_delete_renderbuffers, gl_delete_shader, gl_delete_textures, gl_depth_func, gl_depth_mask, gl_depth_rangef, gl_detach_shader, gl_disable, gl_disable_vertex_attrib_array, gl_draw_arrays, gl_draw_elements, gl_enable, gl_enable_vertex_attrib_array, gl_finish, gl_flush, gl_framebuffer_renderbuffer, gl_framebuffer_texture2d, gl_front_face, gl_gen_buffers, gl_generate_mipmap, gl_gen_framebuffers, gl_gen_renderbuffers, gl_gen_textures, gl_get_active_attrib, gl_get_active_uniform, gl_get_attached_shaders, gl_get_attrib_location, gl_get_booleanv, gl_get_buffer_parameteriv, gl_get_error, gl_get_floatv, gl_get_framebuffer_attachment_parameteriv, gl_get_integerv, gl_get_programiv, gl_get_program_info_log, gl_get_renderbuffer_parameteriv, gl_get_shaderiv, gl_get_shader_info_log, gl_get_shader_precision_format, gl_get_shader_source, gl_get_string, gl_get_tex_parameterfv, gl_get_tex_parameteriv, gl_get_uniformfv, gl_get_uniformiv, gl_get_uniform_location, gl_get_vertex_attribfv, gl_get_vertex_attribiv, gl_get_vertex_attrib_pointerv, gl_hint, gl_is_buffer, gl_is_enabled, gl_is_framebuffer, gl_is_program, gl_is_renderbuffer, gl_is_shader, gl_is_texture, gl_line_width, gl_link_program, gl_pixel_storei, gl_polygon_offset, gl_read_pixels, gl_release_shader_compiler, gl_renderbuffer_storage, gl_sample_coverage, gl_scissor, gl_shader_binary, gl_shader_source, gl_stencil_func, gl_stencil_func_separate, gl_stencil_mask, gl_stencil_mask_separate, gl_stencil_op, gl_stencil_op_separate, gl_tex_image2d, gl_tex_parameterf, gl_tex_parameterfv, gl_tex_parameteri, gl_tex_parameteriv, gl_tex_sub_image2d, gl_uniform1f, gl_uniform1fv, gl_uniform1i, gl_uniform1iv, gl_uniform2f, gl_uniform2fv, gl_uniform2i, gl_uniform2iv, gl_uniform3f, gl_uniform3fv, gl_uniform3i, gl_uniform3iv, gl_uniform4f, gl_uniform4fv, gl_uniform4i, gl_uniform4iv, gl_uniform_matrix2fv, gl_uniform_matrix3fv, gl_uniform_matrix4fv, gl_use_program, gl_validate_program, gl_vertex_attrib1f, gl_vertex_attrib1fv, gl_vertex_attrib2f, gl_vertex_attrib2fv, gl_vertex_attrib3f, gl_vertex_attrib3fv, gl_vertex_attrib4f, gl_vertex_attrib4fv, gl_vertex_attrib_pointer, gl_viewport, gl_read_buffer, gl_draw_range_elements, gl_tex_image3d, gl_tex_sub_image3d, gl_copy_tex_sub_image3d, gl_compressed_tex_image3d, gl_compressed_tex_sub_image3d, gl_gen_queries, gl_delete_queries, gl_is_query, gl_begin_query, gl_end_query, gl_get_queryiv, gl_get_query_objectuiv, gl_unmap_buffer, gl_get_buffer_pointerv, gl_draw_buffers, gl_uniform_matrix2x3fv, gl_uniform_matrix3x2fv, gl_uniform_matrix2x4fv, gl_uniform_matrix4x2fv, gl_uniform_matrix3x4fv, gl_uniform_matrix4x3fv, gl_blit_framebuffer, gl_renderbuffer_storage_multisample, gl_framebuffer_texture_layer, gl_map_buffer_range, gl_flush_mapped_buffer_range, gl_bind_vertex_array, gl_delete_vertex_arrays, gl_gen_vertex_arrays, gl_is_vertex_array, gl_get_integeri_v, gl_begin_transform_feedback, gl_end_transform_feedback, gl_bind_buffer_range, gl_bind_buffer_base, gl_transform_feedback_varyings, gl_get_transform_feedback_varying, gl_vertex_attrib_i_pointer, gl_get_vertex_attrib_iiv, gl_get_vertex_attrib_iuiv, gl_vertex_attrib_i4i, gl_vertex_attrib_i4ui, gl_vertex_attrib_i4iv, gl_vertex_attrib_i4uiv, gl_get_uniformuiv, gl_get_frag_data_location, gl_uniform1ui, gl_uniform2ui, gl_uniform3ui, gl_uniform4ui, gl_uniform1uiv, gl_uniform2uiv, gl_uniform3uiv, gl_uniform4uiv, gl_clear_bufferiv, gl_clear_bufferuiv, gl_clear_bufferfv, gl_clear_bufferfi, gl_get_stringi, gl_copy_buffer_sub_data, gl_get_uniform_indices, gl_get_active_uniformsiv, gl_get_uniform_block_index, gl_get_active_uniform_blockiv, gl_get_active_uniform_block_name, gl_uniform_block_binding, gl_draw_arrays_instanced, gl_draw_elements_instanced, gl_fence_sync, gl_is_sync, gl_delete_sync, gl_client_wait_sync, gl_wait_sync, gl_get_integer64v, gl_get_synciv, gl_get_integer64i_v, gl_get_buffer_parameteri64v, gl_gen_samplers, gl_delete_samplers, gl_is_sampler, gl_bind_sampler, gl_sampler_parameteri, gl_sampler_parameteriv, gl_sampler_parameterf, gl_sampler_parameterfv, gl_get_sampler_parameteriv, gl_get_sampler_parameterfv, gl_vertex_attrib_divisor, gl_bind_transform_feedback, gl_delete_transform_feedbacks, gl_gen_transform_feedbacks, gl_is_transform_feedback, gl_pause_transform_feedback, gl_resume_transform_feedback, gl_get_program_binary, gl_program_binary, gl_program_parameteri, gl_invalidate_framebuffer, gl_invalidate_sub_framebuffer, gl_tex_storage2d, gl_tex_storage3d, gl_get_internalformativ, gl_dispatch_compute, gl_dispatch_compute_indirect, gl_draw_arrays_indirect, gl_draw_elements_indirect, gl_framebuffer_parameteri, gl_get_framebuffer_parameteriv, gl_get_program_interfaceiv, gl_get_program_resource_index, gl_get_program_resource_name, gl_get_program_resourceiv, gl_get_program_resource_location, gl_use_program_stages, gl_active_shader_program, gl_create_shader_programv, gl_bind_program_pipeline, gl_delete_program_pipelines, gl_gen_program_pipelines, gl_is_program_pipeline, gl_get_program_pipelineiv, gl_program_uniform1i, gl_program_uniform2i, gl_program_uniform3i, gl_program_uniform4i, gl_program_uniform1ui, gl_program_uniform2ui, gl_program_uniform3ui, gl_program_uniform4ui, gl_program_uniform1f, gl_program_uniform2f, gl_program_uniform3f, gl_program_uniform4f, gl_program_uniform1iv, gl_program_uniform2iv, gl_program_uniform3iv, gl_program_uniform4iv, gl_program_uniform1uiv, gl_program_uniform2uiv, gl_program_uniform3uiv, gl_program_uniform4uiv, gl_program_uniform1fv, gl_program_uniform2fv, gl_program_uniform3fv, gl_program_uniform4fv, gl_program_uniform_matrix2fv, gl_program_uniform_matrix3fv, gl_program_uniform_matrix4fv, gl_program_uniform_matrix2x3fv, gl_program_uniform_matrix3x2fv, gl_program_uniform_matrix2x4fv, gl_program_uniform_matrix4x2fv, gl_program_uniform_matrix3x4fv, gl_program_uniform_matrix4x3fv, gl_validate_program_pipeline, gl_get_program_pipeline_info_log, gl_bind_image_texture, gl_get_booleani_v, gl_memory_barrier, gl_memory_barrier_by_region, gl_tex_storage2d_multisample, gl_get_multisamplefv, gl_sample_maski, gl_get_tex_level_parameteriv, gl_get_tex_level_parameterfv, gl_bind_vertex_buffer, gl_vertex_attrib_format, gl_vertex_attrib_i_format, gl_vertex_attrib_binding, gl_vertex_binding_divisor, gl_blend_barrier, gl_copy_image_sub_data, gl_debug_message_control, gl_debug_message_insert, gl_debug_message_callback, gl_get_debug_message_log, gl_push_debug_group, gl_pop_debug_group, gl_object_label, gl_get_object_label, gl_object_ptr_label, gl_get_object_ptr_label, gl_get_pointerv, gl_enablei, gl_disablei, gl_blend_equationi, gl_blend_equation_separatei, gl_blend_funci, gl_blend_func_separatei, gl_color_maski, gl_is_enabledi, gl_draw_elements_base_vertex, gl_draw_range_elements_base_vertex, gl_draw_elements_instanced_base_vertex, gl_framebuffer_texture, gl_primitive_bounding_box, gl_get_graphics_reset_status, gl_readn_pixels, gl_getn_uniformfv, gl_getn_uniformiv, gl_getn_uniformuiv, gl_min_sample_shading, gl_patch_parameteri, gl_tex_parameter_iiv, gl_tex_parameter_iuiv, gl_get_tex_parameter_iiv, gl_get_tex_parameter_iuiv, gl_sampler_parameter_iiv, gl_sampler_parameter_iuiv, gl_get_sampler_parameter_iiv, gl_get_sampler_parameter_iuiv, gl_tex_buffer, gl_tex_buffer_range, gl_tex_storage3d_multisample }
+        // SAFETY: the loader returns NULL or `glDrawArraysInstancedBaseInstanceEXT` itself, whose registry signature the field spells.
+        let gl_draw_arrays_instanced_base_instance_ext = unsafe { fn_ptr(loader(c"glDrawArraysInstancedBaseInstanceEXT")) };
+        // SAFETY: the loader returns NULL or `glDrawElementsInstancedBaseInstanceEXT` itself, whose registry signature the field spells.
+        let gl_draw_elements_instanced_base_instance_ext = unsafe { fn_ptr(loader(c"glDrawElementsInstancedBaseInstanceEXT")) };
+        // SAFETY: the loader returns NULL or `glDrawElementsInstancedBaseVertexBaseInstanceEXT` itself, whose registry signature the field spells.
+        let gl_draw_elements_instanced_base_vertex_base_instance_ext = unsafe { fn_ptr(loader(c"glDrawElementsInstancedBaseVertexBaseInstanceEXT")) };
+        // SAFETY: the loader returns NULL or `glBindFragDataLocationIndexedEXT` itself, whose registry signature the field spells.
+        let gl_bind_frag_data_location_indexed_ext = unsafe { fn_ptr(loader(c"glBindFragDataLocationIndexedEXT")) };
+        // SAFETY: the loader returns NULL or `glBindFragDataLocationEXT` itself, whose registry signature the field spells.
+        let gl_bind_frag_data_location_ext = unsafe { fn_ptr(loader(c"glBindFragDataLocationEXT")) };
+        // SAFETY: the loader returns NULL or `glGetProgramResourceLocationIndexEXT` itself, whose registry signature the field spells.
+        let gl_get_program_resource_location_index_ext = unsafe { fn_ptr(loader(c"glGetProgramResourceLocationIndexEXT")) };
+        // SAFETY: the loader returns NULL or `glGetFragDataIndexEXT` itself, whose registry signature the field spells.
+        let gl_get_frag_data_index_ext = unsafe { fn_ptr(loader(c"glGetFragDataIndexEXT")) };
+        // SAFETY: the loader returns NULL or `glBufferStorageEXT` itself, whose registry signature the field spells.
+        let gl_buffer_storage_ext = unsafe { fn_ptr(loader(c"glBufferStorageEXT")) };
+        // SAFETY: the loader returns NULL or `glClearTexImageEXT` itself, whose registry signature the field spells.
+        let gl_clear_tex_image_ext = unsafe { fn_ptr(loader(c"glClearTexImageEXT")) };
+        // SAFETY: the loader returns NULL or `glClearTexSubImageEXT` itself, whose registry signature the field spells.
+        let gl_clear_tex_sub_image_ext = unsafe { fn_ptr(loader(c"glClearTexSubImageEXT")) };
+        // SAFETY: the loader returns NULL or `glClipControlEXT` itself, whose registry signature the field spells.
+        let gl_clip_control_ext = unsafe { fn_ptr(loader(c"glClipControlEXT")) };
+        // SAFETY: the loader returns NULL or `glLabelObjectEXT` itself, whose registry signature the field spells.
+        let gl_label_object_ext = unsafe { fn_ptr(loader(c"glLabelObjectEXT")) };
+        // SAFETY: the loader returns NULL or `glDiscardFramebufferEXT` itself, whose registry signature the field spells.
+        let gl_discard_framebuffer_ext = unsafe { fn_ptr(loader(c"glDiscardFramebufferEXT")) };
+        // SAFETY: the loader returns NULL or `glQueryCounterEXT` itself, whose registry signature the field spells.
+        let gl_query_counter_ext = unsafe { fn_ptr(loader(c"glQueryCounterEXT")) };
+        // SAFETY: the loader returns NULL or `glGetQueryObjectivEXT` itself, whose registry signature the field spells.
+        let gl_get_query_objectiv_ext = unsafe { fn_ptr(loader(c"glGetQueryObjectivEXT")) };
+        // SAFETY: the loader returns NULL or `glGetQueryObjecti64vEXT` itself, whose registry signature the field spells.
+        let gl_get_query_objecti64v_ext = unsafe { fn_ptr(loader(c"glGetQueryObjecti64vEXT")) };
+        // SAFETY: the loader returns NULL or `glGetQueryObjectui64vEXT` itself, whose registry signature the field spells.
+        let gl_get_query_objectui64v_ext = unsafe { fn_ptr(loader(c"glGetQueryObjectui64vEXT")) };
+        // SAFETY: the loader returns NULL or `glPolygonOffsetClampEXT` itself, whose registry signature the field spells.
+        let gl_polygon_offset_clamp_ext = unsafe { fn_ptr(loader(c"glPolygonOffsetClampEXT")) };
+        // SAFETY: the loader returns NULL or `glFramebufferFetchBarrierEXT` itself, whose registry signature the field spells.
+        let gl_framebuffer_fetch_barrier_ext = unsafe { fn_ptr(loader(c"glFramebufferFetchBarrierEXT")) };
+        // SAFETY: the loader returns NULL or `glTextureViewEXT` itself, whose registry signature the field spells.
+        let gl_texture_view_ext = unsafe { fn_ptr(loader(c"glTextureViewEXT")) };
+        // SAFETY: the loader returns NULL or `glMaxShaderCompilerThreadsKHR` itself, whose registry signature the field spells.
+        let gl_max_shader_compiler_threads_khr = unsafe { fn_ptr(loader(c"glMaxShaderCompilerThreadsKHR")) };
+        // SAFETY: the loader returns NULL or `glBeginConditionalRenderNV` itself, whose registry signature the field spells.
+        let gl_begin_conditional_render_nv = unsafe { fn_ptr(loader(c"glBeginConditionalRenderNV")) };
+        // SAFETY: the loader returns NULL or `glEndConditionalRenderNV` itself, whose registry signature the field spells.
+        let gl_end_conditional_render_nv = unsafe { fn_ptr(loader(c"glEndConditionalRenderNV")) };
+        // SAFETY: the loader returns NULL or `glFramebufferTexture3DOES` itself, whose registry signature the field spells.
+        let gl_framebuffer_texture3does = unsafe { fn_ptr(loader(c"glFramebufferTexture3DOES")) };
+        // SAFETY: the loader returns NULL or `glViewportArrayvOES` itself, whose registry signature the field spells.
+        let gl_viewport_arrayv_oes = unsafe { fn_ptr(loader(c"glViewportArrayvOES")) };
+        // SAFETY: the loader returns NULL or `glViewportIndexedfOES` itself, whose registry signature the field spells.
+        let gl_viewport_indexedf_oes = unsafe { fn_ptr(loader(c"glViewportIndexedfOES")) };
+        // SAFETY: the loader returns NULL or `glViewportIndexedfvOES` itself, whose registry signature the field spells.
+        let gl_viewport_indexedfv_oes = unsafe { fn_ptr(loader(c"glViewportIndexedfvOES")) };
+        // SAFETY: the loader returns NULL or `glScissorArrayvOES` itself, whose registry signature the field spells.
+        let gl_scissor_arrayv_oes = unsafe { fn_ptr(loader(c"glScissorArrayvOES")) };
+        // SAFETY: the loader returns NULL or `glScissorIndexedOES` itself, whose registry signature the field spells.
+        let gl_scissor_indexed_oes = unsafe { fn_ptr(loader(c"glScissorIndexedOES")) };
+        // SAFETY: the loader returns NULL or `glScissorIndexedvOES` itself, whose registry signature the field spells.
+        let gl_scissor_indexedv_oes = unsafe { fn_ptr(loader(c"glScissorIndexedvOES")) };
+        // SAFETY: the loader returns NULL or `glDepthRangeArrayfvOES` itself, whose registry signature the field spells.
+        let gl_depth_range_arrayfv_oes = unsafe { fn_ptr(loader(c"glDepthRangeArrayfvOES")) };
+        // SAFETY: the loader returns NULL or `glDepthRangeIndexedfOES` itself, whose registry signature the field spells.
+        let gl_depth_range_indexedf_oes = unsafe { fn_ptr(loader(c"glDepthRangeIndexedfOES")) };
+        // SAFETY: the loader returns NULL or `glGetFloati_vOES` itself, whose registry signature the field spells.
+        let gl_get_floati_v_oes = unsafe { fn_ptr(loader(c"glGetFloati_vOES")) };
+        Self { gl_active_texture, gl_attach_shader, gl_bind_attrib_location, gl_bind_buffer, gl_bind_framebuffer, gl_bind_renderbuffer, gl_bind_texture, gl_blend_color, gl_blend_equation, gl_blend_equation_separate, gl_blend_func, gl_blend_func_separate, gl_buffer_data, gl_buffer_sub_data, gl_check_framebuffer_status, gl_clear, gl_clear_color, gl_clear_depthf, gl_clear_stencil, gl_color_mask, gl_compile_shader, gl_compressed_tex_image2d, gl_compressed_tex_sub_image2d, gl_copy_tex_image2d, gl_copy_tex_sub_image2d, gl_create_program, gl_create_shader, gl_cull_face, gl_delete_buffers, gl_delete_framebuffers, gl_delete_program, gl_delete_renderbuffers, gl_delete_shader, gl_delete_textures, gl_depth_func, gl_depth_mask, gl_depth_rangef, gl_detach_shader, gl_disable, gl_disable_vertex_attrib_array, gl_draw_arrays, gl_draw_elements, gl_enable, gl_enable_vertex_attrib_array, gl_finish, gl_flush, gl_framebuffer_renderbuffer, gl_framebuffer_texture2d, gl_front_face, gl_gen_buffers, gl_generate_mipmap, gl_gen_framebuffers, gl_gen_renderbuffers, gl_gen_textures, gl_get_active_attrib, gl_get_active_uniform, gl_get_attached_shaders, gl_get_attrib_location, gl_get_booleanv, gl_get_buffer_parameteriv, gl_get_error, gl_get_floatv, gl_get_framebuffer_attachment_parameteriv, gl_get_integerv, gl_get_programiv, gl_get_program_info_log, gl_get_renderbuffer_parameteriv, gl_get_shaderiv, gl_get_shader_info_log, gl_get_shader_precision_format, gl_get_shader_source, gl_get_string, gl_get_tex_parameterfv, gl_get_tex_parameteriv, gl_get_uniformfv, gl_get_uniformiv, gl_get_uniform_location, gl_get_vertex_attribfv, gl_get_vertex_attribiv, gl_get_vertex_attrib_pointerv, gl_hint, gl_is_buffer, gl_is_enabled, gl_is_framebuffer, gl_is_program, gl_is_renderbuffer, gl_is_shader, gl_is_texture, gl_line_width, gl_link_program, gl_pixel_storei, gl_polygon_offset, gl_read_pixels, gl_release_shader_compiler, gl_renderbuffer_storage, gl_sample_coverage, gl_scissor, gl_shader_binary, gl_shader_source, gl_stencil_func, gl_stencil_func_separate, gl_stencil_mask, gl_stencil_mask_separate, gl_stencil_op, gl_stencil_op_separate, gl_tex_image2d, gl_tex_parameterf, gl_tex_parameterfv, gl_tex_parameteri, gl_tex_parameteriv, gl_tex_sub_image2d, gl_uniform1f, gl_uniform1fv, gl_uniform1i, gl_uniform1iv, gl_uniform2f, gl_uniform2fv, gl_uniform2i, gl_uniform2iv, gl_uniform3f, gl_uniform3fv, gl_uniform3i, gl_uniform3iv, gl_uniform4f, gl_uniform4fv, gl_uniform4i, gl_uniform4iv, gl_uniform_matrix2fv, gl_uniform_matrix3fv, gl_uniform_matrix4fv, gl_use_program, gl_validate_program, gl_vertex_attrib1f, gl_vertex_attrib1fv, gl_vertex_attrib2f, gl_vertex_attrib2fv, gl_vertex_attrib3f, gl_vertex_attrib3fv, gl_vertex_attrib4f, gl_vertex_attrib4fv, gl_vertex_attrib_pointer, gl_viewport, gl_read_buffer, gl_draw_range_elements, gl_tex_image3d, gl_tex_sub_image3d, gl_copy_tex_sub_image3d, gl_compressed_tex_image3d, gl_compressed_tex_sub_image3d, gl_gen_queries, gl_delete_queries, gl_is_query, gl_begin_query, gl_end_query, gl_get_queryiv, gl_get_query_objectuiv, gl_unmap_buffer, gl_get_buffer_pointerv, gl_draw_buffers, gl_uniform_matrix2x3fv, gl_uniform_matrix3x2fv, gl_uniform_matrix2x4fv, gl_uniform_matrix4x2fv, gl_uniform_matrix3x4fv, gl_uniform_matrix4x3fv, gl_blit_framebuffer, gl_renderbuffer_storage_multisample, gl_framebuffer_texture_layer, gl_map_buffer_range, gl_flush_mapped_buffer_range, gl_bind_vertex_array, gl_delete_vertex_arrays, gl_gen_vertex_arrays, gl_is_vertex_array, gl_get_integeri_v, gl_begin_transform_feedback, gl_end_transform_feedback, gl_bind_buffer_range, gl_bind_buffer_base, gl_transform_feedback_varyings, gl_get_transform_feedback_varying, gl_vertex_attrib_i_pointer, gl_get_vertex_attrib_iiv, gl_get_vertex_attrib_iuiv, gl_vertex_attrib_i4i, gl_vertex_attrib_i4ui, gl_vertex_attrib_i4iv, gl_vertex_attrib_i4uiv, gl_get_uniformuiv, gl_get_frag_data_location, gl_uniform1ui, gl_uniform2ui, gl_uniform3ui, gl_uniform4ui, gl_uniform1uiv, gl_uniform2uiv, gl_uniform3uiv, gl_uniform4uiv, gl_clear_bufferiv, gl_clear_bufferuiv, gl_clear_bufferfv, gl_clear_bufferfi, gl_get_stringi, gl_copy_buffer_sub_data, gl_get_uniform_indices, gl_get_active_uniformsiv, gl_get_uniform_block_index, gl_get_active_uniform_blockiv, gl_get_active_uniform_block_name, gl_uniform_block_binding, gl_draw_arrays_instanced, gl_draw_elements_instanced, gl_fence_sync, gl_is_sync, gl_delete_sync, gl_client_wait_sync, gl_wait_sync, gl_get_integer64v, gl_get_synciv, gl_get_integer64i_v, gl_get_buffer_parameteri64v, gl_gen_samplers, gl_delete_samplers, gl_is_sampler, gl_bind_sampler, gl_sampler_parameteri, gl_sampler_parameteriv, gl_sampler_parameterf, gl_sampler_parameterfv, gl_get_sampler_parameteriv, gl_get_sampler_parameterfv, gl_vertex_attrib_divisor, gl_bind_transform_feedback, gl_delete_transform_feedbacks, gl_gen_transform_feedbacks, gl_is_transform_feedback, gl_pause_transform_feedback, gl_resume_transform_feedback, gl_get_program_binary, gl_program_binary, gl_program_parameteri, gl_invalidate_framebuffer, gl_invalidate_sub_framebuffer, gl_tex_storage2d, gl_tex_storage3d, gl_get_internalformativ, gl_dispatch_compute, gl_dispatch_compute_indirect, gl_draw_arrays_indirect, gl_draw_elements_indirect, gl_framebuffer_parameteri, gl_get_framebuffer_parameteriv, gl_get_program_interfaceiv, gl_get_program_resource_index, gl_get_program_resource_name, gl_get_program_resourceiv, gl_get_program_resource_location, gl_use_program_stages, gl_active_shader_program, gl_create_shader_programv, gl_bind_program_pipeline, gl_delete_program_pipelines, gl_gen_program_pipelines, gl_is_program_pipeline, gl_get_program_pipelineiv, gl_program_uniform1i, gl_program_uniform2i, gl_program_uniform3i, gl_program_uniform4i, gl_program_uniform1ui, gl_program_uniform2ui, gl_program_uniform3ui, gl_program_uniform4ui, gl_program_uniform1f, gl_program_uniform2f, gl_program_uniform3f, gl_program_uniform4f, gl_program_uniform1iv, gl_program_uniform2iv, gl_program_uniform3iv, gl_program_uniform4iv, gl_program_uniform1uiv, gl_program_uniform2uiv, gl_program_uniform3uiv, gl_program_uniform4uiv, gl_program_uniform1fv, gl_program_uniform2fv, gl_program_uniform3fv, gl_program_uniform4fv, gl_program_uniform_matrix2fv, gl_program_uniform_matrix3fv, gl_program_uniform_matrix4fv, gl_program_uniform_matrix2x3fv, gl_program_uniform_matrix3x2fv, gl_program_uniform_matrix2x4fv, gl_program_uniform_matrix4x2fv, gl_program_uniform_matrix3x4fv, gl_program_uniform_matrix4x3fv, gl_validate_program_pipeline, gl_get_program_pipeline_info_log, gl_bind_image_texture, gl_get_booleani_v, gl_memory_barrier, gl_memory_barrier_by_region, gl_tex_storage2d_multisample, gl_get_multisamplefv, gl_sample_maski, gl_get_tex_level_parameteriv, gl_get_tex_level_parameterfv, gl_bind_vertex_buffer, gl_vertex_attrib_format, gl_vertex_attrib_i_format, gl_vertex_attrib_binding, gl_vertex_binding_divisor, gl_blend_barrier, gl_copy_image_sub_data, gl_debug_message_control, gl_debug_message_insert, gl_debug_message_callback, gl_get_debug_message_log, gl_push_debug_group, gl_pop_debug_group, gl_object_label, gl_get_object_label, gl_object_ptr_label, gl_get_object_ptr_label, gl_get_pointerv, gl_enablei, gl_disablei, gl_blend_equationi, gl_blend_equation_separatei, gl_blend_funci, gl_blend_func_separatei, gl_color_maski, gl_is_enabledi, gl_draw_elements_base_vertex, gl_draw_range_elements_base_vertex, gl_draw_elements_instanced_base_vertex, gl_framebuffer_texture, gl_primitive_bounding_box, gl_get_graphics_reset_status, gl_readn_pixels, gl_getn_uniformfv, gl_getn_uniformiv, gl_getn_uniformuiv, gl_min_sample_shading, gl_patch_parameteri, gl_tex_parameter_iiv, gl_tex_parameter_iuiv, gl_get_tex_parameter_iiv, gl_get_tex_parameter_iuiv, gl_sampler_parameter_iiv, gl_sampler_parameter_iuiv, gl_get_sampler_parameter_iiv, gl_get_sampler_parameter_iuiv, gl_tex_buffer, gl_tex_buffer_range, gl_tex_storage3d_multisample, gl_draw_arrays_instanced_base_instance_ext, gl_draw_elements_instanced_base_instance_ext, gl_draw_elements_instanced_base_vertex_base_instance_ext, gl_bind_frag_data_location_indexed_ext, gl_bind_frag_data_location_ext, gl_get_program_resource_location_index_ext, gl_get_frag_data_index_ext, gl_buffer_storage_ext, gl_clear_tex_image_ext, gl_clear_tex_sub_image_ext, gl_clip_control_ext, gl_label_object_ext, gl_discard_framebuffer_ext, gl_query_counter_ext, gl_get_query_objectiv_ext, gl_get_query_objecti64v_ext, gl_get_query_objectui64v_ext, gl_polygon_offset_clamp_ext, gl_framebuffer_fetch_barrier_ext, gl_texture_view_ext, gl_max_shader_compiler_threads_khr, gl_begin_conditional_render_nv, gl_end_conditional_render_nv, gl_framebuffer_texture3does, gl_viewport_arrayv_oes, gl_viewport_indexedf_oes, gl_viewport_indexedfv_oes, gl_scissor_arrayv_oes, gl_scissor_indexed_oes, gl_scissor_indexedv_oes, gl_depth_range_arrayfv_oes, gl_depth_range_indexedf_oes, gl_get_floati_v_oes }
     }
 
     /// Whether each function of [`GLES_FUNCTIONS`] was found, in that order.
-    pub fn present(&self) -> [bool; 358] {
+    pub fn present(&self) -> [bool; 391] {
         [
             self.gl_active_texture.is_some(),
             self.gl_attach_shader.is_some(),
@@ -2189,6 +2355,39 @@ impl GlesFns {
             self.gl_tex_buffer.is_some(),
             self.gl_tex_buffer_range.is_some(),
             self.gl_tex_storage3d_multisample.is_some(),
+            self.gl_draw_arrays_instanced_base_instance_ext.is_some(),
+            self.gl_draw_elements_instanced_base_instance_ext.is_some(),
+            self.gl_draw_elements_instanced_base_vertex_base_instance_ext.is_some(),
+            self.gl_bind_frag_data_location_indexed_ext.is_some(),
+            self.gl_bind_frag_data_location_ext.is_some(),
+            self.gl_get_program_resource_location_index_ext.is_some(),
+            self.gl_get_frag_data_index_ext.is_some(),
+            self.gl_buffer_storage_ext.is_some(),
+            self.gl_clear_tex_image_ext.is_some(),
+            self.gl_clear_tex_sub_image_ext.is_some(),
+            self.gl_clip_control_ext.is_some(),
+            self.gl_label_object_ext.is_some(),
+            self.gl_discard_framebuffer_ext.is_some(),
+            self.gl_query_counter_ext.is_some(),
+            self.gl_get_query_objectiv_ext.is_some(),
+            self.gl_get_query_objecti64v_ext.is_some(),
+            self.gl_get_query_objectui64v_ext.is_some(),
+            self.gl_polygon_offset_clamp_ext.is_some(),
+            self.gl_framebuffer_fetch_barrier_ext.is_some(),
+            self.gl_texture_view_ext.is_some(),
+            self.gl_max_shader_compiler_threads_khr.is_some(),
+            self.gl_begin_conditional_render_nv.is_some(),
+            self.gl_end_conditional_render_nv.is_some(),
+            self.gl_framebuffer_texture3does.is_some(),
+            self.gl_viewport_arrayv_oes.is_some(),
+            self.gl_viewport_indexedf_oes.is_some(),
+            self.gl_viewport_indexedfv_oes.is_some(),
+            self.gl_scissor_arrayv_oes.is_some(),
+            self.gl_scissor_indexed_oes.is_some(),
+            self.gl_scissor_indexedv_oes.is_some(),
+            self.gl_depth_range_arrayfv_oes.is_some(),
+            self.gl_depth_range_indexedf_oes.is_some(),
+            self.gl_get_floati_v_oes.is_some(),
         ]
     }
 }
@@ -5036,6 +5235,251 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
             // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
             unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei, c.fixedsamplelocations as GLboolean) };
+            Ok(())
+        }
+        Command::DrawArraysInstancedBaseInstanceEXT(c) => {
+            let f = need(fns.gl_draw_arrays_instanced_base_instance_ext, "glDrawArraysInstancedBaseInstanceEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei, c.instancecount as GLsizei, c.baseinstance as GLuint) };
+            Ok(())
+        }
+        Command::DrawElementsInstancedBaseInstanceEXT(c) => {
+            let f = need(fns.gl_draw_elements_instanced_base_instance_ext, "glDrawElementsInstancedBaseInstanceEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum, c.count as GLsizei, c.type_ as GLenum, data_ref(c.indices), c.instancecount as GLsizei, c.baseinstance as GLuint) };
+            Ok(())
+        }
+        Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => {
+            let f = need(fns.gl_draw_elements_instanced_base_vertex_base_instance_ext, "glDrawElementsInstancedBaseVertexBaseInstanceEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum, c.count as GLsizei, c.type_ as GLenum, data_ref(c.indices), c.instancecount as GLsizei, c.basevertex as GLint, c.baseinstance as GLuint) };
+            Ok(())
+        }
+        Command::BindFragDataLocationIndexedEXT(c) => {
+            let f = need(fns.gl_bind_frag_data_location_indexed_ext, "glBindFragDataLocationIndexedEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.program as GLuint, c.color_number as GLuint, c.index as GLuint, c.name.as_ptr()) };
+            Ok(())
+        }
+        Command::BindFragDataLocationEXT(c) => {
+            let f = need(fns.gl_bind_frag_data_location_ext, "glBindFragDataLocationEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.program as GLuint, c.color as GLuint, c.name.as_ptr()) };
+            Ok(())
+        }
+        Command::GetProgramResourceLocationIndexEXT(c) => {
+            let f = need(fns.gl_get_program_resource_location_index_ext, "glGetProgramResourceLocationIndexEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            let r = unsafe { f(c.program as GLuint, c.program_interface as GLenum, c.name.as_ptr()) };
+            GetProgramResourceLocationIndexEXTReply { ret: r as i32 }.encode(replies)?;
+            Ok(())
+        }
+        Command::GetFragDataIndexEXT(c) => {
+            let f = need(fns.gl_get_frag_data_index_ext, "glGetFragDataIndexEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            let r = unsafe { f(c.program as GLuint, c.name.as_ptr()) };
+            GetFragDataIndexEXTReply { ret: r as i32 }.encode(replies)?;
+            Ok(())
+        }
+        Command::BufferStorageEXT(c) => {
+            let f = need(fns.gl_buffer_storage_ext, "glBufferStorageEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.size as GLsizeiptr, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.flags as GLbitfield) };
+            Ok(())
+        }
+        Command::ClearTexImageEXT(c) => {
+            let f = need(fns.gl_clear_tex_image_ext, "glClearTexImageEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.texture as GLuint, c.level as GLint, c.format as GLenum, c.type_ as GLenum, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast())) };
+            Ok(())
+        }
+        Command::ClearTexSubImageEXT(c) => {
+            let f = need(fns.gl_clear_tex_sub_image_ext, "glClearTexSubImageEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.texture as GLuint, c.level as GLint, c.xoffset as GLint, c.yoffset as GLint, c.zoffset as GLint, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei, c.format as GLenum, c.type_ as GLenum, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast())) };
+            Ok(())
+        }
+        Command::ClipControlEXT(c) => {
+            let f = need(fns.gl_clip_control_ext, "glClipControlEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.origin as GLenum, c.depth as GLenum) };
+            Ok(())
+        }
+        Command::LabelObjectEXT(c) => {
+            let f = need(fns.gl_label_object_ext, "glLabelObjectEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.type_ as GLenum, c.object as GLuint, c.length as GLsizei, c.label.map_or(core::ptr::null(), CStr::as_ptr)) };
+            Ok(())
+        }
+        Command::DiscardFramebufferEXT(c) => {
+            let f = need(fns.gl_discard_framebuffer_ext, "glDiscardFramebufferEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast()) };
+            Ok(())
+        }
+        Command::QueryCounterEXT(c) => {
+            let f = need(fns.gl_query_counter_ext, "glQueryCounterEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.id as GLuint, c.target as GLenum) };
+            Ok(())
+        }
+        Command::GetQueryObjectivEXT(c) => {
+            let f = need(fns.gl_get_query_objectiv_ext, "glGetQueryObjectivEXT")?;
+            let [s0, ..] = &mut scratch.slots;
+            let o_params = out::<i32>(s0, c.params, None, "glGetQueryObjectivEXT", "params")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.id as GLuint, c.pname as GLenum, o_params.as_mut_ptr().cast()) };
+            GetQueryObjectivEXTReply { params: c.params.map(|_| &*o_params) }.encode(replies)?;
+            Ok(())
+        }
+        Command::GetQueryObjecti64vEXT(c) => {
+            let f = need(fns.gl_get_query_objecti64v_ext, "glGetQueryObjecti64vEXT")?;
+            let [s0, ..] = &mut scratch.slots;
+            let o_params = out::<i64>(s0, c.params, None, "glGetQueryObjecti64vEXT", "params")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.id as GLuint, c.pname as GLenum, o_params.as_mut_ptr().cast()) };
+            GetQueryObjecti64vEXTReply { params: c.params.map(|_| &*o_params) }.encode(replies)?;
+            Ok(())
+        }
+        Command::GetQueryObjectui64vEXT(c) => {
+            let f = need(fns.gl_get_query_objectui64v_ext, "glGetQueryObjectui64vEXT")?;
+            let [s0, ..] = &mut scratch.slots;
+            let o_params = out::<u64>(s0, c.params, None, "glGetQueryObjectui64vEXT", "params")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.id as GLuint, c.pname as GLenum, o_params.as_mut_ptr().cast()) };
+            GetQueryObjectui64vEXTReply { params: c.params.map(|_| &*o_params) }.encode(replies)?;
+            Ok(())
+        }
+        Command::PolygonOffsetClampEXT(c) => {
+            let f = need(fns.gl_polygon_offset_clamp_ext, "glPolygonOffsetClampEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.factor as GLfloat, c.units as GLfloat, c.clamp as GLfloat) };
+            Ok(())
+        }
+        Command::FramebufferFetchBarrierEXT(c) => {
+            let f = need(fns.gl_framebuffer_fetch_barrier_ext, "glFramebufferFetchBarrierEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Command::TextureViewEXT(c) => {
+            let f = need(fns.gl_texture_view_ext, "glTextureViewEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.texture as GLuint, c.target as GLenum, c.origtexture as GLuint, c.internalformat as GLenum, c.minlevel as GLuint, c.numlevels as GLuint, c.minlayer as GLuint, c.numlayers as GLuint) };
+            Ok(())
+        }
+        Command::MaxShaderCompilerThreadsKHR(c) => {
+            let f = need(fns.gl_max_shader_compiler_threads_khr, "glMaxShaderCompilerThreadsKHR")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.count as GLuint) };
+            Ok(())
+        }
+        Command::BeginConditionalRenderNV(c) => {
+            let f = need(fns.gl_begin_conditional_render_nv, "glBeginConditionalRenderNV")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.id as GLuint, c.mode as GLenum) };
+            Ok(())
+        }
+        Command::EndConditionalRenderNV(c) => {
+            let f = need(fns.gl_end_conditional_render_nv, "glEndConditionalRenderNV")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Command::FramebufferTexture3DOES(c) => {
+            let f = need(fns.gl_framebuffer_texture3does, "glFramebufferTexture3DOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.attachment as GLenum, c.textarget as GLenum, c.texture as GLuint, c.level as GLint, c.zoffset as GLint) };
+            Ok(())
+        }
+        Command::ViewportArrayvOES(c) => {
+            let f = need(fns.gl_viewport_arrayv_oes, "glViewportArrayvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Command::ViewportIndexedfOES(c) => {
+            let f = need(fns.gl_viewport_indexedf_oes, "glViewportIndexedfOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.w as GLfloat, c.h as GLfloat) };
+            Ok(())
+        }
+        Command::ViewportIndexedfvOES(c) => {
+            let f = need(fns.gl_viewport_indexedfv_oes, "glViewportIndexedfvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Command::ScissorArrayvOES(c) => {
+            let f = need(fns.gl_scissor_arrayv_oes, "glScissorArrayvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Command::ScissorIndexedOES(c) => {
+            let f = need(fns.gl_scissor_indexed_oes, "glScissorIndexedOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.left as GLint, c.bottom as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Command::ScissorIndexedvOES(c) => {
+            let f = need(fns.gl_scissor_indexedv_oes, "glScissorIndexedvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Command::DepthRangeArrayfvOES(c) => {
+            let f = need(fns.gl_depth_range_arrayfv_oes, "glDepthRangeArrayfvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Command::DepthRangeIndexedfOES(c) => {
+            let f = need(fns.gl_depth_range_indexedf_oes, "glDepthRangeIndexedfOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.n as GLfloat, c.f as GLfloat) };
+            Ok(())
+        }
+        Command::GetFloatiVOES(c) => {
+            let f = need(fns.gl_get_floati_v_oes, "glGetFloati_vOES")?;
+            let [s0, ..] = &mut scratch.slots;
+            let o_data = out::<f32>(s0, c.data, None, "glGetFloati_vOES", "data")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.index as GLuint, o_data.as_mut_ptr().cast()) };
+            GetFloatiVOESReply { data: c.data.map(|_| &*o_data) }.encode(replies)?;
             Ok(())
         }
         other => Err(BackendError::NotGles(other.opcode().info().name)),

@@ -81,6 +81,11 @@ impl Context {
         sizes::image_size_3d(format, type_, width, height, depth, &self.unpack).map_err(size_error)
     }
 
+    /// Bytes of one texel in `format`/`type_` (a clear value).
+    pub fn texel_bytes(&self, format: u32, type_: u32) -> Result<usize, CallError> {
+        sizes::bytes_per_pixel(format, type_).map_err(size_error)
+    }
+
     /// Bytes a readback writes under the current pack state.
     pub fn pack_image_2d(&self, format: u32, type_: u32, width: i32, height: i32) -> Result<usize, CallError> {
         sizes::image_size_2d(format, type_, width, height, &self.pack).map_err(size_error)

@@ -797,20 +797,6 @@ pub(crate) unsafe extern "C" fn glGetBufferParameteriv(target: GLenum, pname: GL
     })
 }
 
-/// `glGetError`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGetError() -> GLenum {
-    entry::gl("glGetError", 0, |cx| {
-        let reply = cx.call(&Command::GetError(GetError {  }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GetError as u32)?;
-        let r = GetErrorReply::decode(body)?;
-        Ok(r.ret as GLenum)
-    })
-}
-
 /// `glGetFloatv`, forwarded to the server.
 ///
 /// # Safety
@@ -4922,6 +4908,445 @@ pub(crate) unsafe extern "C" fn glTexStorage3DMultisample(target: GLenum, sample
     })
 }
 
+/// `glDrawArraysInstancedBaseInstanceEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glDrawArraysInstancedBaseInstanceEXT(mode: GLenum, first: GLint, count: GLsizei, instancecount: GLsizei, baseinstance: GLuint) {
+    entry::gl("glDrawArraysInstancedBaseInstanceEXT", (), |cx| {
+        cx.submit(&Command::DrawArraysInstancedBaseInstanceEXT(DrawArraysInstancedBaseInstanceEXT { mode: mode as u32, first: first as i32, count: count as i32, instancecount: instancecount as i32, baseinstance: baseinstance as u32 }))
+    })
+}
+
+/// `glDrawElementsInstancedBaseInstanceEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glDrawElementsInstancedBaseInstanceEXT(mode: GLenum, count: GLsizei, type_: GLenum, indices: *const c_void, instancecount: GLsizei, baseinstance: GLuint) {
+    entry::gl("glDrawElementsInstancedBaseInstanceEXT", (), |cx| {
+        let indices_n = cx.index_bytes(count, type_).ok();
+        let indices_bound = cx.buffer_bound(BufferSlot::Element);
+        // SAFETY: the glDrawElementsInstancedBaseInstanceEXT contract: unless a buffer is bound, `indices` points to that many bytes.
+        let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
+        cx.submit(&Command::DrawElementsInstancedBaseInstanceEXT(DrawElementsInstancedBaseInstanceEXT { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, baseinstance: baseinstance as u32 }))
+    })
+}
+
+/// `glDrawElementsInstancedBaseVertexBaseInstanceEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glDrawElementsInstancedBaseVertexBaseInstanceEXT(mode: GLenum, count: GLsizei, type_: GLenum, indices: *const c_void, instancecount: GLsizei, basevertex: GLint, baseinstance: GLuint) {
+    entry::gl("glDrawElementsInstancedBaseVertexBaseInstanceEXT", (), |cx| {
+        let indices_n = cx.index_bytes(count, type_).ok();
+        let indices_bound = cx.buffer_bound(BufferSlot::Element);
+        // SAFETY: the glDrawElementsInstancedBaseVertexBaseInstanceEXT contract: unless a buffer is bound, `indices` points to that many bytes.
+        let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
+        cx.submit(&Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(DrawElementsInstancedBaseVertexBaseInstanceEXT { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, basevertex: basevertex as i32, baseinstance: baseinstance as u32 }))
+    })
+}
+
+/// `glBindFragDataLocationIndexedEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glBindFragDataLocationIndexedEXT(program: GLuint, color_number: GLuint, index: GLuint, name: *const GLchar) {
+    entry::gl("glBindFragDataLocationIndexedEXT", (), |cx| {
+        // SAFETY: the glBindFragDataLocationIndexedEXT contract: `name` is a NUL-terminated string.
+        let name = unsafe { ptr::cstr(name) }?;
+        cx.submit(&Command::BindFragDataLocationIndexedEXT(BindFragDataLocationIndexedEXT { program: program as u32, color_number: color_number as u32, index: index as u32, name }))
+    })
+}
+
+/// `glBindFragDataLocationEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glBindFragDataLocationEXT(program: GLuint, color: GLuint, name: *const GLchar) {
+    entry::gl("glBindFragDataLocationEXT", (), |cx| {
+        // SAFETY: the glBindFragDataLocationEXT contract: `name` is a NUL-terminated string.
+        let name = unsafe { ptr::cstr(name) }?;
+        cx.submit(&Command::BindFragDataLocationEXT(BindFragDataLocationEXT { program: program as u32, color: color as u32, name }))
+    })
+}
+
+/// `glGetProgramResourceLocationIndexEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glGetProgramResourceLocationIndexEXT(program: GLuint, program_interface: GLenum, name: *const GLchar) -> GLint {
+    entry::gl("glGetProgramResourceLocationIndexEXT", 0, |cx| {
+        // SAFETY: the glGetProgramResourceLocationIndexEXT contract: `name` is a NUL-terminated string.
+        let name = unsafe { ptr::cstr(name) }?;
+        let reply = cx.call(&Command::GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXT { program: program as u32, program_interface: program_interface as u32, name }))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetProgramResourceLocationIndexEXT as u32)?;
+        let r = GetProgramResourceLocationIndexEXTReply::decode(body)?;
+        Ok(r.ret as GLint)
+    })
+}
+
+/// `glGetFragDataIndexEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glGetFragDataIndexEXT(program: GLuint, name: *const GLchar) -> GLint {
+    entry::gl("glGetFragDataIndexEXT", 0, |cx| {
+        // SAFETY: the glGetFragDataIndexEXT contract: `name` is a NUL-terminated string.
+        let name = unsafe { ptr::cstr(name) }?;
+        let reply = cx.call(&Command::GetFragDataIndexEXT(GetFragDataIndexEXT { program: program as u32, name }))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetFragDataIndexEXT as u32)?;
+        let r = GetFragDataIndexEXTReply::decode(body)?;
+        Ok(r.ret as GLint)
+    })
+}
+
+/// `glBufferStorageEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glBufferStorageEXT(target: GLenum, size: GLsizeiptr, data: *const c_void, flags: GLbitfield) {
+    entry::gl("glBufferStorageEXT", (), |cx| {
+        let data_n = len_of(size);
+        // SAFETY: the glBufferStorageEXT contract: `data` points to that many elements (or is NULL).
+        let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
+        cx.submit(&Command::BufferStorageEXT(BufferStorageEXT { target: target as u32, size: size as i64, data, flags: flags as u32 }))
+    })
+}
+
+/// `glClearTexImageEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glClearTexImageEXT(texture: GLuint, level: GLint, format: GLenum, type_: GLenum, data: *const c_void) {
+    entry::gl("glClearTexImageEXT", (), |cx| {
+        let data_n = Some(cx.texel_bytes(format, type_)?);
+        // SAFETY: the glClearTexImageEXT contract: `data` points to that many elements (or is NULL).
+        let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
+        cx.submit(&Command::ClearTexImageEXT(ClearTexImageEXT { texture: texture as u32, level: level as i32, format: format as u32, type_: type_ as u32, data }))
+    })
+}
+
+/// `glClearTexSubImageEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glClearTexSubImageEXT(texture: GLuint, level: GLint, xoffset: GLint, yoffset: GLint, zoffset: GLint, width: GLsizei, height: GLsizei, depth: GLsizei, format: GLenum, type_: GLenum, data: *const c_void) {
+    entry::gl("glClearTexSubImageEXT", (), |cx| {
+        let data_n = Some(cx.texel_bytes(format, type_)?);
+        // SAFETY: the glClearTexSubImageEXT contract: `data` points to that many elements (or is NULL).
+        let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
+        cx.submit(&Command::ClearTexSubImageEXT(ClearTexSubImageEXT { texture: texture as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, type_: type_ as u32, data }))
+    })
+}
+
+/// `glClipControlEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glClipControlEXT(origin: GLenum, depth: GLenum) {
+    entry::gl("glClipControlEXT", (), |cx| {
+        cx.submit(&Command::ClipControlEXT(ClipControlEXT { origin: origin as u32, depth: depth as u32 }))
+    })
+}
+
+/// `glLabelObjectEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glLabelObjectEXT(type_: GLenum, object: GLuint, length: GLsizei, label: *const GLchar) {
+    entry::gl("glLabelObjectEXT", (), |cx| {
+        // SAFETY: the glLabelObjectEXT contract: `label` holds `length` bytes, or a NUL-terminated string when it is negative.
+        let label_owned = unsafe { ptr::cstr_len(label, length) }?;
+        let label = label_owned.as_deref();
+        cx.submit(&Command::LabelObjectEXT(LabelObjectEXT { type_: type_ as u32, object: object as u32, length: -1 as i32, label }))
+    })
+}
+
+/// `glDiscardFramebufferEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glDiscardFramebufferEXT(target: GLenum, num_attachments: GLsizei, attachments: *const GLenum) {
+    entry::gl("glDiscardFramebufferEXT", (), |cx| {
+        let attachments_n = len_of(num_attachments);
+        // SAFETY: the glDiscardFramebufferEXT contract: `attachments` points to that many elements (or is NULL).
+        let attachments = unsafe { ptr::input(attachments.cast::<u32>(), attachments_n) }?;
+        cx.submit(&Command::DiscardFramebufferEXT(DiscardFramebufferEXT { target: target as u32, num_attachments: num_attachments as i32, attachments }))
+    })
+}
+
+/// `glQueryCounterEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glQueryCounterEXT(id: GLuint, target: GLenum) {
+    entry::gl("glQueryCounterEXT", (), |cx| {
+        cx.submit(&Command::QueryCounterEXT(QueryCounterEXT { id: id as u32, target: target as u32 }))
+    })
+}
+
+/// `glGetQueryObjectivEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glGetQueryObjectivEXT(id: GLuint, pname: GLenum, params: *mut GLint) {
+    entry::gl("glGetQueryObjectivEXT", (), |cx| {
+        let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::QUERY_OBJECT, pname)?));
+        let reply = cx.call(&Command::GetQueryObjectivEXT(GetQueryObjectivEXT { id: id as u32, pname: pname as u32, params: params_cap }))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetQueryObjectivEXT as u32)?;
+        let r = GetQueryObjectivEXTReply::decode(body)?;
+        // SAFETY: the glGetQueryObjectivEXT contract: `params` has room for the capacity asked for.
+        unsafe { ptr::output(params.cast::<i32>(), params_cap, r.params) };
+        Ok(())
+    })
+}
+
+/// `glGetQueryObjecti64vEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glGetQueryObjecti64vEXT(id: GLuint, pname: GLenum, params: *mut GLint64) {
+    entry::gl("glGetQueryObjecti64vEXT", (), |cx| {
+        let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::QUERY_OBJECT, pname)?));
+        let reply = cx.call(&Command::GetQueryObjecti64vEXT(GetQueryObjecti64vEXT { id: id as u32, pname: pname as u32, params: params_cap }))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetQueryObjecti64vEXT as u32)?;
+        let r = GetQueryObjecti64vEXTReply::decode(body)?;
+        // SAFETY: the glGetQueryObjecti64vEXT contract: `params` has room for the capacity asked for.
+        unsafe { ptr::output(params.cast::<i64>(), params_cap, r.params) };
+        Ok(())
+    })
+}
+
+/// `glGetQueryObjectui64vEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glGetQueryObjectui64vEXT(id: GLuint, pname: GLenum, params: *mut GLuint64) {
+    entry::gl("glGetQueryObjectui64vEXT", (), |cx| {
+        let params_cap = ptr::out_cap(params.is_null(), Some(cx.pname_count(&wire::pnames::QUERY_OBJECT, pname)?));
+        let reply = cx.call(&Command::GetQueryObjectui64vEXT(GetQueryObjectui64vEXT { id: id as u32, pname: pname as u32, params: params_cap }))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetQueryObjectui64vEXT as u32)?;
+        let r = GetQueryObjectui64vEXTReply::decode(body)?;
+        // SAFETY: the glGetQueryObjectui64vEXT contract: `params` has room for the capacity asked for.
+        unsafe { ptr::output(params.cast::<u64>(), params_cap, r.params) };
+        Ok(())
+    })
+}
+
+/// `glPolygonOffsetClampEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glPolygonOffsetClampEXT(factor: GLfloat, units: GLfloat, clamp: GLfloat) {
+    entry::gl("glPolygonOffsetClampEXT", (), |cx| {
+        cx.submit(&Command::PolygonOffsetClampEXT(PolygonOffsetClampEXT { factor: factor as f32, units: units as f32, clamp: clamp as f32 }))
+    })
+}
+
+/// `glFramebufferFetchBarrierEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glFramebufferFetchBarrierEXT() {
+    entry::gl("glFramebufferFetchBarrierEXT", (), |cx| {
+        cx.submit(&Command::FramebufferFetchBarrierEXT(FramebufferFetchBarrierEXT {  }))
+    })
+}
+
+/// `glTextureViewEXT`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glTextureViewEXT(texture: GLuint, target: GLenum, origtexture: GLuint, internalformat: GLenum, minlevel: GLuint, numlevels: GLuint, minlayer: GLuint, numlayers: GLuint) {
+    entry::gl("glTextureViewEXT", (), |cx| {
+        cx.submit(&Command::TextureViewEXT(TextureViewEXT { texture: texture as u32, target: target as u32, origtexture: origtexture as u32, internalformat: internalformat as u32, minlevel: minlevel as u32, numlevels: numlevels as u32, minlayer: minlayer as u32, numlayers: numlayers as u32 }))
+    })
+}
+
+/// `glMaxShaderCompilerThreadsKHR`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glMaxShaderCompilerThreadsKHR(count: GLuint) {
+    entry::gl("glMaxShaderCompilerThreadsKHR", (), |cx| {
+        cx.submit(&Command::MaxShaderCompilerThreadsKHR(MaxShaderCompilerThreadsKHR { count: count as u32 }))
+    })
+}
+
+/// `glBeginConditionalRenderNV`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glBeginConditionalRenderNV(id: GLuint, mode: GLenum) {
+    entry::gl("glBeginConditionalRenderNV", (), |cx| {
+        cx.submit(&Command::BeginConditionalRenderNV(BeginConditionalRenderNV { id: id as u32, mode: mode as u32 }))
+    })
+}
+
+/// `glEndConditionalRenderNV`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glEndConditionalRenderNV() {
+    entry::gl("glEndConditionalRenderNV", (), |cx| {
+        cx.submit(&Command::EndConditionalRenderNV(EndConditionalRenderNV {  }))
+    })
+}
+
+/// `glFramebufferTexture3DOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glFramebufferTexture3DOES(target: GLenum, attachment: GLenum, textarget: GLenum, texture: GLuint, level: GLint, zoffset: GLint) {
+    entry::gl("glFramebufferTexture3DOES", (), |cx| {
+        cx.submit(&Command::FramebufferTexture3DOES(FramebufferTexture3DOES { target: target as u32, attachment: attachment as u32, textarget: textarget as u32, texture: texture as u32, level: level as i32, zoffset: zoffset as i32 }))
+    })
+}
+
+/// `glViewportArrayvOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glViewportArrayvOES(first: GLuint, count: GLsizei, v: *const GLfloat) {
+    entry::gl("glViewportArrayvOES", (), |cx| {
+        let v_n = len_mul(len_of(count), 4);
+        // SAFETY: the glViewportArrayvOES contract: `v` points to that many elements (or is NULL).
+        let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
+        cx.submit(&Command::ViewportArrayvOES(ViewportArrayvOES { first: first as u32, count: count as i32, v }))
+    })
+}
+
+/// `glViewportIndexedfOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glViewportIndexedfOES(index: GLuint, x: GLfloat, y: GLfloat, w: GLfloat, h: GLfloat) {
+    entry::gl("glViewportIndexedfOES", (), |cx| {
+        cx.submit(&Command::ViewportIndexedfOES(ViewportIndexedfOES { index: index as u32, x: x as f32, y: y as f32, w: w as f32, h: h as f32 }))
+    })
+}
+
+/// `glViewportIndexedfvOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glViewportIndexedfvOES(index: GLuint, v: *const GLfloat) {
+    entry::gl("glViewportIndexedfvOES", (), |cx| {
+        let v_n = Some(4usize);
+        // SAFETY: the glViewportIndexedfvOES contract: `v` points to that many elements (or is NULL).
+        let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
+        cx.submit(&Command::ViewportIndexedfvOES(ViewportIndexedfvOES { index: index as u32, v }))
+    })
+}
+
+/// `glScissorArrayvOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glScissorArrayvOES(first: GLuint, count: GLsizei, v: *const GLint) {
+    entry::gl("glScissorArrayvOES", (), |cx| {
+        let v_n = len_mul(len_of(count), 4);
+        // SAFETY: the glScissorArrayvOES contract: `v` points to that many elements (or is NULL).
+        let v = unsafe { ptr::input(v.cast::<i32>(), v_n) }?;
+        cx.submit(&Command::ScissorArrayvOES(ScissorArrayvOES { first: first as u32, count: count as i32, v }))
+    })
+}
+
+/// `glScissorIndexedOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glScissorIndexedOES(index: GLuint, left: GLint, bottom: GLint, width: GLsizei, height: GLsizei) {
+    entry::gl("glScissorIndexedOES", (), |cx| {
+        cx.submit(&Command::ScissorIndexedOES(ScissorIndexedOES { index: index as u32, left: left as i32, bottom: bottom as i32, width: width as i32, height: height as i32 }))
+    })
+}
+
+/// `glScissorIndexedvOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glScissorIndexedvOES(index: GLuint, v: *const GLint) {
+    entry::gl("glScissorIndexedvOES", (), |cx| {
+        let v_n = Some(4usize);
+        // SAFETY: the glScissorIndexedvOES contract: `v` points to that many elements (or is NULL).
+        let v = unsafe { ptr::input(v.cast::<i32>(), v_n) }?;
+        cx.submit(&Command::ScissorIndexedvOES(ScissorIndexedvOES { index: index as u32, v }))
+    })
+}
+
+/// `glDepthRangeArrayfvOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glDepthRangeArrayfvOES(first: GLuint, count: GLsizei, v: *const GLfloat) {
+    entry::gl("glDepthRangeArrayfvOES", (), |cx| {
+        let v_n = len_mul(len_of(count), 2);
+        // SAFETY: the glDepthRangeArrayfvOES contract: `v` points to that many elements (or is NULL).
+        let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
+        cx.submit(&Command::DepthRangeArrayfvOES(DepthRangeArrayfvOES { first: first as u32, count: count as i32, v }))
+    })
+}
+
+/// `glDepthRangeIndexedfOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glDepthRangeIndexedfOES(index: GLuint, n: GLfloat, f: GLfloat) {
+    entry::gl("glDepthRangeIndexedfOES", (), |cx| {
+        cx.submit(&Command::DepthRangeIndexedfOES(DepthRangeIndexedfOES { index: index as u32, n: n as f32, f: f as f32 }))
+    })
+}
+
+/// `glGetFloati_vOES`, forwarded to the server.
+///
+/// # Safety
+/// Called by the program through libglvnd; pointers must honour the API's contract.
+#[allow(non_snake_case, unused_variables, unused_unsafe)]
+pub(crate) unsafe extern "C" fn glGetFloati_vOES(target: GLenum, index: GLuint, data: *mut GLfloat) {
+    entry::gl("glGetFloati_vOES", (), |cx| {
+        let data_cap = ptr::out_cap(data.is_null(), Some(cx.pname_count(&wire::pnames::GET_INDEXED, target)?));
+        let reply = cx.call(&Command::GetFloatiVOES(GetFloatiVOES { target: target as u32, index: index as u32, data: data_cap }))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetFloatiVOES as u32)?;
+        let r = GetFloatiVOESReply::decode(body)?;
+        // SAFETY: the glGetFloati_vOES contract: `data` has room for the capacity asked for.
+        unsafe { ptr::output(data.cast::<f32>(), data_cap, r.data) };
+        Ok(())
+    })
+}
+
 /// `eglClientWaitSync`, forwarded to the server.
 ///
 /// # Safety
@@ -5150,7 +5575,7 @@ pub(crate) unsafe extern "C" fn eglWaitSyncKHR(dpy: EGLDisplay, sync: EGLSyncKHR
 }
 
 /// Every entry point's name, sorted bytewise for binary search.
-pub(crate) static NAMES: [&str; 373] = [
+pub(crate) static NAMES: [&str; 553] = [
     "eglClientWaitSync",
     "eglClientWaitSyncKHR",
     "eglCreateImage",
@@ -5167,35 +5592,52 @@ pub(crate) static NAMES: [&str; 373] = [
     "eglWaitSync",
     "eglWaitSyncKHR",
     "glActiveShaderProgram",
+    "glActiveShaderProgramEXT",
     "glActiveTexture",
     "glAttachShader",
+    "glBeginConditionalRenderNV",
     "glBeginQuery",
+    "glBeginQueryEXT",
     "glBeginTransformFeedback",
     "glBindAttribLocation",
     "glBindBuffer",
     "glBindBufferBase",
     "glBindBufferRange",
+    "glBindFragDataLocationEXT",
+    "glBindFragDataLocationIndexedEXT",
     "glBindFramebuffer",
     "glBindImageTexture",
     "glBindProgramPipeline",
+    "glBindProgramPipelineEXT",
     "glBindRenderbuffer",
     "glBindSampler",
     "glBindTexture",
     "glBindTransformFeedback",
     "glBindVertexArray",
+    "glBindVertexArrayOES",
     "glBindVertexBuffer",
     "glBlendBarrier",
+    "glBlendBarrierKHR",
     "glBlendColor",
     "glBlendEquation",
     "glBlendEquationSeparate",
     "glBlendEquationSeparatei",
+    "glBlendEquationSeparateiEXT",
+    "glBlendEquationSeparateiOES",
     "glBlendEquationi",
+    "glBlendEquationiEXT",
+    "glBlendEquationiOES",
     "glBlendFunc",
     "glBlendFuncSeparate",
     "glBlendFuncSeparatei",
+    "glBlendFuncSeparateiEXT",
+    "glBlendFuncSeparateiOES",
     "glBlendFunci",
+    "glBlendFunciEXT",
+    "glBlendFunciOES",
     "glBlitFramebuffer",
     "glBufferData",
+    "glBufferStorageEXT",
     "glBufferSubData",
     "glCheckFramebufferStatus",
     "glClear",
@@ -5206,31 +5648,47 @@ pub(crate) static NAMES: [&str; 373] = [
     "glClearColor",
     "glClearDepthf",
     "glClearStencil",
+    "glClearTexImageEXT",
+    "glClearTexSubImageEXT",
     "glClientWaitSync",
+    "glClipControlEXT",
     "glColorMask",
     "glColorMaski",
+    "glColorMaskiEXT",
+    "glColorMaskiOES",
     "glCompileShader",
     "glCompressedTexImage2D",
     "glCompressedTexImage3D",
+    "glCompressedTexImage3DOES",
     "glCompressedTexSubImage2D",
     "glCompressedTexSubImage3D",
+    "glCompressedTexSubImage3DOES",
     "glCopyBufferSubData",
     "glCopyImageSubData",
+    "glCopyImageSubDataEXT",
+    "glCopyImageSubDataOES",
     "glCopyTexImage2D",
     "glCopyTexSubImage2D",
     "glCopyTexSubImage3D",
+    "glCopyTexSubImage3DOES",
     "glCreateProgram",
     "glCreateShader",
     "glCreateShaderProgramv",
+    "glCreateShaderProgramvEXT",
     "glCullFace",
     "glDebugMessageCallback",
+    "glDebugMessageCallbackKHR",
     "glDebugMessageControl",
+    "glDebugMessageControlKHR",
     "glDebugMessageInsert",
+    "glDebugMessageInsertKHR",
     "glDeleteBuffers",
     "glDeleteFramebuffers",
     "glDeleteProgram",
     "glDeleteProgramPipelines",
+    "glDeleteProgramPipelinesEXT",
     "glDeleteQueries",
+    "glDeleteQueriesEXT",
     "glDeleteRenderbuffers",
     "glDeleteSamplers",
     "glDeleteShader",
@@ -5238,50 +5696,81 @@ pub(crate) static NAMES: [&str; 373] = [
     "glDeleteTextures",
     "glDeleteTransformFeedbacks",
     "glDeleteVertexArrays",
+    "glDeleteVertexArraysOES",
     "glDepthFunc",
     "glDepthMask",
+    "glDepthRangeArrayfvOES",
+    "glDepthRangeIndexedfOES",
     "glDepthRangef",
     "glDetachShader",
     "glDisable",
     "glDisableVertexAttribArray",
     "glDisablei",
+    "glDisableiEXT",
+    "glDisableiOES",
+    "glDiscardFramebufferEXT",
     "glDispatchCompute",
     "glDispatchComputeIndirect",
     "glDrawArrays",
     "glDrawArraysIndirect",
     "glDrawArraysInstanced",
+    "glDrawArraysInstancedBaseInstanceEXT",
+    "glDrawArraysInstancedEXT",
     "glDrawBuffers",
+    "glDrawBuffersEXT",
+    "glDrawBuffersNV",
     "glDrawElements",
     "glDrawElementsBaseVertex",
+    "glDrawElementsBaseVertexEXT",
+    "glDrawElementsBaseVertexOES",
     "glDrawElementsIndirect",
     "glDrawElementsInstanced",
+    "glDrawElementsInstancedBaseInstanceEXT",
     "glDrawElementsInstancedBaseVertex",
+    "glDrawElementsInstancedBaseVertexBaseInstanceEXT",
+    "glDrawElementsInstancedBaseVertexEXT",
+    "glDrawElementsInstancedBaseVertexOES",
+    "glDrawElementsInstancedEXT",
     "glDrawRangeElements",
     "glDrawRangeElementsBaseVertex",
+    "glDrawRangeElementsBaseVertexEXT",
+    "glDrawRangeElementsBaseVertexOES",
     "glEnable",
     "glEnableVertexAttribArray",
     "glEnablei",
+    "glEnableiEXT",
+    "glEnableiOES",
+    "glEndConditionalRenderNV",
     "glEndQuery",
+    "glEndQueryEXT",
     "glEndTransformFeedback",
     "glFenceSync",
     "glFinish",
     "glFlush",
     "glFlushMappedBufferRange",
+    "glFlushMappedBufferRangeEXT",
+    "glFramebufferFetchBarrierEXT",
     "glFramebufferParameteri",
     "glFramebufferRenderbuffer",
     "glFramebufferTexture",
     "glFramebufferTexture2D",
+    "glFramebufferTexture3DOES",
+    "glFramebufferTextureEXT",
     "glFramebufferTextureLayer",
+    "glFramebufferTextureOES",
     "glFrontFace",
     "glGenBuffers",
     "glGenFramebuffers",
     "glGenProgramPipelines",
+    "glGenProgramPipelinesEXT",
     "glGenQueries",
+    "glGenQueriesEXT",
     "glGenRenderbuffers",
     "glGenSamplers",
     "glGenTextures",
     "glGenTransformFeedbacks",
     "glGenVertexArrays",
+    "glGenVertexArraysOES",
     "glGenerateMipmap",
     "glGetActiveAttrib",
     "glGetActiveUniform",
@@ -5296,12 +5785,17 @@ pub(crate) static NAMES: [&str; 373] = [
     "glGetBufferParameteriv",
     "glGetBufferPointerv",
     "glGetDebugMessageLog",
+    "glGetDebugMessageLogKHR",
     "glGetError",
+    "glGetFloati_vOES",
     "glGetFloatv",
+    "glGetFragDataIndexEXT",
     "glGetFragDataLocation",
     "glGetFramebufferAttachmentParameteriv",
     "glGetFramebufferParameteriv",
     "glGetGraphicsResetStatus",
+    "glGetGraphicsResetStatusEXT",
+    "glGetGraphicsResetStatusKHR",
     "glGetInteger64i_v",
     "glGetInteger64v",
     "glGetIntegeri_v",
@@ -5309,23 +5803,40 @@ pub(crate) static NAMES: [&str; 373] = [
     "glGetInternalformativ",
     "glGetMultisamplefv",
     "glGetObjectLabel",
+    "glGetObjectLabelEXT",
+    "glGetObjectLabelKHR",
     "glGetObjectPtrLabel",
+    "glGetObjectPtrLabelKHR",
     "glGetPointerv",
+    "glGetPointervKHR",
     "glGetProgramBinary",
+    "glGetProgramBinaryOES",
     "glGetProgramInfoLog",
     "glGetProgramInterfaceiv",
     "glGetProgramPipelineInfoLog",
+    "glGetProgramPipelineInfoLogEXT",
     "glGetProgramPipelineiv",
+    "glGetProgramPipelineivEXT",
     "glGetProgramResourceIndex",
     "glGetProgramResourceLocation",
+    "glGetProgramResourceLocationIndexEXT",
     "glGetProgramResourceName",
     "glGetProgramResourceiv",
     "glGetProgramiv",
+    "glGetQueryObjecti64vEXT",
+    "glGetQueryObjectivEXT",
+    "glGetQueryObjectui64vEXT",
     "glGetQueryObjectuiv",
+    "glGetQueryObjectuivEXT",
     "glGetQueryiv",
+    "glGetQueryivEXT",
     "glGetRenderbufferParameteriv",
     "glGetSamplerParameterIiv",
+    "glGetSamplerParameterIivEXT",
+    "glGetSamplerParameterIivOES",
     "glGetSamplerParameterIuiv",
+    "glGetSamplerParameterIuivEXT",
+    "glGetSamplerParameterIuivOES",
     "glGetSamplerParameterfv",
     "glGetSamplerParameteriv",
     "glGetShaderInfoLog",
@@ -5338,7 +5849,11 @@ pub(crate) static NAMES: [&str; 373] = [
     "glGetTexLevelParameterfv",
     "glGetTexLevelParameteriv",
     "glGetTexParameterIiv",
+    "glGetTexParameterIivEXT",
+    "glGetTexParameterIivOES",
     "glGetTexParameterIuiv",
+    "glGetTexParameterIuivEXT",
+    "glGetTexParameterIuivOES",
     "glGetTexParameterfv",
     "glGetTexParameteriv",
     "glGetTransformFeedbackVarying",
@@ -5354,18 +5869,27 @@ pub(crate) static NAMES: [&str; 373] = [
     "glGetVertexAttribfv",
     "glGetVertexAttribiv",
     "glGetnUniformfv",
+    "glGetnUniformfvEXT",
+    "glGetnUniformfvKHR",
     "glGetnUniformiv",
+    "glGetnUniformivEXT",
+    "glGetnUniformivKHR",
     "glGetnUniformuiv",
+    "glGetnUniformuivKHR",
     "glHint",
     "glInvalidateFramebuffer",
     "glInvalidateSubFramebuffer",
     "glIsBuffer",
     "glIsEnabled",
     "glIsEnabledi",
+    "glIsEnablediEXT",
+    "glIsEnablediOES",
     "glIsFramebuffer",
     "glIsProgram",
     "glIsProgramPipeline",
+    "glIsProgramPipelineEXT",
     "glIsQuery",
+    "glIsQueryEXT",
     "glIsRenderbuffer",
     "glIsSampler",
     "glIsShader",
@@ -5373,59 +5897,115 @@ pub(crate) static NAMES: [&str; 373] = [
     "glIsTexture",
     "glIsTransformFeedback",
     "glIsVertexArray",
+    "glIsVertexArrayOES",
+    "glLabelObjectEXT",
     "glLineWidth",
     "glLinkProgram",
     "glMapBufferRange",
+    "glMapBufferRangeEXT",
+    "glMaxShaderCompilerThreadsKHR",
     "glMemoryBarrier",
     "glMemoryBarrierByRegion",
     "glMinSampleShading",
+    "glMinSampleShadingOES",
+    "glMultiDrawArraysEXT",
+    "glMultiDrawElementsBaseVertexEXT",
+    "glMultiDrawElementsEXT",
     "glObjectLabel",
+    "glObjectLabelKHR",
     "glObjectPtrLabel",
+    "glObjectPtrLabelKHR",
     "glPatchParameteri",
+    "glPatchParameteriEXT",
+    "glPatchParameteriOES",
     "glPauseTransformFeedback",
     "glPixelStorei",
     "glPolygonOffset",
+    "glPolygonOffsetClampEXT",
     "glPopDebugGroup",
+    "glPopDebugGroupKHR",
     "glPrimitiveBoundingBox",
+    "glPrimitiveBoundingBoxEXT",
+    "glPrimitiveBoundingBoxOES",
     "glProgramBinary",
+    "glProgramBinaryOES",
     "glProgramParameteri",
+    "glProgramParameteriEXT",
     "glProgramUniform1f",
+    "glProgramUniform1fEXT",
     "glProgramUniform1fv",
+    "glProgramUniform1fvEXT",
     "glProgramUniform1i",
+    "glProgramUniform1iEXT",
     "glProgramUniform1iv",
+    "glProgramUniform1ivEXT",
     "glProgramUniform1ui",
+    "glProgramUniform1uiEXT",
     "glProgramUniform1uiv",
+    "glProgramUniform1uivEXT",
     "glProgramUniform2f",
+    "glProgramUniform2fEXT",
     "glProgramUniform2fv",
+    "glProgramUniform2fvEXT",
     "glProgramUniform2i",
+    "glProgramUniform2iEXT",
     "glProgramUniform2iv",
+    "glProgramUniform2ivEXT",
     "glProgramUniform2ui",
+    "glProgramUniform2uiEXT",
     "glProgramUniform2uiv",
+    "glProgramUniform2uivEXT",
     "glProgramUniform3f",
+    "glProgramUniform3fEXT",
     "glProgramUniform3fv",
+    "glProgramUniform3fvEXT",
     "glProgramUniform3i",
+    "glProgramUniform3iEXT",
     "glProgramUniform3iv",
+    "glProgramUniform3ivEXT",
     "glProgramUniform3ui",
+    "glProgramUniform3uiEXT",
     "glProgramUniform3uiv",
+    "glProgramUniform3uivEXT",
     "glProgramUniform4f",
+    "glProgramUniform4fEXT",
     "glProgramUniform4fv",
+    "glProgramUniform4fvEXT",
     "glProgramUniform4i",
+    "glProgramUniform4iEXT",
     "glProgramUniform4iv",
+    "glProgramUniform4ivEXT",
     "glProgramUniform4ui",
+    "glProgramUniform4uiEXT",
     "glProgramUniform4uiv",
+    "glProgramUniform4uivEXT",
     "glProgramUniformMatrix2fv",
+    "glProgramUniformMatrix2fvEXT",
     "glProgramUniformMatrix2x3fv",
+    "glProgramUniformMatrix2x3fvEXT",
     "glProgramUniformMatrix2x4fv",
+    "glProgramUniformMatrix2x4fvEXT",
     "glProgramUniformMatrix3fv",
+    "glProgramUniformMatrix3fvEXT",
     "glProgramUniformMatrix3x2fv",
+    "glProgramUniformMatrix3x2fvEXT",
     "glProgramUniformMatrix3x4fv",
+    "glProgramUniformMatrix3x4fvEXT",
     "glProgramUniformMatrix4fv",
+    "glProgramUniformMatrix4fvEXT",
     "glProgramUniformMatrix4x2fv",
+    "glProgramUniformMatrix4x2fvEXT",
     "glProgramUniformMatrix4x3fv",
+    "glProgramUniformMatrix4x3fvEXT",
     "glPushDebugGroup",
+    "glPushDebugGroupKHR",
+    "glQueryCounterEXT",
     "glReadBuffer",
+    "glReadBufferNV",
     "glReadPixels",
     "glReadnPixels",
+    "glReadnPixelsEXT",
+    "glReadnPixelsKHR",
     "glReleaseShaderCompiler",
     "glRenderbufferStorage",
     "glRenderbufferStorageMultisample",
@@ -5433,12 +6013,19 @@ pub(crate) static NAMES: [&str; 373] = [
     "glSampleCoverage",
     "glSampleMaski",
     "glSamplerParameterIiv",
+    "glSamplerParameterIivEXT",
+    "glSamplerParameterIivOES",
     "glSamplerParameterIuiv",
+    "glSamplerParameterIuivEXT",
+    "glSamplerParameterIuivOES",
     "glSamplerParameterf",
     "glSamplerParameterfv",
     "glSamplerParameteri",
     "glSamplerParameteriv",
     "glScissor",
+    "glScissorArrayvOES",
+    "glScissorIndexedOES",
+    "glScissorIndexedvOES",
     "glShaderBinary",
     "glShaderSource",
     "glStencilFunc",
@@ -5448,11 +6035,20 @@ pub(crate) static NAMES: [&str; 373] = [
     "glStencilOp",
     "glStencilOpSeparate",
     "glTexBuffer",
+    "glTexBufferEXT",
+    "glTexBufferOES",
     "glTexBufferRange",
+    "glTexBufferRangeEXT",
+    "glTexBufferRangeOES",
     "glTexImage2D",
     "glTexImage3D",
+    "glTexImage3DOES",
     "glTexParameterIiv",
+    "glTexParameterIivEXT",
+    "glTexParameterIivOES",
     "glTexParameterIuiv",
+    "glTexParameterIuivEXT",
+    "glTexParameterIuivOES",
     "glTexParameterf",
     "glTexParameterfv",
     "glTexParameteri",
@@ -5461,8 +6057,12 @@ pub(crate) static NAMES: [&str; 373] = [
     "glTexStorage2DMultisample",
     "glTexStorage3D",
     "glTexStorage3DMultisample",
+    "glTexStorage3DMultisampleOES",
     "glTexSubImage2D",
     "glTexSubImage3D",
+    "glTexSubImage3DOES",
+    "glTextureViewEXT",
+    "glTextureViewOES",
     "glTransformFeedbackVaryings",
     "glUniform1f",
     "glUniform1fv",
@@ -5501,8 +6101,10 @@ pub(crate) static NAMES: [&str; 373] = [
     "glUnmapBuffer",
     "glUseProgram",
     "glUseProgramStages",
+    "glUseProgramStagesEXT",
     "glValidateProgram",
     "glValidateProgramPipeline",
+    "glValidateProgramPipelineEXT",
     "glVertexAttrib1f",
     "glVertexAttrib1fv",
     "glVertexAttrib2f",
@@ -5523,7 +6125,159 @@ pub(crate) static NAMES: [&str; 373] = [
     "glVertexAttribPointer",
     "glVertexBindingDivisor",
     "glViewport",
+    "glViewportArrayvOES",
+    "glViewportIndexedfOES",
+    "glViewportIndexedfvOES",
     "glWaitSync",
+];
+
+/// Extension names that are another entry point under a vendor suffix: `(alias, target)`.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) static ALIASES: [(&str, &str); 144] = [
+    ("glCopyImageSubDataEXT", "glCopyImageSubData"),
+    ("glGetObjectLabelEXT", "glGetObjectLabel"),
+    ("glGenQueriesEXT", "glGenQueries"),
+    ("glDeleteQueriesEXT", "glDeleteQueries"),
+    ("glIsQueryEXT", "glIsQuery"),
+    ("glBeginQueryEXT", "glBeginQuery"),
+    ("glEndQueryEXT", "glEndQuery"),
+    ("glGetQueryivEXT", "glGetQueryiv"),
+    ("glGetQueryObjectuivEXT", "glGetQueryObjectuiv"),
+    ("glDrawBuffersEXT", "glDrawBuffers"),
+    ("glEnableiEXT", "glEnablei"),
+    ("glDisableiEXT", "glDisablei"),
+    ("glBlendEquationiEXT", "glBlendEquationi"),
+    ("glBlendEquationSeparateiEXT", "glBlendEquationSeparatei"),
+    ("glBlendFunciEXT", "glBlendFunci"),
+    ("glBlendFuncSeparateiEXT", "glBlendFuncSeparatei"),
+    ("glColorMaskiEXT", "glColorMaski"),
+    ("glIsEnablediEXT", "glIsEnabledi"),
+    ("glDrawElementsBaseVertexEXT", "glDrawElementsBaseVertex"),
+    ("glDrawRangeElementsBaseVertexEXT", "glDrawRangeElementsBaseVertex"),
+    ("glDrawElementsInstancedBaseVertexEXT", "glDrawElementsInstancedBaseVertex"),
+    ("glDrawArraysInstancedEXT", "glDrawArraysInstanced"),
+    ("glDrawElementsInstancedEXT", "glDrawElementsInstanced"),
+    ("glFramebufferTextureEXT", "glFramebufferTexture"),
+    ("glMapBufferRangeEXT", "glMapBufferRange"),
+    ("glFlushMappedBufferRangeEXT", "glFlushMappedBufferRange"),
+    ("glPrimitiveBoundingBoxEXT", "glPrimitiveBoundingBox"),
+    ("glGetGraphicsResetStatusEXT", "glGetGraphicsResetStatus"),
+    ("glReadnPixelsEXT", "glReadnPixels"),
+    ("glGetnUniformfvEXT", "glGetnUniformfv"),
+    ("glGetnUniformivEXT", "glGetnUniformiv"),
+    ("glActiveShaderProgramEXT", "glActiveShaderProgram"),
+    ("glBindProgramPipelineEXT", "glBindProgramPipeline"),
+    ("glCreateShaderProgramvEXT", "glCreateShaderProgramv"),
+    ("glDeleteProgramPipelinesEXT", "glDeleteProgramPipelines"),
+    ("glGenProgramPipelinesEXT", "glGenProgramPipelines"),
+    ("glGetProgramPipelineInfoLogEXT", "glGetProgramPipelineInfoLog"),
+    ("glGetProgramPipelineivEXT", "glGetProgramPipelineiv"),
+    ("glIsProgramPipelineEXT", "glIsProgramPipeline"),
+    ("glProgramParameteriEXT", "glProgramParameteri"),
+    ("glProgramUniform1fEXT", "glProgramUniform1f"),
+    ("glProgramUniform1fvEXT", "glProgramUniform1fv"),
+    ("glProgramUniform1iEXT", "glProgramUniform1i"),
+    ("glProgramUniform1ivEXT", "glProgramUniform1iv"),
+    ("glProgramUniform2fEXT", "glProgramUniform2f"),
+    ("glProgramUniform2fvEXT", "glProgramUniform2fv"),
+    ("glProgramUniform2iEXT", "glProgramUniform2i"),
+    ("glProgramUniform2ivEXT", "glProgramUniform2iv"),
+    ("glProgramUniform3fEXT", "glProgramUniform3f"),
+    ("glProgramUniform3fvEXT", "glProgramUniform3fv"),
+    ("glProgramUniform3iEXT", "glProgramUniform3i"),
+    ("glProgramUniform3ivEXT", "glProgramUniform3iv"),
+    ("glProgramUniform4fEXT", "glProgramUniform4f"),
+    ("glProgramUniform4fvEXT", "glProgramUniform4fv"),
+    ("glProgramUniform4iEXT", "glProgramUniform4i"),
+    ("glProgramUniform4ivEXT", "glProgramUniform4iv"),
+    ("glProgramUniformMatrix2fvEXT", "glProgramUniformMatrix2fv"),
+    ("glProgramUniformMatrix3fvEXT", "glProgramUniformMatrix3fv"),
+    ("glProgramUniformMatrix4fvEXT", "glProgramUniformMatrix4fv"),
+    ("glUseProgramStagesEXT", "glUseProgramStages"),
+    ("glValidateProgramPipelineEXT", "glValidateProgramPipeline"),
+    ("glProgramUniform1uiEXT", "glProgramUniform1ui"),
+    ("glProgramUniform2uiEXT", "glProgramUniform2ui"),
+    ("glProgramUniform3uiEXT", "glProgramUniform3ui"),
+    ("glProgramUniform4uiEXT", "glProgramUniform4ui"),
+    ("glProgramUniform1uivEXT", "glProgramUniform1uiv"),
+    ("glProgramUniform2uivEXT", "glProgramUniform2uiv"),
+    ("glProgramUniform3uivEXT", "glProgramUniform3uiv"),
+    ("glProgramUniform4uivEXT", "glProgramUniform4uiv"),
+    ("glProgramUniformMatrix2x3fvEXT", "glProgramUniformMatrix2x3fv"),
+    ("glProgramUniformMatrix3x2fvEXT", "glProgramUniformMatrix3x2fv"),
+    ("glProgramUniformMatrix2x4fvEXT", "glProgramUniformMatrix2x4fv"),
+    ("glProgramUniformMatrix4x2fvEXT", "glProgramUniformMatrix4x2fv"),
+    ("glProgramUniformMatrix3x4fvEXT", "glProgramUniformMatrix3x4fv"),
+    ("glProgramUniformMatrix4x3fvEXT", "glProgramUniformMatrix4x3fv"),
+    ("glPatchParameteriEXT", "glPatchParameteri"),
+    ("glTexParameterIivEXT", "glTexParameterIiv"),
+    ("glTexParameterIuivEXT", "glTexParameterIuiv"),
+    ("glGetTexParameterIivEXT", "glGetTexParameterIiv"),
+    ("glGetTexParameterIuivEXT", "glGetTexParameterIuiv"),
+    ("glSamplerParameterIivEXT", "glSamplerParameterIiv"),
+    ("glSamplerParameterIuivEXT", "glSamplerParameterIuiv"),
+    ("glGetSamplerParameterIivEXT", "glGetSamplerParameterIiv"),
+    ("glGetSamplerParameterIuivEXT", "glGetSamplerParameterIuiv"),
+    ("glTexBufferEXT", "glTexBuffer"),
+    ("glTexBufferRangeEXT", "glTexBufferRange"),
+    ("glBlendBarrierKHR", "glBlendBarrier"),
+    ("glDebugMessageControlKHR", "glDebugMessageControl"),
+    ("glDebugMessageInsertKHR", "glDebugMessageInsert"),
+    ("glDebugMessageCallbackKHR", "glDebugMessageCallback"),
+    ("glGetDebugMessageLogKHR", "glGetDebugMessageLog"),
+    ("glPushDebugGroupKHR", "glPushDebugGroup"),
+    ("glPopDebugGroupKHR", "glPopDebugGroup"),
+    ("glObjectLabelKHR", "glObjectLabel"),
+    ("glGetObjectLabelKHR", "glGetObjectLabel"),
+    ("glObjectPtrLabelKHR", "glObjectPtrLabel"),
+    ("glGetObjectPtrLabelKHR", "glGetObjectPtrLabel"),
+    ("glGetPointervKHR", "glGetPointerv"),
+    ("glGetGraphicsResetStatusKHR", "glGetGraphicsResetStatus"),
+    ("glReadnPixelsKHR", "glReadnPixels"),
+    ("glGetnUniformfvKHR", "glGetnUniformfv"),
+    ("glGetnUniformivKHR", "glGetnUniformiv"),
+    ("glGetnUniformuivKHR", "glGetnUniformuiv"),
+    ("glDrawBuffersNV", "glDrawBuffers"),
+    ("glReadBufferNV", "glReadBuffer"),
+    ("glCopyImageSubDataOES", "glCopyImageSubData"),
+    ("glEnableiOES", "glEnablei"),
+    ("glDisableiOES", "glDisablei"),
+    ("glBlendEquationiOES", "glBlendEquationi"),
+    ("glBlendEquationSeparateiOES", "glBlendEquationSeparatei"),
+    ("glBlendFunciOES", "glBlendFunci"),
+    ("glBlendFuncSeparateiOES", "glBlendFuncSeparatei"),
+    ("glColorMaskiOES", "glColorMaski"),
+    ("glIsEnablediOES", "glIsEnabledi"),
+    ("glDrawElementsBaseVertexOES", "glDrawElementsBaseVertex"),
+    ("glDrawRangeElementsBaseVertexOES", "glDrawRangeElementsBaseVertex"),
+    ("glDrawElementsInstancedBaseVertexOES", "glDrawElementsInstancedBaseVertex"),
+    ("glFramebufferTextureOES", "glFramebufferTexture"),
+    ("glGetProgramBinaryOES", "glGetProgramBinary"),
+    ("glProgramBinaryOES", "glProgramBinary"),
+    ("glPrimitiveBoundingBoxOES", "glPrimitiveBoundingBox"),
+    ("glMinSampleShadingOES", "glMinSampleShading"),
+    ("glPatchParameteriOES", "glPatchParameteri"),
+    ("glTexImage3DOES", "glTexImage3D"),
+    ("glTexSubImage3DOES", "glTexSubImage3D"),
+    ("glCopyTexSubImage3DOES", "glCopyTexSubImage3D"),
+    ("glCompressedTexImage3DOES", "glCompressedTexImage3D"),
+    ("glCompressedTexSubImage3DOES", "glCompressedTexSubImage3D"),
+    ("glTexParameterIivOES", "glTexParameterIiv"),
+    ("glTexParameterIuivOES", "glTexParameterIuiv"),
+    ("glGetTexParameterIivOES", "glGetTexParameterIiv"),
+    ("glGetTexParameterIuivOES", "glGetTexParameterIuiv"),
+    ("glSamplerParameterIivOES", "glSamplerParameterIiv"),
+    ("glSamplerParameterIuivOES", "glSamplerParameterIuiv"),
+    ("glGetSamplerParameterIivOES", "glGetSamplerParameterIiv"),
+    ("glGetSamplerParameterIuivOES", "glGetSamplerParameterIuiv"),
+    ("glTexBufferOES", "glTexBuffer"),
+    ("glTexBufferRangeOES", "glTexBufferRange"),
+    ("glTexStorage3DMultisampleOES", "glTexStorage3DMultisample"),
+    ("glTextureViewOES", "glTextureViewEXT"),
+    ("glBindVertexArrayOES", "glBindVertexArray"),
+    ("glDeleteVertexArraysOES", "glDeleteVertexArrays"),
+    ("glGenVertexArraysOES", "glGenVertexArrays"),
+    ("glIsVertexArrayOES", "glIsVertexArray"),
 ];
 
 /// The entry point for `NAMES[i]`.
@@ -5545,363 +6299,543 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         13 => eglWaitSync as *const c_void,
         14 => eglWaitSyncKHR as *const c_void,
         15 => glActiveShaderProgram as *const c_void,
-        16 => glActiveTexture as *const c_void,
-        17 => glAttachShader as *const c_void,
-        18 => glBeginQuery as *const c_void,
-        19 => glBeginTransformFeedback as *const c_void,
-        20 => glBindAttribLocation as *const c_void,
-        21 => glBindBuffer as *const c_void,
-        22 => glBindBufferBase as *const c_void,
-        23 => glBindBufferRange as *const c_void,
-        24 => glBindFramebuffer as *const c_void,
-        25 => glBindImageTexture as *const c_void,
-        26 => glBindProgramPipeline as *const c_void,
-        27 => glBindRenderbuffer as *const c_void,
-        28 => glBindSampler as *const c_void,
-        29 => glBindTexture as *const c_void,
-        30 => glBindTransformFeedback as *const c_void,
-        31 => glBindVertexArray as *const c_void,
-        32 => glBindVertexBuffer as *const c_void,
-        33 => glBlendBarrier as *const c_void,
-        34 => glBlendColor as *const c_void,
-        35 => glBlendEquation as *const c_void,
-        36 => glBlendEquationSeparate as *const c_void,
-        37 => glBlendEquationSeparatei as *const c_void,
-        38 => glBlendEquationi as *const c_void,
-        39 => glBlendFunc as *const c_void,
-        40 => glBlendFuncSeparate as *const c_void,
-        41 => glBlendFuncSeparatei as *const c_void,
-        42 => glBlendFunci as *const c_void,
-        43 => glBlitFramebuffer as *const c_void,
-        44 => glBufferData as *const c_void,
-        45 => glBufferSubData as *const c_void,
-        46 => glCheckFramebufferStatus as *const c_void,
-        47 => glClear as *const c_void,
-        48 => glClearBufferfi as *const c_void,
-        49 => glClearBufferfv as *const c_void,
-        50 => glClearBufferiv as *const c_void,
-        51 => glClearBufferuiv as *const c_void,
-        52 => glClearColor as *const c_void,
-        53 => glClearDepthf as *const c_void,
-        54 => glClearStencil as *const c_void,
-        55 => glClientWaitSync as *const c_void,
-        56 => glColorMask as *const c_void,
-        57 => glColorMaski as *const c_void,
-        58 => glCompileShader as *const c_void,
-        59 => glCompressedTexImage2D as *const c_void,
-        60 => glCompressedTexImage3D as *const c_void,
-        61 => glCompressedTexSubImage2D as *const c_void,
-        62 => glCompressedTexSubImage3D as *const c_void,
-        63 => glCopyBufferSubData as *const c_void,
-        64 => glCopyImageSubData as *const c_void,
-        65 => glCopyTexImage2D as *const c_void,
-        66 => glCopyTexSubImage2D as *const c_void,
-        67 => glCopyTexSubImage3D as *const c_void,
-        68 => glCreateProgram as *const c_void,
-        69 => glCreateShader as *const c_void,
-        70 => glCreateShaderProgramv as *const c_void,
-        71 => glCullFace as *const c_void,
-        72 => glDebugMessageCallback as *const c_void,
-        73 => glDebugMessageControl as *const c_void,
-        74 => glDebugMessageInsert as *const c_void,
-        75 => glDeleteBuffers as *const c_void,
-        76 => glDeleteFramebuffers as *const c_void,
-        77 => glDeleteProgram as *const c_void,
-        78 => glDeleteProgramPipelines as *const c_void,
-        79 => glDeleteQueries as *const c_void,
-        80 => glDeleteRenderbuffers as *const c_void,
-        81 => glDeleteSamplers as *const c_void,
-        82 => glDeleteShader as *const c_void,
-        83 => glDeleteSync as *const c_void,
-        84 => glDeleteTextures as *const c_void,
-        85 => glDeleteTransformFeedbacks as *const c_void,
-        86 => glDeleteVertexArrays as *const c_void,
-        87 => glDepthFunc as *const c_void,
-        88 => glDepthMask as *const c_void,
-        89 => glDepthRangef as *const c_void,
-        90 => glDetachShader as *const c_void,
-        91 => glDisable as *const c_void,
-        92 => glDisableVertexAttribArray as *const c_void,
-        93 => glDisablei as *const c_void,
-        94 => glDispatchCompute as *const c_void,
-        95 => glDispatchComputeIndirect as *const c_void,
-        96 => glDrawArrays as *const c_void,
-        97 => glDrawArraysIndirect as *const c_void,
-        98 => glDrawArraysInstanced as *const c_void,
-        99 => glDrawBuffers as *const c_void,
-        100 => glDrawElements as *const c_void,
-        101 => glDrawElementsBaseVertex as *const c_void,
-        102 => glDrawElementsIndirect as *const c_void,
-        103 => glDrawElementsInstanced as *const c_void,
-        104 => glDrawElementsInstancedBaseVertex as *const c_void,
-        105 => glDrawRangeElements as *const c_void,
-        106 => glDrawRangeElementsBaseVertex as *const c_void,
-        107 => glEnable as *const c_void,
-        108 => glEnableVertexAttribArray as *const c_void,
-        109 => glEnablei as *const c_void,
-        110 => glEndQuery as *const c_void,
-        111 => glEndTransformFeedback as *const c_void,
-        112 => glFenceSync as *const c_void,
-        113 => glFinish as *const c_void,
-        114 => glFlush as *const c_void,
-        115 => glFlushMappedBufferRange as *const c_void,
-        116 => glFramebufferParameteri as *const c_void,
-        117 => glFramebufferRenderbuffer as *const c_void,
-        118 => glFramebufferTexture as *const c_void,
-        119 => glFramebufferTexture2D as *const c_void,
-        120 => glFramebufferTextureLayer as *const c_void,
-        121 => glFrontFace as *const c_void,
-        122 => glGenBuffers as *const c_void,
-        123 => glGenFramebuffers as *const c_void,
-        124 => glGenProgramPipelines as *const c_void,
-        125 => glGenQueries as *const c_void,
-        126 => glGenRenderbuffers as *const c_void,
-        127 => glGenSamplers as *const c_void,
-        128 => glGenTextures as *const c_void,
-        129 => glGenTransformFeedbacks as *const c_void,
-        130 => glGenVertexArrays as *const c_void,
-        131 => glGenerateMipmap as *const c_void,
-        132 => glGetActiveAttrib as *const c_void,
-        133 => glGetActiveUniform as *const c_void,
-        134 => glGetActiveUniformBlockName as *const c_void,
-        135 => glGetActiveUniformBlockiv as *const c_void,
-        136 => glGetActiveUniformsiv as *const c_void,
-        137 => glGetAttachedShaders as *const c_void,
-        138 => glGetAttribLocation as *const c_void,
-        139 => glGetBooleani_v as *const c_void,
-        140 => glGetBooleanv as *const c_void,
-        141 => glGetBufferParameteri64v as *const c_void,
-        142 => glGetBufferParameteriv as *const c_void,
-        143 => glGetBufferPointerv as *const c_void,
-        144 => glGetDebugMessageLog as *const c_void,
-        145 => glGetError as *const c_void,
-        146 => glGetFloatv as *const c_void,
-        147 => glGetFragDataLocation as *const c_void,
-        148 => glGetFramebufferAttachmentParameteriv as *const c_void,
-        149 => glGetFramebufferParameteriv as *const c_void,
-        150 => glGetGraphicsResetStatus as *const c_void,
-        151 => glGetInteger64i_v as *const c_void,
-        152 => glGetInteger64v as *const c_void,
-        153 => glGetIntegeri_v as *const c_void,
-        154 => glGetIntegerv as *const c_void,
-        155 => glGetInternalformativ as *const c_void,
-        156 => glGetMultisamplefv as *const c_void,
-        157 => glGetObjectLabel as *const c_void,
-        158 => glGetObjectPtrLabel as *const c_void,
-        159 => glGetPointerv as *const c_void,
-        160 => glGetProgramBinary as *const c_void,
-        161 => glGetProgramInfoLog as *const c_void,
-        162 => glGetProgramInterfaceiv as *const c_void,
-        163 => glGetProgramPipelineInfoLog as *const c_void,
-        164 => glGetProgramPipelineiv as *const c_void,
-        165 => glGetProgramResourceIndex as *const c_void,
-        166 => glGetProgramResourceLocation as *const c_void,
-        167 => glGetProgramResourceName as *const c_void,
-        168 => glGetProgramResourceiv as *const c_void,
-        169 => glGetProgramiv as *const c_void,
-        170 => glGetQueryObjectuiv as *const c_void,
-        171 => glGetQueryiv as *const c_void,
-        172 => glGetRenderbufferParameteriv as *const c_void,
-        173 => glGetSamplerParameterIiv as *const c_void,
-        174 => glGetSamplerParameterIuiv as *const c_void,
-        175 => glGetSamplerParameterfv as *const c_void,
-        176 => glGetSamplerParameteriv as *const c_void,
-        177 => glGetShaderInfoLog as *const c_void,
-        178 => glGetShaderPrecisionFormat as *const c_void,
-        179 => glGetShaderSource as *const c_void,
-        180 => glGetShaderiv as *const c_void,
-        181 => glGetString as *const c_void,
-        182 => glGetStringi as *const c_void,
-        183 => glGetSynciv as *const c_void,
-        184 => glGetTexLevelParameterfv as *const c_void,
-        185 => glGetTexLevelParameteriv as *const c_void,
-        186 => glGetTexParameterIiv as *const c_void,
-        187 => glGetTexParameterIuiv as *const c_void,
-        188 => glGetTexParameterfv as *const c_void,
-        189 => glGetTexParameteriv as *const c_void,
-        190 => glGetTransformFeedbackVarying as *const c_void,
-        191 => glGetUniformBlockIndex as *const c_void,
-        192 => glGetUniformIndices as *const c_void,
-        193 => glGetUniformLocation as *const c_void,
-        194 => glGetUniformfv as *const c_void,
-        195 => glGetUniformiv as *const c_void,
-        196 => glGetUniformuiv as *const c_void,
-        197 => glGetVertexAttribIiv as *const c_void,
-        198 => glGetVertexAttribIuiv as *const c_void,
-        199 => glGetVertexAttribPointerv as *const c_void,
-        200 => glGetVertexAttribfv as *const c_void,
-        201 => glGetVertexAttribiv as *const c_void,
-        202 => glGetnUniformfv as *const c_void,
-        203 => glGetnUniformiv as *const c_void,
-        204 => glGetnUniformuiv as *const c_void,
-        205 => glHint as *const c_void,
-        206 => glInvalidateFramebuffer as *const c_void,
-        207 => glInvalidateSubFramebuffer as *const c_void,
-        208 => glIsBuffer as *const c_void,
-        209 => glIsEnabled as *const c_void,
-        210 => glIsEnabledi as *const c_void,
-        211 => glIsFramebuffer as *const c_void,
-        212 => glIsProgram as *const c_void,
-        213 => glIsProgramPipeline as *const c_void,
-        214 => glIsQuery as *const c_void,
-        215 => glIsRenderbuffer as *const c_void,
-        216 => glIsSampler as *const c_void,
-        217 => glIsShader as *const c_void,
-        218 => glIsSync as *const c_void,
-        219 => glIsTexture as *const c_void,
-        220 => glIsTransformFeedback as *const c_void,
-        221 => glIsVertexArray as *const c_void,
-        222 => glLineWidth as *const c_void,
-        223 => glLinkProgram as *const c_void,
-        224 => glMapBufferRange as *const c_void,
-        225 => glMemoryBarrier as *const c_void,
-        226 => glMemoryBarrierByRegion as *const c_void,
-        227 => glMinSampleShading as *const c_void,
-        228 => glObjectLabel as *const c_void,
-        229 => glObjectPtrLabel as *const c_void,
-        230 => glPatchParameteri as *const c_void,
-        231 => glPauseTransformFeedback as *const c_void,
-        232 => glPixelStorei as *const c_void,
-        233 => glPolygonOffset as *const c_void,
-        234 => glPopDebugGroup as *const c_void,
-        235 => glPrimitiveBoundingBox as *const c_void,
-        236 => glProgramBinary as *const c_void,
-        237 => glProgramParameteri as *const c_void,
-        238 => glProgramUniform1f as *const c_void,
-        239 => glProgramUniform1fv as *const c_void,
-        240 => glProgramUniform1i as *const c_void,
-        241 => glProgramUniform1iv as *const c_void,
-        242 => glProgramUniform1ui as *const c_void,
-        243 => glProgramUniform1uiv as *const c_void,
-        244 => glProgramUniform2f as *const c_void,
-        245 => glProgramUniform2fv as *const c_void,
-        246 => glProgramUniform2i as *const c_void,
-        247 => glProgramUniform2iv as *const c_void,
-        248 => glProgramUniform2ui as *const c_void,
-        249 => glProgramUniform2uiv as *const c_void,
-        250 => glProgramUniform3f as *const c_void,
-        251 => glProgramUniform3fv as *const c_void,
-        252 => glProgramUniform3i as *const c_void,
-        253 => glProgramUniform3iv as *const c_void,
-        254 => glProgramUniform3ui as *const c_void,
-        255 => glProgramUniform3uiv as *const c_void,
-        256 => glProgramUniform4f as *const c_void,
-        257 => glProgramUniform4fv as *const c_void,
-        258 => glProgramUniform4i as *const c_void,
-        259 => glProgramUniform4iv as *const c_void,
-        260 => glProgramUniform4ui as *const c_void,
-        261 => glProgramUniform4uiv as *const c_void,
-        262 => glProgramUniformMatrix2fv as *const c_void,
-        263 => glProgramUniformMatrix2x3fv as *const c_void,
-        264 => glProgramUniformMatrix2x4fv as *const c_void,
-        265 => glProgramUniformMatrix3fv as *const c_void,
-        266 => glProgramUniformMatrix3x2fv as *const c_void,
-        267 => glProgramUniformMatrix3x4fv as *const c_void,
-        268 => glProgramUniformMatrix4fv as *const c_void,
-        269 => glProgramUniformMatrix4x2fv as *const c_void,
-        270 => glProgramUniformMatrix4x3fv as *const c_void,
-        271 => glPushDebugGroup as *const c_void,
-        272 => glReadBuffer as *const c_void,
-        273 => glReadPixels as *const c_void,
-        274 => glReadnPixels as *const c_void,
-        275 => glReleaseShaderCompiler as *const c_void,
-        276 => glRenderbufferStorage as *const c_void,
-        277 => glRenderbufferStorageMultisample as *const c_void,
-        278 => glResumeTransformFeedback as *const c_void,
-        279 => glSampleCoverage as *const c_void,
-        280 => glSampleMaski as *const c_void,
-        281 => glSamplerParameterIiv as *const c_void,
-        282 => glSamplerParameterIuiv as *const c_void,
-        283 => glSamplerParameterf as *const c_void,
-        284 => glSamplerParameterfv as *const c_void,
-        285 => glSamplerParameteri as *const c_void,
-        286 => glSamplerParameteriv as *const c_void,
-        287 => glScissor as *const c_void,
-        288 => glShaderBinary as *const c_void,
-        289 => glShaderSource as *const c_void,
-        290 => glStencilFunc as *const c_void,
-        291 => glStencilFuncSeparate as *const c_void,
-        292 => glStencilMask as *const c_void,
-        293 => glStencilMaskSeparate as *const c_void,
-        294 => glStencilOp as *const c_void,
-        295 => glStencilOpSeparate as *const c_void,
-        296 => glTexBuffer as *const c_void,
-        297 => glTexBufferRange as *const c_void,
-        298 => glTexImage2D as *const c_void,
-        299 => glTexImage3D as *const c_void,
-        300 => glTexParameterIiv as *const c_void,
-        301 => glTexParameterIuiv as *const c_void,
-        302 => glTexParameterf as *const c_void,
-        303 => glTexParameterfv as *const c_void,
-        304 => glTexParameteri as *const c_void,
-        305 => glTexParameteriv as *const c_void,
-        306 => glTexStorage2D as *const c_void,
-        307 => glTexStorage2DMultisample as *const c_void,
-        308 => glTexStorage3D as *const c_void,
-        309 => glTexStorage3DMultisample as *const c_void,
-        310 => glTexSubImage2D as *const c_void,
-        311 => glTexSubImage3D as *const c_void,
-        312 => glTransformFeedbackVaryings as *const c_void,
-        313 => glUniform1f as *const c_void,
-        314 => glUniform1fv as *const c_void,
-        315 => glUniform1i as *const c_void,
-        316 => glUniform1iv as *const c_void,
-        317 => glUniform1ui as *const c_void,
-        318 => glUniform1uiv as *const c_void,
-        319 => glUniform2f as *const c_void,
-        320 => glUniform2fv as *const c_void,
-        321 => glUniform2i as *const c_void,
-        322 => glUniform2iv as *const c_void,
-        323 => glUniform2ui as *const c_void,
-        324 => glUniform2uiv as *const c_void,
-        325 => glUniform3f as *const c_void,
-        326 => glUniform3fv as *const c_void,
-        327 => glUniform3i as *const c_void,
-        328 => glUniform3iv as *const c_void,
-        329 => glUniform3ui as *const c_void,
-        330 => glUniform3uiv as *const c_void,
-        331 => glUniform4f as *const c_void,
-        332 => glUniform4fv as *const c_void,
-        333 => glUniform4i as *const c_void,
-        334 => glUniform4iv as *const c_void,
-        335 => glUniform4ui as *const c_void,
-        336 => glUniform4uiv as *const c_void,
-        337 => glUniformBlockBinding as *const c_void,
-        338 => glUniformMatrix2fv as *const c_void,
-        339 => glUniformMatrix2x3fv as *const c_void,
-        340 => glUniformMatrix2x4fv as *const c_void,
-        341 => glUniformMatrix3fv as *const c_void,
-        342 => glUniformMatrix3x2fv as *const c_void,
-        343 => glUniformMatrix3x4fv as *const c_void,
-        344 => glUniformMatrix4fv as *const c_void,
-        345 => glUniformMatrix4x2fv as *const c_void,
-        346 => glUniformMatrix4x3fv as *const c_void,
-        347 => glUnmapBuffer as *const c_void,
-        348 => glUseProgram as *const c_void,
-        349 => glUseProgramStages as *const c_void,
-        350 => glValidateProgram as *const c_void,
-        351 => glValidateProgramPipeline as *const c_void,
-        352 => glVertexAttrib1f as *const c_void,
-        353 => glVertexAttrib1fv as *const c_void,
-        354 => glVertexAttrib2f as *const c_void,
-        355 => glVertexAttrib2fv as *const c_void,
-        356 => glVertexAttrib3f as *const c_void,
-        357 => glVertexAttrib3fv as *const c_void,
-        358 => glVertexAttrib4f as *const c_void,
-        359 => glVertexAttrib4fv as *const c_void,
-        360 => glVertexAttribBinding as *const c_void,
-        361 => glVertexAttribDivisor as *const c_void,
-        362 => glVertexAttribFormat as *const c_void,
-        363 => glVertexAttribI4i as *const c_void,
-        364 => glVertexAttribI4iv as *const c_void,
-        365 => glVertexAttribI4ui as *const c_void,
-        366 => glVertexAttribI4uiv as *const c_void,
-        367 => glVertexAttribIFormat as *const c_void,
-        368 => glVertexAttribIPointer as *const c_void,
-        369 => glVertexAttribPointer as *const c_void,
-        370 => glVertexBindingDivisor as *const c_void,
-        371 => glViewport as *const c_void,
-        372 => glWaitSync as *const c_void,
+        16 => glActiveShaderProgram as *const c_void,
+        17 => glActiveTexture as *const c_void,
+        18 => glAttachShader as *const c_void,
+        19 => glBeginConditionalRenderNV as *const c_void,
+        20 => glBeginQuery as *const c_void,
+        21 => glBeginQuery as *const c_void,
+        22 => glBeginTransformFeedback as *const c_void,
+        23 => glBindAttribLocation as *const c_void,
+        24 => glBindBuffer as *const c_void,
+        25 => glBindBufferBase as *const c_void,
+        26 => glBindBufferRange as *const c_void,
+        27 => glBindFragDataLocationEXT as *const c_void,
+        28 => glBindFragDataLocationIndexedEXT as *const c_void,
+        29 => glBindFramebuffer as *const c_void,
+        30 => glBindImageTexture as *const c_void,
+        31 => glBindProgramPipeline as *const c_void,
+        32 => glBindProgramPipeline as *const c_void,
+        33 => glBindRenderbuffer as *const c_void,
+        34 => glBindSampler as *const c_void,
+        35 => glBindTexture as *const c_void,
+        36 => glBindTransformFeedback as *const c_void,
+        37 => glBindVertexArray as *const c_void,
+        38 => glBindVertexArray as *const c_void,
+        39 => glBindVertexBuffer as *const c_void,
+        40 => glBlendBarrier as *const c_void,
+        41 => glBlendBarrier as *const c_void,
+        42 => glBlendColor as *const c_void,
+        43 => glBlendEquation as *const c_void,
+        44 => glBlendEquationSeparate as *const c_void,
+        45 => glBlendEquationSeparatei as *const c_void,
+        46 => glBlendEquationSeparatei as *const c_void,
+        47 => glBlendEquationSeparatei as *const c_void,
+        48 => glBlendEquationi as *const c_void,
+        49 => glBlendEquationi as *const c_void,
+        50 => glBlendEquationi as *const c_void,
+        51 => glBlendFunc as *const c_void,
+        52 => glBlendFuncSeparate as *const c_void,
+        53 => glBlendFuncSeparatei as *const c_void,
+        54 => glBlendFuncSeparatei as *const c_void,
+        55 => glBlendFuncSeparatei as *const c_void,
+        56 => glBlendFunci as *const c_void,
+        57 => glBlendFunci as *const c_void,
+        58 => glBlendFunci as *const c_void,
+        59 => glBlitFramebuffer as *const c_void,
+        60 => glBufferData as *const c_void,
+        61 => glBufferStorageEXT as *const c_void,
+        62 => glBufferSubData as *const c_void,
+        63 => glCheckFramebufferStatus as *const c_void,
+        64 => glClear as *const c_void,
+        65 => glClearBufferfi as *const c_void,
+        66 => glClearBufferfv as *const c_void,
+        67 => glClearBufferiv as *const c_void,
+        68 => glClearBufferuiv as *const c_void,
+        69 => glClearColor as *const c_void,
+        70 => glClearDepthf as *const c_void,
+        71 => glClearStencil as *const c_void,
+        72 => glClearTexImageEXT as *const c_void,
+        73 => glClearTexSubImageEXT as *const c_void,
+        74 => glClientWaitSync as *const c_void,
+        75 => glClipControlEXT as *const c_void,
+        76 => glColorMask as *const c_void,
+        77 => glColorMaski as *const c_void,
+        78 => glColorMaski as *const c_void,
+        79 => glColorMaski as *const c_void,
+        80 => glCompileShader as *const c_void,
+        81 => glCompressedTexImage2D as *const c_void,
+        82 => glCompressedTexImage3D as *const c_void,
+        83 => glCompressedTexImage3D as *const c_void,
+        84 => glCompressedTexSubImage2D as *const c_void,
+        85 => glCompressedTexSubImage3D as *const c_void,
+        86 => glCompressedTexSubImage3D as *const c_void,
+        87 => glCopyBufferSubData as *const c_void,
+        88 => glCopyImageSubData as *const c_void,
+        89 => glCopyImageSubData as *const c_void,
+        90 => glCopyImageSubData as *const c_void,
+        91 => glCopyTexImage2D as *const c_void,
+        92 => glCopyTexSubImage2D as *const c_void,
+        93 => glCopyTexSubImage3D as *const c_void,
+        94 => glCopyTexSubImage3D as *const c_void,
+        95 => glCreateProgram as *const c_void,
+        96 => glCreateShader as *const c_void,
+        97 => glCreateShaderProgramv as *const c_void,
+        98 => glCreateShaderProgramv as *const c_void,
+        99 => glCullFace as *const c_void,
+        100 => glDebugMessageCallback as *const c_void,
+        101 => glDebugMessageCallback as *const c_void,
+        102 => glDebugMessageControl as *const c_void,
+        103 => glDebugMessageControl as *const c_void,
+        104 => glDebugMessageInsert as *const c_void,
+        105 => glDebugMessageInsert as *const c_void,
+        106 => glDeleteBuffers as *const c_void,
+        107 => glDeleteFramebuffers as *const c_void,
+        108 => glDeleteProgram as *const c_void,
+        109 => glDeleteProgramPipelines as *const c_void,
+        110 => glDeleteProgramPipelines as *const c_void,
+        111 => glDeleteQueries as *const c_void,
+        112 => glDeleteQueries as *const c_void,
+        113 => glDeleteRenderbuffers as *const c_void,
+        114 => glDeleteSamplers as *const c_void,
+        115 => glDeleteShader as *const c_void,
+        116 => glDeleteSync as *const c_void,
+        117 => glDeleteTextures as *const c_void,
+        118 => glDeleteTransformFeedbacks as *const c_void,
+        119 => glDeleteVertexArrays as *const c_void,
+        120 => glDeleteVertexArrays as *const c_void,
+        121 => glDepthFunc as *const c_void,
+        122 => glDepthMask as *const c_void,
+        123 => glDepthRangeArrayfvOES as *const c_void,
+        124 => glDepthRangeIndexedfOES as *const c_void,
+        125 => glDepthRangef as *const c_void,
+        126 => glDetachShader as *const c_void,
+        127 => glDisable as *const c_void,
+        128 => glDisableVertexAttribArray as *const c_void,
+        129 => glDisablei as *const c_void,
+        130 => glDisablei as *const c_void,
+        131 => glDisablei as *const c_void,
+        132 => glDiscardFramebufferEXT as *const c_void,
+        133 => glDispatchCompute as *const c_void,
+        134 => glDispatchComputeIndirect as *const c_void,
+        135 => glDrawArrays as *const c_void,
+        136 => glDrawArraysIndirect as *const c_void,
+        137 => glDrawArraysInstanced as *const c_void,
+        138 => glDrawArraysInstancedBaseInstanceEXT as *const c_void,
+        139 => glDrawArraysInstanced as *const c_void,
+        140 => glDrawBuffers as *const c_void,
+        141 => glDrawBuffers as *const c_void,
+        142 => glDrawBuffers as *const c_void,
+        143 => glDrawElements as *const c_void,
+        144 => glDrawElementsBaseVertex as *const c_void,
+        145 => glDrawElementsBaseVertex as *const c_void,
+        146 => glDrawElementsBaseVertex as *const c_void,
+        147 => glDrawElementsIndirect as *const c_void,
+        148 => glDrawElementsInstanced as *const c_void,
+        149 => glDrawElementsInstancedBaseInstanceEXT as *const c_void,
+        150 => glDrawElementsInstancedBaseVertex as *const c_void,
+        151 => glDrawElementsInstancedBaseVertexBaseInstanceEXT as *const c_void,
+        152 => glDrawElementsInstancedBaseVertex as *const c_void,
+        153 => glDrawElementsInstancedBaseVertex as *const c_void,
+        154 => glDrawElementsInstanced as *const c_void,
+        155 => glDrawRangeElements as *const c_void,
+        156 => glDrawRangeElementsBaseVertex as *const c_void,
+        157 => glDrawRangeElementsBaseVertex as *const c_void,
+        158 => glDrawRangeElementsBaseVertex as *const c_void,
+        159 => glEnable as *const c_void,
+        160 => glEnableVertexAttribArray as *const c_void,
+        161 => glEnablei as *const c_void,
+        162 => glEnablei as *const c_void,
+        163 => glEnablei as *const c_void,
+        164 => glEndConditionalRenderNV as *const c_void,
+        165 => glEndQuery as *const c_void,
+        166 => glEndQuery as *const c_void,
+        167 => glEndTransformFeedback as *const c_void,
+        168 => glFenceSync as *const c_void,
+        169 => glFinish as *const c_void,
+        170 => glFlush as *const c_void,
+        171 => glFlushMappedBufferRange as *const c_void,
+        172 => glFlushMappedBufferRange as *const c_void,
+        173 => glFramebufferFetchBarrierEXT as *const c_void,
+        174 => glFramebufferParameteri as *const c_void,
+        175 => glFramebufferRenderbuffer as *const c_void,
+        176 => glFramebufferTexture as *const c_void,
+        177 => glFramebufferTexture2D as *const c_void,
+        178 => glFramebufferTexture3DOES as *const c_void,
+        179 => glFramebufferTexture as *const c_void,
+        180 => glFramebufferTextureLayer as *const c_void,
+        181 => glFramebufferTexture as *const c_void,
+        182 => glFrontFace as *const c_void,
+        183 => glGenBuffers as *const c_void,
+        184 => glGenFramebuffers as *const c_void,
+        185 => glGenProgramPipelines as *const c_void,
+        186 => glGenProgramPipelines as *const c_void,
+        187 => glGenQueries as *const c_void,
+        188 => glGenQueries as *const c_void,
+        189 => glGenRenderbuffers as *const c_void,
+        190 => glGenSamplers as *const c_void,
+        191 => glGenTextures as *const c_void,
+        192 => glGenTransformFeedbacks as *const c_void,
+        193 => glGenVertexArrays as *const c_void,
+        194 => glGenVertexArrays as *const c_void,
+        195 => glGenerateMipmap as *const c_void,
+        196 => glGetActiveAttrib as *const c_void,
+        197 => glGetActiveUniform as *const c_void,
+        198 => glGetActiveUniformBlockName as *const c_void,
+        199 => glGetActiveUniformBlockiv as *const c_void,
+        200 => glGetActiveUniformsiv as *const c_void,
+        201 => glGetAttachedShaders as *const c_void,
+        202 => glGetAttribLocation as *const c_void,
+        203 => glGetBooleani_v as *const c_void,
+        204 => glGetBooleanv as *const c_void,
+        205 => glGetBufferParameteri64v as *const c_void,
+        206 => glGetBufferParameteriv as *const c_void,
+        207 => glGetBufferPointerv as *const c_void,
+        208 => glGetDebugMessageLog as *const c_void,
+        209 => glGetDebugMessageLog as *const c_void,
+        210 => crate::gl_hand::glGetError as *const c_void,
+        211 => glGetFloati_vOES as *const c_void,
+        212 => glGetFloatv as *const c_void,
+        213 => glGetFragDataIndexEXT as *const c_void,
+        214 => glGetFragDataLocation as *const c_void,
+        215 => glGetFramebufferAttachmentParameteriv as *const c_void,
+        216 => glGetFramebufferParameteriv as *const c_void,
+        217 => glGetGraphicsResetStatus as *const c_void,
+        218 => glGetGraphicsResetStatus as *const c_void,
+        219 => glGetGraphicsResetStatus as *const c_void,
+        220 => glGetInteger64i_v as *const c_void,
+        221 => glGetInteger64v as *const c_void,
+        222 => glGetIntegeri_v as *const c_void,
+        223 => glGetIntegerv as *const c_void,
+        224 => glGetInternalformativ as *const c_void,
+        225 => glGetMultisamplefv as *const c_void,
+        226 => glGetObjectLabel as *const c_void,
+        227 => glGetObjectLabel as *const c_void,
+        228 => glGetObjectLabel as *const c_void,
+        229 => glGetObjectPtrLabel as *const c_void,
+        230 => glGetObjectPtrLabel as *const c_void,
+        231 => glGetPointerv as *const c_void,
+        232 => glGetPointerv as *const c_void,
+        233 => glGetProgramBinary as *const c_void,
+        234 => glGetProgramBinary as *const c_void,
+        235 => glGetProgramInfoLog as *const c_void,
+        236 => glGetProgramInterfaceiv as *const c_void,
+        237 => glGetProgramPipelineInfoLog as *const c_void,
+        238 => glGetProgramPipelineInfoLog as *const c_void,
+        239 => glGetProgramPipelineiv as *const c_void,
+        240 => glGetProgramPipelineiv as *const c_void,
+        241 => glGetProgramResourceIndex as *const c_void,
+        242 => glGetProgramResourceLocation as *const c_void,
+        243 => glGetProgramResourceLocationIndexEXT as *const c_void,
+        244 => glGetProgramResourceName as *const c_void,
+        245 => glGetProgramResourceiv as *const c_void,
+        246 => glGetProgramiv as *const c_void,
+        247 => glGetQueryObjecti64vEXT as *const c_void,
+        248 => glGetQueryObjectivEXT as *const c_void,
+        249 => glGetQueryObjectui64vEXT as *const c_void,
+        250 => glGetQueryObjectuiv as *const c_void,
+        251 => glGetQueryObjectuiv as *const c_void,
+        252 => glGetQueryiv as *const c_void,
+        253 => glGetQueryiv as *const c_void,
+        254 => glGetRenderbufferParameteriv as *const c_void,
+        255 => glGetSamplerParameterIiv as *const c_void,
+        256 => glGetSamplerParameterIiv as *const c_void,
+        257 => glGetSamplerParameterIiv as *const c_void,
+        258 => glGetSamplerParameterIuiv as *const c_void,
+        259 => glGetSamplerParameterIuiv as *const c_void,
+        260 => glGetSamplerParameterIuiv as *const c_void,
+        261 => glGetSamplerParameterfv as *const c_void,
+        262 => glGetSamplerParameteriv as *const c_void,
+        263 => glGetShaderInfoLog as *const c_void,
+        264 => glGetShaderPrecisionFormat as *const c_void,
+        265 => glGetShaderSource as *const c_void,
+        266 => glGetShaderiv as *const c_void,
+        267 => glGetString as *const c_void,
+        268 => glGetStringi as *const c_void,
+        269 => glGetSynciv as *const c_void,
+        270 => glGetTexLevelParameterfv as *const c_void,
+        271 => glGetTexLevelParameteriv as *const c_void,
+        272 => glGetTexParameterIiv as *const c_void,
+        273 => glGetTexParameterIiv as *const c_void,
+        274 => glGetTexParameterIiv as *const c_void,
+        275 => glGetTexParameterIuiv as *const c_void,
+        276 => glGetTexParameterIuiv as *const c_void,
+        277 => glGetTexParameterIuiv as *const c_void,
+        278 => glGetTexParameterfv as *const c_void,
+        279 => glGetTexParameteriv as *const c_void,
+        280 => glGetTransformFeedbackVarying as *const c_void,
+        281 => glGetUniformBlockIndex as *const c_void,
+        282 => glGetUniformIndices as *const c_void,
+        283 => glGetUniformLocation as *const c_void,
+        284 => glGetUniformfv as *const c_void,
+        285 => glGetUniformiv as *const c_void,
+        286 => glGetUniformuiv as *const c_void,
+        287 => glGetVertexAttribIiv as *const c_void,
+        288 => glGetVertexAttribIuiv as *const c_void,
+        289 => glGetVertexAttribPointerv as *const c_void,
+        290 => glGetVertexAttribfv as *const c_void,
+        291 => glGetVertexAttribiv as *const c_void,
+        292 => glGetnUniformfv as *const c_void,
+        293 => glGetnUniformfv as *const c_void,
+        294 => glGetnUniformfv as *const c_void,
+        295 => glGetnUniformiv as *const c_void,
+        296 => glGetnUniformiv as *const c_void,
+        297 => glGetnUniformiv as *const c_void,
+        298 => glGetnUniformuiv as *const c_void,
+        299 => glGetnUniformuiv as *const c_void,
+        300 => glHint as *const c_void,
+        301 => glInvalidateFramebuffer as *const c_void,
+        302 => glInvalidateSubFramebuffer as *const c_void,
+        303 => glIsBuffer as *const c_void,
+        304 => glIsEnabled as *const c_void,
+        305 => glIsEnabledi as *const c_void,
+        306 => glIsEnabledi as *const c_void,
+        307 => glIsEnabledi as *const c_void,
+        308 => glIsFramebuffer as *const c_void,
+        309 => glIsProgram as *const c_void,
+        310 => glIsProgramPipeline as *const c_void,
+        311 => glIsProgramPipeline as *const c_void,
+        312 => glIsQuery as *const c_void,
+        313 => glIsQuery as *const c_void,
+        314 => glIsRenderbuffer as *const c_void,
+        315 => glIsSampler as *const c_void,
+        316 => glIsShader as *const c_void,
+        317 => glIsSync as *const c_void,
+        318 => glIsTexture as *const c_void,
+        319 => glIsTransformFeedback as *const c_void,
+        320 => glIsVertexArray as *const c_void,
+        321 => glIsVertexArray as *const c_void,
+        322 => glLabelObjectEXT as *const c_void,
+        323 => glLineWidth as *const c_void,
+        324 => glLinkProgram as *const c_void,
+        325 => glMapBufferRange as *const c_void,
+        326 => glMapBufferRange as *const c_void,
+        327 => glMaxShaderCompilerThreadsKHR as *const c_void,
+        328 => glMemoryBarrier as *const c_void,
+        329 => glMemoryBarrierByRegion as *const c_void,
+        330 => glMinSampleShading as *const c_void,
+        331 => glMinSampleShading as *const c_void,
+        332 => crate::gl_hand::glMultiDrawArraysEXT as *const c_void,
+        333 => crate::gl_hand::glMultiDrawElementsBaseVertexEXT as *const c_void,
+        334 => crate::gl_hand::glMultiDrawElementsEXT as *const c_void,
+        335 => glObjectLabel as *const c_void,
+        336 => glObjectLabel as *const c_void,
+        337 => glObjectPtrLabel as *const c_void,
+        338 => glObjectPtrLabel as *const c_void,
+        339 => glPatchParameteri as *const c_void,
+        340 => glPatchParameteri as *const c_void,
+        341 => glPatchParameteri as *const c_void,
+        342 => glPauseTransformFeedback as *const c_void,
+        343 => glPixelStorei as *const c_void,
+        344 => glPolygonOffset as *const c_void,
+        345 => glPolygonOffsetClampEXT as *const c_void,
+        346 => glPopDebugGroup as *const c_void,
+        347 => glPopDebugGroup as *const c_void,
+        348 => glPrimitiveBoundingBox as *const c_void,
+        349 => glPrimitiveBoundingBox as *const c_void,
+        350 => glPrimitiveBoundingBox as *const c_void,
+        351 => glProgramBinary as *const c_void,
+        352 => glProgramBinary as *const c_void,
+        353 => glProgramParameteri as *const c_void,
+        354 => glProgramParameteri as *const c_void,
+        355 => glProgramUniform1f as *const c_void,
+        356 => glProgramUniform1f as *const c_void,
+        357 => glProgramUniform1fv as *const c_void,
+        358 => glProgramUniform1fv as *const c_void,
+        359 => glProgramUniform1i as *const c_void,
+        360 => glProgramUniform1i as *const c_void,
+        361 => glProgramUniform1iv as *const c_void,
+        362 => glProgramUniform1iv as *const c_void,
+        363 => glProgramUniform1ui as *const c_void,
+        364 => glProgramUniform1ui as *const c_void,
+        365 => glProgramUniform1uiv as *const c_void,
+        366 => glProgramUniform1uiv as *const c_void,
+        367 => glProgramUniform2f as *const c_void,
+        368 => glProgramUniform2f as *const c_void,
+        369 => glProgramUniform2fv as *const c_void,
+        370 => glProgramUniform2fv as *const c_void,
+        371 => glProgramUniform2i as *const c_void,
+        372 => glProgramUniform2i as *const c_void,
+        373 => glProgramUniform2iv as *const c_void,
+        374 => glProgramUniform2iv as *const c_void,
+        375 => glProgramUniform2ui as *const c_void,
+        376 => glProgramUniform2ui as *const c_void,
+        377 => glProgramUniform2uiv as *const c_void,
+        378 => glProgramUniform2uiv as *const c_void,
+        379 => glProgramUniform3f as *const c_void,
+        380 => glProgramUniform3f as *const c_void,
+        381 => glProgramUniform3fv as *const c_void,
+        382 => glProgramUniform3fv as *const c_void,
+        383 => glProgramUniform3i as *const c_void,
+        384 => glProgramUniform3i as *const c_void,
+        385 => glProgramUniform3iv as *const c_void,
+        386 => glProgramUniform3iv as *const c_void,
+        387 => glProgramUniform3ui as *const c_void,
+        388 => glProgramUniform3ui as *const c_void,
+        389 => glProgramUniform3uiv as *const c_void,
+        390 => glProgramUniform3uiv as *const c_void,
+        391 => glProgramUniform4f as *const c_void,
+        392 => glProgramUniform4f as *const c_void,
+        393 => glProgramUniform4fv as *const c_void,
+        394 => glProgramUniform4fv as *const c_void,
+        395 => glProgramUniform4i as *const c_void,
+        396 => glProgramUniform4i as *const c_void,
+        397 => glProgramUniform4iv as *const c_void,
+        398 => glProgramUniform4iv as *const c_void,
+        399 => glProgramUniform4ui as *const c_void,
+        400 => glProgramUniform4ui as *const c_void,
+        401 => glProgramUniform4uiv as *const c_void,
+        402 => glProgramUniform4uiv as *const c_void,
+        403 => glProgramUniformMatrix2fv as *const c_void,
+        404 => glProgramUniformMatrix2fv as *const c_void,
+        405 => glProgramUniformMatrix2x3fv as *const c_void,
+        406 => glProgramUniformMatrix2x3fv as *const c_void,
+        407 => glProgramUniformMatrix2x4fv as *const c_void,
+        408 => glProgramUniformMatrix2x4fv as *const c_void,
+        409 => glProgramUniformMatrix3fv as *const c_void,
+        410 => glProgramUniformMatrix3fv as *const c_void,
+        411 => glProgramUniformMatrix3x2fv as *const c_void,
+        412 => glProgramUniformMatrix3x2fv as *const c_void,
+        413 => glProgramUniformMatrix3x4fv as *const c_void,
+        414 => glProgramUniformMatrix3x4fv as *const c_void,
+        415 => glProgramUniformMatrix4fv as *const c_void,
+        416 => glProgramUniformMatrix4fv as *const c_void,
+        417 => glProgramUniformMatrix4x2fv as *const c_void,
+        418 => glProgramUniformMatrix4x2fv as *const c_void,
+        419 => glProgramUniformMatrix4x3fv as *const c_void,
+        420 => glProgramUniformMatrix4x3fv as *const c_void,
+        421 => glPushDebugGroup as *const c_void,
+        422 => glPushDebugGroup as *const c_void,
+        423 => glQueryCounterEXT as *const c_void,
+        424 => glReadBuffer as *const c_void,
+        425 => glReadBuffer as *const c_void,
+        426 => glReadPixels as *const c_void,
+        427 => glReadnPixels as *const c_void,
+        428 => glReadnPixels as *const c_void,
+        429 => glReadnPixels as *const c_void,
+        430 => glReleaseShaderCompiler as *const c_void,
+        431 => glRenderbufferStorage as *const c_void,
+        432 => glRenderbufferStorageMultisample as *const c_void,
+        433 => glResumeTransformFeedback as *const c_void,
+        434 => glSampleCoverage as *const c_void,
+        435 => glSampleMaski as *const c_void,
+        436 => glSamplerParameterIiv as *const c_void,
+        437 => glSamplerParameterIiv as *const c_void,
+        438 => glSamplerParameterIiv as *const c_void,
+        439 => glSamplerParameterIuiv as *const c_void,
+        440 => glSamplerParameterIuiv as *const c_void,
+        441 => glSamplerParameterIuiv as *const c_void,
+        442 => glSamplerParameterf as *const c_void,
+        443 => glSamplerParameterfv as *const c_void,
+        444 => glSamplerParameteri as *const c_void,
+        445 => glSamplerParameteriv as *const c_void,
+        446 => glScissor as *const c_void,
+        447 => glScissorArrayvOES as *const c_void,
+        448 => glScissorIndexedOES as *const c_void,
+        449 => glScissorIndexedvOES as *const c_void,
+        450 => glShaderBinary as *const c_void,
+        451 => glShaderSource as *const c_void,
+        452 => glStencilFunc as *const c_void,
+        453 => glStencilFuncSeparate as *const c_void,
+        454 => glStencilMask as *const c_void,
+        455 => glStencilMaskSeparate as *const c_void,
+        456 => glStencilOp as *const c_void,
+        457 => glStencilOpSeparate as *const c_void,
+        458 => glTexBuffer as *const c_void,
+        459 => glTexBuffer as *const c_void,
+        460 => glTexBuffer as *const c_void,
+        461 => glTexBufferRange as *const c_void,
+        462 => glTexBufferRange as *const c_void,
+        463 => glTexBufferRange as *const c_void,
+        464 => glTexImage2D as *const c_void,
+        465 => glTexImage3D as *const c_void,
+        466 => glTexImage3D as *const c_void,
+        467 => glTexParameterIiv as *const c_void,
+        468 => glTexParameterIiv as *const c_void,
+        469 => glTexParameterIiv as *const c_void,
+        470 => glTexParameterIuiv as *const c_void,
+        471 => glTexParameterIuiv as *const c_void,
+        472 => glTexParameterIuiv as *const c_void,
+        473 => glTexParameterf as *const c_void,
+        474 => glTexParameterfv as *const c_void,
+        475 => glTexParameteri as *const c_void,
+        476 => glTexParameteriv as *const c_void,
+        477 => glTexStorage2D as *const c_void,
+        478 => glTexStorage2DMultisample as *const c_void,
+        479 => glTexStorage3D as *const c_void,
+        480 => glTexStorage3DMultisample as *const c_void,
+        481 => glTexStorage3DMultisample as *const c_void,
+        482 => glTexSubImage2D as *const c_void,
+        483 => glTexSubImage3D as *const c_void,
+        484 => glTexSubImage3D as *const c_void,
+        485 => glTextureViewEXT as *const c_void,
+        486 => glTextureViewEXT as *const c_void,
+        487 => glTransformFeedbackVaryings as *const c_void,
+        488 => glUniform1f as *const c_void,
+        489 => glUniform1fv as *const c_void,
+        490 => glUniform1i as *const c_void,
+        491 => glUniform1iv as *const c_void,
+        492 => glUniform1ui as *const c_void,
+        493 => glUniform1uiv as *const c_void,
+        494 => glUniform2f as *const c_void,
+        495 => glUniform2fv as *const c_void,
+        496 => glUniform2i as *const c_void,
+        497 => glUniform2iv as *const c_void,
+        498 => glUniform2ui as *const c_void,
+        499 => glUniform2uiv as *const c_void,
+        500 => glUniform3f as *const c_void,
+        501 => glUniform3fv as *const c_void,
+        502 => glUniform3i as *const c_void,
+        503 => glUniform3iv as *const c_void,
+        504 => glUniform3ui as *const c_void,
+        505 => glUniform3uiv as *const c_void,
+        506 => glUniform4f as *const c_void,
+        507 => glUniform4fv as *const c_void,
+        508 => glUniform4i as *const c_void,
+        509 => glUniform4iv as *const c_void,
+        510 => glUniform4ui as *const c_void,
+        511 => glUniform4uiv as *const c_void,
+        512 => glUniformBlockBinding as *const c_void,
+        513 => glUniformMatrix2fv as *const c_void,
+        514 => glUniformMatrix2x3fv as *const c_void,
+        515 => glUniformMatrix2x4fv as *const c_void,
+        516 => glUniformMatrix3fv as *const c_void,
+        517 => glUniformMatrix3x2fv as *const c_void,
+        518 => glUniformMatrix3x4fv as *const c_void,
+        519 => glUniformMatrix4fv as *const c_void,
+        520 => glUniformMatrix4x2fv as *const c_void,
+        521 => glUniformMatrix4x3fv as *const c_void,
+        522 => glUnmapBuffer as *const c_void,
+        523 => glUseProgram as *const c_void,
+        524 => glUseProgramStages as *const c_void,
+        525 => glUseProgramStages as *const c_void,
+        526 => glValidateProgram as *const c_void,
+        527 => glValidateProgramPipeline as *const c_void,
+        528 => glValidateProgramPipeline as *const c_void,
+        529 => glVertexAttrib1f as *const c_void,
+        530 => glVertexAttrib1fv as *const c_void,
+        531 => glVertexAttrib2f as *const c_void,
+        532 => glVertexAttrib2fv as *const c_void,
+        533 => glVertexAttrib3f as *const c_void,
+        534 => glVertexAttrib3fv as *const c_void,
+        535 => glVertexAttrib4f as *const c_void,
+        536 => glVertexAttrib4fv as *const c_void,
+        537 => glVertexAttribBinding as *const c_void,
+        538 => glVertexAttribDivisor as *const c_void,
+        539 => glVertexAttribFormat as *const c_void,
+        540 => glVertexAttribI4i as *const c_void,
+        541 => glVertexAttribI4iv as *const c_void,
+        542 => glVertexAttribI4ui as *const c_void,
+        543 => glVertexAttribI4uiv as *const c_void,
+        544 => glVertexAttribIFormat as *const c_void,
+        545 => glVertexAttribIPointer as *const c_void,
+        546 => glVertexAttribPointer as *const c_void,
+        547 => glVertexBindingDivisor as *const c_void,
+        548 => glViewport as *const c_void,
+        549 => glViewportArrayvOES as *const c_void,
+        550 => glViewportIndexedfOES as *const c_void,
+        551 => glViewportIndexedfvOES as *const c_void,
+        552 => glWaitSync as *const c_void,
         _ => core::ptr::null(),
     }
 }

@@ -14,6 +14,7 @@
 mod egl_hand;
 mod entry;
 mod generated;
+mod gl_hand;
 mod ptr;
 mod types;
 

@@ -4,6 +4,8 @@
 
 use core::ffi::c_void;
 
+#[cfg(test)]
+use crate::generated::ALIASES;
 use crate::generated::{entry_point, NAMES};
 
 /// The entry point for `name`, or NULL when glwire does not implement it.
@@ -33,10 +35,25 @@ mod tests {
     }
 
     #[test]
-    fn covers_all_of_gles_3_2_core() {
+    fn covers_gles_3_2_core_and_the_forwarded_extensions() {
         let gl = NAMES.iter().filter(|n| n.starts_with("gl")).count();
-        assert_eq!(gl, wire::commands::GLES_COMMANDS);
-        assert_eq!(gl, 358);
+        let client_side = ["glMultiDrawArraysEXT", "glMultiDrawElementsEXT", "glMultiDrawElementsBaseVertexEXT"];
+        assert_eq!(wire::commands::GLES_COMMANDS, 358);
+        assert_eq!(
+            gl,
+            wire::commands::GLES_COMMANDS + wire::commands::GLES_EXTENSION_COMMANDS + ALIASES.len() + client_side.len()
+        );
+        for name in client_side {
+            assert!(!proc_address(name.as_bytes()).is_null(), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_alias_is_its_target() {
+        for (alias, target) in ALIASES {
+            assert_eq!(proc_address(alias.as_bytes()), proc_address(target.as_bytes()), "{alias}");
+        }
+        assert_eq!(proc_address(b"glDrawElementsBaseVertexOES"), proc_address(b"glDrawElementsBaseVertex"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use wire::CommandBuf;
 
 use crate::error::ServerError;
 use crate::exec::Executor;
+use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
 
 const GL_BUFFER_SIZE: u32 = 0x8764;
@@ -29,6 +30,8 @@ pub struct GlesExecutor {
     host_replies: CommandBuf,
     /// Replies of the validator's state queries.
     query: CommandBuf,
+    /// What GL_EXTENSIONS offers, read from the host on first use.
+    extensions: Option<Extensions>,
 }
 
 impl GlesExecutor {
@@ -36,12 +39,62 @@ impl GlesExecutor {
     /// calling thread: call it on the context thread.
     pub fn new(backend: &Backend, limits: ValidatorLimits) -> Result<Self, ServerError> {
         let cx = backend.new_context(None)?;
-        Ok(Self { cx, validator: Validator::new(limits), host_replies: CommandBuf::new(), query: CommandBuf::new() })
+        Ok(Self {
+            cx,
+            validator: Validator::new(limits),
+            host_replies: CommandBuf::new(),
+            query: CommandBuf::new(),
+            extensions: None,
+        })
     }
 
     /// The host's renderer strings, for logs and tests.
     pub fn renderer(&self) -> Result<backend_gles::RendererStrings, ServerError> {
         Ok(self.cx.renderer_strings()?)
+    }
+}
+
+impl GlesExecutor {
+    /// The host's extensions that glwire forwards.
+    fn extensions(&mut self) -> &Extensions {
+        let Self { cx, query, extensions, .. } = self;
+        extensions.get_or_insert_with(|| {
+            let mut host = Host { cx, buf: query };
+            let reply = host.run(&Command::GetString(GetString { name: GL_EXTENSIONS }));
+            match reply.map(decode_reply) {
+                Some(Ok((Reply::GetString(r), _))) => {
+                    Extensions::filter(r.ret.and_then(|s| s.to_str().ok()).unwrap_or_default())
+                }
+                _ => Extensions::default(),
+            }
+        })
+    }
+
+    /// Answers the queries of the extension list from [`Extensions`] instead of the
+    /// host; `false` when `cmd` is not one of them.
+    fn answer_extension_query(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<bool, ServerError> {
+        match *cmd {
+            Command::GetString(GetString { name: GL_EXTENSIONS }) => {
+                GetStringReply { ret: Some(self.extensions().joined()) }.encode(replies)?
+            }
+            Command::GetStringi(GetStringi { name: GL_EXTENSIONS, index }) => match self.extensions().get(index) {
+                Some(name) => GetStringiReply { ret: Some(&name.clone()) }.encode(replies)?,
+                None => {
+                    self.validator.record(crate::validate::GL_INVALID_VALUE);
+                    GetStringiReply { ret: None }.encode(replies)?
+                }
+            },
+            Command::GetIntegerv(GetIntegerv { pname: GL_NUM_EXTENSIONS, data }) => {
+                let n = [i32::try_from(self.extensions().count()).unwrap_or(i32::MAX)];
+                GetIntegervReply { data: cut(data.map(|_| &n[..]), data) }.encode(replies)?
+            }
+            Command::GetInteger64v(GetInteger64v { pname: GL_NUM_EXTENSIONS, data }) => {
+                let n = [i64::try_from(self.extensions().count()).unwrap_or(i64::MAX)];
+                GetInteger64vReply { data: cut(data.map(|_| &n[..]), data) }.encode(replies)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 }
 
@@ -171,6 +224,9 @@ impl Executor for GlesExecutor {
     }
 
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
+        if self.answer_extension_query(cmd, replies)? {
+            return Ok(());
+        }
         if let Command::GetError(_) = cmd {
             let pending = self.validator.take_error();
             if pending != 0 {

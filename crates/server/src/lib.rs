@@ -7,8 +7,8 @@
 //! thread per session), `handshake`, `session` (the control loop and everything a
 //! session owns) and `dispatch` (the one table of control handlers). The data plane:
 //! `context` (one thread per GL context), `exec` (the executor seam), `validate` (what
-//! every command must satisfy before host GL), `gles` (the host executor behind it) and
-//! `stats`.
+//! every command must satisfy before host GL), `gles` (the host executor behind it),
+//! `extensions` (what GL_EXTENSIONS offers) and `stats`.
 
 mod config;
 pub mod context;
@@ -16,6 +16,7 @@ mod dispatch;
 mod endpoint;
 pub mod error;
 pub mod exec;
+mod extensions;
 pub mod gles;
 mod handshake;
 mod host;

@@ -5,7 +5,9 @@
 
 use bumpalo::Bump;
 use wire::codec::arbitrary::Entropy;
-use wire::commands::{decode_command, decode_reply, sample, Api, Opcode, Sizing, GLES_COMMANDS};
+use wire::commands::{
+    decode_command, decode_reply, sample, Api, Opcode, Sizing, GLES_COMMANDS, GLES_EXTENSIONS, GLES_EXTENSION_COMMANDS,
+};
 use wire::CommandBuf;
 
 /// Random instances tried per command.
@@ -39,8 +41,9 @@ fn roundtrip(op: Opcode) -> Result<(), String> {
 }
 
 fn main() {
-    let mut covered = [0usize; 2];
-    let mut totals = [0usize; 2];
+    // GLES core, EGL, GLES extensions.
+    let mut covered = [0usize; 3];
+    let mut totals = [0usize; 3];
     let mut by_sizing = [0usize; 3];
     let mut sync = 0;
     println!("{:<8} {:<40} {:<8} {:<6} round-trip", "opcode", "command", "encoding", "reply");
@@ -48,10 +51,14 @@ fn main() {
         for op in Opcode::ALL.into_iter().filter(|op| op.info().api == api) {
             let info = op.info();
             let result = roundtrip(op);
-            let i = (api == Api::Egl) as usize;
+            let i = match (api, info.extension) {
+                (Api::Egl, _) => 1,
+                (Api::Gles, Some(_)) => 2,
+                (Api::Gles, None) => 0,
+            };
             totals[i] += 1;
             covered[i] += result.is_ok() as usize;
-            if api == Api::Gles {
+            if i == 0 {
                 by_sizing[info.sizing as usize] += 1;
                 sync += info.sync as usize;
             }
@@ -67,7 +74,7 @@ fn main() {
     }
     println!();
     println!(
-        "GLES: {} scalar-only, {} sized from registry `len`, {} hand-sized; {} synchronous, {} asynchronous",
+        "GLES core: {} scalar-only, {} sized from registry `len`, {} hand-sized; {} synchronous, {} asynchronous",
         by_sizing[Sizing::Scalar as usize],
         by_sizing[Sizing::Len as usize],
         by_sizing[Sizing::Hand as usize],
@@ -75,8 +82,18 @@ fn main() {
         totals[0] - sync
     );
     println!("EGL functions forwarded: {} ({} round-trip)", totals[1], covered[1]);
+    println!(
+        "GLES extensions offered: {}; their commands not in core: {} ({} round-trip)",
+        GLES_EXTENSIONS.len(),
+        totals[2],
+        covered[2]
+    );
     println!("covered {}/{}", covered[0], GLES_COMMANDS);
-    if covered[0] != GLES_COMMANDS || covered[1] != totals[1] {
+    if covered[0] != GLES_COMMANDS
+        || covered[1] != totals[1]
+        || totals[2] != GLES_EXTENSION_COMMANDS
+        || covered[2] != totals[2]
+    {
         std::process::exit(1);
     }
 }

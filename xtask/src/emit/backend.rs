@@ -251,6 +251,16 @@ const SAFETY_DOC: &[&str] = &[
     "/// `glGetVertexAttribPointerv`.",
 ];
 
+/// Where a command comes from, as `{es}(3, 1)` / `{ext}("GL_OES_texture_view")` (or,
+/// with empty prefixes, as prose).
+fn since(c: &Cmd, versions: &BTreeMap<String, (u8, u8)>, es: &str, ext: &str) -> Result<String, String> {
+    if let Some(e) = &c.extension {
+        return Ok(if ext.is_empty() { e.clone() } else { format!("{ext}(\"{e}\")") });
+    }
+    let (a, b) = versions.get(&c.c_name).ok_or_else(|| format!("{}: in no gles2 feature", c.c_name))?;
+    Ok(if es == "ES" { format!("ES {a}.{b}") } else { format!("{es}({a}, {b})") })
+}
+
 pub fn backend_file(m: &Model) -> Result<String, String> {
     let versions = gles_versions()?;
     let cmds: Vec<&Cmd> = m.gles().collect();
@@ -271,7 +281,7 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("use wire::commands::*;");
     o.line("");
     o.line("use crate::error::BackendError;");
-    o.line("use crate::fns::{fn_ptr, need, FnInfo};");
+    o.line("use crate::fns::{fn_ptr, need, FnInfo, Since};");
     o.line("use crate::scratch::{c_str, data_ref, out, out_ref, str_ptrs, Scratch};");
     o.line("use crate::types::*;");
     o.line("");
@@ -279,11 +289,15 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("/// Scratch buffers one command may need at once (its output parameters).");
     o.line(format!("pub const SCRATCH_SLOTS: usize = {};", slots.max(1)));
     o.line("");
-    o.line("/// Every GLES function `GlesFns` holds, in field order, with the version that added it.");
+    o.line("/// Every GLES function `GlesFns` holds, in field order, with the version or extension");
+    o.line("/// that added it.");
     o.line(format!("pub const GLES_FUNCTIONS: [FnInfo; {}] = [", cmds.len()));
     for c in &cmds {
-        let (a, b) = versions.get(&c.c_name).ok_or_else(|| format!("{}: in no gles2 feature", c.c_name))?;
-        o.line(format!("    FnInfo {{ name: \"{}\", version: ({a}, {b}) }},", c.c_name));
+        o.line(format!(
+            "    FnInfo {{ name: \"{}\", since: {} }},",
+            c.c_name,
+            since(c, &versions, "Since::Es", "Since::Extension")?
+        ));
     }
     o.line("];");
     o.line("");
@@ -292,8 +306,7 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("#[derive(Clone, Copy)]");
     o.line("pub struct GlesFns {");
     for c in &cmds {
-        let (a, b) = versions[&c.c_name];
-        o.line(format!("    /// `{}` (ES {a}.{b}).", c.c_name));
+        o.line(format!("    /// `{}` ({}).", c.c_name, since(c, &versions, "ES", "")?));
         o.line(format!("    pub {}: Option<{}>,", field(c), fn_type(c)?));
     }
     o.line("}");

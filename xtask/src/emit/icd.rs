@@ -226,20 +226,44 @@ pub fn icd_file(m: &Model) -> Result<String, String> {
     for c in &generated {
         shim(&mut o, c)?;
     }
-    let mut names: Vec<&str> = generated.iter().map(|c| c.c_name.as_str()).collect();
+    // (name, the function that implements it): generated shims, extension names that
+    // alias one, and the ICD's client-side extension commands (`gl_hand`).
+    let mut names: Vec<(String, String)> = generated.iter().map(|c| (c.c_name.clone(), c.c_name.clone())).collect();
+    for (alias, target) in &m.aliases {
+        if !generated.iter().any(|c| &c.c_name == target) {
+            return Err(format!("{alias}: aliases {target}, which the ICD writes by hand"));
+        }
+        names.push((alias.clone(), target.clone()));
+    }
+    // GL entry points written by hand live in `gl_hand` (EGL ones have their own table).
+    let hand_gl = m.commands.iter().filter(|c| c.icd_hand && c.api == Api::Gles).map(|c| &c.c_name);
+    for name in m.client_commands.iter().chain(hand_gl) {
+        names.push((name.clone(), format!("crate::gl_hand::{name}")));
+    }
     names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(format!("{} is listed twice", w[0].0));
+    }
     o.line("/// Every entry point's name, sorted bytewise for binary search.");
     o.line(format!("pub(crate) static NAMES: [&str; {}] = [", names.len()));
-    for n in &names {
+    for (n, _) in &names {
         o.line(format!("    \"{n}\","));
+    }
+    o.line("];");
+    o.line("");
+    o.line("/// Extension names that are another entry point under a vendor suffix: `(alias, target)`.");
+    o.line("#[cfg_attr(not(test), allow(dead_code))]");
+    o.line(format!("pub(crate) static ALIASES: [(&str, &str); {}] = [", m.aliases.len()));
+    for (a, t) in &m.aliases {
+        o.line(format!("    (\"{a}\", \"{t}\"),"));
     }
     o.line("];");
     o.line("");
     o.line("/// The entry point for `NAMES[i]`.");
     o.line("pub(crate) fn entry_point(i: usize) -> *const c_void {");
     o.line("    match i {");
-    for (i, n) in names.iter().enumerate() {
-        o.line(format!("        {i} => {n} as *const c_void,"));
+    for (i, (_, f)) in names.iter().enumerate() {
+        o.line(format!("        {i} => {f} as *const c_void,"));
     }
     o.line("        _ => core::ptr::null(),");
     o.line("    }");

@@ -621,8 +621,20 @@ pub fn commands_file(m: &Model) -> String {
     }
     o.line("}");
     o.line("");
-    o.line("/// Number of GLES commands (all of GLES 2.0, 3.0, 3.1 and 3.2 core).");
-    o.line(format!("pub const GLES_COMMANDS: usize = {};", m.gles().count()));
+    o.line("/// Number of GLES core commands (all of GLES 2.0, 3.0, 3.1 and 3.2).");
+    o.line(format!("pub const GLES_COMMANDS: usize = {};", m.gles_core().count()));
+    o.line("");
+    o.line("/// Number of forwarded GLES extension commands that are not a core command under");
+    o.line("/// another name.");
+    o.line(format!("pub const GLES_EXTENSION_COMMANDS: usize = {};", m.gles().count() - m.gles_core().count()));
+    o.line("");
+    o.line("/// The GLES extensions glwire offers, sorted: `GL_EXTENSIONS` lists those of them the");
+    o.line("/// host has.");
+    o.line(format!("pub const GLES_EXTENSIONS: [&str; {}] = [", m.extensions.len()));
+    for e in &m.extensions {
+        o.line(format!("    \"{e}\","));
+    }
+    o.line("];");
     o.line("");
     o.line("impl Opcode {");
     o.line(format!("    pub const ALL: [Opcode; {}] = [", m.commands.len()));
@@ -652,8 +664,10 @@ pub fn commands_file(m: &Model) -> String {
             Sizing::Len => "Len",
             Sizing::Hand => "Hand",
         };
+        let extension = c.extension.as_ref().map_or("None".to_owned(), |e| format!("Some(\"{e}\")"));
+        let hand_checked = c.params.iter().any(|p| p.kind.hand_counted());
         o.line(format!(
-            "            Opcode::{} => &CommandInfo {{ name: \"{}\", api: Api::{api}, sync: {}, sizing: Sizing::{sizing} }},",
+            "            Opcode::{} => &CommandInfo {{ name: \"{}\", api: Api::{api}, sync: {}, sizing: Sizing::{sizing}, extension: {extension}, hand_counted: {hand_checked} }},",
             c.rust, c.c_name, c.sync
         ));
     }

@@ -376,6 +376,39 @@ pub enum Opcode {
     TexBuffer = 0x0164,
     TexBufferRange = 0x0165,
     TexStorage3DMultisample = 0x0166,
+    DrawArraysInstancedBaseInstanceEXT = 0x0167,
+    DrawElementsInstancedBaseInstanceEXT = 0x0168,
+    DrawElementsInstancedBaseVertexBaseInstanceEXT = 0x0169,
+    BindFragDataLocationIndexedEXT = 0x016a,
+    BindFragDataLocationEXT = 0x016b,
+    GetProgramResourceLocationIndexEXT = 0x016c,
+    GetFragDataIndexEXT = 0x016d,
+    BufferStorageEXT = 0x016e,
+    ClearTexImageEXT = 0x016f,
+    ClearTexSubImageEXT = 0x0170,
+    ClipControlEXT = 0x0171,
+    LabelObjectEXT = 0x0172,
+    DiscardFramebufferEXT = 0x0173,
+    QueryCounterEXT = 0x0174,
+    GetQueryObjectivEXT = 0x0175,
+    GetQueryObjecti64vEXT = 0x0176,
+    GetQueryObjectui64vEXT = 0x0177,
+    PolygonOffsetClampEXT = 0x0178,
+    FramebufferFetchBarrierEXT = 0x0179,
+    TextureViewEXT = 0x017a,
+    MaxShaderCompilerThreadsKHR = 0x017b,
+    BeginConditionalRenderNV = 0x017c,
+    EndConditionalRenderNV = 0x017d,
+    FramebufferTexture3DOES = 0x017e,
+    ViewportArrayvOES = 0x017f,
+    ViewportIndexedfOES = 0x0180,
+    ViewportIndexedfvOES = 0x0181,
+    ScissorArrayvOES = 0x0182,
+    ScissorIndexedOES = 0x0183,
+    ScissorIndexedvOES = 0x0184,
+    DepthRangeArrayfvOES = 0x0185,
+    DepthRangeIndexedfOES = 0x0186,
+    GetFloatiVOES = 0x0187,
     EglBindAPI = 0x1000,
     EglBindTexImage = 0x1001,
     EglChooseConfig = 0x1002,
@@ -418,11 +451,155 @@ pub enum Opcode {
     EglWaitSyncKHR = 0x1027,
 }
 
-/// Number of GLES commands (all of GLES 2.0, 3.0, 3.1 and 3.2 core).
+/// Number of GLES core commands (all of GLES 2.0, 3.0, 3.1 and 3.2).
 pub const GLES_COMMANDS: usize = 358;
 
+/// Number of forwarded GLES extension commands that are not a core command under
+/// another name.
+pub const GLES_EXTENSION_COMMANDS: usize = 33;
+
+/// The GLES extensions glwire offers, sorted: `GL_EXTENSIONS` lists those of them the
+/// host has.
+pub const GLES_EXTENSIONS: [&str; 135] = [
+    "GL_ANDROID_extension_pack_es31a",
+    "GL_ANGLE_pack_reverse_row_order",
+    "GL_ANGLE_texture_compression_dxt3",
+    "GL_ANGLE_texture_compression_dxt5",
+    "GL_APPLE_texture_max_level",
+    "GL_ARM_shader_framebuffer_fetch_depth_stencil",
+    "GL_EXT_base_instance",
+    "GL_EXT_blend_func_extended",
+    "GL_EXT_blend_minmax",
+    "GL_EXT_buffer_storage",
+    "GL_EXT_clear_texture",
+    "GL_EXT_clip_control",
+    "GL_EXT_clip_cull_distance",
+    "GL_EXT_color_buffer_float",
+    "GL_EXT_color_buffer_half_float",
+    "GL_EXT_compressed_ETC1_RGB8_sub_texture",
+    "GL_EXT_copy_image",
+    "GL_EXT_debug_label",
+    "GL_EXT_depth_clamp",
+    "GL_EXT_discard_framebuffer",
+    "GL_EXT_disjoint_timer_query",
+    "GL_EXT_draw_buffers",
+    "GL_EXT_draw_buffers_indexed",
+    "GL_EXT_draw_elements_base_vertex",
+    "GL_EXT_draw_instanced",
+    "GL_EXT_float_blend",
+    "GL_EXT_frag_depth",
+    "GL_EXT_geometry_point_size",
+    "GL_EXT_geometry_shader",
+    "GL_EXT_gpu_shader5",
+    "GL_EXT_map_buffer_range",
+    "GL_EXT_multi_draw_arrays",
+    "GL_EXT_occlusion_query_boolean",
+    "GL_EXT_polygon_offset_clamp",
+    "GL_EXT_primitive_bounding_box",
+    "GL_EXT_read_format_bgra",
+    "GL_EXT_render_snorm",
+    "GL_EXT_robustness",
+    "GL_EXT_sRGB_write_control",
+    "GL_EXT_separate_shader_objects",
+    "GL_EXT_shader_framebuffer_fetch",
+    "GL_EXT_shader_framebuffer_fetch_non_coherent",
+    "GL_EXT_shader_group_vote",
+    "GL_EXT_shader_implicit_conversions",
+    "GL_EXT_shader_integer_mix",
+    "GL_EXT_shader_io_blocks",
+    "GL_EXT_tessellation_point_size",
+    "GL_EXT_tessellation_shader",
+    "GL_EXT_texture_border_clamp",
+    "GL_EXT_texture_buffer",
+    "GL_EXT_texture_compression_bptc",
+    "GL_EXT_texture_compression_dxt1",
+    "GL_EXT_texture_compression_rgtc",
+    "GL_EXT_texture_compression_s3tc",
+    "GL_EXT_texture_compression_s3tc_srgb",
+    "GL_EXT_texture_cube_map_array",
+    "GL_EXT_texture_filter_anisotropic",
+    "GL_EXT_texture_filter_minmax",
+    "GL_EXT_texture_format_BGRA8888",
+    "GL_EXT_texture_mirror_clamp_to_edge",
+    "GL_EXT_texture_norm16",
+    "GL_EXT_texture_query_lod",
+    "GL_EXT_texture_rg",
+    "GL_EXT_texture_sRGB_R8",
+    "GL_EXT_texture_sRGB_RG8",
+    "GL_EXT_texture_sRGB_decode",
+    "GL_EXT_texture_shadow_lod",
+    "GL_EXT_texture_type_2_10_10_10_REV",
+    "GL_EXT_texture_view",
+    "GL_EXT_unpack_subimage",
+    "GL_KHR_blend_equation_advanced",
+    "GL_KHR_blend_equation_advanced_coherent",
+    "GL_KHR_context_flush_control",
+    "GL_KHR_debug",
+    "GL_KHR_no_error",
+    "GL_KHR_parallel_shader_compile",
+    "GL_KHR_robust_buffer_access_behavior",
+    "GL_KHR_robustness",
+    "GL_KHR_texture_compression_astc_ldr",
+    "GL_KHR_texture_compression_astc_sliced_3d",
+    "GL_MESA_bgra",
+    "GL_MESA_framebuffer_flip_y",
+    "GL_MESA_shader_integer_functions",
+    "GL_NV_conditional_render",
+    "GL_NV_draw_buffers",
+    "GL_NV_fbo_color_attachments",
+    "GL_NV_image_formats",
+    "GL_NV_pack_subimage",
+    "GL_NV_pixel_buffer_object",
+    "GL_NV_read_buffer",
+    "GL_NV_read_depth",
+    "GL_NV_read_depth_stencil",
+    "GL_NV_read_stencil",
+    "GL_NV_shader_noperspective_interpolation",
+    "GL_OES_compressed_ETC1_RGB8_texture",
+    "GL_OES_copy_image",
+    "GL_OES_depth24",
+    "GL_OES_depth_texture",
+    "GL_OES_depth_texture_cube_map",
+    "GL_OES_draw_buffers_indexed",
+    "GL_OES_draw_elements_base_vertex",
+    "GL_OES_element_index_uint",
+    "GL_OES_fbo_render_mipmap",
+    "GL_OES_geometry_point_size",
+    "GL_OES_geometry_shader",
+    "GL_OES_get_program_binary",
+    "GL_OES_gpu_shader5",
+    "GL_OES_packed_depth_stencil",
+    "GL_OES_primitive_bounding_box",
+    "GL_OES_required_internalformat",
+    "GL_OES_rgb8_rgba8",
+    "GL_OES_sample_shading",
+    "GL_OES_sample_variables",
+    "GL_OES_shader_image_atomic",
+    "GL_OES_shader_io_blocks",
+    "GL_OES_shader_multisample_interpolation",
+    "GL_OES_standard_derivatives",
+    "GL_OES_surfaceless_context",
+    "GL_OES_tessellation_point_size",
+    "GL_OES_tessellation_shader",
+    "GL_OES_texture_3D",
+    "GL_OES_texture_border_clamp",
+    "GL_OES_texture_buffer",
+    "GL_OES_texture_cube_map_array",
+    "GL_OES_texture_float",
+    "GL_OES_texture_float_linear",
+    "GL_OES_texture_half_float",
+    "GL_OES_texture_half_float_linear",
+    "GL_OES_texture_npot",
+    "GL_OES_texture_stencil8",
+    "GL_OES_texture_storage_multisample_2d_array",
+    "GL_OES_texture_view",
+    "GL_OES_vertex_array_object",
+    "GL_OES_vertex_half_float",
+    "GL_OES_viewport_array",
+];
+
 impl Opcode {
-    pub const ALL: [Opcode; 398] = [
+    pub const ALL: [Opcode; 431] = [
         Opcode::ActiveTexture,
         Opcode::AttachShader,
         Opcode::BindAttribLocation,
@@ -781,6 +958,39 @@ impl Opcode {
         Opcode::TexBuffer,
         Opcode::TexBufferRange,
         Opcode::TexStorage3DMultisample,
+        Opcode::DrawArraysInstancedBaseInstanceEXT,
+        Opcode::DrawElementsInstancedBaseInstanceEXT,
+        Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT,
+        Opcode::BindFragDataLocationIndexedEXT,
+        Opcode::BindFragDataLocationEXT,
+        Opcode::GetProgramResourceLocationIndexEXT,
+        Opcode::GetFragDataIndexEXT,
+        Opcode::BufferStorageEXT,
+        Opcode::ClearTexImageEXT,
+        Opcode::ClearTexSubImageEXT,
+        Opcode::ClipControlEXT,
+        Opcode::LabelObjectEXT,
+        Opcode::DiscardFramebufferEXT,
+        Opcode::QueryCounterEXT,
+        Opcode::GetQueryObjectivEXT,
+        Opcode::GetQueryObjecti64vEXT,
+        Opcode::GetQueryObjectui64vEXT,
+        Opcode::PolygonOffsetClampEXT,
+        Opcode::FramebufferFetchBarrierEXT,
+        Opcode::TextureViewEXT,
+        Opcode::MaxShaderCompilerThreadsKHR,
+        Opcode::BeginConditionalRenderNV,
+        Opcode::EndConditionalRenderNV,
+        Opcode::FramebufferTexture3DOES,
+        Opcode::ViewportArrayvOES,
+        Opcode::ViewportIndexedfOES,
+        Opcode::ViewportIndexedfvOES,
+        Opcode::ScissorArrayvOES,
+        Opcode::ScissorIndexedOES,
+        Opcode::ScissorIndexedvOES,
+        Opcode::DepthRangeArrayfvOES,
+        Opcode::DepthRangeIndexedfOES,
+        Opcode::GetFloatiVOES,
         Opcode::EglBindAPI,
         Opcode::EglBindTexImage,
         Opcode::EglChooseConfig,
@@ -1183,6 +1393,39 @@ impl Opcode {
             0x0164 => Some(Opcode::TexBuffer),
             0x0165 => Some(Opcode::TexBufferRange),
             0x0166 => Some(Opcode::TexStorage3DMultisample),
+            0x0167 => Some(Opcode::DrawArraysInstancedBaseInstanceEXT),
+            0x0168 => Some(Opcode::DrawElementsInstancedBaseInstanceEXT),
+            0x0169 => Some(Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT),
+            0x016a => Some(Opcode::BindFragDataLocationIndexedEXT),
+            0x016b => Some(Opcode::BindFragDataLocationEXT),
+            0x016c => Some(Opcode::GetProgramResourceLocationIndexEXT),
+            0x016d => Some(Opcode::GetFragDataIndexEXT),
+            0x016e => Some(Opcode::BufferStorageEXT),
+            0x016f => Some(Opcode::ClearTexImageEXT),
+            0x0170 => Some(Opcode::ClearTexSubImageEXT),
+            0x0171 => Some(Opcode::ClipControlEXT),
+            0x0172 => Some(Opcode::LabelObjectEXT),
+            0x0173 => Some(Opcode::DiscardFramebufferEXT),
+            0x0174 => Some(Opcode::QueryCounterEXT),
+            0x0175 => Some(Opcode::GetQueryObjectivEXT),
+            0x0176 => Some(Opcode::GetQueryObjecti64vEXT),
+            0x0177 => Some(Opcode::GetQueryObjectui64vEXT),
+            0x0178 => Some(Opcode::PolygonOffsetClampEXT),
+            0x0179 => Some(Opcode::FramebufferFetchBarrierEXT),
+            0x017a => Some(Opcode::TextureViewEXT),
+            0x017b => Some(Opcode::MaxShaderCompilerThreadsKHR),
+            0x017c => Some(Opcode::BeginConditionalRenderNV),
+            0x017d => Some(Opcode::EndConditionalRenderNV),
+            0x017e => Some(Opcode::FramebufferTexture3DOES),
+            0x017f => Some(Opcode::ViewportArrayvOES),
+            0x0180 => Some(Opcode::ViewportIndexedfOES),
+            0x0181 => Some(Opcode::ViewportIndexedfvOES),
+            0x0182 => Some(Opcode::ScissorArrayvOES),
+            0x0183 => Some(Opcode::ScissorIndexedOES),
+            0x0184 => Some(Opcode::ScissorIndexedvOES),
+            0x0185 => Some(Opcode::DepthRangeArrayfvOES),
+            0x0186 => Some(Opcode::DepthRangeIndexedfOES),
+            0x0187 => Some(Opcode::GetFloatiVOES),
             0x1000 => Some(Opcode::EglBindAPI),
             0x1001 => Some(Opcode::EglBindTexImage),
             0x1002 => Some(Opcode::EglChooseConfig),
@@ -1229,404 +1472,437 @@ impl Opcode {
 
     pub const fn info(self) -> &'static CommandInfo {
         match self {
-            Opcode::ActiveTexture => &CommandInfo { name: "glActiveTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::AttachShader => &CommandInfo { name: "glAttachShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindAttribLocation => &CommandInfo { name: "glBindAttribLocation", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::BindBuffer => &CommandInfo { name: "glBindBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindFramebuffer => &CommandInfo { name: "glBindFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindRenderbuffer => &CommandInfo { name: "glBindRenderbuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindTexture => &CommandInfo { name: "glBindTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendColor => &CommandInfo { name: "glBlendColor", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendEquation => &CommandInfo { name: "glBlendEquation", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendEquationSeparate => &CommandInfo { name: "glBlendEquationSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendFunc => &CommandInfo { name: "glBlendFunc", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendFuncSeparate => &CommandInfo { name: "glBlendFuncSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BufferData => &CommandInfo { name: "glBufferData", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::BufferSubData => &CommandInfo { name: "glBufferSubData", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::CheckFramebufferStatus => &CommandInfo { name: "glCheckFramebufferStatus", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::Clear => &CommandInfo { name: "glClear", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ClearColor => &CommandInfo { name: "glClearColor", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ClearDepthf => &CommandInfo { name: "glClearDepthf", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ClearStencil => &CommandInfo { name: "glClearStencil", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ColorMask => &CommandInfo { name: "glColorMask", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CompileShader => &CommandInfo { name: "glCompileShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CompressedTexImage2D => &CommandInfo { name: "glCompressedTexImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::CompressedTexSubImage2D => &CommandInfo { name: "glCompressedTexSubImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::CopyTexImage2D => &CommandInfo { name: "glCopyTexImage2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CopyTexSubImage2D => &CommandInfo { name: "glCopyTexSubImage2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CreateProgram => &CommandInfo { name: "glCreateProgram", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::CreateShader => &CommandInfo { name: "glCreateShader", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::CullFace => &CommandInfo { name: "glCullFace", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DeleteBuffers => &CommandInfo { name: "glDeleteBuffers", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::DeleteFramebuffers => &CommandInfo { name: "glDeleteFramebuffers", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::DeleteProgram => &CommandInfo { name: "glDeleteProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DeleteRenderbuffers => &CommandInfo { name: "glDeleteRenderbuffers", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::DeleteShader => &CommandInfo { name: "glDeleteShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DeleteTextures => &CommandInfo { name: "glDeleteTextures", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::DepthFunc => &CommandInfo { name: "glDepthFunc", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DepthMask => &CommandInfo { name: "glDepthMask", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DepthRangef => &CommandInfo { name: "glDepthRangef", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DetachShader => &CommandInfo { name: "glDetachShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Disable => &CommandInfo { name: "glDisable", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DisableVertexAttribArray => &CommandInfo { name: "glDisableVertexAttribArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DrawArrays => &CommandInfo { name: "glDrawArrays", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DrawElements => &CommandInfo { name: "glDrawElements", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::Enable => &CommandInfo { name: "glEnable", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::EnableVertexAttribArray => &CommandInfo { name: "glEnableVertexAttribArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Finish => &CommandInfo { name: "glFinish", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::Flush => &CommandInfo { name: "glFlush", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::FramebufferRenderbuffer => &CommandInfo { name: "glFramebufferRenderbuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::FramebufferTexture2D => &CommandInfo { name: "glFramebufferTexture2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::FrontFace => &CommandInfo { name: "glFrontFace", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GenBuffers => &CommandInfo { name: "glGenBuffers", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GenerateMipmap => &CommandInfo { name: "glGenerateMipmap", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GenFramebuffers => &CommandInfo { name: "glGenFramebuffers", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GenRenderbuffers => &CommandInfo { name: "glGenRenderbuffers", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GenTextures => &CommandInfo { name: "glGenTextures", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetActiveAttrib => &CommandInfo { name: "glGetActiveAttrib", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetActiveUniform => &CommandInfo { name: "glGetActiveUniform", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetAttachedShaders => &CommandInfo { name: "glGetAttachedShaders", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetAttribLocation => &CommandInfo { name: "glGetAttribLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetBooleanv => &CommandInfo { name: "glGetBooleanv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetBufferParameteriv => &CommandInfo { name: "glGetBufferParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetError => &CommandInfo { name: "glGetError", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::GetFloatv => &CommandInfo { name: "glGetFloatv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetFramebufferAttachmentParameteriv => &CommandInfo { name: "glGetFramebufferAttachmentParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetIntegerv => &CommandInfo { name: "glGetIntegerv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetProgramiv => &CommandInfo { name: "glGetProgramiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetProgramInfoLog => &CommandInfo { name: "glGetProgramInfoLog", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetRenderbufferParameteriv => &CommandInfo { name: "glGetRenderbufferParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetShaderiv => &CommandInfo { name: "glGetShaderiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetShaderInfoLog => &CommandInfo { name: "glGetShaderInfoLog", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetShaderPrecisionFormat => &CommandInfo { name: "glGetShaderPrecisionFormat", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetShaderSource => &CommandInfo { name: "glGetShaderSource", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetString => &CommandInfo { name: "glGetString", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::GetTexParameterfv => &CommandInfo { name: "glGetTexParameterfv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetTexParameteriv => &CommandInfo { name: "glGetTexParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetUniformfv => &CommandInfo { name: "glGetUniformfv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetUniformiv => &CommandInfo { name: "glGetUniformiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetUniformLocation => &CommandInfo { name: "glGetUniformLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetVertexAttribfv => &CommandInfo { name: "glGetVertexAttribfv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetVertexAttribiv => &CommandInfo { name: "glGetVertexAttribiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetVertexAttribPointerv => &CommandInfo { name: "glGetVertexAttribPointerv", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::Hint => &CommandInfo { name: "glHint", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::IsBuffer => &CommandInfo { name: "glIsBuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsEnabled => &CommandInfo { name: "glIsEnabled", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsFramebuffer => &CommandInfo { name: "glIsFramebuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsProgram => &CommandInfo { name: "glIsProgram", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsRenderbuffer => &CommandInfo { name: "glIsRenderbuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsShader => &CommandInfo { name: "glIsShader", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsTexture => &CommandInfo { name: "glIsTexture", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::LineWidth => &CommandInfo { name: "glLineWidth", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::LinkProgram => &CommandInfo { name: "glLinkProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::PixelStorei => &CommandInfo { name: "glPixelStorei", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::PolygonOffset => &CommandInfo { name: "glPolygonOffset", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ReadPixels => &CommandInfo { name: "glReadPixels", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::ReleaseShaderCompiler => &CommandInfo { name: "glReleaseShaderCompiler", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::RenderbufferStorage => &CommandInfo { name: "glRenderbufferStorage", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::SampleCoverage => &CommandInfo { name: "glSampleCoverage", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Scissor => &CommandInfo { name: "glScissor", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ShaderBinary => &CommandInfo { name: "glShaderBinary", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ShaderSource => &CommandInfo { name: "glShaderSource", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::StencilFunc => &CommandInfo { name: "glStencilFunc", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::StencilFuncSeparate => &CommandInfo { name: "glStencilFuncSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::StencilMask => &CommandInfo { name: "glStencilMask", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::StencilMaskSeparate => &CommandInfo { name: "glStencilMaskSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::StencilOp => &CommandInfo { name: "glStencilOp", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::StencilOpSeparate => &CommandInfo { name: "glStencilOpSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexImage2D => &CommandInfo { name: "glTexImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::TexParameterf => &CommandInfo { name: "glTexParameterf", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexParameterfv => &CommandInfo { name: "glTexParameterfv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::TexParameteri => &CommandInfo { name: "glTexParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexParameteriv => &CommandInfo { name: "glTexParameteriv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::TexSubImage2D => &CommandInfo { name: "glTexSubImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::Uniform1f => &CommandInfo { name: "glUniform1f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform1fv => &CommandInfo { name: "glUniform1fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform1i => &CommandInfo { name: "glUniform1i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform1iv => &CommandInfo { name: "glUniform1iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform2f => &CommandInfo { name: "glUniform2f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform2fv => &CommandInfo { name: "glUniform2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform2i => &CommandInfo { name: "glUniform2i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform2iv => &CommandInfo { name: "glUniform2iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform3f => &CommandInfo { name: "glUniform3f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform3fv => &CommandInfo { name: "glUniform3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform3i => &CommandInfo { name: "glUniform3i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform3iv => &CommandInfo { name: "glUniform3iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform4f => &CommandInfo { name: "glUniform4f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform4fv => &CommandInfo { name: "glUniform4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform4i => &CommandInfo { name: "glUniform4i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform4iv => &CommandInfo { name: "glUniform4iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix2fv => &CommandInfo { name: "glUniformMatrix2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix3fv => &CommandInfo { name: "glUniformMatrix3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix4fv => &CommandInfo { name: "glUniformMatrix4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UseProgram => &CommandInfo { name: "glUseProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ValidateProgram => &CommandInfo { name: "glValidateProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttrib1f => &CommandInfo { name: "glVertexAttrib1f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttrib1fv => &CommandInfo { name: "glVertexAttrib1fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::VertexAttrib2f => &CommandInfo { name: "glVertexAttrib2f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttrib2fv => &CommandInfo { name: "glVertexAttrib2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::VertexAttrib3f => &CommandInfo { name: "glVertexAttrib3f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttrib3fv => &CommandInfo { name: "glVertexAttrib3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::VertexAttrib4f => &CommandInfo { name: "glVertexAttrib4f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttrib4fv => &CommandInfo { name: "glVertexAttrib4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::VertexAttribPointer => &CommandInfo { name: "glVertexAttribPointer", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::Viewport => &CommandInfo { name: "glViewport", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ReadBuffer => &CommandInfo { name: "glReadBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DrawRangeElements => &CommandInfo { name: "glDrawRangeElements", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::TexImage3D => &CommandInfo { name: "glTexImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::TexSubImage3D => &CommandInfo { name: "glTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::CopyTexSubImage3D => &CommandInfo { name: "glCopyTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CompressedTexImage3D => &CommandInfo { name: "glCompressedTexImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::CompressedTexSubImage3D => &CommandInfo { name: "glCompressedTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GenQueries => &CommandInfo { name: "glGenQueries", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::DeleteQueries => &CommandInfo { name: "glDeleteQueries", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::IsQuery => &CommandInfo { name: "glIsQuery", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::BeginQuery => &CommandInfo { name: "glBeginQuery", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::EndQuery => &CommandInfo { name: "glEndQuery", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetQueryiv => &CommandInfo { name: "glGetQueryiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetQueryObjectuiv => &CommandInfo { name: "glGetQueryObjectuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::UnmapBuffer => &CommandInfo { name: "glUnmapBuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::GetBufferPointerv => &CommandInfo { name: "glGetBufferPointerv", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::DrawBuffers => &CommandInfo { name: "glDrawBuffers", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix2x3fv => &CommandInfo { name: "glUniformMatrix2x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix3x2fv => &CommandInfo { name: "glUniformMatrix3x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix2x4fv => &CommandInfo { name: "glUniformMatrix2x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix4x2fv => &CommandInfo { name: "glUniformMatrix4x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix3x4fv => &CommandInfo { name: "glUniformMatrix3x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::UniformMatrix4x3fv => &CommandInfo { name: "glUniformMatrix4x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::BlitFramebuffer => &CommandInfo { name: "glBlitFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::RenderbufferStorageMultisample => &CommandInfo { name: "glRenderbufferStorageMultisample", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::FramebufferTextureLayer => &CommandInfo { name: "glFramebufferTextureLayer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::MapBufferRange => &CommandInfo { name: "glMapBufferRange", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::FlushMappedBufferRange => &CommandInfo { name: "glFlushMappedBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindVertexArray => &CommandInfo { name: "glBindVertexArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DeleteVertexArrays => &CommandInfo { name: "glDeleteVertexArrays", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::GenVertexArrays => &CommandInfo { name: "glGenVertexArrays", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::IsVertexArray => &CommandInfo { name: "glIsVertexArray", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::GetIntegeriV => &CommandInfo { name: "glGetIntegeri_v", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::BeginTransformFeedback => &CommandInfo { name: "glBeginTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::EndTransformFeedback => &CommandInfo { name: "glEndTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindBufferRange => &CommandInfo { name: "glBindBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindBufferBase => &CommandInfo { name: "glBindBufferBase", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TransformFeedbackVaryings => &CommandInfo { name: "glTransformFeedbackVaryings", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetTransformFeedbackVarying => &CommandInfo { name: "glGetTransformFeedbackVarying", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::VertexAttribIPointer => &CommandInfo { name: "glVertexAttribIPointer", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetVertexAttribIiv => &CommandInfo { name: "glGetVertexAttribIiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetVertexAttribIuiv => &CommandInfo { name: "glGetVertexAttribIuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::VertexAttribI4i => &CommandInfo { name: "glVertexAttribI4i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttribI4ui => &CommandInfo { name: "glVertexAttribI4ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttribI4iv => &CommandInfo { name: "glVertexAttribI4iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::VertexAttribI4uiv => &CommandInfo { name: "glVertexAttribI4uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::GetUniformuiv => &CommandInfo { name: "glGetUniformuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetFragDataLocation => &CommandInfo { name: "glGetFragDataLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::Uniform1ui => &CommandInfo { name: "glUniform1ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform2ui => &CommandInfo { name: "glUniform2ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform3ui => &CommandInfo { name: "glUniform3ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform4ui => &CommandInfo { name: "glUniform4ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Uniform1uiv => &CommandInfo { name: "glUniform1uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform2uiv => &CommandInfo { name: "glUniform2uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform3uiv => &CommandInfo { name: "glUniform3uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::Uniform4uiv => &CommandInfo { name: "glUniform4uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ClearBufferiv => &CommandInfo { name: "glClearBufferiv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::ClearBufferuiv => &CommandInfo { name: "glClearBufferuiv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::ClearBufferfv => &CommandInfo { name: "glClearBufferfv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::ClearBufferfi => &CommandInfo { name: "glClearBufferfi", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetStringi => &CommandInfo { name: "glGetStringi", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::CopyBufferSubData => &CommandInfo { name: "glCopyBufferSubData", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetUniformIndices => &CommandInfo { name: "glGetUniformIndices", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetActiveUniformsiv => &CommandInfo { name: "glGetActiveUniformsiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetUniformBlockIndex => &CommandInfo { name: "glGetUniformBlockIndex", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetActiveUniformBlockiv => &CommandInfo { name: "glGetActiveUniformBlockiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetActiveUniformBlockName => &CommandInfo { name: "glGetActiveUniformBlockName", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::UniformBlockBinding => &CommandInfo { name: "glUniformBlockBinding", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DrawArraysInstanced => &CommandInfo { name: "glDrawArraysInstanced", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DrawElementsInstanced => &CommandInfo { name: "glDrawElementsInstanced", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::FenceSync => &CommandInfo { name: "glFenceSync", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::IsSync => &CommandInfo { name: "glIsSync", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::DeleteSync => &CommandInfo { name: "glDeleteSync", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ClientWaitSync => &CommandInfo { name: "glClientWaitSync", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::WaitSync => &CommandInfo { name: "glWaitSync", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetInteger64v => &CommandInfo { name: "glGetInteger64v", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetSynciv => &CommandInfo { name: "glGetSynciv", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetInteger64iV => &CommandInfo { name: "glGetInteger64i_v", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetBufferParameteri64v => &CommandInfo { name: "glGetBufferParameteri64v", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GenSamplers => &CommandInfo { name: "glGenSamplers", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::DeleteSamplers => &CommandInfo { name: "glDeleteSamplers", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::IsSampler => &CommandInfo { name: "glIsSampler", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::BindSampler => &CommandInfo { name: "glBindSampler", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::SamplerParameteri => &CommandInfo { name: "glSamplerParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::SamplerParameteriv => &CommandInfo { name: "glSamplerParameteriv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::SamplerParameterf => &CommandInfo { name: "glSamplerParameterf", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::SamplerParameterfv => &CommandInfo { name: "glSamplerParameterfv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetSamplerParameteriv => &CommandInfo { name: "glGetSamplerParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetSamplerParameterfv => &CommandInfo { name: "glGetSamplerParameterfv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::VertexAttribDivisor => &CommandInfo { name: "glVertexAttribDivisor", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BindTransformFeedback => &CommandInfo { name: "glBindTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DeleteTransformFeedbacks => &CommandInfo { name: "glDeleteTransformFeedbacks", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::GenTransformFeedbacks => &CommandInfo { name: "glGenTransformFeedbacks", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::IsTransformFeedback => &CommandInfo { name: "glIsTransformFeedback", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::PauseTransformFeedback => &CommandInfo { name: "glPauseTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ResumeTransformFeedback => &CommandInfo { name: "glResumeTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetProgramBinary => &CommandInfo { name: "glGetProgramBinary", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::ProgramBinary => &CommandInfo { name: "glProgramBinary", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramParameteri => &CommandInfo { name: "glProgramParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::InvalidateFramebuffer => &CommandInfo { name: "glInvalidateFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::InvalidateSubFramebuffer => &CommandInfo { name: "glInvalidateSubFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::TexStorage2D => &CommandInfo { name: "glTexStorage2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexStorage3D => &CommandInfo { name: "glTexStorage3D", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetInternalformativ => &CommandInfo { name: "glGetInternalformativ", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::DispatchCompute => &CommandInfo { name: "glDispatchCompute", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DispatchComputeIndirect => &CommandInfo { name: "glDispatchComputeIndirect", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DrawArraysIndirect => &CommandInfo { name: "glDrawArraysIndirect", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::DrawElementsIndirect => &CommandInfo { name: "glDrawElementsIndirect", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::FramebufferParameteri => &CommandInfo { name: "glFramebufferParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetFramebufferParameteriv => &CommandInfo { name: "glGetFramebufferParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetProgramInterfaceiv => &CommandInfo { name: "glGetProgramInterfaceiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetProgramResourceIndex => &CommandInfo { name: "glGetProgramResourceIndex", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetProgramResourceName => &CommandInfo { name: "glGetProgramResourceName", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetProgramResourceiv => &CommandInfo { name: "glGetProgramResourceiv", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetProgramResourceLocation => &CommandInfo { name: "glGetProgramResourceLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::UseProgramStages => &CommandInfo { name: "glUseProgramStages", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ActiveShaderProgram => &CommandInfo { name: "glActiveShaderProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CreateShaderProgramv => &CommandInfo { name: "glCreateShaderProgramv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::BindProgramPipeline => &CommandInfo { name: "glBindProgramPipeline", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DeleteProgramPipelines => &CommandInfo { name: "glDeleteProgramPipelines", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::GenProgramPipelines => &CommandInfo { name: "glGenProgramPipelines", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::IsProgramPipeline => &CommandInfo { name: "glIsProgramPipeline", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::GetProgramPipelineiv => &CommandInfo { name: "glGetProgramPipelineiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::ProgramUniform1i => &CommandInfo { name: "glProgramUniform1i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform2i => &CommandInfo { name: "glProgramUniform2i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform3i => &CommandInfo { name: "glProgramUniform3i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform4i => &CommandInfo { name: "glProgramUniform4i", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform1ui => &CommandInfo { name: "glProgramUniform1ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform2ui => &CommandInfo { name: "glProgramUniform2ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform3ui => &CommandInfo { name: "glProgramUniform3ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform4ui => &CommandInfo { name: "glProgramUniform4ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform1f => &CommandInfo { name: "glProgramUniform1f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform2f => &CommandInfo { name: "glProgramUniform2f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform3f => &CommandInfo { name: "glProgramUniform3f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform4f => &CommandInfo { name: "glProgramUniform4f", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ProgramUniform1iv => &CommandInfo { name: "glProgramUniform1iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform2iv => &CommandInfo { name: "glProgramUniform2iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform3iv => &CommandInfo { name: "glProgramUniform3iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform4iv => &CommandInfo { name: "glProgramUniform4iv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform1uiv => &CommandInfo { name: "glProgramUniform1uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform2uiv => &CommandInfo { name: "glProgramUniform2uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform3uiv => &CommandInfo { name: "glProgramUniform3uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform4uiv => &CommandInfo { name: "glProgramUniform4uiv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform1fv => &CommandInfo { name: "glProgramUniform1fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform2fv => &CommandInfo { name: "glProgramUniform2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform3fv => &CommandInfo { name: "glProgramUniform3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniform4fv => &CommandInfo { name: "glProgramUniform4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix2fv => &CommandInfo { name: "glProgramUniformMatrix2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix3fv => &CommandInfo { name: "glProgramUniformMatrix3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix4fv => &CommandInfo { name: "glProgramUniformMatrix4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix2x3fv => &CommandInfo { name: "glProgramUniformMatrix2x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix3x2fv => &CommandInfo { name: "glProgramUniformMatrix3x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix2x4fv => &CommandInfo { name: "glProgramUniformMatrix2x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix4x2fv => &CommandInfo { name: "glProgramUniformMatrix4x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix3x4fv => &CommandInfo { name: "glProgramUniformMatrix3x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ProgramUniformMatrix4x3fv => &CommandInfo { name: "glProgramUniformMatrix4x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::ValidateProgramPipeline => &CommandInfo { name: "glValidateProgramPipeline", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetProgramPipelineInfoLog => &CommandInfo { name: "glGetProgramPipelineInfoLog", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::BindImageTexture => &CommandInfo { name: "glBindImageTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetBooleaniV => &CommandInfo { name: "glGetBooleani_v", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::MemoryBarrier => &CommandInfo { name: "glMemoryBarrier", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::MemoryBarrierByRegion => &CommandInfo { name: "glMemoryBarrierByRegion", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexStorage2DMultisample => &CommandInfo { name: "glTexStorage2DMultisample", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetMultisamplefv => &CommandInfo { name: "glGetMultisamplefv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::SampleMaski => &CommandInfo { name: "glSampleMaski", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetTexLevelParameteriv => &CommandInfo { name: "glGetTexLevelParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetTexLevelParameterfv => &CommandInfo { name: "glGetTexLevelParameterfv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::BindVertexBuffer => &CommandInfo { name: "glBindVertexBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttribFormat => &CommandInfo { name: "glVertexAttribFormat", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttribIFormat => &CommandInfo { name: "glVertexAttribIFormat", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexAttribBinding => &CommandInfo { name: "glVertexAttribBinding", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::VertexBindingDivisor => &CommandInfo { name: "glVertexBindingDivisor", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendBarrier => &CommandInfo { name: "glBlendBarrier", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::CopyImageSubData => &CommandInfo { name: "glCopyImageSubData", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::DebugMessageControl => &CommandInfo { name: "glDebugMessageControl", api: Api::Gles, sync: false, sizing: Sizing::Len },
-            Opcode::DebugMessageInsert => &CommandInfo { name: "glDebugMessageInsert", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::DebugMessageCallback => &CommandInfo { name: "glDebugMessageCallback", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetDebugMessageLog => &CommandInfo { name: "glGetDebugMessageLog", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::PushDebugGroup => &CommandInfo { name: "glPushDebugGroup", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::PopDebugGroup => &CommandInfo { name: "glPopDebugGroup", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ObjectLabel => &CommandInfo { name: "glObjectLabel", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetObjectLabel => &CommandInfo { name: "glGetObjectLabel", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::ObjectPtrLabel => &CommandInfo { name: "glObjectPtrLabel", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetObjectPtrLabel => &CommandInfo { name: "glGetObjectPtrLabel", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::GetPointerv => &CommandInfo { name: "glGetPointerv", api: Api::Gles, sync: true, sizing: Sizing::Len },
-            Opcode::Enablei => &CommandInfo { name: "glEnablei", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::Disablei => &CommandInfo { name: "glDisablei", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendEquationi => &CommandInfo { name: "glBlendEquationi", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendEquationSeparatei => &CommandInfo { name: "glBlendEquationSeparatei", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendFunci => &CommandInfo { name: "glBlendFunci", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::BlendFuncSeparatei => &CommandInfo { name: "glBlendFuncSeparatei", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::ColorMaski => &CommandInfo { name: "glColorMaski", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::IsEnabledi => &CommandInfo { name: "glIsEnabledi", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::DrawElementsBaseVertex => &CommandInfo { name: "glDrawElementsBaseVertex", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::DrawRangeElementsBaseVertex => &CommandInfo { name: "glDrawRangeElementsBaseVertex", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::DrawElementsInstancedBaseVertex => &CommandInfo { name: "glDrawElementsInstancedBaseVertex", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::FramebufferTexture => &CommandInfo { name: "glFramebufferTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::PrimitiveBoundingBox => &CommandInfo { name: "glPrimitiveBoundingBox", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::GetGraphicsResetStatus => &CommandInfo { name: "glGetGraphicsResetStatus", api: Api::Gles, sync: true, sizing: Sizing::Scalar },
-            Opcode::ReadnPixels => &CommandInfo { name: "glReadnPixels", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetnUniformfv => &CommandInfo { name: "glGetnUniformfv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetnUniformiv => &CommandInfo { name: "glGetnUniformiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetnUniformuiv => &CommandInfo { name: "glGetnUniformuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::MinSampleShading => &CommandInfo { name: "glMinSampleShading", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::PatchParameteri => &CommandInfo { name: "glPatchParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexParameterIiv => &CommandInfo { name: "glTexParameterIiv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::TexParameterIuiv => &CommandInfo { name: "glTexParameterIuiv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetTexParameterIiv => &CommandInfo { name: "glGetTexParameterIiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetTexParameterIuiv => &CommandInfo { name: "glGetTexParameterIuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::SamplerParameterIiv => &CommandInfo { name: "glSamplerParameterIiv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::SamplerParameterIuiv => &CommandInfo { name: "glSamplerParameterIuiv", api: Api::Gles, sync: false, sizing: Sizing::Hand },
-            Opcode::GetSamplerParameterIiv => &CommandInfo { name: "glGetSamplerParameterIiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::GetSamplerParameterIuiv => &CommandInfo { name: "glGetSamplerParameterIuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand },
-            Opcode::TexBuffer => &CommandInfo { name: "glTexBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexBufferRange => &CommandInfo { name: "glTexBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::TexStorage3DMultisample => &CommandInfo { name: "glTexStorage3DMultisample", api: Api::Gles, sync: false, sizing: Sizing::Scalar },
-            Opcode::EglBindAPI => &CommandInfo { name: "eglBindAPI", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglBindTexImage => &CommandInfo { name: "eglBindTexImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglChooseConfig => &CommandInfo { name: "eglChooseConfig", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglClientWaitSync => &CommandInfo { name: "eglClientWaitSync", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglClientWaitSyncKHR => &CommandInfo { name: "eglClientWaitSyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglCreateContext => &CommandInfo { name: "eglCreateContext", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreateImage => &CommandInfo { name: "eglCreateImage", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreateImageKHR => &CommandInfo { name: "eglCreateImageKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreatePbufferSurface => &CommandInfo { name: "eglCreatePbufferSurface", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreatePlatformWindowSurface => &CommandInfo { name: "eglCreatePlatformWindowSurface", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreateSync => &CommandInfo { name: "eglCreateSync", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreateSyncKHR => &CommandInfo { name: "eglCreateSyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglCreateWindowSurface => &CommandInfo { name: "eglCreateWindowSurface", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglDestroyContext => &CommandInfo { name: "eglDestroyContext", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglDestroyImage => &CommandInfo { name: "eglDestroyImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglDestroyImageKHR => &CommandInfo { name: "eglDestroyImageKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglDestroySurface => &CommandInfo { name: "eglDestroySurface", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglDestroySync => &CommandInfo { name: "eglDestroySync", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglDestroySyncKHR => &CommandInfo { name: "eglDestroySyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglGetConfigAttrib => &CommandInfo { name: "eglGetConfigAttrib", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglGetConfigs => &CommandInfo { name: "eglGetConfigs", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglGetSyncAttrib => &CommandInfo { name: "eglGetSyncAttrib", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglGetSyncAttribKHR => &CommandInfo { name: "eglGetSyncAttribKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglInitialize => &CommandInfo { name: "eglInitialize", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglMakeCurrent => &CommandInfo { name: "eglMakeCurrent", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglQueryContext => &CommandInfo { name: "eglQueryContext", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglQueryString => &CommandInfo { name: "eglQueryString", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglQuerySurface => &CommandInfo { name: "eglQuerySurface", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglReleaseTexImage => &CommandInfo { name: "eglReleaseTexImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglReleaseThread => &CommandInfo { name: "eglReleaseThread", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglSurfaceAttrib => &CommandInfo { name: "eglSurfaceAttrib", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglSwapBuffers => &CommandInfo { name: "eglSwapBuffers", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglSwapBuffersWithDamageKHR => &CommandInfo { name: "eglSwapBuffersWithDamageKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand },
-            Opcode::EglSwapInterval => &CommandInfo { name: "eglSwapInterval", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglTerminate => &CommandInfo { name: "eglTerminate", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglWaitClient => &CommandInfo { name: "eglWaitClient", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglWaitGL => &CommandInfo { name: "eglWaitGL", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglWaitNative => &CommandInfo { name: "eglWaitNative", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglWaitSync => &CommandInfo { name: "eglWaitSync", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
-            Opcode::EglWaitSyncKHR => &CommandInfo { name: "eglWaitSyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar },
+            Opcode::ActiveTexture => &CommandInfo { name: "glActiveTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::AttachShader => &CommandInfo { name: "glAttachShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindAttribLocation => &CommandInfo { name: "glBindAttribLocation", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::BindBuffer => &CommandInfo { name: "glBindBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindFramebuffer => &CommandInfo { name: "glBindFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindRenderbuffer => &CommandInfo { name: "glBindRenderbuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindTexture => &CommandInfo { name: "glBindTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendColor => &CommandInfo { name: "glBlendColor", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendEquation => &CommandInfo { name: "glBlendEquation", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendEquationSeparate => &CommandInfo { name: "glBlendEquationSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendFunc => &CommandInfo { name: "glBlendFunc", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendFuncSeparate => &CommandInfo { name: "glBlendFuncSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BufferData => &CommandInfo { name: "glBufferData", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::BufferSubData => &CommandInfo { name: "glBufferSubData", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::CheckFramebufferStatus => &CommandInfo { name: "glCheckFramebufferStatus", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Clear => &CommandInfo { name: "glClear", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ClearColor => &CommandInfo { name: "glClearColor", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ClearDepthf => &CommandInfo { name: "glClearDepthf", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ClearStencil => &CommandInfo { name: "glClearStencil", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ColorMask => &CommandInfo { name: "glColorMask", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CompileShader => &CommandInfo { name: "glCompileShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CompressedTexImage2D => &CommandInfo { name: "glCompressedTexImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::CompressedTexSubImage2D => &CommandInfo { name: "glCompressedTexSubImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::CopyTexImage2D => &CommandInfo { name: "glCopyTexImage2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CopyTexSubImage2D => &CommandInfo { name: "glCopyTexSubImage2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CreateProgram => &CommandInfo { name: "glCreateProgram", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CreateShader => &CommandInfo { name: "glCreateShader", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CullFace => &CommandInfo { name: "glCullFace", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteBuffers => &CommandInfo { name: "glDeleteBuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DeleteFramebuffers => &CommandInfo { name: "glDeleteFramebuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DeleteProgram => &CommandInfo { name: "glDeleteProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteRenderbuffers => &CommandInfo { name: "glDeleteRenderbuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DeleteShader => &CommandInfo { name: "glDeleteShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteTextures => &CommandInfo { name: "glDeleteTextures", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DepthFunc => &CommandInfo { name: "glDepthFunc", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DepthMask => &CommandInfo { name: "glDepthMask", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DepthRangef => &CommandInfo { name: "glDepthRangef", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DetachShader => &CommandInfo { name: "glDetachShader", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Disable => &CommandInfo { name: "glDisable", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DisableVertexAttribArray => &CommandInfo { name: "glDisableVertexAttribArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawArrays => &CommandInfo { name: "glDrawArrays", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawElements => &CommandInfo { name: "glDrawElements", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::Enable => &CommandInfo { name: "glEnable", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EnableVertexAttribArray => &CommandInfo { name: "glEnableVertexAttribArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Finish => &CommandInfo { name: "glFinish", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Flush => &CommandInfo { name: "glFlush", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::FramebufferRenderbuffer => &CommandInfo { name: "glFramebufferRenderbuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::FramebufferTexture2D => &CommandInfo { name: "glFramebufferTexture2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::FrontFace => &CommandInfo { name: "glFrontFace", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GenBuffers => &CommandInfo { name: "glGenBuffers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GenerateMipmap => &CommandInfo { name: "glGenerateMipmap", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GenFramebuffers => &CommandInfo { name: "glGenFramebuffers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GenRenderbuffers => &CommandInfo { name: "glGenRenderbuffers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GenTextures => &CommandInfo { name: "glGenTextures", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetActiveAttrib => &CommandInfo { name: "glGetActiveAttrib", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetActiveUniform => &CommandInfo { name: "glGetActiveUniform", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetAttachedShaders => &CommandInfo { name: "glGetAttachedShaders", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetAttribLocation => &CommandInfo { name: "glGetAttribLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetBooleanv => &CommandInfo { name: "glGetBooleanv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetBufferParameteriv => &CommandInfo { name: "glGetBufferParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetError => &CommandInfo { name: "glGetError", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetFloatv => &CommandInfo { name: "glGetFloatv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetFramebufferAttachmentParameteriv => &CommandInfo { name: "glGetFramebufferAttachmentParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetIntegerv => &CommandInfo { name: "glGetIntegerv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetProgramiv => &CommandInfo { name: "glGetProgramiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetProgramInfoLog => &CommandInfo { name: "glGetProgramInfoLog", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetRenderbufferParameteriv => &CommandInfo { name: "glGetRenderbufferParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetShaderiv => &CommandInfo { name: "glGetShaderiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetShaderInfoLog => &CommandInfo { name: "glGetShaderInfoLog", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetShaderPrecisionFormat => &CommandInfo { name: "glGetShaderPrecisionFormat", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetShaderSource => &CommandInfo { name: "glGetShaderSource", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetString => &CommandInfo { name: "glGetString", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetTexParameterfv => &CommandInfo { name: "glGetTexParameterfv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetTexParameteriv => &CommandInfo { name: "glGetTexParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetUniformfv => &CommandInfo { name: "glGetUniformfv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetUniformiv => &CommandInfo { name: "glGetUniformiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetUniformLocation => &CommandInfo { name: "glGetUniformLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetVertexAttribfv => &CommandInfo { name: "glGetVertexAttribfv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetVertexAttribiv => &CommandInfo { name: "glGetVertexAttribiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetVertexAttribPointerv => &CommandInfo { name: "glGetVertexAttribPointerv", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Hint => &CommandInfo { name: "glHint", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsBuffer => &CommandInfo { name: "glIsBuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsEnabled => &CommandInfo { name: "glIsEnabled", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsFramebuffer => &CommandInfo { name: "glIsFramebuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsProgram => &CommandInfo { name: "glIsProgram", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsRenderbuffer => &CommandInfo { name: "glIsRenderbuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsShader => &CommandInfo { name: "glIsShader", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsTexture => &CommandInfo { name: "glIsTexture", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::LineWidth => &CommandInfo { name: "glLineWidth", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::LinkProgram => &CommandInfo { name: "glLinkProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::PixelStorei => &CommandInfo { name: "glPixelStorei", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::PolygonOffset => &CommandInfo { name: "glPolygonOffset", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ReadPixels => &CommandInfo { name: "glReadPixels", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::ReleaseShaderCompiler => &CommandInfo { name: "glReleaseShaderCompiler", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::RenderbufferStorage => &CommandInfo { name: "glRenderbufferStorage", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::SampleCoverage => &CommandInfo { name: "glSampleCoverage", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Scissor => &CommandInfo { name: "glScissor", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ShaderBinary => &CommandInfo { name: "glShaderBinary", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ShaderSource => &CommandInfo { name: "glShaderSource", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::StencilFunc => &CommandInfo { name: "glStencilFunc", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::StencilFuncSeparate => &CommandInfo { name: "glStencilFuncSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::StencilMask => &CommandInfo { name: "glStencilMask", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::StencilMaskSeparate => &CommandInfo { name: "glStencilMaskSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::StencilOp => &CommandInfo { name: "glStencilOp", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::StencilOpSeparate => &CommandInfo { name: "glStencilOpSeparate", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexImage2D => &CommandInfo { name: "glTexImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexParameterf => &CommandInfo { name: "glTexParameterf", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexParameterfv => &CommandInfo { name: "glTexParameterfv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexParameteri => &CommandInfo { name: "glTexParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexParameteriv => &CommandInfo { name: "glTexParameteriv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexSubImage2D => &CommandInfo { name: "glTexSubImage2D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::Uniform1f => &CommandInfo { name: "glUniform1f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform1fv => &CommandInfo { name: "glUniform1fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform1i => &CommandInfo { name: "glUniform1i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform1iv => &CommandInfo { name: "glUniform1iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform2f => &CommandInfo { name: "glUniform2f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform2fv => &CommandInfo { name: "glUniform2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform2i => &CommandInfo { name: "glUniform2i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform2iv => &CommandInfo { name: "glUniform2iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform3f => &CommandInfo { name: "glUniform3f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform3fv => &CommandInfo { name: "glUniform3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform3i => &CommandInfo { name: "glUniform3i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform3iv => &CommandInfo { name: "glUniform3iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform4f => &CommandInfo { name: "glUniform4f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform4fv => &CommandInfo { name: "glUniform4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform4i => &CommandInfo { name: "glUniform4i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform4iv => &CommandInfo { name: "glUniform4iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix2fv => &CommandInfo { name: "glUniformMatrix2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix3fv => &CommandInfo { name: "glUniformMatrix3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix4fv => &CommandInfo { name: "glUniformMatrix4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UseProgram => &CommandInfo { name: "glUseProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ValidateProgram => &CommandInfo { name: "glValidateProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttrib1f => &CommandInfo { name: "glVertexAttrib1f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttrib1fv => &CommandInfo { name: "glVertexAttrib1fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::VertexAttrib2f => &CommandInfo { name: "glVertexAttrib2f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttrib2fv => &CommandInfo { name: "glVertexAttrib2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::VertexAttrib3f => &CommandInfo { name: "glVertexAttrib3f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttrib3fv => &CommandInfo { name: "glVertexAttrib3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::VertexAttrib4f => &CommandInfo { name: "glVertexAttrib4f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttrib4fv => &CommandInfo { name: "glVertexAttrib4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::VertexAttribPointer => &CommandInfo { name: "glVertexAttribPointer", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::Viewport => &CommandInfo { name: "glViewport", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ReadBuffer => &CommandInfo { name: "glReadBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawRangeElements => &CommandInfo { name: "glDrawRangeElements", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexImage3D => &CommandInfo { name: "glTexImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexSubImage3D => &CommandInfo { name: "glTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::CopyTexSubImage3D => &CommandInfo { name: "glCopyTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CompressedTexImage3D => &CommandInfo { name: "glCompressedTexImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::CompressedTexSubImage3D => &CommandInfo { name: "glCompressedTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GenQueries => &CommandInfo { name: "glGenQueries", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DeleteQueries => &CommandInfo { name: "glDeleteQueries", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::IsQuery => &CommandInfo { name: "glIsQuery", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BeginQuery => &CommandInfo { name: "glBeginQuery", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EndQuery => &CommandInfo { name: "glEndQuery", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetQueryiv => &CommandInfo { name: "glGetQueryiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetQueryObjectuiv => &CommandInfo { name: "glGetQueryObjectuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::UnmapBuffer => &CommandInfo { name: "glUnmapBuffer", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetBufferPointerv => &CommandInfo { name: "glGetBufferPointerv", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DrawBuffers => &CommandInfo { name: "glDrawBuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix2x3fv => &CommandInfo { name: "glUniformMatrix2x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix3x2fv => &CommandInfo { name: "glUniformMatrix3x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix2x4fv => &CommandInfo { name: "glUniformMatrix2x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix4x2fv => &CommandInfo { name: "glUniformMatrix4x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix3x4fv => &CommandInfo { name: "glUniformMatrix3x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformMatrix4x3fv => &CommandInfo { name: "glUniformMatrix4x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::BlitFramebuffer => &CommandInfo { name: "glBlitFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::RenderbufferStorageMultisample => &CommandInfo { name: "glRenderbufferStorageMultisample", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::FramebufferTextureLayer => &CommandInfo { name: "glFramebufferTextureLayer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::MapBufferRange => &CommandInfo { name: "glMapBufferRange", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::FlushMappedBufferRange => &CommandInfo { name: "glFlushMappedBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindVertexArray => &CommandInfo { name: "glBindVertexArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteVertexArrays => &CommandInfo { name: "glDeleteVertexArrays", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GenVertexArrays => &CommandInfo { name: "glGenVertexArrays", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::IsVertexArray => &CommandInfo { name: "glIsVertexArray", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetIntegeriV => &CommandInfo { name: "glGetIntegeri_v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::BeginTransformFeedback => &CommandInfo { name: "glBeginTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EndTransformFeedback => &CommandInfo { name: "glEndTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindBufferRange => &CommandInfo { name: "glBindBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindBufferBase => &CommandInfo { name: "glBindBufferBase", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TransformFeedbackVaryings => &CommandInfo { name: "glTransformFeedbackVaryings", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetTransformFeedbackVarying => &CommandInfo { name: "glGetTransformFeedbackVarying", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::VertexAttribIPointer => &CommandInfo { name: "glVertexAttribIPointer", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetVertexAttribIiv => &CommandInfo { name: "glGetVertexAttribIiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetVertexAttribIuiv => &CommandInfo { name: "glGetVertexAttribIuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::VertexAttribI4i => &CommandInfo { name: "glVertexAttribI4i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttribI4ui => &CommandInfo { name: "glVertexAttribI4ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttribI4iv => &CommandInfo { name: "glVertexAttribI4iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::VertexAttribI4uiv => &CommandInfo { name: "glVertexAttribI4uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetUniformuiv => &CommandInfo { name: "glGetUniformuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetFragDataLocation => &CommandInfo { name: "glGetFragDataLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::Uniform1ui => &CommandInfo { name: "glUniform1ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform2ui => &CommandInfo { name: "glUniform2ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform3ui => &CommandInfo { name: "glUniform3ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform4ui => &CommandInfo { name: "glUniform4ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Uniform1uiv => &CommandInfo { name: "glUniform1uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform2uiv => &CommandInfo { name: "glUniform2uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform3uiv => &CommandInfo { name: "glUniform3uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Uniform4uiv => &CommandInfo { name: "glUniform4uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ClearBufferiv => &CommandInfo { name: "glClearBufferiv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::ClearBufferuiv => &CommandInfo { name: "glClearBufferuiv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::ClearBufferfv => &CommandInfo { name: "glClearBufferfv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::ClearBufferfi => &CommandInfo { name: "glClearBufferfi", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetStringi => &CommandInfo { name: "glGetStringi", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CopyBufferSubData => &CommandInfo { name: "glCopyBufferSubData", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetUniformIndices => &CommandInfo { name: "glGetUniformIndices", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetActiveUniformsiv => &CommandInfo { name: "glGetActiveUniformsiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetUniformBlockIndex => &CommandInfo { name: "glGetUniformBlockIndex", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetActiveUniformBlockiv => &CommandInfo { name: "glGetActiveUniformBlockiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetActiveUniformBlockName => &CommandInfo { name: "glGetActiveUniformBlockName", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::UniformBlockBinding => &CommandInfo { name: "glUniformBlockBinding", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawArraysInstanced => &CommandInfo { name: "glDrawArraysInstanced", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawElementsInstanced => &CommandInfo { name: "glDrawElementsInstanced", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::FenceSync => &CommandInfo { name: "glFenceSync", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsSync => &CommandInfo { name: "glIsSync", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteSync => &CommandInfo { name: "glDeleteSync", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ClientWaitSync => &CommandInfo { name: "glClientWaitSync", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::WaitSync => &CommandInfo { name: "glWaitSync", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetInteger64v => &CommandInfo { name: "glGetInteger64v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetSynciv => &CommandInfo { name: "glGetSynciv", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetInteger64iV => &CommandInfo { name: "glGetInteger64i_v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetBufferParameteri64v => &CommandInfo { name: "glGetBufferParameteri64v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GenSamplers => &CommandInfo { name: "glGenSamplers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DeleteSamplers => &CommandInfo { name: "glDeleteSamplers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::IsSampler => &CommandInfo { name: "glIsSampler", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindSampler => &CommandInfo { name: "glBindSampler", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::SamplerParameteri => &CommandInfo { name: "glSamplerParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::SamplerParameteriv => &CommandInfo { name: "glSamplerParameteriv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::SamplerParameterf => &CommandInfo { name: "glSamplerParameterf", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::SamplerParameterfv => &CommandInfo { name: "glSamplerParameterfv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetSamplerParameteriv => &CommandInfo { name: "glGetSamplerParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetSamplerParameterfv => &CommandInfo { name: "glGetSamplerParameterfv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::VertexAttribDivisor => &CommandInfo { name: "glVertexAttribDivisor", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BindTransformFeedback => &CommandInfo { name: "glBindTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteTransformFeedbacks => &CommandInfo { name: "glDeleteTransformFeedbacks", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GenTransformFeedbacks => &CommandInfo { name: "glGenTransformFeedbacks", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::IsTransformFeedback => &CommandInfo { name: "glIsTransformFeedback", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::PauseTransformFeedback => &CommandInfo { name: "glPauseTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ResumeTransformFeedback => &CommandInfo { name: "glResumeTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetProgramBinary => &CommandInfo { name: "glGetProgramBinary", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramBinary => &CommandInfo { name: "glProgramBinary", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramParameteri => &CommandInfo { name: "glProgramParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::InvalidateFramebuffer => &CommandInfo { name: "glInvalidateFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::InvalidateSubFramebuffer => &CommandInfo { name: "glInvalidateSubFramebuffer", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::TexStorage2D => &CommandInfo { name: "glTexStorage2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexStorage3D => &CommandInfo { name: "glTexStorage3D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetInternalformativ => &CommandInfo { name: "glGetInternalformativ", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DispatchCompute => &CommandInfo { name: "glDispatchCompute", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DispatchComputeIndirect => &CommandInfo { name: "glDispatchComputeIndirect", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawArraysIndirect => &CommandInfo { name: "glDrawArraysIndirect", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::DrawElementsIndirect => &CommandInfo { name: "glDrawElementsIndirect", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::FramebufferParameteri => &CommandInfo { name: "glFramebufferParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetFramebufferParameteriv => &CommandInfo { name: "glGetFramebufferParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetProgramInterfaceiv => &CommandInfo { name: "glGetProgramInterfaceiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetProgramResourceIndex => &CommandInfo { name: "glGetProgramResourceIndex", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetProgramResourceName => &CommandInfo { name: "glGetProgramResourceName", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetProgramResourceiv => &CommandInfo { name: "glGetProgramResourceiv", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetProgramResourceLocation => &CommandInfo { name: "glGetProgramResourceLocation", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::UseProgramStages => &CommandInfo { name: "glUseProgramStages", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ActiveShaderProgram => &CommandInfo { name: "glActiveShaderProgram", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CreateShaderProgramv => &CommandInfo { name: "glCreateShaderProgramv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::BindProgramPipeline => &CommandInfo { name: "glBindProgramPipeline", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DeleteProgramPipelines => &CommandInfo { name: "glDeleteProgramPipelines", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GenProgramPipelines => &CommandInfo { name: "glGenProgramPipelines", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::IsProgramPipeline => &CommandInfo { name: "glIsProgramPipeline", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetProgramPipelineiv => &CommandInfo { name: "glGetProgramPipelineiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::ProgramUniform1i => &CommandInfo { name: "glProgramUniform1i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform2i => &CommandInfo { name: "glProgramUniform2i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform3i => &CommandInfo { name: "glProgramUniform3i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform4i => &CommandInfo { name: "glProgramUniform4i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform1ui => &CommandInfo { name: "glProgramUniform1ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform2ui => &CommandInfo { name: "glProgramUniform2ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform3ui => &CommandInfo { name: "glProgramUniform3ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform4ui => &CommandInfo { name: "glProgramUniform4ui", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform1f => &CommandInfo { name: "glProgramUniform1f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform2f => &CommandInfo { name: "glProgramUniform2f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform3f => &CommandInfo { name: "glProgramUniform3f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform4f => &CommandInfo { name: "glProgramUniform4f", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ProgramUniform1iv => &CommandInfo { name: "glProgramUniform1iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform2iv => &CommandInfo { name: "glProgramUniform2iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform3iv => &CommandInfo { name: "glProgramUniform3iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform4iv => &CommandInfo { name: "glProgramUniform4iv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform1uiv => &CommandInfo { name: "glProgramUniform1uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform2uiv => &CommandInfo { name: "glProgramUniform2uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform3uiv => &CommandInfo { name: "glProgramUniform3uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform4uiv => &CommandInfo { name: "glProgramUniform4uiv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform1fv => &CommandInfo { name: "glProgramUniform1fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform2fv => &CommandInfo { name: "glProgramUniform2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform3fv => &CommandInfo { name: "glProgramUniform3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniform4fv => &CommandInfo { name: "glProgramUniform4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix2fv => &CommandInfo { name: "glProgramUniformMatrix2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix3fv => &CommandInfo { name: "glProgramUniformMatrix3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix4fv => &CommandInfo { name: "glProgramUniformMatrix4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix2x3fv => &CommandInfo { name: "glProgramUniformMatrix2x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix3x2fv => &CommandInfo { name: "glProgramUniformMatrix3x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix2x4fv => &CommandInfo { name: "glProgramUniformMatrix2x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix4x2fv => &CommandInfo { name: "glProgramUniformMatrix4x2fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix3x4fv => &CommandInfo { name: "glProgramUniformMatrix3x4fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ProgramUniformMatrix4x3fv => &CommandInfo { name: "glProgramUniformMatrix4x3fv", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ValidateProgramPipeline => &CommandInfo { name: "glValidateProgramPipeline", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetProgramPipelineInfoLog => &CommandInfo { name: "glGetProgramPipelineInfoLog", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::BindImageTexture => &CommandInfo { name: "glBindImageTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetBooleaniV => &CommandInfo { name: "glGetBooleani_v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::MemoryBarrier => &CommandInfo { name: "glMemoryBarrier", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::MemoryBarrierByRegion => &CommandInfo { name: "glMemoryBarrierByRegion", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexStorage2DMultisample => &CommandInfo { name: "glTexStorage2DMultisample", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetMultisamplefv => &CommandInfo { name: "glGetMultisamplefv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::SampleMaski => &CommandInfo { name: "glSampleMaski", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetTexLevelParameteriv => &CommandInfo { name: "glGetTexLevelParameteriv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetTexLevelParameterfv => &CommandInfo { name: "glGetTexLevelParameterfv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::BindVertexBuffer => &CommandInfo { name: "glBindVertexBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttribFormat => &CommandInfo { name: "glVertexAttribFormat", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttribIFormat => &CommandInfo { name: "glVertexAttribIFormat", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexAttribBinding => &CommandInfo { name: "glVertexAttribBinding", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::VertexBindingDivisor => &CommandInfo { name: "glVertexBindingDivisor", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendBarrier => &CommandInfo { name: "glBlendBarrier", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::CopyImageSubData => &CommandInfo { name: "glCopyImageSubData", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DebugMessageControl => &CommandInfo { name: "glDebugMessageControl", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::DebugMessageInsert => &CommandInfo { name: "glDebugMessageInsert", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::DebugMessageCallback => &CommandInfo { name: "glDebugMessageCallback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetDebugMessageLog => &CommandInfo { name: "glGetDebugMessageLog", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::PushDebugGroup => &CommandInfo { name: "glPushDebugGroup", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::PopDebugGroup => &CommandInfo { name: "glPopDebugGroup", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ObjectLabel => &CommandInfo { name: "glObjectLabel", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetObjectLabel => &CommandInfo { name: "glGetObjectLabel", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::ObjectPtrLabel => &CommandInfo { name: "glObjectPtrLabel", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetObjectPtrLabel => &CommandInfo { name: "glGetObjectPtrLabel", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::GetPointerv => &CommandInfo { name: "glGetPointerv", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false },
+            Opcode::Enablei => &CommandInfo { name: "glEnablei", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::Disablei => &CommandInfo { name: "glDisablei", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendEquationi => &CommandInfo { name: "glBlendEquationi", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendEquationSeparatei => &CommandInfo { name: "glBlendEquationSeparatei", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendFunci => &CommandInfo { name: "glBlendFunci", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::BlendFuncSeparatei => &CommandInfo { name: "glBlendFuncSeparatei", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ColorMaski => &CommandInfo { name: "glColorMaski", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::IsEnabledi => &CommandInfo { name: "glIsEnabledi", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawElementsBaseVertex => &CommandInfo { name: "glDrawElementsBaseVertex", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::DrawRangeElementsBaseVertex => &CommandInfo { name: "glDrawRangeElementsBaseVertex", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::DrawElementsInstancedBaseVertex => &CommandInfo { name: "glDrawElementsInstancedBaseVertex", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::FramebufferTexture => &CommandInfo { name: "glFramebufferTexture", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::PrimitiveBoundingBox => &CommandInfo { name: "glPrimitiveBoundingBox", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::GetGraphicsResetStatus => &CommandInfo { name: "glGetGraphicsResetStatus", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::ReadnPixels => &CommandInfo { name: "glReadnPixels", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::GetnUniformfv => &CommandInfo { name: "glGetnUniformfv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetnUniformiv => &CommandInfo { name: "glGetnUniformiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetnUniformuiv => &CommandInfo { name: "glGetnUniformuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::MinSampleShading => &CommandInfo { name: "glMinSampleShading", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::PatchParameteri => &CommandInfo { name: "glPatchParameteri", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexParameterIiv => &CommandInfo { name: "glTexParameterIiv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexParameterIuiv => &CommandInfo { name: "glTexParameterIuiv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetTexParameterIiv => &CommandInfo { name: "glGetTexParameterIiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetTexParameterIuiv => &CommandInfo { name: "glGetTexParameterIuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::SamplerParameterIiv => &CommandInfo { name: "glSamplerParameterIiv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::SamplerParameterIuiv => &CommandInfo { name: "glSamplerParameterIuiv", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetSamplerParameterIiv => &CommandInfo { name: "glGetSamplerParameterIiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::GetSamplerParameterIuiv => &CommandInfo { name: "glGetSamplerParameterIuiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true },
+            Opcode::TexBuffer => &CommandInfo { name: "glTexBuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexBufferRange => &CommandInfo { name: "glTexBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::TexStorage3DMultisample => &CommandInfo { name: "glTexStorage3DMultisample", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::DrawArraysInstancedBaseInstanceEXT => &CommandInfo { name: "glDrawArraysInstancedBaseInstanceEXT", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_EXT_base_instance"), hand_counted: false },
+            Opcode::DrawElementsInstancedBaseInstanceEXT => &CommandInfo { name: "glDrawElementsInstancedBaseInstanceEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_base_instance"), hand_counted: true },
+            Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT => &CommandInfo { name: "glDrawElementsInstancedBaseVertexBaseInstanceEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_base_instance"), hand_counted: true },
+            Opcode::BindFragDataLocationIndexedEXT => &CommandInfo { name: "glBindFragDataLocationIndexedEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_blend_func_extended"), hand_counted: false },
+            Opcode::BindFragDataLocationEXT => &CommandInfo { name: "glBindFragDataLocationEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_blend_func_extended"), hand_counted: false },
+            Opcode::GetProgramResourceLocationIndexEXT => &CommandInfo { name: "glGetProgramResourceLocationIndexEXT", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_EXT_blend_func_extended"), hand_counted: false },
+            Opcode::GetFragDataIndexEXT => &CommandInfo { name: "glGetFragDataIndexEXT", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_EXT_blend_func_extended"), hand_counted: false },
+            Opcode::BufferStorageEXT => &CommandInfo { name: "glBufferStorageEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_buffer_storage"), hand_counted: false },
+            Opcode::ClearTexImageEXT => &CommandInfo { name: "glClearTexImageEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_clear_texture"), hand_counted: true },
+            Opcode::ClearTexSubImageEXT => &CommandInfo { name: "glClearTexSubImageEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_clear_texture"), hand_counted: true },
+            Opcode::ClipControlEXT => &CommandInfo { name: "glClipControlEXT", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_EXT_clip_control"), hand_counted: false },
+            Opcode::LabelObjectEXT => &CommandInfo { name: "glLabelObjectEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_debug_label"), hand_counted: false },
+            Opcode::DiscardFramebufferEXT => &CommandInfo { name: "glDiscardFramebufferEXT", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: Some("GL_EXT_discard_framebuffer"), hand_counted: false },
+            Opcode::QueryCounterEXT => &CommandInfo { name: "glQueryCounterEXT", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_EXT_disjoint_timer_query"), hand_counted: false },
+            Opcode::GetQueryObjectivEXT => &CommandInfo { name: "glGetQueryObjectivEXT", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_EXT_disjoint_timer_query"), hand_counted: true },
+            Opcode::GetQueryObjecti64vEXT => &CommandInfo { name: "glGetQueryObjecti64vEXT", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_EXT_disjoint_timer_query"), hand_counted: true },
+            Opcode::GetQueryObjectui64vEXT => &CommandInfo { name: "glGetQueryObjectui64vEXT", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_EXT_disjoint_timer_query"), hand_counted: true },
+            Opcode::PolygonOffsetClampEXT => &CommandInfo { name: "glPolygonOffsetClampEXT", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_EXT_polygon_offset_clamp"), hand_counted: false },
+            Opcode::FramebufferFetchBarrierEXT => &CommandInfo { name: "glFramebufferFetchBarrierEXT", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_EXT_shader_framebuffer_fetch_non_coherent"), hand_counted: false },
+            Opcode::TextureViewEXT => &CommandInfo { name: "glTextureViewEXT", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_EXT_texture_view"), hand_counted: false },
+            Opcode::MaxShaderCompilerThreadsKHR => &CommandInfo { name: "glMaxShaderCompilerThreadsKHR", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_KHR_parallel_shader_compile"), hand_counted: false },
+            Opcode::BeginConditionalRenderNV => &CommandInfo { name: "glBeginConditionalRenderNV", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_NV_conditional_render"), hand_counted: false },
+            Opcode::EndConditionalRenderNV => &CommandInfo { name: "glEndConditionalRenderNV", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_NV_conditional_render"), hand_counted: false },
+            Opcode::FramebufferTexture3DOES => &CommandInfo { name: "glFramebufferTexture3DOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_texture_3D"), hand_counted: false },
+            Opcode::ViewportArrayvOES => &CommandInfo { name: "glViewportArrayvOES", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::ViewportIndexedfOES => &CommandInfo { name: "glViewportIndexedfOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::ViewportIndexedfvOES => &CommandInfo { name: "glViewportIndexedfvOES", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::ScissorArrayvOES => &CommandInfo { name: "glScissorArrayvOES", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::ScissorIndexedOES => &CommandInfo { name: "glScissorIndexedOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::ScissorIndexedvOES => &CommandInfo { name: "glScissorIndexedvOES", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::DepthRangeArrayfvOES => &CommandInfo { name: "glDepthRangeArrayfvOES", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::DepthRangeIndexedfOES => &CommandInfo { name: "glDepthRangeIndexedfOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_viewport_array"), hand_counted: false },
+            Opcode::GetFloatiVOES => &CommandInfo { name: "glGetFloati_vOES", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_OES_viewport_array"), hand_counted: true },
+            Opcode::EglBindAPI => &CommandInfo { name: "eglBindAPI", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglBindTexImage => &CommandInfo { name: "eglBindTexImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglChooseConfig => &CommandInfo { name: "eglChooseConfig", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglClientWaitSync => &CommandInfo { name: "eglClientWaitSync", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglClientWaitSyncKHR => &CommandInfo { name: "eglClientWaitSyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglCreateContext => &CommandInfo { name: "eglCreateContext", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreateImage => &CommandInfo { name: "eglCreateImage", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreateImageKHR => &CommandInfo { name: "eglCreateImageKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreatePbufferSurface => &CommandInfo { name: "eglCreatePbufferSurface", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreatePlatformWindowSurface => &CommandInfo { name: "eglCreatePlatformWindowSurface", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreateSync => &CommandInfo { name: "eglCreateSync", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreateSyncKHR => &CommandInfo { name: "eglCreateSyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglCreateWindowSurface => &CommandInfo { name: "eglCreateWindowSurface", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglDestroyContext => &CommandInfo { name: "eglDestroyContext", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglDestroyImage => &CommandInfo { name: "eglDestroyImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglDestroyImageKHR => &CommandInfo { name: "eglDestroyImageKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglDestroySurface => &CommandInfo { name: "eglDestroySurface", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglDestroySync => &CommandInfo { name: "eglDestroySync", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglDestroySyncKHR => &CommandInfo { name: "eglDestroySyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglGetConfigAttrib => &CommandInfo { name: "eglGetConfigAttrib", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglGetConfigs => &CommandInfo { name: "eglGetConfigs", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglGetSyncAttrib => &CommandInfo { name: "eglGetSyncAttrib", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglGetSyncAttribKHR => &CommandInfo { name: "eglGetSyncAttribKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglInitialize => &CommandInfo { name: "eglInitialize", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglMakeCurrent => &CommandInfo { name: "eglMakeCurrent", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglQueryContext => &CommandInfo { name: "eglQueryContext", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglQueryString => &CommandInfo { name: "eglQueryString", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglQuerySurface => &CommandInfo { name: "eglQuerySurface", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglReleaseTexImage => &CommandInfo { name: "eglReleaseTexImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglReleaseThread => &CommandInfo { name: "eglReleaseThread", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglSurfaceAttrib => &CommandInfo { name: "eglSurfaceAttrib", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglSwapBuffers => &CommandInfo { name: "eglSwapBuffers", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglSwapBuffersWithDamageKHR => &CommandInfo { name: "eglSwapBuffersWithDamageKHR", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false },
+            Opcode::EglSwapInterval => &CommandInfo { name: "eglSwapInterval", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglTerminate => &CommandInfo { name: "eglTerminate", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglWaitClient => &CommandInfo { name: "eglWaitClient", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglWaitGL => &CommandInfo { name: "eglWaitGL", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglWaitNative => &CommandInfo { name: "eglWaitNative", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglWaitSync => &CommandInfo { name: "eglWaitSync", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
+            Opcode::EglWaitSyncKHR => &CommandInfo { name: "eglWaitSyncKHR", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false },
         }
     }
 }
@@ -4531,6 +4807,8 @@ pub struct GetErrorArgs {
 const _: () = assert!(size_of::<GetErrorArgs>() == 0);
 
 /// `glGetError`: synchronous, scalar.
+///
+/// The ICD returns an error it found itself (a bad size, a bad enum) before asking the server.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GetError {
 }
@@ -20468,6 +20746,1628 @@ impl TexStorage3DMultisample {
     }
 }
 
+// ---- glDrawArraysInstancedBaseInstanceEXT (0x0167)
+
+/// Fixed arguments of `glDrawArraysInstancedBaseInstanceEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct DrawArraysInstancedBaseInstanceEXTArgs {
+    pub mode: u32,
+    pub first: i32,
+    pub count: i32,
+    pub instancecount: i32,
+    pub baseinstance: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<DrawArraysInstancedBaseInstanceEXTArgs>() == 24);
+
+/// `glDrawArraysInstancedBaseInstanceEXT`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrawArraysInstancedBaseInstanceEXT {
+    pub mode: u32,
+    pub first: i32,
+    pub count: i32,
+    pub instancecount: i32,
+    pub baseinstance: u32,
+}
+
+impl DrawArraysInstancedBaseInstanceEXT {
+    pub const OPCODE: Opcode = Opcode::DrawArraysInstancedBaseInstanceEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::DrawArraysInstancedBaseInstanceEXT as u32;
+        let args = DrawArraysInstancedBaseInstanceEXTArgs { mode: self.mode, first: self.first, count: self.count, instancecount: self.instancecount, baseinstance: self.baseinstance, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<DrawArraysInstancedBaseInstanceEXTArgs>("glDrawArraysInstancedBaseInstanceEXT", body)?;
+        zero_padding("glDrawArraysInstancedBaseInstanceEXT", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { mode: a.mode, first: a.first, count: a.count, instancecount: a.instancecount, baseinstance: a.baseinstance })
+    }
+}
+
+// ---- glDrawElementsInstancedBaseInstanceEXT (0x0168)
+
+/// Fixed arguments of `glDrawElementsInstancedBaseInstanceEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct DrawElementsInstancedBaseInstanceEXTArgs {
+    pub mode: u32,
+    pub count: i32,
+    pub type_: u32,
+    pub indices_len: u32,
+    pub indices_off: u64,
+    pub instancecount: i32,
+    pub baseinstance: u32,
+}
+const _: () = assert!(size_of::<DrawElementsInstancedBaseInstanceEXTArgs>() == 32);
+
+/// `glDrawElementsInstancedBaseInstanceEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrawElementsInstancedBaseInstanceEXT<'a> {
+    pub mode: u32,
+    pub count: i32,
+    pub type_: u32,
+    /// client bytes, NULL, or an offset into the element buffer; sized by hand: `index_bytes(count, type_)`
+    pub indices: DataRef<'a>,
+    pub instancecount: i32,
+    pub baseinstance: u32,
+}
+
+impl<'a> DrawElementsInstancedBaseInstanceEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::DrawElementsInstancedBaseInstanceEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::DrawElementsInstancedBaseInstanceEXT as u32;
+        let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
+        let args = DrawElementsInstancedBaseInstanceEXTArgs { mode: self.mode, count: self.count, type_: self.type_, indices_len, indices_off, instancecount: self.instancecount, baseinstance: self.baseinstance };
+        let payload = put::total(K, &[indices_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::data_ref(&mut w, &self.indices)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<DrawElementsInstancedBaseInstanceEXTArgs>("glDrawElementsInstancedBaseInstanceEXT", body)?;
+        let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, instancecount: a.instancecount, baseinstance: a.baseinstance })
+    }
+}
+
+// ---- glDrawElementsInstancedBaseVertexBaseInstanceEXT (0x0169)
+
+/// Fixed arguments of `glDrawElementsInstancedBaseVertexBaseInstanceEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct DrawElementsInstancedBaseVertexBaseInstanceEXTArgs {
+    pub mode: u32,
+    pub count: i32,
+    pub type_: u32,
+    pub indices_len: u32,
+    pub indices_off: u64,
+    pub instancecount: i32,
+    pub basevertex: i32,
+    pub baseinstance: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<DrawElementsInstancedBaseVertexBaseInstanceEXTArgs>() == 40);
+
+/// `glDrawElementsInstancedBaseVertexBaseInstanceEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrawElementsInstancedBaseVertexBaseInstanceEXT<'a> {
+    pub mode: u32,
+    pub count: i32,
+    pub type_: u32,
+    /// client bytes, NULL, or an offset into the element buffer; sized by hand: `index_bytes(count, type_)`
+    pub indices: DataRef<'a>,
+    pub instancecount: i32,
+    pub basevertex: i32,
+    pub baseinstance: u32,
+}
+
+impl<'a> DrawElementsInstancedBaseVertexBaseInstanceEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT as u32;
+        let (indices_len, indices_off, indices_bytes) = put::data_ref_len(K, &self.indices)?;
+        let args = DrawElementsInstancedBaseVertexBaseInstanceEXTArgs { mode: self.mode, count: self.count, type_: self.type_, indices_len, indices_off, instancecount: self.instancecount, basevertex: self.basevertex, baseinstance: self.baseinstance, _pad0: [0; 4] };
+        let payload = put::total(K, &[indices_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::data_ref(&mut w, &self.indices)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<DrawElementsInstancedBaseVertexBaseInstanceEXTArgs>("glDrawElementsInstancedBaseVertexBaseInstanceEXT", body)?;
+        zero_padding("glDrawElementsInstancedBaseVertexBaseInstanceEXT", &[&a._pad0])?;
+        let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, instancecount: a.instancecount, basevertex: a.basevertex, baseinstance: a.baseinstance })
+    }
+}
+
+// ---- glBindFragDataLocationIndexedEXT (0x016a)
+
+/// Fixed arguments of `glBindFragDataLocationIndexedEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct BindFragDataLocationIndexedEXTArgs {
+    pub program: u32,
+    pub color_number: u32,
+    pub index: u32,
+    pub name_len: u32,
+}
+const _: () = assert!(size_of::<BindFragDataLocationIndexedEXTArgs>() == 16);
+
+/// `glBindFragDataLocationIndexedEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BindFragDataLocationIndexedEXT<'a> {
+    pub program: u32,
+    pub color_number: u32,
+    pub index: u32,
+    /// NUL-terminated string
+    pub name: &'a CStr,
+}
+
+impl<'a> BindFragDataLocationIndexedEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::BindFragDataLocationIndexedEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::BindFragDataLocationIndexedEXT as u32;
+        let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
+        let args = BindFragDataLocationIndexedEXTArgs { program: self.program, color_number: self.color_number, index: self.index, name_len };
+        let payload = put::total(K, &[name_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::cstr(&mut w, Some(self.name))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<BindFragDataLocationIndexedEXTArgs>("glBindFragDataLocationIndexedEXT", body)?;
+        let name = r.cstr("name", a.name_len)?;
+        r.finish()?;
+        Ok(Self { program: a.program, color_number: a.color_number, index: a.index, name })
+    }
+}
+
+// ---- glBindFragDataLocationEXT (0x016b)
+
+/// Fixed arguments of `glBindFragDataLocationEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct BindFragDataLocationEXTArgs {
+    pub program: u32,
+    pub color: u32,
+    pub name_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<BindFragDataLocationEXTArgs>() == 16);
+
+/// `glBindFragDataLocationEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BindFragDataLocationEXT<'a> {
+    pub program: u32,
+    pub color: u32,
+    /// NUL-terminated string
+    pub name: &'a CStr,
+}
+
+impl<'a> BindFragDataLocationEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::BindFragDataLocationEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::BindFragDataLocationEXT as u32;
+        let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
+        let args = BindFragDataLocationEXTArgs { program: self.program, color: self.color, name_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[name_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::cstr(&mut w, Some(self.name))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<BindFragDataLocationEXTArgs>("glBindFragDataLocationEXT", body)?;
+        zero_padding("glBindFragDataLocationEXT", &[&a._pad0])?;
+        let name = r.cstr("name", a.name_len)?;
+        r.finish()?;
+        Ok(Self { program: a.program, color: a.color, name })
+    }
+}
+
+// ---- glGetProgramResourceLocationIndexEXT (0x016c)
+
+/// Fixed arguments of `glGetProgramResourceLocationIndexEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetProgramResourceLocationIndexEXTArgs {
+    pub program: u32,
+    pub program_interface: u32,
+    pub name_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetProgramResourceLocationIndexEXTArgs>() == 16);
+
+/// `glGetProgramResourceLocationIndexEXT`: synchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetProgramResourceLocationIndexEXT<'a> {
+    pub program: u32,
+    pub program_interface: u32,
+    /// NUL-terminated string
+    pub name: &'a CStr,
+}
+
+impl<'a> GetProgramResourceLocationIndexEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::GetProgramResourceLocationIndexEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetProgramResourceLocationIndexEXT as u32;
+        let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
+        let args = GetProgramResourceLocationIndexEXTArgs { program: self.program, program_interface: self.program_interface, name_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[name_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::cstr(&mut w, Some(self.name))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetProgramResourceLocationIndexEXTArgs>("glGetProgramResourceLocationIndexEXT", body)?;
+        zero_padding("glGetProgramResourceLocationIndexEXT", &[&a._pad0])?;
+        let name = r.cstr("name", a.name_len)?;
+        r.finish()?;
+        Ok(Self { program: a.program, program_interface: a.program_interface, name })
+    }
+}
+
+/// Fixed part of the reply to `glGetProgramResourceLocationIndexEXT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetProgramResourceLocationIndexEXTReplyArgs {
+    pub ret: i32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetProgramResourceLocationIndexEXTReplyArgs>() == 8);
+
+/// The reply to `glGetProgramResourceLocationIndexEXT`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetProgramResourceLocationIndexEXTReply {
+    pub ret: i32,
+}
+
+impl GetProgramResourceLocationIndexEXTReply {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetProgramResourceLocationIndexEXT as u32;
+        let args = GetProgramResourceLocationIndexEXTReplyArgs { ret: self.ret, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<GetProgramResourceLocationIndexEXTReplyArgs>("glGetProgramResourceLocationIndexEXT reply", body)?;
+        zero_padding("glGetProgramResourceLocationIndexEXT", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { ret: a.ret })
+    }
+}
+
+// ---- glGetFragDataIndexEXT (0x016d)
+
+/// Fixed arguments of `glGetFragDataIndexEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetFragDataIndexEXTArgs {
+    pub program: u32,
+    pub name_len: u32,
+}
+const _: () = assert!(size_of::<GetFragDataIndexEXTArgs>() == 8);
+
+/// `glGetFragDataIndexEXT`: synchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetFragDataIndexEXT<'a> {
+    pub program: u32,
+    /// NUL-terminated string
+    pub name: &'a CStr,
+}
+
+impl<'a> GetFragDataIndexEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::GetFragDataIndexEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetFragDataIndexEXT as u32;
+        let (name_len, name_bytes) = put::cstr_len(K, Some(self.name))?;
+        let args = GetFragDataIndexEXTArgs { program: self.program, name_len };
+        let payload = put::total(K, &[name_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::cstr(&mut w, Some(self.name))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetFragDataIndexEXTArgs>("glGetFragDataIndexEXT", body)?;
+        let name = r.cstr("name", a.name_len)?;
+        r.finish()?;
+        Ok(Self { program: a.program, name })
+    }
+}
+
+/// Fixed part of the reply to `glGetFragDataIndexEXT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetFragDataIndexEXTReplyArgs {
+    pub ret: i32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetFragDataIndexEXTReplyArgs>() == 8);
+
+/// The reply to `glGetFragDataIndexEXT`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetFragDataIndexEXTReply {
+    pub ret: i32,
+}
+
+impl GetFragDataIndexEXTReply {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetFragDataIndexEXT as u32;
+        let args = GetFragDataIndexEXTReplyArgs { ret: self.ret, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<GetFragDataIndexEXTReplyArgs>("glGetFragDataIndexEXT reply", body)?;
+        zero_padding("glGetFragDataIndexEXT", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { ret: a.ret })
+    }
+}
+
+// ---- glBufferStorageEXT (0x016e)
+
+/// Fixed arguments of `glBufferStorageEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct BufferStorageEXTArgs {
+    pub target: u32,
+    pub _pad0: [u8; 4],
+    pub size: i64,
+    pub data_len: u32,
+    pub flags: u32,
+}
+const _: () = assert!(size_of::<BufferStorageEXTArgs>() == 24);
+
+/// `glBufferStorageEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BufferStorageEXT<'a> {
+    pub target: u32,
+    pub size: i64,
+    /// input, `size` elements
+    pub data: Option<&'a [u8]>,
+    pub flags: u32,
+}
+
+impl<'a> BufferStorageEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::BufferStorageEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::BufferStorageEXT as u32;
+        if let Some(v) = self.data { check_count(K, "data", Expect::from_len(len_of(self.size)), v.len())?; }
+        let (data_len, data_bytes) = put::array_len(K, self.data)?;
+        let args = BufferStorageEXTArgs { target: self.target, size: self.size, data_len, flags: self.flags, _pad0: [0; 4] };
+        let payload = put::total(K, &[data_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.data)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<BufferStorageEXTArgs>("glBufferStorageEXT", body)?;
+        zero_padding("glBufferStorageEXT", &[&a._pad0])?;
+        let data = r.opt_array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
+        r.finish()?;
+        Ok(Self { target: a.target, size: a.size, data, flags: a.flags })
+    }
+}
+
+// ---- glClearTexImageEXT (0x016f)
+
+/// Fixed arguments of `glClearTexImageEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ClearTexImageEXTArgs {
+    pub texture: u32,
+    pub level: i32,
+    pub format: u32,
+    pub type_: u32,
+    pub data_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<ClearTexImageEXTArgs>() == 24);
+
+/// `glClearTexImageEXT`: asynchronous, hand.
+///
+/// One texel of the clear value, in the given format and type; NULL clears to zero.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClearTexImageEXT<'a> {
+    pub texture: u32,
+    pub level: i32,
+    pub format: u32,
+    pub type_: u32,
+    /// input, sized by hand: `texel_bytes(format, type_)`
+    pub data: Option<&'a [u8]>,
+}
+
+impl<'a> ClearTexImageEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::ClearTexImageEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ClearTexImageEXT as u32;
+        let (data_len, data_bytes) = put::array_len(K, self.data)?;
+        let args = ClearTexImageEXTArgs { texture: self.texture, level: self.level, format: self.format, type_: self.type_, data_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[data_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.data)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<ClearTexImageEXTArgs>("glClearTexImageEXT", body)?;
+        zero_padding("glClearTexImageEXT", &[&a._pad0])?;
+        let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { texture: a.texture, level: a.level, format: a.format, type_: a.type_, data })
+    }
+}
+
+// ---- glClearTexSubImageEXT (0x0170)
+
+/// Fixed arguments of `glClearTexSubImageEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ClearTexSubImageEXTArgs {
+    pub texture: u32,
+    pub level: i32,
+    pub xoffset: i32,
+    pub yoffset: i32,
+    pub zoffset: i32,
+    pub width: i32,
+    pub height: i32,
+    pub depth: i32,
+    pub format: u32,
+    pub type_: u32,
+    pub data_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<ClearTexSubImageEXTArgs>() == 48);
+
+/// `glClearTexSubImageEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClearTexSubImageEXT<'a> {
+    pub texture: u32,
+    pub level: i32,
+    pub xoffset: i32,
+    pub yoffset: i32,
+    pub zoffset: i32,
+    pub width: i32,
+    pub height: i32,
+    pub depth: i32,
+    pub format: u32,
+    pub type_: u32,
+    /// input, sized by hand: `texel_bytes(format, type_)`
+    pub data: Option<&'a [u8]>,
+}
+
+impl<'a> ClearTexSubImageEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::ClearTexSubImageEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ClearTexSubImageEXT as u32;
+        let (data_len, data_bytes) = put::array_len(K, self.data)?;
+        let args = ClearTexSubImageEXTArgs { texture: self.texture, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, zoffset: self.zoffset, width: self.width, height: self.height, depth: self.depth, format: self.format, type_: self.type_, data_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[data_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.data)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<ClearTexSubImageEXTArgs>("glClearTexSubImageEXT", body)?;
+        zero_padding("glClearTexSubImageEXT", &[&a._pad0])?;
+        let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { texture: a.texture, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, width: a.width, height: a.height, depth: a.depth, format: a.format, type_: a.type_, data })
+    }
+}
+
+// ---- glClipControlEXT (0x0171)
+
+/// Fixed arguments of `glClipControlEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ClipControlEXTArgs {
+    pub origin: u32,
+    pub depth: u32,
+}
+const _: () = assert!(size_of::<ClipControlEXTArgs>() == 8);
+
+/// `glClipControlEXT`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClipControlEXT {
+    pub origin: u32,
+    pub depth: u32,
+}
+
+impl ClipControlEXT {
+    pub const OPCODE: Opcode = Opcode::ClipControlEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ClipControlEXT as u32;
+        let args = ClipControlEXTArgs { origin: self.origin, depth: self.depth };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<ClipControlEXTArgs>("glClipControlEXT", body)?;
+        r.finish()?;
+        Ok(Self { origin: a.origin, depth: a.depth })
+    }
+}
+
+// ---- glLabelObjectEXT (0x0172)
+
+/// Fixed arguments of `glLabelObjectEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct LabelObjectEXTArgs {
+    pub type_: u32,
+    pub object: u32,
+    pub length: i32,
+    pub label_len: u32,
+}
+const _: () = assert!(size_of::<LabelObjectEXTArgs>() == 16);
+
+/// `glLabelObjectEXT`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelObjectEXT<'a> {
+    pub type_: u32,
+    pub object: u32,
+    pub length: i32,
+    /// NUL-terminated string
+    pub label: Option<&'a CStr>,
+}
+
+impl<'a> LabelObjectEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::LabelObjectEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::LabelObjectEXT as u32;
+        let (label_len, label_bytes) = put::cstr_len(K, self.label)?;
+        let args = LabelObjectEXTArgs { type_: self.type_, object: self.object, length: self.length, label_len };
+        let payload = put::total(K, &[label_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::cstr(&mut w, self.label)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<LabelObjectEXTArgs>("glLabelObjectEXT", body)?;
+        let label = r.opt_cstr("label", a.label_len)?;
+        r.check_str_length("label", label, a.length as i64)?;
+        r.finish()?;
+        Ok(Self { type_: a.type_, object: a.object, length: a.length, label })
+    }
+}
+
+// ---- glDiscardFramebufferEXT (0x0173)
+
+/// Fixed arguments of `glDiscardFramebufferEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct DiscardFramebufferEXTArgs {
+    pub target: u32,
+    pub num_attachments: i32,
+    pub attachments_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<DiscardFramebufferEXTArgs>() == 16);
+
+/// `glDiscardFramebufferEXT`: asynchronous, len.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiscardFramebufferEXT<'a> {
+    pub target: u32,
+    pub num_attachments: i32,
+    /// input, `num_attachments` elements
+    pub attachments: &'a [u32],
+}
+
+impl<'a> DiscardFramebufferEXT<'a> {
+    pub const OPCODE: Opcode = Opcode::DiscardFramebufferEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::DiscardFramebufferEXT as u32;
+        if let Some(v) = Some(self.attachments) { check_count(K, "attachments", Expect::from_len(len_of(self.num_attachments)), v.len())?; }
+        let (attachments_len, attachments_bytes) = put::array_len(K, Some(self.attachments))?;
+        let args = DiscardFramebufferEXTArgs { target: self.target, num_attachments: self.num_attachments, attachments_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[attachments_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, Some(self.attachments))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<DiscardFramebufferEXTArgs>("glDiscardFramebufferEXT", body)?;
+        zero_padding("glDiscardFramebufferEXT", &[&a._pad0])?;
+        let attachments = r.array::<u32>("attachments", a.attachments_len, Expect::from_len(len_of(a.num_attachments)))?;
+        r.finish()?;
+        Ok(Self { target: a.target, num_attachments: a.num_attachments, attachments })
+    }
+}
+
+// ---- glQueryCounterEXT (0x0174)
+
+/// Fixed arguments of `glQueryCounterEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct QueryCounterEXTArgs {
+    pub id: u32,
+    pub target: u32,
+}
+const _: () = assert!(size_of::<QueryCounterEXTArgs>() == 8);
+
+/// `glQueryCounterEXT`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryCounterEXT {
+    pub id: u32,
+    pub target: u32,
+}
+
+impl QueryCounterEXT {
+    pub const OPCODE: Opcode = Opcode::QueryCounterEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::QueryCounterEXT as u32;
+        let args = QueryCounterEXTArgs { id: self.id, target: self.target };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<QueryCounterEXTArgs>("glQueryCounterEXT", body)?;
+        r.finish()?;
+        Ok(Self { id: a.id, target: a.target })
+    }
+}
+
+// ---- glGetQueryObjectivEXT (0x0175)
+
+/// Fixed arguments of `glGetQueryObjectivEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetQueryObjectivEXTArgs {
+    pub id: u32,
+    pub pname: u32,
+    pub params_cap: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetQueryObjectivEXTArgs>() == 16);
+
+/// `glGetQueryObjectivEXT`: synchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetQueryObjectivEXT {
+    pub id: u32,
+    pub pname: u32,
+    /// output capacity in elements (None = NULL); sized by hand: `pname_count(&wire::pnames::QUERY_OBJECT, pname)`
+    pub params: Option<u32>,
+}
+
+impl GetQueryObjectivEXT {
+    pub const OPCODE: Opcode = Opcode::GetQueryObjectivEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetQueryObjectivEXT as u32;
+        let args = GetQueryObjectivEXTArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetQueryObjectivEXTArgs>("glGetQueryObjectivEXT", body)?;
+        zero_padding("glGetQueryObjectivEXT", &[&a._pad0])?;
+        let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { id: a.id, pname: a.pname, params })
+    }
+}
+
+/// Fixed part of the reply to `glGetQueryObjectivEXT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetQueryObjectivEXTReplyArgs {
+    pub params_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetQueryObjectivEXTReplyArgs>() == 8);
+
+/// The reply to `glGetQueryObjectivEXT`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetQueryObjectivEXTReply<'a> {
+    pub params: Option<&'a [i32]>,
+}
+
+impl<'a> GetQueryObjectivEXTReply<'a> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetQueryObjectivEXT as u32;
+        let (params_len, params_bytes) = put::array_len(K, self.params)?;
+        let args = GetQueryObjectivEXTReplyArgs { params_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[params_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.params)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetQueryObjectivEXTReplyArgs>("glGetQueryObjectivEXT reply", body)?;
+        zero_padding("glGetQueryObjectivEXT", &[&a._pad0])?;
+        let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { params })
+    }
+}
+
+// ---- glGetQueryObjecti64vEXT (0x0176)
+
+/// Fixed arguments of `glGetQueryObjecti64vEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetQueryObjecti64vEXTArgs {
+    pub id: u32,
+    pub pname: u32,
+    pub params_cap: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetQueryObjecti64vEXTArgs>() == 16);
+
+/// `glGetQueryObjecti64vEXT`: synchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetQueryObjecti64vEXT {
+    pub id: u32,
+    pub pname: u32,
+    /// output capacity in elements (None = NULL); sized by hand: `pname_count(&wire::pnames::QUERY_OBJECT, pname)`
+    pub params: Option<u32>,
+}
+
+impl GetQueryObjecti64vEXT {
+    pub const OPCODE: Opcode = Opcode::GetQueryObjecti64vEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetQueryObjecti64vEXT as u32;
+        let args = GetQueryObjecti64vEXTArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetQueryObjecti64vEXTArgs>("glGetQueryObjecti64vEXT", body)?;
+        zero_padding("glGetQueryObjecti64vEXT", &[&a._pad0])?;
+        let params = r.out_cap("params", a.params_cap, 8, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { id: a.id, pname: a.pname, params })
+    }
+}
+
+/// Fixed part of the reply to `glGetQueryObjecti64vEXT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetQueryObjecti64vEXTReplyArgs {
+    pub params_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetQueryObjecti64vEXTReplyArgs>() == 8);
+
+/// The reply to `glGetQueryObjecti64vEXT`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetQueryObjecti64vEXTReply<'a> {
+    pub params: Option<&'a [i64]>,
+}
+
+impl<'a> GetQueryObjecti64vEXTReply<'a> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetQueryObjecti64vEXT as u32;
+        let (params_len, params_bytes) = put::array_len(K, self.params)?;
+        let args = GetQueryObjecti64vEXTReplyArgs { params_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[params_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.params)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetQueryObjecti64vEXTReplyArgs>("glGetQueryObjecti64vEXT reply", body)?;
+        zero_padding("glGetQueryObjecti64vEXT", &[&a._pad0])?;
+        let params = r.opt_array::<i64>("params", a.params_len, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { params })
+    }
+}
+
+// ---- glGetQueryObjectui64vEXT (0x0177)
+
+/// Fixed arguments of `glGetQueryObjectui64vEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetQueryObjectui64vEXTArgs {
+    pub id: u32,
+    pub pname: u32,
+    pub params_cap: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetQueryObjectui64vEXTArgs>() == 16);
+
+/// `glGetQueryObjectui64vEXT`: synchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetQueryObjectui64vEXT {
+    pub id: u32,
+    pub pname: u32,
+    /// output capacity in elements (None = NULL); sized by hand: `pname_count(&wire::pnames::QUERY_OBJECT, pname)`
+    pub params: Option<u32>,
+}
+
+impl GetQueryObjectui64vEXT {
+    pub const OPCODE: Opcode = Opcode::GetQueryObjectui64vEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetQueryObjectui64vEXT as u32;
+        let args = GetQueryObjectui64vEXTArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetQueryObjectui64vEXTArgs>("glGetQueryObjectui64vEXT", body)?;
+        zero_padding("glGetQueryObjectui64vEXT", &[&a._pad0])?;
+        let params = r.out_cap("params", a.params_cap, 8, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { id: a.id, pname: a.pname, params })
+    }
+}
+
+/// Fixed part of the reply to `glGetQueryObjectui64vEXT`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetQueryObjectui64vEXTReplyArgs {
+    pub params_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetQueryObjectui64vEXTReplyArgs>() == 8);
+
+/// The reply to `glGetQueryObjectui64vEXT`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetQueryObjectui64vEXTReply<'a> {
+    pub params: Option<&'a [u64]>,
+}
+
+impl<'a> GetQueryObjectui64vEXTReply<'a> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetQueryObjectui64vEXT as u32;
+        let (params_len, params_bytes) = put::array_len(K, self.params)?;
+        let args = GetQueryObjectui64vEXTReplyArgs { params_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[params_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.params)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetQueryObjectui64vEXTReplyArgs>("glGetQueryObjectui64vEXT reply", body)?;
+        zero_padding("glGetQueryObjectui64vEXT", &[&a._pad0])?;
+        let params = r.opt_array::<u64>("params", a.params_len, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { params })
+    }
+}
+
+// ---- glPolygonOffsetClampEXT (0x0178)
+
+/// Fixed arguments of `glPolygonOffsetClampEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct PolygonOffsetClampEXTArgs {
+    pub factor: f32,
+    pub units: f32,
+    pub clamp: f32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<PolygonOffsetClampEXTArgs>() == 16);
+
+/// `glPolygonOffsetClampEXT`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PolygonOffsetClampEXT {
+    pub factor: f32,
+    pub units: f32,
+    pub clamp: f32,
+}
+
+impl PolygonOffsetClampEXT {
+    pub const OPCODE: Opcode = Opcode::PolygonOffsetClampEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::PolygonOffsetClampEXT as u32;
+        let args = PolygonOffsetClampEXTArgs { factor: self.factor, units: self.units, clamp: self.clamp, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<PolygonOffsetClampEXTArgs>("glPolygonOffsetClampEXT", body)?;
+        zero_padding("glPolygonOffsetClampEXT", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { factor: a.factor, units: a.units, clamp: a.clamp })
+    }
+}
+
+// ---- glFramebufferFetchBarrierEXT (0x0179)
+
+/// Fixed arguments of `glFramebufferFetchBarrierEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct FramebufferFetchBarrierEXTArgs {
+}
+const _: () = assert!(size_of::<FramebufferFetchBarrierEXTArgs>() == 0);
+
+/// `glFramebufferFetchBarrierEXT`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FramebufferFetchBarrierEXT {
+}
+
+impl FramebufferFetchBarrierEXT {
+    pub const OPCODE: Opcode = Opcode::FramebufferFetchBarrierEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::FramebufferFetchBarrierEXT as u32;
+        let args = FramebufferFetchBarrierEXTArgs {  };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (_a, r) = Reader::start::<FramebufferFetchBarrierEXTArgs>("glFramebufferFetchBarrierEXT", body)?;
+        r.finish()?;
+        Ok(Self {  })
+    }
+}
+
+// ---- glTextureViewEXT (0x017a)
+
+/// Fixed arguments of `glTextureViewEXT` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct TextureViewEXTArgs {
+    pub texture: u32,
+    pub target: u32,
+    pub origtexture: u32,
+    pub internalformat: u32,
+    pub minlevel: u32,
+    pub numlevels: u32,
+    pub minlayer: u32,
+    pub numlayers: u32,
+}
+const _: () = assert!(size_of::<TextureViewEXTArgs>() == 32);
+
+/// `glTextureViewEXT`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextureViewEXT {
+    pub texture: u32,
+    pub target: u32,
+    pub origtexture: u32,
+    pub internalformat: u32,
+    pub minlevel: u32,
+    pub numlevels: u32,
+    pub minlayer: u32,
+    pub numlayers: u32,
+}
+
+impl TextureViewEXT {
+    pub const OPCODE: Opcode = Opcode::TextureViewEXT;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::TextureViewEXT as u32;
+        let args = TextureViewEXTArgs { texture: self.texture, target: self.target, origtexture: self.origtexture, internalformat: self.internalformat, minlevel: self.minlevel, numlevels: self.numlevels, minlayer: self.minlayer, numlayers: self.numlayers };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<TextureViewEXTArgs>("glTextureViewEXT", body)?;
+        r.finish()?;
+        Ok(Self { texture: a.texture, target: a.target, origtexture: a.origtexture, internalformat: a.internalformat, minlevel: a.minlevel, numlevels: a.numlevels, minlayer: a.minlayer, numlayers: a.numlayers })
+    }
+}
+
+// ---- glMaxShaderCompilerThreadsKHR (0x017b)
+
+/// Fixed arguments of `glMaxShaderCompilerThreadsKHR` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct MaxShaderCompilerThreadsKHRArgs {
+    pub count: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<MaxShaderCompilerThreadsKHRArgs>() == 8);
+
+/// `glMaxShaderCompilerThreadsKHR`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxShaderCompilerThreadsKHR {
+    pub count: u32,
+}
+
+impl MaxShaderCompilerThreadsKHR {
+    pub const OPCODE: Opcode = Opcode::MaxShaderCompilerThreadsKHR;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::MaxShaderCompilerThreadsKHR as u32;
+        let args = MaxShaderCompilerThreadsKHRArgs { count: self.count, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<MaxShaderCompilerThreadsKHRArgs>("glMaxShaderCompilerThreadsKHR", body)?;
+        zero_padding("glMaxShaderCompilerThreadsKHR", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { count: a.count })
+    }
+}
+
+// ---- glBeginConditionalRenderNV (0x017c)
+
+/// Fixed arguments of `glBeginConditionalRenderNV` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct BeginConditionalRenderNVArgs {
+    pub id: u32,
+    pub mode: u32,
+}
+const _: () = assert!(size_of::<BeginConditionalRenderNVArgs>() == 8);
+
+/// `glBeginConditionalRenderNV`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BeginConditionalRenderNV {
+    pub id: u32,
+    pub mode: u32,
+}
+
+impl BeginConditionalRenderNV {
+    pub const OPCODE: Opcode = Opcode::BeginConditionalRenderNV;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::BeginConditionalRenderNV as u32;
+        let args = BeginConditionalRenderNVArgs { id: self.id, mode: self.mode };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<BeginConditionalRenderNVArgs>("glBeginConditionalRenderNV", body)?;
+        r.finish()?;
+        Ok(Self { id: a.id, mode: a.mode })
+    }
+}
+
+// ---- glEndConditionalRenderNV (0x017d)
+
+/// Fixed arguments of `glEndConditionalRenderNV` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct EndConditionalRenderNVArgs {
+}
+const _: () = assert!(size_of::<EndConditionalRenderNVArgs>() == 0);
+
+/// `glEndConditionalRenderNV`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EndConditionalRenderNV {
+}
+
+impl EndConditionalRenderNV {
+    pub const OPCODE: Opcode = Opcode::EndConditionalRenderNV;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::EndConditionalRenderNV as u32;
+        let args = EndConditionalRenderNVArgs {  };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (_a, r) = Reader::start::<EndConditionalRenderNVArgs>("glEndConditionalRenderNV", body)?;
+        r.finish()?;
+        Ok(Self {  })
+    }
+}
+
+// ---- glFramebufferTexture3DOES (0x017e)
+
+/// Fixed arguments of `glFramebufferTexture3DOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct FramebufferTexture3DOESArgs {
+    pub target: u32,
+    pub attachment: u32,
+    pub textarget: u32,
+    pub texture: u32,
+    pub level: i32,
+    pub zoffset: i32,
+}
+const _: () = assert!(size_of::<FramebufferTexture3DOESArgs>() == 24);
+
+/// `glFramebufferTexture3DOES`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FramebufferTexture3DOES {
+    pub target: u32,
+    pub attachment: u32,
+    pub textarget: u32,
+    pub texture: u32,
+    pub level: i32,
+    pub zoffset: i32,
+}
+
+impl FramebufferTexture3DOES {
+    pub const OPCODE: Opcode = Opcode::FramebufferTexture3DOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::FramebufferTexture3DOES as u32;
+        let args = FramebufferTexture3DOESArgs { target: self.target, attachment: self.attachment, textarget: self.textarget, texture: self.texture, level: self.level, zoffset: self.zoffset };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<FramebufferTexture3DOESArgs>("glFramebufferTexture3DOES", body)?;
+        r.finish()?;
+        Ok(Self { target: a.target, attachment: a.attachment, textarget: a.textarget, texture: a.texture, level: a.level, zoffset: a.zoffset })
+    }
+}
+
+// ---- glViewportArrayvOES (0x017f)
+
+/// Fixed arguments of `glViewportArrayvOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ViewportArrayvOESArgs {
+    pub first: u32,
+    pub count: i32,
+    pub v_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<ViewportArrayvOESArgs>() == 16);
+
+/// `glViewportArrayvOES`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewportArrayvOES<'a> {
+    pub first: u32,
+    pub count: i32,
+    /// input, `count*4` elements
+    pub v: &'a [f32],
+}
+
+impl<'a> ViewportArrayvOES<'a> {
+    pub const OPCODE: Opcode = Opcode::ViewportArrayvOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ViewportArrayvOES as u32;
+        if let Some(v) = Some(self.v) { check_count(K, "v", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
+        let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
+        let args = ViewportArrayvOESArgs { first: self.first, count: self.count, v_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[v_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, Some(self.v))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<ViewportArrayvOESArgs>("glViewportArrayvOES", body)?;
+        zero_padding("glViewportArrayvOES", &[&a._pad0])?;
+        let v = r.array::<f32>("v", a.v_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
+        r.finish()?;
+        Ok(Self { first: a.first, count: a.count, v })
+    }
+}
+
+// ---- glViewportIndexedfOES (0x0180)
+
+/// Fixed arguments of `glViewportIndexedfOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ViewportIndexedfOESArgs {
+    pub index: u32,
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<ViewportIndexedfOESArgs>() == 24);
+
+/// `glViewportIndexedfOES`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewportIndexedfOES {
+    pub index: u32,
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+impl ViewportIndexedfOES {
+    pub const OPCODE: Opcode = Opcode::ViewportIndexedfOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ViewportIndexedfOES as u32;
+        let args = ViewportIndexedfOESArgs { index: self.index, x: self.x, y: self.y, w: self.w, h: self.h, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<ViewportIndexedfOESArgs>("glViewportIndexedfOES", body)?;
+        zero_padding("glViewportIndexedfOES", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { index: a.index, x: a.x, y: a.y, w: a.w, h: a.h })
+    }
+}
+
+// ---- glViewportIndexedfvOES (0x0181)
+
+/// Fixed arguments of `glViewportIndexedfvOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ViewportIndexedfvOESArgs {
+    pub index: u32,
+    pub v_len: u32,
+}
+const _: () = assert!(size_of::<ViewportIndexedfvOESArgs>() == 8);
+
+/// `glViewportIndexedfvOES`: asynchronous, len.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewportIndexedfvOES<'a> {
+    pub index: u32,
+    /// input, 4 elements
+    pub v: &'a [f32],
+}
+
+impl<'a> ViewportIndexedfvOES<'a> {
+    pub const OPCODE: Opcode = Opcode::ViewportIndexedfvOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ViewportIndexedfvOES as u32;
+        if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(4), v.len())?; }
+        let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
+        let args = ViewportIndexedfvOESArgs { index: self.index, v_len };
+        let payload = put::total(K, &[v_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, Some(self.v))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<ViewportIndexedfvOESArgs>("glViewportIndexedfvOES", body)?;
+        let v = r.array::<f32>("v", a.v_len, Expect::Exactly(4))?;
+        r.finish()?;
+        Ok(Self { index: a.index, v })
+    }
+}
+
+// ---- glScissorArrayvOES (0x0182)
+
+/// Fixed arguments of `glScissorArrayvOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ScissorArrayvOESArgs {
+    pub first: u32,
+    pub count: i32,
+    pub v_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<ScissorArrayvOESArgs>() == 16);
+
+/// `glScissorArrayvOES`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScissorArrayvOES<'a> {
+    pub first: u32,
+    pub count: i32,
+    /// input, `count*4` elements
+    pub v: &'a [i32],
+}
+
+impl<'a> ScissorArrayvOES<'a> {
+    pub const OPCODE: Opcode = Opcode::ScissorArrayvOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ScissorArrayvOES as u32;
+        if let Some(v) = Some(self.v) { check_count(K, "v", Expect::from_len(len_mul(len_of(self.count), 4)), v.len())?; }
+        let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
+        let args = ScissorArrayvOESArgs { first: self.first, count: self.count, v_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[v_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, Some(self.v))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<ScissorArrayvOESArgs>("glScissorArrayvOES", body)?;
+        zero_padding("glScissorArrayvOES", &[&a._pad0])?;
+        let v = r.array::<i32>("v", a.v_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
+        r.finish()?;
+        Ok(Self { first: a.first, count: a.count, v })
+    }
+}
+
+// ---- glScissorIndexedOES (0x0183)
+
+/// Fixed arguments of `glScissorIndexedOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ScissorIndexedOESArgs {
+    pub index: u32,
+    pub left: i32,
+    pub bottom: i32,
+    pub width: i32,
+    pub height: i32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<ScissorIndexedOESArgs>() == 24);
+
+/// `glScissorIndexedOES`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScissorIndexedOES {
+    pub index: u32,
+    pub left: i32,
+    pub bottom: i32,
+    pub width: i32,
+    pub height: i32,
+}
+
+impl ScissorIndexedOES {
+    pub const OPCODE: Opcode = Opcode::ScissorIndexedOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ScissorIndexedOES as u32;
+        let args = ScissorIndexedOESArgs { index: self.index, left: self.left, bottom: self.bottom, width: self.width, height: self.height, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<ScissorIndexedOESArgs>("glScissorIndexedOES", body)?;
+        zero_padding("glScissorIndexedOES", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { index: a.index, left: a.left, bottom: a.bottom, width: a.width, height: a.height })
+    }
+}
+
+// ---- glScissorIndexedvOES (0x0184)
+
+/// Fixed arguments of `glScissorIndexedvOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct ScissorIndexedvOESArgs {
+    pub index: u32,
+    pub v_len: u32,
+}
+const _: () = assert!(size_of::<ScissorIndexedvOESArgs>() == 8);
+
+/// `glScissorIndexedvOES`: asynchronous, len.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScissorIndexedvOES<'a> {
+    pub index: u32,
+    /// input, 4 elements
+    pub v: &'a [i32],
+}
+
+impl<'a> ScissorIndexedvOES<'a> {
+    pub const OPCODE: Opcode = Opcode::ScissorIndexedvOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::ScissorIndexedvOES as u32;
+        if let Some(v) = Some(self.v) { check_count(K, "v", Expect::Exactly(4), v.len())?; }
+        let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
+        let args = ScissorIndexedvOESArgs { index: self.index, v_len };
+        let payload = put::total(K, &[v_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, Some(self.v))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<ScissorIndexedvOESArgs>("glScissorIndexedvOES", body)?;
+        let v = r.array::<i32>("v", a.v_len, Expect::Exactly(4))?;
+        r.finish()?;
+        Ok(Self { index: a.index, v })
+    }
+}
+
+// ---- glDepthRangeArrayfvOES (0x0185)
+
+/// Fixed arguments of `glDepthRangeArrayfvOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct DepthRangeArrayfvOESArgs {
+    pub first: u32,
+    pub count: i32,
+    pub v_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<DepthRangeArrayfvOESArgs>() == 16);
+
+/// `glDepthRangeArrayfvOES`: asynchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DepthRangeArrayfvOES<'a> {
+    pub first: u32,
+    pub count: i32,
+    /// input, `count*2` elements
+    pub v: &'a [f32],
+}
+
+impl<'a> DepthRangeArrayfvOES<'a> {
+    pub const OPCODE: Opcode = Opcode::DepthRangeArrayfvOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::DepthRangeArrayfvOES as u32;
+        if let Some(v) = Some(self.v) { check_count(K, "v", Expect::from_len(len_mul(len_of(self.count), 2)), v.len())?; }
+        let (v_len, v_bytes) = put::array_len(K, Some(self.v))?;
+        let args = DepthRangeArrayfvOESArgs { first: self.first, count: self.count, v_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[v_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, Some(self.v))?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<DepthRangeArrayfvOESArgs>("glDepthRangeArrayfvOES", body)?;
+        zero_padding("glDepthRangeArrayfvOES", &[&a._pad0])?;
+        let v = r.array::<f32>("v", a.v_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
+        r.finish()?;
+        Ok(Self { first: a.first, count: a.count, v })
+    }
+}
+
+// ---- glDepthRangeIndexedfOES (0x0186)
+
+/// Fixed arguments of `glDepthRangeIndexedfOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct DepthRangeIndexedfOESArgs {
+    pub index: u32,
+    pub n: f32,
+    pub f: f32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<DepthRangeIndexedfOESArgs>() == 16);
+
+/// `glDepthRangeIndexedfOES`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DepthRangeIndexedfOES {
+    pub index: u32,
+    pub n: f32,
+    pub f: f32,
+}
+
+impl DepthRangeIndexedfOES {
+    pub const OPCODE: Opcode = Opcode::DepthRangeIndexedfOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::DepthRangeIndexedfOES as u32;
+        let args = DepthRangeIndexedfOESArgs { index: self.index, n: self.n, f: self.f, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<DepthRangeIndexedfOESArgs>("glDepthRangeIndexedfOES", body)?;
+        zero_padding("glDepthRangeIndexedfOES", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { index: a.index, n: a.n, f: a.f })
+    }
+}
+
+// ---- glGetFloati_vOES (0x0187)
+
+/// Fixed arguments of `glGetFloati_vOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetFloatiVOESArgs {
+    pub target: u32,
+    pub index: u32,
+    pub data_cap: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetFloatiVOESArgs>() == 16);
+
+/// `glGetFloati_vOES`: synchronous, hand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetFloatiVOES {
+    pub target: u32,
+    pub index: u32,
+    /// output capacity in elements (None = NULL); sized by hand: `pname_count(&wire::pnames::GET_INDEXED, target)`
+    pub data: Option<u32>,
+}
+
+impl GetFloatiVOES {
+    pub const OPCODE: Opcode = Opcode::GetFloatiVOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetFloatiVOES as u32;
+        let args = GetFloatiVOESArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetFloatiVOESArgs>("glGetFloati_vOES", body)?;
+        zero_padding("glGetFloati_vOES", &[&a._pad0])?;
+        let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { target: a.target, index: a.index, data })
+    }
+}
+
+/// Fixed part of the reply to `glGetFloati_vOES`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct GetFloatiVOESReplyArgs {
+    pub data_len: u32,
+    pub _pad0: [u8; 4],
+}
+const _: () = assert!(size_of::<GetFloatiVOESReplyArgs>() == 8);
+
+/// The reply to `glGetFloati_vOES`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GetFloatiVOESReply<'a> {
+    pub data: Option<&'a [f32]>,
+}
+
+impl<'a> GetFloatiVOESReply<'a> {
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::GetFloatiVOES as u32;
+        let (data_len, data_bytes) = put::array_len(K, self.data)?;
+        let args = GetFloatiVOESReplyArgs { data_len, _pad0: [0; 4] };
+        let payload = put::total(K, &[data_bytes])?;
+        let mut w = begin(buf, K, args.as_bytes(), payload)?;
+        put::array(&mut w, self.data)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let (a, mut r) = Reader::start::<GetFloatiVOESReplyArgs>("glGetFloati_vOES reply", body)?;
+        zero_padding("glGetFloati_vOES", &[&a._pad0])?;
+        let data = r.opt_array::<f32>("data", a.data_len, Expect::Any)?;
+        r.finish()?;
+        Ok(Self { data })
+    }
+}
+
 // ---- eglBindAPI (0x1000)
 
 /// Fixed arguments of `eglBindAPI` on the wire.
@@ -23836,6 +25736,39 @@ pub enum Command<'a> {
     TexBuffer(TexBuffer),
     TexBufferRange(TexBufferRange),
     TexStorage3DMultisample(TexStorage3DMultisample),
+    DrawArraysInstancedBaseInstanceEXT(DrawArraysInstancedBaseInstanceEXT),
+    DrawElementsInstancedBaseInstanceEXT(DrawElementsInstancedBaseInstanceEXT<'a>),
+    DrawElementsInstancedBaseVertexBaseInstanceEXT(DrawElementsInstancedBaseVertexBaseInstanceEXT<'a>),
+    BindFragDataLocationIndexedEXT(BindFragDataLocationIndexedEXT<'a>),
+    BindFragDataLocationEXT(BindFragDataLocationEXT<'a>),
+    GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXT<'a>),
+    GetFragDataIndexEXT(GetFragDataIndexEXT<'a>),
+    BufferStorageEXT(BufferStorageEXT<'a>),
+    ClearTexImageEXT(ClearTexImageEXT<'a>),
+    ClearTexSubImageEXT(ClearTexSubImageEXT<'a>),
+    ClipControlEXT(ClipControlEXT),
+    LabelObjectEXT(LabelObjectEXT<'a>),
+    DiscardFramebufferEXT(DiscardFramebufferEXT<'a>),
+    QueryCounterEXT(QueryCounterEXT),
+    GetQueryObjectivEXT(GetQueryObjectivEXT),
+    GetQueryObjecti64vEXT(GetQueryObjecti64vEXT),
+    GetQueryObjectui64vEXT(GetQueryObjectui64vEXT),
+    PolygonOffsetClampEXT(PolygonOffsetClampEXT),
+    FramebufferFetchBarrierEXT(FramebufferFetchBarrierEXT),
+    TextureViewEXT(TextureViewEXT),
+    MaxShaderCompilerThreadsKHR(MaxShaderCompilerThreadsKHR),
+    BeginConditionalRenderNV(BeginConditionalRenderNV),
+    EndConditionalRenderNV(EndConditionalRenderNV),
+    FramebufferTexture3DOES(FramebufferTexture3DOES),
+    ViewportArrayvOES(ViewportArrayvOES<'a>),
+    ViewportIndexedfOES(ViewportIndexedfOES),
+    ViewportIndexedfvOES(ViewportIndexedfvOES<'a>),
+    ScissorArrayvOES(ScissorArrayvOES<'a>),
+    ScissorIndexedOES(ScissorIndexedOES),
+    ScissorIndexedvOES(ScissorIndexedvOES<'a>),
+    DepthRangeArrayfvOES(DepthRangeArrayfvOES<'a>),
+    DepthRangeIndexedfOES(DepthRangeIndexedfOES),
+    GetFloatiVOES(GetFloatiVOES),
     EglBindAPI(EglBindAPI),
     EglBindTexImage(EglBindTexImage),
     EglChooseConfig(EglChooseConfig<'a>),
@@ -24239,6 +26172,39 @@ impl<'a> Command<'a> {
             Command::TexBuffer(_) => Opcode::TexBuffer,
             Command::TexBufferRange(_) => Opcode::TexBufferRange,
             Command::TexStorage3DMultisample(_) => Opcode::TexStorage3DMultisample,
+            Command::DrawArraysInstancedBaseInstanceEXT(_) => Opcode::DrawArraysInstancedBaseInstanceEXT,
+            Command::DrawElementsInstancedBaseInstanceEXT(_) => Opcode::DrawElementsInstancedBaseInstanceEXT,
+            Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(_) => Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT,
+            Command::BindFragDataLocationIndexedEXT(_) => Opcode::BindFragDataLocationIndexedEXT,
+            Command::BindFragDataLocationEXT(_) => Opcode::BindFragDataLocationEXT,
+            Command::GetProgramResourceLocationIndexEXT(_) => Opcode::GetProgramResourceLocationIndexEXT,
+            Command::GetFragDataIndexEXT(_) => Opcode::GetFragDataIndexEXT,
+            Command::BufferStorageEXT(_) => Opcode::BufferStorageEXT,
+            Command::ClearTexImageEXT(_) => Opcode::ClearTexImageEXT,
+            Command::ClearTexSubImageEXT(_) => Opcode::ClearTexSubImageEXT,
+            Command::ClipControlEXT(_) => Opcode::ClipControlEXT,
+            Command::LabelObjectEXT(_) => Opcode::LabelObjectEXT,
+            Command::DiscardFramebufferEXT(_) => Opcode::DiscardFramebufferEXT,
+            Command::QueryCounterEXT(_) => Opcode::QueryCounterEXT,
+            Command::GetQueryObjectivEXT(_) => Opcode::GetQueryObjectivEXT,
+            Command::GetQueryObjecti64vEXT(_) => Opcode::GetQueryObjecti64vEXT,
+            Command::GetQueryObjectui64vEXT(_) => Opcode::GetQueryObjectui64vEXT,
+            Command::PolygonOffsetClampEXT(_) => Opcode::PolygonOffsetClampEXT,
+            Command::FramebufferFetchBarrierEXT(_) => Opcode::FramebufferFetchBarrierEXT,
+            Command::TextureViewEXT(_) => Opcode::TextureViewEXT,
+            Command::MaxShaderCompilerThreadsKHR(_) => Opcode::MaxShaderCompilerThreadsKHR,
+            Command::BeginConditionalRenderNV(_) => Opcode::BeginConditionalRenderNV,
+            Command::EndConditionalRenderNV(_) => Opcode::EndConditionalRenderNV,
+            Command::FramebufferTexture3DOES(_) => Opcode::FramebufferTexture3DOES,
+            Command::ViewportArrayvOES(_) => Opcode::ViewportArrayvOES,
+            Command::ViewportIndexedfOES(_) => Opcode::ViewportIndexedfOES,
+            Command::ViewportIndexedfvOES(_) => Opcode::ViewportIndexedfvOES,
+            Command::ScissorArrayvOES(_) => Opcode::ScissorArrayvOES,
+            Command::ScissorIndexedOES(_) => Opcode::ScissorIndexedOES,
+            Command::ScissorIndexedvOES(_) => Opcode::ScissorIndexedvOES,
+            Command::DepthRangeArrayfvOES(_) => Opcode::DepthRangeArrayfvOES,
+            Command::DepthRangeIndexedfOES(_) => Opcode::DepthRangeIndexedfOES,
+            Command::GetFloatiVOES(_) => Opcode::GetFloatiVOES,
             Command::EglBindAPI(_) => Opcode::EglBindAPI,
             Command::EglBindTexImage(_) => Opcode::EglBindTexImage,
             Command::EglChooseConfig(_) => Opcode::EglChooseConfig,
@@ -24642,6 +26608,39 @@ impl<'a> Command<'a> {
             Command::TexBuffer(c) => c.encode(buf),
             Command::TexBufferRange(c) => c.encode(buf),
             Command::TexStorage3DMultisample(c) => c.encode(buf),
+            Command::DrawArraysInstancedBaseInstanceEXT(c) => c.encode(buf),
+            Command::DrawElementsInstancedBaseInstanceEXT(c) => c.encode(buf),
+            Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => c.encode(buf),
+            Command::BindFragDataLocationIndexedEXT(c) => c.encode(buf),
+            Command::BindFragDataLocationEXT(c) => c.encode(buf),
+            Command::GetProgramResourceLocationIndexEXT(c) => c.encode(buf),
+            Command::GetFragDataIndexEXT(c) => c.encode(buf),
+            Command::BufferStorageEXT(c) => c.encode(buf),
+            Command::ClearTexImageEXT(c) => c.encode(buf),
+            Command::ClearTexSubImageEXT(c) => c.encode(buf),
+            Command::ClipControlEXT(c) => c.encode(buf),
+            Command::LabelObjectEXT(c) => c.encode(buf),
+            Command::DiscardFramebufferEXT(c) => c.encode(buf),
+            Command::QueryCounterEXT(c) => c.encode(buf),
+            Command::GetQueryObjectivEXT(c) => c.encode(buf),
+            Command::GetQueryObjecti64vEXT(c) => c.encode(buf),
+            Command::GetQueryObjectui64vEXT(c) => c.encode(buf),
+            Command::PolygonOffsetClampEXT(c) => c.encode(buf),
+            Command::FramebufferFetchBarrierEXT(c) => c.encode(buf),
+            Command::TextureViewEXT(c) => c.encode(buf),
+            Command::MaxShaderCompilerThreadsKHR(c) => c.encode(buf),
+            Command::BeginConditionalRenderNV(c) => c.encode(buf),
+            Command::EndConditionalRenderNV(c) => c.encode(buf),
+            Command::FramebufferTexture3DOES(c) => c.encode(buf),
+            Command::ViewportArrayvOES(c) => c.encode(buf),
+            Command::ViewportIndexedfOES(c) => c.encode(buf),
+            Command::ViewportIndexedfvOES(c) => c.encode(buf),
+            Command::ScissorArrayvOES(c) => c.encode(buf),
+            Command::ScissorIndexedOES(c) => c.encode(buf),
+            Command::ScissorIndexedvOES(c) => c.encode(buf),
+            Command::DepthRangeArrayfvOES(c) => c.encode(buf),
+            Command::DepthRangeIndexedfOES(c) => c.encode(buf),
+            Command::GetFloatiVOES(c) => c.encode(buf),
             Command::EglBindAPI(c) => c.encode(buf),
             Command::EglBindTexImage(c) => c.encode(buf),
             Command::EglChooseConfig(c) => c.encode(buf),
@@ -25049,6 +27048,39 @@ impl Command<'_> {
             Command::TexBuffer(_) => 0,
             Command::TexBufferRange(_) => 0,
             Command::TexStorage3DMultisample(_) => 0,
+            Command::DrawArraysInstancedBaseInstanceEXT(_) => 0,
+            Command::DrawElementsInstancedBaseInstanceEXT(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => match c.indices { DataRef::Inline(b) => b.len(), _ => 0 },
+            Command::BindFragDataLocationIndexedEXT(c) => c.name.to_bytes().len(),
+            Command::BindFragDataLocationEXT(c) => c.name.to_bytes().len(),
+            Command::GetProgramResourceLocationIndexEXT(c) => c.name.to_bytes().len(),
+            Command::GetFragDataIndexEXT(c) => c.name.to_bytes().len(),
+            Command::BufferStorageEXT(c) => c.data.map_or(0, |v| v.len() * 1),
+            Command::ClearTexImageEXT(c) => c.data.map_or(0, |v| v.len() * 1),
+            Command::ClearTexSubImageEXT(c) => c.data.map_or(0, |v| v.len() * 1),
+            Command::ClipControlEXT(_) => 0,
+            Command::LabelObjectEXT(c) => c.label.map_or(0, |s| s.to_bytes().len()),
+            Command::DiscardFramebufferEXT(c) => c.attachments.len() * 4,
+            Command::QueryCounterEXT(_) => 0,
+            Command::GetQueryObjectivEXT(_) => 0,
+            Command::GetQueryObjecti64vEXT(_) => 0,
+            Command::GetQueryObjectui64vEXT(_) => 0,
+            Command::PolygonOffsetClampEXT(_) => 0,
+            Command::FramebufferFetchBarrierEXT(_) => 0,
+            Command::TextureViewEXT(_) => 0,
+            Command::MaxShaderCompilerThreadsKHR(_) => 0,
+            Command::BeginConditionalRenderNV(_) => 0,
+            Command::EndConditionalRenderNV(_) => 0,
+            Command::FramebufferTexture3DOES(_) => 0,
+            Command::ViewportArrayvOES(c) => c.v.len() * 4,
+            Command::ViewportIndexedfOES(_) => 0,
+            Command::ViewportIndexedfvOES(c) => c.v.len() * 4,
+            Command::ScissorArrayvOES(c) => c.v.len() * 4,
+            Command::ScissorIndexedOES(_) => 0,
+            Command::ScissorIndexedvOES(c) => c.v.len() * 4,
+            Command::DepthRangeArrayfvOES(c) => c.v.len() * 4,
+            Command::DepthRangeIndexedfOES(_) => 0,
+            Command::GetFloatiVOES(_) => 0,
             Command::EglBindAPI(_) => 0,
             Command::EglBindTexImage(_) => 0,
             Command::EglChooseConfig(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
@@ -25456,6 +27488,39 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Command<'_>, &[u8]), DecodeError>
         Opcode::TexBuffer => Command::TexBuffer(TexBuffer::decode(body)?),
         Opcode::TexBufferRange => Command::TexBufferRange(TexBufferRange::decode(body)?),
         Opcode::TexStorage3DMultisample => Command::TexStorage3DMultisample(TexStorage3DMultisample::decode(body)?),
+        Opcode::DrawArraysInstancedBaseInstanceEXT => Command::DrawArraysInstancedBaseInstanceEXT(DrawArraysInstancedBaseInstanceEXT::decode(body)?),
+        Opcode::DrawElementsInstancedBaseInstanceEXT => Command::DrawElementsInstancedBaseInstanceEXT(DrawElementsInstancedBaseInstanceEXT::decode(body)?),
+        Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT => Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(DrawElementsInstancedBaseVertexBaseInstanceEXT::decode(body)?),
+        Opcode::BindFragDataLocationIndexedEXT => Command::BindFragDataLocationIndexedEXT(BindFragDataLocationIndexedEXT::decode(body)?),
+        Opcode::BindFragDataLocationEXT => Command::BindFragDataLocationEXT(BindFragDataLocationEXT::decode(body)?),
+        Opcode::GetProgramResourceLocationIndexEXT => Command::GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXT::decode(body)?),
+        Opcode::GetFragDataIndexEXT => Command::GetFragDataIndexEXT(GetFragDataIndexEXT::decode(body)?),
+        Opcode::BufferStorageEXT => Command::BufferStorageEXT(BufferStorageEXT::decode(body)?),
+        Opcode::ClearTexImageEXT => Command::ClearTexImageEXT(ClearTexImageEXT::decode(body)?),
+        Opcode::ClearTexSubImageEXT => Command::ClearTexSubImageEXT(ClearTexSubImageEXT::decode(body)?),
+        Opcode::ClipControlEXT => Command::ClipControlEXT(ClipControlEXT::decode(body)?),
+        Opcode::LabelObjectEXT => Command::LabelObjectEXT(LabelObjectEXT::decode(body)?),
+        Opcode::DiscardFramebufferEXT => Command::DiscardFramebufferEXT(DiscardFramebufferEXT::decode(body)?),
+        Opcode::QueryCounterEXT => Command::QueryCounterEXT(QueryCounterEXT::decode(body)?),
+        Opcode::GetQueryObjectivEXT => Command::GetQueryObjectivEXT(GetQueryObjectivEXT::decode(body)?),
+        Opcode::GetQueryObjecti64vEXT => Command::GetQueryObjecti64vEXT(GetQueryObjecti64vEXT::decode(body)?),
+        Opcode::GetQueryObjectui64vEXT => Command::GetQueryObjectui64vEXT(GetQueryObjectui64vEXT::decode(body)?),
+        Opcode::PolygonOffsetClampEXT => Command::PolygonOffsetClampEXT(PolygonOffsetClampEXT::decode(body)?),
+        Opcode::FramebufferFetchBarrierEXT => Command::FramebufferFetchBarrierEXT(FramebufferFetchBarrierEXT::decode(body)?),
+        Opcode::TextureViewEXT => Command::TextureViewEXT(TextureViewEXT::decode(body)?),
+        Opcode::MaxShaderCompilerThreadsKHR => Command::MaxShaderCompilerThreadsKHR(MaxShaderCompilerThreadsKHR::decode(body)?),
+        Opcode::BeginConditionalRenderNV => Command::BeginConditionalRenderNV(BeginConditionalRenderNV::decode(body)?),
+        Opcode::EndConditionalRenderNV => Command::EndConditionalRenderNV(EndConditionalRenderNV::decode(body)?),
+        Opcode::FramebufferTexture3DOES => Command::FramebufferTexture3DOES(FramebufferTexture3DOES::decode(body)?),
+        Opcode::ViewportArrayvOES => Command::ViewportArrayvOES(ViewportArrayvOES::decode(body)?),
+        Opcode::ViewportIndexedfOES => Command::ViewportIndexedfOES(ViewportIndexedfOES::decode(body)?),
+        Opcode::ViewportIndexedfvOES => Command::ViewportIndexedfvOES(ViewportIndexedfvOES::decode(body)?),
+        Opcode::ScissorArrayvOES => Command::ScissorArrayvOES(ScissorArrayvOES::decode(body)?),
+        Opcode::ScissorIndexedOES => Command::ScissorIndexedOES(ScissorIndexedOES::decode(body)?),
+        Opcode::ScissorIndexedvOES => Command::ScissorIndexedvOES(ScissorIndexedvOES::decode(body)?),
+        Opcode::DepthRangeArrayfvOES => Command::DepthRangeArrayfvOES(DepthRangeArrayfvOES::decode(body)?),
+        Opcode::DepthRangeIndexedfOES => Command::DepthRangeIndexedfOES(DepthRangeIndexedfOES::decode(body)?),
+        Opcode::GetFloatiVOES => Command::GetFloatiVOES(GetFloatiVOES::decode(body)?),
         Opcode::EglBindAPI => Command::EglBindAPI(EglBindAPI::decode(body)?),
         Opcode::EglBindTexImage => Command::EglBindTexImage(EglBindTexImage::decode(body)?),
         Opcode::EglChooseConfig => Command::EglChooseConfig(EglChooseConfig::decode(body)?),
@@ -25610,6 +27675,12 @@ pub enum Reply<'a> {
     GetTexParameterIuiv(GetTexParameterIuivReply<'a>),
     GetSamplerParameterIiv(GetSamplerParameterIivReply<'a>),
     GetSamplerParameterIuiv(GetSamplerParameterIuivReply<'a>),
+    GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXTReply),
+    GetFragDataIndexEXT(GetFragDataIndexEXTReply),
+    GetQueryObjectivEXT(GetQueryObjectivEXTReply<'a>),
+    GetQueryObjecti64vEXT(GetQueryObjecti64vEXTReply<'a>),
+    GetQueryObjectui64vEXT(GetQueryObjectui64vEXTReply<'a>),
+    GetFloatiVOES(GetFloatiVOESReply<'a>),
     EglBindAPI(EglBindAPIReply),
     EglBindTexImage(EglBindTexImageReply),
     EglChooseConfig(EglChooseConfigReply<'a>),
@@ -25765,6 +27836,12 @@ impl<'a> Reply<'a> {
             Reply::GetTexParameterIuiv(r) => r.encode(buf),
             Reply::GetSamplerParameterIiv(r) => r.encode(buf),
             Reply::GetSamplerParameterIuiv(r) => r.encode(buf),
+            Reply::GetProgramResourceLocationIndexEXT(r) => r.encode(buf),
+            Reply::GetFragDataIndexEXT(r) => r.encode(buf),
+            Reply::GetQueryObjectivEXT(r) => r.encode(buf),
+            Reply::GetQueryObjecti64vEXT(r) => r.encode(buf),
+            Reply::GetQueryObjectui64vEXT(r) => r.encode(buf),
+            Reply::GetFloatiVOES(r) => r.encode(buf),
             Reply::EglBindAPI(r) => r.encode(buf),
             Reply::EglBindTexImage(r) => r.encode(buf),
             Reply::EglChooseConfig(r) => r.encode(buf),
@@ -25921,6 +27998,12 @@ pub fn decode_reply(bytes: &[u8]) -> Result<(Reply<'_>, &[u8]), DecodeError> {
         Some(Opcode::GetTexParameterIuiv) => Reply::GetTexParameterIuiv(GetTexParameterIuivReply::decode(body)?),
         Some(Opcode::GetSamplerParameterIiv) => Reply::GetSamplerParameterIiv(GetSamplerParameterIivReply::decode(body)?),
         Some(Opcode::GetSamplerParameterIuiv) => Reply::GetSamplerParameterIuiv(GetSamplerParameterIuivReply::decode(body)?),
+        Some(Opcode::GetProgramResourceLocationIndexEXT) => Reply::GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXTReply::decode(body)?),
+        Some(Opcode::GetFragDataIndexEXT) => Reply::GetFragDataIndexEXT(GetFragDataIndexEXTReply::decode(body)?),
+        Some(Opcode::GetQueryObjectivEXT) => Reply::GetQueryObjectivEXT(GetQueryObjectivEXTReply::decode(body)?),
+        Some(Opcode::GetQueryObjecti64vEXT) => Reply::GetQueryObjecti64vEXT(GetQueryObjecti64vEXTReply::decode(body)?),
+        Some(Opcode::GetQueryObjectui64vEXT) => Reply::GetQueryObjectui64vEXT(GetQueryObjectui64vEXTReply::decode(body)?),
+        Some(Opcode::GetFloatiVOES) => Reply::GetFloatiVOES(GetFloatiVOESReply::decode(body)?),
         Some(Opcode::EglBindAPI) => Reply::EglBindAPI(EglBindAPIReply::decode(body)?),
         Some(Opcode::EglBindTexImage) => Reply::EglBindTexImage(EglBindTexImageReply::decode(body)?),
         Some(Opcode::EglChooseConfig) => Reply::EglChooseConfig(EglChooseConfigReply::decode(body)?),
@@ -26077,6 +28160,12 @@ pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, En
         Opcode::GetTexParameterIuiv => GetTexParameterIuivReply { params: None }.encode(buf).map(|()| true),
         Opcode::GetSamplerParameterIiv => GetSamplerParameterIivReply { params: None }.encode(buf).map(|()| true),
         Opcode::GetSamplerParameterIuiv => GetSamplerParameterIuivReply { params: None }.encode(buf).map(|()| true),
+        Opcode::GetProgramResourceLocationIndexEXT => GetProgramResourceLocationIndexEXTReply { ret: 0 }.encode(buf).map(|()| true),
+        Opcode::GetFragDataIndexEXT => GetFragDataIndexEXTReply { ret: 0 }.encode(buf).map(|()| true),
+        Opcode::GetQueryObjectivEXT => GetQueryObjectivEXTReply { params: None }.encode(buf).map(|()| true),
+        Opcode::GetQueryObjecti64vEXT => GetQueryObjecti64vEXTReply { params: None }.encode(buf).map(|()| true),
+        Opcode::GetQueryObjectui64vEXT => GetQueryObjectui64vEXTReply { params: None }.encode(buf).map(|()| true),
+        Opcode::GetFloatiVOES => GetFloatiVOESReply { data: None }.encode(buf).map(|()| true),
         Opcode::EglBindAPI => EglBindAPIReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::EglBindTexImage => EglBindTexImageReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::EglChooseConfig => EglChooseConfigReply { ret: 0, configs: None, num_config: None }.encode(buf).map(|()| true),
@@ -28392,6 +30481,224 @@ pub mod sample {
             let p_fixedsamplelocations = e.u8();
             Command::TexStorage3DMultisample(TexStorage3DMultisample { target: p_target, samples: p_samples, internalformat: p_internalformat, width: p_width, height: p_height, depth: p_depth, fixedsamplelocations: p_fixedsamplelocations })
         }
+        Opcode::DrawArraysInstancedBaseInstanceEXT => {
+            let p_mode = e.u32();
+            let p_first = e.i32();
+            let p_count = e.i32();
+            let p_instancecount = e.i32();
+            let p_baseinstance = e.u32();
+            Command::DrawArraysInstancedBaseInstanceEXT(DrawArraysInstancedBaseInstanceEXT { mode: p_mode, first: p_first, count: p_count, instancecount: p_instancecount, baseinstance: p_baseinstance })
+        }
+        Opcode::DrawElementsInstancedBaseInstanceEXT => {
+            let p_mode = e.u32();
+            let p_count = e.i32();
+            let p_type_ = e.u32();
+            let p_instancecount = e.i32();
+            let p_baseinstance = e.u32();
+            let p_indices = match e.u8() % 3 { 0 => DataRef::Null, 1 => DataRef::Offset(e.u64()), _ => { let k = e.n_for(Expect::Any); DataRef::Inline(e.vec(arena, k, |e| e.u8())) } };
+            Command::DrawElementsInstancedBaseInstanceEXT(DrawElementsInstancedBaseInstanceEXT { mode: p_mode, count: p_count, type_: p_type_, indices: p_indices, instancecount: p_instancecount, baseinstance: p_baseinstance })
+        }
+        Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT => {
+            let p_mode = e.u32();
+            let p_count = e.i32();
+            let p_type_ = e.u32();
+            let p_instancecount = e.i32();
+            let p_basevertex = e.i32();
+            let p_baseinstance = e.u32();
+            let p_indices = match e.u8() % 3 { 0 => DataRef::Null, 1 => DataRef::Offset(e.u64()), _ => { let k = e.n_for(Expect::Any); DataRef::Inline(e.vec(arena, k, |e| e.u8())) } };
+            Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(DrawElementsInstancedBaseVertexBaseInstanceEXT { mode: p_mode, count: p_count, type_: p_type_, indices: p_indices, instancecount: p_instancecount, basevertex: p_basevertex, baseinstance: p_baseinstance })
+        }
+        Opcode::BindFragDataLocationIndexedEXT => {
+            let p_program = e.u32();
+            let p_color_number = e.u32();
+            let p_index = e.u32();
+            let p_name = e.cstr(arena);
+            Command::BindFragDataLocationIndexedEXT(BindFragDataLocationIndexedEXT { program: p_program, color_number: p_color_number, index: p_index, name: p_name })
+        }
+        Opcode::BindFragDataLocationEXT => {
+            let p_program = e.u32();
+            let p_color = e.u32();
+            let p_name = e.cstr(arena);
+            Command::BindFragDataLocationEXT(BindFragDataLocationEXT { program: p_program, color: p_color, name: p_name })
+        }
+        Opcode::GetProgramResourceLocationIndexEXT => {
+            let p_program = e.u32();
+            let p_program_interface = e.u32();
+            let p_name = e.cstr(arena);
+            Command::GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXT { program: p_program, program_interface: p_program_interface, name: p_name })
+        }
+        Opcode::GetFragDataIndexEXT => {
+            let p_program = e.u32();
+            let p_name = e.cstr(arena);
+            Command::GetFragDataIndexEXT(GetFragDataIndexEXT { program: p_program, name: p_name })
+        }
+        Opcode::BufferStorageEXT => {
+            let p_target = e.u32();
+            let p_size = e.count() as i64;
+            let p_flags = e.u32();
+            let p_data = if e.u8() % 4 == 0 { None } else { Some({ let k = e.n_for(Expect::from_len(len_of(p_size))); e.vec(arena, k, |e| e.u8()) }) };
+            Command::BufferStorageEXT(BufferStorageEXT { target: p_target, size: p_size, data: p_data, flags: p_flags })
+        }
+        Opcode::ClearTexImageEXT => {
+            let p_texture = e.u32();
+            let p_level = e.i32();
+            let p_format = e.u32();
+            let p_type_ = e.u32();
+            let p_data = if e.u8() % 4 == 0 { None } else { Some({ let k = e.n_for(Expect::Any); e.vec(arena, k, |e| e.u8()) }) };
+            Command::ClearTexImageEXT(ClearTexImageEXT { texture: p_texture, level: p_level, format: p_format, type_: p_type_, data: p_data })
+        }
+        Opcode::ClearTexSubImageEXT => {
+            let p_texture = e.u32();
+            let p_level = e.i32();
+            let p_xoffset = e.i32();
+            let p_yoffset = e.i32();
+            let p_zoffset = e.i32();
+            let p_width = e.i32();
+            let p_height = e.i32();
+            let p_depth = e.i32();
+            let p_format = e.u32();
+            let p_type_ = e.u32();
+            let p_data = if e.u8() % 4 == 0 { None } else { Some({ let k = e.n_for(Expect::Any); e.vec(arena, k, |e| e.u8()) }) };
+            Command::ClearTexSubImageEXT(ClearTexSubImageEXT { texture: p_texture, level: p_level, xoffset: p_xoffset, yoffset: p_yoffset, zoffset: p_zoffset, width: p_width, height: p_height, depth: p_depth, format: p_format, type_: p_type_, data: p_data })
+        }
+        Opcode::ClipControlEXT => {
+            let p_origin = e.u32();
+            let p_depth = e.u32();
+            Command::ClipControlEXT(ClipControlEXT { origin: p_origin, depth: p_depth })
+        }
+        Opcode::LabelObjectEXT => {
+            let p_type_ = e.u32();
+            let p_object = e.u32();
+            let p_label = if e.u8() % 4 == 0 { None } else { Some(e.cstr(arena)) };
+            let p_length = if e.bool() { -1 } else { p_label.map_or(-1, |s| s.to_bytes().len() as i32) };
+            Command::LabelObjectEXT(LabelObjectEXT { type_: p_type_, object: p_object, length: p_length, label: p_label })
+        }
+        Opcode::DiscardFramebufferEXT => {
+            let p_target = e.u32();
+            let p_num_attachments = e.count() as i32;
+            let p_attachments = { let k = e.n_for(Expect::from_len(len_of(p_num_attachments))); e.vec(arena, k, |e| e.u32()) };
+            Command::DiscardFramebufferEXT(DiscardFramebufferEXT { target: p_target, num_attachments: p_num_attachments, attachments: p_attachments })
+        }
+        Opcode::QueryCounterEXT => {
+            let p_id = e.u32();
+            let p_target = e.u32();
+            Command::QueryCounterEXT(QueryCounterEXT { id: p_id, target: p_target })
+        }
+        Opcode::GetQueryObjectivEXT => {
+            let p_id = e.u32();
+            let p_pname = e.u32();
+            let p_params = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::Any) as u32) };
+            Command::GetQueryObjectivEXT(GetQueryObjectivEXT { id: p_id, pname: p_pname, params: p_params })
+        }
+        Opcode::GetQueryObjecti64vEXT => {
+            let p_id = e.u32();
+            let p_pname = e.u32();
+            let p_params = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::Any) as u32) };
+            Command::GetQueryObjecti64vEXT(GetQueryObjecti64vEXT { id: p_id, pname: p_pname, params: p_params })
+        }
+        Opcode::GetQueryObjectui64vEXT => {
+            let p_id = e.u32();
+            let p_pname = e.u32();
+            let p_params = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::Any) as u32) };
+            Command::GetQueryObjectui64vEXT(GetQueryObjectui64vEXT { id: p_id, pname: p_pname, params: p_params })
+        }
+        Opcode::PolygonOffsetClampEXT => {
+            let p_factor = e.f32();
+            let p_units = e.f32();
+            let p_clamp = e.f32();
+            Command::PolygonOffsetClampEXT(PolygonOffsetClampEXT { factor: p_factor, units: p_units, clamp: p_clamp })
+        }
+        Opcode::FramebufferFetchBarrierEXT => {
+            Command::FramebufferFetchBarrierEXT(FramebufferFetchBarrierEXT {  })
+        }
+        Opcode::TextureViewEXT => {
+            let p_texture = e.u32();
+            let p_target = e.u32();
+            let p_origtexture = e.u32();
+            let p_internalformat = e.u32();
+            let p_minlevel = e.u32();
+            let p_numlevels = e.u32();
+            let p_minlayer = e.u32();
+            let p_numlayers = e.u32();
+            Command::TextureViewEXT(TextureViewEXT { texture: p_texture, target: p_target, origtexture: p_origtexture, internalformat: p_internalformat, minlevel: p_minlevel, numlevels: p_numlevels, minlayer: p_minlayer, numlayers: p_numlayers })
+        }
+        Opcode::MaxShaderCompilerThreadsKHR => {
+            let p_count = e.u32();
+            Command::MaxShaderCompilerThreadsKHR(MaxShaderCompilerThreadsKHR { count: p_count })
+        }
+        Opcode::BeginConditionalRenderNV => {
+            let p_id = e.u32();
+            let p_mode = e.u32();
+            Command::BeginConditionalRenderNV(BeginConditionalRenderNV { id: p_id, mode: p_mode })
+        }
+        Opcode::EndConditionalRenderNV => {
+            Command::EndConditionalRenderNV(EndConditionalRenderNV {  })
+        }
+        Opcode::FramebufferTexture3DOES => {
+            let p_target = e.u32();
+            let p_attachment = e.u32();
+            let p_textarget = e.u32();
+            let p_texture = e.u32();
+            let p_level = e.i32();
+            let p_zoffset = e.i32();
+            Command::FramebufferTexture3DOES(FramebufferTexture3DOES { target: p_target, attachment: p_attachment, textarget: p_textarget, texture: p_texture, level: p_level, zoffset: p_zoffset })
+        }
+        Opcode::ViewportArrayvOES => {
+            let p_first = e.u32();
+            let p_count = e.count() as i32;
+            let p_v = { let k = e.n_for(Expect::from_len(len_mul(len_of(p_count), 4))); e.vec(arena, k, |e| e.f32()) };
+            Command::ViewportArrayvOES(ViewportArrayvOES { first: p_first, count: p_count, v: p_v })
+        }
+        Opcode::ViewportIndexedfOES => {
+            let p_index = e.u32();
+            let p_x = e.f32();
+            let p_y = e.f32();
+            let p_w = e.f32();
+            let p_h = e.f32();
+            Command::ViewportIndexedfOES(ViewportIndexedfOES { index: p_index, x: p_x, y: p_y, w: p_w, h: p_h })
+        }
+        Opcode::ViewportIndexedfvOES => {
+            let p_index = e.u32();
+            let p_v = { let k = e.n_for(Expect::Exactly(4)); e.vec(arena, k, |e| e.f32()) };
+            Command::ViewportIndexedfvOES(ViewportIndexedfvOES { index: p_index, v: p_v })
+        }
+        Opcode::ScissorArrayvOES => {
+            let p_first = e.u32();
+            let p_count = e.count() as i32;
+            let p_v = { let k = e.n_for(Expect::from_len(len_mul(len_of(p_count), 4))); e.vec(arena, k, |e| e.i32()) };
+            Command::ScissorArrayvOES(ScissorArrayvOES { first: p_first, count: p_count, v: p_v })
+        }
+        Opcode::ScissorIndexedOES => {
+            let p_index = e.u32();
+            let p_left = e.i32();
+            let p_bottom = e.i32();
+            let p_width = e.i32();
+            let p_height = e.i32();
+            Command::ScissorIndexedOES(ScissorIndexedOES { index: p_index, left: p_left, bottom: p_bottom, width: p_width, height: p_height })
+        }
+        Opcode::ScissorIndexedvOES => {
+            let p_index = e.u32();
+            let p_v = { let k = e.n_for(Expect::Exactly(4)); e.vec(arena, k, |e| e.i32()) };
+            Command::ScissorIndexedvOES(ScissorIndexedvOES { index: p_index, v: p_v })
+        }
+        Opcode::DepthRangeArrayfvOES => {
+            let p_first = e.u32();
+            let p_count = e.count() as i32;
+            let p_v = { let k = e.n_for(Expect::from_len(len_mul(len_of(p_count), 2))); e.vec(arena, k, |e| e.f32()) };
+            Command::DepthRangeArrayfvOES(DepthRangeArrayfvOES { first: p_first, count: p_count, v: p_v })
+        }
+        Opcode::DepthRangeIndexedfOES => {
+            let p_index = e.u32();
+            let p_n = e.f32();
+            let p_f = e.f32();
+            Command::DepthRangeIndexedfOES(DepthRangeIndexedfOES { index: p_index, n: p_n, f: p_f })
+        }
+        Opcode::GetFloatiVOES => {
+            let p_target = e.u32();
+            let p_index = e.u32();
+            let p_data = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::Any) as u32) };
+            Command::GetFloatiVOES(GetFloatiVOES { target: p_target, index: p_index, data: p_data })
+        }
         Opcode::EglBindAPI => {
             let p_api = e.u32();
             Command::EglBindAPI(EglBindAPI { api: p_api })
@@ -28955,6 +31262,24 @@ pub mod sample {
         }
         Opcode::GetSamplerParameterIuiv => {
             Some(Reply::GetSamplerParameterIuiv(GetSamplerParameterIuivReply { params: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
+        }
+        Opcode::GetProgramResourceLocationIndexEXT => {
+            Some(Reply::GetProgramResourceLocationIndexEXT(GetProgramResourceLocationIndexEXTReply { ret: e.i32() }))
+        }
+        Opcode::GetFragDataIndexEXT => {
+            Some(Reply::GetFragDataIndexEXT(GetFragDataIndexEXTReply { ret: e.i32() }))
+        }
+        Opcode::GetQueryObjectivEXT => {
+            Some(Reply::GetQueryObjectivEXT(GetQueryObjectivEXTReply { params: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.i32())) } }))
+        }
+        Opcode::GetQueryObjecti64vEXT => {
+            Some(Reply::GetQueryObjecti64vEXT(GetQueryObjecti64vEXTReply { params: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.i64())) } }))
+        }
+        Opcode::GetQueryObjectui64vEXT => {
+            Some(Reply::GetQueryObjectui64vEXT(GetQueryObjectui64vEXTReply { params: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u64())) } }))
+        }
+        Opcode::GetFloatiVOES => {
+            Some(Reply::GetFloatiVOES(GetFloatiVOESReply { data: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.f32())) } }))
         }
         Opcode::EglBindAPI => {
             Some(Reply::EglBindAPI(EglBindAPIReply { ret: e.u32() }))

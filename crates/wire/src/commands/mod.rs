@@ -71,4 +71,10 @@ pub struct CommandInfo {
     /// Needs a reply before the call returns.
     pub sync: bool,
     pub sizing: Sizing,
+    /// The GLES extension that adds it; `None` for core GLES and for EGL.
+    pub extension: Option<&'static str>,
+    /// An array argument is sized by a hand rule (a pname table, the pixel-store
+    /// state, an index type) the decoder cannot check: the server's validator must,
+    /// before the host reads or writes it.
+    pub hand_counted: bool,
 }

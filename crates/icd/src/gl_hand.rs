@@ -1,0 +1,118 @@
+//! GL entry points the ICD writes by hand (annotated `icd = "hand"`, or a forwarded
+//! extension's `client` command): `glGetError`, which reports what the client found
+//! before asking the server, and the multi-draws (EXT_multi_draw_arrays,
+//! EXT/OES_draw_elements_base_vertex), which the extensions define as their draws issued
+//! in order, each through its generated shim (client arrays included).
+
+use core::ffi::c_void;
+
+use client::{CallError, Forward};
+use wire::codec::reply_body;
+use wire::commands::{Command, GetError, GetErrorReply, Opcode};
+
+use crate::entry;
+use crate::generated::{glDrawArrays, glDrawElements, glDrawElementsBaseVertex};
+use crate::types::*;
+
+/// `glGetError`: an error the client recorded itself (it refused a call without
+/// sending it) comes first, then the server's. GL lets several error flags be set at
+/// once and returns them in any order, one per call.
+///
+/// # Safety
+/// Called by the program through libglvnd (no arguments).
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glGetError() -> GLenum {
+    entry::gl("glGetError", 0, |cx| {
+        if let Some(code) = cx.take_client_error() {
+            return Ok(code);
+        }
+        let reply = cx.call(&Command::GetError(GetError {}))?;
+        let body = reply_body(reply.as_bytes(), Opcode::GetError as u32)?;
+        Ok(GetErrorReply::decode(body)?.ret)
+    })
+}
+
+/// The draw count as a length, or GL_INVALID_VALUE on the context when negative.
+fn draws(drawcount: GLsizei) -> Option<usize> {
+    match usize::try_from(drawcount) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            client::with_current(|cx| cx.record_error(&CallError::INVALID_VALUE));
+            None
+        }
+    }
+}
+
+/// `glMultiDrawArraysEXT`: `glDrawArrays(mode, first[i], count[i])` for each draw.
+///
+/// # Safety
+/// Called by the program through libglvnd: `first` and `count` hold `primcount` values.
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glMultiDrawArraysEXT(
+    mode: GLenum,
+    first: *const GLint,
+    count: *const GLsizei,
+    primcount: GLsizei,
+) {
+    entry::guard((), || {
+        let Some(n) = draws(primcount) else { return };
+        if n == 0 || first.is_null() || count.is_null() {
+            return;
+        }
+        for i in 0..n {
+            // SAFETY: the caller's contract: both arrays hold `primcount` values, and the
+            // shim's own contract is the caller's for one draw.
+            unsafe { glDrawArrays(mode, *first.add(i), *count.add(i)) };
+        }
+    })
+}
+
+/// `glMultiDrawElementsEXT`: `glDrawElements(mode, count[i], type, indices[i])` for each draw.
+///
+/// # Safety
+/// Called by the program through libglvnd: `count` and `indices` hold `primcount` values.
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glMultiDrawElementsEXT(
+    mode: GLenum,
+    count: *const GLsizei,
+    type_: GLenum,
+    indices: *const *const c_void,
+    primcount: GLsizei,
+) {
+    entry::guard((), || {
+        let Some(n) = draws(primcount) else { return };
+        if n == 0 || count.is_null() || indices.is_null() {
+            return;
+        }
+        for i in 0..n {
+            // SAFETY: as in glMultiDrawArraysEXT.
+            unsafe { glDrawElements(mode, *count.add(i), type_, *indices.add(i)) };
+        }
+    })
+}
+
+/// `glMultiDrawElementsBaseVertexEXT`: `glDrawElementsBaseVertex` for each draw.
+///
+/// # Safety
+/// Called by the program through libglvnd: `count`, `indices` and `basevertex` hold
+/// `drawcount` values.
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glMultiDrawElementsBaseVertexEXT(
+    mode: GLenum,
+    count: *const GLsizei,
+    type_: GLenum,
+    indices: *const *const c_void,
+    drawcount: GLsizei,
+    basevertex: *const GLint,
+) {
+    entry::guard((), || {
+        let Some(n) = draws(drawcount) else { return };
+        if n == 0 || count.is_null() || indices.is_null() || basevertex.is_null() {
+            return;
+        }
+        for i in 0..n {
+            // SAFETY: as in glMultiDrawArraysEXT.
+            unsafe { glDrawElementsBaseVertex(mode, *count.add(i), type_, *indices.add(i), *basevertex.add(i)) };
+        }
+    })
+}
