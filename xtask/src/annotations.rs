@@ -21,6 +21,10 @@ pub struct Annotations {
     /// Which GLES extensions glwire offers.
     #[serde(default)]
     pub extensions: ExtensionsAnn,
+    /// glwire's own commands between the ICD and the server, which no GL has: each
+    /// borrows a registry command's C signature (`signature`).
+    #[serde(default)]
+    pub private: BTreeMap<String, CommandAnn>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +55,9 @@ pub struct CommandAnn {
     /// `"hand"`: the ICD implements this entry point by hand; no shim is generated.
     #[serde(default)]
     pub icd: Option<String>,
+    /// For a `private` command: the registry command whose parameters it takes.
+    #[serde(default)]
+    pub signature: Option<String>,
     #[serde(flatten)]
     pub params: BTreeMap<String, ParamAnn>,
 }

@@ -201,6 +201,9 @@ pub struct Cmd {
     pub icd_hand: bool,
     /// The GLES extension that adds this command; `None` for core commands and EGL.
     pub extension: Option<String>,
+    /// glwire's own command (annotations' `private`): neither a program's entry point
+    /// nor a host function; the ICD and the server's executor use it by hand.
+    pub private: bool,
 }
 
 impl Cmd {
@@ -537,6 +540,7 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
             }
         },
         extension: None,
+        private: false,
     })
 }
 
@@ -601,8 +605,18 @@ impl Model {
             }
         }
         let egl_names: Vec<String> = ann.egl.keys().cloned().collect();
-        let gles_names: Vec<String> =
-            reg.gles_core.iter().cloned().chain(ext.new.iter().map(|(n, _)| n.clone())).collect();
+        for key in ann.private.keys() {
+            if !key.starts_with("glwire") || reg.gl.contains_key(key) {
+                return Err(format!("annotations: [private.{key}]: glwire's own commands are named glwire…"));
+            }
+        }
+        let gles_names: Vec<String> = reg
+            .gles_core
+            .iter()
+            .cloned()
+            .chain(ext.new.iter().map(|(n, _)| n.clone()))
+            .chain(ann.private.keys().cloned())
+            .collect();
         let lines = assign_opcodes(opcodes, &gles_names, &egl_names)?;
         let number =
             |name: &str| lines.iter().find(|(_, n)| n == name).map(|(k, _)| *k).ok_or(format!("no opcode for {name}"));
@@ -616,6 +630,15 @@ impl Model {
             let mut built = build_cmd(Api::Gles, cmd, ann.gles.get(name), number(name)?)
                 .map_err(|e| format!("{e} (from {extension})"))?;
             built.extension = Some(extension.clone());
+            commands.push(built);
+        }
+        for (name, pann) in &ann.private {
+            let sig =
+                pann.signature.as_deref().ok_or_else(|| format!("annotations: [private.{name}] needs `signature`"))?;
+            let mut cmd = reg.gl.get(sig).ok_or_else(|| format!("[private.{name}]: gl.xml has no {sig}"))?.clone();
+            cmd.name = name.clone();
+            let mut built = build_cmd(Api::Gles, &cmd, Some(pann), number(name)?)?;
+            built.private = true;
             commands.push(built);
         }
         for name in &egl_names {
@@ -656,7 +679,13 @@ impl Model {
 
     /// The GLES 3.2 core commands.
     pub fn gles_core(&self) -> impl Iterator<Item = &Cmd> {
-        self.gles().filter(|c| c.extension.is_none())
+        self.gles().filter(|c| c.extension.is_none() && !c.private)
+    }
+
+    /// Forwarded GLES commands that are a host function (core and extensions; not
+    /// glwire's own).
+    pub fn gles_host(&self) -> impl Iterator<Item = &Cmd> {
+        self.gles().filter(|c| !c.private)
     }
 }
 

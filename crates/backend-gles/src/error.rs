@@ -52,6 +52,11 @@ pub enum BackendError {
     #[error("a scratch buffer of {elems} elements does not fit in memory")]
     ScratchTooLarge { elems: usize },
 
+    /// The command is well formed but GL would refuse it: the GL error to report (the
+    /// session goes on).
+    #[error("refused with GL error {0:#06x}")]
+    GlError(u32),
+
     #[error("encoding a reply: {0}")]
     Encode(#[from] wire::codec::EncodeError),
 }

@@ -5482,6 +5482,14 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             GetFloatiVOESReply { data: c.data.map(|_| &*o_data) }.encode(replies)?;
             Ok(())
         }
+        Command::WireReadMapped(c) => {
+            // SAFETY: the caller upholds this function's contract, which the hand-written arm shares.
+            unsafe { crate::hand::wire_read_mapped(fns, c, scratch, replies) }
+        }
+        Command::WireWriteMapped(c) => {
+            // SAFETY: the caller upholds this function's contract, which the hand-written arm shares.
+            unsafe { crate::hand::wire_write_mapped(fns, c, scratch, replies) }
+        }
         other => Err(BackendError::NotGles(other.opcode().info().name)),
     }
 }

@@ -407,25 +407,43 @@ fn mesa_fence_round_trips_a_host_sync() {
 }
 
 #[test]
-fn mesa_map_buffer_range_answers_null_for_now() {
+fn mesa_map_buffer_range_answers_the_bytes_and_stays_mapped() {
+    const GL_INVALID_OPERATION: u32 = 0x0502;
+    const GL_MAP_WRITE_BIT: u32 = 0x2;
+    const GL_MAP_INVALIDATE_RANGE_BIT: u32 = 0x4;
     let mut cx = context();
     let buffer = gen_one(&mut cx, Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
     call(&mut cx, Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
+    let data: Vec<u8> = (0..16).collect();
     call(
         &mut cx,
-        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 16, data: None, usage: GL_STATIC_DRAW }),
+        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 16, data: Some(&data), usage: GL_STATIC_DRAW }),
     );
-    let b = call(
-        &mut cx,
-        Command::MapBufferRange(MapBufferRange {
-            target: GL_ARRAY_BUFFER,
-            offset: 0,
-            length: 16,
-            access: GL_MAP_READ_BIT,
-        }),
-    );
+    let map = |offset, length, access| {
+        Command::MapBufferRange(MapBufferRange { target: GL_ARRAY_BUFFER, offset, length, access })
+    };
+    let b = call(&mut cx, map(4, 8, GL_MAP_READ_BIT));
+    assert_eq!(reply!(b, MapBufferRange).ret, Some(&data[4..12]));
+    // Still mapped on the host: a second map is GL's error and answers NULL.
+    let b = call(&mut cx, map(0, 4, GL_MAP_READ_BIT));
     assert_eq!(reply!(b, MapBufferRange).ret, None);
-    assert_eq!(gl_error(&mut cx), GL_NO_ERROR, "the host was not called, so nothing is left mapped");
+    assert_eq!(gl_error(&mut cx), GL_INVALID_OPERATION);
+    // glwireWriteMapped lands in the mapping; this one is read-only.
+    let write = Command::WireWriteMapped(WireWriteMapped { buffer, offset: 0, size: 2, data: &[9, 9] });
+    let mut replies = CommandBuf::new();
+    // SAFETY: a decoded-shape command on this thread's current context.
+    let err = unsafe { cx.execute(&write, &mut replies) }.unwrap_err();
+    assert!(matches!(err, BackendError::GlError(GL_INVALID_OPERATION)), "{err}");
+    call(&mut cx, Command::UnmapBuffer(UnmapBuffer { target: GL_ARRAY_BUFFER }));
+    // An invalidating write map sends no bytes.
+    let b = call(&mut cx, map(0, 16, GL_MAP_WRITE_BIT | GL_MAP_INVALIDATE_RANGE_BIT));
+    assert_eq!(reply!(b, MapBufferRange).ret, Some(&[][..]));
+    // SAFETY: as above.
+    unsafe { cx.execute(&write, &mut replies) }.unwrap();
+    call(&mut cx, Command::UnmapBuffer(UnmapBuffer { target: GL_ARRAY_BUFFER }));
+    let b = call(&mut cx, map(0, 2, GL_MAP_READ_BIT));
+    assert_eq!(reply!(b, MapBufferRange).ret, Some(&[9u8, 9][..]));
+    assert_eq!(gl_error(&mut cx), GL_NO_ERROR);
 }
 
 #[test]

@@ -55,8 +55,11 @@ pub struct Context {
     array_scratch: u32,
     array_data: Vec<u8>,
     /// Mapped buffer ranges, by buffer name: the client-side copies the program reads
-    /// and writes. Each lives until its buffer is unmapped or deleted, as GL promises.
-    mappings: HashMap<u32, Vec<u8>>,
+    /// and writes (see `mapping`). Each lives until its buffer is unmapped or deleted,
+    /// as GL promises.
+    pub(crate) mappings: crate::mapping::Mappings,
+    /// Replies of glwire's own round trips made inside a program's call.
+    aux_reply: ReplyBuf,
 }
 
 impl std::fmt::Debug for Context {
@@ -88,11 +91,12 @@ impl Context {
             array_scratch: 0,
             array_data: Vec::new(),
             mappings: HashMap::new(),
+            aux_reply: ReplyBuf::new(),
         }
     }
 
     /// The buffer bound at `target` (0 for none).
-    fn bound_buffer(&self, target: u32) -> u32 {
+    pub(crate) fn bound_buffer(&self, target: u32) -> u32 {
         if target == GL_ELEMENT_ARRAY_BUFFER {
             return self.vao_element.get(&self.vao).copied().unwrap_or(0);
         }
@@ -171,28 +175,6 @@ impl Context {
     /// The error recorded by [`Context::record_error`], cleared by reading it.
     pub fn take_client_error(&mut self) -> Option<u32> {
         self.client_error.take()
-    }
-
-    /// Keeps the bytes of a range mapped from the buffer bound at `target` in a
-    /// client-side copy the program can write, and returns where it lives. NULL when
-    /// the server refused the map, no buffer is bound, or memory runs out (what a
-    /// native driver returns too). Writing the copy back at unmap comes with the ICD.
-    pub fn keep_mapping(&mut self, target: u32, bytes: Option<&[u8]>, length: i64) -> *mut u8 {
-        let buffer = self.bound_buffer(target);
-        let (Some(bytes), true) = (bytes, buffer != 0) else { return std::ptr::null_mut() };
-        let len = usize::try_from(length).unwrap_or(0).max(bytes.len());
-        let mut copy = Vec::new();
-        if copy.try_reserve_exact(len).is_err() {
-            self.record_error(&CallError::OUT_OF_MEMORY);
-            return std::ptr::null_mut();
-        }
-        copy.extend_from_slice(bytes);
-        copy.resize(len, 0);
-        // A buffer is mapped at most once at a time, so this replaces only a mapping
-        // GL already ended.
-        let slot = self.mappings.entry(buffer).or_default();
-        *slot = copy;
-        slot.as_mut_ptr()
     }
 }
 
@@ -289,6 +271,42 @@ impl Forward for Context {
         if self.vao == 0 && crate::client_arrays::is_draw(cmd) {
             self.upload_client_arrays(cmd)?;
         }
+        if !self.mappings.is_empty() && crate::mapping::reads_buffers(cmd) {
+            self.write_back_persistent()?;
+        }
+        self.queue(cmd)
+    }
+
+    /// Sends the queue with `cmd` at its end and waits for `cmd`'s reply: one round
+    /// trip, however many commands were queued.
+    fn call(&mut self, cmd: &Command<'_>) -> Result<&ReplyBuf, CallError> {
+        self.shadow(cmd);
+        if !self.mappings.is_empty() {
+            self.write_back_persistent()?;
+        }
+        cmd.encode(&mut self.stream)?;
+        let link = self.link.as_mut().ok_or(CallError::NotConnected);
+        self.reply.clear();
+        let result = link.and_then(|l| l.round_trip(self.stream.as_bytes(), &mut self.reply));
+        self.stream.clear();
+        result?;
+        if !self.mappings.is_empty() && crate::mapping::is_sync_point(cmd) {
+            let mut aux = std::mem::take(&mut self.aux_reply);
+            let refreshed = self.refresh_persistent(&mut aux);
+            self.aux_reply = aux;
+            refreshed?;
+        }
+        Ok(&self.reply)
+    }
+}
+
+impl Context {
+    /// Queues (or, when large, sends) a command as it is: no shadowing, no draw-time
+    /// work. For glwire's own commands and the program's after that work.
+    pub(crate) fn queue(&mut self, cmd: &Command<'_>) -> Result<(), CallError> {
+        if self.link.is_none() {
+            return Err(CallError::NotConnected);
+        }
         if cmd.inline_bytes() >= DIRECT_AT {
             // Order is kept: what was queued goes first.
             self.flush()?;
@@ -302,16 +320,14 @@ impl Forward for Context {
         Ok(())
     }
 
-    /// Sends the queue with `cmd` at its end and waits for `cmd`'s reply: one round
-    /// trip, however many commands were queued.
-    fn call(&mut self, cmd: &Command<'_>) -> Result<&ReplyBuf, CallError> {
-        self.shadow(cmd);
+    /// One round trip of glwire's own `cmd` (after what is queued), its reply in `aux`.
+    pub(crate) fn round_trip_aux(&mut self, cmd: &Command<'_>, aux: &mut ReplyBuf) -> Result<(), CallError> {
         cmd.encode(&mut self.stream)?;
         let link = self.link.as_mut().ok_or(CallError::NotConnected);
-        self.reply.clear();
-        let result = link.and_then(|l| l.round_trip(self.stream.as_bytes(), &mut self.reply));
+        aux.clear();
+        let result = link.and_then(|l| l.round_trip(self.stream.as_bytes(), aux));
         self.stream.clear();
-        result.map(|()| &self.reply)
+        result
     }
 }
 
@@ -406,23 +422,6 @@ mod tests {
         bind(&mut ctx, Command::DeleteBuffers(DeleteBuffers { n: 1, buffers: &[7] }));
         assert!(!ctx.buffer_bound(BufferSlot::Element));
         assert!(!ctx.buffer_bound(BufferSlot::Unpack));
-    }
-
-    #[test]
-    fn mappings_live_per_buffer_until_unmapped() {
-        use wire::commands::UnmapBuffer;
-        const GL_ARRAY_BUFFER: u32 = 0x8892;
-        let mut ctx = Context::new(Some(Box::new(Recorder::default())));
-        assert!(ctx.keep_mapping(GL_ARRAY_BUFFER, Some(&[1, 2]), 2).is_null(), "no buffer bound");
-        ctx.submit(&Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 1 })).unwrap();
-        let first = ctx.keep_mapping(GL_ARRAY_BUFFER, Some(&[1, 2]), 4);
-        ctx.submit(&Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 2 })).unwrap();
-        let second = ctx.keep_mapping(GL_ARRAY_BUFFER, Some(&[3]), 1);
-        assert_ne!(first, second);
-        assert_eq!(ctx.mappings[&1], vec![1, 2, 0, 0], "mapping buffer 2 leaves buffer 1's mapping alone");
-        ctx.submit(&Command::UnmapBuffer(UnmapBuffer { target: GL_ARRAY_BUFFER })).unwrap();
-        assert!(!ctx.mappings.contains_key(&2));
-        assert!(ctx.mappings.contains_key(&1));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod context;
 pub mod egl;
 mod error;
 mod link;
+mod mapping;
 mod ring_link;
 pub mod session;
 mod sizing;

@@ -521,6 +521,18 @@ fn the_demo_renders_through_glwire() {
 
 /// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory
 /// indices draw right through glwire. Needs Mesa and python3.
+/// glMapBufferRange, glFlushMappedBufferRange, glUnmapBuffer, glGetBufferPointerv and
+/// persistent maps, from an unmodified program on real Mesa (tests/egl_map_buffer.py).
+#[test]
+fn mapped_buffers_work_through_glwire_run() {
+    ensure_icd_built();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_map_buffer.py");
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.matches("ok ").count(), 8, "{text}");
+}
+
 #[test]
 fn client_side_vertex_arrays_draw_through_glwire_run() {
     ensure_icd_built();

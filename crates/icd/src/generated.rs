@@ -2108,37 +2108,6 @@ pub(crate) unsafe extern "C" fn glGetQueryObjectuiv(id: GLuint, pname: GLenum, p
     })
 }
 
-/// `glUnmapBuffer`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glUnmapBuffer(target: GLenum) -> GLboolean {
-    entry::gl("glUnmapBuffer", 0, |cx| {
-        let reply = cx.call(&Command::UnmapBuffer(UnmapBuffer { target: target as u32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::UnmapBuffer as u32)?;
-        let r = UnmapBufferReply::decode(body)?;
-        Ok(r.ret as GLboolean)
-    })
-}
-
-/// `glGetBufferPointerv`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGetBufferPointerv(target: GLenum, pname: GLenum, params: *mut *mut c_void) {
-    entry::gl("glGetBufferPointerv", (), |cx| {
-        let params_cap = ptr::out_cap(params.is_null(), Some(1usize));
-        let reply = cx.call(&Command::GetBufferPointerv(GetBufferPointerv { target: target as u32, pname: pname as u32, params: params_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GetBufferPointerv as u32)?;
-        let r = GetBufferPointervReply::decode(body)?;
-        // SAFETY: the glGetBufferPointerv contract: `params` has room for the capacity asked for.
-        unsafe { ptr::output(params.cast::<u64>(), params_cap, r.params) };
-        Ok(())
-    })
-}
-
 /// `glDrawBuffers`, forwarded to the server.
 ///
 /// # Safety
@@ -2267,32 +2236,6 @@ pub(crate) unsafe extern "C" fn glRenderbufferStorageMultisample(target: GLenum,
 pub(crate) unsafe extern "C" fn glFramebufferTextureLayer(target: GLenum, attachment: GLenum, texture: GLuint, level: GLint, layer: GLint) {
     entry::gl("glFramebufferTextureLayer", (), |cx| {
         cx.submit(&Command::FramebufferTextureLayer(FramebufferTextureLayer { target: target as u32, attachment: attachment as u32, texture: texture as u32, level: level as i32, layer: layer as i32 }))
-    })
-}
-
-/// `glMapBufferRange`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glMapBufferRange(target: GLenum, offset: GLintptr, length: GLsizeiptr, access: GLbitfield) -> *mut c_void {
-    entry::gl("glMapBufferRange", core::ptr::null_mut(), |cx| {
-        let reply = cx.call(&Command::MapBufferRange(MapBufferRange { target: target as u32, offset: offset as i64, length: length as i64, access: access as u32 }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::MapBufferRange as u32)?;
-        let r = MapBufferRangeReply::decode(body)?;
-        let bytes = r.ret.map(<[u8]>::to_vec);
-        Ok(cx.keep_mapping(target, bytes.as_deref(), length as i64).cast())
-    })
-}
-
-/// `glFlushMappedBufferRange`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glFlushMappedBufferRange(target: GLenum, offset: GLintptr, length: GLsizeiptr) {
-    entry::gl("glFlushMappedBufferRange", (), |cx| {
-        cx.submit(&Command::FlushMappedBufferRange(FlushMappedBufferRange { target: target as u32, offset: offset as i64, length: length as i64 }))
     })
 }
 
@@ -6454,8 +6397,8 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         168 => glFenceSync as *const c_void,
         169 => glFinish as *const c_void,
         170 => glFlush as *const c_void,
-        171 => glFlushMappedBufferRange as *const c_void,
-        172 => glFlushMappedBufferRange as *const c_void,
+        171 => crate::gl_hand::glFlushMappedBufferRange as *const c_void,
+        172 => crate::gl_hand::glFlushMappedBufferRange as *const c_void,
         173 => glFramebufferFetchBarrierEXT as *const c_void,
         174 => glFramebufferParameteri as *const c_void,
         175 => glFramebufferRenderbuffer as *const c_void,
@@ -6490,7 +6433,7 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         204 => glGetBooleanv as *const c_void,
         205 => glGetBufferParameteri64v as *const c_void,
         206 => glGetBufferParameteriv as *const c_void,
-        207 => glGetBufferPointerv as *const c_void,
+        207 => crate::gl_hand::glGetBufferPointerv as *const c_void,
         208 => glGetDebugMessageLog as *const c_void,
         209 => glGetDebugMessageLog as *const c_void,
         210 => crate::gl_hand::glGetError as *const c_void,
@@ -6608,8 +6551,8 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         322 => glLabelObjectEXT as *const c_void,
         323 => glLineWidth as *const c_void,
         324 => glLinkProgram as *const c_void,
-        325 => glMapBufferRange as *const c_void,
-        326 => glMapBufferRange as *const c_void,
+        325 => crate::gl_hand::glMapBufferRange as *const c_void,
+        326 => crate::gl_hand::glMapBufferRange as *const c_void,
         327 => glMaxShaderCompilerThreadsKHR as *const c_void,
         328 => glMemoryBarrier as *const c_void,
         329 => glMemoryBarrierByRegion as *const c_void,
@@ -6805,7 +6748,7 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         519 => glUniformMatrix4fv as *const c_void,
         520 => glUniformMatrix4x2fv as *const c_void,
         521 => glUniformMatrix4x3fv as *const c_void,
-        522 => glUnmapBuffer as *const c_void,
+        522 => crate::gl_hand::glUnmapBuffer as *const c_void,
         523 => glUseProgram as *const c_void,
         524 => glUseProgramStages as *const c_void,
         525 => glUseProgramStages as *const c_void,

@@ -32,6 +32,56 @@ pub(crate) unsafe extern "C" fn glGetError() -> GLenum {
     })
 }
 
+/// `glMapBufferRange`: a client-side copy of the range (see `client::mapping`).
+///
+/// # Safety
+/// Called by the program through libglvnd (scalar arguments).
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glMapBufferRange(
+    target: GLenum,
+    offset: GLintptr,
+    length: GLsizeiptr,
+    access: GLbitfield,
+) -> *mut c_void {
+    entry::gl("glMapBufferRange", core::ptr::null_mut(), |cx| {
+        cx.map_buffer_range(target, offset as i64, length as i64, access).map(|p| p.cast())
+    })
+}
+
+/// `glUnmapBuffer`: the copy goes back to the host, which unmaps.
+///
+/// # Safety
+/// Called by the program through libglvnd (scalar arguments).
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glUnmapBuffer(target: GLenum) -> GLboolean {
+    entry::gl("glUnmapBuffer", 0, |cx| cx.unmap_buffer(target))
+}
+
+/// `glFlushMappedBufferRange`: the flushed bytes go to the host.
+///
+/// # Safety
+/// Called by the program through libglvnd (scalar arguments).
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glFlushMappedBufferRange(target: GLenum, offset: GLintptr, length: GLsizeiptr) {
+    entry::gl("glFlushMappedBufferRange", (), |cx| cx.flush_mapped_buffer_range(target, offset as i64, length as i64))
+}
+
+/// `glGetBufferPointerv`: GL_BUFFER_MAP_POINTER is the client-side copy.
+///
+/// # Safety
+/// Called by the program through libglvnd: `params` is NULL or has room for a pointer.
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glGetBufferPointerv(target: GLenum, pname: GLenum, params: *mut *mut c_void) {
+    entry::gl("glGetBufferPointerv", (), |cx| {
+        let p = cx.buffer_map_pointer(target, pname)?;
+        if !params.is_null() {
+            // SAFETY: the caller's contract: `params` has room for one pointer.
+            unsafe { params.write(p.cast()) };
+        }
+        Ok(())
+    })
+}
+
 /// The draw count as a length, or GL_INVALID_VALUE on the context when negative.
 fn draws(drawcount: GLsizei) -> Option<usize> {
     match usize::try_from(drawcount) {

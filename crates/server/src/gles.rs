@@ -265,6 +265,12 @@ impl Executor for GlesExecutor {
                 empty_reply(cmd.opcode(), replies)?;
                 return Ok(());
             }
+            Err(BackendError::GlError(code)) => {
+                tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {code:#06x}");
+                self.validator.record(code);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
         }
         let host = self.host_replies.as_bytes();

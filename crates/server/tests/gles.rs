@@ -506,3 +506,37 @@ void main() { color = vec4(1.0); }"];
     assert_eq!(c.error(), GL_NO_ERROR);
     c.still_works();
 }
+
+/// glwire's own commands that write into and read from a host mapping are bounded by
+/// the mapping: another buffer, an unmapped one, a range past the end or a read of a
+/// write-only map is a GL error, and the session goes on.
+#[test]
+fn mesa_mapped_writes_stay_inside_the_mapping() {
+    const GL_MAP_READ_BIT: u32 = 0x1;
+    const GL_MAP_WRITE_BIT: u32 = 0x2;
+    let server = start();
+    let mut c = server.client();
+    let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
+    c.call(Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 64, data: None, usage: GL_STATIC_DRAW }));
+    let write = |buffer, offset, data: &'static [u8]| {
+        Command::WireWriteMapped(WireWriteMapped { buffer, offset, size: data.len() as i64, data })
+    };
+    c.expect_error(write(buffer, 0, &[1; 4]), GL_INVALID_OPERATION); // not mapped
+    c.expect_error(write(buffer + 100, 0, &[1; 4]), GL_INVALID_VALUE); // no such buffer
+    let map =
+        |access| Command::MapBufferRange(MapBufferRange { target: GL_ARRAY_BUFFER, offset: 16, length: 16, access });
+    c.call(map(GL_MAP_WRITE_BIT));
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.expect_error(write(buffer, 14, &[1; 4]), GL_INVALID_VALUE); // past the end
+    c.expect_error(write(buffer, -1, &[1; 4]), GL_INVALID_VALUE);
+    let read = Command::WireReadMapped(WireReadMapped { buffer, offset: 0, size: 4, data: Some(4) });
+    c.expect_error(read, GL_INVALID_OPERATION); // a write-only map
+    c.submit(&[write(buffer, 12, &[7; 4])]);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.call(Command::UnmapBuffer(UnmapBuffer { target: GL_ARRAY_BUFFER }));
+    let reply = c.call(map(GL_MAP_READ_BIT));
+    let (Reply::MapBufferRange(r), _) = decode_reply(reply.as_bytes()).unwrap() else { panic!("not a map reply") };
+    assert_eq!(r.ret.map(|b| b[12..].to_vec()), Some(vec![7; 4]), "the write landed at 16 + 12");
+    c.still_works();
+}

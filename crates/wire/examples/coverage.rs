@@ -41,9 +41,9 @@ fn roundtrip(op: Opcode) -> Result<(), String> {
 }
 
 fn main() {
-    // GLES core, EGL, GLES extensions.
-    let mut covered = [0usize; 3];
-    let mut totals = [0usize; 3];
+    // GLES core, EGL, GLES extensions, glwire's own.
+    let mut covered = [0usize; 4];
+    let mut totals = [0usize; 4];
     let mut by_sizing = [0usize; 3];
     let mut sync = 0;
     println!("{:<8} {:<40} {:<8} {:<6} round-trip", "opcode", "command", "encoding", "reply");
@@ -51,10 +51,11 @@ fn main() {
         for op in Opcode::ALL.into_iter().filter(|op| op.info().api == api) {
             let info = op.info();
             let result = roundtrip(op);
-            let i = match (api, info.extension) {
-                (Api::Egl, _) => 1,
-                (Api::Gles, Some(_)) => 2,
-                (Api::Gles, None) => 0,
+            let i = match (api, info.extension, info.private) {
+                (Api::Egl, _, _) => 1,
+                (Api::Gles, _, true) => 3,
+                (Api::Gles, Some(_), false) => 2,
+                (Api::Gles, None, false) => 0,
             };
             totals[i] += 1;
             covered[i] += result.is_ok() as usize;
@@ -88,6 +89,7 @@ fn main() {
         totals[2],
         covered[2]
     );
+    println!("glwire's own commands: {} ({} round-trip)", totals[3], covered[3]);
     println!("covered {}/{}", covered[0], GLES_COMMANDS);
     if covered[0] != GLES_COMMANDS
         || covered[1] != totals[1]

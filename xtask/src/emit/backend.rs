@@ -81,7 +81,7 @@ fn fn_type(c: &Cmd) -> Result<String, String> {
 /// parameter (`glDebugMessageCallback`: a client address must never become a host
 /// callback).
 fn is_hand(c: &Cmd) -> bool {
-    c.ret == Ret::Bytes || c.params.iter().any(|p| p.cty.base == "GLDEBUGPROC")
+    c.private || c.ret == Ret::Bytes || c.params.iter().any(|p| p.cty.base == "GLDEBUGPROC")
 }
 
 /// The element count GL may write through an output the program passed as NULL, when
@@ -263,7 +263,8 @@ fn since(c: &Cmd, versions: &BTreeMap<String, (u8, u8)>, es: &str, ext: &str) ->
 
 pub fn backend_file(m: &Model) -> Result<String, String> {
     let versions = gles_versions()?;
-    let cmds: Vec<&Cmd> = m.gles().collect();
+    // Host functions; glwire's own commands have arms (by hand) but no function.
+    let cmds: Vec<&Cmd> = m.gles_host().collect();
     let mut o = Out::default();
     o.0.push_str(HEADER);
     o.line("//! The host GLES function table and the executor: one `GlesFns` field per GLES 3.2 core");
@@ -285,7 +286,7 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("use crate::scratch::{c_str, data_ref, out, out_ref, str_ptrs, Scratch};");
     o.line("use crate::types::*;");
     o.line("");
-    let slots = cmds.iter().map(|c| c.params.iter().filter(|p| p.kind.is_out()).count()).max().unwrap_or(0);
+    let slots = m.gles().map(|c| c.params.iter().filter(|p| p.kind.is_out()).count()).max().unwrap_or(0);
     o.line("/// Scratch buffers one command may need at once (its output parameters).");
     o.line(format!("pub const SCRATCH_SLOTS: usize = {};", slots.max(1)));
     o.line("");
@@ -344,7 +345,7 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     }
     o.line("pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, replies: &mut dyn Sink) -> Result<(), BackendError> {");
     o.line("    match cmd {");
-    for c in &cmds {
+    for c in m.gles() {
         arm(&mut o, c)?;
     }
     o.line("        other => Err(BackendError::NotGles(other.opcode().info().name)),");
@@ -385,9 +386,9 @@ mod tests {
     }
 
     #[test]
-    fn hand_arms_are_the_mapping_and_the_callback() {
+    fn hand_arms_are_the_mapping_the_callback_and_glwires_own() {
         let m = crate::emit::load_model(&crate::repo_root()).unwrap();
         let hand: Vec<&str> = m.gles().filter(|c| is_hand(c)).map(|c| c.c_name.as_str()).collect();
-        assert_eq!(hand, ["glMapBufferRange", "glDebugMessageCallback"]);
+        assert_eq!(hand, ["glMapBufferRange", "glDebugMessageCallback", "glwireReadMapped", "glwireWriteMapped"]);
     }
 }

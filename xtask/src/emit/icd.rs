@@ -188,13 +188,7 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
                 o.line(format!("        Ok(cx.keep_string({key}, s.as_deref()).cast())"));
             }
             Ret::Bytes => {
-                for needed in ["target", "length"] {
-                    if !c.params.iter().any(|p| p.name == needed) {
-                        return Err(format!("{name}: a `void *` result needs `{needed}` to keep the mapping"));
-                    }
-                }
-                o.line("        let bytes = r.ret.map(<[u8]>::to_vec);");
-                o.line("        Ok(cx.keep_mapping(target, bytes.as_deref(), length as i64).cast())");
+                return Err(format!("{name}: a `void *` result needs a hand-written entry point (icd = \"hand\")"));
             }
         }
     }
@@ -222,7 +216,7 @@ pub fn icd_file(m: &Model) -> Result<String, String> {
     o.line("");
     // Entry points the ICD writes by hand (annotated `icd = "hand"`) are neither
     // generated nor listed here.
-    let generated: Vec<&Cmd> = m.commands.iter().filter(|c| !c.icd_hand).collect();
+    let generated: Vec<&Cmd> = m.commands.iter().filter(|c| !c.icd_hand && !c.private).collect();
     for c in &generated {
         shim(&mut o, c)?;
     }
@@ -230,10 +224,8 @@ pub fn icd_file(m: &Model) -> Result<String, String> {
     // alias one, and the ICD's client-side extension commands (`gl_hand`).
     let mut names: Vec<(String, String)> = generated.iter().map(|c| (c.c_name.clone(), c.c_name.clone())).collect();
     for (alias, target) in &m.aliases {
-        if !generated.iter().any(|c| &c.c_name == target) {
-            return Err(format!("{alias}: aliases {target}, which the ICD writes by hand"));
-        }
-        names.push((alias.clone(), target.clone()));
+        let hand = m.commands.iter().any(|c| &c.c_name == target && c.icd_hand);
+        names.push((alias.clone(), if hand { format!("crate::gl_hand::{target}") } else { target.clone() }));
     }
     // GL entry points written by hand live in `gl_hand` (EGL ones have their own table).
     let hand_gl = m.commands.iter().filter(|c| c.icd_hand && c.api == Api::Gles).map(|c| &c.c_name);

@@ -626,7 +626,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("");
     o.line("/// Number of forwarded GLES extension commands that are not a core command under");
     o.line("/// another name.");
-    o.line(format!("pub const GLES_EXTENSION_COMMANDS: usize = {};", m.gles().count() - m.gles_core().count()));
+    o.line(format!("pub const GLES_EXTENSION_COMMANDS: usize = {};", m.gles_host().count() - m.gles_core().count()));
     o.line("");
     o.line("/// The GLES extensions glwire offers, sorted: `GL_EXTENSIONS` lists those of them the");
     o.line("/// host has.");
@@ -667,8 +667,8 @@ pub fn commands_file(m: &Model) -> String {
         let extension = c.extension.as_ref().map_or("None".to_owned(), |e| format!("Some(\"{e}\")"));
         let hand_checked = c.params.iter().any(|p| p.kind.hand_counted());
         o.line(format!(
-            "            Opcode::{} => &CommandInfo {{ name: \"{}\", api: Api::{api}, sync: {}, sizing: Sizing::{sizing}, extension: {extension}, hand_counted: {hand_checked} }},",
-            c.rust, c.c_name, c.sync
+            "            Opcode::{} => &CommandInfo {{ name: \"{}\", api: Api::{api}, sync: {}, sizing: Sizing::{sizing}, extension: {extension}, hand_counted: {hand_checked}, private: {} }},",
+            c.rust, c.c_name, c.sync, c.private
         ));
     }
     o.line("        }");

@@ -687,6 +687,13 @@ impl Validator {
                 Some(ptr) => run(Command::GetObjectPtrLabel(GetObjectPtrLabel { ptr, ..c })),
                 None => Verdict::error(GL_INVALID_VALUE),
             },
+            // Mapped ranges travel whole in one reply.
+            Command::MapBufferRange(c) if usize::try_from(c.length).is_ok_and(|l| l > MAX_OUTPUT_BYTES) => {
+                Verdict::error(GL_OUT_OF_MEMORY)
+            }
+            Command::WireReadMapped(c) if usize::try_from(c.size).is_ok_and(|l| l > MAX_OUTPUT_BYTES) => {
+                Verdict::error(GL_OUT_OF_MEMORY)
+            }
             // Allocations.
             Command::BufferData(c) => {
                 if c.data.is_none() && u64::try_from(c.size).is_ok_and(|s| s > self.limits.max_buffer_bytes) {

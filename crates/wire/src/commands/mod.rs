@@ -77,4 +77,6 @@ pub struct CommandInfo {
     /// state, an index type) the decoder cannot check: the server's validator must,
     /// before the host reads or writes it.
     pub hand_counted: bool,
+    /// glwire's own command between the ICD and the server (no GL entry point).
+    pub private: bool,
 }
