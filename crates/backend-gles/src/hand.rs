@@ -22,6 +22,7 @@ const GL_MAP_READ_BIT: u32 = 0x0001;
 const GL_MAP_WRITE_BIT: u32 = 0x0002;
 const GL_MAP_INVALIDATE_RANGE_BIT: u32 = 0x0004;
 const GL_MAP_INVALIDATE_BUFFER_BIT: u32 = 0x0008;
+const GL_MAP_PERSISTENT_BIT: u32 = 0x0040;
 const GL_COPY_WRITE_BUFFER: u32 = 0x8F37;
 const GL_BUFFER_MAP_POINTER: u32 = 0x88BD;
 const GL_BUFFER_ACCESS_FLAGS: u32 = 0x911F;
@@ -153,10 +154,14 @@ pub(crate) unsafe fn wire_read_mapped(
     };
     let size = c.size.min(c.data.map_or(0, i64::from));
     let range = span(c.offset, size, len).ok_or(BackendError::GlError(GL_INVALID_VALUE))?;
-    if access & GL_MAP_READ_BIT == 0 {
+    // Persistent write-only maps are read too: the client refreshes its copy after
+    // sync points (GL leaves that undefined; programs rely on it, and the host's
+    // persistent mappings are its memory, which reads back).
+    if access & (GL_MAP_READ_BIT | GL_MAP_PERSISTENT_BIT) == 0 {
         return Err(BackendError::GlError(GL_INVALID_OPERATION));
     }
-    // SAFETY: `range` lies inside the `len` mapped, readable bytes at `p` (checked above).
+    // SAFETY: `range` lies inside the `len` mapped bytes at `p` (checked above), which
+    // the host keeps mapped and readable during this call.
     let bytes = unsafe { core::slice::from_raw_parts(p.add(range.start).cast_const(), range.len()) };
     WireReadMappedReply { data: c.data.map(|_| bytes) }.encode(replies)?;
     Ok(())

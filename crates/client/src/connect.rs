@@ -71,12 +71,22 @@ impl Connection {
     /// Creates a context on the server and the client context that forwards to it,
     /// over shared-memory rings when the session has them.
     pub fn new_context(&self) -> Result<(u64, Context), CallError> {
-        self.new_context_on(if self.rings { Path::Rings } else { Path::Socket })
+        self.new_shared_context(0)
+    }
+
+    /// A new server context in the share group of the server context `share` (0: a
+    /// new share group).
+    pub fn new_shared_context(&self, share: u64) -> Result<(u64, Context), CallError> {
+        self.new_context_with(share, if self.rings { Path::Rings } else { Path::Socket })
     }
 
     /// Like [`Connection::new_context`], choosing the path (benchmarks compare them).
     pub fn new_context_on(&self, path: Path) -> Result<(u64, Context), CallError> {
-        let request = CreateContextRequest::encode(0, 0, &[]).map_err(|e| CallError::Protocol(e.to_string()))?;
+        self.new_context_with(0, path)
+    }
+
+    fn new_context_with(&self, share: u64, path: Path) -> Result<(u64, Context), CallError> {
+        let request = CreateContextRequest::encode(share, 0, &[]).map_err(|e| CallError::Protocol(e.to_string()))?;
         let reply = self.call(ControlKind::CreateContext, &request)?;
         let id = HandlePayload::read_from_bytes(&reply)
             .map_err(|_| CallError::Protocol("CreateContext reply is not a handle".into()))?

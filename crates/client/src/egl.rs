@@ -342,7 +342,7 @@ pub fn get_config_attrib(dpy: u64, config: u64, attr: i32) -> Result<i32, EglErr
 /// `eglCreateContext`: a server context and the client context forwarding to it.
 pub fn create_context(dpy: u64, config: u64, share: u64, attribs: &[i32]) -> Result<u64, EglError> {
     let mut st = state();
-    let display = st.initialized(dpy)?;
+    st.initialized(dpy)?;
     if config != 0 && config_row(config).is_none() {
         return Err(EGL_BAD_CONFIG);
     }
@@ -359,15 +359,17 @@ pub fn create_context(dpy: u64, config: u64, share: u64, attribs: &[i32]) -> Res
     if !(1..=3).contains(&version) {
         return Err(EGL_BAD_MATCH);
     }
-    // Share groups need the server's share-group support (CreateContext's
-    // share_context); until then a shared context is refused rather than silently
-    // unshared.
-    if share != 0 {
-        return Err(EGL_BAD_MATCH);
-    }
-    let connection = display.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
+    // The share context must be one of this display's: the server knows it by its id.
+    let share_id = match share {
+        0 => 0,
+        other => match st.contexts.get(&other) {
+            Some(c) if c.display == dpy => c.server_id,
+            _ => return Err(EGL_BAD_CONTEXT),
+        },
+    };
+    let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
     drop(st);
-    let (server_id, context) = connection.new_context().map_err(|_| EGL_BAD_ALLOC)?;
+    let (server_id, context) = connection.new_shared_context(share_id).map_err(|_| EGL_BAD_ALLOC)?;
     let mut st = state();
     let handle = st.handle();
     st.contexts.insert(handle, ContextSlot { display: dpy, server_id, config, version, idle: Some(context) });

@@ -1,10 +1,13 @@
 //! Mapped buffer ranges. The program writes and reads a copy in the client's memory;
 //! the host keeps its own mapping of the range open meanwhile, so GL's mapped state
 //! and errors are the host's. This module moves bytes between the two: the host's
-//! bytes at map time (unless the map invalidates them), the copy back at unmap (or at
-//! each `glFlushMappedBufferRange` for explicit flushes), and, for persistent maps,
-//! before every command that may read buffers and after the sync points where a
-//! program may read what GL wrote. It does not decide GL errors; the host does.
+//! bytes at map time (unless the map invalidates them), the program's changes back at
+//! unmap (or at each `glFlushMappedBufferRange` for explicit flushes), and, for
+//! persistent maps, before every command that may read buffers and after the sync
+//! points where a program may read what GL wrote. Only bytes the program changed go
+//! back (the copy is compared with what the host last had), so GL's own writes into a
+//! persistent map are never overwritten with stale bytes. It does not decide GL
+//! errors; the host does.
 
 use std::collections::HashMap;
 
@@ -15,27 +18,61 @@ use crate::context::Context;
 use crate::error::CallError;
 use crate::link::{Forward, ReplyBuf};
 
-pub(crate) const GL_MAP_READ_BIT: u32 = 0x0001;
 pub(crate) const GL_MAP_WRITE_BIT: u32 = 0x0002;
 pub(crate) const GL_MAP_FLUSH_EXPLICIT_BIT: u32 = 0x0010;
 pub(crate) const GL_MAP_PERSISTENT_BIT: u32 = 0x0040;
 const GL_BUFFER_MAP_POINTER: u32 = 0x88BD;
 
-/// One mapped range: the program's copy and how it was mapped.
+/// One mapped range: the program's copy, what the host's mapping held when the two
+/// last agreed, and how it was mapped.
 #[derive(Debug)]
 pub(crate) struct Mapping {
     pub access: u32,
     pub copy: Vec<u8>,
+    host: Vec<u8>,
 }
+
+/// Unchanged bytes between two changed runs up to which the runs travel as one.
+const RUN_GAP: usize = 64;
 
 impl Mapping {
     fn has(&self, bits: u32) -> bool {
         self.access & bits == bits
     }
 
-    /// Written back whole before commands that may read it (persistent maps).
+    /// Changes written back before commands that may read them (persistent maps).
     fn writes_back_eagerly(&self) -> bool {
         self.has(GL_MAP_PERSISTENT_BIT | GL_MAP_WRITE_BIT) && !self.has(GL_MAP_FLUSH_EXPLICIT_BIT)
+    }
+
+    /// The runs of bytes in `within` the program changed since the host last had them.
+    fn changed_runs(&self, within: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+        let (copy, host) = (&self.copy[within.clone()], &self.host[within.clone()]);
+        let mut i = 0;
+        while i < copy.len() {
+            // Whole 64-byte blocks compare fast; the run is then narrowed to bytes.
+            let block = (i + 64).min(copy.len());
+            if copy[i..block] == host[i..block] {
+                i = block;
+                continue;
+            }
+            let start = i + copy[i..block].iter().zip(&host[i..block]).position(|(a, b)| a != b).unwrap_or(0);
+            let mut end = start + 1;
+            while end < copy.len()
+                && (copy[end] != host[end]
+                    || copy[end..(end + RUN_GAP).min(copy.len())] != host[end..(end + RUN_GAP).min(copy.len())])
+            {
+                end += 1;
+            }
+            let (s, e) = (within.start + start, within.start + end);
+            match runs.last_mut() {
+                Some(last) if s - last.end <= RUN_GAP => last.end = e,
+                _ => runs.push(s..e),
+            }
+            i = end;
+        }
+        runs
     }
 }
 
@@ -128,18 +165,17 @@ impl Context {
         let ptr = copy.as_mut_ptr();
         // A buffer is mapped at most once at a time (GL refuses a second map), so this
         // replaces only a mapping GL already ended (glBufferData unmaps implicitly).
-        self.mappings.insert(buffer, Mapping { access, copy });
+        let host = copy.clone();
+        self.mappings.insert(buffer, Mapping { access, copy, host });
         Ok(ptr)
     }
 
     /// `glFlushMappedBufferRange`: sends the flushed bytes of an explicit-flush map.
     pub fn flush_mapped_buffer_range(&mut self, target: u32, offset: i64, length: i64) -> Result<(), CallError> {
         let buffer = self.bound_buffer(target);
-        if let Some(m) = self.mappings.remove(&buffer) {
+        if let Some(mut m) = self.mappings.remove(&buffer) {
             let sent = match span(offset, length, m.copy.len()) {
-                Some(r) if m.has(GL_MAP_WRITE_BIT | GL_MAP_FLUSH_EXPLICIT_BIT) => {
-                    self.write_mapped(buffer, r.start, &m.copy[r.clone()])
-                }
+                Some(r) if m.has(GL_MAP_WRITE_BIT | GL_MAP_FLUSH_EXPLICIT_BIT) => self.write_changes(buffer, &mut m, r),
                 // Out of range or not an explicit-flush map: the host raises the error.
                 _ => Ok(()),
             };
@@ -153,9 +189,10 @@ impl Context {
     /// on the host and returns its answer.
     pub fn unmap_buffer(&mut self, target: u32) -> Result<u8, CallError> {
         let buffer = self.bound_buffer(target);
-        if let Some(m) = self.mappings.remove(&buffer) {
+        if let Some(mut m) = self.mappings.remove(&buffer) {
             if m.has(GL_MAP_WRITE_BIT) && !m.has(GL_MAP_FLUSH_EXPLICIT_BIT) {
-                self.write_mapped(buffer, 0, &m.copy)?;
+                let all = 0..m.copy.len();
+                self.write_changes(buffer, &mut m, all)?;
             }
         }
         let reply = self.call(&Command::UnmapBuffer(UnmapBuffer { target }))?;
@@ -177,8 +214,9 @@ impl Context {
         let buffers: Vec<u32> =
             self.mappings.iter().filter(|(_, m)| m.writes_back_eagerly()).map(|(b, _)| *b).collect();
         for buffer in buffers {
-            if let Some(m) = self.mappings.remove(&buffer) {
-                let sent = self.write_mapped(buffer, 0, &m.copy);
+            if let Some(mut m) = self.mappings.remove(&buffer) {
+                let all = 0..m.copy.len();
+                let sent = self.write_changes(buffer, &mut m, all);
                 self.mappings.insert(buffer, m);
                 sent?;
             }
@@ -186,15 +224,13 @@ impl Context {
         Ok(())
     }
 
-    /// After a sync point: persistent read maps take the host's bytes. Uses its own
-    /// reply buffer, so the sync call's reply survives.
+    /// After a sync point: persistent maps take the host's bytes (the program's changes
+    /// went to the host before the sync call). Write-only maps too: GL leaves reading
+    /// them undefined, yet programs do, and natively see GL's writes. Uses its own reply
+    /// buffer, so the sync call's reply survives.
     pub(crate) fn refresh_persistent(&mut self, aux: &mut ReplyBuf) -> Result<(), CallError> {
-        let buffers: Vec<u32> = self
-            .mappings
-            .iter()
-            .filter(|(_, m)| m.has(GL_MAP_PERSISTENT_BIT | GL_MAP_READ_BIT))
-            .map(|(b, _)| *b)
-            .collect();
+        let buffers: Vec<u32> =
+            self.mappings.iter().filter(|(_, m)| m.has(GL_MAP_PERSISTENT_BIT)).map(|(b, _)| *b).collect();
         for buffer in buffers {
             let Some(len) = self.mappings.get(&buffer).map(|m| m.copy.len()) else { continue };
             let cap = u32::try_from(len).map_err(|_| CallError::OUT_OF_MEMORY)?;
@@ -204,14 +240,52 @@ impl Context {
             if let (Some(bytes), Some(m)) = (WireReadMappedReply::decode(body)?.data, self.mappings.get_mut(&buffer)) {
                 let n = bytes.len().min(m.copy.len());
                 m.copy[..n].copy_from_slice(&bytes[..n]);
+                m.host[..n].copy_from_slice(&bytes[..n]);
             }
         }
         Ok(())
     }
 
-    /// Sends `bytes` into the host mapping of `buffer` at `offset` from its start.
-    fn write_mapped(&mut self, buffer: u32, offset: usize, bytes: &[u8]) -> Result<(), CallError> {
-        let cmd = WireWriteMapped { buffer, offset: offset as i64, size: bytes.len() as i64, data: bytes };
-        self.queue(&Command::WireWriteMapped(cmd))
+    /// Sends the bytes of `within` the program changed into the host mapping of
+    /// `buffer`; the host then has them.
+    fn write_changes(&mut self, buffer: u32, m: &mut Mapping, within: std::ops::Range<usize>) -> Result<(), CallError> {
+        for run in m.changed_runs(within) {
+            let bytes = &m.copy[run.clone()];
+            let cmd = WireWriteMapped { buffer, offset: run.start as i64, size: bytes.len() as i64, data: bytes };
+            self.queue(&Command::WireWriteMapped(cmd))?;
+            m.host[run.clone()].copy_from_slice(bytes);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(host: &[u8]) -> Mapping {
+        Mapping { access: GL_MAP_WRITE_BIT, copy: host.to_vec(), host: host.to_vec() }
+    }
+
+    #[test]
+    fn only_changed_bytes_go_back() {
+        let mut m = mapping(&[0; 1000]);
+        assert!(m.changed_runs(0..1000).is_empty());
+        m.copy[10] = 1;
+        m.copy[12] = 1;
+        m.copy[500] = 2;
+        m.copy[999] = 3;
+        // 10 and 12 are within RUN_GAP of each other: one run.
+        assert_eq!(m.changed_runs(0..1000), vec![10..13, 500..501, 999..1000]);
+        assert_eq!(m.changed_runs(400..600), vec![500..501]);
+    }
+
+    #[test]
+    fn a_change_at_a_block_edge_is_found() {
+        let mut m = mapping(&[7; 200]);
+        m.copy[63] = 0;
+        m.copy[64] = 0;
+        m.copy[199] = 0;
+        assert_eq!(m.changed_runs(0..200), vec![63..65, 199..200]);
     }
 }

@@ -521,6 +521,19 @@ fn the_demo_renders_through_glwire() {
 
 /// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory
 /// indices draw right through glwire. Needs Mesa and python3.
+/// EGL share groups across threads: a context created to share with another sees its
+/// buffers and waits on its fences from a second thread; an unshared one does not see
+/// them (tests/egl_share_group.py, real Mesa).
+#[test]
+fn share_groups_work_through_glwire_run() {
+    ensure_icd_built();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_share_group.py");
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("shared: (1, [1, 2, 3, 4]"), "{text}");
+}
+
 /// glMapBufferRange, glFlushMappedBufferRange, glUnmapBuffer, glGetBufferPointerv and
 /// persistent maps, from an unmodified program on real Mesa (tests/egl_map_buffer.py).
 #[test]

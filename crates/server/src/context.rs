@@ -18,7 +18,7 @@ use wire::commands::decode_command;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
-use crate::exec::{Executor, ExecutorFactory};
+use crate::exec::{Executor, ExecutorFactory, ShareGroup};
 use crate::stats::SessionStats;
 
 /// Jobs waiting for a context thread; a session that floods beyond this waits.
@@ -45,6 +45,7 @@ pub struct ContextWorker {
     /// Wakes the thread while it sleeps on its command ring.
     waker: Arc<Mutex<Option<Waker>>>,
     thread: Option<JoinHandle<()>>,
+    group: ShareGroup,
 }
 
 impl std::fmt::Debug for Job {
@@ -61,6 +62,7 @@ impl ContextWorker {
     pub fn spawn(
         id: u64,
         exec: ExecutorFactory,
+        share: Option<ShareGroup>,
         stats: Arc<SessionStats>,
         peer: Liveness,
     ) -> Result<Self, ServerError> {
@@ -74,22 +76,22 @@ impl ContextWorker {
             .spawn(move || {
                 // The executor is built here: a host GL context belongs to the thread
                 // that made it current, so it cannot be built elsewhere and moved in.
-                let exec = match exec() {
+                let exec = match exec(share) {
                     Ok(exec) => exec,
                     Err(e) => {
                         let _ = started.send(Err(e));
                         return;
                     }
                 };
-                let _ = started.send(Ok(()));
+                let _ = started.send(Ok(exec.share_group()));
                 let worker = Worker { id, exec, stats, peer, rx, pending: worker_pending, stop: worker_stop };
                 worker.run()
             })
             .map_err(|source| ServerError::Io { what: "spawn context thread", source })?;
         // Creating a host context takes milliseconds; a thread that neither answers nor
         // runs (it cannot: the factory returns or the thread ends) is reported stopped.
-        match start_result.recv() {
-            Ok(Ok(())) => {}
+        let group = match start_result.recv() {
+            Ok(Ok(group)) => group,
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e);
@@ -98,12 +100,17 @@ impl ContextWorker {
                 let _ = thread.join();
                 return Err(ServerError::ContextStopped(id));
             }
-        }
-        Ok(ContextWorker { id, jobs, pending, stop, waker: Arc::default(), thread: Some(thread) })
+        };
+        Ok(ContextWorker { id, jobs, pending, stop, waker: Arc::default(), thread: Some(thread), group })
     }
 
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The share group a context created to share with this one joins.
+    pub fn share_group(&self) -> ShareGroup {
+        self.group.clone()
     }
 
     /// Moves the context onto shared-memory rings.
@@ -358,7 +365,7 @@ mod tests {
     #[test]
     fn submitted_streams_are_executed_and_answered() {
         let stats = Arc::new(SessionStats::default());
-        let worker = ContextWorker::spawn(1, loopback(), stats.clone(), Liveness::new()).unwrap();
+        let worker = ContextWorker::spawn(1, loopback(), None, stats.clone(), Liveness::new()).unwrap();
         let reply = worker.submit(finish_and_flush().as_bytes().to_vec()).unwrap();
         let mut aligned = CommandBuf::new();
         aligned.extend_raw(&reply);
@@ -378,7 +385,7 @@ mod tests {
         let mut from_server = consumer(shm.clone(), region.replies, peer.clone()).unwrap();
         // Server ends.
         let stats = Arc::new(SessionStats::default());
-        let worker = ContextWorker::spawn(2, loopback(), stats.clone(), peer.clone()).unwrap();
+        let worker = ContextWorker::spawn(2, loopback(), None, stats.clone(), peer.clone()).unwrap();
         let commands = consumer(shm.clone(), region.commands, peer.clone()).unwrap();
         let replies = producer(shm, region.replies, peer).unwrap();
         worker.attach(commands, replies).unwrap();
@@ -397,7 +404,7 @@ mod tests {
     #[test]
     fn a_malformed_stream_ends_the_session() {
         let peer = Liveness::new();
-        let worker = ContextWorker::spawn(3, loopback(), Arc::default(), peer.clone()).unwrap();
+        let worker = ContextWorker::spawn(3, loopback(), None, Arc::default(), peer.clone()).unwrap();
         let err = worker.submit(vec![0xff; 16]).unwrap_err();
         assert!(matches!(err, ServerError::Decode(_)), "{err}");
         // The error is the caller's to act on; the session's peer is marked by errors
@@ -407,7 +414,7 @@ mod tests {
 
     #[test]
     fn stopping_a_waiting_context_is_prompt() {
-        let worker = ContextWorker::spawn(4, loopback(), Arc::default(), Liveness::new()).unwrap();
+        let worker = ContextWorker::spawn(4, loopback(), None, Arc::default(), Liveness::new()).unwrap();
         let start = std::time::Instant::now();
         worker.stop();
         assert!(start.elapsed() < std::time::Duration::from_millis(200));

@@ -199,12 +199,18 @@ fn create_context(
 ) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "CreateContext")?;
     let (request, _attribs) = CreateContextRequest::parse(payload)?;
-    if request.share_context != 0 && !s.contexts.contains_key(&request.share_context) {
-        return Err(ControlFailure::not_found(format!(
-            "share context {} does not exist in this session",
-            request.share_context
-        )));
-    }
+    let share = match request.share_context {
+        0 => None,
+        other => Some(
+            s.contexts
+                .get(&other)
+                .ok_or_else(|| {
+                    ControlFailure::not_found(format!("share context {other} does not exist in this session"))
+                })?
+                .worker
+                .share_group(),
+        ),
+    };
     if s.contexts.len() >= s.limits.max_contexts as usize {
         return Err(ControlFailure::limit(format!(
             "this session already has {} contexts, the limit is {}",
@@ -217,7 +223,7 @@ fn create_context(
     // until a session-wide memory quota adds allocations up.
     let limits = ValidatorLimits { max_buffer_bytes: s.limits.max_shm_bytes };
     let factory = if s.loopback { exec::loopback() } else { gles::factory(limits) };
-    let worker = ContextWorker::spawn(id, factory, s.stats.clone(), s.peer.clone())
+    let worker = ContextWorker::spawn(id, factory, share, s.stats.clone(), s.peer.clone())
         .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
     s.contexts.insert(id, OwnedContext { worker, shm_bytes: 0 });
     SessionStats::add(&s.stats.contexts, 1);

@@ -7,13 +7,14 @@
 //! Executors are built *on* the context thread by an [`ExecutorFactory`], because a host
 //! GL context is bound to the thread that created it; so an executor need not be `Send`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use wire::commands::{empty_reply, Command};
 
-use backend_gles::HostSurface;
+use backend_gles::{HostContext, HostSurface};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
+use crate::validate::SyncTable;
 
 /// Runs commands for one context, on that context's thread (it never leaves it).
 pub trait Executor {
@@ -26,6 +27,21 @@ pub trait Executor {
         let _ = surface;
         Ok(())
     }
+
+    /// What a context created to share with this one joins (EGL share groups). An
+    /// executor without host objects has nothing to share.
+    fn share_group(&self) -> ShareGroup {
+        ShareGroup::default()
+    }
+}
+
+/// What the contexts of one EGL share group have in common: the host context new
+/// members are created to share with (its objects are theirs), and the table of sync
+/// objects, which a share group shares too.
+#[derive(Debug, Clone, Default)]
+pub struct ShareGroup {
+    pub host: Option<Arc<HostContext>>,
+    pub syncs: Arc<Mutex<SyncTable>>,
 }
 
 /// Executes nothing; answers synchronous commands with empty replies.
@@ -39,12 +55,13 @@ impl Executor for Loopback {
     }
 }
 
-/// Builds a context's executor on the context thread, before its first command.
-pub type ExecutorFactory = Box<dyn FnOnce() -> Result<Box<dyn Executor>, ServerError> + Send>;
+/// Builds a context's executor on the context thread, before its first command: in
+/// the given share group, or in a new one.
+pub type ExecutorFactory = Box<dyn FnOnce(Option<ShareGroup>) -> Result<Box<dyn Executor>, ServerError> + Send>;
 
 /// A factory for the loopback executor.
 pub fn loopback() -> ExecutorFactory {
-    Box::new(|| Ok(Box::new(Loopback) as Box<dyn Executor>))
+    Box::new(|_| Ok(Box::new(Loopback) as Box<dyn Executor>))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use wire::commands::*;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
-use crate::exec::Executor;
+use crate::exec::{Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
 
@@ -32,16 +32,20 @@ pub struct GlesExecutor {
     query: CommandBuf,
     /// What GL_EXTENSIONS offers, read from the host on first use.
     extensions: Option<Extensions>,
+    group: ShareGroup,
 }
 
 impl GlesExecutor {
     /// A new host context of the newest ES version the host gives, current on the
     /// calling thread: call it on the context thread.
-    pub fn new(backend: &Backend, limits: ValidatorLimits) -> Result<Self, ServerError> {
-        let cx = backend.new_context(None)?;
+    pub fn new(backend: &Backend, limits: ValidatorLimits, share: Option<ShareGroup>) -> Result<Self, ServerError> {
+        let share = share.unwrap_or_default();
+        let cx = backend.new_context(share.host.as_deref())?;
+        let group = ShareGroup { host: Some(share.host.unwrap_or_else(|| cx.host().clone())), syncs: share.syncs };
         Ok(Self {
             cx,
-            validator: Validator::new(limits),
+            validator: Validator::new(limits, group.syncs.clone()),
+            group,
             host_replies: CommandBuf::new(),
             query: CommandBuf::new(),
             extensions: None,
@@ -223,6 +227,10 @@ impl Executor for GlesExecutor {
         Ok(self.cx.set_surface(surface)?)
     }
 
+    fn share_group(&self) -> ShareGroup {
+        self.group.clone()
+    }
+
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
         if self.answer_extension_query(cmd, replies)? {
             return Ok(());
@@ -324,7 +332,7 @@ pub fn host_backend() -> Option<&'static Backend> {
 /// The factory a new context gets: the GLES executor on the host backend, or the
 /// loopback executor when there is no host EGL (see [`host_backend`]).
 pub fn factory(limits: ValidatorLimits) -> crate::exec::ExecutorFactory {
-    Box::new(move || {
+    Box::new(move |share| {
         // The driver starts helper threads while the display opens and contexts are
         // made (Mesa: shader-cache and queue threads), and they inherit this thread's
         // name. Named as ours, they would count as context threads in `top` and the
@@ -332,8 +340,8 @@ pub fn factory(limits: ValidatorLimits) -> crate::exec::ExecutorFactory {
         let own = rustix::thread::name().ok();
         let _ = rustix::thread::set_name(c"glwire-hostgl");
         let exec = match host_backend() {
-            Some(backend) => GlesExecutor::new(backend, limits).map(|e| Box::new(e) as Box<dyn Executor>),
-            None => (crate::exec::loopback())(),
+            Some(backend) => GlesExecutor::new(backend, limits, share).map(|e| Box::new(e) as Box<dyn Executor>),
+            None => (crate::exec::loopback())(share),
         };
         if let Some(own) = own {
             let _ = rustix::thread::set_name(&own);

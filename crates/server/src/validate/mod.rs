@@ -20,6 +20,8 @@
 
 mod syncs;
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use wire::codec::{DataRef, OutRef};
 use wire::commands::*;
 use wire::pnames::{self, PnameCount, PnameTable};
@@ -135,7 +137,8 @@ pub struct Validator {
     limits: ValidatorLimits,
     /// The first error the validator raised that `glGetError` has not returned yet.
     pending_error: u32,
-    syncs: SyncTable,
+    /// Shared by the contexts of a share group (sync objects are share-group objects).
+    syncs: Arc<Mutex<SyncTable>>,
 }
 
 fn size_error(e: SizeError) -> u32 {
@@ -392,8 +395,8 @@ macro_rules! pointer_out {
 }
 
 impl Validator {
-    pub fn new(limits: ValidatorLimits) -> Self {
-        Self { limits, pending_error: GL_NO_ERROR, syncs: SyncTable::default() }
+    pub fn new(limits: ValidatorLimits, syncs: Arc<Mutex<SyncTable>>) -> Self {
+        Self { limits, pending_error: GL_NO_ERROR, syncs }
     }
 
     /// Keeps `error` for `glGetError` unless an earlier one is still unread (GL keeps
@@ -409,8 +412,9 @@ impl Validator {
         std::mem::replace(&mut self.pending_error, GL_NO_ERROR)
     }
 
-    pub fn syncs(&mut self) -> &mut SyncTable {
-        &mut self.syncs
+    pub fn syncs(&self) -> MutexGuard<'_, SyncTable> {
+        // A panic elsewhere cannot leave the table half-changed: its methods do not panic.
+        self.syncs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Decides about one decoded command, before any host call.
@@ -647,43 +651,43 @@ impl Validator {
             Command::GetVertexAttribPointerv(c) => pointer_out!(GetVertexAttribPointerv, c, pointer),
             // Sync objects: client ids, never host pointers.
             Command::FenceSync(_) => {
-                if self.syncs.is_full() {
+                if self.syncs().is_full() {
                     Verdict::error(GL_OUT_OF_MEMORY)
                 } else {
                     Verdict::Run(cmd, Fixup::FenceId)
                 }
             }
-            Command::IsSync(c) => match self.syncs.host(c.sync) {
+            Command::IsSync(c) => match self.syncs().host(c.sync) {
                 Some(sync) => run(Command::IsSync(IsSync { sync })),
                 // GL answers FALSE for a name that is not a sync, without an error.
                 None => Verdict::error(GL_NO_ERROR),
             },
             Command::DeleteSync(c) if c.sync == 0 => Verdict::error(GL_NO_ERROR),
-            Command::DeleteSync(c) => match self.syncs.host(c.sync) {
+            Command::DeleteSync(c) => match self.syncs().host(c.sync) {
                 Some(sync) => Verdict::Run(Command::DeleteSync(DeleteSync { sync }), Fixup::SyncDeleted(c.sync)),
                 None => Verdict::error(GL_INVALID_VALUE),
             },
-            Command::ClientWaitSync(c) => match self.syncs.host(c.sync) {
+            Command::ClientWaitSync(c) => match self.syncs().host(c.sync) {
                 Some(sync) => {
                     let timeout = c.timeout.min(MAX_CLIENT_WAIT_NS);
                     run(Command::ClientWaitSync(ClientWaitSync { sync, timeout, ..c }))
                 }
                 None => Verdict::error(GL_INVALID_VALUE),
             },
-            Command::WaitSync(c) => match self.syncs.host(c.sync) {
+            Command::WaitSync(c) => match self.syncs().host(c.sync) {
                 Some(sync) => run(Command::WaitSync(WaitSync { sync, ..c })),
                 None => Verdict::error(GL_INVALID_VALUE),
             },
-            Command::GetSynciv(c) => match self.syncs.host(c.sync) {
+            Command::GetSynciv(c) => match self.syncs().host(c.sync) {
                 Some(sync) => run(Command::GetSynciv(GetSynciv { sync, ..c })),
                 None => Verdict::error(GL_INVALID_VALUE),
             },
             // Debug labels on sync objects: the "pointer" is a sync id.
-            Command::ObjectPtrLabel(c) => match self.syncs.host(c.ptr) {
+            Command::ObjectPtrLabel(c) => match self.syncs().host(c.ptr) {
                 Some(ptr) => run(Command::ObjectPtrLabel(ObjectPtrLabel { ptr, ..c })),
                 None => Verdict::error(GL_INVALID_VALUE),
             },
-            Command::GetObjectPtrLabel(c) => match self.syncs.host(c.ptr) {
+            Command::GetObjectPtrLabel(c) => match self.syncs().host(c.ptr) {
                 Some(ptr) => run(Command::GetObjectPtrLabel(GetObjectPtrLabel { ptr, ..c })),
                 None => Verdict::error(GL_INVALID_VALUE),
             },
@@ -785,7 +789,7 @@ mod tests {
             let arena = Bump::new();
             let entropy = [7u8; 256];
             let cmd = sample::command(op, &mut Entropy::new(&entropy), &arena);
-            let mut v = Validator::new(ValidatorLimits::default());
+            let mut v = Validator::new(ValidatorLimits::default(), Arc::default());
             if v.check_known(&mut FakeHost, &cmd).is_none() {
                 missing.push(op.info().name);
             }
