@@ -52,8 +52,7 @@ mod tests {
 
     #[test]
     fn keeps_forwarded_extensions_in_host_order() {
-        let e =
-            Extensions::filter("GL_OES_texture_view GL_FAKE_unknown  GL_EXT_clear_texture GL_EXT_memory_object");
+        let e = Extensions::filter("GL_OES_texture_view GL_FAKE_unknown  GL_EXT_clear_texture GL_EXT_memory_object");
         assert_eq!(e.joined().to_str().unwrap(), "GL_OES_texture_view GL_EXT_clear_texture");
         assert_eq!(e.count(), 2);
         assert_eq!(e.get(1).map(|s| s.to_str().unwrap()), Some("GL_EXT_clear_texture"));

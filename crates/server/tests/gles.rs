@@ -150,6 +150,7 @@ impl Client {
             Reply::GenFramebuffers(r) => r.framebuffers.unwrap().to_vec(),
             Reply::GenRenderbuffers(r) => r.renderbuffers.unwrap().to_vec(),
             Reply::GenBuffers(r) => r.buffers.unwrap().to_vec(),
+            Reply::GenTextures(r) => r.textures.unwrap().to_vec(),
             other => panic!("unexpected reply {other:?}"),
         };
         names[0]
@@ -539,4 +540,66 @@ fn mesa_mapped_writes_stay_inside_the_mapping() {
     let (Reply::MapBufferRange(r), _) = decode_reply(reply.as_bytes()).unwrap() else { panic!("not a map reply") };
     assert_eq!(r.ret.map(|b| b[12..].to_vec()), Some(vec![7; 4]), "the write landed at 16 + 12");
     c.still_works();
+}
+
+/// NULL pixels with no unpack buffer read nothing: glCompressedTexImage2D allocates
+/// (no error), and glTexSubImage2D still gets GL's format checks from the host.
+#[test]
+fn mesa_null_pixels_allocate_and_are_still_checked() {
+    const GL_COMPRESSED_RGB8_ETC2: u32 = 0x9274;
+    let server = start();
+    let mut c = server.client();
+    let texture = c.gen(Command::GenTextures(GenTextures { n: 1, textures: Some(1) }));
+    c.call(Command::BindTexture(BindTexture { target: GL_TEXTURE_2D, texture }));
+    c.call(Command::CompressedTexImage2D(CompressedTexImage2D {
+        target: GL_TEXTURE_2D,
+        level: 0,
+        internalformat: GL_COMPRESSED_RGB8_ETC2,
+        width: 8,
+        height: 8,
+        border: 0,
+        image_size: 32,
+        data: DataRef::Null,
+    }));
+    assert_eq!(c.error(), GL_NO_ERROR, "NULL compressed data allocates");
+    c.call(Command::TexImage2D(TexImage2D {
+        target: GL_TEXTURE_2D,
+        level: 0,
+        internalformat: GL_RGBA8 as i32,
+        width: 4,
+        height: 4,
+        border: 0,
+        format: GL_RGBA,
+        type_: GL_UNSIGNED_BYTE,
+        pixels: DataRef::Null,
+    }));
+    assert_eq!(c.error(), GL_NO_ERROR, "NULL pixels allocate");
+    let sub = |format, type_| {
+        Command::TexSubImage2D(TexSubImage2D {
+            target: GL_TEXTURE_2D,
+            level: 0,
+            xoffset: 0,
+            yoffset: 0,
+            width: 4,
+            height: 4,
+            format,
+            type_,
+            pixels: DataRef::Null,
+        })
+    };
+    // Float texels into an RGBA8 texture: the host's error, though nothing is read.
+    c.expect_error(sub(GL_RGBA, GL_FLOAT), GL_INVALID_OPERATION);
+    c.still_works();
+}
+
+/// OES_viewport_array state is four values per viewport: all of them come back.
+#[test]
+fn mesa_indexed_viewports_come_back_whole() {
+    let server = start();
+    let mut c = server.client();
+    c.call(Command::ViewportIndexedfOES(ViewportIndexedfOES { index: 1, x: 1.0, y: 2.0, w: 3.0, h: 4.0 }));
+    let b = c.call(Command::GetIntegeriV(GetIntegeriV { target: GL_VIEWPORT, index: 1, data: Some(4) }));
+    let (Reply::GetIntegeriV(r), _) = decode_reply(b.as_bytes()).unwrap() else { panic!("not the reply") };
+    assert_eq!(r.data, Some(&[1, 2, 3, 4][..]));
+    assert_eq!(c.error(), GL_NO_ERROR);
 }

@@ -270,13 +270,20 @@ fn check_unpack(
     }
 }
 
-/// Compressed data: the decoder checked inline bytes against `imageSize`.
-fn check_compressed(host: &mut dyn HostQuery, image_size: i32, data: &DataRef<'_>) -> Result<bool, u32> {
+/// Compressed data: the decoder checked inline bytes against `imageSize`. NULL with no
+/// unpack buffer is legal: glCompressedTexImage* allocates storage and reads nothing
+/// (`null_allocates`: `Ok(true)`); for glCompressedTexSubImage* it is `Ok(false)` and
+/// the caller sends the host an empty region instead.
+fn check_compressed(
+    host: &mut dyn HostQuery,
+    image_size: i32,
+    data: &DataRef<'_>,
+    null_allocates: bool,
+) -> Result<bool, u32> {
     let need = usize::try_from(image_size).map_err(|_| GL_INVALID_VALUE)?;
     match check_data(host, data, GL_PIXEL_UNPACK_BUFFER_BINDING, GL_PIXEL_UNPACK_BUFFER, need)? {
         true => Ok(true),
-        false if need == 0 => Ok(true),
-        false => Err(GL_INVALID_OPERATION),
+        false => Ok(null_allocates || need == 0),
     }
 }
 
@@ -443,17 +450,42 @@ impl Validator {
             Command::TexImage3D(c) => {
                 outcome(check_unpack(host, c.format, c.type_, (c.width, c.height, Some(c.depth)), &c.pixels, true), cmd)
             }
+            // NULL with no unpack buffer reads nothing, but GL still checks the target,
+            // level, format/type and the texture's format: the host gets the same call
+            // with an empty region (nothing to read) so it raises exactly those errors.
             Command::TexSubImage2D(c) => {
-                outcome(check_unpack(host, c.format, c.type_, (c.width, c.height, None), &c.pixels, false), cmd)
+                match check_unpack(host, c.format, c.type_, (c.width, c.height, None), &c.pixels, false) {
+                    Ok(false) => run(Command::TexSubImage2D(TexSubImage2D { width: 0, height: 0, ..c })),
+                    r => outcome(r, cmd),
+                }
             }
-            Command::TexSubImage3D(c) => outcome(
-                check_unpack(host, c.format, c.type_, (c.width, c.height, Some(c.depth)), &c.pixels, false),
-                cmd,
-            ),
-            Command::CompressedTexImage2D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
-            Command::CompressedTexImage3D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
-            Command::CompressedTexSubImage2D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
-            Command::CompressedTexSubImage3D(c) => outcome(check_compressed(host, c.image_size, &c.data), cmd),
+            Command::TexSubImage3D(c) => {
+                match check_unpack(host, c.format, c.type_, (c.width, c.height, Some(c.depth)), &c.pixels, false) {
+                    Ok(false) => run(Command::TexSubImage3D(TexSubImage3D { width: 0, height: 0, depth: 0, ..c })),
+                    r => outcome(r, cmd),
+                }
+            }
+            Command::CompressedTexImage2D(c) => outcome(check_compressed(host, c.image_size, &c.data, true), cmd),
+            Command::CompressedTexImage3D(c) => outcome(check_compressed(host, c.image_size, &c.data, true), cmd),
+            Command::CompressedTexSubImage2D(c) => match check_compressed(host, c.image_size, &c.data, false) {
+                Ok(false) => run(Command::CompressedTexSubImage2D(CompressedTexSubImage2D {
+                    width: 0,
+                    height: 0,
+                    image_size: 0,
+                    ..c
+                })),
+                r => outcome(r, cmd),
+            },
+            Command::CompressedTexSubImage3D(c) => match check_compressed(host, c.image_size, &c.data, false) {
+                Ok(false) => run(Command::CompressedTexSubImage3D(CompressedTexSubImage3D {
+                    width: 0,
+                    height: 0,
+                    depth: 0,
+                    image_size: 0,
+                    ..c
+                })),
+                r => outcome(r, cmd),
+            },
             // Pixel reads.
             Command::ReadPixels(c) => self.read_pixels(host, c.format, c.type_, (c.width, c.height), c.pixels, |p| {
                 Command::ReadPixels(ReadPixels { pixels: p, ..c })

@@ -148,6 +148,7 @@ pub static GET: PnameTable = PnameTable {
         (0x8243, PnameCount::Fixed(1)), // GL_DEBUG_NEXT_LOGGED_MESSAGE_LENGTH
         (0x8256, PnameCount::Fixed(1)), // GL_RESET_NOTIFICATION_STRATEGY
         (0x825a, PnameCount::Fixed(1)), // GL_PROGRAM_PIPELINE_BINDING
+        (0x825d, PnameCount::Fixed(2)), // GL_VIEWPORT_BOUNDS_RANGE_OES
         (0x825e, PnameCount::Fixed(1)), // GL_LAYER_PROVOKING_VERTEX
         (0x8262, PnameCount::Fixed(1)), // GL_MAX_COMPUTE_SHARED_MEMORY_SIZE
         (0x8263, PnameCount::Fixed(1)), // GL_MAX_COMPUTE_UNIFORM_COMPONENTS
@@ -358,7 +359,10 @@ pub static GET: PnameTable = PnameTable {
 pub static GET_INDEXED: PnameTable = PnameTable {
     family: "get_indexed",
     entries: &[
+        (0x0b70, PnameCount::Fixed(2)), // GL_DEPTH_RANGE
+        (0x0ba2, PnameCount::Fixed(4)), // GL_VIEWPORT
         (0x0be2, PnameCount::Fixed(1)), // GL_BLEND
+        (0x0c10, PnameCount::Fixed(4)), // GL_SCISSOR_BOX
         (0x0c23, PnameCount::Fixed(4)), // GL_COLOR_WRITEMASK
         (0x8009, PnameCount::Fixed(1)), // GL_BLEND_EQUATION_RGB
         (0x80c8, PnameCount::Fixed(1)), // GL_BLEND_DST_RGB
@@ -431,6 +435,7 @@ pub static PROGRAM: PnameTable = PnameTable {
         (0x8e77, PnameCount::Fixed(1)), // GL_TESS_GEN_SPACING
         (0x8e78, PnameCount::Fixed(1)), // GL_TESS_GEN_VERTEX_ORDER
         (0x8e79, PnameCount::Fixed(1)), // GL_TESS_GEN_POINT_MODE
+        (0x91b1, PnameCount::Fixed(1)), // GL_COMPLETION_STATUS_KHR
         (0x92d9, PnameCount::Fixed(1)), // GL_ACTIVE_ATOMIC_COUNTER_BUFFERS
     ],
 };
@@ -462,6 +467,7 @@ pub static PROGRAM_PIPELINE: PnameTable = PnameTable {
 pub static QUERY: PnameTable = PnameTable {
     family: "query",
     entries: &[
+        (0x8864, PnameCount::Fixed(1)), // GL_QUERY_COUNTER_BITS_EXT
         (0x8865, PnameCount::Fixed(1)), // GL_CURRENT_QUERY
     ],
 };
@@ -515,6 +521,7 @@ pub static SHADER: PnameTable = PnameTable {
         (0x8b81, PnameCount::Fixed(1)), // GL_COMPILE_STATUS
         (0x8b84, PnameCount::Fixed(1)), // GL_INFO_LOG_LENGTH
         (0x8b88, PnameCount::Fixed(1)), // GL_SHADER_SOURCE_LENGTH
+        (0x91b1, PnameCount::Fixed(1)), // GL_COMPLETION_STATUS_KHR
     ],
 };
 
@@ -529,6 +536,7 @@ pub static TEX_LEVEL_PARAMETER: PnameTable = PnameTable {
         (0x805e, PnameCount::Fixed(1)), // GL_TEXTURE_BLUE_SIZE
         (0x805f, PnameCount::Fixed(1)), // GL_TEXTURE_ALPHA_SIZE
         (0x8071, PnameCount::Fixed(1)), // GL_TEXTURE_DEPTH
+        (0x86a0, PnameCount::Fixed(1)), // GL_TEXTURE_COMPRESSED_IMAGE_SIZE
         (0x86a1, PnameCount::Fixed(1)), // GL_TEXTURE_COMPRESSED
         (0x884a, PnameCount::Fixed(1)), // GL_TEXTURE_DEPTH_SIZE
         (0x88f1, PnameCount::Fixed(1)), // GL_TEXTURE_STENCIL_SIZE
@@ -559,6 +567,10 @@ pub static TEX_PARAMETER: PnameTable = PnameTable {
         (0x813b, PnameCount::Fixed(1)), // GL_TEXTURE_MAX_LOD
         (0x813c, PnameCount::Fixed(1)), // GL_TEXTURE_BASE_LEVEL
         (0x813d, PnameCount::Fixed(1)), // GL_TEXTURE_MAX_LEVEL
+        (0x82db, PnameCount::Fixed(1)), // GL_TEXTURE_VIEW_MIN_LEVEL_OES
+        (0x82dc, PnameCount::Fixed(1)), // GL_TEXTURE_VIEW_NUM_LEVELS_OES
+        (0x82dd, PnameCount::Fixed(1)), // GL_TEXTURE_VIEW_MIN_LAYER_OES
+        (0x82de, PnameCount::Fixed(1)), // GL_TEXTURE_VIEW_NUM_LAYERS_OES
         (0x82df, PnameCount::Fixed(1)), // GL_TEXTURE_IMMUTABLE_LEVELS
         (0x84fe, PnameCount::Fixed(1)), // GL_TEXTURE_MAX_ANISOTROPY_EXT
         (0x884c, PnameCount::Fixed(1)), // GL_TEXTURE_COMPARE_MODE
