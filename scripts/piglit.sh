@@ -21,5 +21,18 @@ run() {
 echo "piglit.sh: native run"
 __EGL_VENDOR_LIBRARY_FILENAMES=/usr/share/glvnd/egl_vendor.d/50_mesa.json run "$out/native"
 echo "piglit.sh: through glwire"
-./target/release/glwire run -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
+# One render server for the whole run, started here so its survival can be checked:
+# every test of the run is a client of it.
+./target/release/glwire serve --socket "$out/server.sock" > "$out/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do [ -S "$out/server.sock" ] && break; sleep 0.1; done
+./target/release/glwire run --socket "$out/server.sock" -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
+if kill -0 "$server" 2>/dev/null; then
+    echo "render server: still running after the whole run (pid $server, log $out/server.log)"
+    kill -TERM "$server"
+    wait "$server" || true
+else
+    wait "$server"
+    echo "render server: DIED during the run (exit status $?; log $out/server.log)"
+fi
 python3 scripts/piglit_gles.py compare "$out/native" "$out/glwire"

@@ -60,7 +60,8 @@ def load(folder):
 def compare(native_dir, glwire_dir):
     native, glwire = load(native_dir), load(glwire_dir)
     kinds = {name: ("compile-only" if binary.startswith("glslparsertest") else "rendering") for name, binary in tests()}
-    print(f"{'group':<14} {'tests':>6} {'native pass':>12} {'glwire pass':>12} {'ratio':>7}")
+    # "both": native passes that also pass through glwire; the ratio is both / native.
+    print(f"{'group':<14} {'tests':>6} {'native pass':>12} {'glwire pass':>12} {'both':>6} {'ratio':>7}")
     worst = 1.0
     for group in ("rendering", "compile-only"):
         names = [n for n, k in kinds.items() if k == group]
@@ -69,9 +70,10 @@ def compare(native_dir, glwire_dir):
         ratio = len(g_pass) / len(n_pass) if n_pass else 1.0
         worst = min(worst, ratio)
         all_g = sum(1 for n in names if glwire.get(n, {}).get("result") == "pass")
-        print(f"{group:<14} {len(names):>6} {len(n_pass):>12} {all_g:>12} {ratio:>6.1%}")
+        print(f"{group:<14} {len(names):>6} {len(n_pass):>12} {all_g:>12} {len(g_pass):>6} {ratio:>6.1%}")
     crashes = [n for n in kinds if glwire.get(n, {}).get("result") == "crash"]
-    print(f"\nglwire crashes: {len(crashes)}")
+    native_too = [n for n in crashes if native.get(n, {}).get("result") == "crash"]
+    print(f"\ntest processes crashed through glwire: {len(crashes)} ({len(native_too)} of them crash natively too)")
     print("\npassing natively, not through glwire:")
     for name in sorted(kinds):
         if native.get(name, {}).get("result") == "pass" and glwire.get(name, {}).get("result") != "pass":

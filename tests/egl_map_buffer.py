@@ -5,28 +5,12 @@ and writes into while they stay mapped. Prints each check; exits 0 when all hold
 import ctypes
 import sys
 
-egl = ctypes.CDLL("libEGL.so.1")
-gl = ctypes.CDLL("libGLESv2.so.2")
-vp = ctypes.c_void_p
-egl.eglGetDisplay.restype = vp
-egl.eglCreateContext.restype = vp
-egl.eglGetProcAddress.restype = vp
-gl.glMapBufferRange.restype = vp
-gl.glMapBufferRange.argtypes = [ctypes.c_uint, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_uint]
-gl.glUnmapBuffer.restype = ctypes.c_ubyte
+from egl_setup import display, context, egl, gl, make_current, vp
+
 gl.glFlushMappedBufferRange.argtypes = [ctypes.c_uint, ctypes.c_ssize_t, ctypes.c_ssize_t]
 gl.glCopyBufferSubData.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t]
-gl.glBufferData.argtypes = [ctypes.c_uint, ctypes.c_ssize_t, vp, ctypes.c_uint]
-
-dpy = egl.eglGetDisplay(None)
-if not egl.eglInitialize(vp(dpy), None, None):
-    sys.exit("eglInitialize failed")
-egl.eglBindAPI(0x30A0)
-config, n = vp(), ctypes.c_int()
-egl.eglChooseConfig(vp(dpy), (ctypes.c_int * 3)(0x3040, 0x40, 0x3038), ctypes.byref(config), 1, ctypes.byref(n))
-ctx = egl.eglCreateContext(vp(dpy), config, None, (ctypes.c_int * 3)(0x3098, 3, 0x3038))
-if not ctx or not egl.eglMakeCurrent(vp(dpy), None, None, vp(ctx)):
-    sys.exit("no context: 0x%x" % egl.eglGetError())
+dpy, config = display()
+make_current(dpy, context(dpy, config))
 
 ARRAY, COPY_READ, COPY_WRITE = 0x8892, 0x8F36, 0x8F37
 READ, WRITE, FLUSH_EXPLICIT, PERSISTENT, COHERENT = 0x1, 0x2, 0x10, 0x40, 0x80

@@ -6,34 +6,16 @@ import ctypes
 import sys
 import threading
 
-egl = ctypes.CDLL("libEGL.so.1")
-gl = ctypes.CDLL("libGLESv2.so.2")
-vp = ctypes.c_void_p
-egl.eglGetDisplay.restype = vp
-egl.eglCreateContext.restype = vp
-egl.eglCreateContext.argtypes = [vp, vp, vp, vp]
+from egl_setup import display, context, egl, gl, make_current, vp
+
 gl.glFenceSync.restype = vp
 gl.glClientWaitSync.argtypes = [vp, ctypes.c_uint, ctypes.c_uint64]
 gl.glClientWaitSync.restype = ctypes.c_uint
-gl.glMapBufferRange.restype = vp
-gl.glMapBufferRange.argtypes = [ctypes.c_uint, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_uint]
-gl.glBufferData.argtypes = [ctypes.c_uint, ctypes.c_ssize_t, vp, ctypes.c_uint]
-gl.glIsBuffer.restype = ctypes.c_ubyte
-
-dpy = egl.eglGetDisplay(None)
-if not egl.eglInitialize(vp(dpy), None, None):
-    sys.exit("eglInitialize failed")
-egl.eglBindAPI(0x30A0)
-config, n = vp(), ctypes.c_int()
-egl.eglChooseConfig(vp(dpy), (ctypes.c_int * 3)(0x3040, 0x40, 0x3038), ctypes.byref(config), 1, ctypes.byref(n))
-attribs = (ctypes.c_int * 3)(0x3098, 3, 0x3038)
-a = egl.eglCreateContext(dpy, config, None, attribs)
-b = egl.eglCreateContext(dpy, config, a, attribs)
-c = egl.eglCreateContext(dpy, config, None, attribs)
-if not (a and b and c):
-    sys.exit("eglCreateContext failed: 0x%x" % egl.eglGetError())
-if not egl.eglMakeCurrent(vp(dpy), None, None, vp(a)):
-    sys.exit("eglMakeCurrent failed: 0x%x" % egl.eglGetError())
+dpy, config = display()
+a = context(dpy, config)
+b = context(dpy, config, share=a)
+c = context(dpy, config)
+make_current(dpy, a)
 
 ARRAY = 0x8892
 name = ctypes.c_uint()

@@ -477,17 +477,24 @@ fn glwire_run_passes_exit_codes_and_the_environment() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/program"));
 }
 
+/// Runs `tests/SCRIPT` (an unmodified Python program calling the system libEGL and
+/// libGLESv2 through ctypes) under `glwire run`, asserts it exited 0, returns its stdout.
+fn run_script(script: &str) -> String {
+    ensure_icd_built();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests").join(script);
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
 /// An unmodified program — Python calling the system libEGL and libGLESv2 through
 /// ctypes — renders through `glwire run`: EGL through the ICD, GL through libglvnd's
 /// dispatch into the ICD, the commands through the rings to a private server, the
 /// validator and Mesa, and the pixels back. Needs Mesa and python3.
 #[test]
 fn an_unmodified_program_renders_through_glwire_run() {
-    ensure_icd_built();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_clear.py");
-    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = run_script("egl_clear.py");
     assert!(text.contains("EGL vendor: glwire"), "{text}");
     assert!(text.contains("pixel: [51, 102, 153, 255]"), "{text}");
 }
@@ -519,18 +526,12 @@ fn the_demo_renders_through_glwire() {
     assert!(centre[0] > 60 && centre[2] > 60 && centre[3] == 255, "the centre is inside the triangle: {centre:?}");
 }
 
-/// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory
-/// indices draw right through glwire. Needs Mesa and python3.
 /// EGL share groups across threads: a context created to share with another sees its
 /// buffers and waits on its fences from a second thread; an unshared one does not see
 /// them (tests/egl_share_group.py, real Mesa).
 #[test]
 fn share_groups_work_through_glwire_run() {
-    ensure_icd_built();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_share_group.py");
-    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = run_script("egl_share_group.py");
     assert!(text.contains("shared: (1, [1, 2, 3, 4]"), "{text}");
 }
 
@@ -538,20 +539,14 @@ fn share_groups_work_through_glwire_run() {
 /// persistent maps, from an unmodified program on real Mesa (tests/egl_map_buffer.py).
 #[test]
 fn mapped_buffers_work_through_glwire_run() {
-    ensure_icd_built();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_map_buffer.py");
-    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = run_script("egl_map_buffer.py");
     assert_eq!(text.matches("ok ").count(), 8, "{text}");
 }
 
+/// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory
+/// indices draw right through glwire. Needs Mesa and python3.
 #[test]
 fn client_side_vertex_arrays_draw_through_glwire_run() {
-    ensure_icd_built();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/egl_client_arrays.py");
-    let out = Command::new(env!("CARGO_BIN_EXE_glwire")).args(["run", "--", "python3"]).arg(&script).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout: {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = run_script("egl_client_arrays.py");
     assert!(text.contains("lower left: [255, 0, 0, 255] upper right: [0, 255, 0, 255] error: 0x0"), "{text}");
 }
