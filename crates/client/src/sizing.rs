@@ -91,6 +91,12 @@ impl Context {
         sizes::image_size_2d(format, type_, width, height, &self.pack).map_err(size_error)
     }
 
+    /// Where a readback's rows land under the current pack state (`None` when it cannot
+    /// be computed; the call then fails on the server anyway).
+    pub fn pack_rows(&self, format: u32, type_: u32, width: i32, height: i32) -> Option<sizes::Rows> {
+        sizes::image_rows_2d(format, type_, width, height, &self.pack).ok()
+    }
+
     /// Values a pname query or parameter call moves. A parameter pname the table does
     /// not know moves nothing (the server rejects it as GL would, GL_INVALID_ENUM); an
     /// unknown state query moves one value. The program's memory is never read or

@@ -535,6 +535,16 @@ fn share_groups_work_through_glwire_run() {
     assert!(text.contains("shared: (1, [1, 2, 3, 4]"), "{text}");
 }
 
+/// The hand-sized calls from an unmodified program on real Mesa
+/// (tests/egl_pixels_strings.py): pixel-store state both ways (a readback leaves the
+/// bytes between its rows alone), pixel buffers at offsets, multi-value glGet*,
+/// strings that stay valid, glGetStringi, string arrays with lengths, a fence.
+#[test]
+fn hand_sized_calls_work_through_glwire_run() {
+    let text = run_script("egl_pixels_strings.py");
+    assert_eq!(text.matches("ok ").count(), 9, "{text}");
+}
+
 /// glMapBufferRange, glFlushMappedBufferRange, glUnmapBuffer, glGetBufferPointerv and
 /// persistent maps, from an unmodified program on real Mesa (tests/egl_map_buffer.py).
 #[test]

@@ -1291,12 +1291,13 @@ pub(crate) unsafe extern "C" fn glReadPixels(x: GLint, y: GLint, width: GLsizei,
     entry::gl("glReadPixels", (), |cx| {
         let pixels_n = cx.pack_image_2d(format, type_, width, height).ok();
         let pixels_ref = ptr::out_ref(cx.buffer_bound(BufferSlot::Pack), pixels.is_null(), pixels as usize as u64, pixels_n);
+        let pixels_rows = cx.pack_rows(format, type_, width, height);
         let reply = cx.call(&Command::ReadPixels(ReadPixels { x: x as i32, y: y as i32, width: width as i32, height: height as i32, format: format as u32, type_: type_ as u32, pixels: pixels_ref }))?;
         let body = reply_body(reply.as_bytes(), Opcode::ReadPixels as u32)?;
         let r = ReadPixelsReply::decode(body)?;
         if let OutRef::Reply(cap) = pixels_ref {
             // SAFETY: the glReadPixels contract: `pixels` has room for the image asked for.
-            unsafe { ptr::output(pixels.cast::<u8>(), Some(cap), r.pixels) };
+            unsafe { ptr::output_rows(pixels.cast::<u8>(), cap, r.pixels, pixels_rows) };
         }
         Ok(())
     })
@@ -4610,12 +4611,13 @@ pub(crate) unsafe extern "C" fn glReadnPixels(x: GLint, y: GLint, width: GLsizei
     entry::gl("glReadnPixels", (), |cx| {
         let data_n = len_of(buf_size);
         let data_ref = ptr::out_ref(cx.buffer_bound(BufferSlot::Pack), data.is_null(), data as usize as u64, data_n);
+        let data_rows = cx.pack_rows(format, type_, width, height);
         let reply = cx.call(&Command::ReadnPixels(ReadnPixels { x: x as i32, y: y as i32, width: width as i32, height: height as i32, format: format as u32, type_: type_ as u32, buf_size: buf_size as i32, data: data_ref }))?;
         let body = reply_body(reply.as_bytes(), Opcode::ReadnPixels as u32)?;
         let r = ReadnPixelsReply::decode(body)?;
         if let OutRef::Reply(cap) = data_ref {
             // SAFETY: the glReadnPixels contract: `data` has room for the image asked for.
-            unsafe { ptr::output(data.cast::<u8>(), Some(cap), r.data) };
+            unsafe { ptr::output_rows(data.cast::<u8>(), cap, r.data, data_rows) };
         }
         Ok(())
     })

@@ -189,6 +189,33 @@ pub(crate) unsafe fn output<T: Copy>(dst: *mut T, cap: Option<u32>, src: Option<
     unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n) };
 }
 
+/// Copies a readback's rows from `src` to `dst`, the same offsets on both sides, and
+/// nothing between them: GL leaves row padding and skipped pixels alone, and so must
+/// the copy. Without a row layout it copies everything, as [`output`] does.
+///
+/// # Safety
+/// `dst` is NULL or has room for `cap` bytes.
+pub(crate) unsafe fn output_rows(dst: *mut u8, cap: u32, src: Option<&[u8]>, rows: Option<wire::sizes::Rows>) {
+    let (Some(src), Some(rows)) = (src, rows) else {
+        // SAFETY: the caller's contract.
+        return unsafe { output(dst, Some(cap), src) };
+    };
+    if dst.is_null() {
+        return;
+    }
+    let limit = src.len().min(cap as usize);
+    for i in 0..rows.count {
+        let Some(start) = i.checked_mul(rows.stride).and_then(|o| o.checked_add(rows.first)) else { return };
+        let end = start.saturating_add(rows.bytes).min(limit);
+        if start >= end {
+            return;
+        }
+        // SAFETY: `start..end` lies within `limit <= cap` bytes at `dst` (caller) and
+        // within `src`, a distinct Rust slice.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(start), dst.add(start), end - start) };
+    }
+}
+
 /// The program's memory behind client-side vertex arrays, read at draw time.
 #[derive(Debug)]
 pub(crate) struct AppMemory;

@@ -344,6 +344,36 @@ pub fn image_size_2d(format: u32, type_: u32, width: i32, height: i32, store: &P
     image_span(format, type_, (width, height, 1), store, false)
 }
 
+/// Where the rows of a 2D image lie from the pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rows {
+    /// Offset of the first row's first pixel (skipped rows and pixels before it).
+    pub first: usize,
+    /// Bytes of one row's pixels.
+    pub bytes: usize,
+    /// Bytes between the starts of consecutive rows.
+    pub stride: usize,
+    pub count: usize,
+}
+
+/// The rows a 2D pixel call reads or writes, under the same rules as
+/// [`image_size_2d`]: GL touches only these bytes, never the padding or the skipped
+/// pixels between them, so a readback copied to the program must leave those alone.
+pub fn image_rows_2d(format: u32, type_: u32, width: i32, height: i32, store: &PixelStore) -> Result<Rows, SizeError> {
+    let width = non_negative("width", width)?;
+    let height = non_negative("height", height)?;
+    let layout = pixel_layout(format, type_)?;
+    let alignment = checked_alignment(store.alignment)?;
+    let row_length = non_negative("row_length", store.row_length)?;
+    let skip_pixels = non_negative("skip_pixels", store.skip_pixels)?;
+    let skip_rows = non_negative("skip_rows", store.skip_rows)?;
+    let pixels_per_row = if row_length > 0 { row_length } else { width };
+    let stride = row_stride(pixels_per_row, layout, alignment)?;
+    let first = add(product(&[skip_rows, stride])?, product(&[skip_pixels, layout.pixel])?)?;
+    let count = if width == 0 { 0 } else { height };
+    Ok(Rows { first, bytes: product(&[width, layout.pixel])?, stride, count })
+}
+
 /// Bytes from the pointer that a 3D pixel call touches (glTexImage3D,
 /// glTexSubImage3D): all pixel-store values apply, including `image_height` and
 /// `skip_images` (also when `depth` is 1). Zero when any dimension is 0.
@@ -503,6 +533,21 @@ fn is_opaque_uniform_type(type_: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_skip_and_stride_like_the_span() {
+        const GL_RGBA: u32 = 0x1908;
+        const GL_UNSIGNED_BYTE: u32 = 0x1401;
+        const GL_RGB: u32 = 0x1907;
+        let store = PixelStore { row_length: 3, skip_pixels: 1, skip_rows: 2, ..PixelStore::default() };
+        let rows = image_rows_2d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 2, &store).unwrap();
+        assert_eq!(rows, Rows { first: 2 * 12 + 4, bytes: 8, stride: 12, count: 2 });
+        let span = image_size_2d(GL_RGBA, GL_UNSIGNED_BYTE, 2, 2, &store).unwrap();
+        assert_eq!(rows.first + (rows.count - 1) * rows.stride + rows.bytes, span);
+        // RGB rows of 5 pixels pad to the default alignment of 4.
+        let rows = image_rows_2d(GL_RGB, GL_UNSIGNED_BYTE, 5, 3, &PixelStore::default()).unwrap();
+        assert_eq!((rows.bytes, rows.stride), (15, 16));
+    }
     use proptest::prelude::*;
 
     fn store(alignment: i32) -> PixelStore {

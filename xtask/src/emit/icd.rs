@@ -144,9 +144,20 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
                 o.line(format!("        let {n}_n = {n_expr};"));
                 o.line(format!("        let {n}_ref = ptr::out_ref(cx.buffer_bound({}), {n}.is_null(), {n} as usize as u64, {n}_n);", buffer_slot(buffer)?));
                 fields.push(format!("{n}: {n}_ref"));
-                copy_back.push(format!(
-                    "        if let OutRef::Reply(cap) = {n}_ref {{\n            // SAFETY: the {name} contract: `{n}` has room for the image asked for.\n            unsafe {{ ptr::output({n}.cast::<u8>(), Some(cap), r.{n}) }};\n        }}"
-                ));
+                // A packed image: only its rows are copied back (GL leaves the padding
+                // and skipped pixels between them alone).
+                let image =
+                    ["format", "type_", "width", "height"].iter().all(|a| c.params.iter().any(|p| p.name == *a));
+                if buffer == "pack" && image {
+                    o.line(format!("        let {n}_rows = cx.pack_rows(format, type_, width, height);"));
+                    copy_back.push(format!(
+                        "        if let OutRef::Reply(cap) = {n}_ref {{\n            // SAFETY: the {name} contract: `{n}` has room for the image asked for.\n            unsafe {{ ptr::output_rows({n}.cast::<u8>(), cap, r.{n}, {n}_rows) }};\n        }}"
+                    ));
+                } else {
+                    copy_back.push(format!(
+                        "        if let OutRef::Reply(cap) = {n}_ref {{\n            // SAFETY: the {name} contract: `{n}` has room for the image asked for.\n            unsafe {{ ptr::output({n}.cast::<u8>(), Some(cap), r.{n}) }};\n        }}"
+                    ));
+                }
             }
         }
     }

@@ -158,7 +158,9 @@ pub fn render(out: &Path, frames: u32, size: u32) -> Result<(), String> {
     let display = unsafe { egl.get_display(egl::DEFAULT_DISPLAY) }.ok_or("no EGL display")?;
     egl.initialize(display).map_err(|e| format!("eglInitialize: {e}"))?;
     egl.bind_api(egl::OPENGL_ES_API).map_err(|e| format!("eglBindAPI: {e}"))?;
-    let wanted = [egl::RENDERABLE_TYPE, 0x40, egl::RED_SIZE, 8, egl::NONE];
+    // A pbuffer-capable config: a surfaceless host has no window configs, and the demo
+    // renders into its own framebuffer anyway.
+    let wanted = [egl::RENDERABLE_TYPE, 0x40, egl::SURFACE_TYPE, egl::PBUFFER_BIT, egl::RED_SIZE, 8, egl::NONE];
     let config = egl.choose_first_config(display, &wanted).map_err(|e| format!("eglChooseConfig: {e}"))?;
     let config = config.ok_or("no ES 3 config")?;
     let context = egl
