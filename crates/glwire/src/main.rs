@@ -12,7 +12,7 @@ mod serve;
 use std::process::ExitCode;
 
 use clap::Parser;
-use wire::commands::{Api, Opcode, GLES_COMMANDS};
+use wire::commands::{Api, Opcode, GLES_COMMANDS, GLES_EXTENSIONS, GLES_EXTENSION_COMMANDS};
 
 /// Forward OpenGL ES and EGL from unmodified programs to a render server.
 #[derive(Debug, Parser)]
@@ -55,10 +55,15 @@ fn main() -> ExitCode {
         },
         Command::Info => {
             let egl = Opcode::ALL.iter().filter(|op| op.info().api == Api::Egl).count();
-            let sync = Opcode::ALL.iter().filter(|op| op.info().api == Api::Gles && op.info().sync).count();
+            let core = |op: &&Opcode| op.info().api == Api::Gles && op.info().extension.is_none() && !op.info().private;
+            let sync = Opcode::ALL.iter().filter(core).filter(|op| op.info().sync).count();
             println!("glwire {}", env!("CARGO_PKG_VERSION"));
             println!("protocol version {}", wire::protocol::PROTOCOL_VERSION);
-            println!("GLES commands forwarded: {GLES_COMMANDS} ({sync} wait for a reply)");
+            println!("GLES core commands forwarded: {GLES_COMMANDS} ({sync} wait for a reply)");
+            println!(
+                "GLES extensions offered: {} ({GLES_EXTENSION_COMMANDS} commands of their own; the rest alias core commands)",
+                GLES_EXTENSIONS.len()
+            );
             println!("EGL functions forwarded: {egl}");
             ExitCode::SUCCESS
         }
