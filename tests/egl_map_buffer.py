@@ -65,6 +65,13 @@ gl.glMapBufferRange(ARRAY, 0, 4, READ)
 check("mapping a mapped buffer is GL_INVALID_OPERATION", gl.glGetError() == 0x0502)
 gl.glUnmapBuffer(ARRAY)
 
+map_oes = ctypes.CFUNCTYPE(vp, ctypes.c_uint, ctypes.c_uint)(egl.eglGetProcAddress(b"glMapBufferOES"))
+p = map_oes(ARRAY, 0x88B9)  # GL_WRITE_ONLY_OES
+ctypes.memmove(p + 15, bytes([77]), 1)
+gl.glUnmapBuffer(ARRAY)
+check("glMapBufferOES maps the whole buffer for writing",
+      read_back(ARRAY, 15, 1) == [77] and read_back(ARRAY, 0, 8) == [0, 1, 200, 201, 4, 5, 6, 7])
+
 storage = ctypes.CFUNCTYPE(None, ctypes.c_uint, ctypes.c_ssize_t, vp, ctypes.c_uint)(
     egl.eglGetProcAddress(b"glBufferStorageEXT"))
 src, dst = ctypes.c_uint(), ctypes.c_uint()

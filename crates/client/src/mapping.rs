@@ -170,6 +170,26 @@ impl Context {
         Ok(ptr)
     }
 
+    /// `glMapBufferOES` (OES_mapbuffer): the whole buffer, for writing only (its one
+    /// access, GL_WRITE_ONLY_OES), as a write map of every byte. One round trip asks
+    /// for the buffer's size.
+    pub fn map_buffer_oes(&mut self, target: u32, access: u32) -> Result<*mut u8, CallError> {
+        const GL_WRITE_ONLY_OES: u32 = 0x88B9;
+        const GL_BUFFER_SIZE: u32 = 0x8764;
+        if access != GL_WRITE_ONLY_OES {
+            return Err(CallError::INVALID_ENUM);
+        }
+        let query =
+            Command::GetBufferParameteri64v(GetBufferParameteri64v { target, pname: GL_BUFFER_SIZE, params: Some(1) });
+        let size = {
+            let reply = self.call(&query)?;
+            let body = reply_body(reply.as_bytes(), Opcode::GetBufferParameteri64v as u32)?;
+            GetBufferParameteri64vReply::decode(body)?.params.and_then(|p| p.first().copied()).unwrap_or(0)
+        };
+        // A size of 0 (or no buffer bound) fails in the map, with GL's error.
+        self.map_buffer_range(target, 0, size, GL_MAP_WRITE_BIT)
+    }
+
     /// `glFlushMappedBufferRange`: sends the flushed bytes of an explicit-flush map.
     pub fn flush_mapped_buffer_range(&mut self, target: u32, offset: i64, length: i64) -> Result<(), CallError> {
         let buffer = self.bound_buffer(target);

@@ -550,7 +550,7 @@ fn hand_sized_calls_work_through_glwire_run() {
 #[test]
 fn mapped_buffers_work_through_glwire_run() {
     let text = run_script("egl_map_buffer.py");
-    assert_eq!(text.matches("ok ").count(), 8, "{text}");
+    assert_eq!(text.matches("ok ").count(), 9, "{text}");
 }
 
 /// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory

@@ -1,8 +1,9 @@
 //! GL entry points the ICD writes by hand (annotated `icd = "hand"`, or a forwarded
 //! extension's `client` command): `glGetError`, which reports what the client found
-//! before asking the server, and the multi-draws (EXT_multi_draw_arrays,
-//! EXT/OES_draw_elements_base_vertex), which the extensions define as their draws issued
-//! in order, each through its generated shim (client arrays included).
+//! before asking the server; buffer mapping, whose copies `client::mapping` keeps; and
+//! the multi-draws (EXT_multi_draw_arrays, EXT/OES_draw_elements_base_vertex), which the
+//! extensions define as their draws issued in order, each through its generated shim
+//! (client arrays included).
 
 use core::ffi::c_void;
 
@@ -46,6 +47,15 @@ pub(crate) unsafe extern "C" fn glMapBufferRange(
     entry::gl("glMapBufferRange", core::ptr::null_mut(), |cx| {
         cx.map_buffer_range(target, offset as i64, length as i64, access).map(|p| p.cast())
     })
+}
+
+/// `glMapBufferOES`: the whole buffer, write-only (see `client::mapping`).
+///
+/// # Safety
+/// Called by the program through libglvnd (scalar arguments).
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glMapBufferOES(target: GLenum, access: GLenum) -> *mut c_void {
+    entry::gl("glMapBufferOES", core::ptr::null_mut(), |cx| cx.map_buffer_oes(target, access).map(|p| p.cast()))
 }
 
 /// `glUnmapBuffer`: the copy goes back to the host, which unmaps.

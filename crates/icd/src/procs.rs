@@ -37,7 +37,8 @@ mod tests {
     #[test]
     fn covers_gles_3_2_core_and_the_forwarded_extensions() {
         let gl = NAMES.iter().filter(|n| n.starts_with("gl")).count();
-        let client_side = ["glMultiDrawArraysEXT", "glMultiDrawElementsEXT", "glMultiDrawElementsBaseVertexEXT"];
+        let client_side =
+            ["glMultiDrawArraysEXT", "glMultiDrawElementsEXT", "glMultiDrawElementsBaseVertexEXT", "glMapBufferOES"];
         assert_eq!(wire::commands::GLES_COMMANDS, 358);
         assert_eq!(
             gl,

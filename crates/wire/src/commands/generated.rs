@@ -462,7 +462,7 @@ pub const GLES_EXTENSION_COMMANDS: usize = 33;
 
 /// The GLES extensions glwire offers, sorted: `GL_EXTENSIONS` lists those of them the
 /// host has.
-pub const GLES_EXTENSIONS: [&str; 137] = [
+pub const GLES_EXTENSIONS: [&str; 138] = [
     "GL_ANDROID_extension_pack_es31a",
     "GL_ANGLE_pack_reverse_row_order",
     "GL_ANGLE_texture_compression_dxt3",
@@ -572,6 +572,7 @@ pub const GLES_EXTENSIONS: [&str; 137] = [
     "GL_OES_geometry_shader",
     "GL_OES_get_program_binary",
     "GL_OES_gpu_shader5",
+    "GL_OES_mapbuffer",
     "GL_OES_packed_depth_stencil",
     "GL_OES_primitive_bounding_box",
     "GL_OES_required_internalformat",
