@@ -242,6 +242,41 @@ impl HostDisplay {
     }
 }
 
+/// `EGL_OPENGL_ES2_BIT`: the configs glwire offers are those GLES 2/3 can render with.
+const OPENGL_ES2_BIT: egl::Int = 0x0004;
+/// `EGL_COLOR_COMPONENT_TYPE_EXT` and its default, for hosts without
+/// EGL_EXT_pixel_format_float (every config is then fixed-point).
+const COLOR_COMPONENT_TYPE_EXT: egl::Int = 0x3339;
+const COLOR_COMPONENT_TYPE_FIXED_EXT: egl::Int = 0x333A;
+
+impl HostDisplay {
+    /// Every host config GLES 2/3 can render with (`EGL_RENDERABLE_TYPE` has
+    /// `EGL_OPENGL_ES2_BIT`), with the value of each attribute of
+    /// [`wire::control::CONFIG_ATTRIBS`] as the host reports it, in the host's order.
+    /// An attribute the host refuses to report (an extension's it lacks) gets its EGL
+    /// default. Deciding what a client may be offered is the caller's business.
+    pub fn configs(&self) -> Result<Vec<wire::control::ConfigRecord>, BackendError> {
+        use wire::control::{ConfigRecord, CONFIG_ATTRIBS};
+        let inner = self.inner;
+        let count = egl_call("eglGetConfigs", || inner.egl.get_config_count(inner.display))?;
+        let mut configs = Vec::with_capacity(count);
+        egl_call("eglGetConfigs", || inner.egl.get_configs(inner.display, &mut configs))?;
+        let mut records = Vec::with_capacity(configs.len());
+        for config in configs {
+            let mut record = ConfigRecord::default();
+            for (value, &attr) in record.values.iter_mut().zip(CONFIG_ATTRIBS.iter()) {
+                let default = if attr == COLOR_COMPONENT_TYPE_EXT { COLOR_COMPONENT_TYPE_FIXED_EXT } else { 0 };
+                *value = egl_call("eglGetConfigAttrib", || inner.egl.get_config_attrib(inner.display, config, attr))
+                    .unwrap_or(default);
+            }
+            if record.get(egl::RENDERABLE_TYPE).is_some_and(|r| r & OPENGL_ES2_BIT != 0) {
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+}
+
 /// A host pbuffer surface (see [`HostDisplay::create_pbuffer`]); destroyed on drop (EGL
 /// keeps it alive while it is current somewhere).
 pub struct HostSurface {

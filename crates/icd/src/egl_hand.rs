@@ -1,8 +1,9 @@
-//! The EGL entry points the ICD writes by hand: displays, configs, contexts, pbuffers
-//! and make-current (their logic is `client::egl`'s; these shims only move values
-//! between pointers and slices), `eglGetError`, and the surfaces that need a native
-//! window or pixmap, which fail with the EGL error the spec names until X11 window
-//! surfaces land (the frames issue). It owns the per-thread EGL error.
+//! The EGL entry points the ICD writes by hand: displays, configs, contexts, pbuffers,
+//! make-current and sync objects (their logic is `client::egl`'s; these shims only move
+//! values between pointers and slices), `eglGetError`, and the surfaces that need a
+//! native window or pixmap, which fail with the EGL error the spec names until X11
+//! window surfaces land (the frames issue). It owns the per-thread EGL error: every
+//! entry point here leaves EGL_SUCCESS or the error it failed with.
 
 use core::ffi::c_void;
 use std::cell::Cell;
@@ -98,9 +99,17 @@ unsafe extern "C" fn egl_create_pbuffer_from_client_buffer(
 }
 
 /// Runs an EGL entry point's body: a panic gives `default`, an error is reported as
-/// the thread's EGL error and gives `default`.
+/// the thread's EGL error and gives `default`, success leaves EGL_SUCCESS (EGL 1.5
+/// §3.1: every call sets the error, so one read after a success must not see an older
+/// failure).
 fn egl_call<R: Copy>(default: R, f: impl FnOnce() -> Result<R, client::egl::EglError>) -> R {
-    guard(Err(0x3002), f).unwrap_or_else(|code| fail(code, default))
+    match guard(Err(0x3002), f) {
+        Ok(v) => {
+            record_error(EGL_SUCCESS);
+            v
+        }
+        Err(code) => fail(code, default),
+    }
 }
 
 /// Writes `value` through an optional output pointer.
@@ -129,6 +138,16 @@ fn from_handle(h: u64) -> *mut c_void {
 unsafe fn attribs(p: *const EGLint) -> Result<Vec<EGLint>, client::egl::EglError> {
     // SAFETY: forwarded from the caller.
     let list = unsafe { crate::ptr::attrib_list(p) }.map_err(|_| client::egl::EGL_BAD_ATTRIBUTE)?;
+    Ok(list.map(|l| l[..l.len() - 1].to_vec()).unwrap_or_default())
+}
+
+/// [`attribs`] for `EGLAttrib` lists.
+///
+/// # Safety
+/// `p` is NULL or an `EGL_NONE`-terminated attribute list.
+unsafe fn attribs_wide(p: *const EGLAttrib) -> Result<Vec<i64>, client::egl::EglError> {
+    // SAFETY: forwarded from the caller; EGLAttrib is 64 bits (`types` refuses other targets).
+    let list = unsafe { crate::ptr::attrib_list(p.cast::<i64>()) }.map_err(|_| client::egl::EGL_BAD_ATTRIBUTE)?;
     Ok(list.map(|l| l[..l.len() - 1].to_vec()).unwrap_or_default())
 }
 
@@ -280,10 +299,8 @@ unsafe extern "C" fn egl_query_surface(
     })
 }
 
-unsafe extern "C" fn egl_surface_attrib(_: EGLDisplay, _: EGLSurface, _: EGLint, _: EGLint) -> EGLBoolean {
-    // Pbuffer attributes glwire does not model (swap behaviour, mipmap level) are
-    // accepted and have no effect, as on a driver that ignores them.
-    1
+unsafe extern "C" fn egl_surface_attrib(dpy: EGLDisplay, surface: EGLSurface, attr: EGLint, _: EGLint) -> EGLBoolean {
+    egl_call(0, || client::egl::surface_attrib(handle(dpy), handle(surface), attr).map(|()| 1))
 }
 
 unsafe extern "C" fn egl_make_current(
@@ -299,9 +316,9 @@ unsafe extern "C" fn egl_swap_buffers(dpy: EGLDisplay, surface: EGLSurface) -> E
     egl_call(0, || client::egl::swap_buffers(handle(dpy), handle(surface)).map(|()| 1))
 }
 
-unsafe extern "C" fn egl_swap_interval(_: EGLDisplay, _: EGLint) -> EGLBoolean {
+unsafe extern "C" fn egl_swap_interval(dpy: EGLDisplay, _: EGLint) -> EGLBoolean {
     // Pbuffers have no presentation to pace; window surfaces honour it (frames issue).
-    1
+    egl_call(0, || client::egl::check_display(handle(dpy)).map(|()| 1))
 }
 
 unsafe extern "C" fn egl_bind_api(api: EGLenum) -> EGLBoolean {
@@ -317,8 +334,10 @@ unsafe extern "C" fn egl_wait_client() -> EGLBoolean {
     })
 }
 
-unsafe extern "C" fn egl_wait_native(_: EGLint) -> EGLBoolean {
-    1
+unsafe extern "C" fn egl_wait_native(engine: EGLint) -> EGLBoolean {
+    const EGL_CORE_NATIVE_ENGINE: EGLint = 0x305B;
+    // No native rendering reaches glwire's surfaces: there is nothing to wait for.
+    egl_call(0, || if engine == EGL_CORE_NATIVE_ENGINE { Ok(1) } else { Err(client::egl::EGL_BAD_PARAMETER) })
 }
 
 unsafe extern "C" fn egl_release_thread() -> EGLBoolean {
@@ -327,6 +346,68 @@ unsafe extern "C" fn egl_release_thread() -> EGLBoolean {
 
 unsafe extern "C" fn egl_bind_tex_image(_: EGLDisplay, _: EGLSurface, _: EGLint) -> EGLBoolean {
     egl_call(0, || Err(client::egl::EGL_BAD_MATCH))
+}
+
+unsafe extern "C" fn egl_create_sync(dpy: EGLDisplay, kind: EGLenum, attrib_list: *const EGLAttrib) -> EGLSync {
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list = unsafe { attribs_wide(attrib_list) }?;
+        client::egl::create_sync(handle(dpy), kind as i32, &list).map(from_handle)
+    })
+}
+
+unsafe extern "C" fn egl_create_sync_khr(dpy: EGLDisplay, kind: EGLenum, attrib_list: *const EGLint) -> EGLSyncKHR {
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list: Vec<i64> = unsafe { attribs(attrib_list) }?.into_iter().map(i64::from).collect();
+        client::egl::create_sync(handle(dpy), kind as i32, &list).map(from_handle)
+    })
+}
+
+/// `eglDestroySync` and `eglDestroySyncKHR` (the same signature).
+unsafe extern "C" fn egl_destroy_sync(dpy: EGLDisplay, sync: EGLSync) -> EGLBoolean {
+    egl_call(0, || client::egl::destroy_sync(handle(dpy), handle(sync)).map(|()| 1))
+}
+
+/// `eglClientWaitSync` and `eglClientWaitSyncKHR` (the same signature).
+unsafe extern "C" fn egl_client_wait_sync(dpy: EGLDisplay, sync: EGLSync, flags: EGLint, timeout: EGLTime) -> EGLint {
+    egl_call(0, || client::egl::client_wait_sync(handle(dpy), handle(sync), flags, timeout))
+}
+
+unsafe extern "C" fn egl_wait_sync(dpy: EGLDisplay, sync: EGLSync, flags: EGLint) -> EGLBoolean {
+    egl_call(0, || client::egl::wait_sync(handle(dpy), handle(sync), flags).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_wait_sync_khr(dpy: EGLDisplay, sync: EGLSyncKHR, flags: EGLint) -> EGLint {
+    egl_call(0, || client::egl::wait_sync(handle(dpy), handle(sync), flags).map(|()| 1))
+}
+
+unsafe extern "C" fn egl_get_sync_attrib(
+    dpy: EGLDisplay,
+    sync: EGLSync,
+    attr: EGLint,
+    value: *mut EGLAttrib,
+) -> EGLBoolean {
+    egl_call(0, || {
+        let v = client::egl::get_sync_attrib(handle(dpy), handle(sync), attr)?;
+        // SAFETY: NULL or writable, by the EGL contract.
+        unsafe { put(value, v as EGLAttrib) };
+        Ok(1)
+    })
+}
+
+unsafe extern "C" fn egl_get_sync_attrib_khr(
+    dpy: EGLDisplay,
+    sync: EGLSyncKHR,
+    attr: EGLint,
+    value: *mut EGLint,
+) -> EGLBoolean {
+    egl_call(0, || {
+        let v = client::egl::get_sync_attrib(handle(dpy), handle(sync), attr)?;
+        // SAFETY: NULL or writable, by the EGL contract.
+        unsafe { put(value, v) };
+        Ok(1)
+    })
 }
 
 /// The hand-written entry point called `name`, or NULL.
@@ -360,6 +441,14 @@ pub fn proc_address(name: &[u8]) -> *const c_void {
         b"eglCreatePlatformPixmapSurface" => egl_create_platform_pixmap_surface as *const c_void,
         b"eglCopyBuffers" => egl_copy_buffers as *const c_void,
         b"eglCreatePbufferFromClientBuffer" => egl_create_pbuffer_from_client_buffer as *const c_void,
+        b"eglCreateSync" => egl_create_sync as *const c_void,
+        b"eglCreateSyncKHR" => egl_create_sync_khr as *const c_void,
+        b"eglDestroySync" | b"eglDestroySyncKHR" => egl_destroy_sync as *const c_void,
+        b"eglClientWaitSync" | b"eglClientWaitSyncKHR" => egl_client_wait_sync as *const c_void,
+        b"eglWaitSync" => egl_wait_sync as *const c_void,
+        b"eglWaitSyncKHR" => egl_wait_sync_khr as *const c_void,
+        b"eglGetSyncAttrib" => egl_get_sync_attrib as *const c_void,
+        b"eglGetSyncAttribKHR" => egl_get_sync_attrib_khr as *const c_void,
         _ => std::ptr::null(),
     }
 }
@@ -381,6 +470,68 @@ mod tests {
         assert_eq!(unsafe { egl_get_error() }, EGL_BAD_PARAMETER);
         // SAFETY: as above.
         assert_eq!(unsafe { egl_get_error() }, EGL_SUCCESS);
+    }
+
+    #[test]
+    fn a_success_clears_an_earlier_error() {
+        record_error(EGL_BAD_PARAMETER);
+        // SAFETY: takes no pointers.
+        assert_eq!(unsafe { egl_wait_native(0x305B) }, 1); // EGL_CORE_NATIVE_ENGINE
+                                                           // SAFETY: takes no arguments.
+        assert_eq!(unsafe { egl_get_error() }, EGL_SUCCESS);
+        // SAFETY: takes no pointers.
+        assert_eq!(unsafe { egl_wait_native(0) }, 0);
+        // SAFETY: takes no arguments.
+        assert_eq!(unsafe { egl_get_error() }, EGL_BAD_PARAMETER);
+    }
+
+    /// The sync entry points, EGL 1.5's and EGL_KHR_fence_sync's / EGL_KHR_wait_sync's.
+    const SYNC_NAMES: [&str; 10] = [
+        "eglCreateSync",
+        "eglCreateSyncKHR",
+        "eglDestroySync",
+        "eglDestroySyncKHR",
+        "eglClientWaitSync",
+        "eglClientWaitSyncKHR",
+        "eglWaitSync",
+        "eglWaitSyncKHR",
+        "eglGetSyncAttrib",
+        "eglGetSyncAttribKHR",
+    ];
+
+    #[test]
+    fn sync_entry_points_are_here() {
+        for name in SYNC_NAMES {
+            assert!(!proc_address(name.as_bytes()).is_null(), "{name}");
+        }
+    }
+
+    /// libglvnd looks names up in the generated table first: a generated forwarding
+    /// shim of the same name (which the server does not answer) would hide the
+    /// hand-written one (`icd = "hand"` in codegen/annotations.toml keeps it out).
+    #[test]
+    fn no_generated_shim_hides_the_sync_entry_points() {
+        for name in SYNC_NAMES {
+            assert!(crate::procs::proc_address(name.as_bytes()).is_null(), "{name} is generated");
+        }
+    }
+
+    #[test]
+    fn sync_calls_on_an_unknown_display_fail_with_egl_errors() {
+        let dpy = 0x5ca1ab1e_usize as EGLDisplay;
+        // SAFETY: NULL attribute list; the display is only used as a key.
+        let sync = unsafe { egl_create_sync(dpy, 0x30F9, std::ptr::null()) };
+        assert!(sync.is_null());
+        // SAFETY: takes no arguments.
+        assert_eq!(unsafe { egl_get_error() }, 0x3008); // EGL_BAD_DISPLAY
+        let mut value: EGLAttrib = 7;
+        // SAFETY: `value` is writable.
+        assert_eq!(unsafe { egl_get_sync_attrib(dpy, 0x10 as EGLSync, 0x30F7, &mut value) }, 0);
+        assert_eq!(value, 7, "nothing written on failure");
+        // SAFETY: no pointer is dereferenced.
+        assert_eq!(unsafe { egl_client_wait_sync(dpy, 0x10 as EGLSync, 0, 0) }, 0);
+        // SAFETY: takes no arguments.
+        assert_eq!(unsafe { egl_get_error() }, 0x3008);
     }
 
     #[test]

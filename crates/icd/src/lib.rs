@@ -11,6 +11,7 @@
 // libglvnd finds vendors by file name: the library must be called libEGL_glwire.
 #![allow(non_snake_case)]
 
+mod egl_dispatch;
 mod egl_hand;
 mod entry;
 mod generated;

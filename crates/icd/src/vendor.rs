@@ -115,7 +115,7 @@ pub unsafe extern "C" fn __egl_Main(
         imports.get_vendor_string = Some(get_vendor_string);
         imports.get_proc_address = Some(get_proc_address);
         imports.get_dispatch_address = Some(get_dispatch_address);
-        imports.set_dispatch_index = Some(set_dispatch_index);
+        imports.set_dispatch_index = Some(crate::egl_dispatch::set_dispatch_index);
         imports.find_native_display_platform = None;
         1
     })
@@ -160,13 +160,16 @@ unsafe extern "C" fn get_proc_address(name: *const c_char) -> *const c_void {
     })
 }
 
-/// EGL extension functions libglvnd does not know need dispatch stubs; glwire offers
-/// none yet, so libglvnd routes only the functions it knows.
-unsafe extern "C" fn get_dispatch_address(_: *const c_char) -> *const c_void {
-    std::ptr::null()
+/// A dispatch stub for an EGL extension function libEGL does not know (`egl_dispatch`).
+unsafe extern "C" fn get_dispatch_address(name: *const c_char) -> *const c_void {
+    guard(std::ptr::null(), || {
+        if name.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: libglvnd passes a NUL-terminated function name.
+        crate::egl_dispatch::stub(unsafe { CStr::from_ptr(name) })
+    })
 }
-
-unsafe extern "C" fn set_dispatch_index(_: *const c_char, _: c_int) {}
 
 /// Reports an EGL error to the program through libglvnd (which then answers
 /// `eglGetError` from its own record for the calling thread).

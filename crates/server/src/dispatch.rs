@@ -14,7 +14,7 @@ use transport::ring::{self, RingSpec};
 use transport::shm::SharedMemory;
 use wire::control::{
     AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus, CreateContextRequest,
-    CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, MAX_CONTROL_PAYLOAD,
+    CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, QueryConfigsReply, MAX_CONTROL_PAYLOAD,
 };
 use wire::protocol::FEATURE_SHM_RINGS;
 use zerocopy::IntoBytes;
@@ -104,7 +104,7 @@ const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::ReadReply, None),
     (ControlKind::WaitFence, None),
     (ControlKind::QueryStats, Some(query_stats)),
-    (ControlKind::QueryConfigs, None),
+    (ControlKind::QueryConfigs, Some(query_configs)),
     (ControlKind::Ping, Some(ping)),
 ];
 
@@ -416,6 +416,61 @@ fn query_stats(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
     Ok(Reply::bytes(s.stats.snapshot().as_bytes().to_vec()))
 }
 
+/// The host's configs GLES 2/3 can render with, for the client's eglGetConfigs and
+/// eglChooseConfig. A session without host GL (loopback) gets one nominal RGBA8 D24S8
+/// pbuffer config: its contexts render nothing, but EGL programs still initialize.
+fn query_configs(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "QueryConfigs")?;
+    expect_empty(payload, "QueryConfigs")?;
+    let configs = match (s.loopback, gles::host_backend()) {
+        (false, Some(backend)) => backend
+            .display()
+            .configs()
+            .map_err(|e| ControlFailure::internal(format!("cannot list the host's configs: {e}")))?,
+        _ => vec![loopback_config()],
+    };
+    let reply = QueryConfigsReply::encode(&configs)
+        .map_err(|e| ControlFailure::internal(format!("the host's configs do not fit a reply: {e}")))?;
+    Ok(Reply::bytes(reply))
+}
+
+fn loopback_config() -> wire::control::ConfigRecord {
+    const ES_BITS: i32 = 0x0001 | 0x0004 | 0x0040;
+    const EGL_NONE: i32 = 0x3038;
+    let mut c = wire::control::ConfigRecord::default();
+    let values = [
+        (0x3028, 1), // EGL_CONFIG_ID
+        (0x3020, 32),
+        (0x3024, 8),
+        (0x3023, 8),
+        (0x3022, 8),
+        (0x3021, 8),
+        (0x3025, 24),
+        (0x3026, 8),
+        (0x3040, ES_BITS),
+        (0x3033, 0x0001), // EGL_PBUFFER_BIT
+        (0x3042, ES_BITS),
+        (0x3027, EGL_NONE),
+        (0x303F, 0x308E), // EGL_RGB_BUFFER
+        (0x302F, EGL_NONE),
+        (0x3034, EGL_NONE),
+        (0x303B, 1),
+        (0x303C, 1),
+        (0x302C, MAX_SURFACE_SIDE as i32),
+        (0x302A, MAX_SURFACE_SIDE as i32),
+        (0x3339, 0x333A), // EGL_COLOR_COMPONENT_TYPE_FIXED_EXT
+    ];
+    for (attr, value) in values {
+        c.set(attr, value);
+    }
+    c
+}
+
 /// Echoes the payload: liveness and round-trip measurement.
 fn ping(_: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "Ping")?;
@@ -441,7 +496,7 @@ mod tests {
             assert_eq!(failure.status, ControlStatus::NotSupported);
             assert!(failure.message.contains(&kind.to_string()));
         }
-        for kind in [ControlKind::ReadReply, ControlKind::WaitFence, ControlKind::QueryConfigs] {
+        for kind in [ControlKind::ReadReply, ControlKind::WaitFence] {
             let failure = lookup(kind.as_u32()).err().unwrap();
             assert_eq!(failure.status, ControlStatus::NotSupported);
             assert!(failure.message.contains(kind.name()));
@@ -454,6 +509,7 @@ mod tests {
             ControlKind::AttachRing,
             ControlKind::SubmitCommands,
             ControlKind::QueryStats,
+            ControlKind::QueryConfigs,
             ControlKind::Ping,
         ] {
             assert_eq!(lookup(kind.as_u32()).ok().map(|(k, _)| k), Some(kind));

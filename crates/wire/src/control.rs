@@ -182,6 +182,10 @@ pub enum ControlError {
     TooManyFds { count: u32, max: u32 },
     #[error("{count} attribute pairs, at most {max} allowed")]
     TooManyAttribs { count: u32, max: u32 },
+    #[error("{count} configs, at most {max} allowed")]
+    TooManyConfigs { count: u32, max: u32 },
+    #[error("config id {id} is not positive or appears twice")]
+    BadConfigId { id: i32 },
     #[error("{what}: padding field is {value:#x}, expected 0")]
     NonzeroPadding { what: &'static str, value: u64 },
     #[error("ring of {ring_bytes} bytes does not fit in its {memfd_len}-byte memfd")]
@@ -569,6 +573,157 @@ impl StatsReply {
     }
 }
 
+/// The EGL attributes of a [`ConfigRecord`], in the order of its values: what
+/// `eglGetConfigAttrib` answers for a config, so the client can answer it and
+/// `eglChooseConfig` without asking the server again.
+pub const CONFIG_ATTRIBS: [i32; 33] = [
+    0x3028, // EGL_CONFIG_ID
+    0x3020, // EGL_BUFFER_SIZE
+    0x3024, // EGL_RED_SIZE
+    0x3023, // EGL_GREEN_SIZE
+    0x3022, // EGL_BLUE_SIZE
+    0x3021, // EGL_ALPHA_SIZE
+    0x3025, // EGL_DEPTH_SIZE
+    0x3026, // EGL_STENCIL_SIZE
+    0x303D, // EGL_LUMINANCE_SIZE
+    0x303E, // EGL_ALPHA_MASK_SIZE
+    0x3031, // EGL_SAMPLES
+    0x3032, // EGL_SAMPLE_BUFFERS
+    0x3040, // EGL_RENDERABLE_TYPE
+    0x3033, // EGL_SURFACE_TYPE
+    0x3042, // EGL_CONFORMANT
+    0x3027, // EGL_CONFIG_CAVEAT
+    0x303F, // EGL_COLOR_BUFFER_TYPE
+    0x302D, // EGL_NATIVE_RENDERABLE
+    0x302E, // EGL_NATIVE_VISUAL_ID
+    0x302F, // EGL_NATIVE_VISUAL_TYPE
+    0x3029, // EGL_LEVEL
+    0x3034, // EGL_TRANSPARENT_TYPE
+    0x3037, // EGL_TRANSPARENT_RED_VALUE
+    0x3036, // EGL_TRANSPARENT_GREEN_VALUE
+    0x3035, // EGL_TRANSPARENT_BLUE_VALUE
+    0x303B, // EGL_MIN_SWAP_INTERVAL
+    0x303C, // EGL_MAX_SWAP_INTERVAL
+    0x302C, // EGL_MAX_PBUFFER_WIDTH
+    0x302A, // EGL_MAX_PBUFFER_HEIGHT
+    0x302B, // EGL_MAX_PBUFFER_PIXELS
+    0x3039, // EGL_BIND_TO_TEXTURE_RGB
+    0x303A, // EGL_BIND_TO_TEXTURE_RGBA
+    0x3339, // EGL_COLOR_COMPONENT_TYPE_EXT (EGL_EXT_pixel_format_float)
+];
+
+/// Most configs one `QueryConfigs` reply may carry: drivers offer tens to a few
+/// hundred; this bounds what a peer can make the client hold.
+pub const MAX_CONFIGS: u32 = 4096;
+
+/// One host EGLConfig in a `QueryConfigs` reply: the value of each attribute of
+/// [`CONFIG_ATTRIBS`], in that order, as the host reports it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct ConfigRecord {
+    pub values: [i32; CONFIG_ATTRIBS.len()],
+}
+const _: () = assert!(size_of::<ConfigRecord>() == 132);
+// The largest reply fits in one control message.
+const _: () = assert!(
+    size_of::<QueryConfigsReply>() + MAX_CONFIGS as usize * size_of::<ConfigRecord>() <= MAX_CONTROL_PAYLOAD as usize
+);
+
+impl Default for ConfigRecord {
+    fn default() -> Self {
+        Self { values: [0; CONFIG_ATTRIBS.len()] }
+    }
+}
+
+impl ConfigRecord {
+    /// The position of EGL attribute `attr` in [`CONFIG_ATTRIBS`].
+    pub fn index(attr: i32) -> Option<usize> {
+        CONFIG_ATTRIBS.iter().position(|&a| a == attr)
+    }
+
+    /// The value of EGL attribute `attr`, when the record carries it.
+    pub fn get(&self, attr: i32) -> Option<i32> {
+        Self::index(attr).map(|i| self.values[i])
+    }
+
+    /// Sets EGL attribute `attr`; `false` when the record does not carry it.
+    pub fn set(&mut self, attr: i32, value: i32) -> bool {
+        match Self::index(attr) {
+            Some(i) => {
+                self.values[i] = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `EGL_CONFIG_ID`.
+    pub fn config_id(&self) -> i32 {
+        self.values[0]
+    }
+}
+
+/// `QueryConfigs` reply (the request has no payload): `count` [`ConfigRecord`]s follow.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct QueryConfigsReply {
+    pub count: u32,
+    pub _pad0: u32,
+}
+const _: () = assert!(size_of::<QueryConfigsReply>() == 8);
+
+impl QueryConfigsReply {
+    pub fn encode(configs: &[ConfigRecord]) -> Result<Vec<u8>, ControlError> {
+        let count = match u32::try_from(configs.len()) {
+            Ok(n) if n <= MAX_CONFIGS => n,
+            _ => {
+                return Err(ControlError::TooManyConfigs {
+                    count: u32::try_from(configs.len()).unwrap_or(u32::MAX),
+                    max: MAX_CONFIGS,
+                })
+            }
+        };
+        Ok(concat(Self { count, _pad0: 0 }.as_bytes(), configs.as_bytes()))
+    }
+
+    /// Parses the reply, copying the records out (the payload buffer need not be
+    /// aligned for them). Config ids must be positive (0 is `EGL_NO_CONFIG_KHR`) and
+    /// unique, since the client hands them out as config handles.
+    pub fn parse(payload: &[u8]) -> Result<Vec<ConfigRecord>, ControlError> {
+        let (fixed, rest) = Self::read_from_prefix(payload).map_err(|_| ControlError::Truncated {
+            what: "QueryConfigs reply",
+            needed: size_of::<Self>(),
+            got: payload.len(),
+        })?;
+        check_padding("QueryConfigs reply", fixed._pad0.into())?;
+        if fixed.count > MAX_CONFIGS {
+            return Err(ControlError::TooManyConfigs { count: fixed.count, max: MAX_CONFIGS });
+        }
+        // Bounded by MAX_CONFIGS, so no overflow.
+        let record_bytes = fixed.count as usize * size_of::<ConfigRecord>();
+        if rest.len() != record_bytes {
+            return Err(ControlError::PayloadSize {
+                what: "QueryConfigs reply",
+                expected: size_of::<Self>() + record_bytes,
+                got: payload.len(),
+            });
+        }
+        let records: Vec<ConfigRecord> = rest
+            .chunks_exact(size_of::<ConfigRecord>())
+            .filter_map(|chunk| ConfigRecord::read_from_bytes(chunk).ok())
+            .collect();
+        let mut ids: Vec<i32> = records.iter().map(ConfigRecord::config_id).collect();
+        ids.sort_unstable();
+        if let Some(&bad) = ids.iter().find(|&&id| id <= 0) {
+            return Err(ControlError::BadConfigId { id: bad });
+        }
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ControlError::BadConfigId { id: w[0] });
+        }
+        Ok(records)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,6 +898,62 @@ mod tests {
         assert!(StatsReply::parse(&[]).is_err());
     }
 
+    fn config(id: i32) -> ConfigRecord {
+        let mut c = ConfigRecord::default();
+        assert!(c.set(0x3028, id));
+        assert!(c.set(0x3024, 8));
+        c
+    }
+
+    #[test]
+    fn query_configs_round_trip() {
+        let configs = [config(1), config(7), config(3)];
+        let payload = QueryConfigsReply::encode(&configs).unwrap();
+        assert_eq!(payload.len(), 8 + 3 * 132);
+        assert_eq!(QueryConfigsReply::parse(&payload).unwrap(), configs);
+        assert_eq!(QueryConfigsReply::parse(&QueryConfigsReply::encode(&[]).unwrap()).unwrap(), []);
+        // Unaligned payload buffers are fine.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&payload);
+        assert_eq!(QueryConfigsReply::parse(&shifted[1..]).unwrap(), configs);
+        assert_eq!(configs[1].get(0x3028), Some(7));
+        assert_eq!(configs[1].get(0x3024), Some(8));
+        assert_eq!(configs[1].get(0x3038), None);
+        assert_eq!(ConfigRecord::index(CONFIG_ATTRIBS[5]), Some(5));
+    }
+
+    #[test]
+    fn query_configs_rejections() {
+        assert!(matches!(QueryConfigsReply::parse(&[0; 7]), Err(ControlError::Truncated { .. })));
+        let payload = QueryConfigsReply::encode(&[config(1), config(2)]).unwrap();
+        assert!(matches!(
+            QueryConfigsReply::parse(&payload[..payload.len() - 1]),
+            Err(ControlError::PayloadSize { .. })
+        ));
+        let mut longer = payload.clone();
+        longer.push(0);
+        assert!(matches!(QueryConfigsReply::parse(&longer), Err(ControlError::PayloadSize { .. })));
+        let mut padded = payload.clone();
+        padded[4] = 1;
+        assert!(matches!(QueryConfigsReply::parse(&padded), Err(ControlError::NonzeroPadding { .. })));
+        let huge = QueryConfigsReply { count: u32::MAX, _pad0: 0 };
+        assert_eq!(
+            QueryConfigsReply::parse(huge.as_bytes()),
+            Err(ControlError::TooManyConfigs { count: u32::MAX, max: MAX_CONFIGS })
+        );
+        let many = vec![config(1); MAX_CONFIGS as usize + 1];
+        assert!(matches!(QueryConfigsReply::encode(&many), Err(ControlError::TooManyConfigs { .. })));
+        for ids in [[0, 1], [-3, 1], [2, 2]] {
+            let payload = QueryConfigsReply::encode(&[config(ids[0]), config(ids[1])]).unwrap();
+            assert!(matches!(QueryConfigsReply::parse(&payload), Err(ControlError::BadConfigId { .. })), "{ids:?}");
+        }
+        // The most configs allowed fit in one control message.
+        let max: Vec<ConfigRecord> = (1..=MAX_CONFIGS as i32).map(config).collect();
+        let payload = QueryConfigsReply::encode(&max).unwrap();
+        assert!(payload.len() <= MAX_CONTROL_PAYLOAD as usize);
+        assert_eq!(QueryConfigsReply::parse(&payload).unwrap().len(), MAX_CONFIGS as usize);
+    }
+
     fn ring() -> AttachRingRequest {
         AttachRingRequest {
             context: 1,
@@ -799,6 +1010,7 @@ mod tests {
             let _ = CreateContextRequest::parse(&bytes);
             let _ = MakeCurrentRequest::parse(&bytes);
             let _ = StatsReply::parse(&bytes);
+            let _ = QueryConfigsReply::parse(&bytes);
             if let Ok(ring) = AttachRingRequest::parse(&bytes) {
                 let _ = ring.validate(u64::MAX);
                 let _ = ring.validate(ring.ring_bytes);

@@ -462,7 +462,7 @@ pub const GLES_EXTENSION_COMMANDS: usize = 33;
 
 /// The GLES extensions glwire offers, sorted: `GL_EXTENSIONS` lists those of them the
 /// host has.
-pub const GLES_EXTENSIONS: [&str; 138] = [
+pub const GLES_EXTENSIONS: [&str; 139] = [
     "GL_ANDROID_extension_pack_es31a",
     "GL_ANGLE_pack_reverse_row_order",
     "GL_ANGLE_texture_compression_dxt3",
@@ -559,6 +559,7 @@ pub const GLES_EXTENSIONS: [&str; 138] = [
     "GL_NV_shader_noperspective_interpolation",
     "GL_OES_EGL_image_external",
     "GL_OES_EGL_image_external_essl3",
+    "GL_OES_EGL_sync",
     "GL_OES_compressed_ETC1_RGB8_texture",
     "GL_OES_copy_image",
     "GL_OES_depth24",
