@@ -467,9 +467,11 @@ pub fn create_context(dpy: u64, config: u64, share: u64, attribs: &[i32]) -> Res
             _ => return Err(EGL_BAD_ATTRIBUTE),
         }
     }
-    // The config must support the version asked for (EGL 1.5 §3.7.1).
+    // The config must support the version asked for (EGL 1.5 §3.7.1). OpenGL ES 1 (the
+    // fixed-function API) is not forwarded: its contexts are refused rather than given
+    // an ES 3 context without its entry points.
     let needs = match version {
-        1 => EGL_OPENGL_ES_BIT,
+        1 => return Err(EGL_BAD_MATCH),
         2 => EGL_OPENGL_ES2_BIT,
         3 => EGL_OPENGL_ES3_BIT,
         _ => return Err(EGL_BAD_MATCH),
@@ -970,6 +972,9 @@ mod tests {
         // Checked before the server is asked.
         assert_eq!(create_context(0xc2, 7, 0, &[EGL_CONTEXT_CLIENT_VERSION, 3]), Err(EGL_BAD_MATCH));
         assert_eq!(create_context(0xc2, 7, 0, &[EGL_CONTEXT_CLIENT_VERSION, 4]), Err(EGL_BAD_MATCH));
+        // OpenGL ES 1 is not forwarded, whatever the config says (the default version is 1).
+        assert_eq!(create_context(0xc2, 0, 0, &[EGL_CONTEXT_CLIENT_VERSION, 1]), Err(EGL_BAD_MATCH));
+        assert_eq!(create_context(0xc2, 0, 0, &[]), Err(EGL_BAD_MATCH));
     }
 
     /// Answers every round trip with a glFinish reply; counts them.
