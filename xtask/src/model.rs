@@ -373,6 +373,7 @@ fn is_handle(base: &str) -> bool {
         "GLsync"
             | "GLDEBUGPROC"
             | "GLDEBUGPROCKHR"
+            | "GLeglImageOES"
             | "EGLDisplay"
             | "EGLConfig"
             | "EGLContext"

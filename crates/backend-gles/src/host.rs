@@ -466,6 +466,59 @@ impl HostContext {
     pub fn display(&self) -> HostDisplay {
         self.display
     }
+
+    /// An EGLImage of this context's GL object `buffer` (a texture or renderbuffer
+    /// name) for the EGL `target` (`EGL_GL_TEXTURE_2D_KHR`, …), with the EGL `attribs`
+    /// (EGL_GL_TEXTURE_LEVEL_KHR, …; no terminator). The host checks the target, the
+    /// object and the attributes (EGL_BAD_PARAMETER, EGL_BAD_MATCH, …).
+    pub fn create_image(&self, target: u32, buffer: u32, attribs: &[(i32, i32)]) -> Result<HostImage, BackendError> {
+        let inner = self.display.inner;
+        let mut list: Vec<egl::Attrib> = Vec::with_capacity(attribs.len() * 2 + 1);
+        for &(k, v) in attribs {
+            list.extend([k as egl::Attrib, v as egl::Attrib]);
+        }
+        list.push(egl::NONE as egl::Attrib);
+        // SAFETY: a GL object's name travels as the EGLClientBuffer's value, which is
+        // what EGL_KHR_gl_image asks for; EGL only reads it as a number.
+        let client_buffer = unsafe { egl::ClientBuffer::from_ptr(buffer as usize as *mut c_void) };
+        let raw = egl_call("eglCreateImage", || {
+            inner.egl.create_image(inner.display, self.raw, target as egl::Enum, client_buffer, &list)
+        })?;
+        Ok(HostImage { display: self.display, raw })
+    }
+}
+
+/// A host EGLImage (see [`HostContext::create_image`]); destroyed on drop. GL objects
+/// made from it keep its contents alive on their own.
+pub struct HostImage {
+    display: HostDisplay,
+    raw: egl::Image,
+}
+
+// SAFETY: an EGLImage is a process-wide handle and EGL's entry points are thread-safe.
+unsafe impl Send for HostImage {}
+// SAFETY: as for Send; `&HostImage` only reads the handle.
+unsafe impl Sync for HostImage {}
+
+impl HostImage {
+    /// The host's EGLImage handle, for the GL commands that take one
+    /// (`glEGLImageTargetTexture2DOES`, …) on a context of the same display.
+    pub fn as_ptr(&self) -> *mut c_void {
+        self.raw.as_ptr()
+    }
+}
+
+impl std::fmt::Debug for HostImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostImage").finish_non_exhaustive()
+    }
+}
+
+impl Drop for HostImage {
+    fn drop(&mut self) {
+        let inner = self.display.inner;
+        let _ = egl_call("eglDestroyImage", || inner.egl.destroy_image(inner.display, self.raw));
+    }
 }
 
 impl Drop for HostContext {

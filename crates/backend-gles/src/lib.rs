@@ -27,7 +27,7 @@ use wire::commands::Command;
 pub use error::{BackendError, SETUP_HINT};
 pub use fns::{FnInfo, Since, REQUIRED_VERSION};
 pub use generated::{execute, GlesFns, GLES_FUNCTIONS, SCRATCH_SLOTS};
-pub use host::{prepare_process_env, EglInfo, HostContext, HostDisplay, HostSurface};
+pub use host::{prepare_process_env, EglInfo, HostContext, HostDisplay, HostImage, HostSurface};
 pub use scratch::{Scratch, KEEP_BYTES};
 
 const GL_VENDOR: u32 = 0x1F00;

@@ -276,6 +276,9 @@ struct EglState {
     contexts: BTreeMap<u64, ContextSlot>,
     surfaces: BTreeMap<u64, SurfaceSlot>,
     syncs: BTreeMap<u64, SyncSlot>,
+    /// EGLImages: the handle is the server's, which GL commands carry; the value is the
+    /// display.
+    images: BTreeMap<u64, u64>,
     next_handle: u64,
 }
 
@@ -300,6 +303,7 @@ static STATE: Mutex<EglState> = Mutex::new(EglState {
     contexts: BTreeMap::new(),
     surfaces: BTreeMap::new(),
     syncs: BTreeMap::new(),
+    images: BTreeMap::new(),
     next_handle: 0,
 });
 
@@ -387,6 +391,7 @@ pub fn terminate(dpy: u64) -> Result<(), EglError> {
     st.contexts.retain(|_, c| c.display != dpy || c.idle.is_none());
     st.surfaces.retain(|_, s| s.display != dpy);
     st.syncs.retain(|_, s| s.display != dpy);
+    st.images.retain(|_, d| *d != dpy);
     if !in_use {
         if let Some(d) = st.displays.get_mut(&dpy) {
             d.initialized = false;
@@ -419,6 +424,15 @@ pub const STATS_ENV: &str = "GLWIRE_STATS";
 
 /// `eglQueryString` on an initialized display.
 pub fn query_string(dpy: u64, name: i32) -> Result<&'static CStr, EglError> {
+    // Without a display: the client extensions. libglvnd merges them with its own and
+    // the platforms of `getVendorString`; programs look for EGL_EXT_platform_base before
+    // they call eglGetPlatformDisplayEXT.
+    if dpy == 0 {
+        return match name {
+            EGL_EXTENSIONS => Ok(c"EGL_EXT_platform_base"),
+            _ => Err(EGL_BAD_DISPLAY),
+        };
+    }
     state().initialized(dpy)?;
     Ok(match name {
         EGL_VENDOR => c"glwire",
@@ -426,7 +440,9 @@ pub fn query_string(dpy: u64, name: i32) -> Result<&'static CStr, EglError> {
         EGL_CLIENT_APIS => c"OpenGL_ES",
         EGL_EXTENSIONS => {
             c"EGL_KHR_create_context EGL_KHR_surfaceless_context EGL_KHR_no_config_context EGL_MESA_configless_context \
-              EGL_KHR_fence_sync EGL_KHR_wait_sync EGL_EXT_pixel_format_float"
+              EGL_KHR_fence_sync EGL_KHR_wait_sync EGL_EXT_pixel_format_float EGL_KHR_image_base \
+              EGL_KHR_gl_texture_2D_image EGL_KHR_gl_texture_cubemap_image EGL_KHR_gl_texture_3D_image \
+              EGL_KHR_gl_renderbuffer_image"
         }
         _ => return Err(EGL_BAD_PARAMETER),
     })
@@ -726,6 +742,81 @@ pub fn create_sync(dpy: u64, kind: i32, attribs: &[i64]) -> Result<u64, EglError
     let handle = st.handle();
     st.syncs.insert(handle, SyncSlot { display: dpy, kind });
     Ok(handle)
+}
+
+const EGL_GL_TEXTURE_2D: i32 = 0x30B1;
+const EGL_GL_TEXTURE_3D: i32 = 0x30B2;
+const EGL_GL_TEXTURE_CUBE_MAP_NEGATIVE_Z: i32 = 0x30B8;
+const EGL_GL_RENDERBUFFER: i32 = 0x30B9;
+const EGL_GL_TEXTURE_LEVEL: i64 = 0x30BC;
+const EGL_GL_TEXTURE_ZOFFSET: i64 = 0x30BD;
+const EGL_IMAGE_PRESERVED: i64 = 0x30D2;
+
+/// `eglCreateImage`/`eglCreateImageKHR` from a GL object of `ctx` (EGL_KHR_gl_image:
+/// textures and renderbuffers; native buffers are not reachable across the channel).
+/// The server makes the image on the context's thread; when `ctx` is current here, its
+/// queued commands (the texture's contents) run first. The handle is the server's.
+pub fn create_image(dpy: u64, ctx: u64, target: i32, buffer: u64, attribs: &[i64]) -> Result<u64, EglError> {
+    let mut st = state();
+    st.initialized(dpy)?;
+    let context = match st.contexts.get(&ctx) {
+        Some(c) if c.display == dpy => c.server_id,
+        _ => return Err(EGL_BAD_CONTEXT),
+    };
+    if !(EGL_GL_TEXTURE_2D..=EGL_GL_TEXTURE_CUBE_MAP_NEGATIVE_Z).contains(&target) && target != EGL_GL_RENDERBUFFER {
+        return Err(EGL_BAD_PARAMETER);
+    }
+    let buffer = u32::try_from(buffer).ok().filter(|&b| b != 0).ok_or(EGL_BAD_PARAMETER)?;
+    let (mut level, mut zoffset, mut preserved) = (0i32, 0i32, 0u32);
+    for pair in attribs.chunks(2) {
+        let value = pair.get(1).copied().ok_or(EGL_BAD_PARAMETER)?;
+        let value32 = i32::try_from(value).map_err(|_| EGL_BAD_PARAMETER)?;
+        match pair[0] {
+            EGL_GL_TEXTURE_LEVEL => level = value32,
+            EGL_GL_TEXTURE_ZOFFSET if target == EGL_GL_TEXTURE_3D => zoffset = value32,
+            EGL_IMAGE_PRESERVED => preserved = u32::from(value != 0),
+            _ => return Err(EGL_BAD_PARAMETER),
+        }
+    }
+    let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
+    let current = current_handle() == ctx;
+    drop(st);
+    if current {
+        finish_current()?;
+    }
+    let request = wire::control::CreateImageRequest {
+        context,
+        target: target as u32,
+        buffer,
+        level,
+        zoffset,
+        preserved,
+        _pad: 0,
+    };
+    let reply = connection
+        .call(wire::control::ControlKind::CreateImage, zerocopy::IntoBytes::as_bytes(&request))
+        .map_err(|_| EGL_BAD_PARAMETER)?;
+    let id = <wire::control::HandlePayload as zerocopy::FromBytes>::read_from_bytes(&reply)
+        .map_err(|_| EGL_BAD_ALLOC)?
+        .handle;
+    state().images.insert(id, dpy);
+    Ok(id)
+}
+
+/// `eglDestroyImage`/`eglDestroyImageKHR`.
+pub fn destroy_image(dpy: u64, image: u64) -> Result<(), EglError> {
+    let mut st = state();
+    let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
+    if st.images.get(&image) != Some(&dpy) {
+        return Err(EGL_BAD_PARAMETER);
+    }
+    st.images.remove(&image);
+    drop(st);
+    let payload = wire::control::HandlePayload { handle: image };
+    connection
+        .call(wire::control::ControlKind::DestroyImage, zerocopy::IntoBytes::as_bytes(&payload))
+        .map(drop)
+        .map_err(|_| EGL_BAD_PARAMETER)
 }
 
 /// glFinish through this thread's current context.

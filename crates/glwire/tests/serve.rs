@@ -545,6 +545,14 @@ fn hand_sized_calls_work_through_glwire_run() {
     assert_eq!(text.matches("ok ").count(), 9, "{text}");
 }
 
+/// EGLImages from a texture level, used by a second texture; an unknown image handle
+/// is a GL error, never a host pointer (tests/egl_image.py, real Mesa).
+#[test]
+fn egl_images_work_through_glwire_run() {
+    let text = run_script("egl_image.py");
+    assert_eq!(text.matches("ok ").count(), 9, "{text}");
+}
+
 /// glMapBufferRange, glFlushMappedBufferRange, glUnmapBuffer, glGetBufferPointerv and
 /// persistent maps, from an unmodified program on real Mesa (tests/egl_map_buffer.py).
 #[test]

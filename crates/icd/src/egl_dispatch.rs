@@ -1,5 +1,5 @@
 //! Dispatch stubs for the EGL extension functions glwire implements that libEGL does not
-//! know (the KHR sync names). libglvnd asks every vendor for a stub
+//! know (the KHR sync and image names). libglvnd asks every vendor for a stub
 //! (`getDispatchAddress`), hands the program the first one, and tells each vendor the
 //! function's dispatch index (`setDispatchIndex`). A stub finds the display's vendor,
 //! fetches that vendor's implementation by the index and calls it, so the program's
@@ -16,11 +16,18 @@ use crate::vendor::{exports, set_egl_error};
 const EGL_BAD_DISPLAY: EGLint = 0x3008;
 
 /// The functions with a stub, in the order of `INDEX`.
-const NAMES: [&str; 5] =
-    ["eglCreateSyncKHR", "eglDestroySyncKHR", "eglClientWaitSyncKHR", "eglWaitSyncKHR", "eglGetSyncAttribKHR"];
+const NAMES: [&str; 7] = [
+    "eglCreateSyncKHR",
+    "eglDestroySyncKHR",
+    "eglClientWaitSyncKHR",
+    "eglWaitSyncKHR",
+    "eglGetSyncAttribKHR",
+    "eglCreateImageKHR",
+    "eglDestroyImageKHR",
+];
 
 /// libglvnd's dispatch index of each of `NAMES` (-1 until it says).
-static INDEX: [AtomicI32; 5] = [const { AtomicI32::new(-1) }; 5];
+static INDEX: [AtomicI32; NAMES.len()] = [const { AtomicI32::new(-1) }; NAMES.len()];
 
 /// The stub for `name`, or NULL when glwire has none.
 pub(crate) fn stub(name: &CStr) -> *const c_void {
@@ -30,6 +37,8 @@ pub(crate) fn stub(name: &CStr) -> *const c_void {
         b"eglClientWaitSyncKHR" => client_wait_sync_khr as *const c_void,
         b"eglWaitSyncKHR" => wait_sync_khr as *const c_void,
         b"eglGetSyncAttribKHR" => get_sync_attrib_khr as *const c_void,
+        b"eglCreateImageKHR" => create_image_khr as *const c_void,
+        b"eglDestroyImageKHR" => destroy_image_khr as *const c_void,
         _ => core::ptr::null(),
     }
 }
@@ -97,6 +106,13 @@ stub!(destroy_sync_khr, 1, (sync: EGLSyncKHR) -> EGLBoolean, 0);
 stub!(client_wait_sync_khr, 2, (sync: EGLSyncKHR, flags: EGLint, timeout: EGLTime) -> EGLint, 0);
 stub!(wait_sync_khr, 3, (sync: EGLSyncKHR, flags: EGLint) -> EGLint, 0);
 stub!(get_sync_attrib_khr, 4, (sync: EGLSyncKHR, attr: EGLint, value: *mut EGLint) -> EGLBoolean, 0);
+stub!(
+    create_image_khr,
+    5,
+    (ctx: EGLContext, target: EGLenum, buffer: EGLClientBuffer, attribs: *const EGLint) -> EGLImageKHR,
+    core::ptr::null_mut()
+);
+stub!(destroy_image_khr, 6, (image: EGLImageKHR) -> EGLBoolean, 0);
 
 #[cfg(test)]
 mod tests {

@@ -410,6 +410,41 @@ unsafe extern "C" fn egl_get_sync_attrib_khr(
     })
 }
 
+unsafe extern "C" fn egl_create_image(
+    dpy: EGLDisplay,
+    ctx: EGLContext,
+    target: EGLenum,
+    buffer: EGLClientBuffer,
+    attrib_list: *const EGLAttrib,
+) -> EGLImage {
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list = unsafe { attribs_wide(attrib_list) }?;
+        client::egl::create_image(handle(dpy), handle(ctx), target as i32, buffer as usize as u64, &list)
+            .map(from_handle)
+    })
+}
+
+unsafe extern "C" fn egl_create_image_khr(
+    dpy: EGLDisplay,
+    ctx: EGLContext,
+    target: EGLenum,
+    buffer: EGLClientBuffer,
+    attrib_list: *const EGLint,
+) -> EGLImageKHR {
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list: Vec<i64> = unsafe { attribs(attrib_list) }?.into_iter().map(i64::from).collect();
+        client::egl::create_image(handle(dpy), handle(ctx), target as i32, buffer as usize as u64, &list)
+            .map(from_handle)
+    })
+}
+
+/// `eglDestroyImage` and `eglDestroyImageKHR` (the same signature).
+unsafe extern "C" fn egl_destroy_image(dpy: EGLDisplay, image: EGLImage) -> EGLBoolean {
+    egl_call(0, || client::egl::destroy_image(handle(dpy), handle(image)).map(|()| 1))
+}
+
 /// The hand-written entry point called `name`, or NULL.
 pub fn proc_address(name: &[u8]) -> *const c_void {
     match name {
@@ -449,6 +484,9 @@ pub fn proc_address(name: &[u8]) -> *const c_void {
         b"eglWaitSyncKHR" => egl_wait_sync_khr as *const c_void,
         b"eglGetSyncAttrib" => egl_get_sync_attrib as *const c_void,
         b"eglGetSyncAttribKHR" => egl_get_sync_attrib_khr as *const c_void,
+        b"eglCreateImage" => egl_create_image as *const c_void,
+        b"eglCreateImageKHR" => egl_create_image_khr as *const c_void,
+        b"eglDestroyImage" | b"eglDestroyImageKHR" => egl_destroy_image as *const c_void,
         _ => std::ptr::null(),
     }
 }

@@ -33,7 +33,10 @@ enum Job {
     Attach(Box<(Consumer, Producer)>),
     Submit { commands: Vec<u8>, done: SyncSender<Result<Vec<u8>, ServerError>> },
     SetSurface { surface: Option<Arc<backend_gles::HostSurface>>, done: SyncSender<Result<Vec<u8>, ServerError>> },
+    CreateImage { target: u32, buffer: u32, attribs: Vec<(i32, i32)>, done: SyncSender<ImageResult> },
 }
+
+type ImageResult = Result<Arc<backend_gles::HostImage>, ServerError>;
 
 /// A running context thread.
 #[derive(Debug)]
@@ -54,6 +57,7 @@ impl std::fmt::Debug for Job {
             Job::Attach(_) => f.write_str("Attach"),
             Job::Submit { commands, .. } => write!(f, "Submit({} bytes)", commands.len()),
             Job::SetSurface { .. } => f.write_str("SetSurface"),
+            Job::CreateImage { .. } => f.write_str("CreateImage"),
         }
     }
 }
@@ -140,7 +144,15 @@ impl ContextWorker {
         self.wait(result).map(drop)
     }
 
-    fn wait(&self, result: Receiver<Result<Vec<u8>, ServerError>>) -> Result<Vec<u8>, ServerError> {
+    /// An EGLImage of a GL object of this context, made on its thread (where the host
+    /// context is current), after the commands queued before it ran.
+    pub fn create_image(&self, target: u32, buffer: u32, attribs: Vec<(i32, i32)>) -> ImageResult {
+        let (done, result) = sync_channel(1);
+        self.send(Job::CreateImage { target, buffer, attribs, done })?;
+        self.wait(result)
+    }
+
+    fn wait<T>(&self, result: Receiver<Result<T, ServerError>>) -> Result<T, ServerError> {
         // Bounded: the context thread answers, stops, or dies; never wait past that.
         loop {
             match result.recv_timeout(LIVENESS_TICK) {
@@ -267,6 +279,10 @@ impl Worker {
             }
             Job::SetSurface { surface, done } => {
                 let _ = done.send(self.exec.set_surface(surface).map(|()| Vec::new()));
+                Ok(None)
+            }
+            Job::CreateImage { target, buffer, attribs, done } => {
+                let _ = done.send(self.exec.create_image(target, buffer, &attribs));
                 Ok(None)
             }
         }

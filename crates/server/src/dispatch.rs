@@ -14,7 +14,8 @@ use transport::ring::{self, RingSpec};
 use transport::shm::SharedMemory;
 use wire::control::{
     AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus, CreateContextRequest,
-    CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, QueryConfigsReply, MAX_CONTROL_PAYLOAD,
+    CreateImageRequest, CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, QueryConfigsReply,
+    MAX_CONTROL_PAYLOAD,
 };
 use wire::protocol::FEATURE_SHM_RINGS;
 use zerocopy::IntoBytes;
@@ -106,6 +107,8 @@ const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::QueryStats, Some(query_stats)),
     (ControlKind::QueryConfigs, Some(query_configs)),
     (ControlKind::Ping, Some(ping)),
+    (ControlKind::CreateImage, Some(create_image)),
+    (ControlKind::DestroyImage, Some(destroy_image)),
 ];
 
 // The table's order is its indexing: a kind at the wrong place is a compile error, and
@@ -222,7 +225,7 @@ fn create_context(
     // One glBufferData may not ask for more than the session may map: a per-call cap
     // until a session-wide memory quota adds allocations up.
     let limits = ValidatorLimits { max_buffer_bytes: s.limits.max_shm_bytes };
-    let factory = if s.loopback { exec::loopback() } else { gles::factory(limits) };
+    let factory = if s.loopback { exec::loopback() } else { gles::factory(limits, s.images.clone()) };
     let worker = ContextWorker::spawn(id, factory, share, s.stats.clone(), s.peer.clone())
         .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
     s.contexts.insert(id, OwnedContext { worker, shm_bytes: 0 });
@@ -471,6 +474,57 @@ fn loopback_config() -> wire::control::ConfigRecord {
     c
 }
 
+const EGL_GL_TEXTURE_LEVEL_KHR: i32 = 0x30BC;
+const EGL_GL_TEXTURE_ZOFFSET_KHR: i32 = 0x30BD;
+const EGL_IMAGE_PRESERVED_KHR: i32 = 0x30D2;
+
+/// An EGLImage of a GL object of one of the session's contexts, made on that context's
+/// thread; the reply is its handle, which GL commands naming the image carry.
+fn create_image(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "CreateImage")?;
+    let r = CreateImageRequest::parse(payload)?;
+    let context = s
+        .contexts
+        .get(&r.context)
+        .ok_or_else(|| ControlFailure::not_found(format!("no context {} in this session", r.context)))?;
+    if crate::images::lock(&s.images).len() >= crate::images::MAX_IMAGES {
+        return Err(ControlFailure::limit(format!("this session holds {} images", crate::images::MAX_IMAGES)));
+    }
+    let attribs = vec![
+        (EGL_GL_TEXTURE_LEVEL_KHR, r.level),
+        (EGL_GL_TEXTURE_ZOFFSET_KHR, r.zoffset),
+        (EGL_IMAGE_PRESERVED_KHR, i32::from(r.preserved != 0)),
+    ];
+    let image = context
+        .worker
+        .create_image(r.target, r.buffer, attribs)
+        .map_err(|e| ControlFailure::invalid(format!("cannot make the image: {e}")))?;
+    let id = crate::images::lock(&s.images)
+        .insert(image)
+        .ok_or_else(|| ControlFailure::limit(format!("this session holds {} images", crate::images::MAX_IMAGES)))?;
+    Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
+}
+
+/// Drops the session's handle; GL objects made from the image keep its contents.
+fn destroy_image(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "DestroyImage")?;
+    let id = HandlePayload::parse(payload)?.handle;
+    crate::images::lock(&s.images)
+        .remove(id)
+        .ok_or_else(|| ControlFailure::not_found(format!("no image {id} in this session")))?;
+    Ok(Reply::empty())
+}
+
 /// Echoes the payload: liveness and round-trip measurement.
 fn ping(_: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<OwnedFd>) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "Ping")?;
@@ -491,7 +545,7 @@ mod tests {
 
     #[test]
     fn unknown_and_unsupported_kinds_are_not_supported() {
-        for kind in [0, 15, 999, u32::MAX] {
+        for kind in [0, 17, 999, u32::MAX] {
             let failure = lookup(kind).err().unwrap();
             assert_eq!(failure.status, ControlStatus::NotSupported);
             assert!(failure.message.contains(&kind.to_string()));
@@ -511,6 +565,8 @@ mod tests {
             ControlKind::QueryStats,
             ControlKind::QueryConfigs,
             ControlKind::Ping,
+            ControlKind::CreateImage,
+            ControlKind::DestroyImage,
         ] {
             assert_eq!(lookup(kind.as_u32()).ok().map(|(k, _)| k), Some(kind));
         }

@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use wire::commands::{empty_reply, Command};
 
-use backend_gles::{HostContext, HostSurface};
+use backend_gles::{HostContext, HostImage, HostSurface};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
@@ -26,6 +26,18 @@ pub trait Executor {
     fn set_surface(&mut self, surface: Option<Arc<HostSurface>>) -> Result<(), ServerError> {
         let _ = surface;
         Ok(())
+    }
+
+    /// An EGLImage of this context's GL object `buffer` for the EGL `target`, with the
+    /// EGL `attribs` (pairs, no terminator). An executor without host GL has none.
+    fn create_image(
+        &mut self,
+        target: u32,
+        buffer: u32,
+        attribs: &[(i32, i32)],
+    ) -> Result<Arc<HostImage>, ServerError> {
+        let _ = (target, buffer, attribs);
+        Err(ServerError::Limit("this context has no host GL to make images from"))
     }
 
     /// What a context created to share with this one joins (EGL share groups). An

@@ -16,6 +16,7 @@ use wire::CommandBuf;
 use crate::error::ServerError;
 use crate::exec::{Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
+use crate::images::SharedImages;
 use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
 
 const GL_BUFFER_SIZE: u32 = 0x8764;
@@ -38,13 +39,18 @@ pub struct GlesExecutor {
 impl GlesExecutor {
     /// A new host context of the newest ES version the host gives, current on the
     /// calling thread: call it on the context thread.
-    pub fn new(backend: &Backend, limits: ValidatorLimits, share: Option<ShareGroup>) -> Result<Self, ServerError> {
+    pub fn new(
+        backend: &Backend,
+        limits: ValidatorLimits,
+        share: Option<ShareGroup>,
+        images: SharedImages,
+    ) -> Result<Self, ServerError> {
         let share = share.unwrap_or_default();
         let cx = backend.new_context(share.host.as_deref())?;
         let group = ShareGroup { host: Some(share.host.unwrap_or_else(|| cx.host().clone())), syncs: share.syncs };
         Ok(Self {
             cx,
-            validator: Validator::new(limits, group.syncs.clone()),
+            validator: Validator::new(limits, group.syncs.clone(), images),
             group,
             host_replies: CommandBuf::new(),
             query: CommandBuf::new(),
@@ -231,6 +237,15 @@ impl Executor for GlesExecutor {
         self.group.clone()
     }
 
+    fn create_image(
+        &mut self,
+        target: u32,
+        buffer: u32,
+        attribs: &[(i32, i32)],
+    ) -> Result<std::sync::Arc<backend_gles::HostImage>, ServerError> {
+        Ok(std::sync::Arc::new(self.cx.host().create_image(target, buffer, attribs)?))
+    }
+
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
         if self.answer_extension_query(cmd, replies)? {
             return Ok(());
@@ -331,7 +346,7 @@ pub fn host_backend() -> Option<&'static Backend> {
 
 /// The factory a new context gets: the GLES executor on the host backend, or the
 /// loopback executor when there is no host EGL (see [`host_backend`]).
-pub fn factory(limits: ValidatorLimits) -> crate::exec::ExecutorFactory {
+pub fn factory(limits: ValidatorLimits, images: SharedImages) -> crate::exec::ExecutorFactory {
     Box::new(move |share| {
         // The driver starts helper threads while the display opens and contexts are
         // made (Mesa: shader-cache and queue threads), and they inherit this thread's
@@ -340,7 +355,9 @@ pub fn factory(limits: ValidatorLimits) -> crate::exec::ExecutorFactory {
         let own = rustix::thread::name().ok();
         let _ = rustix::thread::set_name(c"glwire-hostgl");
         let exec = match host_backend() {
-            Some(backend) => GlesExecutor::new(backend, limits, share).map(|e| Box::new(e) as Box<dyn Executor>),
+            Some(backend) => {
+                GlesExecutor::new(backend, limits, share, images).map(|e| Box::new(e) as Box<dyn Executor>)
+            }
             None => (crate::exec::loopback())(share),
         };
         if let Some(own) = own {

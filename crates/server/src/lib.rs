@@ -8,7 +8,8 @@
 //! session owns) and `dispatch` (the one table of control handlers). The data plane:
 //! `context` (one thread per GL context), `exec` (the executor seam), `validate` (what
 //! every command must satisfy before host GL), `gles` (the host executor behind it),
-//! `extensions` (what GL_EXTENSIONS offers) and `stats`.
+//! `extensions` (what GL_EXTENSIONS offers), `images` (a session's EGLImages) and
+//! `stats`.
 
 mod config;
 pub mod context;
@@ -20,6 +21,7 @@ mod extensions;
 pub mod gles;
 mod handshake;
 mod host;
+mod images;
 mod session;
 pub mod stats;
 pub mod validate;

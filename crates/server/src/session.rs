@@ -71,6 +71,8 @@ pub(crate) struct Session {
     pub contexts: BTreeMap<u64, OwnedContext>,
     /// Pbuffer surfaces, by handle (`None`: the loopback executor has no host ones).
     pub surfaces: BTreeMap<u64, Option<Arc<backend_gles::HostSurface>>>,
+    /// EGLImages, by handle; its contexts' validators read it.
+    pub images: crate::images::SharedImages,
     next_context: u64,
     /// Shared memory mapped for this session, against `limits.max_shm_bytes`.
     pub shm_bytes: u64,
@@ -149,6 +151,7 @@ impl Session {
             features,
             contexts: BTreeMap::new(),
             surfaces: BTreeMap::new(),
+            images: Default::default(),
             next_context: 1,
             shm_bytes: 0,
             stats: Arc::default(),

@@ -50,11 +50,15 @@ pub enum ControlKind {
     QueryConfigs = 13,
     /// Liveness and round-trip measurement; the reply echoes the payload.
     Ping = 14,
+    /// An EGLImage from a GL object of a context (`CreateImageRequest`; the reply is
+    /// its handle).
+    CreateImage = 15,
+    DestroyImage = 16,
 }
 
 impl ControlKind {
     /// Every kind, in number order.
-    pub const ALL: [ControlKind; 14] = [
+    pub const ALL: [ControlKind; 16] = [
         ControlKind::Open,
         ControlKind::Close,
         ControlKind::CreateContext,
@@ -69,6 +73,8 @@ impl ControlKind {
         ControlKind::QueryStats,
         ControlKind::QueryConfigs,
         ControlKind::Ping,
+        ControlKind::CreateImage,
+        ControlKind::DestroyImage,
     ];
 
     pub const fn from_u32(value: u32) -> Option<Self> {
@@ -87,6 +93,8 @@ impl ControlKind {
             12 => Self::QueryStats,
             13 => Self::QueryConfigs,
             14 => Self::Ping,
+            15 => Self::CreateImage,
+            16 => Self::DestroyImage,
             _ => return None,
         })
     }
@@ -112,6 +120,8 @@ impl ControlKind {
             Self::QueryStats => "QueryStats",
             Self::QueryConfigs => "QueryConfigs",
             Self::Ping => "Ping",
+            Self::CreateImage => "CreateImage",
+            Self::DestroyImage => "DestroyImage",
         }
     }
 }
@@ -392,6 +402,33 @@ const _: () = assert!(size_of::<CreateSurfaceRequest>() == 8);
 impl CreateSurfaceRequest {
     pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
         read_exact("CreateSurface payload", payload)
+    }
+}
+
+/// Payload of `CreateImage`: an EGLImage of a GL object of `context` (EGL_KHR_image_base
+/// with EGL_KHR_gl_texture_2D_image and its siblings). `target` is the EGL target
+/// (`EGL_GL_TEXTURE_2D_KHR`, …), `buffer` the GL object's name, `level` and `zoffset`
+/// the attributes of the same names, `preserved` EGL_IMAGE_PRESERVED_KHR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct CreateImageRequest {
+    pub context: u64,
+    pub target: u32,
+    pub buffer: u32,
+    pub level: i32,
+    pub zoffset: i32,
+    pub preserved: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(size_of::<CreateImageRequest>() == 32);
+
+impl CreateImageRequest {
+    pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
+        let r: Self = read_exact("CreateImage payload", payload)?;
+        if r._pad != 0 {
+            return Err(ControlError::NonzeroPadding { what: "CreateImage", value: u64::from(r._pad) });
+        }
+        Ok(r)
     }
 }
 
@@ -727,6 +764,17 @@ impl QueryConfigsReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_image_requests_round_trip_and_refuse_padding() {
+        let r =
+            CreateImageRequest { context: 3, target: 0x30B1, buffer: 7, level: 1, zoffset: 0, preserved: 0, _pad: 0 };
+        assert_eq!(CreateImageRequest::parse(r.as_bytes()), Ok(r));
+        let bad = CreateImageRequest { _pad: 1, ..r };
+        assert!(matches!(CreateImageRequest::parse(bad.as_bytes()), Err(ControlError::NonzeroPadding { .. })));
+        assert!(CreateImageRequest::parse(&r.as_bytes()[..31]).is_err());
+        assert_eq!(ControlKind::from_u32(15), Some(ControlKind::CreateImage));
+    }
     use proptest::prelude::*;
 
     #[test]
@@ -736,7 +784,7 @@ mod tests {
             assert_eq!(ControlKind::from_u32(kind.as_u32()), Some(*kind));
         }
         assert_eq!(ControlKind::from_u32(0), None);
-        assert_eq!(ControlKind::from_u32(15), None);
+        assert_eq!(ControlKind::from_u32(17), None);
         for (i, status) in ControlStatus::ALL.iter().enumerate() {
             assert_eq!(status.as_u32(), i as u32);
             assert_eq!(ControlStatus::from_u32(status.as_u32()), Some(*status));

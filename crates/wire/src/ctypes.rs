@@ -27,6 +27,9 @@ pub type GLchar = c_char;
 pub type GLsync = *mut c_void;
 /// A function pointer; passed and stored as a pointer-sized value.
 pub type GLDEBUGPROC = *const c_void;
+pub type GLDEBUGPROCKHR = *const c_void;
+/// An EGLImage handed to GL (OES_EGL_image).
+pub type GLeglImageOES = *mut c_void;
 
 pub type EGLint = i32;
 pub type EGLBoolean = u32;

@@ -22,6 +22,8 @@ mod syncs;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::images::SharedImages;
+
 use wire::codec::{DataRef, OutRef};
 use wire::commands::*;
 use wire::pnames::{self, PnameCount, PnameTable};
@@ -139,6 +141,11 @@ pub struct Validator {
     pending_error: u32,
     /// Shared by the contexts of a share group (sync objects are share-group objects).
     syncs: Arc<Mutex<SyncTable>>,
+    /// The session's EGLImages.
+    images: SharedImages,
+    /// The image the last command named, held until the next check so a concurrent
+    /// eglDestroyImage cannot free it while the host uses it.
+    image_in_use: Option<Arc<backend_gles::HostImage>>,
 }
 
 fn size_error(e: SizeError) -> u32 {
@@ -402,8 +409,8 @@ macro_rules! pointer_out {
 }
 
 impl Validator {
-    pub fn new(limits: ValidatorLimits, syncs: Arc<Mutex<SyncTable>>) -> Self {
-        Self { limits, pending_error: GL_NO_ERROR, syncs }
+    pub fn new(limits: ValidatorLimits, syncs: Arc<Mutex<SyncTable>>, images: SharedImages) -> Self {
+        Self { limits, pending_error: GL_NO_ERROR, syncs, images, image_in_use: None }
     }
 
     /// Keeps `error` for `glGetError` unless an earlier one is still unread (GL keeps
@@ -426,6 +433,7 @@ impl Validator {
 
     /// Decides about one decoded command, before any host call.
     pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
+        self.image_in_use = None;
         match self.check_known(host, cmd) {
             Some(verdict) => verdict,
             // An array sized by a hand rule that no rule above checks: the host could
@@ -730,6 +738,20 @@ impl Validator {
             Command::WireReadMapped(c) if usize::try_from(c.size).is_ok_and(|l| l > MAX_OUTPUT_BYTES) => {
                 Verdict::error(GL_OUT_OF_MEMORY)
             }
+            // EGLImages: session handles, never host pointers.
+            Command::EGLImageTargetTexture2DOES(c) => match self.host_image(c.image) {
+                Some(image) => run(Command::EGLImageTargetTexture2DOES(EGLImageTargetTexture2DOES { image, ..c })),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::EGLImageTargetRenderbufferStorageOES(c) => match self.host_image(c.image) {
+                Some(image) => {
+                    run(Command::EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES {
+                        image,
+                        ..c
+                    }))
+                }
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
             // Allocations.
             Command::BufferData(c) => {
                 if c.data.is_none() && u64::try_from(c.size).is_ok_and(|s| s > self.limits.max_buffer_bytes) {
@@ -740,6 +762,14 @@ impl Validator {
             }
             _ => return None,
         })
+    }
+
+    /// The host address of the session's image `id`, kept alive until the next check.
+    fn host_image(&mut self, id: u64) -> Option<u64> {
+        let image = crate::images::lock(&self.images).get(id)?;
+        let ptr = image.as_ptr() as usize as u64;
+        self.image_in_use = Some(image);
+        Some(ptr)
     }
 
     fn read_pixels<'a>(
@@ -821,7 +851,7 @@ mod tests {
             let arena = Bump::new();
             let entropy = [7u8; 256];
             let cmd = sample::command(op, &mut Entropy::new(&entropy), &arena);
-            let mut v = Validator::new(ValidatorLimits::default(), Arc::default());
+            let mut v = Validator::new(ValidatorLimits::default(), Arc::default(), Arc::default());
             if v.check_known(&mut FakeHost, &cmd).is_none() {
                 missing.push(op.info().name);
             }

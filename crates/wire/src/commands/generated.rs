@@ -411,6 +411,8 @@ pub enum Opcode {
     GetFloatiVOES = 0x0187,
     WireReadMapped = 0x0188,
     WireWriteMapped = 0x0189,
+    EGLImageTargetTexture2DOES = 0x018a,
+    EGLImageTargetRenderbufferStorageOES = 0x018b,
     EglBindAPI = 0x1000,
     EglBindTexImage = 0x1001,
     EglChooseConfig = 0x1002,
@@ -458,11 +460,11 @@ pub const GLES_COMMANDS: usize = 358;
 
 /// Number of forwarded GLES extension commands that are not a core command under
 /// another name.
-pub const GLES_EXTENSION_COMMANDS: usize = 33;
+pub const GLES_EXTENSION_COMMANDS: usize = 35;
 
 /// The GLES extensions glwire offers, sorted: `GL_EXTENSIONS` lists those of them the
 /// host has.
-pub const GLES_EXTENSIONS: [&str; 139] = [
+pub const GLES_EXTENSIONS: [&str; 140] = [
     "GL_ANDROID_extension_pack_es31a",
     "GL_ANGLE_pack_reverse_row_order",
     "GL_ANGLE_texture_compression_dxt3",
@@ -557,6 +559,7 @@ pub const GLES_EXTENSIONS: [&str; 139] = [
     "GL_NV_read_depth_stencil",
     "GL_NV_read_stencil",
     "GL_NV_shader_noperspective_interpolation",
+    "GL_OES_EGL_image",
     "GL_OES_EGL_image_external",
     "GL_OES_EGL_image_external_essl3",
     "GL_OES_EGL_sync",
@@ -605,7 +608,7 @@ pub const GLES_EXTENSIONS: [&str; 139] = [
 ];
 
 impl Opcode {
-    pub const ALL: [Opcode; 433] = [
+    pub const ALL: [Opcode; 435] = [
         Opcode::ActiveTexture,
         Opcode::AttachShader,
         Opcode::BindAttribLocation,
@@ -999,6 +1002,8 @@ impl Opcode {
         Opcode::GetFloatiVOES,
         Opcode::WireReadMapped,
         Opcode::WireWriteMapped,
+        Opcode::EGLImageTargetTexture2DOES,
+        Opcode::EGLImageTargetRenderbufferStorageOES,
         Opcode::EglBindAPI,
         Opcode::EglBindTexImage,
         Opcode::EglChooseConfig,
@@ -1436,6 +1441,8 @@ impl Opcode {
             0x0187 => Some(Opcode::GetFloatiVOES),
             0x0188 => Some(Opcode::WireReadMapped),
             0x0189 => Some(Opcode::WireWriteMapped),
+            0x018a => Some(Opcode::EGLImageTargetTexture2DOES),
+            0x018b => Some(Opcode::EGLImageTargetRenderbufferStorageOES),
             0x1000 => Some(Opcode::EglBindAPI),
             0x1001 => Some(Opcode::EglBindTexImage),
             0x1002 => Some(Opcode::EglChooseConfig),
@@ -1875,6 +1882,8 @@ impl Opcode {
             Opcode::GetFloatiVOES => &CommandInfo { name: "glGetFloati_vOES", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: Some("GL_OES_viewport_array"), hand_counted: true, private: false },
             Opcode::WireReadMapped => &CommandInfo { name: "glwireReadMapped", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false, private: true },
             Opcode::WireWriteMapped => &CommandInfo { name: "glwireWriteMapped", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false, private: true },
+            Opcode::EGLImageTargetTexture2DOES => &CommandInfo { name: "glEGLImageTargetTexture2DOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_EGL_image"), hand_counted: false, private: false },
+            Opcode::EGLImageTargetRenderbufferStorageOES => &CommandInfo { name: "glEGLImageTargetRenderbufferStorageOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_EGL_image"), hand_counted: false, private: false },
             Opcode::EglBindAPI => &CommandInfo { name: "eglBindAPI", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, private: false },
             Opcode::EglBindTexImage => &CommandInfo { name: "eglBindTexImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, private: false },
             Opcode::EglChooseConfig => &CommandInfo { name: "eglChooseConfig", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false, private: false },
@@ -22517,6 +22526,84 @@ impl<'a> WireWriteMapped<'a> {
     }
 }
 
+// ---- glEGLImageTargetTexture2DOES (0x018a)
+
+/// Fixed arguments of `glEGLImageTargetTexture2DOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct EGLImageTargetTexture2DOESArgs {
+    pub target: u32,
+    pub _pad0: [u8; 4],
+    pub image: u64,
+}
+const _: () = assert!(size_of::<EGLImageTargetTexture2DOESArgs>() == 16);
+
+/// `glEGLImageTargetTexture2DOES`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EGLImageTargetTexture2DOES {
+    pub target: u32,
+    /// an opaque pointer-sized handle
+    pub image: u64,
+}
+
+impl EGLImageTargetTexture2DOES {
+    pub const OPCODE: Opcode = Opcode::EGLImageTargetTexture2DOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::EGLImageTargetTexture2DOES as u32;
+        let args = EGLImageTargetTexture2DOESArgs { target: self.target, image: self.image, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<EGLImageTargetTexture2DOESArgs>("glEGLImageTargetTexture2DOES", body)?;
+        zero_padding("glEGLImageTargetTexture2DOES", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { target: a.target, image: a.image })
+    }
+}
+
+// ---- glEGLImageTargetRenderbufferStorageOES (0x018b)
+
+/// Fixed arguments of `glEGLImageTargetRenderbufferStorageOES` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct EGLImageTargetRenderbufferStorageOESArgs {
+    pub target: u32,
+    pub _pad0: [u8; 4],
+    pub image: u64,
+}
+const _: () = assert!(size_of::<EGLImageTargetRenderbufferStorageOESArgs>() == 16);
+
+/// `glEGLImageTargetRenderbufferStorageOES`: asynchronous, scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EGLImageTargetRenderbufferStorageOES {
+    pub target: u32,
+    /// an opaque pointer-sized handle
+    pub image: u64,
+}
+
+impl EGLImageTargetRenderbufferStorageOES {
+    pub const OPCODE: Opcode = Opcode::EGLImageTargetRenderbufferStorageOES;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::EGLImageTargetRenderbufferStorageOES as u32;
+        let args = EGLImageTargetRenderbufferStorageOESArgs { target: self.target, image: self.image, _pad0: [0; 4] };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<EGLImageTargetRenderbufferStorageOESArgs>("glEGLImageTargetRenderbufferStorageOES", body)?;
+        zero_padding("glEGLImageTargetRenderbufferStorageOES", &[&a._pad0])?;
+        r.finish()?;
+        Ok(Self { target: a.target, image: a.image })
+    }
+}
+
 // ---- eglBindAPI (0x1000)
 
 /// Fixed arguments of `eglBindAPI` on the wire.
@@ -25920,6 +26007,8 @@ pub enum Command<'a> {
     GetFloatiVOES(GetFloatiVOES),
     WireReadMapped(WireReadMapped),
     WireWriteMapped(WireWriteMapped<'a>),
+    EGLImageTargetTexture2DOES(EGLImageTargetTexture2DOES),
+    EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES),
     EglBindAPI(EglBindAPI),
     EglBindTexImage(EglBindTexImage),
     EglChooseConfig(EglChooseConfig<'a>),
@@ -26358,6 +26447,8 @@ impl<'a> Command<'a> {
             Command::GetFloatiVOES(_) => Opcode::GetFloatiVOES,
             Command::WireReadMapped(_) => Opcode::WireReadMapped,
             Command::WireWriteMapped(_) => Opcode::WireWriteMapped,
+            Command::EGLImageTargetTexture2DOES(_) => Opcode::EGLImageTargetTexture2DOES,
+            Command::EGLImageTargetRenderbufferStorageOES(_) => Opcode::EGLImageTargetRenderbufferStorageOES,
             Command::EglBindAPI(_) => Opcode::EglBindAPI,
             Command::EglBindTexImage(_) => Opcode::EglBindTexImage,
             Command::EglChooseConfig(_) => Opcode::EglChooseConfig,
@@ -26796,6 +26887,8 @@ impl<'a> Command<'a> {
             Command::GetFloatiVOES(c) => c.encode(buf),
             Command::WireReadMapped(c) => c.encode(buf),
             Command::WireWriteMapped(c) => c.encode(buf),
+            Command::EGLImageTargetTexture2DOES(c) => c.encode(buf),
+            Command::EGLImageTargetRenderbufferStorageOES(c) => c.encode(buf),
             Command::EglBindAPI(c) => c.encode(buf),
             Command::EglBindTexImage(c) => c.encode(buf),
             Command::EglChooseConfig(c) => c.encode(buf),
@@ -27238,6 +27331,8 @@ impl Command<'_> {
             Command::GetFloatiVOES(_) => 0,
             Command::WireReadMapped(_) => 0,
             Command::WireWriteMapped(c) => c.data.len() * 1,
+            Command::EGLImageTargetTexture2DOES(_) => 0,
+            Command::EGLImageTargetRenderbufferStorageOES(_) => 0,
             Command::EglBindAPI(_) => 0,
             Command::EglBindTexImage(_) => 0,
             Command::EglChooseConfig(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
@@ -27680,6 +27775,8 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Command<'_>, &[u8]), DecodeError>
         Opcode::GetFloatiVOES => Command::GetFloatiVOES(GetFloatiVOES::decode(body)?),
         Opcode::WireReadMapped => Command::WireReadMapped(WireReadMapped::decode(body)?),
         Opcode::WireWriteMapped => Command::WireWriteMapped(WireWriteMapped::decode(body)?),
+        Opcode::EGLImageTargetTexture2DOES => Command::EGLImageTargetTexture2DOES(EGLImageTargetTexture2DOES::decode(body)?),
+        Opcode::EGLImageTargetRenderbufferStorageOES => Command::EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES::decode(body)?),
         Opcode::EglBindAPI => Command::EglBindAPI(EglBindAPI::decode(body)?),
         Opcode::EglBindTexImage => Command::EglBindTexImage(EglBindTexImage::decode(body)?),
         Opcode::EglChooseConfig => Command::EglChooseConfig(EglChooseConfig::decode(body)?),
@@ -30875,6 +30972,16 @@ pub mod sample {
             let p_size = e.count() as i64;
             let p_data = { let k = e.n_for(Expect::from_len(len_of(p_size))); e.vec(arena, k, |e| e.u8()) };
             Command::WireWriteMapped(WireWriteMapped { buffer: p_buffer, offset: p_offset, size: p_size, data: p_data })
+        }
+        Opcode::EGLImageTargetTexture2DOES => {
+            let p_target = e.u32();
+            let p_image = e.u64();
+            Command::EGLImageTargetTexture2DOES(EGLImageTargetTexture2DOES { target: p_target, image: p_image })
+        }
+        Opcode::EGLImageTargetRenderbufferStorageOES => {
+            let p_target = e.u32();
+            let p_image = e.u64();
+            Command::EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES { target: p_target, image: p_image })
         }
         Opcode::EglBindAPI => {
             let p_api = e.u32();
