@@ -126,6 +126,26 @@ if section != "sync":
     check("an unknown attribute is EGL_BAD_ATTRIBUTE",
           choose([0x1234, 1]) is None and error() == EGL_BAD_ATTRIBUTE)
     check("an unknown config is EGL_BAD_CONFIG", attrib(vp(0x7fff0000), RED) is None and error() == EGL_BAD_CONFIG)
+    # A pbuffer renders in its config: a depth-less RGB565 request gets a surface
+    # without depth (the same sizes as natively, whichever config sorts first).
+    egl.eglCreatePbufferSurface.restype = vp
+    egl.eglCreatePbufferSurface.argtypes = [vp, vp, ctypes.POINTER(EGLint)]
+    egl.eglMakeCurrent.argtypes = [vp, vp, vp, vp]
+    egl.eglCreateContext.argtypes = [vp, vp, vp, ctypes.POINTER(EGLint)]
+    small = choose(pbuffer_es3 + [RED, 5, GREEN, 6, BLUE, 5, DEPTH, 0])[0]
+    surface = egl.eglCreatePbufferSurface(dpy, small, (EGLint * 5)(0x3057, 4, 0x3056, 4, 0x3038))
+    pctx = egl.eglCreateContext(dpy, small, None, (EGLint * 3)(0x3098, 3, 0x3038))
+    if surface and pctx and egl.eglMakeCurrent(dpy, surface, surface, pctx):
+        sizes = []
+        for pname in (0x0D52, 0x0D53, 0x0D54, 0x0D56):  # GL_RED/GREEN/BLUE/DEPTH_BITS
+            v = ctypes.c_int()
+            gl.glGetIntegerv(pname, ctypes.byref(v))
+            sizes.append(v.value)
+        print("same: pbuffer of the rgb565 request renders with bits %s" % sizes)
+        check("that pbuffer has no depth buffer", sizes[3] == 0)
+        egl.eglMakeCurrent(dpy, None, None, None)
+    else:
+        check("a pbuffer in the rgb565 config: 0x%x" % error(), False)
 if section == "configs":
     egl.eglTerminate(dpy)
     print("failures: %d" % len(failures))

@@ -209,12 +209,13 @@ impl HostDisplay {
 }
 
 impl HostDisplay {
-    /// A `width`×`height` pbuffer with 8-bit RGBA, 24-bit depth and 8-bit stencil: what
-    /// a client's pbuffer surface renders into on the host. Any thread may create it;
-    /// a context's thread makes it current with its context.
-    pub fn create_pbuffer(&self, width: i32, height: i32) -> Result<HostSurface, BackendError> {
+    /// A `width`×`height` pbuffer of the host config `config_id` (0: 8-bit RGBA, 24-bit
+    /// depth, 8-bit stencil): what a client's pbuffer surface renders into on the host.
+    /// Any thread may create it; a context's thread makes it current with its context.
+    pub fn create_pbuffer(&self, width: i32, height: i32, config_id: u32) -> Result<HostSurface, BackendError> {
         let inner = self.inner;
-        let wanted = [
+        let by_id = [egl::CONFIG_ID, config_id as egl::Int, egl::NONE];
+        let default = [
             egl::SURFACE_TYPE,
             egl::PBUFFER_BIT,
             egl::RENDERABLE_TYPE,
@@ -233,8 +234,10 @@ impl HostDisplay {
             8,
             egl::NONE,
         ];
-        let config = egl_call("eglChooseConfig", || inner.egl.choose_first_config(inner.display, &wanted))?
-            .ok_or(BackendError::Egl { call: "eglChooseConfig", detail: "no RGBA8 D24S8 pbuffer config".into() })?;
+        let wanted: &[egl::Int] = if config_id == 0 { &default } else { &by_id };
+        let config = egl_call("eglChooseConfig", || inner.egl.choose_first_config(inner.display, wanted))?.ok_or(
+            BackendError::Egl { call: "eglChooseConfig", detail: format!("no pbuffer config (id {config_id})") },
+        )?;
         let attribs = [egl::WIDTH, width.max(1), egl::HEIGHT, height.max(1), egl::NONE];
         let raw =
             egl_call("eglCreatePbufferSurface", || inner.egl.create_pbuffer_surface(inner.display, config, &attribs))?;

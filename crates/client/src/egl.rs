@@ -8,8 +8,7 @@
 //! glFinish through the current context, hence signaled from the start. It does not
 //! know pointers (the ICD turns them into slices) or GL.
 //!
-//! Status: a pbuffer's host surface is RGBA8 D24S8 whatever the config (the config id
-//! does not travel with `CreateSurface` yet); window surfaces are the frames issue's.
+//! Status: window surfaces are the frames issue's.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -562,7 +561,8 @@ pub fn create_pbuffer_surface(dpy: u64, config: u64, attribs: &[i32]) -> Result<
     }
     let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
     drop(st);
-    let request = wire::control::CreateSurfaceRequest { width: width as u32, height: height as u32 };
+    // The handle of a config is its host EGL_CONFIG_ID (configs mirror the host's).
+    let request = wire::control::CreateSurfaceRequest::new(width as u32, height as u32, config as u32);
     let reply = connection
         .call(wire::control::ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&request))
         .map_err(|_| EGL_BAD_ALLOC)?;

@@ -276,7 +276,7 @@ fn create_surface(
         (false, Some(backend)) => Some(Arc::new(
             backend
                 .display()
-                .create_pbuffer(request.width as i32, request.height as i32)
+                .create_pbuffer(request.width as i32, request.height as i32, request.config_id)
                 .map_err(|e| ControlFailure::internal(format!("cannot create the host pbuffer: {e}")))?,
         )),
         // The loopback executor renders nothing: the surface is bookkeeping.

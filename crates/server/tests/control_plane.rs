@@ -209,7 +209,7 @@ fn surfaces_are_created_bound_and_destroyed() {
     let server = start();
     let mut s = server.connect();
     let context = create_context(&mut s);
-    let request = wire::control::CreateSurfaceRequest { width: 32, height: 16 };
+    let request = wire::control::CreateSurfaceRequest::new(32, 16, 0);
     let reply = s.call(ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&request)).unwrap();
     let surface = HandlePayload::parse(&reply).unwrap().handle;
     let bind = |s: &mut Session, surface| {
@@ -221,7 +221,7 @@ fn surfaces_are_created_bound_and_destroyed() {
     assert_eq!(bind(&mut s, 0).0, ControlStatus::Ok);
     assert_eq!(bind(&mut s, 12345).0, ControlStatus::NotFound);
     assert_eq!(stats(&mut s).surfaces, 1);
-    let too_big = wire::control::CreateSurfaceRequest { width: 1 << 20, height: 1 };
+    let too_big = wire::control::CreateSurfaceRequest::new(1 << 20, 1, 0);
     let (header, _, _) = s.control(ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&too_big), &[]).unwrap();
     assert_eq!(status(&header), ControlStatus::InvalidArgument);
     let handle = HandlePayload { handle: surface };

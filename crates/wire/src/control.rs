@@ -390,18 +390,30 @@ fn read_exact<T: FromBytes>(what: &'static str, payload: &[u8]) -> Result<T, Con
     })
 }
 
-/// Payload of `CreateSurface`: a pbuffer of this size (the reply is its handle).
+/// Payload of `CreateSurface`: a pbuffer of this size in the host config `config_id`
+/// (the `EGL_CONFIG_ID` of a config `QueryConfigs` listed; 0 for the server's choice).
+/// The reply is its handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct CreateSurfaceRequest {
     pub width: u32,
     pub height: u32,
+    pub config_id: u32,
+    pub _pad: u32,
 }
-const _: () = assert!(size_of::<CreateSurfaceRequest>() == 8);
+const _: () = assert!(size_of::<CreateSurfaceRequest>() == 16);
 
 impl CreateSurfaceRequest {
+    pub fn new(width: u32, height: u32, config_id: u32) -> Self {
+        Self { width, height, config_id, _pad: 0 }
+    }
+
     pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
-        read_exact("CreateSurface payload", payload)
+        let r: Self = read_exact("CreateSurface payload", payload)?;
+        if r._pad != 0 {
+            return Err(ControlError::NonzeroPadding { what: "CreateSurface", value: u64::from(r._pad) });
+        }
+        Ok(r)
     }
 }
 
