@@ -23,10 +23,17 @@ __EGL_VENDOR_LIBRARY_FILENAMES=/usr/share/glvnd/egl_vendor.d/50_mesa.json run "$
 echo "piglit.sh: through glwire"
 # One render server for the whole run, started here so its survival can be checked:
 # every test of the run is a client of it.
-./target/release/glwire serve --socket "$out/server.sock" > "$out/server.log" 2>&1 &
+# The socket's directory must be private (mode 0700): serve refuses any other.
+rm -rf "$out/server" && mkdir -m 700 "$out/server"
+./target/release/glwire serve --socket "$out/server/gpu0" > "$out/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do [ -S "$out/server.sock" ] && break; sleep 0.1; done
-./target/release/glwire run --socket "$out/server.sock" -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
+for _ in $(seq 100); do [ -S "$out/server/gpu0" ] && break; sleep 0.1; done
+if [ ! -S "$out/server/gpu0" ]; then
+    echo "piglit.sh: the render server did not start:" >&2
+    cat "$out/server.log" >&2
+    exit 1
+fi
+./target/release/glwire run --socket "$out/server/gpu0" -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
 if kill -0 "$server" 2>/dev/null; then
     echo "render server: still running after the whole run (pid $server, log $out/server.log)"
     kill -TERM "$server"

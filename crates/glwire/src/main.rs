@@ -64,7 +64,7 @@ fn main() -> ExitCode {
                 "GLES extensions offered: {} ({GLES_EXTENSION_COMMANDS} commands of their own; the rest alias core commands)",
                 GLES_EXTENSIONS.len()
             );
-            println!("EGL functions forwarded: {egl}");
+            println!("EGL functions with a wire layout: {egl} (the ICD answers EGL through control requests)");
             ExitCode::SUCCESS
         }
     }

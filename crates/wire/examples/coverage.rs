@@ -82,7 +82,7 @@ fn main() {
         sync,
         totals[0] - sync
     );
-    println!("EGL functions forwarded: {} ({} round-trip)", totals[1], covered[1]);
+    println!("EGL functions with a wire layout: {} ({} round-trip)", totals[1], covered[1]);
     println!(
         "GLES extensions offered: {}; their commands not in core: {} ({} round-trip)",
         GLES_EXTENSIONS.len(),
