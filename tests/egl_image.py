@@ -1,7 +1,8 @@
 """An unmodified GLES 2 program sharing a texture level through an EGLImage, through
 ctypes like tests/egl_clear.py (the steps of piglit's egl-gl_oes_egl_image, checked):
 eglCreateImageKHR from mip level 1 of a texture, glEGLImageTargetTexture2DOES into a
-second texture, which then has that level's size; a wrong target and an unknown image
+second texture, which then has that level's size, and glEGLImageTargetTexStorageEXT into
+a third; a wrong target, an attribute list and an unknown image
 are GL errors (natively, Mesa takes any pointer as an image and crashes on the unknown
 one: the server is what refuses it); eglDestroyImageKHR. Prints each check; exits 0
 when all hold."""
@@ -58,6 +59,16 @@ w, h = ctypes.c_int(), ctypes.c_int()
 gl.glGetTexLevelParameteriv(TEX2D, 0, 0x1000, ctypes.byref(w))
 gl.glGetTexLevelParameteriv(TEX2D, 0, 0x1001, ctypes.byref(h))
 check("the second texture has level 1's size: %dx%d" % (w.value, h.value), (w.value, h.value) == (128, 128))
+storage = ctypes.CFUNCTYPE(None, ctypes.c_uint, vp, vp)(egl.eglGetProcAddress(b"glEGLImageTargetTexStorageEXT"))
+c = ctypes.c_uint()
+gl.glGenTextures(1, ctypes.byref(c))
+gl.glBindTexture(TEX2D, c)
+storage(TEX2D, image, ctypes.cast((ctypes.c_int * 2)(0x1234, 0), vp))
+check("EXT_EGL_image_storage refuses a non-empty attribute list", gl.glGetError() == 0x0501)
+storage(TEX2D, image, None)
+immutable = ctypes.c_int()
+gl.glGetTexParameteriv(TEX2D, 0x912F, ctypes.byref(immutable))  # GL_TEXTURE_IMMUTABLE_FORMAT
+check("EXT_EGL_image_storage makes an immutable texture", immutable.value == 1 and gl.glGetError() == 0)
 check("eglDestroyImageKHR", destroy(dpy, image) == 1)
 check("destroying it twice is EGL_BAD_PARAMETER", destroy(dpy, image) == 0 and egl.eglGetError() == 0x300C)
 error = gl.glGetError()

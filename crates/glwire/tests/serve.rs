@@ -550,7 +550,7 @@ fn hand_sized_calls_work_through_glwire_run() {
 #[test]
 fn egl_images_work_through_glwire_run() {
     let text = run_script("egl_image.py");
-    assert_eq!(text.matches("ok ").count(), 9, "{text}");
+    assert_eq!(text.matches("ok ").count(), 11, "{text}");
 }
 
 /// glMapBufferRange, glFlushMappedBufferRange, glUnmapBuffer, glGetBufferPointerv and

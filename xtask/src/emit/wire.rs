@@ -666,8 +666,9 @@ pub fn commands_file(m: &Model) -> String {
         };
         let extension = c.extension.as_ref().map_or("None".to_owned(), |e| format!("Some(\"{e}\")"));
         let hand_checked = c.params.iter().any(|p| p.kind.hand_counted());
+        let handles = c.api == Api::Gles && c.params.iter().any(|p| p.kind == Kind::Handle);
         o.line(format!(
-            "            Opcode::{} => &CommandInfo {{ name: \"{}\", api: Api::{api}, sync: {}, sizing: Sizing::{sizing}, extension: {extension}, hand_counted: {hand_checked}, private: {} }},",
+            "            Opcode::{} => &CommandInfo {{ name: \"{}\", api: Api::{api}, sync: {}, sizing: Sizing::{sizing}, extension: {extension}, hand_counted: {hand_checked}, handles: {handles}, private: {} }},",
             c.rust, c.c_name, c.sync, c.private
         ));
     }

@@ -436,10 +436,11 @@ impl Validator {
         self.image_in_use = None;
         match self.check_known(host, cmd) {
             Some(verdict) => verdict,
-            // An array sized by a hand rule that no rule above checks: the host could
-            // read or write past what the client sent. Refused, loudly: it is a gap in
+            // An array sized by a hand rule, or a handle, that no rule above checks: the
+            // host could read or write past what the client sent, or take a client value
+            // for a host pointer. Refused, loudly: it is a gap in
             // this validator (a test keeps the set empty).
-            None if cmd.opcode().info().hand_counted => {
+            None if cmd.opcode().info().hand_counted || cmd.opcode().info().handles => {
                 tracing::error!(command = cmd.opcode().info().name, "no validation rule; refused");
                 Verdict::error(GL_INVALID_OPERATION)
             }
@@ -738,6 +739,9 @@ impl Validator {
             Command::WireReadMapped(c) if usize::try_from(c.size).is_ok_and(|l| l > MAX_OUTPUT_BYTES) => {
                 Verdict::error(GL_OUT_OF_MEMORY)
             }
+            // The callback and its user pointer are client addresses; the executor passes
+            // the host NULL for both (backend-gles `hand::debug_message_callback`).
+            Command::DebugMessageCallback(_) => run(cmd),
             // EGLImages: session handles, never host pointers.
             Command::EGLImageTargetTexture2DOES(c) => match self.host_image(c.image) {
                 Some(image) => run(Command::EGLImageTargetTexture2DOES(EGLImageTargetTexture2DOES { image, ..c })),
@@ -749,6 +753,16 @@ impl Validator {
                         image,
                         ..c
                     }))
+                }
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::EGLImageTargetTexStorageEXT(c) => match self.host_image(c.image) {
+                Some(image) => run(Command::EGLImageTargetTexStorageEXT(EGLImageTargetTexStorageEXT { image, ..c })),
+                None => Verdict::error(GL_INVALID_VALUE),
+            },
+            Command::EGLImageTargetTextureStorageEXT(c) => match self.host_image(c.image) {
+                Some(image) => {
+                    run(Command::EGLImageTargetTextureStorageEXT(EGLImageTargetTextureStorageEXT { image, ..c }))
                 }
                 None => Verdict::error(GL_INVALID_VALUE),
             },
@@ -842,12 +856,14 @@ mod tests {
         }
     }
 
-    /// Every command with a hand-sized array has a rule: none reaches the refusal for
-    /// commands the validator does not know how to bound.
+    /// Every command with a hand-sized array or a handle has a rule: none reaches the
+    /// refusal for commands the validator does not know how to bound.
     #[test]
-    fn every_hand_counted_command_has_a_rule() {
+    fn every_hand_counted_or_handle_command_has_a_rule() {
         let mut missing = Vec::new();
-        for op in Opcode::ALL.into_iter().filter(|op| op.info().hand_counted) {
+        let checked = Opcode::ALL.into_iter().filter(|op| op.info().hand_counted || op.info().handles);
+        assert!(checked.clone().any(|op| op.info().handles), "commands with handles exist");
+        for op in checked {
             let arena = Bump::new();
             let entropy = [7u8; 256];
             let cmd = sample::command(op, &mut Entropy::new(&entropy), &arena);

@@ -77,6 +77,9 @@ pub struct CommandInfo {
     /// state, an index type) the decoder cannot check: the server's validator must,
     /// before the host reads or writes it.
     pub hand_counted: bool,
+    /// A GLES argument is a pointer-sized handle (GLsync, GLeglImageOES, a callback):
+    /// a client value the server's validator must turn into a host one, or drop.
+    pub handles: bool,
     /// glwire's own command between the ICD and the server (no GL entry point).
     pub private: bool,
 }
