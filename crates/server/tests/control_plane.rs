@@ -230,6 +230,36 @@ fn surfaces_are_created_bound_and_destroyed() {
     assert!(s.call(ControlKind::DestroySurface, zerocopy::IntoBytes::as_bytes(&handle)).is_err());
 }
 
+/// EGLImage requests with a context of another session or none, a GL object that is no
+/// texture, or an image that does not exist are refused with the matching status and
+/// the session goes on; a truncated payload is a protocol error.
+#[test]
+fn bad_image_requests_are_refused() {
+    let server = start();
+    let mut s = server.connect();
+    let context = create_context(&mut s);
+    let request = |context| wire::control::CreateImageRequest {
+        context,
+        target: 0x30B1, // EGL_GL_TEXTURE_2D_KHR
+        buffer: 4242,   // never created
+        level: 0,
+        zoffset: 0,
+        preserved: 0,
+        _pad: 0,
+    };
+    let ask = |s: &mut Session, kind, bytes: &[u8]| status(&s.control(kind, bytes, &[]).unwrap().0);
+    let image = ControlKind::CreateImage;
+    assert_eq!(ask(&mut s, image, zerocopy::IntoBytes::as_bytes(&request(999))), ControlStatus::NotFound);
+    // No such texture (or, on a server without host GL, no GL at all): refused.
+    assert_eq!(ask(&mut s, image, zerocopy::IntoBytes::as_bytes(&request(context))), ControlStatus::InvalidArgument);
+    let none = HandlePayload { handle: 77 };
+    assert_eq!(ask(&mut s, ControlKind::DestroyImage, zerocopy::IntoBytes::as_bytes(&none)), ControlStatus::NotFound);
+    assert_eq!(stats(&mut s).contexts, 1, "the session goes on");
+    // A malformed payload is a protocol error: it ends the session.
+    let whole = request(context);
+    assert_eq!(ask(&mut s, image, &zerocopy::IntoBytes::as_bytes(&whole)[..20]), ControlStatus::ProtocolError);
+}
+
 #[test]
 fn unknown_and_unsupported_kinds_get_not_supported() {
     let server = start();
