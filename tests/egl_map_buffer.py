@@ -72,6 +72,11 @@ gl.glUnmapBuffer(ARRAY)
 check("glMapBufferOES maps the whole buffer for writing",
       read_back(ARRAY, 15, 1) == [77] and read_back(ARRAY, 0, 8) == [0, 1, 200, 201, 4, 5, 6, 7])
 
+p = gl.glMapBufferRange(ARRAY, 0, 8, WRITE | 0x4)  # GL_MAP_INVALIDATE_RANGE_BIT
+ctypes.memset(p, 0, 8)
+gl.glUnmapBuffer(ARRAY)
+check("zeros written into an invalidated range land", read_back(ARRAY, 0, 8) == [0] * 8)
+
 storage = ctypes.CFUNCTYPE(None, ctypes.c_uint, ctypes.c_ssize_t, vp, ctypes.c_uint)(
     egl.eglGetProcAddress(b"glBufferStorageEXT"))
 src, dst = ctypes.c_uint(), ctypes.c_uint()

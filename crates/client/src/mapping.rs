@@ -30,6 +30,9 @@ pub(crate) struct Mapping {
     pub access: u32,
     pub copy: Vec<u8>,
     host: Vec<u8>,
+    /// False while the host's bytes are unknown (a map that invalidated its range sends
+    /// none back): then a write sends every byte of its range, zeros included.
+    known: bool,
 }
 
 /// Unchanged bytes between two changed runs up to which the runs travel as one.
@@ -45,8 +48,12 @@ impl Mapping {
         self.has(GL_MAP_PERSISTENT_BIT | GL_MAP_WRITE_BIT) && !self.has(GL_MAP_FLUSH_EXPLICIT_BIT)
     }
 
-    /// The runs of bytes in `within` the program changed since the host last had them.
+    /// The runs of bytes in `within` the program changed since the host last had them
+    /// (all of `within` while the host's bytes are unknown).
     fn changed_runs(&self, within: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+        if !self.known {
+            return if within.is_empty() { Vec::new() } else { vec![within] };
+        }
         let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
         let (copy, host) = (&self.copy[within.clone()], &self.host[within.clone()]);
         let mut i = 0;
@@ -140,7 +147,7 @@ impl Context {
     ) -> Result<*mut u8, CallError> {
         let buffer = self.bound_buffer(target);
         let cmd = Command::MapBufferRange(MapBufferRange { target, offset, length, access });
-        let copy = {
+        let (copy, known) = {
             let reply = self.call(&cmd)?;
             let body = reply_body(reply.as_bytes(), Opcode::MapBufferRange as u32)?;
             let Some(bytes) = MapBufferRangeReply::decode(body)?.ret else { return Ok(std::ptr::null_mut()) };
@@ -148,13 +155,15 @@ impl Context {
             if !bytes.is_empty() && bytes.len() != len {
                 return Err(CallError::Protocol(format!("a map of {len} bytes came back with {}", bytes.len())));
             }
+            // No bytes for a range of some: the map invalidated it.
+            let known = bytes.len() == len;
             let mut copy = Vec::new();
             if copy.try_reserve_exact(len).is_ok() {
                 copy.extend_from_slice(bytes);
                 copy.resize(len, 0);
-                Some(copy)
+                (Some(copy), known)
             } else {
-                None
+                (None, known)
             }
         };
         let Some(mut copy) = copy else {
@@ -166,7 +175,7 @@ impl Context {
         // A buffer is mapped at most once at a time (GL refuses a second map), so this
         // replaces only a mapping GL already ended (glBufferData unmaps implicitly).
         let host = copy.clone();
-        self.mappings.insert(buffer, Mapping { access, copy, host });
+        self.mappings.insert(buffer, Mapping { access, copy, host, known });
         Ok(ptr)
     }
 
@@ -261,6 +270,7 @@ impl Context {
                 let n = bytes.len().min(m.copy.len());
                 m.copy[..n].copy_from_slice(&bytes[..n]);
                 m.host[..n].copy_from_slice(&bytes[..n]);
+                m.known |= n == m.copy.len();
             }
         }
         Ok(())
@@ -269,12 +279,15 @@ impl Context {
     /// Sends the bytes of `within` the program changed into the host mapping of
     /// `buffer`; the host then has them.
     fn write_changes(&mut self, buffer: u32, m: &mut Mapping, within: std::ops::Range<usize>) -> Result<(), CallError> {
+        let whole = within == (0..m.copy.len());
         for run in m.changed_runs(within) {
             let bytes = &m.copy[run.clone()];
             let cmd = WireWriteMapped { buffer, offset: run.start as i64, size: bytes.len() as i64, data: bytes };
             self.queue(&Command::WireWriteMapped(cmd))?;
             m.host[run.clone()].copy_from_slice(bytes);
         }
+        // Sent whole, the host now has exactly the copy.
+        m.known |= whole;
         Ok(())
     }
 }
@@ -284,7 +297,18 @@ mod tests {
     use super::*;
 
     fn mapping(host: &[u8]) -> Mapping {
-        Mapping { access: GL_MAP_WRITE_BIT, copy: host.to_vec(), host: host.to_vec() }
+        Mapping { access: GL_MAP_WRITE_BIT, copy: host.to_vec(), host: host.to_vec(), known: true }
+    }
+
+    /// After an invalidating map the host's bytes are unknown: zeros the program wrote
+    /// must travel too.
+    #[test]
+    fn an_unknown_host_range_goes_whole() {
+        let mut m = mapping(&[0; 100]);
+        m.known = false;
+        assert_eq!(m.changed_runs(0..100), vec![0..100]);
+        assert_eq!(m.changed_runs(10..20), vec![10..20]);
+        assert!(m.changed_runs(5..5).is_empty());
     }
 
     #[test]

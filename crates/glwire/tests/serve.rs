@@ -558,7 +558,7 @@ fn egl_images_work_through_glwire_run() {
 #[test]
 fn mapped_buffers_work_through_glwire_run() {
     let text = run_script("egl_map_buffer.py");
-    assert_eq!(text.matches("ok ").count(), 9, "{text}");
+    assert_eq!(text.matches("ok ").count(), 10, "{text}");
 }
 
 /// Client-side vertex arrays (the program's memory, no buffer bound) and client-memory
