@@ -67,6 +67,20 @@ error = gl.glGetError()
 low_left = list(pixels[0:4])
 up_right = list(pixels[(7 * 8 + 7) * 4:(7 * 8 + 7) * 4 + 4])
 print("lower left:", low_left, "upper right:", up_right, "error: 0x%x" % error)
+
+# The attribute's pointer reads back as the program set it: its own memory, then an
+# offset into a buffer.
+pointer = vp()
+gl.glGetVertexAttribPointerv(0, 0x8645, ctypes.byref(pointer))  # GL_VERTEX_ATTRIB_ARRAY_POINTER
+client_pointer_ok = pointer.value == ctypes.addressof(tri)
+buf = ctypes.c_uint()
+gl.glGenBuffers(1, ctypes.byref(buf))
+gl.glBindBuffer(0x8892, buf)
+gl.glVertexAttribPointer(0, 2, 0x1406, 0, 0, vp(24))
+gl.glGetVertexAttribPointerv(0, 0x8645, ctypes.byref(pointer))
+offset_ok = pointer.value == 24
+print("attribute pointer: client memory %s, buffer offset %s" % (client_pointer_ok, offset_ok))
 egl.eglMakeCurrent(vp(dpy), None, None, None)
 egl.eglTerminate(vp(dpy))
-sys.exit(0 if low_left == [255, 0, 0, 255] and up_right == [0, 255, 0, 255] and error == 0 else 1)
+ok = low_left == [255, 0, 0, 255] and up_right == [0, 255, 0, 255] and error == 0
+sys.exit(0 if ok and client_pointer_ok and offset_ok else 1)

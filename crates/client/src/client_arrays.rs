@@ -102,6 +102,12 @@ impl ClientArrays {
         }
     }
 
+    /// The program's pointer for attribute `index` when it points into the program's
+    /// memory (the server only knows where glwire copied the vertices to).
+    pub fn client_pointer(&self, index: u32) -> Option<u64> {
+        self.attribs.get(index as usize).filter(|a| a.client).map(|a| a.pointer)
+    }
+
     fn in_use(&self) -> bool {
         self.attribs.iter().any(|a| a.enabled && a.client)
     }

@@ -239,6 +239,29 @@ impl Context {
         sent.map_err(CallError::from)
     }
 
+    /// `glGetVertexAttribPointerv`: the program's own pointer for an attribute in its
+    /// memory (default vertex array), otherwise the offset the server holds.
+    pub fn vertex_attrib_pointer(&mut self, index: u32, pname: u32) -> Result<u64, CallError> {
+        const GL_VERTEX_ATTRIB_ARRAY_POINTER: u32 = 0x8645;
+        if pname != GL_VERTEX_ATTRIB_ARRAY_POINTER {
+            return Err(CallError::INVALID_ENUM);
+        }
+        if self.vao == 0 {
+            if let Some(p) = self.client_arrays.client_pointer(index) {
+                return Ok(p);
+            }
+        }
+        let query = Command::GetVertexAttribPointerv(wire::commands::GetVertexAttribPointerv {
+            index,
+            pname,
+            pointer: Some(1),
+        });
+        let reply = self.call(&query)?;
+        let body = wire::codec::reply_body(reply.as_bytes(), wire::commands::Opcode::GetVertexAttribPointerv as u32)?;
+        let r = wire::commands::GetVertexAttribPointervReply::decode(body)?;
+        Ok(r.pointer.and_then(|p| p.first().copied()).unwrap_or(0))
+    }
+
     /// A buffer name from the server (one round trip, once per context).
     fn gen_buffer(&mut self) -> Result<u32, CallError> {
         let gen = Command::GenBuffers(wire::commands::GenBuffers { n: 1, buffers: Some(1) });

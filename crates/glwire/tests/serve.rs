@@ -567,4 +567,5 @@ fn mapped_buffers_work_through_glwire_run() {
 fn client_side_vertex_arrays_draw_through_glwire_run() {
     let text = run_script("egl_client_arrays.py");
     assert!(text.contains("lower left: [255, 0, 0, 255] upper right: [0, 255, 0, 255] error: 0x0"), "{text}");
+    assert!(text.contains("attribute pointer: client memory True, buffer offset True"), "{text}");
 }

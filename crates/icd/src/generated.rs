@@ -1112,23 +1112,6 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribiv(index: GLuint, pname: GLenum
     })
 }
 
-/// `glGetVertexAttribPointerv`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGetVertexAttribPointerv(index: GLuint, pname: GLenum, pointer: *mut *mut c_void) {
-    entry::gl("glGetVertexAttribPointerv", (), |cx| {
-        let pointer_cap = ptr::out_cap(pointer.is_null(), Some(1usize));
-        let reply = cx.call(&Command::GetVertexAttribPointerv(GetVertexAttribPointerv { index: index as u32, pname: pname as u32, pointer: pointer_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GetVertexAttribPointerv as u32)?;
-        let r = GetVertexAttribPointervReply::decode(body)?;
-        // SAFETY: the glGetVertexAttribPointerv contract: `pointer` has room for the capacity asked for.
-        unsafe { ptr::output(pointer.cast::<u64>(), pointer_cap, r.pointer) };
-        Ok(())
-    })
-}
-
 /// `glHint`, forwarded to the server.
 ///
 /// # Safety
@@ -6343,7 +6326,7 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         277 => glGetUniformuiv as *const c_void,
         278 => glGetVertexAttribIiv as *const c_void,
         279 => glGetVertexAttribIuiv as *const c_void,
-        280 => glGetVertexAttribPointerv as *const c_void,
+        280 => crate::gl_hand::glGetVertexAttribPointerv as *const c_void,
         281 => glGetVertexAttribfv as *const c_void,
         282 => glGetVertexAttribiv as *const c_void,
         283 => glGetnUniformfv as *const c_void,

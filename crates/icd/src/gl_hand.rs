@@ -92,6 +92,22 @@ pub(crate) unsafe extern "C" fn glGetBufferPointerv(target: GLenum, pname: GLenu
     })
 }
 
+/// `glGetVertexAttribPointerv`: the pointer or offset the program set.
+///
+/// # Safety
+/// Called by the program through libglvnd: `pointer` is NULL or has room for a pointer.
+#[allow(non_snake_case)]
+pub(crate) unsafe extern "C" fn glGetVertexAttribPointerv(index: GLuint, pname: GLenum, pointer: *mut *mut c_void) {
+    entry::gl("glGetVertexAttribPointerv", (), |cx| {
+        let p = cx.vertex_attrib_pointer(index, pname)?;
+        if !pointer.is_null() {
+            // SAFETY: the caller's contract: `pointer` has room for one pointer.
+            unsafe { pointer.write(p as usize as *mut c_void) };
+        }
+        Ok(())
+    })
+}
+
 /// The draw count as a length, or GL_INVALID_VALUE on the context when negative.
 fn draws(drawcount: GLsizei) -> Option<usize> {
     match usize::try_from(drawcount) {

@@ -689,7 +689,14 @@ impl Validator {
             // Host pointers never go back.
             Command::GetPointerv(c) => pointer_out!(GetPointerv, c, params),
             Command::GetBufferPointerv(c) => pointer_out!(GetBufferPointerv, c, params),
-            Command::GetVertexAttribPointerv(c) => pointer_out!(GetVertexAttribPointerv, c, pointer),
+            // An attribute's "pointer" on the host is always the offset the client gave
+            // (attributes only point into buffers here), never a host address.
+            Command::GetVertexAttribPointerv(c) => {
+                let mut c = c;
+                let (cap, fixup) = sized_out(c.pointer, 1);
+                c.pointer = cap;
+                Verdict::Run(Command::GetVertexAttribPointerv(c), fixup)
+            }
             // Sync objects: client ids, never host pointers.
             Command::FenceSync(_) => {
                 if self.syncs().is_full() {

@@ -6306,6 +6306,8 @@ pub struct GetVertexAttribPointervArgs {
 const _: () = assert!(size_of::<GetVertexAttribPointervArgs>() == 16);
 
 /// `glGetVertexAttribPointerv`: synchronous, len.
+///
+/// A client-memory attribute's pointer is the program's, which only the ICD knows; the server holds offsets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GetVertexAttribPointerv {
     pub index: u32,
