@@ -6,6 +6,7 @@
 //!
 //! Executors are built *on* the context thread by an [`ExecutorFactory`], because a host
 //! GL context is bound to the thread that created it; so an executor need not be `Send`.
+//! A factory is told which [`ShareGroup`] to join (EGL share groups).
 
 use std::sync::{Arc, Mutex};
 use wire::commands::{empty_reply, Command};

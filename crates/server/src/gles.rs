@@ -6,8 +6,9 @@
 //! kept here and returned by `glGetError` before the host's.
 //!
 //! It answers the validator's state queries with glGet* commands run through the same
-//! backend (the server never calls GL functions itself). It does not decode streams or
-//! own threads (`context` does).
+//! backend (the server never calls GL functions itself), answers the extension-list
+//! queries from `extensions` (only what glwire offers), and makes EGLImages of its
+//! context's objects. It does not decode streams or own threads (`context` does).
 
 use backend_gles::{Backend, BackendError, GlesContext};
 use wire::commands::*;
