@@ -603,3 +603,37 @@ fn mesa_indexed_viewports_come_back_whole() {
     assert_eq!(r.data, Some(&[1, 2, 3, 4][..]));
     assert_eq!(c.error(), GL_NO_ERROR);
 }
+
+/// Found by fuzzing Mesa through the validator: a viewport range whose `first + count`
+/// wraps in 32 bits wrote far outside Mesa's array (the server crashed), and generating
+/// zero names could spin forever in Mesa's name allocator. Both are refused or answered
+/// before the host now; the session goes on.
+#[test]
+fn mesa_wrapping_viewport_ranges_and_empty_name_requests_never_reach_the_host() {
+    let server = start();
+    let mut c = server.client();
+    let v = [0.0f32; 4];
+    c.expect_error(
+        Command::ViewportArrayvOES(ViewportArrayvOES { first: u32::MAX, count: 1, v: &v }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(
+        Command::ScissorArrayvOES(ScissorArrayvOES { first: u32::MAX, count: 1, v: &[0, 0, 1, 1] }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(
+        Command::DepthRangeArrayfvOES(DepthRangeArrayfvOES { first: u32::MAX - 2, count: 3, v: &[0.0; 6] }),
+        GL_INVALID_VALUE,
+    );
+    c.expect_error(
+        Command::ViewportIndexedfOES(ViewportIndexedfOES { index: 1 << 20, x: 0.0, y: 0.0, w: 1.0, h: 1.0 }),
+        GL_INVALID_VALUE,
+    );
+    // A valid range still reaches the host.
+    c.call(Command::ViewportArrayvOES(ViewportArrayvOES { first: 1, count: 1, v: &[1.0, 2.0, 3.0, 4.0] }));
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.call(Command::GenBuffers(GenBuffers { n: 0, buffers: Some(0) }));
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.expect_error(Command::GenTextures(GenTextures { n: -1, textures: None }), GL_INVALID_VALUE);
+    c.still_works();
+}

@@ -308,6 +308,19 @@ fn check_indices(host: &mut dyn HostQuery, count: i32, type_: u32, indices: &Dat
 /// Every enabled vertex attribute must source from a buffer: the validator never lets a
 /// client pointer reach the host (client-side arrays are uploaded by the ICD), and an
 /// enabled array with no buffer would make GL read a host address at draw time.
+/// `GL_MAX_VIEWPORTS_OES`.
+const GL_MAX_VIEWPORTS: u32 = 0x825B;
+
+/// Viewports `first..first + count` exist (computed in 64 bits: no wrap).
+fn check_viewports(host: &mut dyn HostQuery, first: u64, count: i32) -> Result<bool, u32> {
+    let count = u64::try_from(count).map_err(|_| GL_INVALID_VALUE)?;
+    let max = u64::try_from(host.integer(GL_MAX_VIEWPORTS)).unwrap_or(0);
+    if first + count > max {
+        return Err(GL_INVALID_VALUE);
+    }
+    Ok(true)
+}
+
 /// A clear value: NULL, or at least one texel of `format`/`type_`.
 fn check_texel(format: u32, type_: u32, data: Option<&[u8]>) -> Result<bool, u32> {
     match data {
@@ -745,6 +758,31 @@ impl Validator {
             }
             Command::WireReadMapped(c) if usize::try_from(c.size).is_ok_and(|l| l > MAX_OUTPUT_BYTES) => {
                 Verdict::error(GL_OUT_OF_MEMORY)
+            }
+            // Ranges of viewports: Mesa adds `first + count` in 32 bits, so a huge
+            // `first` wraps past its check and writes far outside its array.
+            Command::ViewportArrayvOES(c) => outcome(check_viewports(host, u64::from(c.first), c.count), cmd),
+            Command::ScissorArrayvOES(c) => outcome(check_viewports(host, u64::from(c.first), c.count), cmd),
+            Command::DepthRangeArrayfvOES(c) => outcome(check_viewports(host, u64::from(c.first), c.count), cmd),
+            Command::ViewportIndexedfOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
+            Command::ViewportIndexedfvOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
+            Command::ScissorIndexedOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
+            Command::ScissorIndexedvOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
+            Command::DepthRangeIndexedfOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
+            // Generating no names never reaches the host: Mesa's name allocator can
+            // spin forever on an empty range. A negative count is GL's INVALID_VALUE.
+            Command::GenBuffers(GenBuffers { n, .. })
+            | Command::GenTextures(GenTextures { n, .. })
+            | Command::GenFramebuffers(GenFramebuffers { n, .. })
+            | Command::GenRenderbuffers(GenRenderbuffers { n, .. })
+            | Command::GenQueries(GenQueries { n, .. })
+            | Command::GenSamplers(GenSamplers { count: n, .. })
+            | Command::GenTransformFeedbacks(GenTransformFeedbacks { n, .. })
+            | Command::GenVertexArrays(GenVertexArrays { n, .. })
+            | Command::GenProgramPipelines(GenProgramPipelines { n, .. })
+                if n <= 0 =>
+            {
+                Verdict::error(if n < 0 { GL_INVALID_VALUE } else { GL_NO_ERROR })
             }
             // The callback and its user pointer are client addresses; the executor passes
             // the host NULL for both (backend-gles `hand::debug_message_callback`).
