@@ -120,8 +120,10 @@ impl Host<'_> {
     fn run(&mut self, cmd: &Command<'_>) -> Option<&[u8]> {
         self.buf.clear();
         // SAFETY: the queries built below satisfy `execute`'s contract: pnames the
-        // pname tables size as one value, an output capacity of 1, no handles, no
-        // pointers or offsets, on this context's thread.
+        // pname tables size as one value with an output capacity of 1, or outputs
+        // sized by the call's own arguments (glGetProgramResourceiv's `bufSize` 3 with
+        // room for 3); inline inputs of their stated length; no handles, no pointers
+        // or offsets; on this context's thread.
         unsafe { self.cx.execute(cmd, self.buf) }.ok()?;
         Some(self.buf.as_bytes())
     }
@@ -143,6 +145,57 @@ impl HostQuery for Host<'_> {
             Some(Ok((Reply::GetBufferParameteri64v(r), _))) => r.params.and_then(|d| d.first().copied()).unwrap_or(0),
             _ => 0,
         }
+    }
+
+    fn uniform_location(&mut self, program: u32, location: i32) -> Option<bool> {
+        const GL_LINK_STATUS: u32 = 0x8B82;
+        const GL_UNIFORM: u32 = 0x92E1;
+        const GL_ACTIVE_RESOURCES: u32 = 0x92F5;
+        const GL_LOCATION: u32 = 0x930E;
+        const GL_ARRAY_SIZE: u32 = 0x92FB;
+        const GL_BLOCK_INDEX: u32 = 0x92FD;
+        // Each step asks only what cannot raise a GL error given the steps before.
+        match self.run(&Command::IsProgram(IsProgram { program })).map(decode_reply) {
+            Some(Ok((Reply::IsProgram(r), _))) if r.ret != 0 => {}
+            _ => return None,
+        }
+        let linked = self.run(&Command::GetProgramiv(GetProgramiv { program, pname: GL_LINK_STATUS, params: Some(1) }));
+        match linked.map(decode_reply) {
+            Some(Ok((Reply::GetProgramiv(r), _))) if r.params.is_some_and(|p| p.first() == Some(&1)) => {}
+            _ => return None,
+        }
+        let count = Command::GetProgramInterfaceiv(GetProgramInterfaceiv {
+            program,
+            program_interface: GL_UNIFORM,
+            pname: GL_ACTIVE_RESOURCES,
+            params: Some(1),
+        });
+        let n = match self.run(&count).map(decode_reply) {
+            Some(Ok((Reply::GetProgramInterfaceiv(r), _))) => r.params.and_then(|p| p.first().copied()).unwrap_or(0),
+            _ => return None,
+        };
+        let props = [GL_LOCATION, GL_ARRAY_SIZE, GL_BLOCK_INDEX];
+        // A program has at most a few thousand uniforms (GL_MAX_*_UNIFORM_COMPONENTS).
+        for index in 0..u32::try_from(n).unwrap_or(0).min(1 << 16) {
+            let query = Command::GetProgramResourceiv(GetProgramResourceiv {
+                program,
+                program_interface: GL_UNIFORM,
+                index,
+                prop_count: 3,
+                props: &props,
+                buf_size: 3,
+                length: None,
+                params: Some(3),
+            });
+            if let Some(Ok((Reply::GetProgramResourceiv(r), _))) = self.run(&query).map(decode_reply) {
+                if let Some(&[first, size, block]) = r.params {
+                    if block == -1 && first >= 0 && (first..first.saturating_add(size.max(1))).contains(&location) {
+                        return Some(true);
+                    }
+                }
+            }
+        }
+        Some(false)
     }
 
     fn vertex_attrib(&mut self, index: u32, pname: u32) -> i32 {

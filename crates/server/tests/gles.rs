@@ -7,6 +7,7 @@
 //! Each validation test sends a hostile command, reads the GL error it must raise with
 //! glGetError, and shows that the session (and a second one) keeps working.
 
+use std::ffi::CStr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
@@ -142,6 +143,31 @@ impl Client {
     fn still_works(&mut self) {
         let b = self.call(Command::Finish(Finish {}));
         assert!(matches!(decode_reply(b.as_bytes()).unwrap().0, Reply::Finish(_)));
+    }
+
+    /// A linked program of the two shaders' sources.
+    fn program(&mut self, vertex: &CStr, fragment: &CStr) -> u32 {
+        let ret = |b: CommandBuf| match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::CreateShader(r) => r.ret,
+            Reply::CreateProgram(r) => r.ret,
+            other => panic!("unexpected reply {other:?}"),
+        };
+        let program = ret(self.call(Command::CreateProgram(CreateProgram {})));
+        for (kind, source) in [(0x8B31, vertex), (0x8B30, fragment)] {
+            let shader = ret(self.call(Command::CreateShader(CreateShader { type_: kind })));
+            let sources = [source];
+            self.submit(&[
+                Command::ShaderSource(ShaderSource {
+                    shader,
+                    count: 1,
+                    string: wire::codec::StrList::Borrowed(&sources),
+                }),
+                Command::CompileShader(CompileShader { shader }),
+                Command::AttachShader(AttachShader { program, shader }),
+            ]);
+        }
+        self.submit(&[Command::LinkProgram(LinkProgram { program })]);
+        program
     }
 
     fn gen(&mut self, cmd: Command<'_>) -> u32 {
@@ -449,44 +475,19 @@ fn mesa_allocations_are_capped_and_validator_errors_come_first() {
 /// room for all of them and replies with what the client asked for.
 #[test]
 fn mesa_uniform_block_indices_cannot_overflow_the_server() {
-    const GL_VERTEX_SHADER: u32 = 0x8B31;
     const GL_UNIFORM_BLOCK_ACTIVE_UNIFORMS: u32 = 0x8A42;
     const GL_UNIFORM_BLOCK_ACTIVE_UNIFORM_INDICES: u32 = 0x8A43;
     let server = start();
     let mut c = server.client();
-    let ret = |b: CommandBuf| match decode_reply(b.as_bytes()).unwrap().0 {
-        Reply::CreateShader(r) => r.ret,
-        Reply::CreateProgram(r) => r.ret,
-        other => panic!("unexpected reply {other:?}"),
-    };
-    // ES needs both stages to link.
-    let vs = ret(c.call(Command::CreateShader(CreateShader { type_: GL_VERTEX_SHADER })));
-    let fs = ret(c.call(Command::CreateShader(CreateShader { type_: 0x8B30 })));
-    let vs_source = [c"#version 300 es
+    let program = c.program(
+        c"#version 300 es
 layout(std140) uniform Block { vec4 a; vec4 b; vec4 c; };
-void main() { gl_Position = a + b + c; }"];
-    let fs_source = [c"#version 300 es
+void main() { gl_Position = a + b + c; }",
+        c"#version 300 es
 precision mediump float;
 out vec4 color;
-void main() { color = vec4(1.0); }"];
-    let program = ret(c.call(Command::CreateProgram(CreateProgram {})));
-    c.submit(&[
-        Command::ShaderSource(ShaderSource {
-            shader: vs,
-            count: 1,
-            string: wire::codec::StrList::Borrowed(&vs_source),
-        }),
-        Command::CompileShader(CompileShader { shader: vs }),
-        Command::ShaderSource(ShaderSource {
-            shader: fs,
-            count: 1,
-            string: wire::codec::StrList::Borrowed(&fs_source),
-        }),
-        Command::CompileShader(CompileShader { shader: fs }),
-        Command::AttachShader(AttachShader { program, shader: vs }),
-        Command::AttachShader(AttachShader { program, shader: fs }),
-        Command::LinkProgram(LinkProgram { program }),
-    ]);
+void main() { color = vec4(1.0); }",
+    );
     let query = |c: &mut Client, pname, cap| {
         let b = c.call(Command::GetActiveUniformBlockiv(GetActiveUniformBlockiv {
             program,
@@ -635,5 +636,41 @@ fn mesa_wrapping_viewport_ranges_and_empty_name_requests_never_reach_the_host() 
     c.call(Command::GenBuffers(GenBuffers { n: 0, buffers: Some(0) }));
     assert_eq!(c.error(), GL_NO_ERROR);
     c.expect_error(Command::GenTextures(GenTextures { n: -1, textures: None }), GL_INVALID_VALUE);
+    c.still_works();
+}
+
+/// Found by fuzzing: glGetUniform* at the location of a uniform-block member made Mesa
+/// read storage the member does not have (the server crashed). Only ordinary uniforms'
+/// locations reach the host; others are GL_INVALID_OPERATION, as GL says for a location
+/// that is no uniform's.
+#[test]
+fn mesa_uniform_reads_only_reach_ordinary_uniforms() {
+    let server = start();
+    let mut c = server.client();
+    let program = c.program(
+        c"#version 300 es
+layout(std140) uniform B { vec4 a; vec4 b; };
+uniform vec4 u;
+void main() { gl_Position = a + b + u; }",
+        c"#version 300 es
+precision mediump float;
+out vec4 o;
+void main() { o = vec4(1.0); }",
+    );
+    let b = c.call(Command::GetUniformLocation(GetUniformLocation { program, name: c"u" }));
+    let (Reply::GetUniformLocation(r), _) = decode_reply(b.as_bytes()).unwrap() else { panic!("not the reply") };
+    let u = r.ret;
+    assert!(u >= 0);
+    for location in 0..8 {
+        let b = c.call(Command::GetUniformfv(GetUniformfv { program, location, params: Some(16) }));
+        let error = c.error();
+        if location == u {
+            let (Reply::GetUniformfv(r), _) = decode_reply(b.as_bytes()).unwrap() else { panic!("not the reply") };
+            assert!(r.params.is_some_and(|p| p.len() >= 4), "{r:?}");
+            assert_eq!(error, GL_NO_ERROR);
+        } else {
+            assert_eq!(error, GL_INVALID_OPERATION, "location {location}");
+        }
+    }
     c.still_works();
 }

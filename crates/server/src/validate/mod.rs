@@ -84,6 +84,11 @@ pub trait HostQuery {
     fn buffer_size(&mut self, target: u32) -> i64;
     /// `glGetVertexAttribiv(index, pname)` for a single-valued pname.
     fn vertex_attrib(&mut self, index: u32, pname: u32) -> i32;
+    /// Whether `location` is the location of an ordinary (default-block) uniform of
+    /// the linked program `program`; `None` when `program` is no linked program (GL
+    /// then raises its own error without looking at the location). Asks without
+    /// raising a GL error.
+    fn uniform_location(&mut self, program: u32, location: i32) -> Option<bool>;
 }
 
 /// What to do after executing a command the validator let through.
@@ -403,11 +408,17 @@ macro_rules! pname_in {
 }
 
 macro_rules! uniform_out {
-    ($variant:ident, $c:expr) => {{
+    ($host:expr, $variant:ident, $c:expr) => {{
         let mut c = $c;
-        let (cap, fixup) = sized_out(c.params, MAX_UNIFORM_VALUES);
-        c.params = cap;
-        Verdict::Run(Command::$variant(c), fixup)
+        // Mesa reads a block member's location as if it had default-block storage and
+        // crashes: only ordinary uniforms' locations reach it.
+        if c.location >= 0 && $host.uniform_location(c.program, c.location) == Some(false) {
+            Verdict::error(GL_INVALID_OPERATION)
+        } else {
+            let (cap, fixup) = sized_out(c.params, MAX_UNIFORM_VALUES);
+            c.params = cap;
+            Verdict::Run(Command::$variant(c), fixup)
+        }
     }};
 }
 
@@ -693,12 +704,12 @@ impl Validator {
             Command::GetQueryObjectuiv(c) => pname_out!(host, pnames::QUERY_OBJECT, GetQueryObjectuiv, c, params),
             // Uniforms: one location holds at most a mat4; the client's capacity is
             // what it believes the uniform holds, and the reply carries that many.
-            Command::GetUniformfv(c) => uniform_out!(GetUniformfv, c),
-            Command::GetUniformiv(c) => uniform_out!(GetUniformiv, c),
-            Command::GetUniformuiv(c) => uniform_out!(GetUniformuiv, c),
-            Command::GetnUniformfv(c) => uniform_out!(GetnUniformfv, c),
-            Command::GetnUniformiv(c) => uniform_out!(GetnUniformiv, c),
-            Command::GetnUniformuiv(c) => uniform_out!(GetnUniformuiv, c),
+            Command::GetUniformfv(c) => uniform_out!(host, GetUniformfv, c),
+            Command::GetUniformiv(c) => uniform_out!(host, GetUniformiv, c),
+            Command::GetUniformuiv(c) => uniform_out!(host, GetUniformuiv, c),
+            Command::GetnUniformfv(c) => uniform_out!(host, GetnUniformfv, c),
+            Command::GetnUniformiv(c) => uniform_out!(host, GetnUniformiv, c),
+            Command::GetnUniformuiv(c) => uniform_out!(host, GetnUniformuiv, c),
             // Host pointers never go back.
             Command::GetPointerv(c) => pointer_out!(GetPointerv, c, params),
             Command::GetBufferPointerv(c) => pointer_out!(GetBufferPointerv, c, params),
@@ -898,6 +909,9 @@ mod tests {
         }
         fn vertex_attrib(&mut self, _index: u32, _pname: u32) -> i32 {
             0
+        }
+        fn uniform_location(&mut self, _program: u32, _location: i32) -> Option<bool> {
+            Some(true)
         }
     }
 
