@@ -15,21 +15,20 @@ use crate::entry;
 use crate::generated::{glDrawArrays, glDrawElements, glDrawElementsBaseVertex};
 use crate::types::*;
 
-/// `glGetError`: an error the client recorded itself (it refused a call without
-/// sending it) comes first, then the server's. GL lets several error flags be set at
-/// once and returns them in any order, one per call.
+/// `glGetError`: one error flag, as Mesa has. An error the client recorded itself (it
+/// refused a call without sending it) is returned, and the server's flag is cleared
+/// with it (a later error would have been dropped natively); otherwise the server's.
 ///
 /// # Safety
 /// Called by the program through libglvnd (no arguments).
 #[allow(non_snake_case)]
 pub(crate) unsafe extern "C" fn glGetError() -> GLenum {
     entry::gl("glGetError", 0, |cx| {
-        if let Some(code) = cx.take_client_error() {
-            return Ok(code);
-        }
+        let client = cx.take_client_error();
         let reply = cx.call(&Command::GetError(GetError {}))?;
         let body = reply_body(reply.as_bytes(), Opcode::GetError as u32)?;
-        Ok(GetErrorReply::decode(body)?.ret)
+        let server = GetErrorReply::decode(body)?.ret;
+        Ok(client.unwrap_or(server))
     })
 }
 

@@ -81,6 +81,26 @@ impl GlesExecutor {
         })
     }
 
+    /// Records a GL error the server raised itself, the way a single GL error flag
+    /// would: kept only when no error is pending, and then only if the host has none
+    /// (the host's, raised earlier, is the first and wins).
+    fn raise(&mut self, error: u32) {
+        if self.validator.has_error() {
+            return;
+        }
+        let host = self.host_error();
+        self.validator.record(if host != 0 { host } else { error });
+    }
+
+    /// The host's error flag, read and cleared.
+    fn host_error(&mut self) -> u32 {
+        let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+        match host.run(&Command::GetError(GetError {})).map(decode_reply) {
+            Some(Ok((Reply::GetError(r), _))) => r.ret,
+            _ => 0,
+        }
+    }
+
     /// Answers the queries of the extension list from [`Extensions`] instead of the
     /// host; `false` when `cmd` is not one of them.
     fn answer_extension_query(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<bool, ServerError> {
@@ -91,7 +111,7 @@ impl GlesExecutor {
             Command::GetStringi(GetStringi { name: GL_EXTENSIONS, index }) => match self.extensions().get(index) {
                 Some(name) => GetStringiReply { ret: Some(&name.clone()) }.encode(replies)?,
                 None => {
-                    self.validator.record(crate::validate::GL_INVALID_VALUE);
+                    self.raise(crate::validate::GL_INVALID_VALUE);
                     GetStringiReply { ret: None }.encode(replies)?
                 }
             },
@@ -311,6 +331,9 @@ impl Executor for GlesExecutor {
         if let Command::GetError(_) = cmd {
             let pending = self.validator.take_error();
             if pending != 0 {
+                // One error flag, as Mesa has: an error the host raised after this one
+                // would have been dropped natively, so it is dropped here too.
+                self.host_error();
                 GetErrorReply { ret: pending }.encode(replies)?;
                 return Ok(());
             }
@@ -324,7 +347,7 @@ impl Executor for GlesExecutor {
                 if error != 0 {
                     // Debug level: programs probe with bad arguments on purpose.
                     tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
-                    self.validator.record(error);
+                    self.raise(error);
                 }
                 empty_reply(cmd.opcode(), replies)?;
                 return Ok(());
@@ -342,13 +365,13 @@ impl Executor for GlesExecutor {
             // give, not the end of the session.
             Err(BackendError::MissingFunction(name)) => {
                 tracing::debug!("the host lacks {name}");
-                self.validator.record(GL_INVALID_OPERATION);
+                self.raise(GL_INVALID_OPERATION);
                 empty_reply(cmd.opcode(), replies)?;
                 return Ok(());
             }
             Err(BackendError::GlError(code)) => {
                 tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {code:#06x}");
-                self.validator.record(code);
+                self.raise(code);
                 empty_reply(cmd.opcode(), replies)?;
                 return Ok(());
             }

@@ -442,7 +442,7 @@ fn mesa_syncs_are_client_ids_and_waits_are_bounded() {
 }
 
 #[test]
-fn mesa_allocations_are_capped_and_validator_errors_come_first() {
+fn mesa_allocations_are_capped_and_errors_keep_one_flag() {
     let server = start();
     let mut c = server.client();
     let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
@@ -451,7 +451,8 @@ fn mesa_allocations_are_capped_and_validator_errors_come_first() {
         Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 1 << 40, data: None, usage: GL_STATIC_DRAW }),
         GL_OUT_OF_MEMORY,
     );
-    // A validator error, then a host error: glGetError returns them in that order.
+    // A validator error, then a host error: one error flag, as Mesa has — the first is
+    // returned and the later one dropped.
     c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 0 }));
     c.submit(&[
         Command::VertexAttribPointer(VertexAttribPointer {
@@ -465,6 +466,19 @@ fn mesa_allocations_are_capped_and_validator_errors_come_first() {
         Command::Enable(Enable { cap: 0xdead }),
     ]);
     assert_eq!(c.error(), GL_INVALID_OPERATION);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    // A host error, then a validator error: the host's came first and wins.
+    c.submit(&[
+        Command::Enable(Enable { cap: 0xdead }),
+        Command::VertexAttribPointer(VertexAttribPointer {
+            index: 0,
+            size: 4,
+            type_: GL_FLOAT,
+            normalized: 0,
+            stride: 0,
+            pointer: 8,
+        }),
+    ]);
     assert_eq!(c.error(), GL_INVALID_ENUM);
     assert_eq!(c.error(), GL_NO_ERROR);
     c.still_works();

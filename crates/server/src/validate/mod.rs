@@ -445,6 +445,11 @@ impl Validator {
         }
     }
 
+    /// Whether an error waits for `glGetError`.
+    pub fn has_error(&self) -> bool {
+        self.pending_error != GL_NO_ERROR
+    }
+
     /// The pending error, cleared; `GL_NO_ERROR` when there is none.
     pub fn take_error(&mut self) -> u32 {
         std::mem::replace(&mut self.pending_error, GL_NO_ERROR)
