@@ -165,7 +165,7 @@ impl Context {
     }
 
     /// Records an error the client found without the server. GL keeps the first error
-    /// until it is read; merging it into `glGetError` comes with deferred errors.
+    /// until it is read (the ICD's `glGetError` returns it before asking the server).
     pub fn record_error(&mut self, e: &CallError) {
         if let CallError::Gl(code) = e {
             self.client_error.get_or_insert(*code);

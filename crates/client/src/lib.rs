@@ -1,6 +1,7 @@
 //! The client side of glwire behind the ICD: the per-thread current context, the command
-//! stream it encodes into, the state it shadows (pixel store, bound buffers) to size
-//! what the ICD copies from the program, and the link to the server. It never calls
+//! stream it encodes into, the state it shadows (pixel store, bound buffers, client
+//! arrays) to size what the ICD copies from the program, the program's copies of mapped
+//! buffer ranges (`mapping`), EGL (`egl`), and the link to the server. It never calls
 //! host GL and holds no `unsafe`: raw pointers stay in the ICD.
 
 mod client_arrays;

@@ -1,12 +1,12 @@
-//! libEGL_glwire: the libglvnd EGL vendor library. `extern "C"` shims only, each one
-//! panic-free; the logic behind them lives in `client`. The shims and their name table
-//! are generated (`generated.rs`); pointer handling is in `ptr`, the panic barrier and
-//! error reporting in `entry`.
+//! libEGL_glwire: the libglvnd EGL vendor library. `extern "C"` entry points only, each
+//! one panic-free; the logic behind them lives in `client`. Most GL entry points and
+//! their name table are generated (`generated.rs`); the hand-written ones are in
+//! `gl_hand` (GL) and `egl_hand` (EGL), the dispatch stubs for EGL extension functions
+//! in `egl_dispatch`; pointer handling is in `ptr`, the panic barrier and error
+//! reporting in `entry`.
 //!
 //! It exports exactly one symbol, `__egl_Main` (`vendor`), through which libglvnd finds
-//! everything else. Status: libglvnd loads it and it hands out displays; EGL calls that
-//! need the server fail with EGL_NOT_INITIALIZED until the client side of EGL (connect,
-//! configs, contexts, surfaces) lands with the ICD issue.
+//! everything else.
 
 // libglvnd finds vendors by file name: the library must be called libEGL_glwire.
 #![allow(non_snake_case)]

@@ -90,8 +90,8 @@ pub(crate) struct Outcome {
 
 pub(crate) type Handler = fn(&mut Session, &ControlHeader, &[u8], Vec<OwnedFd>) -> Result<Reply, ControlFailure>;
 
-/// The table: entry `i` serves kind number `i + 1`. `None` is an explicit "not yet":
-/// those kinds come with the ICD issue (surfaces, configs, fences, socket replies).
+/// The table: entry `i` serves kind number `i + 1`. `None` is an explicit "not yet"
+/// (ReadReply and WaitFence: replies and fences travel in the command stream today).
 const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::Open, Some(open)),
     (ControlKind::Close, Some(close)),
