@@ -3,19 +3,14 @@
 //! ones) talking to it. Every wait is bounded: client calls have deadlines, the host is
 //! joined with a timeout.
 
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use client::session::LOCAL_FEATURES;
 use client::{Session, SessionError};
-use server::{DeviceHost, ServeConfig, ServerError, SessionLimits};
+use server::{DeviceHost, SessionLimits};
 use transport::channel::Channel;
 use transport::liveness::Liveness;
 use transport::ring::{self, RingRegion};
@@ -27,69 +22,9 @@ use wire::protocol::{
 };
 use wire::CommandBuf;
 
-const SECOND: Duration = Duration::from_secs(1);
+mod common;
 
-struct TestServer {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-    tcp: Option<SocketAddr>,
-    shutdown: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<(), ServerError>>>,
-}
-
-/// The socket goes in a directory the server creates (mode 0700) inside `dir`.
-fn config(dir: &Path) -> ServeConfig {
-    ServeConfig { socket: dir.join("run").join("gpu0"), ..ServeConfig::default() }
-}
-
-fn start_with(configure: impl FnOnce(&mut ServeConfig, &Path)) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = config(dir.path());
-    configure(&mut config, dir.path());
-    let path = config.socket.clone();
-    let host = DeviceHost::bind(config).unwrap();
-    let tcp = host.tcp_addr();
-    let shutdown = Arc::new(AtomicBool::new(false));
-    let flag = shutdown.clone();
-    let thread = std::thread::spawn(move || host.run(flag));
-    TestServer { dir, path, tcp, shutdown, thread: Some(thread) }
-}
-
-fn start() -> TestServer {
-    start_with(|_, _| {})
-}
-
-impl TestServer {
-    fn connect(&self) -> Session {
-        Session::connect_unix(&self.path, "control-plane-test").unwrap()
-    }
-
-    /// Stops the host and returns how long that took.
-    fn stop(mut self) -> Duration {
-        let start = Instant::now();
-        self.shutdown.store(true, Ordering::Release);
-        let thread = self.thread.take().unwrap();
-        while !thread.is_finished() {
-            assert!(start.elapsed() < 10 * SECOND, "the host did not stop");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        thread.join().unwrap().unwrap();
-        start.elapsed()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.shutdown.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let start = Instant::now();
-            // Bounded: a stuck host is leaked rather than hanging the test run.
-            while !thread.is_finished() && start.elapsed() < 10 * SECOND {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
-}
+use common::{config, start, start_with, TestServer, SECOND};
 
 fn status(header: &wire::control::ControlReplyHeader) -> ControlStatus {
     header.status().unwrap()

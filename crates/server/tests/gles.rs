@@ -8,14 +8,10 @@
 //! glGetError, and shows that the session (and a second one) keeps working.
 
 use std::ffi::CStr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Once;
+use std::time::Instant;
 
 use client::Session;
-use server::{DeviceHost, ServeConfig, ServerError};
 use wire::codec::{DataRef, OutRef};
 use wire::commands::*;
 use wire::control::{ControlKind, CreateContextRequest, HandlePayload};
@@ -49,15 +45,11 @@ const GL_CONDITION_SATISFIED: u32 = 0x911C;
 const GL_DEBUG_CALLBACK_USER_PARAM: u32 = 0x8245;
 const GL_RENDERER: u32 = 0x1F01;
 
-const SECOND: Duration = Duration::from_secs(1);
+mod common;
 
-struct TestServer {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    shutdown: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<(), ServerError>>>,
-}
+use common::{TestServer, SECOND};
 
+/// A server on host GL (Mesa).
 fn start() -> TestServer {
     // As `server::serve` does at start: point libglvnd at the host driver before the
     // backend opens (this binary's tests all do it first, before any GL).
@@ -66,27 +58,7 @@ fn start() -> TestServer {
         backend_gles::prepare_process_env();
     });
     assert!(server::gles::host_backend().is_some(), "host GL is needed for these tests");
-    let dir = tempfile::tempdir().unwrap();
-    let config = ServeConfig { socket: dir.path().join("run").join("gpu0"), ..ServeConfig::default() };
-    let path = config.socket.clone();
-    let host = DeviceHost::bind(config).unwrap();
-    let shutdown = Arc::new(AtomicBool::new(false));
-    let flag = shutdown.clone();
-    let thread = std::thread::spawn(move || host.run(flag));
-    TestServer { _dir: dir, path, shutdown, thread: Some(thread) }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.shutdown.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let start = Instant::now();
-            // Bounded: a stuck host is leaked rather than hanging the test run.
-            while !thread.is_finished() && start.elapsed() < 10 * SECOND {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    }
+    common::start()
 }
 
 struct Client {
