@@ -423,6 +423,10 @@ fn mesa_allocations_are_capped_and_errors_keep_one_flag() {
         Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 1 << 40, data: None, usage: GL_STATIC_DRAW }),
         GL_OUT_OF_MEMORY,
     );
+    c.expect_error(
+        Command::BufferStorageEXT(BufferStorageEXT { target: GL_ARRAY_BUFFER, size: 1 << 40, data: None, flags: 0 }),
+        GL_OUT_OF_MEMORY,
+    );
     // A validator error, then a host error: one error flag, as Mesa has — the first is
     // returned and the later one dropped.
     c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 0 }));

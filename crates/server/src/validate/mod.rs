@@ -828,15 +828,20 @@ impl Validator {
                 None => Verdict::error(GL_INVALID_VALUE),
             },
             // Allocations.
-            Command::BufferData(c) => {
-                if c.data.is_none() && u64::try_from(c.size).is_ok_and(|s| s > self.limits.max_buffer_bytes) {
-                    Verdict::error(GL_OUT_OF_MEMORY)
-                } else {
-                    run(cmd)
-                }
-            }
+            Command::BufferData(c) => self.allocation(c.size, c.data.is_none(), cmd),
+            Command::BufferStorageEXT(c) => self.allocation(c.size, c.data.is_none(), cmd),
             _ => return None,
         })
+    }
+
+    /// A buffer allocation without data the host would make of a client-given size
+    /// (with data, the bytes were sent and the decoder checked them): capped.
+    fn allocation<'a>(&self, size: i64, no_data: bool, cmd: Command<'a>) -> Verdict<'a> {
+        if no_data && u64::try_from(size).is_ok_and(|s| s > self.limits.max_buffer_bytes) {
+            Verdict::error(GL_OUT_OF_MEMORY)
+        } else {
+            run(cmd)
+        }
     }
 
     /// The host address of the session's image `id`, kept alive until the next check.
