@@ -9,7 +9,7 @@ use transport::liveness::Liveness;
 use transport::ring::RingRegion;
 use wire::control::{ControlKind, ControlStatus, CreateContextRequest, HandlePayload};
 use wire::protocol::FEATURE_SHM_RINGS;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::IntoBytes;
 
 use crate::link::{Link, ReplyBuf};
 use crate::session::{Session, SessionError};
@@ -85,12 +85,17 @@ impl Connection {
         self.new_context_with(0, path)
     }
 
+    /// A control request whose reply is a handle (CreateContext, CreateSurface, …).
+    pub fn call_for_handle(&self, kind: ControlKind, payload: &[u8]) -> Result<u64, CallError> {
+        let reply = self.call(kind, payload)?;
+        HandlePayload::parse(&reply)
+            .map(|h| h.handle)
+            .map_err(|_| CallError::Protocol(format!("the {} reply is not a handle", kind.name())))
+    }
+
     fn new_context_with(&self, share: u64, path: Path) -> Result<(u64, Context), CallError> {
         let request = CreateContextRequest::encode(share, 0, &[]).map_err(|e| CallError::Protocol(e.to_string()))?;
-        let reply = self.call(ControlKind::CreateContext, &request)?;
-        let id = HandlePayload::read_from_bytes(&reply)
-            .map_err(|_| CallError::Protocol("CreateContext reply is not a handle".into()))?
-            .handle;
+        let id = self.call_for_handle(ControlKind::CreateContext, &request)?;
         let link: Box<dyn Link> = match path {
             Path::Rings if self.rings => Box::new(self.attach_rings(id)?),
             Path::Rings => return Err(CallError::Lost("this session has no shared-memory rings (TCP?)".into())),

@@ -563,10 +563,9 @@ pub fn create_pbuffer_surface(dpy: u64, config: u64, attribs: &[i32]) -> Result<
     drop(st);
     // The handle of a config is its host EGL_CONFIG_ID (configs mirror the host's).
     let request = wire::control::CreateSurfaceRequest::new(width as u32, height as u32, config as u32);
-    let reply = connection
-        .call(wire::control::ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&request))
+    let server_id = connection
+        .call_for_handle(wire::control::ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&request))
         .map_err(|_| EGL_BAD_ALLOC)?;
-    let server_id = wire::control::HandlePayload::parse(&reply).map_err(|_| EGL_BAD_ALLOC)?.handle;
     let mut st = state();
     let handle = st.handle();
     st.surfaces.insert(handle, SurfaceSlot { display: dpy, server_id, config, width, height });
@@ -793,12 +792,9 @@ pub fn create_image(dpy: u64, ctx: u64, target: i32, buffer: u64, attribs: &[i64
         preserved,
         _pad: 0,
     };
-    let reply = connection
-        .call(wire::control::ControlKind::CreateImage, zerocopy::IntoBytes::as_bytes(&request))
-        .map_err(|_| EGL_BAD_PARAMETER)?;
-    let id = <wire::control::HandlePayload as zerocopy::FromBytes>::read_from_bytes(&reply)
-        .map_err(|_| EGL_BAD_ALLOC)?
-        .handle;
+    let id = connection
+        .call_for_handle(wire::control::ControlKind::CreateImage, zerocopy::IntoBytes::as_bytes(&request))
+        .map_err(|e| if matches!(e, crate::CallError::Protocol(_)) { EGL_BAD_ALLOC } else { EGL_BAD_PARAMETER })?;
     state().images.insert(id, dpy);
     Ok(id)
 }
