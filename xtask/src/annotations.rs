@@ -25,6 +25,29 @@ pub struct Annotations {
     /// borrows a registry command's C signature (`signature`).
     #[serde(default)]
     pub private: BTreeMap<String, CommandAnn>,
+    /// Which `GLuint` parameters are object names, and of which namespace.
+    #[serde(default)]
+    pub names: NamesAnn,
+}
+
+/// Object names: the server maps a client's names to its host's, so it must know
+/// every parameter that holds one. The registry does not say (gl.xml has no `class`
+/// here), so parameter names decide, with per-command exceptions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamesAnn {
+    /// Parameter name → namespace (`buffer`, `texture`, …), for every command.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// `"glCommand.param"` → namespace, or `"none"` for a `GLuint` that only looks like
+    /// a name (a debug message id); wins over `params`.
+    #[serde(default)]
+    pub commands: BTreeMap<String, String>,
+    /// `"glCommand.param"` names whose namespace another argument decides
+    /// (glObjectLabel's `identifier`) or that come back in a reply: the server maps
+    /// them by hand.
+    #[serde(default)]
+    pub hand: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -103,6 +126,9 @@ pub enum ParamKindAnn {
     Skip,
     /// An EGL attribute list: pairs ended by `EGL_NONE`, or NULL.
     AttribList,
+    /// Object names the client chose (glGen*): an input array on the wire, which the
+    /// server maps to names its host generates. The ICD implements the entry point.
+    Names,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::annotations::{Annotations, CommandAnn, ParamAnn, ParamKindAnn, PnameCount};
+use crate::annotations::{Annotations, CommandAnn, NamesAnn, ParamAnn, ParamKindAnn, PnameCount};
 use crate::registry::{CType, Command, Param, Registry};
 
 /// A scalar as it sits on the wire.
@@ -162,6 +162,9 @@ pub struct P {
     pub name: String,
     pub cty: CType,
     pub kind: Kind,
+    /// The namespace (`Namespace` variant in `wire::names`) of an object name this
+    /// parameter holds, when the generated code maps it; `None` otherwise.
+    pub names: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +207,9 @@ pub struct Cmd {
     /// glwire's own command (annotations' `private`): neither a program's entry point
     /// nor a host function; the ICD and the server's executor use it by hand.
     pub private: bool,
+    /// glGen*: the client chose the names (annotation kind `names`); the server makes
+    /// host names for them, so the host function is never called with these arguments.
+    pub client_names: bool,
 }
 
 impl Cmd {
@@ -438,6 +444,12 @@ fn classify(cmd: &Command, p: &Param, ann: Option<&ParamAnn>) -> Result<Kind, St
             ParamKindAnn::Handle => Kind::Handle,
             ParamKindAnn::Skip => Kind::Skip,
             ParamKindAnn::AttribList => Kind::AttribList { elem: elem_ty(&cmd.name, p)? },
+            ParamKindAnn::Names => {
+                if p.ty.base != "GLuint" || p.ty.pointers != 1 {
+                    return Err(format!("{here}: kind \"names\" is for GLuint arrays"));
+                }
+                Kind::In { elem: Ty::U32, count: count_for(cmd, p, ann)?, nullable: false }
+            }
         });
     }
     let ty = &p.ty;
@@ -495,7 +507,49 @@ fn rust_name(c_name: &str) -> String {
     out
 }
 
-fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> Result<Cmd, String> {
+/// The namespaces `wire::names::Namespace` has, as the annotations spell them.
+const NAMESPACES: [(&str, &str); 10] = [
+    ("buffer", "Buffer"),
+    ("texture", "Texture"),
+    ("renderbuffer", "Renderbuffer"),
+    ("sampler", "Sampler"),
+    ("program", "Program"),
+    ("framebuffer", "Framebuffer"),
+    ("vertex_array", "VertexArray"),
+    ("query", "Query"),
+    ("transform_feedback", "TransformFeedback"),
+    ("pipeline", "Pipeline"),
+];
+
+/// Parameter names that may be an object name of a namespace the parameter name does
+/// not tell: each such `GLuint` must be classified in `[names.commands]` or `hand`.
+fn ambiguous_name(param: &str) -> bool {
+    matches!(param, "id" | "ids" | "name" | "object") || param.ends_with("Name")
+}
+
+/// The namespace variant of `cmd.p` when it holds an object name the generated code
+/// maps; `None` when it holds none or the server maps it by hand.
+fn name_space(names: &NamesAnn, cmd: &str, p: &Param) -> Result<Option<String>, String> {
+    if p.ty.base != "GLuint" || p.ty.pointers > 1 {
+        return Ok(None);
+    }
+    let key = format!("{cmd}.{}", p.name);
+    if names.hand.contains(&key) {
+        return Ok(None);
+    }
+    let spelled = match names.commands.get(&key).or_else(|| names.params.get(&p.name)) {
+        Some(s) if s == "none" => return Ok(None),
+        Some(s) => s,
+        None if ambiguous_name(&p.name) => {
+            return Err(format!("{key} may be an object name: classify it in [names.commands] or [names] hand"))
+        }
+        None => return Ok(None),
+    };
+    let variant = NAMESPACES.iter().find(|(k, _)| k == spelled).map(|(_, v)| (*v).to_owned());
+    variant.map(Some).ok_or_else(|| format!("[names]: {key}: unknown namespace `{spelled}`"))
+}
+
+fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, names: &NamesAnn, opcode: u32) -> Result<Cmd, String> {
     if let Some(a) = ann {
         for key in a.params.keys() {
             if !cmd.params.iter().any(|p| &p.name == key) {
@@ -510,7 +564,19 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
     for p in &cmd.params {
         let pann = ann.and_then(|a| a.params.get(&p.name));
         len_by_hand |= pann.is_some_and(|a| a.len.is_some());
-        params.push(P { name: snake(&p.name), cty: p.ty.clone(), kind: classify(cmd, p, pann)? });
+        let kind = classify(cmd, p, pann)?;
+        let names = if api == Api::Gles { name_space(names, &cmd.name, p)? } else { None };
+        if names.is_some() && kind.is_out() {
+            return Err(format!("{}.{}: an output of object names: list it in [names] hand", cmd.name, p.name));
+        }
+        params.push(P { name: snake(&p.name), cty: p.ty.clone(), kind, names });
+    }
+    let client_names = ann.is_some_and(|a| a.params.values().any(|p| p.kind == ParamKindAnn::Names));
+    if params.iter().filter(|p| p.names.is_some() && p.kind.is_pointer()).count() > 1 {
+        return Err(format!("{}: more than one array of object names", cmd.name));
+    }
+    if params.iter().filter(|p| p.names.is_some() && !p.kind.is_pointer()).count() > 2 {
+        return Err(format!("{}: more than two object names (`names_mut` returns two)", cmd.name));
     }
     let ret = ret_of(cmd)?;
     let any_ptr = params.iter().any(|p| p.kind.is_pointer());
@@ -534,6 +600,12 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
         sizing,
         note: ann.and_then(|a| a.note.clone()),
         icd_hand: match ann.and_then(|a| a.icd.as_deref()) {
+            None if client_names => {
+                return Err(format!(
+                    "annotations: {}: the ICD chooses names (kind \"names\"): icd = \"hand\"",
+                    cmd.name
+                ))
+            }
             None => false,
             Some("hand") => true,
             Some(other) => {
@@ -542,6 +614,7 @@ fn build_cmd(api: Api, cmd: &Command, ann: Option<&CommandAnn>, opcode: u32) -> 
         },
         extension: None,
         private: false,
+        client_names,
     })
 }
 
@@ -624,11 +697,11 @@ impl Model {
         let mut commands = Vec::new();
         for name in &reg.gles_core {
             let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;
-            commands.push(build_cmd(Api::Gles, cmd, ann.gles.get(name), number(name)?)?);
+            commands.push(build_cmd(Api::Gles, cmd, ann.gles.get(name), &ann.names, number(name)?)?);
         }
         for (name, extension) in &ext.new {
             let cmd = reg.gl.get(name).ok_or_else(|| format!("gl.xml has no {name}"))?;
-            let mut built = build_cmd(Api::Gles, cmd, ann.gles.get(name), number(name)?)
+            let mut built = build_cmd(Api::Gles, cmd, ann.gles.get(name), &ann.names, number(name)?)
                 .map_err(|e| format!("{e} (from {extension})"))?;
             built.extension = Some(extension.clone());
             commands.push(built);
@@ -638,15 +711,23 @@ impl Model {
                 pann.signature.as_deref().ok_or_else(|| format!("annotations: [private.{name}] needs `signature`"))?;
             let mut cmd = reg.gl.get(sig).ok_or_else(|| format!("[private.{name}]: gl.xml has no {sig}"))?.clone();
             cmd.name = name.clone();
-            let mut built = build_cmd(Api::Gles, &cmd, Some(pann), number(name)?)?;
+            let mut built = build_cmd(Api::Gles, &cmd, Some(pann), &ann.names, number(name)?)?;
             built.private = true;
             commands.push(built);
         }
         for name in &egl_names {
             let cmd = reg.egl.get(name).ok_or_else(|| format!("egl.xml has no {name}"))?;
-            commands.push(build_cmd(Api::Egl, cmd, ann.egl.get(name), number(name)?)?);
+            commands.push(build_cmd(Api::Egl, cmd, ann.egl.get(name), &ann.names, number(name)?)?);
         }
         commands.sort_by_key(|c| c.opcode);
+        for key in ann.names.commands.keys().chain(&ann.names.hand) {
+            let (cmd, param) = key.split_once('.').ok_or_else(|| format!("[names]: `{key}` is not glCommand.param"))?;
+            let known = commands.iter().any(|c| c.c_name == cmd)
+                && reg.gl.get(cmd).is_some_and(|c| c.params.iter().any(|p| p.name == param));
+            if !known {
+                return Err(format!("[names]: `{key}` is no forwarded command's parameter"));
+            }
+        }
         let mut pnames = BTreeMap::new();
         for (family, table) in &ann.pnames {
             let mut rows = Vec::new();

@@ -46,6 +46,9 @@ pub enum BackendError {
     #[error("{function}.{param}: the decoded command breaks a guarantee of the wire decoder")]
     BrokenInput { function: &'static str, param: &'static str },
 
+    #[error("{0} carries the client's object names: the server makes host names with GlesContext::gen_names")]
+    ClientNames(&'static str),
+
     #[error("{0} is an EGL command: the GLES executor does not run it")]
     NotGles(&'static str),
 

@@ -2818,16 +2818,7 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.mode as GLenum) };
             Ok(())
         }
-        Command::GenBuffers(c) => {
-            let f = need(fns.gl_gen_buffers, "glGenBuffers")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_buffers = out::<u32>(s0, c.buffers, Some(len_of(c.n).unwrap_or(0)), "glGenBuffers", "buffers")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_buffers.as_mut_ptr().cast()) };
-            GenBuffersReply { buffers: c.buffers.map(|_| &*o_buffers) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenBuffers(_) => Err(BackendError::ClientNames("glGenBuffers")),
         Command::GenerateMipmap(c) => {
             let f = need(fns.gl_generate_mipmap, "glGenerateMipmap")?;
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
@@ -2835,36 +2826,9 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.target as GLenum) };
             Ok(())
         }
-        Command::GenFramebuffers(c) => {
-            let f = need(fns.gl_gen_framebuffers, "glGenFramebuffers")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_framebuffers = out::<u32>(s0, c.framebuffers, Some(len_of(c.n).unwrap_or(0)), "glGenFramebuffers", "framebuffers")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_framebuffers.as_mut_ptr().cast()) };
-            GenFramebuffersReply { framebuffers: c.framebuffers.map(|_| &*o_framebuffers) }.encode(replies)?;
-            Ok(())
-        }
-        Command::GenRenderbuffers(c) => {
-            let f = need(fns.gl_gen_renderbuffers, "glGenRenderbuffers")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_renderbuffers = out::<u32>(s0, c.renderbuffers, Some(len_of(c.n).unwrap_or(0)), "glGenRenderbuffers", "renderbuffers")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_renderbuffers.as_mut_ptr().cast()) };
-            GenRenderbuffersReply { renderbuffers: c.renderbuffers.map(|_| &*o_renderbuffers) }.encode(replies)?;
-            Ok(())
-        }
-        Command::GenTextures(c) => {
-            let f = need(fns.gl_gen_textures, "glGenTextures")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_textures = out::<u32>(s0, c.textures, Some(len_of(c.n).unwrap_or(0)), "glGenTextures", "textures")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_textures.as_mut_ptr().cast()) };
-            GenTexturesReply { textures: c.textures.map(|_| &*o_textures) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenFramebuffers(_) => Err(BackendError::ClientNames("glGenFramebuffers")),
+        Command::GenRenderbuffers(_) => Err(BackendError::ClientNames("glGenRenderbuffers")),
+        Command::GenTextures(_) => Err(BackendError::ClientNames("glGenTextures")),
         Command::GetActiveAttrib(c) => {
             let f = need(fns.gl_get_active_attrib, "glGetActiveAttrib")?;
             let [s0, s1, s2, s3, ..] = &mut scratch.slots;
@@ -3624,16 +3588,7 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.target as GLenum, c.level as GLint, c.xoffset as GLint, c.yoffset as GLint, c.zoffset as GLint, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei, c.format as GLenum, c.image_size as GLsizei, data_ref(c.data)) };
             Ok(())
         }
-        Command::GenQueries(c) => {
-            let f = need(fns.gl_gen_queries, "glGenQueries")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_ids = out::<u32>(s0, c.ids, Some(len_of(c.n).unwrap_or(0)), "glGenQueries", "ids")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_ids.as_mut_ptr().cast()) };
-            GenQueriesReply { ids: c.ids.map(|_| &*o_ids) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenQueries(_) => Err(BackendError::ClientNames("glGenQueries")),
         Command::DeleteQueries(c) => {
             let f = need(fns.gl_delete_queries, "glDeleteQueries")?;
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
@@ -3796,16 +3751,7 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.n as GLsizei, c.arrays.as_ptr().cast()) };
             Ok(())
         }
-        Command::GenVertexArrays(c) => {
-            let f = need(fns.gl_gen_vertex_arrays, "glGenVertexArrays")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_arrays = out::<u32>(s0, c.arrays, Some(len_of(c.n).unwrap_or(0)), "glGenVertexArrays", "arrays")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_arrays.as_mut_ptr().cast()) };
-            GenVertexArraysReply { arrays: c.arrays.map(|_| &*o_arrays) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenVertexArrays(_) => Err(BackendError::ClientNames("glGenVertexArrays")),
         Command::IsVertexArray(c) => {
             let f = need(fns.gl_is_vertex_array, "glIsVertexArray")?;
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
@@ -4197,16 +4143,7 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             GetBufferParameteri64vReply { params: c.params.map(|_| &*o_params) }.encode(replies)?;
             Ok(())
         }
-        Command::GenSamplers(c) => {
-            let f = need(fns.gl_gen_samplers, "glGenSamplers")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_samplers = out::<u32>(s0, c.samplers, Some(len_of(c.count).unwrap_or(0)), "glGenSamplers", "samplers")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.count as GLsizei, o_samplers.as_mut_ptr().cast()) };
-            GenSamplersReply { samplers: c.samplers.map(|_| &*o_samplers) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenSamplers(_) => Err(BackendError::ClientNames("glGenSamplers")),
         Command::DeleteSamplers(c) => {
             let f = need(fns.gl_delete_samplers, "glDeleteSamplers")?;
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
@@ -4298,16 +4235,7 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.n as GLsizei, c.ids.as_ptr().cast()) };
             Ok(())
         }
-        Command::GenTransformFeedbacks(c) => {
-            let f = need(fns.gl_gen_transform_feedbacks, "glGenTransformFeedbacks")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_ids = out::<u32>(s0, c.ids, Some(len_of(c.n).unwrap_or(0)), "glGenTransformFeedbacks", "ids")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_ids.as_mut_ptr().cast()) };
-            GenTransformFeedbacksReply { ids: c.ids.map(|_| &*o_ids) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenTransformFeedbacks(_) => Err(BackendError::ClientNames("glGenTransformFeedbacks")),
         Command::IsTransformFeedback(c) => {
             let f = need(fns.gl_is_transform_feedback, "glIsTransformFeedback")?;
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
@@ -4524,16 +4452,7 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.n as GLsizei, c.pipelines.as_ptr().cast()) };
             Ok(())
         }
-        Command::GenProgramPipelines(c) => {
-            let f = need(fns.gl_gen_program_pipelines, "glGenProgramPipelines")?;
-            let [s0, ..] = &mut scratch.slots;
-            let o_pipelines = out::<u32>(s0, c.pipelines, Some(len_of(c.n).unwrap_or(0)), "glGenProgramPipelines", "pipelines")?;
-            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
-            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
-            unsafe { f(c.n as GLsizei, o_pipelines.as_mut_ptr().cast()) };
-            GenProgramPipelinesReply { pipelines: c.pipelines.map(|_| &*o_pipelines) }.encode(replies)?;
-            Ok(())
-        }
+        Command::GenProgramPipelines(_) => Err(BackendError::ClientNames("glGenProgramPipelines")),
         Command::IsProgramPipeline(c) => {
             let f = need(fns.gl_is_program_pipeline, "glIsProgramPipeline")?;
             // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the

@@ -3,7 +3,8 @@
 //! pointer), and glwire's own `glwireWriteMapped`/`glwireReadMapped`, which move bytes
 //! into and out of a host mapping (the one place the executor checks bounds itself:
 //! only it knows the host address). They share `generated::execute`'s contract and its
-//! `# Safety`.
+//! `# Safety`. Also the host half of glGen* (`gen_names`): the client chooses its own
+//! names and the server asks the host for names to map them to.
 
 use core::ffi::c_void;
 use core::ptr;
@@ -183,5 +184,30 @@ pub(crate) unsafe fn debug_message_callback(
     let f = need(fns.gl_debug_message_callback, "glDebugMessageCallback")?;
     // SAFETY: a NULL callback and user pointer are valid arguments; GL only stores them.
     unsafe { f(ptr::null(), ptr::null()) };
+    Ok(())
+}
+
+/// The host's glGen* for `ns` into `out` (on the current context).
+pub(crate) fn gen_names(fns: &GlesFns, ns: wire::names::Namespace, out: &mut [u32]) -> Result<(), BackendError> {
+    use wire::names::Namespace as N;
+    let n = i32::try_from(out.len()).map_err(|_| BackendError::GlError(0x0505))?; // GL_OUT_OF_MEMORY
+    if n == 0 {
+        return Ok(());
+    }
+    let f = match ns {
+        N::Buffer => need(fns.gl_gen_buffers, "glGenBuffers")?,
+        N::Texture => need(fns.gl_gen_textures, "glGenTextures")?,
+        N::Renderbuffer => need(fns.gl_gen_renderbuffers, "glGenRenderbuffers")?,
+        N::Sampler => need(fns.gl_gen_samplers, "glGenSamplers")?,
+        N::Framebuffer => need(fns.gl_gen_framebuffers, "glGenFramebuffers")?,
+        N::VertexArray => need(fns.gl_gen_vertex_arrays, "glGenVertexArrays")?,
+        N::Query => need(fns.gl_gen_queries, "glGenQueries")?,
+        N::TransformFeedback => need(fns.gl_gen_transform_feedbacks, "glGenTransformFeedbacks")?,
+        N::Pipeline => need(fns.gl_gen_program_pipelines, "glGenProgramPipelines")?,
+        N::Program => return Err(BackendError::ClientNames("glCreateProgram")),
+    };
+    // SAFETY: `out` has room for `n` names, which is all glGen* writes; the caller made
+    // a context current.
+    unsafe { f(n, out.as_mut_ptr()) };
     Ok(())
 }

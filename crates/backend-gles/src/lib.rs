@@ -144,6 +144,14 @@ impl GlesContext {
         result
     }
 
+    /// Fills `out` with new host names of namespace `ns` (the host's glGen*), which the
+    /// server maps the client's names to. Programs and shaders are not generated (they
+    /// come from glCreateProgram/glCreateShader), so `ns` must not be `Program`.
+    pub fn gen_names(&mut self, ns: wire::names::Namespace, out: &mut [u32]) -> Result<(), BackendError> {
+        self.host.make_current_with(self.surface.as_deref())?;
+        hand::gen_names(&self.fns, ns, out)
+    }
+
     /// Makes `surface` this context's default framebuffer (or none), as the client's
     /// eglMakeCurrent asked.
     pub fn set_surface(&mut self, surface: Option<Arc<HostSurface>>) -> Result<(), BackendError> {

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use backend_gles::{Backend, BackendError, GlesContext, GLES_FUNCTIONS};
 use wire::codec::{DataRef, OutRef, StrList};
 use wire::commands::*;
+use wire::names::Namespace;
 use wire::CommandBuf;
 
 const GL_NO_ERROR: u32 = 0;
@@ -86,17 +87,12 @@ fn gl_error(cx: &mut GlesContext) -> u32 {
     reply!(b, GetError).ret
 }
 
-fn gen_one(cx: &mut GlesContext, cmd: Command<'_>) -> u32 {
-    let b = call(cx, cmd);
-    let names: Vec<u32> = match decode_reply(b.as_bytes()).expect("reply decodes").0 {
-        Reply::GenBuffers(r) => r.buffers.unwrap().to_vec(),
-        Reply::GenFramebuffers(r) => r.framebuffers.unwrap().to_vec(),
-        Reply::GenRenderbuffers(r) => r.renderbuffers.unwrap().to_vec(),
-        other => panic!("unexpected reply {other:?}"),
-    };
-    assert_eq!(names.len(), 1);
-    assert_ne!(names[0], 0);
-    names[0]
+/// One new host name of `ns` (the backend's glGen*; the server maps client names to these).
+fn gen_one(cx: &mut GlesContext, ns: Namespace) -> u32 {
+    let mut name = [0];
+    cx.gen_names(ns, &mut name).unwrap();
+    assert_ne!(name[0], 0);
+    name[0]
 }
 
 fn compile(cx: &mut GlesContext, kind: u32, source: &CStr) -> u32 {
@@ -113,9 +109,9 @@ fn compile(cx: &mut GlesContext, kind: u32, source: &CStr) -> u32 {
 
 /// A 4x4 RGBA8 renderbuffer as the draw and read framebuffer.
 fn framebuffer_4x4(cx: &mut GlesContext) {
-    let fbo = gen_one(cx, Command::GenFramebuffers(GenFramebuffers { n: 1, framebuffers: Some(1) }));
+    let fbo = gen_one(cx, Namespace::Framebuffer);
     call(cx, Command::BindFramebuffer(BindFramebuffer { target: GL_FRAMEBUFFER, framebuffer: fbo }));
-    let rbo = gen_one(cx, Command::GenRenderbuffers(GenRenderbuffers { n: 1, renderbuffers: Some(1) }));
+    let rbo = gen_one(cx, Namespace::Renderbuffer);
     call(cx, Command::BindRenderbuffer(BindRenderbuffer { target: GL_RENDERBUFFER, renderbuffer: rbo }));
     call(
         cx,
@@ -194,7 +190,7 @@ fn mesa_context_reports_the_host_renderer() {
 #[test]
 fn mesa_buffers_store_what_is_sent() {
     let mut cx = context();
-    let buffer = gen_one(&mut cx, Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let buffer = gen_one(&mut cx, Namespace::Buffer);
     call(&mut cx, Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
     let data = [7u8; 48];
     call(
@@ -274,7 +270,7 @@ fn mesa_draws_with_buffer_offsets_and_client_indices() {
     // A quad covering the viewport, in a buffer: the attribute pointer is an offset.
     let quad: [f32; 8] = [-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0];
     let bytes: Vec<u8> = quad.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let vbo = gen_one(&mut cx, Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let vbo = gen_one(&mut cx, Namespace::Buffer);
     call(&mut cx, Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: vbo }));
     call(
         &mut cx,
@@ -314,7 +310,7 @@ fn mesa_draws_with_buffer_offsets_and_client_indices() {
 
     // The same indices from an element buffer: the pointer is an offset into it.
     call(&mut cx, Command::Uniform4fv(Uniform4fv { location, count: 1, value: &[1.0, 0.0, 1.0, 1.0] }));
-    let ebo = gen_one(&mut cx, Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let ebo = gen_one(&mut cx, Namespace::Buffer);
     call(&mut cx, Command::BindBuffer(BindBuffer { target: GL_ELEMENT_ARRAY_BUFFER, buffer: ebo }));
     let mut padded = vec![0u8; 4];
     padded.extend_from_slice(&indices);
@@ -412,7 +408,7 @@ fn mesa_map_buffer_range_answers_the_bytes_and_stays_mapped() {
     const GL_MAP_WRITE_BIT: u32 = 0x2;
     const GL_MAP_INVALIDATE_RANGE_BIT: u32 = 0x4;
     let mut cx = context();
-    let buffer = gen_one(&mut cx, Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let buffer = gen_one(&mut cx, Namespace::Buffer);
     call(&mut cx, Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
     let data: Vec<u8> = (0..16).collect();
     call(
@@ -459,7 +455,7 @@ fn mesa_egl_commands_are_not_executed_here() {
 #[test]
 fn mesa_contexts_on_one_thread_switch_and_share_across_threads() {
     let mut a = context();
-    let buffer = gen_one(&mut a, Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let buffer = gen_one(&mut a, Namespace::Buffer);
     call(&mut a, Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
 
     // A second, unshared context on this thread: executing on it switches to it.

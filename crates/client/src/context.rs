@@ -60,6 +60,8 @@ pub struct Context {
     pub(crate) mappings: crate::mapping::Mappings,
     /// Replies of glwire's own round trips made inside a program's call.
     aux_reply: ReplyBuf,
+    /// Where glGen* takes its names.
+    pub(crate) names: crate::names::ContextNames,
 }
 
 impl std::fmt::Debug for Context {
@@ -92,7 +94,39 @@ impl Context {
             array_data: Vec::new(),
             mappings: HashMap::new(),
             aux_reply: ReplyBuf::new(),
+            names: Default::default(),
         }
+    }
+
+    /// Makes this context draw its shared names (buffers, textures, …) from `group`'s
+    /// allocator: it joined that EGL share group.
+    pub fn share_names(&mut self, group: crate::names::SharedNames) {
+        self.names.share(group);
+    }
+
+    /// The allocator of this context's share group, for a context created to share
+    /// with it.
+    pub fn shared_names(&self) -> crate::names::SharedNames {
+        self.names.shared.clone()
+    }
+
+    /// glGen*: `n` new names of `ns`, chosen here and sent with the command (no round
+    /// trip); the server makes its host names for them.
+    pub fn generate(&mut self, ns: wire::names::Namespace, n: i32) -> Result<Vec<u32>, CallError> {
+        /// More names than any program asks for at once; the memory a bigger request
+        /// would take is GL_OUT_OF_MEMORY.
+        const MAX_AT_ONCE: usize = 1 << 24;
+        let len = usize::try_from(n).map_err(|_| CallError::INVALID_VALUE)?;
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        if len > MAX_AT_ONCE {
+            return Err(CallError::Gl(GL_OUT_OF_MEMORY));
+        }
+        let mut names = vec![0u32; len];
+        self.names.generate(ns, &mut names)?;
+        self.submit(&wire::names::gen_command(ns, n, &names).ok_or(CallError::Gl(GL_INVALID_OPERATION))?)?;
+        Ok(names)
     }
 
     /// The buffer bound at `target` (0 for none).
@@ -118,6 +152,9 @@ impl Context {
         if self.vao == 0 {
             let array_buffer = self.bound_buffer(GL_ARRAY_BUFFER);
             self.client_arrays.shadow(cmd, array_buffer);
+        }
+        if let Some((ns, name)) = wire::names::binds_to_create(cmd) {
+            self.names.note_bound(ns, name);
         }
         match cmd {
             Command::BindBuffer(b) if b.target == GL_ELEMENT_ARRAY_BUFFER => {
@@ -177,6 +214,9 @@ impl Context {
         self.client_error.take()
     }
 }
+
+const GL_INVALID_OPERATION: u32 = 0x0502;
+const GL_OUT_OF_MEMORY: u32 = 0x0505;
 
 /// Queued command bytes that trigger a send: large enough to amortise a ring record,
 /// small enough to stay in cache.
@@ -262,13 +302,13 @@ impl Context {
         Ok(r.pointer.and_then(|p| p.first().copied()).unwrap_or(0))
     }
 
-    /// A buffer name from the server (one round trip, once per context).
+    /// A buffer name of glwire's own, from the program's share group (so the program
+    /// never gets it).
     fn gen_buffer(&mut self) -> Result<u32, CallError> {
-        let gen = Command::GenBuffers(wire::commands::GenBuffers { n: 1, buffers: Some(1) });
-        let reply = self.call(&gen)?;
-        let body = wire::codec::reply_body(reply.as_bytes(), wire::commands::Opcode::GenBuffers as u32)?;
-        let names = wire::commands::GenBuffersReply::decode(body)?.buffers;
-        names.and_then(|n| n.first().copied()).ok_or(CallError::Protocol("GenBuffers gave no name".into()))
+        let mut name = [0];
+        self.names.generate(wire::names::Namespace::Buffer, &mut name)?;
+        Command::GenBuffers(wire::commands::GenBuffers { n: 1, buffers: &name }).encode(&mut self.stream)?;
+        Ok(name[0])
     }
 }
 

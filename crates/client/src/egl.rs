@@ -247,6 +247,8 @@ struct ContextSlot {
     version: i32,
     /// The client context while no thread has it current.
     idle: Option<Context>,
+    /// Where its share group's object names come from.
+    names: crate::names::SharedNames,
 }
 
 struct SurfaceSlot {
@@ -495,19 +497,23 @@ pub fn create_context(dpy: u64, config: u64, share: u64, attribs: &[i32]) -> Res
         return Err(EGL_BAD_MATCH);
     }
     // The share context must be one of this display's: the server knows it by its id.
-    let share_id = match share {
-        0 => 0,
+    let (share_id, share_names) = match share {
+        0 => (0, None),
         other => match st.contexts.get(&other) {
-            Some(c) if c.display == dpy => c.server_id,
+            Some(c) if c.display == dpy => (c.server_id, Some(c.names.clone())),
             _ => return Err(EGL_BAD_CONTEXT),
         },
     };
     let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
     drop(st);
-    let (server_id, context) = connection.new_shared_context(share_id).map_err(|_| EGL_BAD_ALLOC)?;
+    let (server_id, mut context) = connection.new_shared_context(share_id).map_err(|_| EGL_BAD_ALLOC)?;
+    if let Some(names) = share_names {
+        context.share_names(names);
+    }
+    let names = context.shared_names();
     let mut st = state();
     let handle = st.handle();
-    st.contexts.insert(handle, ContextSlot { display: dpy, server_id, config, version, idle: Some(context) });
+    st.contexts.insert(handle, ContextSlot { display: dpy, server_id, config, version, idle: Some(context), names });
     Ok(handle)
 }
 
@@ -1090,7 +1096,17 @@ mod tests {
         let ctx = {
             let mut st = state();
             let h = st.handle();
-            st.contexts.insert(h, ContextSlot { display: dpy, server_id: 1, config: 0, version: 3, idle: None });
+            st.contexts.insert(
+                h,
+                ContextSlot {
+                    display: dpy,
+                    server_id: 1,
+                    config: 0,
+                    version: 3,
+                    idle: None,
+                    names: Default::default(),
+                },
+            );
             h
         };
         set_current(Some(Context::new(Some(Box::new(link.clone())))));

@@ -11,6 +11,7 @@ pub mod egl;
 mod error;
 mod link;
 mod mapping;
+pub mod names;
 mod ring_link;
 pub mod session;
 mod sizing;

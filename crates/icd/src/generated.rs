@@ -596,23 +596,6 @@ pub(crate) unsafe extern "C" fn glFrontFace(mode: GLenum) {
     })
 }
 
-/// `glGenBuffers`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenBuffers(n: GLsizei, buffers: *mut GLuint) {
-    entry::gl("glGenBuffers", (), |cx| {
-        let buffers_cap = ptr::out_cap(buffers.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenBuffers(GenBuffers { n: n as i32, buffers: buffers_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenBuffers as u32)?;
-        let r = GenBuffersReply::decode(body)?;
-        // SAFETY: the glGenBuffers contract: `buffers` has room for the capacity asked for.
-        unsafe { ptr::output(buffers.cast::<u32>(), buffers_cap, r.buffers) };
-        Ok(())
-    })
-}
-
 /// `glGenerateMipmap`, forwarded to the server.
 ///
 /// # Safety
@@ -621,57 +604,6 @@ pub(crate) unsafe extern "C" fn glGenBuffers(n: GLsizei, buffers: *mut GLuint) {
 pub(crate) unsafe extern "C" fn glGenerateMipmap(target: GLenum) {
     entry::gl("glGenerateMipmap", (), |cx| {
         cx.submit(&Command::GenerateMipmap(GenerateMipmap { target: target as u32 }))
-    })
-}
-
-/// `glGenFramebuffers`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenFramebuffers(n: GLsizei, framebuffers: *mut GLuint) {
-    entry::gl("glGenFramebuffers", (), |cx| {
-        let framebuffers_cap = ptr::out_cap(framebuffers.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenFramebuffers(GenFramebuffers { n: n as i32, framebuffers: framebuffers_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenFramebuffers as u32)?;
-        let r = GenFramebuffersReply::decode(body)?;
-        // SAFETY: the glGenFramebuffers contract: `framebuffers` has room for the capacity asked for.
-        unsafe { ptr::output(framebuffers.cast::<u32>(), framebuffers_cap, r.framebuffers) };
-        Ok(())
-    })
-}
-
-/// `glGenRenderbuffers`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenRenderbuffers(n: GLsizei, renderbuffers: *mut GLuint) {
-    entry::gl("glGenRenderbuffers", (), |cx| {
-        let renderbuffers_cap = ptr::out_cap(renderbuffers.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenRenderbuffers(GenRenderbuffers { n: n as i32, renderbuffers: renderbuffers_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenRenderbuffers as u32)?;
-        let r = GenRenderbuffersReply::decode(body)?;
-        // SAFETY: the glGenRenderbuffers contract: `renderbuffers` has room for the capacity asked for.
-        unsafe { ptr::output(renderbuffers.cast::<u32>(), renderbuffers_cap, r.renderbuffers) };
-        Ok(())
-    })
-}
-
-/// `glGenTextures`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenTextures(n: GLsizei, textures: *mut GLuint) {
-    entry::gl("glGenTextures", (), |cx| {
-        let textures_cap = ptr::out_cap(textures.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenTextures(GenTextures { n: n as i32, textures: textures_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenTextures as u32)?;
-        let r = GenTexturesReply::decode(body)?;
-        // SAFETY: the glGenTextures contract: `textures` has room for the capacity asked for.
-        unsafe { ptr::output(textures.cast::<u32>(), textures_cap, r.textures) };
-        Ok(())
     })
 }
 
@@ -1991,23 +1923,6 @@ pub(crate) unsafe extern "C" fn glCompressedTexSubImage3D(target: GLenum, level:
     })
 }
 
-/// `glGenQueries`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenQueries(n: GLsizei, ids: *mut GLuint) {
-    entry::gl("glGenQueries", (), |cx| {
-        let ids_cap = ptr::out_cap(ids.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenQueries(GenQueries { n: n as i32, ids: ids_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenQueries as u32)?;
-        let r = GenQueriesReply::decode(body)?;
-        // SAFETY: the glGenQueries contract: `ids` has room for the capacity asked for.
-        unsafe { ptr::output(ids.cast::<u32>(), ids_cap, r.ids) };
-        Ok(())
-    })
-}
-
 /// `glDeleteQueries`, forwarded to the server.
 ///
 /// # Safety
@@ -2245,23 +2160,6 @@ pub(crate) unsafe extern "C" fn glDeleteVertexArrays(n: GLsizei, arrays: *const 
         // SAFETY: the glDeleteVertexArrays contract: `arrays` points to that many elements (or is NULL).
         let arrays = unsafe { ptr::input(arrays.cast::<u32>(), arrays_n) }?;
         cx.submit(&Command::DeleteVertexArrays(DeleteVertexArrays { n: n as i32, arrays }))
-    })
-}
-
-/// `glGenVertexArrays`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenVertexArrays(n: GLsizei, arrays: *mut GLuint) {
-    entry::gl("glGenVertexArrays", (), |cx| {
-        let arrays_cap = ptr::out_cap(arrays.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenVertexArrays(GenVertexArrays { n: n as i32, arrays: arrays_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenVertexArrays as u32)?;
-        let r = GenVertexArraysReply::decode(body)?;
-        // SAFETY: the glGenVertexArrays contract: `arrays` has room for the capacity asked for.
-        unsafe { ptr::output(arrays.cast::<u32>(), arrays_cap, r.arrays) };
-        Ok(())
     })
 }
 
@@ -2954,23 +2852,6 @@ pub(crate) unsafe extern "C" fn glGetBufferParameteri64v(target: GLenum, pname: 
     })
 }
 
-/// `glGenSamplers`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenSamplers(count: GLsizei, samplers: *mut GLuint) {
-    entry::gl("glGenSamplers", (), |cx| {
-        let samplers_cap = ptr::out_cap(samplers.is_null(), len_of(count));
-        let reply = cx.call(&Command::GenSamplers(GenSamplers { count: count as i32, samplers: samplers_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenSamplers as u32)?;
-        let r = GenSamplersReply::decode(body)?;
-        // SAFETY: the glGenSamplers contract: `samplers` has room for the capacity asked for.
-        unsafe { ptr::output(samplers.cast::<u32>(), samplers_cap, r.samplers) };
-        Ok(())
-    })
-}
-
 /// `glDeleteSamplers`, forwarded to the server.
 ///
 /// # Safety
@@ -3127,23 +3008,6 @@ pub(crate) unsafe extern "C" fn glDeleteTransformFeedbacks(n: GLsizei, ids: *con
         // SAFETY: the glDeleteTransformFeedbacks contract: `ids` points to that many elements (or is NULL).
         let ids = unsafe { ptr::input(ids.cast::<u32>(), ids_n) }?;
         cx.submit(&Command::DeleteTransformFeedbacks(DeleteTransformFeedbacks { n: n as i32, ids }))
-    })
-}
-
-/// `glGenTransformFeedbacks`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenTransformFeedbacks(n: GLsizei, ids: *mut GLuint) {
-    entry::gl("glGenTransformFeedbacks", (), |cx| {
-        let ids_cap = ptr::out_cap(ids.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenTransformFeedbacks(GenTransformFeedbacks { n: n as i32, ids: ids_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenTransformFeedbacks as u32)?;
-        let r = GenTransformFeedbacksReply::decode(body)?;
-        // SAFETY: the glGenTransformFeedbacks contract: `ids` has room for the capacity asked for.
-        unsafe { ptr::output(ids.cast::<u32>(), ids_cap, r.ids) };
-        Ok(())
     })
 }
 
@@ -3524,23 +3388,6 @@ pub(crate) unsafe extern "C" fn glDeleteProgramPipelines(n: GLsizei, pipelines: 
         // SAFETY: the glDeleteProgramPipelines contract: `pipelines` points to that many elements (or is NULL).
         let pipelines = unsafe { ptr::input(pipelines.cast::<u32>(), pipelines_n) }?;
         cx.submit(&Command::DeleteProgramPipelines(DeleteProgramPipelines { n: n as i32, pipelines }))
-    })
-}
-
-/// `glGenProgramPipelines`, forwarded to the server.
-///
-/// # Safety
-/// Called by the program through libglvnd; pointers must honour the API's contract.
-#[allow(non_snake_case, unused_variables, unused_unsafe)]
-pub(crate) unsafe extern "C" fn glGenProgramPipelines(n: GLsizei, pipelines: *mut GLuint) {
-    entry::gl("glGenProgramPipelines", (), |cx| {
-        let pipelines_cap = ptr::out_cap(pipelines.is_null(), len_of(n));
-        let reply = cx.call(&Command::GenProgramPipelines(GenProgramPipelines { n: n as i32, pipelines: pipelines_cap }))?;
-        let body = reply_body(reply.as_bytes(), Opcode::GenProgramPipelines as u32)?;
-        let r = GenProgramPipelinesReply::decode(body)?;
-        // SAFETY: the glGenProgramPipelines contract: `pipelines` has room for the capacity asked for.
-        unsafe { ptr::output(pipelines.cast::<u32>(), pipelines_cap, r.pipelines) };
-        Ok(())
     })
 }
 
@@ -6219,18 +6066,18 @@ pub(crate) fn entry_point(i: usize) -> *const c_void {
         170 => glFramebufferTextureLayer as *const c_void,
         171 => glFramebufferTexture as *const c_void,
         172 => glFrontFace as *const c_void,
-        173 => glGenBuffers as *const c_void,
-        174 => glGenFramebuffers as *const c_void,
-        175 => glGenProgramPipelines as *const c_void,
-        176 => glGenProgramPipelines as *const c_void,
-        177 => glGenQueries as *const c_void,
-        178 => glGenQueries as *const c_void,
-        179 => glGenRenderbuffers as *const c_void,
-        180 => glGenSamplers as *const c_void,
-        181 => glGenTextures as *const c_void,
-        182 => glGenTransformFeedbacks as *const c_void,
-        183 => glGenVertexArrays as *const c_void,
-        184 => glGenVertexArrays as *const c_void,
+        173 => crate::gl_hand::glGenBuffers as *const c_void,
+        174 => crate::gl_hand::glGenFramebuffers as *const c_void,
+        175 => crate::gl_hand::glGenProgramPipelines as *const c_void,
+        176 => crate::gl_hand::glGenProgramPipelines as *const c_void,
+        177 => crate::gl_hand::glGenQueries as *const c_void,
+        178 => crate::gl_hand::glGenQueries as *const c_void,
+        179 => crate::gl_hand::glGenRenderbuffers as *const c_void,
+        180 => crate::gl_hand::glGenSamplers as *const c_void,
+        181 => crate::gl_hand::glGenTextures as *const c_void,
+        182 => crate::gl_hand::glGenTransformFeedbacks as *const c_void,
+        183 => crate::gl_hand::glGenVertexArrays as *const c_void,
+        184 => crate::gl_hand::glGenVertexArrays as *const c_void,
         185 => glGenerateMipmap as *const c_void,
         186 => glGetActiveAttrib as *const c_void,
         187 => glGetActiveUniform as *const c_void,

@@ -191,3 +191,40 @@ pub(crate) unsafe extern "C" fn glMultiDrawElementsBaseVertexEXT(
         }
     })
 }
+
+/// The glGen* entry points: names chosen by the client (`client::names`), written to
+/// the program's array and sent with the command; nothing waits for the server.
+macro_rules! gen_names {
+    ($($entry:ident => $ns:ident;)*) => {$(
+        /// Names from the client's allocator (see `client::names`).
+        ///
+        /// # Safety
+        /// Called by the program through libglvnd: `names` has room for `n` names.
+        #[allow(non_snake_case)]
+        pub(crate) unsafe extern "C" fn $entry(n: GLsizei, names: *mut GLuint) {
+            entry::gl(stringify!($entry), (), |cx| {
+                if n > 0 && names.is_null() {
+                    // Natively a crash; here the names are simply not made.
+                    return Ok(());
+                }
+                let chosen = cx.generate(wire::names::Namespace::$ns, n)?;
+                // SAFETY: the glGen* contract: `names` has room for `n` names, and
+                // `generate` made exactly `n` (none for n <= 0).
+                unsafe { core::ptr::copy_nonoverlapping(chosen.as_ptr(), names, chosen.len()) };
+                Ok(())
+            })
+        }
+    )*};
+}
+
+gen_names! {
+    glGenBuffers => Buffer;
+    glGenTextures => Texture;
+    glGenRenderbuffers => Renderbuffer;
+    glGenSamplers => Sampler;
+    glGenFramebuffers => Framebuffer;
+    glGenVertexArrays => VertexArray;
+    glGenQueries => Query;
+    glGenTransformFeedbacks => TransformFeedback;
+    glGenProgramPipelines => Pipeline;
+}

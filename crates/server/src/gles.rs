@@ -12,12 +12,14 @@
 
 use backend_gles::{Backend, BackendError, GlesContext};
 use wire::commands::*;
+use wire::names::Namespace;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
 use crate::exec::{Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::images::SharedImages;
+use crate::names::{After, Names, Rewrite};
 use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
 
 const GL_BUFFER_SIZE: u32 = 0x8764;
@@ -35,6 +37,10 @@ pub struct GlesExecutor {
     /// What GL_EXTENSIONS offers, read from the host on first use.
     extensions: Option<Extensions>,
     group: ShareGroup,
+    /// The client's object names and the host's.
+    names: Names,
+    /// A host reply with host names turned into client names.
+    named: CommandBuf,
 }
 
 impl GlesExecutor {
@@ -48,8 +54,14 @@ impl GlesExecutor {
     ) -> Result<Self, ServerError> {
         let share = share.unwrap_or_default();
         let cx = backend.new_context(share.host.as_deref())?;
-        let group = ShareGroup { host: Some(share.host.unwrap_or_else(|| cx.host().clone())), syncs: share.syncs };
+        let group = ShareGroup {
+            host: Some(share.host.unwrap_or_else(|| cx.host().clone())),
+            syncs: share.syncs,
+            names: share.names,
+        };
         Ok(Self {
+            names: Names::new(group.names.clone()),
+            named: CommandBuf::new(),
             cx,
             validator: Validator::new(limits, group.syncs.clone(), images),
             group,
@@ -227,6 +239,24 @@ impl HostQuery for Host<'_> {
     }
 }
 
+/// GL_FRAMEBUFFER_ATTACHMENT_OBJECT_TYPE of the attachment a
+/// glGetFramebufferAttachmentParameteriv asked about (0 for any other command).
+fn attachment_type(host: &mut Host<'_>, cmd: &Command<'_>) -> u32 {
+    const GL_FRAMEBUFFER_ATTACHMENT_OBJECT_TYPE: u32 = 0x8CD0;
+    let Command::GetFramebufferAttachmentParameteriv(c) = *cmd else { return 0 };
+    let query = Command::GetFramebufferAttachmentParameteriv(GetFramebufferAttachmentParameteriv {
+        pname: GL_FRAMEBUFFER_ATTACHMENT_OBJECT_TYPE,
+        params: Some(1),
+        ..c
+    });
+    match host.run(&query).map(decode_reply) {
+        Some(Ok((Reply::GetFramebufferAttachmentParameteriv(r), _))) => {
+            r.params.and_then(|p| p.first().copied()).unwrap_or(0) as u32
+        }
+        _ => 0,
+    }
+}
+
 /// At most `cap` elements of `s` (none when the client gave no destination).
 fn cut<T>(s: Option<&[T]>, cap: Option<u32>) -> Option<&[T]> {
     let cap = cap?;
@@ -321,6 +351,9 @@ impl Executor for GlesExecutor {
         buffer: u32,
         attribs: &[(i32, i32)],
     ) -> Result<std::sync::Arc<backend_gles::HostImage>, ServerError> {
+        const EGL_GL_RENDERBUFFER: u32 = 0x30B9;
+        let ns = if target == EGL_GL_RENDERBUFFER { Namespace::Renderbuffer } else { Namespace::Texture };
+        let buffer = self.names.to_host(ns, buffer);
         Ok(std::sync::Arc::new(self.cx.host().create_image(target, buffer, attribs)?))
     }
 
@@ -338,6 +371,26 @@ impl Executor for GlesExecutor {
                 return Ok(());
             }
         }
+        // The client's names become the host's first: the validator and the host see
+        // only host names.
+        let rewrite = {
+            let cx = &mut self.cx;
+            self.names.rewrite(cmd, &mut |ns, out| cx.gen_names(ns, out).map_err(ServerError::from))?
+        };
+        let (named, list, after) = match rewrite {
+            Rewrite::Done => return Ok(()),
+            Rewrite::Error(error) => {
+                tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
+                self.raise(error);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Rewrite::Run { cmd, list, after } => (cmd, list, after),
+        };
+        let cmd = &match &list {
+            Some(list) => named.with_name_list(list),
+            None => named,
+        };
         let verdict = {
             let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
             self.validator.check(&mut host, cmd)
@@ -377,7 +430,34 @@ impl Executor for GlesExecutor {
             }
             Err(e) => return Err(e.into()),
         }
-        let host = self.host_replies.as_bytes();
+        let mut host = self.host_replies.as_bytes();
+        if !host.is_empty() && after != After::Nothing {
+            self.named.clear();
+            let reply = decode_reply(host)?.0;
+            let renamed = match (after, reply) {
+                (After::NewProgram, Reply::CreateProgram(r)) => {
+                    CreateProgramReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
+                    true
+                }
+                (After::NewProgram, Reply::CreateShader(r)) => {
+                    CreateShaderReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
+                    true
+                }
+                (After::NewProgram, Reply::CreateShaderProgramv(r)) => {
+                    CreateShaderProgramvReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
+                    true
+                }
+                (After::ClientNames, reply) => {
+                    let (cx, query) = (&mut self.cx, &mut self.query);
+                    let mut object_type = || attachment_type(&mut Host { cx, buf: query }, &cmd);
+                    self.names.reply_to_client(&cmd, reply, &mut object_type, &mut self.named)?
+                }
+                _ => false,
+            };
+            if renamed {
+                host = self.named.as_bytes();
+            }
+        }
         if host.is_empty() {
             if let Fixup::SyncDeleted(id) = fixup {
                 self.validator.syncs().remove(id);

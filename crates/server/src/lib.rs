@@ -22,6 +22,7 @@ pub mod gles;
 mod handshake;
 mod host;
 mod images;
+pub mod names;
 mod session;
 pub mod stats;
 pub mod validate;

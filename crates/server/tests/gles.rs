@@ -15,6 +15,7 @@ use client::Session;
 use wire::codec::{DataRef, OutRef};
 use wire::commands::*;
 use wire::control::{ControlKind, CreateContextRequest, HandlePayload};
+use wire::names::Namespace;
 use wire::CommandBuf;
 
 const GL_NO_ERROR: u32 = 0;
@@ -64,6 +65,9 @@ fn start() -> TestServer {
 struct Client {
     session: Session,
     context: u64,
+    /// The last object name this client chose. Names start far from the host's (which
+    /// count from 1), so a name that reached the host unmapped would show.
+    last_name: u32,
 }
 
 impl TestServer {
@@ -72,7 +76,7 @@ impl TestServer {
         let payload = CreateContextRequest::encode(0, 0, &[]).unwrap();
         let reply = session.call(ControlKind::CreateContext, &payload).unwrap();
         let context = HandlePayload::parse(&reply).unwrap().handle;
-        Client { session, context }
+        Client { session, context, last_name: 5000 }
     }
 }
 
@@ -142,22 +146,19 @@ impl Client {
         program
     }
 
-    fn gen(&mut self, cmd: Command<'_>) -> u32 {
-        let b = self.call(cmd);
-        let names: Vec<u32> = match decode_reply(b.as_bytes()).unwrap().0 {
-            Reply::GenFramebuffers(r) => r.framebuffers.unwrap().to_vec(),
-            Reply::GenRenderbuffers(r) => r.renderbuffers.unwrap().to_vec(),
-            Reply::GenBuffers(r) => r.buffers.unwrap().to_vec(),
-            Reply::GenTextures(r) => r.textures.unwrap().to_vec(),
-            other => panic!("unexpected reply {other:?}"),
-        };
-        names[0]
+    /// A new object name of `ns`, chosen here as the ICD does (glGen* has no reply).
+    fn gen(&mut self, ns: Namespace) -> u32 {
+        self.last_name += 1;
+        let name = [self.last_name];
+        let replies = self.call(wire::names::gen_command(ns, 1, &name).unwrap());
+        assert!(replies.is_empty(), "glGen* answers nothing");
+        name[0]
     }
 
     /// A 4x4 RGBA8 renderbuffer as draw and read framebuffer.
     fn framebuffer_4x4(&mut self) {
-        let fbo = self.gen(Command::GenFramebuffers(GenFramebuffers { n: 1, framebuffers: Some(1) }));
-        let rbo = self.gen(Command::GenRenderbuffers(GenRenderbuffers { n: 1, renderbuffers: Some(1) }));
+        let fbo = self.gen(Namespace::Framebuffer);
+        let rbo = self.gen(Namespace::Renderbuffer);
         let b = self.submit(&[
             Command::BindFramebuffer(BindFramebuffer { target: GL_FRAMEBUFFER, framebuffer: fbo }),
             Command::BindRenderbuffer(BindRenderbuffer { target: GL_RENDERBUFFER, renderbuffer: rbo }),
@@ -268,7 +269,7 @@ fn mesa_offsets_need_their_buffer_bound() {
         GL_INVALID_OPERATION,
     );
     // With a buffer bound, the same offset is an offset, and allowed.
-    let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let buffer = c.gen(Namespace::Buffer);
     c.submit(&[
         Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }),
         Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 64, data: None, usage: GL_STATIC_DRAW }),
@@ -417,7 +418,7 @@ fn mesa_syncs_are_client_ids_and_waits_are_bounded() {
 fn mesa_allocations_are_capped_and_errors_keep_one_flag() {
     let server = start();
     let mut c = server.client();
-    let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let buffer = c.gen(Namespace::Buffer);
     c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
     c.expect_error(
         Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 1 << 40, data: None, usage: GL_STATIC_DRAW }),
@@ -508,7 +509,7 @@ fn mesa_mapped_writes_stay_inside_the_mapping() {
     const GL_MAP_WRITE_BIT: u32 = 0x2;
     let server = start();
     let mut c = server.client();
-    let buffer = c.gen(Command::GenBuffers(GenBuffers { n: 1, buffers: Some(1) }));
+    let buffer = c.gen(Namespace::Buffer);
     c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
     c.call(Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 64, data: None, usage: GL_STATIC_DRAW }));
     let write = |buffer, offset, data: &'static [u8]| {
@@ -540,7 +541,7 @@ fn mesa_null_pixels_allocate_and_are_still_checked() {
     const GL_COMPRESSED_RGB8_ETC2: u32 = 0x9274;
     let server = start();
     let mut c = server.client();
-    let texture = c.gen(Command::GenTextures(GenTextures { n: 1, textures: Some(1) }));
+    let texture = c.gen(Namespace::Texture);
     c.call(Command::BindTexture(BindTexture { target: GL_TEXTURE_2D, texture }));
     c.call(Command::CompressedTexImage2D(CompressedTexImage2D {
         target: GL_TEXTURE_2D,
@@ -623,9 +624,9 @@ fn mesa_wrapping_viewport_ranges_and_empty_name_requests_never_reach_the_host() 
     // A valid range still reaches the host.
     c.call(Command::ViewportArrayvOES(ViewportArrayvOES { first: 1, count: 1, v: &[1.0, 2.0, 3.0, 4.0] }));
     assert_eq!(c.error(), GL_NO_ERROR);
-    c.call(Command::GenBuffers(GenBuffers { n: 0, buffers: Some(0) }));
+    c.call(Command::GenBuffers(GenBuffers { n: 0, buffers: &[] }));
     assert_eq!(c.error(), GL_NO_ERROR);
-    c.expect_error(Command::GenTextures(GenTextures { n: -1, textures: None }), GL_INVALID_VALUE);
+    c.expect_error(Command::GenTextures(GenTextures { n: -1, textures: &[] }), GL_INVALID_VALUE);
     c.still_works();
 }
 
@@ -663,4 +664,184 @@ void main() { o = vec4(1.0); }",
         }
     }
     c.still_works();
+}
+
+impl Client {
+    /// A single-integer glGet.
+    fn integer(&mut self, pname: u32) -> i32 {
+        match decode_reply(self.call(Command::GetIntegerv(GetIntegerv { pname, data: Some(1) })).as_bytes()).unwrap().0
+        {
+            Reply::GetIntegerv(r) => r.data.unwrap()[0],
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// The boolean a glIs* answers.
+    fn is(&mut self, cmd: Command<'_>) -> bool {
+        let b = self.call(cmd);
+        match decode_reply(b.as_bytes()).unwrap().0 {
+            Reply::IsBuffer(r) => r.ret != 0,
+            Reply::IsTexture(r) => r.ret != 0,
+            Reply::IsVertexArray(r) => r.ret != 0,
+            Reply::IsProgram(r) => r.ret != 0,
+            Reply::IsRenderbuffer(r) => r.ret != 0,
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    /// Another context of this session, in this one's share group when `share`.
+    fn another_context(&mut self, share: bool) -> u64 {
+        let payload = CreateContextRequest::encode(if share { self.context } else { 0 }, 0, &[]).unwrap();
+        let reply = self.session.call(ControlKind::CreateContext, &payload).unwrap();
+        HandlePayload::parse(&reply).unwrap().handle
+    }
+}
+
+const GL_ARRAY_BUFFER_BINDING: u32 = 0x8894;
+const GL_TEXTURE_BINDING_2D: u32 = 0x8069;
+const GL_CURRENT_PROGRAM: u32 = 0x8B8D;
+const GL_VERTEX_ARRAY_BINDING: u32 = 0x85B5;
+const GL_BUFFER: u32 = 0x82E0;
+
+/// Object names are the client's: it chooses them (glGen* answers nothing), every
+/// query answers them, and the host's own names (which count from 1) are out of
+/// reach: the client's names here start at 5001.
+#[test]
+fn mesa_object_names_are_the_clients_and_map_to_the_hosts() {
+    let server = start();
+    let mut c = server.client();
+    let buffer = c.gen(Namespace::Buffer);
+    c.call(Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }));
+    assert_eq!(c.integer(GL_ARRAY_BUFFER_BINDING), buffer as i32);
+    assert!(c.is(Command::IsBuffer(IsBuffer { buffer })));
+    // The host's buffer 1 exists (this one), yet no client name 1 does.
+    assert!(!c.is(Command::IsBuffer(IsBuffer { buffer: 1 })));
+
+    // ES's bind-to-create: a name never generated becomes an object when bound.
+    c.call(Command::BindTexture(BindTexture { target: GL_TEXTURE_2D, texture: 77 }));
+    assert_eq!(c.integer(GL_TEXTURE_BINDING_2D), 77);
+    assert!(c.is(Command::IsTexture(IsTexture { texture: 77 })));
+    assert_eq!(c.error(), GL_NO_ERROR);
+
+    // Vertex arrays must be generated: an unknown name is GL's error, not the host's
+    // object of that name.
+    c.expect_error(Command::BindVertexArray(BindVertexArray { array: 1 }), GL_INVALID_OPERATION);
+    let vao = c.gen(Namespace::VertexArray);
+    c.call(Command::BindVertexArray(BindVertexArray { array: vao }));
+    assert_eq!(c.integer(GL_VERTEX_ARRAY_BINDING), vao as i32);
+    c.call(Command::BindVertexArray(BindVertexArray { array: 0 }));
+
+    // Programs and shaders: the server names them, and answers its names.
+    let program = c.program(
+        c"#version 300 es\nvoid main() { gl_Position = vec4(0.0); }",
+        c"#version 300 es\nprecision mediump float; out vec4 o; void main() { o = vec4(1.0); }",
+    );
+    c.call(Command::UseProgram(UseProgram { program }));
+    assert_eq!(c.integer(GL_CURRENT_PROGRAM), program as i32);
+    let b = c.call(Command::GetAttachedShaders(GetAttachedShaders {
+        program,
+        max_count: 2,
+        count: Some(1),
+        shaders: Some(2),
+    }));
+    let shaders = match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::GetAttachedShaders(r) => r.shaders.unwrap().to_vec(),
+        other => panic!("unexpected reply {other:?}"),
+    };
+    assert_eq!(shaders.len(), 2);
+    for shader in shaders {
+        let b = c.call(Command::IsShader(IsShader { shader }));
+        assert!(matches!(decode_reply(b.as_bytes()).unwrap().0, Reply::IsShader(r) if r.ret != 0));
+    }
+    c.expect_error(Command::UseProgram(UseProgram { program: program + 1000 }), GL_INVALID_VALUE);
+
+    // An attachment's name comes back as the client's.
+    let fbo = c.gen(Namespace::Framebuffer);
+    let rbo = c.gen(Namespace::Renderbuffer);
+    c.submit(&[
+        Command::BindFramebuffer(BindFramebuffer { target: GL_FRAMEBUFFER, framebuffer: fbo }),
+        Command::BindRenderbuffer(BindRenderbuffer { target: GL_RENDERBUFFER, renderbuffer: rbo }),
+        Command::RenderbufferStorage(RenderbufferStorage {
+            target: GL_RENDERBUFFER,
+            internalformat: GL_RGBA8,
+            width: 4,
+            height: 4,
+        }),
+        Command::FramebufferRenderbuffer(FramebufferRenderbuffer {
+            target: GL_FRAMEBUFFER,
+            attachment: GL_COLOR_ATTACHMENT0,
+            renderbuffertarget: GL_RENDERBUFFER,
+            renderbuffer: rbo,
+        }),
+    ]);
+    let b = c.call(Command::GetFramebufferAttachmentParameteriv(GetFramebufferAttachmentParameteriv {
+        target: GL_FRAMEBUFFER,
+        attachment: GL_COLOR_ATTACHMENT0,
+        pname: 0x8CD1, // GL_FRAMEBUFFER_ATTACHMENT_OBJECT_NAME
+        params: Some(1),
+    }));
+    match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::GetFramebufferAttachmentParameteriv(r) => assert_eq!(r.params.unwrap(), [rbo as i32]),
+        other => panic!("unexpected reply {other:?}"),
+    }
+
+    // Labels find the object by the client's name.
+    let label = [c"vertices"];
+    c.call(Command::ObjectLabel(ObjectLabel {
+        identifier: GL_BUFFER,
+        name: buffer,
+        length: -1,
+        label: Some(label[0]),
+    }));
+    let b = c.call(Command::GetObjectLabel(GetObjectLabel {
+        identifier: GL_BUFFER,
+        name: buffer,
+        buf_size: 16,
+        length: None,
+        label: Some(16),
+    }));
+    match decode_reply(b.as_bytes()).unwrap().0 {
+        Reply::GetObjectLabel(r) => assert!(r.label.unwrap().starts_with(b"vertices\0")),
+        other => panic!("unexpected reply {other:?}"),
+    }
+    assert_eq!(c.error(), GL_NO_ERROR);
+
+    // Deleted names are gone; deleting a name that is no object is no error.
+    c.call(Command::DeleteBuffers(DeleteBuffers { n: 2, buffers: &[buffer, 123_456] }));
+    assert!(!c.is(Command::IsBuffer(IsBuffer { buffer })));
+    assert_eq!(c.integer(GL_ARRAY_BUFFER_BINDING), 0);
+    assert_eq!(c.error(), GL_NO_ERROR);
+
+    // Another session's names are its own: the same client name is another object.
+    let mut other = server.client();
+    assert!(!other.is(Command::IsTexture(IsTexture { texture: 77 })));
+    other.call(Command::BindTexture(BindTexture { target: GL_TEXTURE_2D, texture: 77 }));
+    other.call(Command::DeleteTextures(DeleteTextures { n: 1, textures: &[77] }));
+    assert!(c.is(Command::IsTexture(IsTexture { texture: 77 })));
+    c.still_works();
+}
+
+/// A share group shares buffers, textures and programs by name, but each context has
+/// its own vertex arrays and framebuffers, as in GL.
+#[test]
+fn mesa_share_groups_share_names_of_shared_objects_only() {
+    let server = start();
+    let mut c = server.client();
+    let buffer = c.gen(Namespace::Buffer);
+    let vao = c.gen(Namespace::VertexArray);
+    c.submit(&[
+        Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }),
+        Command::BindVertexArray(BindVertexArray { array: vao }),
+    ]);
+    let first = c.context;
+    let shared = c.another_context(true);
+    let alone = c.another_context(false);
+    c.context = shared;
+    assert!(c.is(Command::IsBuffer(IsBuffer { buffer })));
+    assert!(!c.is(Command::IsVertexArray(IsVertexArray { array: vao })));
+    c.context = alone;
+    assert!(!c.is(Command::IsBuffer(IsBuffer { buffer })));
+    c.context = first;
+    assert!(c.is(Command::IsVertexArray(IsVertexArray { array: vao })));
+    assert_eq!(c.error(), GL_NO_ERROR);
 }

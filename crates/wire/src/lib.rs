@@ -18,6 +18,7 @@ pub mod commands;
 pub mod control;
 pub mod ctypes;
 pub mod frame;
+pub mod names;
 pub mod pnames;
 pub mod protocol;
 pub mod sizes;

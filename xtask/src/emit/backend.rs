@@ -99,6 +99,10 @@ fn null_count(count: &Count) -> String {
 fn arm(o: &mut Out, c: &Cmd) -> Result<(), String> {
     let name = &c.c_name;
     let rust = &c.rust;
+    if c.client_names {
+        o.line(format!("        Command::{rust}(_) => Err(BackendError::ClientNames(\"{name}\")),"));
+        return Ok(());
+    }
     if is_hand(c) {
         o.line(format!("        Command::{rust}(c) => {{"));
         o.line(

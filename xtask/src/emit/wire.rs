@@ -3,7 +3,7 @@
 //! (for synchronous commands), and the random samplers the property tests use.
 
 use super::{Out, HEADER};
-use crate::model::{Api, Cmd, Count, Kind, Model, Ret, Sizing, Ty};
+use crate::model::{Api, Cmd, Count, Kind, Model, Ret, Sizing, Ty, P};
 
 /// One field of a fixed-layout struct.
 struct Field {
@@ -609,6 +609,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("use crate::buf::{begin, Sink};");
     o.line("use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};");
     o.line("use super::{Api, CommandInfo, Sizing};");
+    o.line("use crate::names::Namespace;");
     o.line("");
     // Opcodes.
     o.line("/// Every forwarded command's number. Append-only (see `codegen/opcodes.txt`): the");
@@ -706,6 +707,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("    }");
     o.line("}");
     o.line("");
+    emit_names(&mut o, m);
     o.line("impl Command<'_> {");
     o.line("    /// Bytes of inline data the command carries (arrays, strings, pixels): lets a");
     o.line("    /// sender route a large command past its batching buffer without encoding it.");
@@ -839,6 +841,67 @@ pub fn commands_file(m: &Model) -> String {
     o.line("    }");
     o.line("}");
     tidy_derived_names(o.0)
+}
+
+/// The object-name accessors of `Command`, from the model's `names` (the server maps
+/// every name they give; the rest it maps by hand).
+fn emit_names(o: &mut Out, m: &Model) {
+    o.line("impl<'a> Command<'a> {");
+    o.line("    /// The object names in the command's scalar parameters, with their namespace, for");
+    o.line("    /// the server to map (`[names]` in the annotations says which parameters).");
+    o.line("    pub fn names_mut(&mut self) -> [Option<(Namespace, &mut u32)>; 2] {");
+    o.line("        match self {");
+    for c in &m.commands {
+        let scalars: Vec<String> = c
+            .params
+            .iter()
+            .filter(|p| !p.kind.is_pointer())
+            .filter_map(|p| p.names.as_ref().map(|ns| format!("Some((Namespace::{ns}, &mut c.{}))", p.name)))
+            .collect();
+        match scalars.as_slice() {
+            [] => {}
+            [a] => o.line(format!("            Command::{}(c) => [{a}, None],", c.rust)),
+            [a, b] => o.line(format!("            Command::{}(c) => [{a}, {b}],", c.rust)),
+            _ => unreachable!("the model allows two"),
+        }
+    }
+    o.line("            _ => [None, None],");
+    o.line("        }");
+    o.line("    }");
+    o.line("");
+    o.line("    /// The command's array of object names (glGen*'s client-chosen names, glDelete*,");
+    o.line("    /// glShaderBinary's shaders), with their namespace.");
+    o.line("    pub fn name_list(&self) -> Option<(Namespace, &'a [u32])> {");
+    o.line("        match self {");
+    let lists: Vec<(&Cmd, &P, &String)> = m
+        .commands
+        .iter()
+        .flat_map(|c| {
+            c.params.iter().filter(|p| p.kind.is_pointer()).filter_map(move |p| Some((c, p, p.names.as_ref()?)))
+        })
+        .collect();
+    for (c, p, ns) in &lists {
+        o.line(format!("            Command::{}(c) => Some((Namespace::{ns}, c.{})),", c.rust, p.name));
+    }
+    o.line("            _ => None,");
+    o.line("        }");
+    o.line("    }");
+    o.line("");
+    o.line("    /// The same command with its array of object names replaced by `names` (of the");
+    o.line("    /// same length); unchanged when it has none.");
+    o.line("    pub fn with_name_list<'b>(&self, names: &'b [u32]) -> Command<'b> where 'a: 'b {");
+    o.line("        match *self {");
+    for (c, p, _) in &lists {
+        o.line(format!(
+            "            Command::{}(c) => Command::{}({} {{ {}: names, ..c }}),",
+            c.rust, c.rust, c.rust, p.name
+        ));
+    }
+    o.line("            other => other,");
+    o.line("        }");
+    o.line("    }");
+    o.line("}");
+    o.line("");
 }
 
 /// Names derived from a keyword-escaped parameter (`type_` + `_len`) lose the doubled

@@ -785,21 +785,6 @@ impl Validator {
             Command::ScissorIndexedOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
             Command::ScissorIndexedvOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
             Command::DepthRangeIndexedfOES(c) => outcome(check_viewports(host, u64::from(c.index), 1), cmd),
-            // Generating no names never reaches the host: Mesa's name allocator can
-            // spin forever on an empty range. A negative count is GL's INVALID_VALUE.
-            Command::GenBuffers(GenBuffers { n, .. })
-            | Command::GenTextures(GenTextures { n, .. })
-            | Command::GenFramebuffers(GenFramebuffers { n, .. })
-            | Command::GenRenderbuffers(GenRenderbuffers { n, .. })
-            | Command::GenQueries(GenQueries { n, .. })
-            | Command::GenSamplers(GenSamplers { count: n, .. })
-            | Command::GenTransformFeedbacks(GenTransformFeedbacks { n, .. })
-            | Command::GenVertexArrays(GenVertexArrays { n, .. })
-            | Command::GenProgramPipelines(GenProgramPipelines { n, .. })
-                if n <= 0 =>
-            {
-                Verdict::error(if n < 0 { GL_INVALID_VALUE } else { GL_NO_ERROR })
-            }
             // The callback and its user pointer are client addresses; the executor passes
             // the host NULL for both (backend-gles `hand::debug_message_callback`).
             Command::DebugMessageCallback(_) => run(cmd),

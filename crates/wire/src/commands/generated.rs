@@ -12,6 +12,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 use crate::buf::{begin, Sink};
 use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};
 use super::{Api, CommandInfo, Sizing};
+use crate::names::Namespace;
 
 /// Every forwarded command's number. Append-only (see `codegen/opcodes.txt`): the
 /// compiler refuses two variants with one number.
@@ -1545,11 +1546,11 @@ impl Opcode {
             Opcode::FramebufferRenderbuffer => &CommandInfo { name: "glFramebufferRenderbuffer", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::FramebufferTexture2D => &CommandInfo { name: "glFramebufferTexture2D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::FrontFace => &CommandInfo { name: "glFrontFace", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenBuffers => &CommandInfo { name: "glGenBuffers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenBuffers => &CommandInfo { name: "glGenBuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::GenerateMipmap => &CommandInfo { name: "glGenerateMipmap", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenFramebuffers => &CommandInfo { name: "glGenFramebuffers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenRenderbuffers => &CommandInfo { name: "glGenRenderbuffers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenTextures => &CommandInfo { name: "glGenTextures", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenFramebuffers => &CommandInfo { name: "glGenFramebuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenRenderbuffers => &CommandInfo { name: "glGenRenderbuffers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenTextures => &CommandInfo { name: "glGenTextures", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::GetActiveAttrib => &CommandInfo { name: "glGetActiveAttrib", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::GetActiveUniform => &CommandInfo { name: "glGetActiveUniform", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::GetAttachedShaders => &CommandInfo { name: "glGetAttachedShaders", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
@@ -1645,7 +1646,7 @@ impl Opcode {
             Opcode::CopyTexSubImage3D => &CommandInfo { name: "glCopyTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::CompressedTexImage3D => &CommandInfo { name: "glCompressedTexImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::CompressedTexSubImage3D => &CommandInfo { name: "glCompressedTexSubImage3D", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenQueries => &CommandInfo { name: "glGenQueries", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenQueries => &CommandInfo { name: "glGenQueries", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::DeleteQueries => &CommandInfo { name: "glDeleteQueries", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::IsQuery => &CommandInfo { name: "glIsQuery", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::BeginQuery => &CommandInfo { name: "glBeginQuery", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
@@ -1668,7 +1669,7 @@ impl Opcode {
             Opcode::FlushMappedBufferRange => &CommandInfo { name: "glFlushMappedBufferRange", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::BindVertexArray => &CommandInfo { name: "glBindVertexArray", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::DeleteVertexArrays => &CommandInfo { name: "glDeleteVertexArrays", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenVertexArrays => &CommandInfo { name: "glGenVertexArrays", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenVertexArrays => &CommandInfo { name: "glGenVertexArrays", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::IsVertexArray => &CommandInfo { name: "glIsVertexArray", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::GetIntegeriV => &CommandInfo { name: "glGetIntegeri_v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true, handles: false, private: false },
             Opcode::BeginTransformFeedback => &CommandInfo { name: "glBeginTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
@@ -1717,7 +1718,7 @@ impl Opcode {
             Opcode::GetSynciv => &CommandInfo { name: "glGetSynciv", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: true, private: false },
             Opcode::GetInteger64iV => &CommandInfo { name: "glGetInteger64i_v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true, handles: false, private: false },
             Opcode::GetBufferParameteri64v => &CommandInfo { name: "glGetBufferParameteri64v", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true, handles: false, private: false },
-            Opcode::GenSamplers => &CommandInfo { name: "glGenSamplers", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenSamplers => &CommandInfo { name: "glGenSamplers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::DeleteSamplers => &CommandInfo { name: "glDeleteSamplers", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::IsSampler => &CommandInfo { name: "glIsSampler", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::BindSampler => &CommandInfo { name: "glBindSampler", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
@@ -1730,7 +1731,7 @@ impl Opcode {
             Opcode::VertexAttribDivisor => &CommandInfo { name: "glVertexAttribDivisor", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::BindTransformFeedback => &CommandInfo { name: "glBindTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::DeleteTransformFeedbacks => &CommandInfo { name: "glDeleteTransformFeedbacks", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenTransformFeedbacks => &CommandInfo { name: "glGenTransformFeedbacks", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenTransformFeedbacks => &CommandInfo { name: "glGenTransformFeedbacks", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::IsTransformFeedback => &CommandInfo { name: "glIsTransformFeedback", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::PauseTransformFeedback => &CommandInfo { name: "glPauseTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::ResumeTransformFeedback => &CommandInfo { name: "glResumeTransformFeedback", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
@@ -1758,7 +1759,7 @@ impl Opcode {
             Opcode::CreateShaderProgramv => &CommandInfo { name: "glCreateShaderProgramv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::BindProgramPipeline => &CommandInfo { name: "glBindProgramPipeline", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::DeleteProgramPipelines => &CommandInfo { name: "glDeleteProgramPipelines", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
-            Opcode::GenProgramPipelines => &CommandInfo { name: "glGenProgramPipelines", api: Api::Gles, sync: true, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
+            Opcode::GenProgramPipelines => &CommandInfo { name: "glGenProgramPipelines", api: Api::Gles, sync: false, sizing: Sizing::Len, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::IsProgramPipeline => &CommandInfo { name: "glIsProgramPipeline", api: Api::Gles, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::GetProgramPipelineiv => &CommandInfo { name: "glGetProgramPipelineiv", api: Api::Gles, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: true, handles: false, private: false },
             Opcode::ProgramUniform1i => &CommandInfo { name: "glProgramUniform1i", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
@@ -3980,70 +3981,37 @@ impl FrontFace {
 #[repr(C)]
 pub struct GenBuffersArgs {
     pub n: i32,
-    pub buffers_cap: u32,
+    pub buffers_len: u32,
 }
 const _: () = assert!(size_of::<GenBuffersArgs>() == 8);
 
-/// `glGenBuffers`: synchronous, len.
+/// `glGenBuffers`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenBuffers {
+pub struct GenBuffers<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub buffers: Option<u32>,
+    /// input, `n` elements
+    pub buffers: &'a [u32],
 }
 
-impl GenBuffers {
+impl<'a> GenBuffers<'a> {
     pub const OPCODE: Opcode = Opcode::GenBuffers;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenBuffers as u32;
-        if let Some(c) = self.buffers { check_count(K, "buffers", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenBuffersArgs { n: self.n, buffers_cap: put::out_cap(self.buffers) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenBuffersArgs>("glGenBuffers", body)?;
-        let buffers = r.out_cap("buffers", a.buffers_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, buffers })
-    }
-}
-
-/// Fixed part of the reply to `glGenBuffers`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenBuffersReplyArgs {
-    pub buffers_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenBuffersReplyArgs>() == 8);
-
-/// The reply to `glGenBuffers`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenBuffersReply<'a> {
-    pub buffers: Option<&'a [u32]>,
-}
-
-impl<'a> GenBuffersReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenBuffers as u32;
-        let (buffers_len, buffers_bytes) = put::array_len(K, self.buffers)?;
-        let args = GenBuffersReplyArgs { buffers_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.buffers) { check_count(K, "buffers", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (buffers_len, buffers_bytes) = put::array_len(K, Some(self.buffers))?;
+        let args = GenBuffersArgs { n: self.n, buffers_len };
         let payload = put::total(K, &[buffers_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.buffers)?;
+        put::array(&mut w, Some(self.buffers))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenBuffersReplyArgs>("glGenBuffers reply", body)?;
-        zero_padding("glGenBuffers", &[&a._pad0])?;
-        let buffers = r.opt_array::<u32>("buffers", a.buffers_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenBuffersArgs>("glGenBuffers", body)?;
+        let buffers = r.array::<u32>("buffers", a.buffers_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { buffers })
+        Ok(Self { n: a.n, buffers })
     }
 }
 
@@ -4090,70 +4058,37 @@ impl GenerateMipmap {
 #[repr(C)]
 pub struct GenFramebuffersArgs {
     pub n: i32,
-    pub framebuffers_cap: u32,
+    pub framebuffers_len: u32,
 }
 const _: () = assert!(size_of::<GenFramebuffersArgs>() == 8);
 
-/// `glGenFramebuffers`: synchronous, len.
+/// `glGenFramebuffers`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenFramebuffers {
+pub struct GenFramebuffers<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub framebuffers: Option<u32>,
+    /// input, `n` elements
+    pub framebuffers: &'a [u32],
 }
 
-impl GenFramebuffers {
+impl<'a> GenFramebuffers<'a> {
     pub const OPCODE: Opcode = Opcode::GenFramebuffers;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenFramebuffers as u32;
-        if let Some(c) = self.framebuffers { check_count(K, "framebuffers", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenFramebuffersArgs { n: self.n, framebuffers_cap: put::out_cap(self.framebuffers) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenFramebuffersArgs>("glGenFramebuffers", body)?;
-        let framebuffers = r.out_cap("framebuffers", a.framebuffers_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, framebuffers })
-    }
-}
-
-/// Fixed part of the reply to `glGenFramebuffers`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenFramebuffersReplyArgs {
-    pub framebuffers_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenFramebuffersReplyArgs>() == 8);
-
-/// The reply to `glGenFramebuffers`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenFramebuffersReply<'a> {
-    pub framebuffers: Option<&'a [u32]>,
-}
-
-impl<'a> GenFramebuffersReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenFramebuffers as u32;
-        let (framebuffers_len, framebuffers_bytes) = put::array_len(K, self.framebuffers)?;
-        let args = GenFramebuffersReplyArgs { framebuffers_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.framebuffers) { check_count(K, "framebuffers", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (framebuffers_len, framebuffers_bytes) = put::array_len(K, Some(self.framebuffers))?;
+        let args = GenFramebuffersArgs { n: self.n, framebuffers_len };
         let payload = put::total(K, &[framebuffers_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.framebuffers)?;
+        put::array(&mut w, Some(self.framebuffers))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenFramebuffersReplyArgs>("glGenFramebuffers reply", body)?;
-        zero_padding("glGenFramebuffers", &[&a._pad0])?;
-        let framebuffers = r.opt_array::<u32>("framebuffers", a.framebuffers_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenFramebuffersArgs>("glGenFramebuffers", body)?;
+        let framebuffers = r.array::<u32>("framebuffers", a.framebuffers_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { framebuffers })
+        Ok(Self { n: a.n, framebuffers })
     }
 }
 
@@ -4164,70 +4099,37 @@ impl<'a> GenFramebuffersReply<'a> {
 #[repr(C)]
 pub struct GenRenderbuffersArgs {
     pub n: i32,
-    pub renderbuffers_cap: u32,
+    pub renderbuffers_len: u32,
 }
 const _: () = assert!(size_of::<GenRenderbuffersArgs>() == 8);
 
-/// `glGenRenderbuffers`: synchronous, len.
+/// `glGenRenderbuffers`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenRenderbuffers {
+pub struct GenRenderbuffers<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub renderbuffers: Option<u32>,
+    /// input, `n` elements
+    pub renderbuffers: &'a [u32],
 }
 
-impl GenRenderbuffers {
+impl<'a> GenRenderbuffers<'a> {
     pub const OPCODE: Opcode = Opcode::GenRenderbuffers;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenRenderbuffers as u32;
-        if let Some(c) = self.renderbuffers { check_count(K, "renderbuffers", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenRenderbuffersArgs { n: self.n, renderbuffers_cap: put::out_cap(self.renderbuffers) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenRenderbuffersArgs>("glGenRenderbuffers", body)?;
-        let renderbuffers = r.out_cap("renderbuffers", a.renderbuffers_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, renderbuffers })
-    }
-}
-
-/// Fixed part of the reply to `glGenRenderbuffers`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenRenderbuffersReplyArgs {
-    pub renderbuffers_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenRenderbuffersReplyArgs>() == 8);
-
-/// The reply to `glGenRenderbuffers`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenRenderbuffersReply<'a> {
-    pub renderbuffers: Option<&'a [u32]>,
-}
-
-impl<'a> GenRenderbuffersReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenRenderbuffers as u32;
-        let (renderbuffers_len, renderbuffers_bytes) = put::array_len(K, self.renderbuffers)?;
-        let args = GenRenderbuffersReplyArgs { renderbuffers_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.renderbuffers) { check_count(K, "renderbuffers", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (renderbuffers_len, renderbuffers_bytes) = put::array_len(K, Some(self.renderbuffers))?;
+        let args = GenRenderbuffersArgs { n: self.n, renderbuffers_len };
         let payload = put::total(K, &[renderbuffers_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.renderbuffers)?;
+        put::array(&mut w, Some(self.renderbuffers))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenRenderbuffersReplyArgs>("glGenRenderbuffers reply", body)?;
-        zero_padding("glGenRenderbuffers", &[&a._pad0])?;
-        let renderbuffers = r.opt_array::<u32>("renderbuffers", a.renderbuffers_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenRenderbuffersArgs>("glGenRenderbuffers", body)?;
+        let renderbuffers = r.array::<u32>("renderbuffers", a.renderbuffers_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { renderbuffers })
+        Ok(Self { n: a.n, renderbuffers })
     }
 }
 
@@ -4238,70 +4140,37 @@ impl<'a> GenRenderbuffersReply<'a> {
 #[repr(C)]
 pub struct GenTexturesArgs {
     pub n: i32,
-    pub textures_cap: u32,
+    pub textures_len: u32,
 }
 const _: () = assert!(size_of::<GenTexturesArgs>() == 8);
 
-/// `glGenTextures`: synchronous, len.
+/// `glGenTextures`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenTextures {
+pub struct GenTextures<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub textures: Option<u32>,
+    /// input, `n` elements
+    pub textures: &'a [u32],
 }
 
-impl GenTextures {
+impl<'a> GenTextures<'a> {
     pub const OPCODE: Opcode = Opcode::GenTextures;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenTextures as u32;
-        if let Some(c) = self.textures { check_count(K, "textures", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenTexturesArgs { n: self.n, textures_cap: put::out_cap(self.textures) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenTexturesArgs>("glGenTextures", body)?;
-        let textures = r.out_cap("textures", a.textures_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, textures })
-    }
-}
-
-/// Fixed part of the reply to `glGenTextures`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenTexturesReplyArgs {
-    pub textures_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenTexturesReplyArgs>() == 8);
-
-/// The reply to `glGenTextures`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenTexturesReply<'a> {
-    pub textures: Option<&'a [u32]>,
-}
-
-impl<'a> GenTexturesReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenTextures as u32;
-        let (textures_len, textures_bytes) = put::array_len(K, self.textures)?;
-        let args = GenTexturesReplyArgs { textures_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.textures) { check_count(K, "textures", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (textures_len, textures_bytes) = put::array_len(K, Some(self.textures))?;
+        let args = GenTexturesArgs { n: self.n, textures_len };
         let payload = put::total(K, &[textures_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.textures)?;
+        put::array(&mut w, Some(self.textures))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenTexturesReplyArgs>("glGenTextures reply", body)?;
-        zero_padding("glGenTextures", &[&a._pad0])?;
-        let textures = r.opt_array::<u32>("textures", a.textures_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenTexturesArgs>("glGenTextures", body)?;
+        let textures = r.array::<u32>("textures", a.textures_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { textures })
+        Ok(Self { n: a.n, textures })
     }
 }
 
@@ -9569,70 +9438,37 @@ impl<'a> CompressedTexSubImage3D<'a> {
 #[repr(C)]
 pub struct GenQueriesArgs {
     pub n: i32,
-    pub ids_cap: u32,
+    pub ids_len: u32,
 }
 const _: () = assert!(size_of::<GenQueriesArgs>() == 8);
 
-/// `glGenQueries`: synchronous, len.
+/// `glGenQueries`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenQueries {
+pub struct GenQueries<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub ids: Option<u32>,
+    /// input, `n` elements
+    pub ids: &'a [u32],
 }
 
-impl GenQueries {
+impl<'a> GenQueries<'a> {
     pub const OPCODE: Opcode = Opcode::GenQueries;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenQueries as u32;
-        if let Some(c) = self.ids { check_count(K, "ids", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenQueriesArgs { n: self.n, ids_cap: put::out_cap(self.ids) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenQueriesArgs>("glGenQueries", body)?;
-        let ids = r.out_cap("ids", a.ids_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, ids })
-    }
-}
-
-/// Fixed part of the reply to `glGenQueries`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenQueriesReplyArgs {
-    pub ids_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenQueriesReplyArgs>() == 8);
-
-/// The reply to `glGenQueries`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenQueriesReply<'a> {
-    pub ids: Option<&'a [u32]>,
-}
-
-impl<'a> GenQueriesReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenQueries as u32;
-        let (ids_len, ids_bytes) = put::array_len(K, self.ids)?;
-        let args = GenQueriesReplyArgs { ids_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.ids) { check_count(K, "ids", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (ids_len, ids_bytes) = put::array_len(K, Some(self.ids))?;
+        let args = GenQueriesArgs { n: self.n, ids_len };
         let payload = put::total(K, &[ids_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.ids)?;
+        put::array(&mut w, Some(self.ids))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenQueriesReplyArgs>("glGenQueries reply", body)?;
-        zero_padding("glGenQueries", &[&a._pad0])?;
-        let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenQueriesArgs>("glGenQueries", body)?;
+        let ids = r.array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { ids })
+        Ok(Self { n: a.n, ids })
     }
 }
 
@@ -10786,70 +10622,37 @@ impl<'a> DeleteVertexArrays<'a> {
 #[repr(C)]
 pub struct GenVertexArraysArgs {
     pub n: i32,
-    pub arrays_cap: u32,
+    pub arrays_len: u32,
 }
 const _: () = assert!(size_of::<GenVertexArraysArgs>() == 8);
 
-/// `glGenVertexArrays`: synchronous, len.
+/// `glGenVertexArrays`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenVertexArrays {
+pub struct GenVertexArrays<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub arrays: Option<u32>,
+    /// input, `n` elements
+    pub arrays: &'a [u32],
 }
 
-impl GenVertexArrays {
+impl<'a> GenVertexArrays<'a> {
     pub const OPCODE: Opcode = Opcode::GenVertexArrays;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenVertexArrays as u32;
-        if let Some(c) = self.arrays { check_count(K, "arrays", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenVertexArraysArgs { n: self.n, arrays_cap: put::out_cap(self.arrays) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenVertexArraysArgs>("glGenVertexArrays", body)?;
-        let arrays = r.out_cap("arrays", a.arrays_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, arrays })
-    }
-}
-
-/// Fixed part of the reply to `glGenVertexArrays`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenVertexArraysReplyArgs {
-    pub arrays_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenVertexArraysReplyArgs>() == 8);
-
-/// The reply to `glGenVertexArrays`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenVertexArraysReply<'a> {
-    pub arrays: Option<&'a [u32]>,
-}
-
-impl<'a> GenVertexArraysReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenVertexArrays as u32;
-        let (arrays_len, arrays_bytes) = put::array_len(K, self.arrays)?;
-        let args = GenVertexArraysReplyArgs { arrays_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.arrays) { check_count(K, "arrays", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (arrays_len, arrays_bytes) = put::array_len(K, Some(self.arrays))?;
+        let args = GenVertexArraysArgs { n: self.n, arrays_len };
         let payload = put::total(K, &[arrays_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.arrays)?;
+        put::array(&mut w, Some(self.arrays))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenVertexArraysReplyArgs>("glGenVertexArrays reply", body)?;
-        zero_padding("glGenVertexArrays", &[&a._pad0])?;
-        let arrays = r.opt_array::<u32>("arrays", a.arrays_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenVertexArraysArgs>("glGenVertexArrays", body)?;
+        let arrays = r.array::<u32>("arrays", a.arrays_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { arrays })
+        Ok(Self { n: a.n, arrays })
     }
 }
 
@@ -13585,70 +13388,37 @@ impl<'a> GetBufferParameteri64vReply<'a> {
 #[repr(C)]
 pub struct GenSamplersArgs {
     pub count: i32,
-    pub samplers_cap: u32,
+    pub samplers_len: u32,
 }
 const _: () = assert!(size_of::<GenSamplersArgs>() == 8);
 
-/// `glGenSamplers`: synchronous, len.
+/// `glGenSamplers`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenSamplers {
+pub struct GenSamplers<'a> {
     pub count: i32,
-    /// output capacity in elements (None = NULL); `count` elements
-    pub samplers: Option<u32>,
+    /// input, `count` elements
+    pub samplers: &'a [u32],
 }
 
-impl GenSamplers {
+impl<'a> GenSamplers<'a> {
     pub const OPCODE: Opcode = Opcode::GenSamplers;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenSamplers as u32;
-        if let Some(c) = self.samplers { check_count(K, "samplers", Expect::from_len(len_of(self.count)), c as usize)?; }
-        let args = GenSamplersArgs { count: self.count, samplers_cap: put::out_cap(self.samplers) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenSamplersArgs>("glGenSamplers", body)?;
-        let samplers = r.out_cap("samplers", a.samplers_cap, 4, Expect::from_len(len_of(a.count)))?;
-        r.finish()?;
-        Ok(Self { count: a.count, samplers })
-    }
-}
-
-/// Fixed part of the reply to `glGenSamplers`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenSamplersReplyArgs {
-    pub samplers_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenSamplersReplyArgs>() == 8);
-
-/// The reply to `glGenSamplers`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenSamplersReply<'a> {
-    pub samplers: Option<&'a [u32]>,
-}
-
-impl<'a> GenSamplersReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenSamplers as u32;
-        let (samplers_len, samplers_bytes) = put::array_len(K, self.samplers)?;
-        let args = GenSamplersReplyArgs { samplers_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.samplers) { check_count(K, "samplers", Expect::from_len(len_of(self.count)), v.len())?; }
+        let (samplers_len, samplers_bytes) = put::array_len(K, Some(self.samplers))?;
+        let args = GenSamplersArgs { count: self.count, samplers_len };
         let payload = put::total(K, &[samplers_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.samplers)?;
+        put::array(&mut w, Some(self.samplers))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenSamplersReplyArgs>("glGenSamplers reply", body)?;
-        zero_padding("glGenSamplers", &[&a._pad0])?;
-        let samplers = r.opt_array::<u32>("samplers", a.samplers_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenSamplersArgs>("glGenSamplers", body)?;
+        let samplers = r.array::<u32>("samplers", a.samplers_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
-        Ok(Self { samplers })
+        Ok(Self { count: a.count, samplers })
     }
 }
 
@@ -14239,70 +14009,37 @@ impl<'a> DeleteTransformFeedbacks<'a> {
 #[repr(C)]
 pub struct GenTransformFeedbacksArgs {
     pub n: i32,
-    pub ids_cap: u32,
+    pub ids_len: u32,
 }
 const _: () = assert!(size_of::<GenTransformFeedbacksArgs>() == 8);
 
-/// `glGenTransformFeedbacks`: synchronous, len.
+/// `glGenTransformFeedbacks`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenTransformFeedbacks {
+pub struct GenTransformFeedbacks<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub ids: Option<u32>,
+    /// input, `n` elements
+    pub ids: &'a [u32],
 }
 
-impl GenTransformFeedbacks {
+impl<'a> GenTransformFeedbacks<'a> {
     pub const OPCODE: Opcode = Opcode::GenTransformFeedbacks;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenTransformFeedbacks as u32;
-        if let Some(c) = self.ids { check_count(K, "ids", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenTransformFeedbacksArgs { n: self.n, ids_cap: put::out_cap(self.ids) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenTransformFeedbacksArgs>("glGenTransformFeedbacks", body)?;
-        let ids = r.out_cap("ids", a.ids_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, ids })
-    }
-}
-
-/// Fixed part of the reply to `glGenTransformFeedbacks`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenTransformFeedbacksReplyArgs {
-    pub ids_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenTransformFeedbacksReplyArgs>() == 8);
-
-/// The reply to `glGenTransformFeedbacks`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenTransformFeedbacksReply<'a> {
-    pub ids: Option<&'a [u32]>,
-}
-
-impl<'a> GenTransformFeedbacksReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenTransformFeedbacks as u32;
-        let (ids_len, ids_bytes) = put::array_len(K, self.ids)?;
-        let args = GenTransformFeedbacksReplyArgs { ids_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.ids) { check_count(K, "ids", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (ids_len, ids_bytes) = put::array_len(K, Some(self.ids))?;
+        let args = GenTransformFeedbacksArgs { n: self.n, ids_len };
         let payload = put::total(K, &[ids_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.ids)?;
+        put::array(&mut w, Some(self.ids))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenTransformFeedbacksReplyArgs>("glGenTransformFeedbacks reply", body)?;
-        zero_padding("glGenTransformFeedbacks", &[&a._pad0])?;
-        let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenTransformFeedbacksArgs>("glGenTransformFeedbacks", body)?;
+        let ids = r.array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { ids })
+        Ok(Self { n: a.n, ids })
     }
 }
 
@@ -15809,70 +15546,37 @@ impl<'a> DeleteProgramPipelines<'a> {
 #[repr(C)]
 pub struct GenProgramPipelinesArgs {
     pub n: i32,
-    pub pipelines_cap: u32,
+    pub pipelines_len: u32,
 }
 const _: () = assert!(size_of::<GenProgramPipelinesArgs>() == 8);
 
-/// `glGenProgramPipelines`: synchronous, len.
+/// `glGenProgramPipelines`: asynchronous, len.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenProgramPipelines {
+pub struct GenProgramPipelines<'a> {
     pub n: i32,
-    /// output capacity in elements (None = NULL); `n` elements
-    pub pipelines: Option<u32>,
+    /// input, `n` elements
+    pub pipelines: &'a [u32],
 }
 
-impl GenProgramPipelines {
+impl<'a> GenProgramPipelines<'a> {
     pub const OPCODE: Opcode = Opcode::GenProgramPipelines;
 
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenProgramPipelines as u32;
-        if let Some(c) = self.pipelines { check_count(K, "pipelines", Expect::from_len(len_of(self.n)), c as usize)?; }
-        let args = GenProgramPipelinesArgs { n: self.n, pipelines_cap: put::out_cap(self.pipelines) };
-        let payload = put::total(K, &[])?;
-        let w = begin(buf, K, args.as_bytes(), payload)?;
-        w.finish()
-    }
-
-    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenProgramPipelinesArgs>("glGenProgramPipelines", body)?;
-        let pipelines = r.out_cap("pipelines", a.pipelines_cap, 4, Expect::from_len(len_of(a.n)))?;
-        r.finish()?;
-        Ok(Self { n: a.n, pipelines })
-    }
-}
-
-/// Fixed part of the reply to `glGenProgramPipelines`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-pub struct GenProgramPipelinesReplyArgs {
-    pub pipelines_len: u32,
-    pub _pad0: [u8; 4],
-}
-const _: () = assert!(size_of::<GenProgramPipelinesReplyArgs>() == 8);
-
-/// The reply to `glGenProgramPipelines`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GenProgramPipelinesReply<'a> {
-    pub pipelines: Option<&'a [u32]>,
-}
-
-impl<'a> GenProgramPipelinesReply<'a> {
-    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
-        const K: u32 = Opcode::GenProgramPipelines as u32;
-        let (pipelines_len, pipelines_bytes) = put::array_len(K, self.pipelines)?;
-        let args = GenProgramPipelinesReplyArgs { pipelines_len, _pad0: [0; 4] };
+        if let Some(v) = Some(self.pipelines) { check_count(K, "pipelines", Expect::from_len(len_of(self.n)), v.len())?; }
+        let (pipelines_len, pipelines_bytes) = put::array_len(K, Some(self.pipelines))?;
+        let args = GenProgramPipelinesArgs { n: self.n, pipelines_len };
         let payload = put::total(K, &[pipelines_bytes])?;
         let mut w = begin(buf, K, args.as_bytes(), payload)?;
-        put::array(&mut w, self.pipelines)?;
+        put::array(&mut w, Some(self.pipelines))?;
         w.finish()
     }
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
-        let (a, mut r) = Reader::start::<GenProgramPipelinesReplyArgs>("glGenProgramPipelines reply", body)?;
-        zero_padding("glGenProgramPipelines", &[&a._pad0])?;
-        let pipelines = r.opt_array::<u32>("pipelines", a.pipelines_len, Expect::Any)?;
+        let (a, mut r) = Reader::start::<GenProgramPipelinesArgs>("glGenProgramPipelines", body)?;
+        let pipelines = r.array::<u32>("pipelines", a.pipelines_len, Expect::from_len(len_of(a.n)))?;
         r.finish()?;
-        Ok(Self { pipelines })
+        Ok(Self { n: a.n, pipelines })
     }
 }
 
@@ -25770,11 +25474,11 @@ pub enum Command<'a> {
     FramebufferRenderbuffer(FramebufferRenderbuffer),
     FramebufferTexture2D(FramebufferTexture2D),
     FrontFace(FrontFace),
-    GenBuffers(GenBuffers),
+    GenBuffers(GenBuffers<'a>),
     GenerateMipmap(GenerateMipmap),
-    GenFramebuffers(GenFramebuffers),
-    GenRenderbuffers(GenRenderbuffers),
-    GenTextures(GenTextures),
+    GenFramebuffers(GenFramebuffers<'a>),
+    GenRenderbuffers(GenRenderbuffers<'a>),
+    GenTextures(GenTextures<'a>),
     GetActiveAttrib(GetActiveAttrib),
     GetActiveUniform(GetActiveUniform),
     GetAttachedShaders(GetAttachedShaders),
@@ -25870,7 +25574,7 @@ pub enum Command<'a> {
     CopyTexSubImage3D(CopyTexSubImage3D),
     CompressedTexImage3D(CompressedTexImage3D<'a>),
     CompressedTexSubImage3D(CompressedTexSubImage3D<'a>),
-    GenQueries(GenQueries),
+    GenQueries(GenQueries<'a>),
     DeleteQueries(DeleteQueries<'a>),
     IsQuery(IsQuery),
     BeginQuery(BeginQuery),
@@ -25893,7 +25597,7 @@ pub enum Command<'a> {
     FlushMappedBufferRange(FlushMappedBufferRange),
     BindVertexArray(BindVertexArray),
     DeleteVertexArrays(DeleteVertexArrays<'a>),
-    GenVertexArrays(GenVertexArrays),
+    GenVertexArrays(GenVertexArrays<'a>),
     IsVertexArray(IsVertexArray),
     GetIntegeriV(GetIntegeriV),
     BeginTransformFeedback(BeginTransformFeedback),
@@ -25942,7 +25646,7 @@ pub enum Command<'a> {
     GetSynciv(GetSynciv),
     GetInteger64iV(GetInteger64iV),
     GetBufferParameteri64v(GetBufferParameteri64v),
-    GenSamplers(GenSamplers),
+    GenSamplers(GenSamplers<'a>),
     DeleteSamplers(DeleteSamplers<'a>),
     IsSampler(IsSampler),
     BindSampler(BindSampler),
@@ -25955,7 +25659,7 @@ pub enum Command<'a> {
     VertexAttribDivisor(VertexAttribDivisor),
     BindTransformFeedback(BindTransformFeedback),
     DeleteTransformFeedbacks(DeleteTransformFeedbacks<'a>),
-    GenTransformFeedbacks(GenTransformFeedbacks),
+    GenTransformFeedbacks(GenTransformFeedbacks<'a>),
     IsTransformFeedback(IsTransformFeedback),
     PauseTransformFeedback(PauseTransformFeedback),
     ResumeTransformFeedback(ResumeTransformFeedback),
@@ -25983,7 +25687,7 @@ pub enum Command<'a> {
     CreateShaderProgramv(CreateShaderProgramv<'a>),
     BindProgramPipeline(BindProgramPipeline),
     DeleteProgramPipelines(DeleteProgramPipelines<'a>),
-    GenProgramPipelines(GenProgramPipelines),
+    GenProgramPipelines(GenProgramPipelines<'a>),
     IsProgramPipeline(IsProgramPipeline),
     GetProgramPipelineiv(GetProgramPipelineiv),
     ProgramUniform1i(ProgramUniform1i),
@@ -27046,6 +26750,208 @@ impl<'a> Command<'a> {
     }
 }
 
+impl<'a> Command<'a> {
+    /// The object names in the command's scalar parameters, with their namespace, for
+    /// the server to map (`[names]` in the annotations says which parameters).
+    pub fn names_mut(&mut self) -> [Option<(Namespace, &mut u32)>; 2] {
+        match self {
+            Command::AttachShader(c) => [Some((Namespace::Program, &mut c.program)), Some((Namespace::Program, &mut c.shader))],
+            Command::BindAttribLocation(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::BindBuffer(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::BindFramebuffer(c) => [Some((Namespace::Framebuffer, &mut c.framebuffer)), None],
+            Command::BindRenderbuffer(c) => [Some((Namespace::Renderbuffer, &mut c.renderbuffer)), None],
+            Command::BindTexture(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::CompileShader(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::DeleteProgram(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::DeleteShader(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::DetachShader(c) => [Some((Namespace::Program, &mut c.program)), Some((Namespace::Program, &mut c.shader))],
+            Command::FramebufferRenderbuffer(c) => [Some((Namespace::Renderbuffer, &mut c.renderbuffer)), None],
+            Command::FramebufferTexture2D(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::GetActiveAttrib(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetActiveUniform(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetAttachedShaders(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetAttribLocation(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramInfoLog(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetShaderiv(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::GetShaderInfoLog(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::GetShaderSource(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::GetUniformfv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetUniformiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetUniformLocation(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::IsBuffer(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::IsFramebuffer(c) => [Some((Namespace::Framebuffer, &mut c.framebuffer)), None],
+            Command::IsProgram(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::IsRenderbuffer(c) => [Some((Namespace::Renderbuffer, &mut c.renderbuffer)), None],
+            Command::IsShader(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::IsTexture(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::LinkProgram(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ShaderSource(c) => [Some((Namespace::Program, &mut c.shader)), None],
+            Command::UseProgram(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ValidateProgram(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::IsQuery(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::BeginQuery(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::GetQueryObjectuiv(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::FramebufferTextureLayer(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::BindVertexArray(c) => [Some((Namespace::VertexArray, &mut c.array)), None],
+            Command::IsVertexArray(c) => [Some((Namespace::VertexArray, &mut c.array)), None],
+            Command::BindBufferRange(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::BindBufferBase(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::TransformFeedbackVaryings(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetTransformFeedbackVarying(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetUniformuiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetFragDataLocation(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetUniformIndices(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetActiveUniformsiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetUniformBlockIndex(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetActiveUniformBlockiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetActiveUniformBlockName(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::UniformBlockBinding(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::IsSampler(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::BindSampler(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::SamplerParameteri(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::SamplerParameteriv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::SamplerParameterf(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::SamplerParameterfv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::GetSamplerParameteriv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::GetSamplerParameterfv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::BindTransformFeedback(c) => [Some((Namespace::TransformFeedback, &mut c.id)), None],
+            Command::IsTransformFeedback(c) => [Some((Namespace::TransformFeedback, &mut c.id)), None],
+            Command::GetProgramBinary(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramBinary(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramParameteri(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramInterfaceiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramResourceIndex(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramResourceName(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramResourceiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramResourceLocation(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::UseProgramStages(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), Some((Namespace::Program, &mut c.program))],
+            Command::ActiveShaderProgram(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), Some((Namespace::Program, &mut c.program))],
+            Command::BindProgramPipeline(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), None],
+            Command::IsProgramPipeline(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), None],
+            Command::GetProgramPipelineiv(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), None],
+            Command::ProgramUniform1i(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform2i(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform3i(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform4i(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform1ui(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform2ui(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform3ui(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform4ui(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform1f(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform2f(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform3f(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform4f(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform1iv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform2iv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform3iv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform4iv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform1uiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform2uiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform3uiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform4uiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform1fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform2fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform3fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniform4fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix2fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix3fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix4fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix2x3fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix3x2fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix2x4fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix4x2fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix3x4fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ProgramUniformMatrix4x3fv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ValidateProgramPipeline(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), None],
+            Command::GetProgramPipelineInfoLog(c) => [Some((Namespace::Pipeline, &mut c.pipeline)), None],
+            Command::BindImageTexture(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::BindVertexBuffer(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::FramebufferTexture(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::GetnUniformfv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetnUniformiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetnUniformuiv(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::SamplerParameterIiv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::SamplerParameterIuiv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::GetSamplerParameterIiv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::GetSamplerParameterIuiv(c) => [Some((Namespace::Sampler, &mut c.sampler)), None],
+            Command::TexBuffer(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::TexBufferRange(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::BindFragDataLocationIndexedEXT(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::BindFragDataLocationEXT(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetProgramResourceLocationIndexEXT(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::GetFragDataIndexEXT(c) => [Some((Namespace::Program, &mut c.program)), None],
+            Command::ClearTexImageEXT(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::ClearTexSubImageEXT(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::QueryCounterEXT(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::GetQueryObjectivEXT(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::GetQueryObjecti64vEXT(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::GetQueryObjectui64vEXT(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::TextureViewEXT(c) => [Some((Namespace::Texture, &mut c.texture)), Some((Namespace::Texture, &mut c.origtexture))],
+            Command::BeginConditionalRenderNV(c) => [Some((Namespace::Query, &mut c.id)), None],
+            Command::FramebufferTexture3DOES(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            Command::WireReadMapped(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::WireWriteMapped(c) => [Some((Namespace::Buffer, &mut c.buffer)), None],
+            Command::EGLImageTargetTextureStorageEXT(c) => [Some((Namespace::Texture, &mut c.texture)), None],
+            _ => [None, None],
+        }
+    }
+
+    /// The command's array of object names (glGen*'s client-chosen names, glDelete*,
+    /// glShaderBinary's shaders), with their namespace.
+    pub fn name_list(&self) -> Option<(Namespace, &'a [u32])> {
+        match self {
+            Command::DeleteBuffers(c) => Some((Namespace::Buffer, c.buffers)),
+            Command::DeleteFramebuffers(c) => Some((Namespace::Framebuffer, c.framebuffers)),
+            Command::DeleteRenderbuffers(c) => Some((Namespace::Renderbuffer, c.renderbuffers)),
+            Command::DeleteTextures(c) => Some((Namespace::Texture, c.textures)),
+            Command::GenBuffers(c) => Some((Namespace::Buffer, c.buffers)),
+            Command::GenFramebuffers(c) => Some((Namespace::Framebuffer, c.framebuffers)),
+            Command::GenRenderbuffers(c) => Some((Namespace::Renderbuffer, c.renderbuffers)),
+            Command::GenTextures(c) => Some((Namespace::Texture, c.textures)),
+            Command::ShaderBinary(c) => Some((Namespace::Program, c.shaders)),
+            Command::GenQueries(c) => Some((Namespace::Query, c.ids)),
+            Command::DeleteQueries(c) => Some((Namespace::Query, c.ids)),
+            Command::DeleteVertexArrays(c) => Some((Namespace::VertexArray, c.arrays)),
+            Command::GenVertexArrays(c) => Some((Namespace::VertexArray, c.arrays)),
+            Command::GenSamplers(c) => Some((Namespace::Sampler, c.samplers)),
+            Command::DeleteSamplers(c) => Some((Namespace::Sampler, c.samplers)),
+            Command::DeleteTransformFeedbacks(c) => Some((Namespace::TransformFeedback, c.ids)),
+            Command::GenTransformFeedbacks(c) => Some((Namespace::TransformFeedback, c.ids)),
+            Command::DeleteProgramPipelines(c) => Some((Namespace::Pipeline, c.pipelines)),
+            Command::GenProgramPipelines(c) => Some((Namespace::Pipeline, c.pipelines)),
+            _ => None,
+        }
+    }
+
+    /// The same command with its array of object names replaced by `names` (of the
+    /// same length); unchanged when it has none.
+    pub fn with_name_list<'b>(&self, names: &'b [u32]) -> Command<'b> where 'a: 'b {
+        match *self {
+            Command::DeleteBuffers(c) => Command::DeleteBuffers(DeleteBuffers { buffers: names, ..c }),
+            Command::DeleteFramebuffers(c) => Command::DeleteFramebuffers(DeleteFramebuffers { framebuffers: names, ..c }),
+            Command::DeleteRenderbuffers(c) => Command::DeleteRenderbuffers(DeleteRenderbuffers { renderbuffers: names, ..c }),
+            Command::DeleteTextures(c) => Command::DeleteTextures(DeleteTextures { textures: names, ..c }),
+            Command::GenBuffers(c) => Command::GenBuffers(GenBuffers { buffers: names, ..c }),
+            Command::GenFramebuffers(c) => Command::GenFramebuffers(GenFramebuffers { framebuffers: names, ..c }),
+            Command::GenRenderbuffers(c) => Command::GenRenderbuffers(GenRenderbuffers { renderbuffers: names, ..c }),
+            Command::GenTextures(c) => Command::GenTextures(GenTextures { textures: names, ..c }),
+            Command::ShaderBinary(c) => Command::ShaderBinary(ShaderBinary { shaders: names, ..c }),
+            Command::GenQueries(c) => Command::GenQueries(GenQueries { ids: names, ..c }),
+            Command::DeleteQueries(c) => Command::DeleteQueries(DeleteQueries { ids: names, ..c }),
+            Command::DeleteVertexArrays(c) => Command::DeleteVertexArrays(DeleteVertexArrays { arrays: names, ..c }),
+            Command::GenVertexArrays(c) => Command::GenVertexArrays(GenVertexArrays { arrays: names, ..c }),
+            Command::GenSamplers(c) => Command::GenSamplers(GenSamplers { samplers: names, ..c }),
+            Command::DeleteSamplers(c) => Command::DeleteSamplers(DeleteSamplers { samplers: names, ..c }),
+            Command::DeleteTransformFeedbacks(c) => Command::DeleteTransformFeedbacks(DeleteTransformFeedbacks { ids: names, ..c }),
+            Command::GenTransformFeedbacks(c) => Command::GenTransformFeedbacks(GenTransformFeedbacks { ids: names, ..c }),
+            Command::DeleteProgramPipelines(c) => Command::DeleteProgramPipelines(DeleteProgramPipelines { pipelines: names, ..c }),
+            Command::GenProgramPipelines(c) => Command::GenProgramPipelines(GenProgramPipelines { pipelines: names, ..c }),
+            other => other,
+        }
+    }
+}
+
 impl Command<'_> {
     /// Bytes of inline data the command carries (arrays, strings, pixels): lets a
     /// sender route a large command past its batching buffer without encoding it.
@@ -27100,11 +27006,11 @@ impl Command<'_> {
             Command::FramebufferRenderbuffer(_) => 0,
             Command::FramebufferTexture2D(_) => 0,
             Command::FrontFace(_) => 0,
-            Command::GenBuffers(_) => 0,
+            Command::GenBuffers(c) => c.buffers.len() * 4,
             Command::GenerateMipmap(_) => 0,
-            Command::GenFramebuffers(_) => 0,
-            Command::GenRenderbuffers(_) => 0,
-            Command::GenTextures(_) => 0,
+            Command::GenFramebuffers(c) => c.framebuffers.len() * 4,
+            Command::GenRenderbuffers(c) => c.renderbuffers.len() * 4,
+            Command::GenTextures(c) => c.textures.len() * 4,
             Command::GetActiveAttrib(_) => 0,
             Command::GetActiveUniform(_) => 0,
             Command::GetAttachedShaders(_) => 0,
@@ -27200,7 +27106,7 @@ impl Command<'_> {
             Command::CopyTexSubImage3D(_) => 0,
             Command::CompressedTexImage3D(c) => match c.data { DataRef::Inline(b) => b.len(), _ => 0 },
             Command::CompressedTexSubImage3D(c) => match c.data { DataRef::Inline(b) => b.len(), _ => 0 },
-            Command::GenQueries(_) => 0,
+            Command::GenQueries(c) => c.ids.len() * 4,
             Command::DeleteQueries(c) => c.ids.len() * 4,
             Command::IsQuery(_) => 0,
             Command::BeginQuery(_) => 0,
@@ -27223,7 +27129,7 @@ impl Command<'_> {
             Command::FlushMappedBufferRange(_) => 0,
             Command::BindVertexArray(_) => 0,
             Command::DeleteVertexArrays(c) => c.arrays.len() * 4,
-            Command::GenVertexArrays(_) => 0,
+            Command::GenVertexArrays(c) => c.arrays.len() * 4,
             Command::IsVertexArray(_) => 0,
             Command::GetIntegeriV(_) => 0,
             Command::BeginTransformFeedback(_) => 0,
@@ -27272,7 +27178,7 @@ impl Command<'_> {
             Command::GetSynciv(_) => 0,
             Command::GetInteger64iV(_) => 0,
             Command::GetBufferParameteri64v(_) => 0,
-            Command::GenSamplers(_) => 0,
+            Command::GenSamplers(c) => c.samplers.len() * 4,
             Command::DeleteSamplers(c) => c.samplers.len() * 4,
             Command::IsSampler(_) => 0,
             Command::BindSampler(_) => 0,
@@ -27285,7 +27191,7 @@ impl Command<'_> {
             Command::VertexAttribDivisor(_) => 0,
             Command::BindTransformFeedback(_) => 0,
             Command::DeleteTransformFeedbacks(c) => c.ids.len() * 4,
-            Command::GenTransformFeedbacks(_) => 0,
+            Command::GenTransformFeedbacks(c) => c.ids.len() * 4,
             Command::IsTransformFeedback(_) => 0,
             Command::PauseTransformFeedback(_) => 0,
             Command::ResumeTransformFeedback(_) => 0,
@@ -27313,7 +27219,7 @@ impl Command<'_> {
             Command::CreateShaderProgramv(c) => c.strings.len() * 16,
             Command::BindProgramPipeline(_) => 0,
             Command::DeleteProgramPipelines(c) => c.pipelines.len() * 4,
-            Command::GenProgramPipelines(_) => 0,
+            Command::GenProgramPipelines(c) => c.pipelines.len() * 4,
             Command::IsProgramPipeline(_) => 0,
             Command::GetProgramPipelineiv(_) => 0,
             Command::ProgramUniform1i(_) => 0,
@@ -27945,10 +27851,6 @@ pub enum Reply<'a> {
     CreateProgram(CreateProgramReply),
     CreateShader(CreateShaderReply),
     Finish(FinishReply),
-    GenBuffers(GenBuffersReply<'a>),
-    GenFramebuffers(GenFramebuffersReply<'a>),
-    GenRenderbuffers(GenRenderbuffersReply<'a>),
-    GenTextures(GenTexturesReply<'a>),
     GetActiveAttrib(GetActiveAttribReply<'a>),
     GetActiveUniform(GetActiveUniformReply<'a>),
     GetAttachedShaders(GetAttachedShadersReply<'a>),
@@ -27983,14 +27885,12 @@ pub enum Reply<'a> {
     IsShader(IsShaderReply),
     IsTexture(IsTextureReply),
     ReadPixels(ReadPixelsReply<'a>),
-    GenQueries(GenQueriesReply<'a>),
     IsQuery(IsQueryReply),
     GetQueryiv(GetQueryivReply<'a>),
     GetQueryObjectuiv(GetQueryObjectuivReply<'a>),
     UnmapBuffer(UnmapBufferReply),
     GetBufferPointerv(GetBufferPointervReply<'a>),
     MapBufferRange(MapBufferRangeReply<'a>),
-    GenVertexArrays(GenVertexArraysReply<'a>),
     IsVertexArray(IsVertexArrayReply),
     GetIntegeriV(GetIntegeriVReply<'a>),
     GetTransformFeedbackVarying(GetTransformFeedbackVaryingReply<'a>),
@@ -28011,11 +27911,9 @@ pub enum Reply<'a> {
     GetSynciv(GetSyncivReply<'a>),
     GetInteger64iV(GetInteger64iVReply<'a>),
     GetBufferParameteri64v(GetBufferParameteri64vReply<'a>),
-    GenSamplers(GenSamplersReply<'a>),
     IsSampler(IsSamplerReply),
     GetSamplerParameteriv(GetSamplerParameterivReply<'a>),
     GetSamplerParameterfv(GetSamplerParameterfvReply<'a>),
-    GenTransformFeedbacks(GenTransformFeedbacksReply<'a>),
     IsTransformFeedback(IsTransformFeedbackReply),
     GetProgramBinary(GetProgramBinaryReply<'a>),
     GetInternalformativ(GetInternalformativReply<'a>),
@@ -28026,7 +27924,6 @@ pub enum Reply<'a> {
     GetProgramResourceiv(GetProgramResourceivReply<'a>),
     GetProgramResourceLocation(GetProgramResourceLocationReply),
     CreateShaderProgramv(CreateShaderProgramvReply),
-    GenProgramPipelines(GenProgramPipelinesReply<'a>),
     IsProgramPipeline(IsProgramPipelineReply),
     GetProgramPipelineiv(GetProgramPipelineivReply<'a>),
     GetProgramPipelineInfoLog(GetProgramPipelineInfoLogReply<'a>),
@@ -28107,10 +28004,6 @@ impl<'a> Reply<'a> {
             Reply::CreateProgram(r) => r.encode(buf),
             Reply::CreateShader(r) => r.encode(buf),
             Reply::Finish(r) => r.encode(buf),
-            Reply::GenBuffers(r) => r.encode(buf),
-            Reply::GenFramebuffers(r) => r.encode(buf),
-            Reply::GenRenderbuffers(r) => r.encode(buf),
-            Reply::GenTextures(r) => r.encode(buf),
             Reply::GetActiveAttrib(r) => r.encode(buf),
             Reply::GetActiveUniform(r) => r.encode(buf),
             Reply::GetAttachedShaders(r) => r.encode(buf),
@@ -28145,14 +28038,12 @@ impl<'a> Reply<'a> {
             Reply::IsShader(r) => r.encode(buf),
             Reply::IsTexture(r) => r.encode(buf),
             Reply::ReadPixels(r) => r.encode(buf),
-            Reply::GenQueries(r) => r.encode(buf),
             Reply::IsQuery(r) => r.encode(buf),
             Reply::GetQueryiv(r) => r.encode(buf),
             Reply::GetQueryObjectuiv(r) => r.encode(buf),
             Reply::UnmapBuffer(r) => r.encode(buf),
             Reply::GetBufferPointerv(r) => r.encode(buf),
             Reply::MapBufferRange(r) => r.encode(buf),
-            Reply::GenVertexArrays(r) => r.encode(buf),
             Reply::IsVertexArray(r) => r.encode(buf),
             Reply::GetIntegeriV(r) => r.encode(buf),
             Reply::GetTransformFeedbackVarying(r) => r.encode(buf),
@@ -28173,11 +28064,9 @@ impl<'a> Reply<'a> {
             Reply::GetSynciv(r) => r.encode(buf),
             Reply::GetInteger64iV(r) => r.encode(buf),
             Reply::GetBufferParameteri64v(r) => r.encode(buf),
-            Reply::GenSamplers(r) => r.encode(buf),
             Reply::IsSampler(r) => r.encode(buf),
             Reply::GetSamplerParameteriv(r) => r.encode(buf),
             Reply::GetSamplerParameterfv(r) => r.encode(buf),
-            Reply::GenTransformFeedbacks(r) => r.encode(buf),
             Reply::IsTransformFeedback(r) => r.encode(buf),
             Reply::GetProgramBinary(r) => r.encode(buf),
             Reply::GetInternalformativ(r) => r.encode(buf),
@@ -28188,7 +28077,6 @@ impl<'a> Reply<'a> {
             Reply::GetProgramResourceiv(r) => r.encode(buf),
             Reply::GetProgramResourceLocation(r) => r.encode(buf),
             Reply::CreateShaderProgramv(r) => r.encode(buf),
-            Reply::GenProgramPipelines(r) => r.encode(buf),
             Reply::IsProgramPipeline(r) => r.encode(buf),
             Reply::GetProgramPipelineiv(r) => r.encode(buf),
             Reply::GetProgramPipelineInfoLog(r) => r.encode(buf),
@@ -28270,10 +28158,6 @@ pub fn decode_reply(bytes: &[u8]) -> Result<(Reply<'_>, &[u8]), DecodeError> {
         Some(Opcode::CreateProgram) => Reply::CreateProgram(CreateProgramReply::decode(body)?),
         Some(Opcode::CreateShader) => Reply::CreateShader(CreateShaderReply::decode(body)?),
         Some(Opcode::Finish) => Reply::Finish(FinishReply::decode(body)?),
-        Some(Opcode::GenBuffers) => Reply::GenBuffers(GenBuffersReply::decode(body)?),
-        Some(Opcode::GenFramebuffers) => Reply::GenFramebuffers(GenFramebuffersReply::decode(body)?),
-        Some(Opcode::GenRenderbuffers) => Reply::GenRenderbuffers(GenRenderbuffersReply::decode(body)?),
-        Some(Opcode::GenTextures) => Reply::GenTextures(GenTexturesReply::decode(body)?),
         Some(Opcode::GetActiveAttrib) => Reply::GetActiveAttrib(GetActiveAttribReply::decode(body)?),
         Some(Opcode::GetActiveUniform) => Reply::GetActiveUniform(GetActiveUniformReply::decode(body)?),
         Some(Opcode::GetAttachedShaders) => Reply::GetAttachedShaders(GetAttachedShadersReply::decode(body)?),
@@ -28308,14 +28192,12 @@ pub fn decode_reply(bytes: &[u8]) -> Result<(Reply<'_>, &[u8]), DecodeError> {
         Some(Opcode::IsShader) => Reply::IsShader(IsShaderReply::decode(body)?),
         Some(Opcode::IsTexture) => Reply::IsTexture(IsTextureReply::decode(body)?),
         Some(Opcode::ReadPixels) => Reply::ReadPixels(ReadPixelsReply::decode(body)?),
-        Some(Opcode::GenQueries) => Reply::GenQueries(GenQueriesReply::decode(body)?),
         Some(Opcode::IsQuery) => Reply::IsQuery(IsQueryReply::decode(body)?),
         Some(Opcode::GetQueryiv) => Reply::GetQueryiv(GetQueryivReply::decode(body)?),
         Some(Opcode::GetQueryObjectuiv) => Reply::GetQueryObjectuiv(GetQueryObjectuivReply::decode(body)?),
         Some(Opcode::UnmapBuffer) => Reply::UnmapBuffer(UnmapBufferReply::decode(body)?),
         Some(Opcode::GetBufferPointerv) => Reply::GetBufferPointerv(GetBufferPointervReply::decode(body)?),
         Some(Opcode::MapBufferRange) => Reply::MapBufferRange(MapBufferRangeReply::decode(body)?),
-        Some(Opcode::GenVertexArrays) => Reply::GenVertexArrays(GenVertexArraysReply::decode(body)?),
         Some(Opcode::IsVertexArray) => Reply::IsVertexArray(IsVertexArrayReply::decode(body)?),
         Some(Opcode::GetIntegeriV) => Reply::GetIntegeriV(GetIntegeriVReply::decode(body)?),
         Some(Opcode::GetTransformFeedbackVarying) => Reply::GetTransformFeedbackVarying(GetTransformFeedbackVaryingReply::decode(body)?),
@@ -28336,11 +28218,9 @@ pub fn decode_reply(bytes: &[u8]) -> Result<(Reply<'_>, &[u8]), DecodeError> {
         Some(Opcode::GetSynciv) => Reply::GetSynciv(GetSyncivReply::decode(body)?),
         Some(Opcode::GetInteger64iV) => Reply::GetInteger64iV(GetInteger64iVReply::decode(body)?),
         Some(Opcode::GetBufferParameteri64v) => Reply::GetBufferParameteri64v(GetBufferParameteri64vReply::decode(body)?),
-        Some(Opcode::GenSamplers) => Reply::GenSamplers(GenSamplersReply::decode(body)?),
         Some(Opcode::IsSampler) => Reply::IsSampler(IsSamplerReply::decode(body)?),
         Some(Opcode::GetSamplerParameteriv) => Reply::GetSamplerParameteriv(GetSamplerParameterivReply::decode(body)?),
         Some(Opcode::GetSamplerParameterfv) => Reply::GetSamplerParameterfv(GetSamplerParameterfvReply::decode(body)?),
-        Some(Opcode::GenTransformFeedbacks) => Reply::GenTransformFeedbacks(GenTransformFeedbacksReply::decode(body)?),
         Some(Opcode::IsTransformFeedback) => Reply::IsTransformFeedback(IsTransformFeedbackReply::decode(body)?),
         Some(Opcode::GetProgramBinary) => Reply::GetProgramBinary(GetProgramBinaryReply::decode(body)?),
         Some(Opcode::GetInternalformativ) => Reply::GetInternalformativ(GetInternalformativReply::decode(body)?),
@@ -28351,7 +28231,6 @@ pub fn decode_reply(bytes: &[u8]) -> Result<(Reply<'_>, &[u8]), DecodeError> {
         Some(Opcode::GetProgramResourceiv) => Reply::GetProgramResourceiv(GetProgramResourceivReply::decode(body)?),
         Some(Opcode::GetProgramResourceLocation) => Reply::GetProgramResourceLocation(GetProgramResourceLocationReply::decode(body)?),
         Some(Opcode::CreateShaderProgramv) => Reply::CreateShaderProgramv(CreateShaderProgramvReply::decode(body)?),
-        Some(Opcode::GenProgramPipelines) => Reply::GenProgramPipelines(GenProgramPipelinesReply::decode(body)?),
         Some(Opcode::IsProgramPipeline) => Reply::IsProgramPipeline(IsProgramPipelineReply::decode(body)?),
         Some(Opcode::GetProgramPipelineiv) => Reply::GetProgramPipelineiv(GetProgramPipelineivReply::decode(body)?),
         Some(Opcode::GetProgramPipelineInfoLog) => Reply::GetProgramPipelineInfoLog(GetProgramPipelineInfoLogReply::decode(body)?),
@@ -28433,10 +28312,6 @@ pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, En
         Opcode::CreateProgram => CreateProgramReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::CreateShader => CreateShaderReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::Finish => FinishReply {  }.encode(buf).map(|()| true),
-        Opcode::GenBuffers => GenBuffersReply { buffers: None }.encode(buf).map(|()| true),
-        Opcode::GenFramebuffers => GenFramebuffersReply { framebuffers: None }.encode(buf).map(|()| true),
-        Opcode::GenRenderbuffers => GenRenderbuffersReply { renderbuffers: None }.encode(buf).map(|()| true),
-        Opcode::GenTextures => GenTexturesReply { textures: None }.encode(buf).map(|()| true),
         Opcode::GetActiveAttrib => GetActiveAttribReply { length: None, size: None, type_: None, name: None }.encode(buf).map(|()| true),
         Opcode::GetActiveUniform => GetActiveUniformReply { length: None, size: None, type_: None, name: None }.encode(buf).map(|()| true),
         Opcode::GetAttachedShaders => GetAttachedShadersReply { count: None, shaders: None }.encode(buf).map(|()| true),
@@ -28471,14 +28346,12 @@ pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, En
         Opcode::IsShader => IsShaderReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::IsTexture => IsTextureReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::ReadPixels => ReadPixelsReply { pixels: None }.encode(buf).map(|()| true),
-        Opcode::GenQueries => GenQueriesReply { ids: None }.encode(buf).map(|()| true),
         Opcode::IsQuery => IsQueryReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::GetQueryiv => GetQueryivReply { params: None }.encode(buf).map(|()| true),
         Opcode::GetQueryObjectuiv => GetQueryObjectuivReply { params: None }.encode(buf).map(|()| true),
         Opcode::UnmapBuffer => UnmapBufferReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::GetBufferPointerv => GetBufferPointervReply { params: None }.encode(buf).map(|()| true),
         Opcode::MapBufferRange => MapBufferRangeReply { ret: None }.encode(buf).map(|()| true),
-        Opcode::GenVertexArrays => GenVertexArraysReply { arrays: None }.encode(buf).map(|()| true),
         Opcode::IsVertexArray => IsVertexArrayReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::GetIntegeriV => GetIntegeriVReply { data: None }.encode(buf).map(|()| true),
         Opcode::GetTransformFeedbackVarying => GetTransformFeedbackVaryingReply { length: None, size: None, type_: None, name: None }.encode(buf).map(|()| true),
@@ -28499,11 +28372,9 @@ pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, En
         Opcode::GetSynciv => GetSyncivReply { length: None, values: None }.encode(buf).map(|()| true),
         Opcode::GetInteger64iV => GetInteger64iVReply { data: None }.encode(buf).map(|()| true),
         Opcode::GetBufferParameteri64v => GetBufferParameteri64vReply { params: None }.encode(buf).map(|()| true),
-        Opcode::GenSamplers => GenSamplersReply { samplers: None }.encode(buf).map(|()| true),
         Opcode::IsSampler => IsSamplerReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::GetSamplerParameteriv => GetSamplerParameterivReply { params: None }.encode(buf).map(|()| true),
         Opcode::GetSamplerParameterfv => GetSamplerParameterfvReply { params: None }.encode(buf).map(|()| true),
-        Opcode::GenTransformFeedbacks => GenTransformFeedbacksReply { ids: None }.encode(buf).map(|()| true),
         Opcode::IsTransformFeedback => IsTransformFeedbackReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::GetProgramBinary => GetProgramBinaryReply { length: None, binary_format: None, binary: None }.encode(buf).map(|()| true),
         Opcode::GetInternalformativ => GetInternalformativReply { params: None }.encode(buf).map(|()| true),
@@ -28514,7 +28385,6 @@ pub fn empty_reply<S: Sink + ?Sized>(op: Opcode, buf: &mut S) -> Result<bool, En
         Opcode::GetProgramResourceiv => GetProgramResourceivReply { length: None, params: None }.encode(buf).map(|()| true),
         Opcode::GetProgramResourceLocation => GetProgramResourceLocationReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::CreateShaderProgramv => CreateShaderProgramvReply { ret: 0 }.encode(buf).map(|()| true),
-        Opcode::GenProgramPipelines => GenProgramPipelinesReply { pipelines: None }.encode(buf).map(|()| true),
         Opcode::IsProgramPipeline => IsProgramPipelineReply { ret: 0 }.encode(buf).map(|()| true),
         Opcode::GetProgramPipelineiv => GetProgramPipelineivReply { params: None }.encode(buf).map(|()| true),
         Opcode::GetProgramPipelineInfoLog => GetProgramPipelineInfoLogReply { length: None, info_log: None }.encode(buf).map(|()| true),
@@ -28866,7 +28736,7 @@ pub mod sample {
         }
         Opcode::GenBuffers => {
             let p_n = e.count() as i32;
-            let p_buffers = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_buffers = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenBuffers(GenBuffers { n: p_n, buffers: p_buffers })
         }
         Opcode::GenerateMipmap => {
@@ -28875,17 +28745,17 @@ pub mod sample {
         }
         Opcode::GenFramebuffers => {
             let p_n = e.count() as i32;
-            let p_framebuffers = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_framebuffers = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenFramebuffers(GenFramebuffers { n: p_n, framebuffers: p_framebuffers })
         }
         Opcode::GenRenderbuffers => {
             let p_n = e.count() as i32;
-            let p_renderbuffers = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_renderbuffers = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenRenderbuffers(GenRenderbuffers { n: p_n, renderbuffers: p_renderbuffers })
         }
         Opcode::GenTextures => {
             let p_n = e.count() as i32;
-            let p_textures = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_textures = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenTextures(GenTextures { n: p_n, textures: p_textures })
         }
         Opcode::GetActiveAttrib => {
@@ -29499,7 +29369,7 @@ pub mod sample {
         }
         Opcode::GenQueries => {
             let p_n = e.count() as i32;
-            let p_ids = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_ids = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenQueries(GenQueries { n: p_n, ids: p_ids })
         }
         Opcode::DeleteQueries => {
@@ -29642,7 +29512,7 @@ pub mod sample {
         }
         Opcode::GenVertexArrays => {
             let p_n = e.count() as i32;
-            let p_arrays = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_arrays = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenVertexArrays(GenVertexArrays { n: p_n, arrays: p_arrays })
         }
         Opcode::IsVertexArray => {
@@ -29946,7 +29816,7 @@ pub mod sample {
         }
         Opcode::GenSamplers => {
             let p_count = e.count() as i32;
-            let p_samplers = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_count))) as u32) };
+            let p_samplers = { let k = e.n_for(Expect::from_len(len_of(p_count))); e.vec(arena, k, |e| e.u32()) };
             Command::GenSamplers(GenSamplers { count: p_count, samplers: p_samplers })
         }
         Opcode::DeleteSamplers => {
@@ -30016,7 +29886,7 @@ pub mod sample {
         }
         Opcode::GenTransformFeedbacks => {
             let p_n = e.count() as i32;
-            let p_ids = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_ids = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenTransformFeedbacks(GenTransformFeedbacks { n: p_n, ids: p_ids })
         }
         Opcode::IsTransformFeedback => {
@@ -30191,7 +30061,7 @@ pub mod sample {
         }
         Opcode::GenProgramPipelines => {
             let p_n = e.count() as i32;
-            let p_pipelines = if e.u8() % 4 == 0 { None } else { Some(e.n_for(Expect::from_len(len_of(p_n))) as u32) };
+            let p_pipelines = { let k = e.n_for(Expect::from_len(len_of(p_n))); e.vec(arena, k, |e| e.u32()) };
             Command::GenProgramPipelines(GenProgramPipelines { n: p_n, pipelines: p_pipelines })
         }
         Opcode::IsProgramPipeline => {
@@ -31367,18 +31237,6 @@ pub mod sample {
         Opcode::Finish => {
             Some(Reply::Finish(FinishReply {  }))
         }
-        Opcode::GenBuffers => {
-            Some(Reply::GenBuffers(GenBuffersReply { buffers: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
-        }
-        Opcode::GenFramebuffers => {
-            Some(Reply::GenFramebuffers(GenFramebuffersReply { framebuffers: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
-        }
-        Opcode::GenRenderbuffers => {
-            Some(Reply::GenRenderbuffers(GenRenderbuffersReply { renderbuffers: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
-        }
-        Opcode::GenTextures => {
-            Some(Reply::GenTextures(GenTexturesReply { textures: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
-        }
         Opcode::GetActiveAttrib => {
             Some(Reply::GetActiveAttrib(GetActiveAttribReply { length: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.i32())) }, size: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.i32())) }, type_: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) }, name: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u8())) } }))
         }
@@ -31481,9 +31339,6 @@ pub mod sample {
         Opcode::ReadPixels => {
             Some(Reply::ReadPixels(ReadPixelsReply { pixels: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u8())) } }))
         }
-        Opcode::GenQueries => {
-            Some(Reply::GenQueries(GenQueriesReply { ids: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
-        }
         Opcode::IsQuery => {
             Some(Reply::IsQuery(IsQueryReply { ret: e.u8() }))
         }
@@ -31501,9 +31356,6 @@ pub mod sample {
         }
         Opcode::MapBufferRange => {
             Some(Reply::MapBufferRange(MapBufferRangeReply { ret: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u8())) } }))
-        }
-        Opcode::GenVertexArrays => {
-            Some(Reply::GenVertexArrays(GenVertexArraysReply { arrays: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
         }
         Opcode::IsVertexArray => {
             Some(Reply::IsVertexArray(IsVertexArrayReply { ret: e.u8() }))
@@ -31565,9 +31417,6 @@ pub mod sample {
         Opcode::GetBufferParameteri64v => {
             Some(Reply::GetBufferParameteri64v(GetBufferParameteri64vReply { params: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.i64())) } }))
         }
-        Opcode::GenSamplers => {
-            Some(Reply::GenSamplers(GenSamplersReply { samplers: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
-        }
         Opcode::IsSampler => {
             Some(Reply::IsSampler(IsSamplerReply { ret: e.u8() }))
         }
@@ -31576,9 +31425,6 @@ pub mod sample {
         }
         Opcode::GetSamplerParameterfv => {
             Some(Reply::GetSamplerParameterfv(GetSamplerParameterfvReply { params: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.f32())) } }))
-        }
-        Opcode::GenTransformFeedbacks => {
-            Some(Reply::GenTransformFeedbacks(GenTransformFeedbacksReply { ids: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
         }
         Opcode::IsTransformFeedback => {
             Some(Reply::IsTransformFeedback(IsTransformFeedbackReply { ret: e.u8() }))
@@ -31609,9 +31455,6 @@ pub mod sample {
         }
         Opcode::CreateShaderProgramv => {
             Some(Reply::CreateShaderProgramv(CreateShaderProgramvReply { ret: e.u32() }))
-        }
-        Opcode::GenProgramPipelines => {
-            Some(Reply::GenProgramPipelines(GenProgramPipelinesReply { pipelines: if e.u8() % 4 == 0 { None } else { let k = e.len(); Some(e.vec(arena, k, |e| e.u32())) } }))
         }
         Opcode::IsProgramPipeline => {
             Some(Reply::IsProgramPipeline(IsProgramPipelineReply { ret: e.u8() }))
