@@ -12,6 +12,7 @@ PACKAGES=(
     libgl1-mesa-dri  # Mesa's drivers, llvmpipe among them
     pkg-config
     python3          # the tests' unmodified GLES program (tests/egl_clear.py)
+    xvfb             # a real X server for the window-presentation tests (client/tests/x11_present.rs)
 )
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -5461,6 +5461,10 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { f(c.texture as GLuint, c.image as usize as GLeglImageOES, c.attrib_list.map_or(core::ptr::null(), |v| v.as_ptr().cast())) };
             Ok(())
         }
+        Command::WireSwapBuffers(c) => {
+            // SAFETY: the caller upholds this function's contract, which the hand-written arm shares.
+            unsafe { crate::hand::wire_swap_buffers(fns, c, scratch, replies) }
+        }
         other => Err(BackendError::NotGles(other.opcode().info().name)),
     }
 }

@@ -211,3 +211,17 @@ pub(crate) fn gen_names(fns: &GlesFns, ns: wire::names::Namespace, out: &mut [u3
     unsafe { f(n, out.as_mut_ptr()) };
     Ok(())
 }
+
+/// `glwireSwapBuffers` is EGL's swap travelling in the command stream: the server
+/// publishes the frame itself (`GlesContext::read_frame`); the host has no such call.
+///
+/// # Safety
+/// As for `generated::execute` (nothing is called).
+pub(crate) unsafe fn wire_swap_buffers(
+    _fns: &GlesFns,
+    _c: &wire::commands::WireSwapBuffers,
+    _scratch: &mut Scratch,
+    _replies: &mut dyn Sink,
+) -> Result<(), BackendError> {
+    Err(BackendError::NotGles("glwireSwapBuffers"))
+}

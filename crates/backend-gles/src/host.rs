@@ -238,10 +238,12 @@ impl HostDisplay {
         let config = egl_call("eglChooseConfig", || inner.egl.choose_first_config(inner.display, wanted))?.ok_or(
             BackendError::Egl { call: "eglChooseConfig", detail: format!("no pbuffer config (id {config_id})") },
         )?;
-        let attribs = [egl::WIDTH, width.max(1), egl::HEIGHT, height.max(1), egl::NONE];
+        let (width, height) = (width.max(1), height.max(1));
+        let attribs = [egl::WIDTH, width, egl::HEIGHT, height, egl::NONE];
         let raw =
             egl_call("eglCreatePbufferSurface", || inner.egl.create_pbuffer_surface(inner.display, config, &attribs))?;
-        Ok(HostSurface { display: *self, raw, id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed) })
+        let id = NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(HostSurface { display: *self, raw, id, width: width as u32, height: height as u32 })
     }
 }
 
@@ -286,6 +288,18 @@ pub struct HostSurface {
     display: HostDisplay,
     raw: egl::Surface,
     id: u64,
+    width: u32,
+    height: u32,
+}
+
+impl HostSurface {
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
 }
 
 // SAFETY: an EGLSurface is a process-wide handle and EGL's entry points are thread-safe.

@@ -12,6 +12,7 @@
 
 mod error;
 mod fns;
+mod frame;
 mod generated;
 mod hand;
 pub mod host;
@@ -90,6 +91,7 @@ impl Backend {
             host: Arc::new(host),
             fns: self.fns.clone(),
             scratch: Scratch::new(),
+            frames: frame::FrameReader::default(),
             surface: None,
             _thread: PhantomData,
         })
@@ -122,6 +124,7 @@ pub struct GlesContext {
     host: Arc<HostContext>,
     fns: Arc<GlesFns>,
     scratch: Scratch,
+    frames: frame::FrameReader,
     /// The pbuffer that is this context's default framebuffer, if the client bound one.
     surface: Option<Arc<HostSurface>>,
     _thread: PhantomData<*const ()>,
@@ -150,6 +153,21 @@ impl GlesContext {
     pub fn gen_names(&mut self, ns: wire::names::Namespace, out: &mut [u32]) -> Result<(), BackendError> {
         self.host.make_current_with(self.surface.as_deref())?;
         hand::gen_names(&self.fns, ns, out)
+    }
+
+    /// Reads the finished frame of this context's surface (its default framebuffer):
+    /// `width` x `height` BGRA8 pixels, rows top-down `stride` bytes apart, into `out`
+    /// (a frame-ring slot). The program's read and pack state is left as it was.
+    pub fn read_frame(&mut self, width: u32, height: u32, stride: usize, out: &mut [u8]) -> Result<(), BackendError> {
+        let surface =
+            self.surface.as_deref().ok_or(BackendError::BrokenInput { function: "read_frame", param: "surface" })?;
+        if width > surface.width() || height > surface.height() {
+            return Err(BackendError::BrokenInput { function: "read_frame", param: "width" });
+        }
+        self.host.make_current_with(Some(surface))?;
+        // SAFETY: this context is current with a surface of at least width x height
+        // (checked above).
+        unsafe { self.frames.read(&self.fns, width, height, stride, out) }
     }
 
     /// Makes `surface` this context's default framebuffer (or none), as the client's

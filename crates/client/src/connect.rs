@@ -2,7 +2,7 @@
 //! link its commands travel on — shared-memory rings when the session negotiated them
 //! (local socket), the control socket otherwise (TCP).
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
 use transport::liveness::Liveness;
@@ -66,6 +66,18 @@ impl Connection {
     pub fn call(&self, kind: ControlKind, payload: &[u8]) -> Result<Vec<u8>, CallError> {
         let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
         session.call(kind, payload).map_err(failed)
+    }
+
+    /// Runs a control request that must succeed and returns its payload and the
+    /// descriptors that came with it.
+    pub fn call_for_fds(&self, kind: ControlKind, payload: &[u8]) -> Result<(Vec<u8>, Vec<OwnedFd>), CallError> {
+        let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
+        session.call_for_fds(kind, payload).map_err(failed)
+    }
+
+    /// Who to watch for the server's death (its socket's hang-up).
+    pub fn server_liveness(&self) -> Liveness {
+        self.server.clone()
     }
 
     /// Creates a context on the server and the client context that forwards to it,

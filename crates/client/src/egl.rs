@@ -80,6 +80,7 @@ const EGL_OPENGL_ES3_BIT: i32 = 0x0040;
 /// The client APIs glwire offers: OpenGL ES only (no desktop GL, no VG).
 const ES_BITS: i32 = EGL_OPENGL_ES_BIT | EGL_OPENGL_ES2_BIT | EGL_OPENGL_ES3_BIT;
 const EGL_BAD_NATIVE_PIXMAP: EglError = 0x300A;
+const EGL_BAD_NATIVE_WINDOW: EglError = 0x300B;
 
 /// A config as glwire offers it: the host's attributes ([`wire::control::CONFIG_ATTRIBS`]).
 pub type Config = wire::control::ConfigRecord;
@@ -226,6 +227,9 @@ fn choose(configs: &[Config], attribs: &[i32]) -> Result<Vec<u64>, EglError> {
 
 #[derive(Default)]
 struct DisplayState {
+    /// An X11 display (EGL_PLATFORM_X11 or a native display): its configs can back
+    /// windows.
+    x11: bool,
     connection: Option<Connection>,
     /// Between eglInitialize and eglTerminate (tests set it without a server).
     initialized: bool,
@@ -249,15 +253,19 @@ struct ContextSlot {
     idle: Option<Context>,
     /// Where its share group's object names come from.
     names: crate::names::SharedNames,
+    /// eglDestroyContext came while it was current: it goes when it stops being current.
+    destroyed: bool,
 }
 
 struct SurfaceSlot {
     display: u64,
-    /// The pbuffer's handle on the server (its default framebuffer there).
+    /// The surface's handle on the server (its default framebuffer there).
     server_id: u64,
     config: u64,
     width: i32,
     height: i32,
+    /// A window surface's frames and window (taken out while a swap runs).
+    window: Option<Box<crate::window::WindowSurface>>,
 }
 
 /// A sync object: client-side only. A fence is created after a glFinish through the
@@ -317,6 +325,16 @@ fn state() -> MutexGuard<'static, EglState> {
 thread_local! {
     /// The context handle current on this thread (0 for none).
     static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The draw surface of that context (0 for none).
+    static CURRENT_DRAW: Cell<u64> = const { Cell::new(0) };
+}
+
+fn current_draw() -> u64 {
+    CURRENT_DRAW.try_with(Cell::get).unwrap_or(0)
+}
+
+fn set_current_draw(h: u64) {
+    let _ = CURRENT_DRAW.try_with(|c| c.set(h));
 }
 
 /// The handle current on this thread; 0 also while the thread is being torn down
@@ -369,6 +387,10 @@ pub fn initialize(dpy: u64) -> Result<(i32, i32), EglError> {
             eprintln!("glwire: the render server at {} did not list its configs: {e}", path.display());
             EGL_NOT_INITIALIZED
         })?;
+        if display.x11 {
+            let visual = crate::window::default_visual().map_err(window_error)?;
+            display.configs = display.configs.iter().map(|&c| windowed(c, visual)).collect();
+        }
         display.connection = Some(connection);
     }
     display.initialized = true;
@@ -384,6 +406,7 @@ fn fetch_configs(connection: &Connection) -> Result<Vec<Config>, String> {
 
 /// `eglTerminate`: releases the display's connection once nothing uses it.
 pub fn terminate(dpy: u64) -> Result<(), EglError> {
+    crate::capture::drain();
     let mut st = state();
     if !st.displays.contains_key(&dpy) {
         return Err(EGL_BAD_DISPLAY);
@@ -513,7 +536,10 @@ pub fn create_context(dpy: u64, config: u64, share: u64, attribs: &[i32]) -> Res
     let names = context.shared_names();
     let mut st = state();
     let handle = st.handle();
-    st.contexts.insert(handle, ContextSlot { display: dpy, server_id, config, version, idle: Some(context), names });
+    st.contexts.insert(
+        handle,
+        ContextSlot { display: dpy, server_id, config, version, idle: Some(context), names, destroyed: false },
+    );
     Ok(handle)
 }
 
@@ -527,10 +553,31 @@ pub fn destroy_context(dpy: u64, ctx: u64) -> Result<(), EglError> {
         Some(c) if c.display == dpy => {}
         _ => return Err(EGL_BAD_CONTEXT),
     }
-    if current_handle() != ctx {
-        st.contexts.remove(&ctx);
+    if current_handle() == ctx {
+        if let Some(c) = st.contexts.get_mut(&ctx) {
+            c.destroyed = true;
+        }
+        return Ok(());
+    }
+    if let Some(slot) = st.contexts.remove(&ctx) {
+        let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());
+        drop(st);
+        release_server_context(connection, slot);
     }
     Ok(())
+}
+
+/// Ends a destroyed context on the server once what it sent has run (its objects may
+/// be shared), so its thread and host context go now rather than with the session.
+fn release_server_context(connection: Option<Connection>, slot: ContextSlot) {
+    use crate::Forward;
+    if let Some(mut context) = slot.idle {
+        let _ = context.call(&wire::commands::Command::Finish(wire::commands::Finish {}));
+    }
+    if let Some(connection) = connection {
+        let handle = wire::control::HandlePayload { handle: slot.server_id };
+        let _ = connection.call(wire::control::ControlKind::DestroyContext, zerocopy::IntoBytes::as_bytes(&handle));
+    }
 }
 
 /// `eglQueryContext`.
@@ -574,8 +621,83 @@ pub fn create_pbuffer_surface(dpy: u64, config: u64, attribs: &[i32]) -> Result<
         .map_err(|_| EGL_BAD_ALLOC)?;
     let mut st = state();
     let handle = st.handle();
-    st.surfaces.insert(handle, SurfaceSlot { display: dpy, server_id, config, width, height });
+    st.surfaces.insert(handle, SurfaceSlot { display: dpy, server_id, config, width, height, window: None });
     Ok(handle)
+}
+
+/// Marks `dpy` as an X11 display (EGL_PLATFORM_X11, or a native display handed to
+/// eglGetDisplay): at eglInitialize its 8-bit RGB configs gain windows.
+pub fn register_x11_display(dpy: u64) {
+    state().displays.entry(dpy).or_default().x11 = true;
+}
+
+/// What a config offers on an X11 display: windows of the screen's TrueColor visual
+/// `visual` (depth 24) when its colour is 8-bit RGB, with swap intervals 0 and 1.
+fn windowed(mut c: Config, visual: u32) -> Config {
+    const EGL_NATIVE_VISUAL_ID: i32 = 0x302E;
+    const EGL_NATIVE_VISUAL_TYPE: i32 = 0x302F;
+    const EGL_MIN_SWAP_INTERVAL: i32 = 0x303B;
+    const EGL_MAX_SWAP_INTERVAL: i32 = 0x303C;
+    const TRUE_COLOR: i32 = 4;
+    let rgb8 = [EGL_RED_SIZE, EGL_GREEN_SIZE, EGL_BLUE_SIZE].iter().all(|&a| c.get(a) == Some(8));
+    if rgb8 && c.get(EGL_LUMINANCE_SIZE).unwrap_or(0) == 0 {
+        let surface = c.get(EGL_SURFACE_TYPE).unwrap_or(0);
+        c.set(EGL_SURFACE_TYPE, surface | EGL_WINDOW_BIT);
+        c.set(EGL_NATIVE_VISUAL_ID, visual as i32);
+        c.set(EGL_NATIVE_VISUAL_TYPE, TRUE_COLOR);
+        c.set(EGL_MIN_SWAP_INTERVAL, 0);
+        c.set(EGL_MAX_SWAP_INTERVAL, 1);
+    }
+    c
+}
+
+/// `eglCreateWindowSurface`: X window `window` shows the frames.
+pub fn create_window_surface(dpy: u64, config: u64, window: u64, attribs: &[i32]) -> Result<u64, EglError> {
+    const EGL_RENDER_BUFFER_ATTR: i32 = 0x3086;
+    const EGL_GL_COLORSPACE: i32 = 0x309D;
+    let mut st = state();
+    let surface_type = st.initialized(dpy)?.config(config).ok_or(EGL_BAD_CONFIG)?.get(EGL_SURFACE_TYPE);
+    if surface_type.unwrap_or(0) & EGL_WINDOW_BIT == 0 {
+        return Err(EGL_BAD_MATCH);
+    }
+    for pair in attribs.chunks(2) {
+        match *pair {
+            [EGL_NONE, ..] => break,
+            [EGL_RENDER_BUFFER_ATTR, EGL_BACK_BUFFER] | [EGL_GL_COLORSPACE, _] => {}
+            [EGL_RENDER_BUFFER_ATTR, _] => return Err(EGL_BAD_MATCH),
+            _ => return Err(EGL_BAD_ATTRIBUTE),
+        }
+    }
+    let window = u32::try_from(window).ok().filter(|&w| w != 0).ok_or(EGL_BAD_NATIVE_WINDOW)?;
+    // EGL 1.5 §3.5.1: one window surface per window.
+    if st.surfaces.values().any(|s| s.window.as_ref().is_some_and(|w| w.window() == window)) {
+        return Err(EGL_BAD_ALLOC);
+    }
+    let connection = st.initialized(dpy)?.connection.clone().ok_or(EGL_NOT_INITIALIZED)?;
+    drop(st);
+    let surface = crate::window::WindowSurface::create(&connection, config as u32, window).map_err(window_error)?;
+    let (width, height) = surface.size();
+    let mut st = state();
+    let handle = st.handle();
+    let slot = SurfaceSlot {
+        display: dpy,
+        server_id: surface.server_id(),
+        config,
+        width: width as i32,
+        height: height as i32,
+        window: Some(Box::new(surface)),
+    };
+    st.surfaces.insert(handle, slot);
+    Ok(handle)
+}
+
+/// The EGL error of a window surface failure.
+fn window_error(e: crate::window::WindowError) -> EglError {
+    match e {
+        crate::window::WindowError::BadWindow => EGL_BAD_NATIVE_WINDOW,
+        crate::window::WindowError::Alloc => EGL_BAD_ALLOC,
+        crate::window::WindowError::Lost => EGL_CONTEXT_LOST,
+    }
 }
 
 /// `eglDestroySurface`.
@@ -585,6 +707,10 @@ pub fn destroy_surface(dpy: u64, surface: u64) -> Result<(), EglError> {
     let slot = st.surfaces.remove(&surface).ok_or(EGL_BAD_SURFACE)?;
     let connection = st.initialized(dpy)?.connection.clone();
     drop(st);
+    if let (Some(window), Some(c)) = (slot.window, &connection) {
+        window.destroy(c);
+        return Ok(());
+    }
     if let Some(c) = connection {
         let handle = wire::control::HandlePayload { handle: slot.server_id };
         let _ = c.call(wire::control::ControlKind::DestroySurface, zerocopy::IntoBytes::as_bytes(&handle));
@@ -618,6 +744,20 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
         }
     }
     let current = current_handle();
+    if ctx == current && ctx != 0 {
+        if draw != current_draw() {
+            // The same context, another surface: only the binding changes.
+            let server_context = st.contexts.get(&ctx).map_or(0, |c| c.server_id);
+            let server_surface = st.surfaces.get(&draw).map_or(0, |s| s.server_id);
+            let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());
+            drop(st);
+            if let Some(connection) = connection {
+                bind_surface(&connection, server_context, server_surface)?;
+            }
+            set_current_draw(draw);
+        }
+        return Ok(());
+    }
     if ctx == current {
         return Ok(());
     }
@@ -628,14 +768,36 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
             Some(_) => {}
         }
     }
-    // Hand the old context back (after sending what it queued).
+    // The old context lets go of its surface on the server too (natively, making
+    // another context current releases it), so the surface may be bound elsewhere.
+    if current != 0 && current_draw() != 0 {
+        let old = st.contexts.get(&current).map(|c| (c.server_id, c.display));
+        let connection = old.and_then(|(_, d)| st.displays.get(&d)).and_then(|d| d.connection.clone());
+        if let (Some((server_context, _)), Some(connection)) = (old, connection) {
+            drop(st);
+            bind_surface(&connection, server_context, 0)?;
+            st = state();
+        }
+        set_current_draw(0);
+    }
+    // Hand the old context back (after sending what it queued), or end it if it was
+    // destroyed while current.
     if let Some(mut old) = set_current(None) {
         let _ = old.flush();
         if let Some(slot) = st.contexts.get_mut(&current) {
             slot.idle = Some(old);
+            if slot.destroyed {
+                if let Some(slot) = st.contexts.remove(&current) {
+                    let connection = st.displays.get(&slot.display).and_then(|d| d.connection.clone());
+                    drop(st);
+                    release_server_context(connection, slot);
+                    st = state();
+                }
+            }
         }
     }
     set_current_handle(0);
+    set_current_draw(0);
     if ctx != 0 {
         let slot = st.contexts.get_mut(&ctx).ok_or(EGL_BAD_CONTEXT)?;
         let context = slot.idle.take().ok_or(EGL_BAD_CONTEXT)?;
@@ -645,6 +807,7 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
         drop(st);
         set_current(Some(context));
         set_current_handle(ctx);
+        set_current_draw(draw);
         if let Some(connection) = connection {
             bind_surface(&connection, server_context, server_surface)?;
         }
@@ -666,15 +829,47 @@ fn bind_surface(connection: &Connection, context: u64, surface: u64) -> Result<(
         .map_err(|_| EGL_BAD_MATCH)
 }
 
-/// `eglSwapBuffers` on a pbuffer: the frame is complete, so what was queued is sent.
+/// `eglSwapBuffers`: on a pbuffer the frame is complete, so what was queued is sent;
+/// on a window surface the frame is also published and shown in the window.
 pub fn swap_buffers(dpy: u64, surface: u64) -> Result<(), EglError> {
     let mut st = state();
     st.initialized(dpy)?;
-    if !st.surfaces.contains_key(&surface) {
-        return Err(EGL_BAD_SURFACE);
-    }
+    let slot = st.surfaces.get_mut(&surface).filter(|s| s.display == dpy).ok_or(EGL_BAD_SURFACE)?;
+    let Some(mut window) = slot.window.take() else {
+        drop(st);
+        crate::with_current(|c| c.flush()).transpose().map_err(|_| EGL_BAD_ACCESS)?;
+        return Ok(());
+    };
+    let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());
     drop(st);
-    crate::with_current(|c| c.flush()).transpose().map_err(|_| EGL_BAD_ACCESS)?;
+    // The surface must be the draw surface of this thread's context (EGL 1.5 §3.10.1).
+    let result = match connection {
+        Some(connection) if current_draw() == surface => crate::with_current(|c| window.swap(&connection, c))
+            .ok_or(EGL_BAD_SURFACE)
+            .and_then(|r| r.map_err(window_error)),
+        Some(_) => Err(EGL_BAD_SURFACE),
+        None => Err(EGL_NOT_INITIALIZED),
+    };
+    let (width, height) = window.size();
+    let mut st = state();
+    if let Some(slot) = st.surfaces.get_mut(&surface) {
+        (slot.width, slot.height) = (width as i32, height as i32);
+        slot.window = Some(window);
+    }
+    result
+}
+
+/// `eglSwapInterval`: for the window surface drawn by this thread's context (EGL 1.5
+/// §3.10.3; other surfaces have no presentation to pace).
+pub fn swap_interval(dpy: u64, interval: i32) -> Result<(), EglError> {
+    let mut st = state();
+    st.initialized(dpy)?;
+    if current_handle() == 0 {
+        return Err(EGL_BAD_CONTEXT);
+    }
+    if let Some(window) = st.surfaces.get_mut(&current_draw()).and_then(|s| s.window.as_mut()) {
+        window.set_interval(interval.min(1));
+    }
     Ok(())
 }
 
@@ -1105,6 +1300,7 @@ mod tests {
                     version: 3,
                     idle: None,
                     names: Default::default(),
+                    destroyed: false,
                 },
             );
             h

@@ -4,6 +4,7 @@
 //! buffer ranges (`mapping`), EGL (`egl`), and the link to the server. It never calls
 //! host GL and holds no `unsafe`: raw pointers stay in the ICD.
 
+pub mod capture;
 mod client_arrays;
 mod connect;
 mod context;
@@ -15,6 +16,8 @@ pub mod names;
 mod ring_link;
 pub mod session;
 mod sizing;
+pub mod sys;
+mod window;
 
 pub use client_arrays::{set_client_memory, ClientMemory};
 pub use connect::{Connection, Path, RING_DATA};

@@ -174,9 +174,14 @@ impl Session {
     /// Sends a request and returns its reply payload, turning a non-`Ok` status into
     /// [`SessionError::Failed`] with the server's explanation.
     pub fn call(&mut self, kind: ControlKind, payload: &[u8]) -> Result<Vec<u8>, SessionError> {
-        let (header, payload, _) = self.control(kind, payload, &[])?;
+        self.call_for_fds(kind, payload).map(|(payload, _)| payload)
+    }
+
+    /// Like [`Session::call`], keeping the descriptors the reply carries.
+    pub fn call_for_fds(&mut self, kind: ControlKind, payload: &[u8]) -> Result<(Vec<u8>, Vec<OwnedFd>), SessionError> {
+        let (header, payload, fds) = self.control(kind, payload, &[])?;
         match header.status() {
-            Ok(ControlStatus::Ok) => Ok(payload),
+            Ok(ControlStatus::Ok) => Ok((payload, fds)),
             _ => Err(SessionError::Failed {
                 kind: kind.name(),
                 status: header.status,

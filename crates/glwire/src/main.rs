@@ -4,6 +4,7 @@
 //! issues that build them.
 
 mod bench;
+mod capture;
 mod demo;
 mod private_server;
 mod run;
@@ -28,6 +29,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run a program with glwire as its EGL/GLES driver.
     Run(run::RunArgs),
+    /// Run a program through glwire and stream the frames its windows present as Y4M.
+    Capture(capture::CaptureArgs),
     /// Render a built-in GLES 3 scene through glwire and write the last frame as PNG.
     Demo(demo::DemoArgs),
     /// The program `glwire demo` runs.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Run(args) => run::run(args),
+        Command::Capture(args) => capture::run(args),
         Command::Demo(args) => demo::run(args),
         Command::DemoClient(args) => demo::client(args),
         Command::Bench(args) => match bench::run(args) {

@@ -14,6 +14,13 @@ pub struct RunArgs {
     /// Use the server at this socket instead of starting a private one.
     #[arg(long)]
     socket: Option<PathBuf>,
+    /// Write the frames the program's windows present into DIR as PNG files
+    /// (frame-000001.png, … numbered by presented frame).
+    #[arg(long, value_name = "DIR")]
+    capture: Option<PathBuf>,
+    /// With --capture: keep one frame in N.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..), requires = "capture")]
+    every: u64,
     /// The program and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     program: Vec<String>,
@@ -59,7 +66,12 @@ pub fn run(args: RunArgs) -> ExitCode {
 }
 
 fn try_run(args: RunArgs) -> Result<ExitCode, String> {
-    run_program(args.socket, &args.program, &[])
+    let Some(dir) = args.capture else { return run_program(args.socket, &args.program, &[]) };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("--capture {}: {e}", dir.display()))?;
+    let dir = dir.canonicalize().map_err(|e| format!("--capture {}: {e}", dir.display()))?;
+    let every = args.every.to_string();
+    let dir = dir.to_string_lossy().into_owned();
+    run_program(args.socket, &args.program, &[(client::capture::DIR_ENV, &dir), (client::capture::EVERY_ENV, &every)])
 }
 
 /// Runs `argv` with glwire as its EGL vendor (see the module doc), with `env` added.

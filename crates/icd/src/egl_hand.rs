@@ -1,9 +1,9 @@
 //! The EGL entry points the ICD writes by hand: displays, configs, contexts, pbuffers,
-//! make-current and sync objects (their logic is `client::egl`'s; these shims only move
-//! values between pointers and slices), `eglGetError`, and the surfaces that need a
-//! native window or pixmap, which fail with the EGL error the spec names until X11
-//! window surfaces land (the frames issue). It owns the per-thread EGL error: every
-//! entry point here leaves EGL_SUCCESS or the error it failed with.
+//! make-current, X11 window surfaces and sync objects (their logic is `client::egl`'s;
+//! these shims only move values between pointers and slices), `eglGetError`, and the
+//! pixmap surfaces, which fail with the EGL error the spec names (glwire renders no
+//! pixmaps). It owns the per-thread EGL error: every entry point here leaves
+//! EGL_SUCCESS or the error it failed with.
 
 use core::ffi::c_void;
 use std::cell::Cell;
@@ -37,25 +37,43 @@ fn fail<T>(code: EGLint, value: T) -> T {
 }
 
 /// # Safety
-/// An EGL entry point; no pointer is dereferenced.
+/// An EGL entry point: `window` is an X window id (`Window`, passed by value);
+/// `attrib_list` is NULL or EGL_NONE-terminated.
 unsafe extern "C" fn egl_create_window_surface(
-    _: EGLDisplay,
-    _: EGLConfig,
-    _: EGLNativeWindowType,
-    _: *const EGLint,
+    dpy: EGLDisplay,
+    config: EGLConfig,
+    window: EGLNativeWindowType,
+    attrib_list: *const EGLint,
 ) -> EGLSurface {
-    guard(std::ptr::null_mut(), || fail(EGL_BAD_NATIVE_WINDOW, std::ptr::null_mut()))
+    egl_call(std::ptr::null_mut(), || {
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list = unsafe { attribs(attrib_list) }?;
+        client::egl::create_window_surface(handle(dpy), handle(config), window, &list).map(from_handle)
+    })
 }
 
 /// # Safety
-/// An EGL entry point; no pointer is dereferenced.
+/// An EGL entry point: on the X11 platform `native_window` points to a `Window` (EGL
+/// 1.5 and EGL_KHR_platform_x11), or is NULL; `attrib_list` is NULL or
+/// EGL_NONE-terminated.
 unsafe extern "C" fn egl_create_platform_window_surface(
-    _: EGLDisplay,
-    _: EGLConfig,
-    _: *mut c_void,
-    _: *const EGLAttrib,
+    dpy: EGLDisplay,
+    config: EGLConfig,
+    native_window: *mut c_void,
+    attrib_list: *const EGLAttrib,
 ) -> EGLSurface {
-    guard(std::ptr::null_mut(), || fail(EGL_BAD_NATIVE_WINDOW, std::ptr::null_mut()))
+    egl_call(std::ptr::null_mut(), || {
+        if native_window.is_null() {
+            return Err(EGL_BAD_NATIVE_WINDOW);
+        }
+        // SAFETY: the platform's contract (above): a readable X11 `Window` (an
+        // unsigned long) behind a non-NULL pointer.
+        let window = unsafe { native_window.cast::<core::ffi::c_ulong>().read_unaligned() };
+        // SAFETY: the EGL contract: NULL or EGL_NONE-terminated.
+        let list = unsafe { attribs_wide(attrib_list) }?;
+        let list: Vec<EGLint> = list.iter().map(|&v| v as EGLint).collect();
+        client::egl::create_window_surface(handle(dpy), handle(config), window, &list).map(from_handle)
+    })
 }
 
 /// # Safety
@@ -316,9 +334,8 @@ unsafe extern "C" fn egl_swap_buffers(dpy: EGLDisplay, surface: EGLSurface) -> E
     egl_call(0, || client::egl::swap_buffers(handle(dpy), handle(surface)).map(|()| 1))
 }
 
-unsafe extern "C" fn egl_swap_interval(dpy: EGLDisplay, _: EGLint) -> EGLBoolean {
-    // Pbuffers have no presentation to pace; window surfaces honour it (frames issue).
-    egl_call(0, || client::egl::check_display(handle(dpy)).map(|()| 1))
+unsafe extern "C" fn egl_swap_interval(dpy: EGLDisplay, interval: EGLint) -> EGLBoolean {
+    egl_call(0, || client::egl::swap_interval(handle(dpy), interval).map(|()| 1))
 }
 
 unsafe extern "C" fn egl_bind_api(api: EGLenum) -> EGLBoolean {
@@ -575,9 +592,15 @@ mod tests {
     #[test]
     fn native_surfaces_fail_with_the_spec_errors() {
         // SAFETY: no pointer is dereferenced.
+        let s = unsafe { egl_create_pixmap_surface(std::ptr::null_mut(), std::ptr::null_mut(), 0, std::ptr::null()) };
+        assert!(s.is_null());
+        // SAFETY: takes no arguments.
+        assert_eq!(unsafe { egl_get_error() }, EGL_BAD_NATIVE_PIXMAP);
+        // Window surfaces are made; a display that is not one is EGL's first check.
+        // SAFETY: no pointer is dereferenced.
         let s = unsafe { egl_create_window_surface(std::ptr::null_mut(), std::ptr::null_mut(), 0, std::ptr::null()) };
         assert!(s.is_null());
         // SAFETY: takes no arguments.
-        assert_eq!(unsafe { egl_get_error() }, EGL_BAD_NATIVE_WINDOW);
+        assert_eq!(unsafe { egl_get_error() }, 0x3008); // EGL_BAD_DISPLAY
     }
 }

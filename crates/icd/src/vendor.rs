@@ -15,6 +15,8 @@ const ABI_MAJOR: u32 = 0;
 const EGL_NONE: EGLenum = 0x3038;
 const EGL_OPENGL_ES_API: EGLenum = 0x30A0;
 const EGL_PLATFORM_SURFACELESS_MESA: EGLenum = 0x31DD;
+/// Also EGL_PLATFORM_X11_EXT.
+const EGL_PLATFORM_X11_KHR: EGLenum = 0x31D5;
 /// `__EGL_VENDOR_STRING_PLATFORM_EXTENSIONS`.
 const VENDOR_STRING_PLATFORM_EXTENSIONS: c_int = 0;
 
@@ -80,6 +82,10 @@ pub struct DisplayTag {
 }
 pub static DEFAULT_DISPLAY: DisplayTag = DisplayTag { platform: EGL_NONE };
 pub static SURFACELESS_DISPLAY: DisplayTag = DisplayTag { platform: EGL_PLATFORM_SURFACELESS_MESA };
+/// Every X11 display: glwire opens its own connection to `$DISPLAY` for window
+/// surfaces, whatever `Display *` the program passed (it cannot read Xlib's structure
+/// without linking libX11).
+pub static X11_DISPLAY: DisplayTag = DisplayTag { platform: EGL_PLATFORM_X11_KHR };
 
 fn handle(tag: &'static DisplayTag) -> EGLDisplay {
     (tag as *const DisplayTag).cast_mut().cast()
@@ -121,12 +127,18 @@ pub unsafe extern "C" fn __egl_Main(
     })
 }
 
-/// The default display (`EGL_DEFAULT_DISPLAY`) and the surfaceless platform; X11
-/// displays come with window surfaces.
+/// The default display (`EGL_DEFAULT_DISPLAY`), the surfaceless platform, and X11
+/// displays (the X11 platform, or a native display libglvnd could not place: as Mesa
+/// does, glwire takes it for an Xlib `Display *`), whose configs can back windows.
 unsafe extern "C" fn get_platform_display(platform: EGLenum, native: *mut c_void, _: *const EGLAttrib) -> EGLDisplay {
     guard(std::ptr::null_mut(), || match platform {
         EGL_NONE if native.is_null() => handle(&DEFAULT_DISPLAY),
         EGL_PLATFORM_SURFACELESS_MESA if native.is_null() => handle(&SURFACELESS_DISPLAY),
+        EGL_PLATFORM_X11_KHR | EGL_NONE => {
+            let dpy = handle(&X11_DISPLAY);
+            client::egl::register_x11_display(dpy as u64);
+            dpy
+        }
         _ => std::ptr::null_mut(),
     })
 }
@@ -138,7 +150,9 @@ unsafe extern "C" fn get_supports_api(api: EGLenum) -> EGLBoolean {
 unsafe extern "C" fn get_vendor_string(name: c_int) -> *const c_char {
     match name {
         // What waffle and piglit look for to use the surfaceless platform.
-        VENDOR_STRING_PLATFORM_EXTENSIONS => c"EGL_MESA_platform_surfaceless".as_ptr(),
+        VENDOR_STRING_PLATFORM_EXTENSIONS => {
+            c"EGL_MESA_platform_surfaceless EGL_KHR_platform_x11 EGL_EXT_platform_x11".as_ptr()
+        }
         _ => std::ptr::null(),
     }
 }

@@ -32,7 +32,7 @@ enum Job {
     // Boxed: the ring ends are large, and most jobs are submits.
     Attach(Box<(Consumer, Producer)>),
     Submit { commands: Vec<u8>, done: SyncSender<Result<Vec<u8>, ServerError>> },
-    SetSurface { surface: Option<Arc<backend_gles::HostSurface>>, done: SyncSender<Result<Vec<u8>, ServerError>> },
+    SetSurface { surface: Option<Arc<crate::surface::Surface>>, done: SyncSender<Result<Vec<u8>, ServerError>> },
     CreateImage { target: u32, buffer: u32, attribs: Vec<(i32, i32)>, done: SyncSender<ImageResult> },
 }
 
@@ -138,7 +138,7 @@ impl ContextWorker {
 
     /// Makes `surface` the context's default framebuffer, after the commands queued
     /// before it ran.
-    pub fn set_surface(&self, surface: Option<Arc<backend_gles::HostSurface>>) -> Result<(), ServerError> {
+    pub fn set_surface(&self, surface: Option<Arc<crate::surface::Surface>>) -> Result<(), ServerError> {
         let (done, result) = sync_channel(1);
         self.send(Job::SetSurface { surface, done })?;
         self.wait(result).map(drop)

@@ -109,6 +109,8 @@ const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::Ping, Some(ping)),
     (ControlKind::CreateImage, Some(create_image)),
     (ControlKind::DestroyImage, Some(destroy_image)),
+    (ControlKind::CreateWindowSurface, Some(create_window_surface)),
+    (ControlKind::SurfaceFrames, Some(surface_frames)),
 ];
 
 // The table's order is its indexing: a kind at the wrong place is a compile error, and
@@ -250,9 +252,9 @@ fn destroy_context(
     Ok(Reply::empty())
 }
 
-/// The largest pbuffer side a client may ask for (what llvmpipe offers, and a bound on
+/// The largest surface side a client may ask for (what llvmpipe offers, and a bound on
 /// what one surface can make the host allocate: 16384² × 8 bytes).
-const MAX_SURFACE_SIDE: u32 = 16384;
+use crate::surface::{Surface, MAX_SURFACE_SIDE};
 
 /// A pbuffer surface: a host pbuffer a context renders into as its default framebuffer.
 fn create_surface(
@@ -263,6 +265,66 @@ fn create_surface(
 ) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "CreateSurface")?;
     let request = CreateSurfaceRequest::parse(payload)?;
+    let host = new_pbuffer(s, &request)?;
+    let id = s.allocate_context_id();
+    s.surfaces.insert(id, Arc::new(Surface::pbuffer(host, request.config_id)));
+    SessionStats::add(&s.stats.surfaces, 1);
+    Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
+}
+
+/// A window surface: a host pbuffer like `CreateSurface`'s, whose swaps publish into a
+/// frame ring. The reply carries the ring's memfd; only this session's peer gets it.
+fn create_window_surface(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "CreateWindowSurface")?;
+    if !s.channel.passes_fds() {
+        return Err(ControlFailure::new(
+            ControlStatus::NotSupported,
+            "window surfaces need a local (Unix socket) session: their frames travel in shared memory",
+        ));
+    }
+    let request = CreateSurfaceRequest::parse(payload)?;
+    let host = new_pbuffer(s, &request)?;
+    let spec = framechan::FrameSpec::bgra(request.width.max(1), request.height.max(1));
+    let frames = framechan::FrameProducer::create(spec, 1, s.peer.clone())
+        .map_err(|e| ControlFailure::internal(format!("cannot create the frame ring: {e}")))?;
+    let fd = frames.share_fd().map_err(|e| ControlFailure::internal(format!("cannot share the frame ring: {e}")))?;
+    let id = s.allocate_context_id();
+    s.surfaces.insert(id, Arc::new(Surface::window(host, frames, request.config_id)));
+    SessionStats::add(&s.stats.surfaces, 1);
+    Ok(Reply { payload: HandlePayload { handle: id }.as_bytes().to_vec(), fds: vec![fd] })
+}
+
+/// The frame ring a window surface publishes into now (a new generation after a
+/// resize), as the reply's one descriptor.
+fn surface_frames(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "SurfaceFrames")?;
+    let id = HandlePayload::parse(payload)?.handle;
+    let surface =
+        s.surfaces.get(&id).ok_or_else(|| ControlFailure::not_found(format!("no surface {id} in this session")))?;
+    let fd = surface
+        .frames_fd()
+        .ok_or_else(|| ControlFailure::invalid(format!("surface {id} is a pbuffer: it has no frame ring")))?
+        .map_err(|e| ControlFailure::internal(format!("cannot share the frame ring: {e}")))?;
+    Ok(Reply { payload: Vec::new(), fds: vec![fd] })
+}
+
+/// The host pbuffer of a new surface (none under the loopback executor, which renders
+/// nothing: the surface is bookkeeping), after the request's size and the session's
+/// surface count are checked.
+fn new_pbuffer(
+    s: &Session,
+    request: &CreateSurfaceRequest,
+) -> Result<Option<Arc<backend_gles::HostSurface>>, ControlFailure> {
     if request.width > MAX_SURFACE_SIDE || request.height > MAX_SURFACE_SIDE {
         return Err(ControlFailure::invalid(format!(
             "a {}x{} surface exceeds the {MAX_SURFACE_SIDE}-pixel limit",
@@ -272,20 +334,15 @@ fn create_surface(
     if s.surfaces.len() >= s.limits.max_contexts as usize * 4 {
         return Err(ControlFailure::limit(format!("this session already has {} surfaces", s.surfaces.len())));
     }
-    let surface = match (s.loopback, gles::host_backend()) {
+    Ok(match (s.loopback, gles::host_backend()) {
         (false, Some(backend)) => Some(Arc::new(
             backend
                 .display()
                 .create_pbuffer(request.width as i32, request.height as i32, request.config_id)
                 .map_err(|e| ControlFailure::internal(format!("cannot create the host pbuffer: {e}")))?,
         )),
-        // The loopback executor renders nothing: the surface is bookkeeping.
         _ => None,
-    };
-    let id = s.allocate_context_id();
-    s.surfaces.insert(id, surface);
-    SessionStats::add(&s.stats.surfaces, 1);
-    Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
+    })
 }
 
 fn destroy_surface(
@@ -314,11 +371,12 @@ fn make_current(
     let request = MakeCurrentRequest::parse(payload)?;
     let surface = match request.draw_surface {
         0 => None,
-        id => s
-            .surfaces
-            .get(&id)
-            .ok_or_else(|| ControlFailure::not_found(format!("no surface {id} in this session")))?
-            .clone(),
+        id => Some(
+            s.surfaces
+                .get(&id)
+                .ok_or_else(|| ControlFailure::not_found(format!("no surface {id} in this session")))?
+                .clone(),
+        ),
     };
     let owned = s
         .contexts
@@ -545,7 +603,7 @@ mod tests {
 
     #[test]
     fn unknown_and_unsupported_kinds_are_not_supported() {
-        for kind in [0, 17, 999, u32::MAX] {
+        for kind in [0, ControlKind::ALL.len() as u32 + 1, 999, u32::MAX] {
             let failure = lookup(kind).err().unwrap();
             assert_eq!(failure.status, ControlStatus::NotSupported);
             assert!(failure.message.contains(&kind.to_string()));

@@ -27,4 +27,6 @@ pub enum ServerError {
     Backend(#[from] backend_gles::BackendError),
     #[error("control request: {0}")]
     Control(#[from] wire::control::ControlError),
+    #[error("frame ring: {0}")]
+    Frames(#[from] framechan::FrameChanError),
 }

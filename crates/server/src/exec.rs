@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use wire::commands::{empty_reply, Command};
 
-use backend_gles::{HostContext, HostImage, HostSurface};
+use backend_gles::{HostContext, HostImage};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
@@ -24,7 +24,7 @@ pub trait Executor {
 
     /// Makes `surface` the context's default framebuffer (the client's eglMakeCurrent).
     /// An executor without host surfaces has nothing to bind.
-    fn set_surface(&mut self, surface: Option<Arc<HostSurface>>) -> Result<(), ServerError> {
+    fn set_surface(&mut self, surface: Option<Arc<crate::surface::Surface>>) -> Result<(), ServerError> {
         let _ = surface;
         Ok(())
     }

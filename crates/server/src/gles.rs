@@ -20,6 +20,7 @@ use crate::exec::{Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::images::SharedImages;
 use crate::names::{After, Names, Rewrite};
+use crate::surface::Surface;
 use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
 
 const GL_BUFFER_SIZE: u32 = 0x8764;
@@ -41,6 +42,8 @@ pub struct GlesExecutor {
     names: Names,
     /// A host reply with host names turned into client names.
     named: CommandBuf,
+    /// The surface bound as default framebuffer (the client's draw surface).
+    surface: Option<std::sync::Arc<Surface>>,
 }
 
 impl GlesExecutor {
@@ -61,6 +64,7 @@ impl GlesExecutor {
         };
         Ok(Self {
             names: Names::new(group.names.clone()),
+            surface: None,
             named: CommandBuf::new(),
             cx,
             validator: Validator::new(limits, group.syncs.clone(), images),
@@ -138,6 +142,24 @@ impl GlesExecutor {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+impl GlesExecutor {
+    /// eglSwapBuffers (glwire's own command, in order with the frame's commands): the
+    /// frame goes into the surface's ring; a new window size resizes the surface.
+    fn swap(&mut self, c: WireSwapBuffers) -> Result<(), ServerError> {
+        let Some(surface) = self.surface.clone() else {
+            // Natively EGL_BAD_SURFACE, which the client checked: nothing to publish.
+            return Ok(());
+        };
+        if c.x != 0 || c.y != 0 || c.width <= 0 || c.height <= 0 {
+            return Err(ServerError::Limit("glwireSwapBuffers: x and y must be 0 and the size positive"));
+        }
+        if let Some(pbuffer) = surface.swap(&mut self.cx, c.width as u32, c.height as u32)? {
+            self.cx.set_surface(Some(pbuffer))?;
+        }
+        Ok(())
     }
 }
 
@@ -337,8 +359,10 @@ fn no_pointers(reply: Reply<'_>, cap: Option<u32>, out: &mut CommandBuf) -> Resu
 }
 
 impl Executor for GlesExecutor {
-    fn set_surface(&mut self, surface: Option<std::sync::Arc<backend_gles::HostSurface>>) -> Result<(), ServerError> {
-        Ok(self.cx.set_surface(surface)?)
+    fn set_surface(&mut self, surface: Option<std::sync::Arc<Surface>>) -> Result<(), ServerError> {
+        self.cx.set_surface(surface.as_ref().and_then(|s| s.host()))?;
+        self.surface = surface;
+        Ok(())
     }
 
     fn share_group(&self) -> ShareGroup {
@@ -360,6 +384,9 @@ impl Executor for GlesExecutor {
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
         if self.answer_extension_query(cmd, replies)? {
             return Ok(());
+        }
+        if let Command::WireSwapBuffers(c) = *cmd {
+            return self.swap(c);
         }
         if let Command::GetError(_) = cmd {
             let pending = self.validator.take_error();

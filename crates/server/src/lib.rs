@@ -25,6 +25,7 @@ mod images;
 pub mod names;
 mod session;
 pub mod stats;
+pub mod surface;
 pub mod validate;
 
 use std::sync::atomic::AtomicBool;

@@ -69,8 +69,8 @@ pub(crate) struct Session {
     /// Features both sides offered.
     pub features: u64,
     pub contexts: BTreeMap<u64, OwnedContext>,
-    /// Pbuffer surfaces, by handle (`None`: the loopback executor has no host ones).
-    pub surfaces: BTreeMap<u64, Option<Arc<backend_gles::HostSurface>>>,
+    /// Pbuffer and window surfaces, by handle.
+    pub surfaces: BTreeMap<u64, Arc<crate::surface::Surface>>,
     /// EGLImages, by handle; its contexts' validators read it.
     pub images: crate::images::SharedImages,
     next_context: u64,

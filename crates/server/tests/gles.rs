@@ -845,3 +845,92 @@ fn mesa_share_groups_share_names_of_shared_objects_only() {
     assert!(c.is(Command::IsVertexArray(IsVertexArray { array: vao })));
     assert_eq!(c.error(), GL_NO_ERROR);
 }
+
+const GL_SCISSOR_TEST: u32 = 0x0C11;
+
+impl Client {
+    /// A window surface of `width` x `height` bound to this client's context, and the
+    /// consumer end of its frame ring.
+    fn window_surface(&mut self, width: u32, height: u32) -> (u64, framechan::FrameConsumer) {
+        let request = wire::control::CreateSurfaceRequest::new(width, height, 0);
+        let (payload, mut fds) = self
+            .session
+            .call_for_fds(ControlKind::CreateWindowSurface, zerocopy::IntoBytes::as_bytes(&request))
+            .unwrap();
+        let surface = HandlePayload::parse(&payload).unwrap().handle;
+        assert_eq!(fds.len(), 1, "the reply carries the frame ring");
+        let frames = framechan::FrameConsumer::attach(fds.pop().unwrap(), Default::default()).unwrap();
+        let bind =
+            wire::control::MakeCurrentRequest { context: self.context, draw_surface: surface, read_surface: surface };
+        self.session.call(ControlKind::MakeCurrent, zerocopy::IntoBytes::as_bytes(&bind)).unwrap();
+        (surface, frames)
+    }
+
+    /// Clears the surface blue, then its top half (GL's upper rows) red, and swaps,
+    /// asking for `next` as the surface's size.
+    fn draw_and_swap(&mut self, width: i32, height: i32, next: (i32, i32)) {
+        self.submit(&[
+            Command::Viewport(Viewport { x: 0, y: 0, width, height }),
+            Command::ClearColor(ClearColor { red: 0.0, green: 0.0, blue: 1.0, alpha: 1.0 }),
+            Command::Clear(Clear { mask: GL_COLOR_BUFFER_BIT }),
+            Command::Enable(Enable { cap: GL_SCISSOR_TEST }),
+            Command::Scissor(Scissor { x: 0, y: height / 2, width, height: height - height / 2 }),
+            Command::ClearColor(ClearColor { red: 1.0, green: 0.0, blue: 0.0, alpha: 1.0 }),
+            Command::Clear(Clear { mask: GL_COLOR_BUFFER_BIT }),
+            Command::Disable(Disable { cap: GL_SCISSOR_TEST }),
+            Command::WireSwapBuffers(WireSwapBuffers { x: 0, y: 0, width: next.0, height: next.1 }),
+        ]);
+    }
+}
+
+/// The first pixel of the first and of the last row of a published frame, BGRA.
+fn corners(frame: &framechan::FrameGuard<'_>) -> ([u8; 4], [u8; 4]) {
+    let g = *frame.geometry();
+    let px = frame.pixels();
+    let last = (g.height as usize - 1) * g.stride as usize;
+    (px[..4].try_into().unwrap(), px[last..last + 4].try_into().unwrap())
+}
+
+/// A window surface's swap publishes the frame into its ring, top row first, in BGRA;
+/// a swap that carries a new size resizes the surface: the old ring is retired, and
+/// the next frame comes in a new generation of the new size.
+#[test]
+fn mesa_window_surfaces_publish_frames_and_follow_resizes() {
+    const RED: [u8; 4] = [0, 0, 255, 255];
+    const BLUE: [u8; 4] = [255, 0, 0, 255];
+    let server = start();
+    let mut c = server.client();
+    let (surface, mut frames) = c.window_surface(64, 48);
+    c.draw_and_swap(64, 48, (64, 48));
+    {
+        let frame = frames.wait_frame(std::time::Duration::from_secs(5)).unwrap();
+        assert_eq!((frame.geometry().width, frame.geometry().height), (64, 48));
+        assert_eq!(corners(&frame), (RED, BLUE), "top row first");
+        frame.release().unwrap();
+    }
+    // The window became 100x30: this frame is still 64x48, the next one 100x30.
+    c.draw_and_swap(64, 48, (100, 30));
+    let generation = frames.generation();
+    {
+        let frame = frames.wait_frame(std::time::Duration::from_secs(5)).unwrap();
+        assert_eq!((frame.geometry().width, frame.geometry().height), (64, 48));
+        frame.release().unwrap();
+    }
+    assert!(frames.wait_frame(std::time::Duration::from_secs(1)).is_err(), "the old ring is retired");
+    let (_, mut fds) = c
+        .session
+        .call_for_fds(ControlKind::SurfaceFrames, zerocopy::IntoBytes::as_bytes(&HandlePayload { handle: surface }))
+        .unwrap();
+    let mut frames =
+        framechan::FrameConsumer::attach_newer(fds.pop().unwrap(), Default::default(), generation).unwrap();
+    c.draw_and_swap(100, 30, (100, 30));
+    let frame = frames.wait_frame(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!((frame.geometry().width, frame.geometry().height), (100, 30));
+    assert_eq!(corners(&frame), (RED, BLUE));
+    frame.release().unwrap();
+    assert_eq!(c.error(), GL_NO_ERROR);
+    // A pbuffer has no frame ring to ask for.
+    let pbuffer = wire::control::CreateSurfaceRequest::new(8, 8, 0);
+    let id = c.session.call(ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&pbuffer)).unwrap();
+    assert!(c.session.call_for_fds(ControlKind::SurfaceFrames, &id).is_err());
+}

@@ -54,11 +54,18 @@ pub enum ControlKind {
     /// its handle).
     CreateImage = 15,
     DestroyImage = 16,
+    /// A window surface (`CreateSurfaceRequest`): rendered offscreen on the server, its
+    /// frames published into a frame ring whose sealed memfd comes with the reply (one
+    /// descriptor); the reply's payload is the surface's handle.
+    CreateWindowSurface = 17,
+    /// The frame ring a window surface publishes into now (`HandlePayload`): after a
+    /// resize it is a new generation. The memfd comes with the (empty) reply.
+    SurfaceFrames = 18,
 }
 
 impl ControlKind {
     /// Every kind, in number order.
-    pub const ALL: [ControlKind; 16] = [
+    pub const ALL: [ControlKind; 18] = [
         ControlKind::Open,
         ControlKind::Close,
         ControlKind::CreateContext,
@@ -75,6 +82,8 @@ impl ControlKind {
         ControlKind::Ping,
         ControlKind::CreateImage,
         ControlKind::DestroyImage,
+        ControlKind::CreateWindowSurface,
+        ControlKind::SurfaceFrames,
     ];
 
     pub const fn from_u32(value: u32) -> Option<Self> {
@@ -95,6 +104,8 @@ impl ControlKind {
             14 => Self::Ping,
             15 => Self::CreateImage,
             16 => Self::DestroyImage,
+            17 => Self::CreateWindowSurface,
+            18 => Self::SurfaceFrames,
             _ => return None,
         })
     }
@@ -122,6 +133,8 @@ impl ControlKind {
             Self::Ping => "Ping",
             Self::CreateImage => "CreateImage",
             Self::DestroyImage => "DestroyImage",
+            Self::CreateWindowSurface => "CreateWindowSurface",
+            Self::SurfaceFrames => "SurfaceFrames",
         }
     }
 }
@@ -796,7 +809,7 @@ mod tests {
             assert_eq!(ControlKind::from_u32(kind.as_u32()), Some(*kind));
         }
         assert_eq!(ControlKind::from_u32(0), None);
-        assert_eq!(ControlKind::from_u32(17), None);
+        assert_eq!(ControlKind::from_u32(ControlKind::ALL.len() as u32 + 1), None);
         for (i, status) in ControlStatus::ALL.iter().enumerate() {
             assert_eq!(status.as_u32(), i as u32);
             assert_eq!(ControlStatus::from_u32(status.as_u32()), Some(*status));

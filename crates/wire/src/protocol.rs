@@ -23,8 +23,9 @@ use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 pub const MAGIC: [u8; 8] = *b"GLWIRE\0\x01";
 
 /// The protocol this build speaks. Bumped on any incompatible change to the wire
-/// crate's layouts or opcode meanings.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// crate's layouts or opcode meanings. 2: glGen* carry the client's names (no reply);
+/// window surfaces and their frame rings.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Upper bound on the TCP auth token carried after a [`Hello`]. Local (Unix socket)
 /// connections are authenticated by peer credentials and send an empty token.
@@ -569,11 +570,15 @@ mod tests {
     #[test]
     fn hello_version_mismatch_names_both() {
         let mut h = hello();
-        h.version = 2;
+        let newer = PROTOCOL_VERSION + 1;
+        h.version = newer;
         let err = Hello::parse(&h.to_bytes(&[]).unwrap()).unwrap_err();
-        assert_eq!(err, HandshakeError::VersionMismatch { client: 2, server: 1 });
+        assert_eq!(err, HandshakeError::VersionMismatch { client: newer, server: PROTOCOL_VERSION });
         let msg = err.to_string();
-        assert!(msg.contains("client speaks glwire protocol 2, server speaks 1"), "{msg}");
+        assert!(
+            msg.contains(&format!("client speaks glwire protocol {newer}, server speaks {PROTOCOL_VERSION}")),
+            "{msg}"
+        );
         assert!(msg.contains("upgrade the glwire server"), "{msg}");
     }
 
@@ -583,7 +588,10 @@ mod tests {
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&7u32.to_le_bytes());
         assert_eq!(peek_version(&bytes), Ok(7));
-        assert!(matches!(Hello::parse(&bytes), Err(HandshakeError::VersionMismatch { client: 7, server: 1 })));
+        assert!(matches!(
+            Hello::parse(&bytes),
+            Err(HandshakeError::VersionMismatch { client: 7, server: PROTOCOL_VERSION })
+        ));
     }
 
     #[test]
@@ -657,9 +665,9 @@ mod tests {
         bad[7] = 0;
         assert!(matches!(ServerReply::parse(&bad), Err(HandshakeError::BadMagic { .. })));
         let mut newer = w;
-        newer.version = 2;
+        newer.version = PROTOCOL_VERSION + 1;
         let err = ServerReply::parse(newer.as_bytes()).unwrap_err();
-        assert_eq!(err, HandshakeError::VersionMismatch { client: 1, server: 2 });
+        assert_eq!(err, HandshakeError::VersionMismatch { client: PROTOCOL_VERSION, server: PROTOCOL_VERSION + 1 });
     }
 
     #[test]

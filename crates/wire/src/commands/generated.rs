@@ -416,6 +416,7 @@ pub enum Opcode {
     EGLImageTargetRenderbufferStorageOES = 0x018b,
     EGLImageTargetTexStorageEXT = 0x018c,
     EGLImageTargetTextureStorageEXT = 0x018d,
+    WireSwapBuffers = 0x018e,
     EglBindAPI = 0x1000,
     EglBindTexImage = 0x1001,
     EglChooseConfig = 0x1002,
@@ -612,7 +613,7 @@ pub const GLES_EXTENSIONS: [&str; 141] = [
 ];
 
 impl Opcode {
-    pub const ALL: [Opcode; 437] = [
+    pub const ALL: [Opcode; 438] = [
         Opcode::ActiveTexture,
         Opcode::AttachShader,
         Opcode::BindAttribLocation,
@@ -1010,6 +1011,7 @@ impl Opcode {
         Opcode::EGLImageTargetRenderbufferStorageOES,
         Opcode::EGLImageTargetTexStorageEXT,
         Opcode::EGLImageTargetTextureStorageEXT,
+        Opcode::WireSwapBuffers,
         Opcode::EglBindAPI,
         Opcode::EglBindTexImage,
         Opcode::EglChooseConfig,
@@ -1451,6 +1453,7 @@ impl Opcode {
             0x018b => Some(Opcode::EGLImageTargetRenderbufferStorageOES),
             0x018c => Some(Opcode::EGLImageTargetTexStorageEXT),
             0x018d => Some(Opcode::EGLImageTargetTextureStorageEXT),
+            0x018e => Some(Opcode::WireSwapBuffers),
             0x1000 => Some(Opcode::EglBindAPI),
             0x1001 => Some(Opcode::EglBindTexImage),
             0x1002 => Some(Opcode::EglChooseConfig),
@@ -1894,6 +1897,7 @@ impl Opcode {
             Opcode::EGLImageTargetRenderbufferStorageOES => &CommandInfo { name: "glEGLImageTargetRenderbufferStorageOES", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: Some("GL_OES_EGL_image"), hand_counted: false, handles: true, private: false },
             Opcode::EGLImageTargetTexStorageEXT => &CommandInfo { name: "glEGLImageTargetTexStorageEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_EGL_image_storage"), hand_counted: false, handles: true, private: false },
             Opcode::EGLImageTargetTextureStorageEXT => &CommandInfo { name: "glEGLImageTargetTextureStorageEXT", api: Api::Gles, sync: false, sizing: Sizing::Hand, extension: Some("GL_EXT_EGL_image_storage"), hand_counted: false, handles: true, private: false },
+            Opcode::WireSwapBuffers => &CommandInfo { name: "glwireSwapBuffers", api: Api::Gles, sync: false, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: true },
             Opcode::EglBindAPI => &CommandInfo { name: "eglBindAPI", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::EglBindTexImage => &CommandInfo { name: "eglBindTexImage", api: Api::Egl, sync: true, sizing: Sizing::Scalar, extension: None, hand_counted: false, handles: false, private: false },
             Opcode::EglChooseConfig => &CommandInfo { name: "eglChooseConfig", api: Api::Egl, sync: true, sizing: Sizing::Hand, extension: None, hand_counted: false, handles: false, private: false },
@@ -22415,6 +22419,48 @@ impl<'a> EGLImageTargetTextureStorageEXT<'a> {
     }
 }
 
+// ---- glwireSwapBuffers (0x018e)
+
+/// Fixed arguments of `glwireSwapBuffers` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct WireSwapBuffersArgs {
+    pub x: i32,
+    pub y: i32,
+    pub width: i32,
+    pub height: i32,
+}
+const _: () = assert!(size_of::<WireSwapBuffersArgs>() == 16);
+
+/// `glwireSwapBuffers`: asynchronous, scalar.
+///
+/// eglSwapBuffers on a window surface: the server publishes the context's default framebuffer into the surface's frame ring, then sizes the surface to `width` x `height` (the window's size as the client last saw it) for the next frame. `x` and `y` are 0 (reserved).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WireSwapBuffers {
+    pub x: i32,
+    pub y: i32,
+    pub width: i32,
+    pub height: i32,
+}
+
+impl WireSwapBuffers {
+    pub const OPCODE: Opcode = Opcode::WireSwapBuffers;
+
+    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        const K: u32 = Opcode::WireSwapBuffers as u32;
+        let args = WireSwapBuffersArgs { x: self.x, y: self.y, width: self.width, height: self.height };
+        let payload = put::total(K, &[])?;
+        let w = begin(buf, K, args.as_bytes(), payload)?;
+        w.finish()
+    }
+
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let (a, r) = Reader::start::<WireSwapBuffersArgs>("glwireSwapBuffers", body)?;
+        r.finish()?;
+        Ok(Self { x: a.x, y: a.y, width: a.width, height: a.height })
+    }
+}
+
 // ---- eglBindAPI (0x1000)
 
 /// Fixed arguments of `eglBindAPI` on the wire.
@@ -25822,6 +25868,7 @@ pub enum Command<'a> {
     EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES),
     EGLImageTargetTexStorageEXT(EGLImageTargetTexStorageEXT<'a>),
     EGLImageTargetTextureStorageEXT(EGLImageTargetTextureStorageEXT<'a>),
+    WireSwapBuffers(WireSwapBuffers),
     EglBindAPI(EglBindAPI),
     EglBindTexImage(EglBindTexImage),
     EglChooseConfig(EglChooseConfig<'a>),
@@ -26264,6 +26311,7 @@ impl<'a> Command<'a> {
             Command::EGLImageTargetRenderbufferStorageOES(_) => Opcode::EGLImageTargetRenderbufferStorageOES,
             Command::EGLImageTargetTexStorageEXT(_) => Opcode::EGLImageTargetTexStorageEXT,
             Command::EGLImageTargetTextureStorageEXT(_) => Opcode::EGLImageTargetTextureStorageEXT,
+            Command::WireSwapBuffers(_) => Opcode::WireSwapBuffers,
             Command::EglBindAPI(_) => Opcode::EglBindAPI,
             Command::EglBindTexImage(_) => Opcode::EglBindTexImage,
             Command::EglChooseConfig(_) => Opcode::EglChooseConfig,
@@ -26706,6 +26754,7 @@ impl<'a> Command<'a> {
             Command::EGLImageTargetRenderbufferStorageOES(c) => c.encode(buf),
             Command::EGLImageTargetTexStorageEXT(c) => c.encode(buf),
             Command::EGLImageTargetTextureStorageEXT(c) => c.encode(buf),
+            Command::WireSwapBuffers(c) => c.encode(buf),
             Command::EglBindAPI(c) => c.encode(buf),
             Command::EglBindTexImage(c) => c.encode(buf),
             Command::EglChooseConfig(c) => c.encode(buf),
@@ -27354,6 +27403,7 @@ impl Command<'_> {
             Command::EGLImageTargetRenderbufferStorageOES(_) => 0,
             Command::EGLImageTargetTexStorageEXT(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
             Command::EGLImageTargetTextureStorageEXT(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
+            Command::WireSwapBuffers(_) => 0,
             Command::EglBindAPI(_) => 0,
             Command::EglBindTexImage(_) => 0,
             Command::EglChooseConfig(c) => c.attrib_list.map_or(0, |v| v.len() * 4),
@@ -27800,6 +27850,7 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Command<'_>, &[u8]), DecodeError>
         Opcode::EGLImageTargetRenderbufferStorageOES => Command::EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES::decode(body)?),
         Opcode::EGLImageTargetTexStorageEXT => Command::EGLImageTargetTexStorageEXT(EGLImageTargetTexStorageEXT::decode(body)?),
         Opcode::EGLImageTargetTextureStorageEXT => Command::EGLImageTargetTextureStorageEXT(EGLImageTargetTextureStorageEXT::decode(body)?),
+        Opcode::WireSwapBuffers => Command::WireSwapBuffers(WireSwapBuffers::decode(body)?),
         Opcode::EglBindAPI => Command::EglBindAPI(EglBindAPI::decode(body)?),
         Opcode::EglBindTexImage => Command::EglBindTexImage(EglBindTexImage::decode(body)?),
         Opcode::EglChooseConfig => Command::EglChooseConfig(EglChooseConfig::decode(body)?),
@@ -30981,6 +31032,13 @@ pub mod sample {
             let p_image = e.u64();
             let p_attrib_list = if e.u8() % 4 == 0 { None } else { Some({ let k = e.n_for(Expect::Exactly(1)); e.vec(arena, k, |e| e.i32()) }) };
             Command::EGLImageTargetTextureStorageEXT(EGLImageTargetTextureStorageEXT { texture: p_texture, image: p_image, attrib_list: p_attrib_list })
+        }
+        Opcode::WireSwapBuffers => {
+            let p_x = e.i32();
+            let p_y = e.i32();
+            let p_width = e.i32();
+            let p_height = e.i32();
+            Command::WireSwapBuffers(WireSwapBuffers { x: p_x, y: p_y, width: p_width, height: p_height })
         }
         Opcode::EglBindAPI => {
             let p_api = e.u32();

@@ -1,0 +1,102 @@
+//! X11 window surfaces end to end: an unmodified Xlib + EGL program (tests/egl_window.py,
+//! Python through ctypes) renders into its window under `glwire run` on a real X server
+//! (Xvfb) and reads its window back from X; and the frames it presents are captured as
+//! PNG (`--capture`) and as Y4M (`glwire capture`). Needs Mesa, python3 and Xvfb
+//! (`scripts/setup.sh` installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+#[path = "../../../tests/support/xvfb.rs"]
+mod xvfb;
+
+fn ensure_icd_built() {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glwire"));
+    if bin.with_file_name("libEGL_glwire.so").exists() {
+        return;
+    }
+    let profile = if bin.parent().is_some_and(|d| d.ends_with("release")) { vec!["--release"] } else { vec![] };
+    let status = Command::new(env!("CARGO")).args(["build", "-p", "icd"]).args(profile).status().unwrap();
+    assert!(status.success(), "building the ICD failed");
+}
+
+/// Runs `tests/egl_window.py` through `glwire ARGS… -- python3 egl_window.py` on `x`.
+fn window_program(x: &xvfb::Xvfb, glwire_args: &[&str]) -> Output {
+    window_program_with(x, glwire_args, &[])
+}
+
+fn window_program_with(x: &xvfb::Xvfb, glwire_args: &[&str], env: &[(&str, &str)]) -> Output {
+    ensure_icd_built();
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
+    Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(glwire_args)
+        .args(["--", "python3"])
+        .arg(tests.join("egl_window.py"))
+        .current_dir(&tests)
+        .env("DISPLAY", &x.display)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    stdout.into_owned()
+}
+
+/// The program's window shows its frames the right way up (X reads red at the top,
+/// blue at the bottom), the surface follows a resize of the window, and swap interval
+/// 0 works; with MIT-SHM and with plain PutImage.
+#[test]
+fn an_x11_program_renders_into_its_window_through_glwire_run() {
+    let x = xvfb::Xvfb::start();
+    // The ICD reads GLWIRE_X11_NO_SHM from the program's environment.
+    for (shm, env) in [(true, vec![]), (false, vec![("GLWIRE_X11_NO_SHM", "1")])] {
+        let t = text(&window_program_with(&x, &["run"], &env));
+        assert!(t.contains("size: (96, 64)"), "{t}");
+        assert!(t.contains("top-left: (255, 0, 0) bottom-left: (0, 0, 255)"), "shm {shm}: {t}");
+        assert!(t.contains("resized: (150, 40)"), "{t}");
+        assert!(t.contains("after resize top-right: (255, 0, 0) bottom-right: (0, 0, 255)"), "{t}");
+        assert!(t.contains("ok"), "{t}");
+    }
+}
+
+/// `glwire run --capture DIR --every N` writes every Nth presented frame as PNG, the
+/// right way up; `glwire capture --y4m` streams them as Y4M of the first size.
+#[test]
+fn presented_frames_are_captured_as_png_and_y4m() {
+    let x = xvfb::Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pngs = dir.path().join("frames");
+    let out = window_program(&x, &["run", "--capture", pngs.to_str().unwrap(), "--every", "5"]);
+    text(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut files: Vec<_> = std::fs::read_dir(&pngs).unwrap().map(|e| e.unwrap().file_name()).collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?} {stderr}");
+    assert_eq!(files[0], "frame-000005.png");
+    // The last frame is 150x40, red over blue.
+    let last = pngs.join(files.last().unwrap());
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&last).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (150, 40));
+    assert_eq!(&buf[..4], &[255, 0, 0, 255], "top row red");
+    let bottom = (39 * 150) * 4;
+    assert_eq!(&buf[bottom..bottom + 4], &[0, 0, 255, 255], "bottom row blue");
+
+    let y4m = dir.path().join("out.y4m");
+    let out = window_program(&x, &["capture", "--y4m", y4m.to_str().unwrap()]);
+    text(&out);
+    let video = std::fs::read(&y4m).unwrap();
+    let header = b"YUV4MPEG2 W96 H64 F60:1 Ip A1:1 C420jpeg XYSCSS=420JPEG\n";
+    assert!(video.starts_with(header), "{:?}", String::from_utf8_lossy(&video[..60.min(video.len())]));
+    let frame = 6 + 96 * 64 + 2 * 48 * 32;
+    assert_eq!((video.len() - header.len()) % frame, 0);
+    assert!((video.len() - header.len()) / frame >= 2);
+    // The first frame's top-left luma is red's (82), its bottom-left blue's (41).
+    let y = &video[header.len() + 6..];
+    assert_eq!((y[0], y[63 * 96]), (82, 41));
+}
