@@ -96,6 +96,14 @@ def main():
     check(ctx, "eglCreateContext")
     check(egl.eglMakeCurrent(vp(dpy), vp(surface), vp(surface), vp(ctx)), "eglMakeCurrent")
     check(egl.eglSwapInterval(vp(dpy), 1), "eglSwapInterval")
+    if "--until-lost" in sys.argv:
+        # Swap until a swap fails (the test kills the server or this program).
+        print("looping", flush=True)
+        while True:
+            gl.glClear(GL_COLOR_BUFFER_BIT)
+            if not egl.eglSwapBuffers(vp(dpy), vp(surface)):
+                print("swap failed: EGL error 0x%x" % egl.eglGetError(), flush=True)
+                sys.exit(3)
     print("size:", size(dpy, surface))
     frame(dpy, surface, 96, 64)
     x11.XSync(xdpy, 0)

@@ -100,3 +100,72 @@ fn presented_frames_are_captured_as_png_and_y4m() {
     let y = &video[header.len() + 6..];
     assert_eq!((y[0], y[63 * 96]), (82, 41));
 }
+
+/// A peer dies during swaps: the program, killed while it swaps, costs the server
+/// nothing (the next program's window works); the server, killed while the program
+/// swaps, makes the program's next swap fail (EGL_CONTEXT_LOST) within a second,
+/// never a hang.
+#[test]
+fn a_peer_dying_during_swaps_is_noticed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    ensure_icd_built();
+    let x = xvfb::Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("glwire").join("gpu0");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["serve", "--socket"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
+    let looping = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_glwire"))
+            .args(["run", "--socket"])
+            .arg(&socket)
+            .args(["--", "python3", "egl_window.py", "--until-lost"])
+            .current_dir(&tests)
+            .env("DISPLAY", &x.display)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.by_ref().find_map(|l| l.ok().filter(|l| l.starts_with("looping")));
+        assert!(first.is_some(), "the program never got to its swap loop");
+        std::thread::sleep(Duration::from_millis(200));
+        (child, lines)
+    };
+    // The program dies mid-swap; the server goes on serving windows.
+    let (mut program, _) = looping();
+    program.kill().unwrap();
+    program.wait().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["run", "--socket"])
+        .arg(&socket)
+        .args(["--", "python3", "egl_window.py"])
+        .current_dir(&tests)
+        .env("DISPLAY", &x.display)
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("top-left: (255, 0, 0) bottom-left: (0, 0, 255)"));
+    // The server dies mid-swap; the program learns it at once.
+    let (mut program, mut lines) = looping();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let killed = Instant::now();
+    let failed = lines.find_map(|l| l.ok().filter(|l| l.starts_with("swap failed")));
+    let noticed = killed.elapsed();
+    let status = program.wait().unwrap();
+    assert_eq!(failed.as_deref(), Some("swap failed: EGL error 0x300e"), "EGL_CONTEXT_LOST");
+    eprintln!("the program noticed the server's death after {noticed:?}");
+    assert!(noticed < Duration::from_secs(1), "took {noticed:?}");
+    assert_eq!(status.code(), Some(3));
+}
