@@ -28,9 +28,14 @@ pub struct ServeArgs {
     /// Most bytes of shared memory per session.
     #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_shm_bytes)]
     pub max_shm_bytes: u64,
-    /// Most GL/EGL objects per session.
+    /// Most GL object names per session (buffers, textures, programs, … together);
+    /// past it glGen* and friends give GL_OUT_OF_MEMORY.
     #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_objects)]
     pub max_objects: u32,
+    /// Most bytes of GL buffers, textures and renderbuffers per session (estimated from
+    /// their sizes and formats); past it the allocation gives GL_OUT_OF_MEMORY.
+    #[arg(long, value_name = "BYTES", default_value_t = SessionLimits::default().max_gl_bytes)]
+    pub max_gl_memory: u64,
     /// Most requests awaiting a reply per session.
     #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_in_flight)]
     pub max_in_flight: u32,
@@ -53,6 +58,7 @@ impl ServeArgs {
                 max_shm_bytes: self.max_shm_bytes,
                 max_objects: self.max_objects,
                 max_in_flight: self.max_in_flight,
+                max_gl_bytes: self.max_gl_memory,
             },
             max_sessions: self.max_sessions,
             loopback: self.loopback,

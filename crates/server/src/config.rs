@@ -14,15 +14,23 @@ pub struct SessionLimits {
     pub max_contexts: u32,
     /// Shared memory (rings, frame rings, buffer maps) mapped for one session.
     pub max_shm_bytes: u64,
-    /// GL/EGL objects of all kinds together.
+    /// GL object names of every namespace together (buffers, textures, programs, …).
     pub max_objects: u32,
     /// Requests awaiting a reply at once.
     pub max_in_flight: u32,
+    /// Estimated bytes of GL buffers, textures and renderbuffers.
+    pub max_gl_bytes: u64,
 }
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        Self { max_contexts: 16, max_shm_bytes: 256 << 20, max_objects: 65536, max_in_flight: 64 }
+        Self {
+            max_contexts: 16,
+            max_shm_bytes: 256 << 20,
+            max_objects: 1 << 20,
+            max_in_flight: 64,
+            max_gl_bytes: 1 << 30,
+        }
     }
 }
 
@@ -89,7 +97,7 @@ mod tests {
         let l = SessionLimits::default();
         assert_eq!(l.max_contexts, 16);
         assert_eq!(l.max_shm_bytes, 256 << 20);
-        assert_eq!(l.max_objects, 65536);
+        assert_eq!(l.max_objects, 1 << 20);
         assert_eq!(l.max_in_flight, 64);
         let w = l.to_wire();
         assert_eq!(w.max_contexts, 16);

@@ -224,10 +224,9 @@ fn create_context(
         )));
     }
     let id = s.allocate_context_id();
-    // One glBufferData may not ask for more than the session may map: a per-call cap
-    // until a session-wide memory quota adds allocations up.
-    let limits = ValidatorLimits { max_buffer_bytes: s.limits.max_shm_bytes };
-    let factory = if s.loopback { exec::loopback() } else { gles::factory(limits, s.images.clone()) };
+    // One allocation may not ask for more than the whole quota (the quota adds them up).
+    let limits = ValidatorLimits { max_buffer_bytes: s.limits.max_gl_bytes };
+    let factory = if s.loopback { exec::loopback() } else { gles::factory(limits, s.images.clone(), s.quota.clone()) };
     let worker = ContextWorker::spawn(id, factory, share, s.stats.clone(), s.peer.clone())
         .map_err(|e| ControlFailure::internal(format!("cannot start context {id}: {e}")))?;
     s.contexts.insert(id, OwnedContext { worker, shm_bytes: 0 });

@@ -21,7 +21,7 @@ use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::images::SharedImages;
 use crate::names::{After, Names, Rewrite};
 use crate::surface::Surface;
-use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION};
+use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION, GL_OUT_OF_MEMORY};
 
 const GL_BUFFER_SIZE: u32 = 0x8764;
 
@@ -54,6 +54,7 @@ impl GlesExecutor {
         limits: ValidatorLimits,
         share: Option<ShareGroup>,
         images: SharedImages,
+        quota: std::sync::Arc<crate::quota::SessionQuota>,
     ) -> Result<Self, ServerError> {
         let share = share.unwrap_or_default();
         let cx = backend.new_context(share.host.as_deref())?;
@@ -63,7 +64,7 @@ impl GlesExecutor {
             names: share.names,
         };
         Ok(Self {
-            names: Names::new(group.names.clone()),
+            names: Names::new(group.names.clone(), quota),
             surface: None,
             named: CommandBuf::new(),
             cx,
@@ -434,6 +435,16 @@ impl Executor for GlesExecutor {
             }
             Verdict::Run(cmd, fixup) => (cmd, fixup),
         };
+        // Storage counts against the session's GL memory quota before the host makes it.
+        if let Some(storage) = crate::quota::storage(&cmd) {
+            let bound = Host { cx: &mut self.cx, buf: &mut self.query }.integer(storage.binding) as u32;
+            if !self.names.charge(&storage, bound) {
+                tracing::debug!(command = cmd.opcode().info().name, "over the session's GL memory quota");
+                self.raise(GL_OUT_OF_MEMORY);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+        }
         self.host_replies.clear();
         // SAFETY: `cmd` was decoded by `wire` and then checked (and rewritten where
         // needed) by the validator for this context, which is `execute`'s contract for
@@ -534,7 +545,11 @@ pub fn host_backend() -> Option<&'static Backend> {
 
 /// The factory a new context gets: the GLES executor on the host backend, or the
 /// loopback executor when there is no host EGL (see [`host_backend`]).
-pub fn factory(limits: ValidatorLimits, images: SharedImages) -> crate::exec::ExecutorFactory {
+pub fn factory(
+    limits: ValidatorLimits,
+    images: SharedImages,
+    quota: std::sync::Arc<crate::quota::SessionQuota>,
+) -> crate::exec::ExecutorFactory {
     Box::new(move |share| {
         // The driver starts helper threads while the display opens and contexts are
         // made (Mesa: shader-cache and queue threads), and they inherit this thread's
@@ -544,7 +559,7 @@ pub fn factory(limits: ValidatorLimits, images: SharedImages) -> crate::exec::Ex
         let _ = rustix::thread::set_name(c"glwire-hostgl");
         let exec = match host_backend() {
             Some(backend) => {
-                GlesExecutor::new(backend, limits, share, images).map(|e| Box::new(e) as Box<dyn Executor>)
+                GlesExecutor::new(backend, limits, share, images, quota).map(|e| Box::new(e) as Box<dyn Executor>)
             }
             None => (crate::exec::loopback())(share),
         };

@@ -23,6 +23,7 @@ mod handshake;
 mod host;
 mod images;
 pub mod names;
+pub mod quota;
 mod session;
 pub mod stats;
 pub mod surface;

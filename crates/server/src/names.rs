@@ -16,6 +16,7 @@ use wire::names::Namespace;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
+use crate::quota::{Part, SessionQuota, Storage};
 
 /// The host name a client name that maps to nothing becomes: a name the host never
 /// generates (it counts up from 1), so the host raises the error GL gives for a name
@@ -54,11 +55,13 @@ impl NameMap {
 
     /// Maps `client` to `host`. A host name the host hands out again was freed there
     /// (a program deleted while in use goes when it is no longer used, which only the
-    /// host knows): the client name that still pointed at it is dropped.
-    pub fn insert(&mut self, client: u32, host: u32) {
+    /// host knows): the client name that still pointed at it is dropped, and returned.
+    pub fn insert(&mut self, client: u32, host: u32) -> Option<u32> {
+        let mut dropped = None;
         if let Some(stale) = self.to_client.insert(host, client) {
             if stale != client {
                 self.to_host.remove(&stale);
+                dropped = Some(stale);
             }
         }
         if let Some(old) = self.to_host.insert(client, host) {
@@ -66,6 +69,7 @@ impl NameMap {
                 self.to_client.remove(&old);
             }
         }
+        dropped
     }
 
     pub fn remove(&mut self, client: u32) -> Option<u32> {
@@ -75,18 +79,94 @@ impl NameMap {
     }
 }
 
-/// A table per namespace.
+/// A table per namespace, with each object's storage charge; every name and byte in
+/// it is counted against the session's quota, and given back when it goes.
 #[derive(Debug, Default)]
 pub struct NameTables {
     maps: [NameMap; Namespace::ALL.len()],
+    /// Storage charged to each object (by client name), per part.
+    charges: [HashMap<u32, HashMap<Part, u64>>; Namespace::ALL.len()],
     /// The last client name given to a program or shader: the server chooses those
     /// (glCreateProgram answers one), counting up so that none is reused.
     last_program: u32,
+    /// The session's quota (none: unlimited, for tables outside a session).
+    quota: Option<Arc<SessionQuota>>,
 }
 
 impl NameTables {
     pub fn map(&mut self, ns: Namespace) -> &mut NameMap {
         &mut self.maps[ns.index()]
+    }
+
+    /// Counts `n` new objects against the quota; false past it (or past
+    /// [`MAX_NAMES`] in `ns`).
+    fn reserve(&mut self, ns: Namespace, n: usize) -> bool {
+        if self.maps[ns.index()].len().saturating_add(n) > MAX_NAMES {
+            return false;
+        }
+        self.quota.as_ref().is_none_or(|q| q.add_objects(n as u64))
+    }
+
+    /// Gives back a reservation whose objects were never made.
+    fn unreserve(&mut self, n: usize) {
+        if let Some(q) = &self.quota {
+            q.remove_objects(n as u64);
+        }
+    }
+
+    /// Maps a name whose object was reserved (counted) before.
+    fn insert_reserved(&mut self, ns: Namespace, client: u32, host: u32) {
+        if let Some(stale) = self.maps[ns.index()].insert(client, host) {
+            self.forget(ns, stale);
+        }
+    }
+
+    /// Drops `client`'s name; returns its host name.
+    fn remove(&mut self, ns: Namespace, client: u32) -> Option<u32> {
+        let host = self.maps[ns.index()].remove(client)?;
+        self.forget(ns, client);
+        Some(host)
+    }
+
+    /// Gives back what a name that went was counted for.
+    fn forget(&mut self, ns: Namespace, client: u32) {
+        let bytes: u64 = self.charges[ns.index()].remove(&client).map_or(0, |parts| parts.values().sum());
+        if let Some(q) = &self.quota {
+            q.remove_objects(1);
+            q.recharge(bytes, 0);
+        }
+    }
+
+    /// Charges `bytes` of storage for `part` of object `client` (replacing what that
+    /// part, or for `Part::Whole` the whole object, had); false past the quota, and
+    /// then nothing changes.
+    fn charge(&mut self, ns: Namespace, client: u32, part: Part, bytes: u64) -> bool {
+        let parts = self.charges[ns.index()].entry(client).or_default();
+        let old: u64 = match part {
+            Part::Whole => parts.values().sum(),
+            Part::Level { .. } => parts.get(&part).copied().unwrap_or(0),
+        };
+        if !self.quota.as_ref().is_none_or(|q| q.recharge(old, bytes)) {
+            return false;
+        }
+        if part == Part::Whole {
+            parts.clear();
+        }
+        parts.insert(part, bytes);
+        true
+    }
+}
+
+impl Drop for NameTables {
+    /// The tables go with their context or share group, and the host objects with the
+    /// host context: everything counted is given back.
+    fn drop(&mut self) {
+        if let Some(q) = &self.quota {
+            let names: usize = self.maps.iter().map(NameMap::len).sum();
+            let bytes: u64 = self.charges.iter().flat_map(|c| c.values()).flat_map(|p| p.values()).sum();
+            q.remove_objects(names as u64);
+            q.recharge(bytes, 0);
+        }
     }
 }
 
@@ -129,8 +209,32 @@ pub enum Rewrite<'a> {
 }
 
 impl Names {
-    pub fn new(shared: SharedNames) -> Self {
-        Self { shared, own: NameTables::default() }
+    /// A context's names: `shared` is its share group's tables; both count against
+    /// `quota` (a share group's tables take the quota of the first context that uses
+    /// them: one session's).
+    pub fn new(shared: SharedNames, quota: Arc<SessionQuota>) -> Self {
+        shared.lock().unwrap_or_else(|e| e.into_inner()).quota.get_or_insert_with(|| quota.clone());
+        let mut own = NameTables::default();
+        own.quota = Some(quota);
+        Self { shared, own }
+    }
+
+    /// Charges `storage` to the object of its namespace whose host name is `host` (the
+    /// one bound at the command's target); false past the GL memory quota. Nothing is
+    /// charged when nothing is bound (the host then refuses the command).
+    pub fn charge(&mut self, storage: &Storage, host: u32) -> bool {
+        let ns = storage.namespace;
+        // The default texture (name 0) has storage too; a buffer target with 0 bound
+        // allocates nothing.
+        let client = match host {
+            0 if ns == Namespace::Texture => 0,
+            0 => return true,
+            host => match self.tables(ns).get().map(ns).client(host) {
+                Some(c) => c,
+                None => return true,
+            },
+        };
+        self.tables(ns).get().charge(ns, client, storage.part, storage.bytes)
     }
 
     fn tables(&mut self, ns: Namespace) -> TablesRef<'_> {
@@ -175,20 +279,25 @@ impl Names {
             *name = self.to_host(ns, client);
             if *name == NO_OBJECT && creates == Some((ns, client)) {
                 // ES keeps bind-to-create for these: the name becomes an object.
-                let mut host = [0u32];
-                gen(ns, &mut host)?;
-                let mut tables = self.tables(ns);
-                let map = tables.get().map(ns);
-                if map.len() >= MAX_NAMES {
+                if !self.tables(ns).get().reserve(ns, 1) {
                     return Ok(Rewrite::Error(GL_OUT_OF_MEMORY));
                 }
-                map.insert(client, host[0]);
+                let mut host = [0u32];
+                if let Err(e) = gen(ns, &mut host) {
+                    self.tables(ns).get().unreserve(1);
+                    return Err(e);
+                }
+                self.tables(ns).get().insert_reserved(ns, client, host[0]);
                 *name = host[0];
             }
         }
         self.rewrite_by_hand(&mut cmd);
         let after = match cmd {
             Command::CreateProgram(_) | Command::CreateShader(_) | Command::CreateShaderProgramv(_) => {
+                // Counted before the host makes it; `new_program` maps it.
+                if !self.tables(Namespace::Program).get().reserve(Namespace::Program, 1) {
+                    return Ok(Rewrite::Error(GL_OUT_OF_MEMORY));
+                }
                 After::NewProgram
             }
             _ if returns_names(&cmd) => After::ClientNames,
@@ -199,16 +308,16 @@ impl Names {
         let mut list = Vec::with_capacity(clients.len());
         {
             let mut tables = self.tables(ns);
-            let map = tables.get().map(ns);
+            let t = tables.get();
             for &client in clients {
                 // Deleting a name that is no object is no error: the host ignores
                 // NO_OBJECT as it would the client's unused name.
                 let host = if client == 0 {
                     0
                 } else if deletes {
-                    map.remove(client).unwrap_or(NO_OBJECT)
+                    t.remove(ns, client).unwrap_or(NO_OBJECT)
                 } else {
-                    map.host(client).unwrap_or(NO_OBJECT)
+                    t.map(ns).host(client).unwrap_or(NO_OBJECT)
                 };
                 list.push(host);
             }
@@ -245,15 +354,18 @@ impl Names {
         if fresh.is_empty() {
             return Ok(Rewrite::Done);
         }
-        if self.tables(ns).get().map(ns).len() + fresh.len() > MAX_NAMES {
+        if !self.tables(ns).get().reserve(ns, fresh.len()) {
             return Ok(Rewrite::Error(GL_OUT_OF_MEMORY));
         }
         let mut host = vec![0u32; fresh.len()];
-        gen(ns, &mut host)?;
+        if let Err(e) = gen(ns, &mut host) {
+            self.tables(ns).get().unreserve(fresh.len());
+            return Err(e);
+        }
         let mut tables = self.tables(ns);
-        let map = tables.get().map(ns);
+        let t = tables.get();
         for (client, host) in fresh.into_iter().zip(host) {
-            map.insert(client, host);
+            t.insert_reserved(ns, client, host);
         }
         Ok(Rewrite::Done)
     }
@@ -287,17 +399,18 @@ impl Names {
         }
     }
 
-    /// A client name for the host's new program or shader `host` (0 stays 0: the
-    /// host refused).
+    /// A client name for the host's new program or shader `host`, counted when the
+    /// command was rewritten (0 stays 0: the host refused, and the count goes back).
     pub fn new_program(&mut self, host: u32) -> u32 {
-        if host == 0 {
-            return 0;
-        }
         let mut tables = self.tables(Namespace::Program);
         let t = tables.get();
+        if host == 0 {
+            t.unreserve(1);
+            return 0;
+        }
         t.last_program = t.last_program.wrapping_add(1).max(1);
         let client = t.last_program;
-        t.map(Namespace::Program).insert(client, host);
+        t.insert_reserved(Namespace::Program, client, host);
         client
     }
 
@@ -539,7 +652,7 @@ mod tests {
 
     #[test]
     fn generated_names_map_and_unknown_ones_reach_no_object() {
-        let mut names = Names::new(SharedNames::default());
+        let mut names = Names::new(SharedNames::default(), SessionQuota::unlimited());
         let mut gen = host_gen();
         let cmd = Command::GenBuffers(GenBuffers { n: 2, buffers: &[500, 501] });
         assert!(matches!(names.rewrite(&cmd, &mut gen).unwrap(), Rewrite::Done));
@@ -566,7 +679,7 @@ mod tests {
 
     #[test]
     fn deletes_drop_their_names_and_keep_their_length() {
-        let mut names = Names::new(SharedNames::default());
+        let mut names = Names::new(SharedNames::default(), SessionQuota::unlimited());
         let mut gen = host_gen();
         names.rewrite(&Command::GenTextures(GenTextures { n: 1, textures: &[40] }), &mut gen).unwrap();
         let del = Command::DeleteTextures(DeleteTextures { n: 3, textures: &[40, 0, 41] });
@@ -578,7 +691,8 @@ mod tests {
     #[test]
     fn shared_namespaces_are_the_groups_and_the_rest_the_contexts() {
         let group = SharedNames::default();
-        let (mut a, mut b) = (Names::new(group.clone()), Names::new(group));
+        let (mut a, mut b) =
+            (Names::new(group.clone(), SessionQuota::unlimited()), Names::new(group, SessionQuota::unlimited()));
         let mut gen = host_gen();
         a.rewrite(&Command::GenBuffers(GenBuffers { n: 1, buffers: &[9] }), &mut gen).unwrap();
         a.rewrite(&Command::GenVertexArrays(GenVertexArrays { n: 1, arrays: &[9] }), &mut gen).unwrap();
@@ -587,5 +701,43 @@ mod tests {
         // Programs get client names from the group's count.
         assert_eq!((a.new_program(30), b.new_program(31)), (1, 2));
         assert_eq!(a.to_client(Namespace::Program, 31), 2);
+    }
+
+    #[test]
+    fn names_and_storage_count_against_the_quota_and_come_back() {
+        let stats: Arc<crate::stats::SessionStats> = Arc::default();
+        let quota = SessionQuota::new(3, 1000, stats.clone());
+        let count = || {
+            use std::sync::atomic::Ordering::Relaxed;
+            (stats.objects.load(Relaxed), stats.gl_bytes.load(Relaxed))
+        };
+        let group = SharedNames::default();
+        let mut names = Names::new(group.clone(), quota.clone());
+        let mut gen = host_gen();
+        names.rewrite(&Command::GenBuffers(GenBuffers { n: 2, buffers: &[1, 2] }), &mut gen).unwrap();
+        names.rewrite(&Command::GenVertexArrays(GenVertexArrays { n: 1, arrays: &[1] }), &mut gen).unwrap();
+        assert_eq!(count(), (3, 0));
+        // A fourth object is GL_OUT_OF_MEMORY and takes no host name.
+        let more = names.rewrite(&Command::GenTextures(GenTextures { n: 1, textures: &[9] }), &mut gen).unwrap();
+        assert!(matches!(more, Rewrite::Error(GL_OUT_OF_MEMORY)));
+        let bind = Command::BindTexture(BindTexture { target: 0x0DE1, texture: 9 });
+        assert!(matches!(names.rewrite(&bind, &mut gen).unwrap(), Rewrite::Error(GL_OUT_OF_MEMORY)));
+        // Storage: buffer 1 (host 1) gets 600 bytes, then 900; 200 more elsewhere is over.
+        let storage = |bytes| Storage { namespace: Namespace::Buffer, binding: 0x8894, part: Part::Whole, bytes };
+        assert!(names.charge(&storage(600), 1));
+        assert!(names.charge(&storage(900), 1));
+        assert!(!names.charge(&storage(200), 2));
+        assert_eq!(count(), (3, 900));
+        // Nothing bound: nothing charged.
+        assert!(names.charge(&storage(5000), 0));
+        // Deleting gives back the name and its bytes.
+        let del = Command::DeleteBuffers(DeleteBuffers { n: 1, buffers: &[1] });
+        run(names.rewrite(&del, &mut gen).unwrap());
+        assert_eq!(count(), (2, 0));
+        // The context's own tables go with it; the group's with the group.
+        drop(names);
+        assert_eq!(count(), (1, 0));
+        drop(group);
+        assert_eq!(count(), (0, 0));
     }
 }

@@ -77,6 +77,8 @@ pub(crate) struct Session {
     /// Shared memory mapped for this session, against `limits.max_shm_bytes`.
     pub shm_bytes: u64,
     pub stats: Arc<SessionStats>,
+    /// What this session's GL objects may take (counted in `stats`).
+    pub quota: Arc<crate::quota::SessionQuota>,
     /// Marked gone when the client hangs up or breaks the protocol, so context threads
     /// blocked on its rings give up within a liveness tick.
     pub peer: Liveness,
@@ -142,6 +144,7 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
 
 impl Session {
     fn new(id: u64, channel: Channel, limits: SessionLimits, features: u64) -> Self {
+        let stats: Arc<SessionStats> = Arc::default();
         let channel_fd = std::os::fd::AsFd::as_fd(&channel);
         let peer = Liveness::watching_socket(channel_fd).unwrap_or_default();
         Self {
@@ -154,7 +157,8 @@ impl Session {
             images: Default::default(),
             next_context: 1,
             shm_bytes: 0,
-            stats: Arc::default(),
+            stats: stats.clone(),
+            quota: crate::quota::SessionQuota::new(u64::from(limits.max_objects), limits.max_gl_bytes, stats),
             // Context threads probe the client's socket themselves, so a client that
             // dies is noticed even while this session thread waits on one of them.
             peer,

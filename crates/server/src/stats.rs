@@ -14,8 +14,11 @@ pub struct SessionStats {
     pub round_trips: AtomicU64,
     pub contexts: AtomicU64,
     pub surfaces: AtomicU64,
+    /// Object names mapped to host objects (the object quota counts these).
     pub objects: AtomicU64,
     pub shm_bytes: AtomicU64,
+    /// Estimated bytes of buffers, textures and renderbuffers (the GL memory quota).
+    pub gl_bytes: AtomicU64,
 }
 
 impl SessionStats {
@@ -38,6 +41,7 @@ impl SessionStats {
             surfaces: get(&self.surfaces),
             objects: get(&self.objects),
             shm_bytes: get(&self.shm_bytes),
+            gl_bytes: get(&self.gl_bytes),
         }
     }
 }

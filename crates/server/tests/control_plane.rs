@@ -72,7 +72,13 @@ fn refusal_reason(err: &SessionError) -> Option<RefusalReason> {
 
 #[test]
 fn handshake_welcome_carries_features_session_and_limits() {
-    let limits = SessionLimits { max_contexts: 3, max_shm_bytes: 1 << 20, max_objects: 100, max_in_flight: 7 };
+    let limits = SessionLimits {
+        max_contexts: 3,
+        max_shm_bytes: 1 << 20,
+        max_objects: 100,
+        max_in_flight: 7,
+        max_gl_bytes: 1 << 20,
+    };
     let server = start_with(|c, _| c.limits = limits);
     let mut a = server.connect();
     let b = server.connect();

@@ -934,3 +934,78 @@ fn mesa_window_surfaces_publish_frames_and_follow_resizes() {
     let id = c.session.call(ControlKind::CreateSurface, zerocopy::IntoBytes::as_bytes(&pbuffer)).unwrap();
     assert!(c.session.call_for_fds(ControlKind::SurfaceFrames, &id).is_err());
 }
+
+impl Client {
+    fn stats(&mut self) -> wire::control::StatsReply {
+        let reply = self.session.call(ControlKind::QueryStats, &[]).unwrap();
+        wire::control::StatsReply::parse(&reply).unwrap()
+    }
+}
+
+/// A session's object names and GL memory (buffers, textures, renderbuffers by their
+/// estimated size) are counted against its quotas: past one, the call is
+/// GL_OUT_OF_MEMORY and the host is not asked; deleting gives the room back; the stats
+/// show the counts.
+#[test]
+fn mesa_sessions_are_held_to_their_object_and_memory_quotas() {
+    backend_gles::prepare_process_env();
+    let server = common::start_with(|config, _| {
+        config.limits.max_objects = 6;
+        config.limits.max_gl_bytes = 1 << 20;
+    });
+    let mut c = server.client();
+    let a = c.gen(Namespace::Buffer);
+    let b = c.gen(Namespace::Buffer);
+    let data = |size: i64| Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size, data: None, usage: GL_STATIC_DRAW });
+    c.submit(&[Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: a }), data(600 << 10)]);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    assert_eq!((c.stats().objects, c.stats().gl_bytes), (2, 600 << 10));
+    // Another 600 KiB in b is over the 1 MiB quota; a's resize to 900 KiB is not.
+    c.submit(&[Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: b }), data(600 << 10)]);
+    assert_eq!(c.error(), GL_OUT_OF_MEMORY);
+    c.submit(&[Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: a }), data(900 << 10)]);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    assert_eq!(c.stats().gl_bytes, 900 << 10);
+    // A 1024x1024 RGBA texture (4 MiB) is over, and never reaches the host.
+    let texture = c.gen(Namespace::Texture);
+    let image = Command::TexImage2D(TexImage2D {
+        target: GL_TEXTURE_2D,
+        level: 0,
+        internalformat: GL_RGBA as i32,
+        width: 1024,
+        height: 1024,
+        border: 0,
+        format: GL_RGBA,
+        type_: GL_UNSIGNED_BYTE,
+        pixels: DataRef::Null,
+    });
+    c.submit(&[Command::BindTexture(BindTexture { target: GL_TEXTURE_2D, texture }), image]);
+    assert_eq!(c.error(), GL_OUT_OF_MEMORY);
+    // Deleting a frees its bytes; the texture then fits... up to its 4 MiB: no.
+    c.call(Command::DeleteBuffers(DeleteBuffers { n: 1, buffers: &[a] }));
+    assert_eq!((c.stats().objects, c.stats().gl_bytes), (2, 0));
+    // Names: 2 live, 4 more fit, the next is over (glGen* and bind-to-create alike).
+    c.last_name += 1;
+    let names: Vec<u32> = (c.last_name..c.last_name + 4).collect();
+    c.last_name += 4;
+    c.call(Command::GenRenderbuffers(GenRenderbuffers { n: 4, renderbuffers: &names }));
+    assert_eq!(c.error(), GL_NO_ERROR);
+    assert_eq!(c.stats().objects, 6);
+    c.call(Command::GenQueries(GenQueries { n: 1, ids: &[99_999] }));
+    assert_eq!(c.error(), GL_OUT_OF_MEMORY);
+    c.call(Command::BindTexture(BindTexture { target: GL_TEXTURE_2D, texture: 88_888 }));
+    assert_eq!(c.error(), GL_OUT_OF_MEMORY);
+    // Renderbuffer storage counts too: 256x256 RGBA8 is 256 KiB.
+    c.submit(&[
+        Command::BindRenderbuffer(BindRenderbuffer { target: GL_RENDERBUFFER, renderbuffer: names[0] }),
+        Command::RenderbufferStorage(RenderbufferStorage {
+            target: GL_RENDERBUFFER,
+            internalformat: GL_RGBA8,
+            width: 256,
+            height: 256,
+        }),
+    ]);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    assert_eq!(c.stats().gl_bytes, 256 << 10);
+    c.still_works();
+}

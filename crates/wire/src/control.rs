@@ -626,8 +626,10 @@ pub struct StatsReply {
     pub surfaces: u64,
     pub objects: u64,
     pub shm_bytes: u64,
+    /// Estimated bytes of the session's buffers, textures and renderbuffers.
+    pub gl_bytes: u64,
 }
-const _: () = assert!(size_of::<StatsReply>() == 64);
+const _: () = assert!(size_of::<StatsReply>() == 72);
 
 impl StatsReply {
     pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
@@ -966,6 +968,7 @@ mod tests {
             surfaces: 6,
             objects: 7,
             shm_bytes: 8,
+            gl_bytes: 9,
         };
         assert_eq!(StatsReply::parse(s.as_bytes()), Ok(s));
         assert!(StatsReply::parse(&[]).is_err());
