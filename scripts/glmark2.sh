@@ -18,6 +18,12 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 out=$(realpath -m "${1:-glmark2-results}")
 duration=${GLMARK2_DURATION:-5}
+# Performance rounds per side (each about 33 x duration seconds).
+rounds=${GLMARK2_ROUNDS:-1}
+if ! [[ $duration =~ ^[0-9]+(\.[0-9]+)?$ && $rounds =~ ^[1-9][0-9]*$ ]]; then
+    echo "glmark2.sh: GLMARK2_DURATION must be a number of seconds and GLMARK2_ROUNDS a positive integer" >&2
+    exit 2
+fi
 start=$(date +%s)
 bash scripts/setup.sh
 
@@ -41,7 +47,10 @@ if [ ! -x "$glwire" ] || [ ! -e "$repo/target/release/libEGL_glwire.so" ] \
     cargo build --release -p glwire -p icd
 fi
 
-rm -rf "$out" && mkdir -p "$out"
+# Only this script's own files are replaced: OUT may be a directory with other things.
+mkdir -p "$out"
+rm -rf "$out/frames" "$out/server" "$out"/perf-*.log* "$out"/validate-*.log* "$out"/list.log* \
+    "$out/load.txt" "$out/scenes.txt" "$out/xvfb.display"
 summary=$out/summary.txt
 : > "$summary"
 # Everything worth keeping is printed once and copied into the summary.
@@ -49,8 +58,9 @@ say() { echo "$@" | tee -a "$summary"; }
 
 # The native side must not pick glwire's vendor (or any other) from the environment.
 native_env=(env -u LD_PRELOAD __EGL_VENDOR_LIBRARY_FILENAMES=/usr/share/glvnd/egl_vendor.d/50_mesa.json)
-# A hung run must not hang the script: generous bounds, far above normal run times.
-run_timeout=$((60 + 40 * duration * 2))
+# A hung run must not hang the script: generous bounds, far above normal run times
+# (a validation run takes seconds; the benchmark's bound is set from its length).
+run_timeout=300
 
 # The native-capture shim, built from source with no -dev package (it declares the
 # few EGL/GL prototypes it needs and opens the libraries at run time).
@@ -107,14 +117,25 @@ run_logged "$out/list.log" "${native_env[@]}" glmark2-es2 --validate
 python3 scripts/glmark2_compare.py scenes "$out/list.log" > "$out/scenes.txt"
 bench=()
 while IFS= read -r s; do bench+=(-b "$s:duration=$duration"); done < "$out/scenes.txt"
-echo "glmark2.sh: $(wc -l < "$out/scenes.txt") scenes, ${duration} s each, 640x480"
+nscenes=$(wc -l < "$out/scenes.txt")
+echo "glmark2.sh: $nscenes scenes, ${duration} s each, 640x480"
+run_timeout=$(awk -v n="$nscenes" -v d="$duration" 'BEGIN { printf "%d", 300 + 3 * n * d }')
 
+# Rounds alternate native and glwire, so that a change in the machine's load (other
+# work on a shared machine moves glmark2's figures by 2x) falls on both sides alike;
+# with more than one, each figure is the side's best round (glmark2_compare.py).
 t0=$(date +%s)
-echo "glmark2.sh: performance, native"
-run_logged "$out/perf-native.log" "${native_env[@]}" glmark2-es2 --size 640x480 "${bench[@]}"
-t1=$(date +%s)
-echo "glmark2.sh: performance, through glwire"
-run_logged "$out/perf-glwire.log" "${through_glwire[@]}" -- glmark2-es2 --size 640x480 "${bench[@]}"
+native_logs=() glwire_logs=()
+for round in $(seq "$rounds"); do
+    echo "load average before round $round native: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/load.txt"
+    echo "glmark2.sh: performance, round $round/$rounds, native"
+    run_logged "$out/perf-native-$round.log" "${native_env[@]}" glmark2-es2 --size 640x480 "${bench[@]}"
+    native_logs+=("$out/perf-native-$round.log")
+    echo "load average before round $round glwire: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/load.txt"
+    echo "glmark2.sh: performance, round $round/$rounds, through glwire"
+    run_logged "$out/perf-glwire-$round.log" "${through_glwire[@]}" -- glmark2-es2 --size 640x480 "${bench[@]}"
+    glwire_logs+=("$out/perf-glwire-$round.log")
+done
 t2=$(date +%s)
 
 # Frames: --validate draws one frame per scene; --frame-end swap makes that frame a
@@ -139,9 +160,10 @@ if [ "$captured" -eq 0 ] || [ "$captured" -ne "$validated" ]; then
 fi
 
 say ""
-say "== performance: glmark2-es2 --size 640x480, ${duration} s per scene (runs took: native $((t1 - t0)) s, glwire $((t2 - t1)) s) =="
+say "== performance: glmark2-es2 --size 640x480, ${duration} s per scene, $rounds round(s) ($((t2 - t0)) s) =="
+say "$(nproc) CPUs; $(cat "$out/load.txt")"
 # pipefail: the pipeline fails when the comparison does.
-if ! python3 scripts/glmark2_compare.py perf "$out/scenes.txt" "$out/perf-native.log" "$out/perf-glwire.log" \
+if ! python3 scripts/glmark2_compare.py perf "$out/scenes.txt" --native "${native_logs[@]}" --glwire "${glwire_logs[@]}" \
     | tee -a "$summary"; then
     failures+=("performance: see PERF above")
 fi
@@ -167,7 +189,7 @@ if grep -qiE 'panic|error' "$out/server.log"; then
     grep -iE 'panic|error' "$out/server.log" | head -5 | tee -a "$summary"
 fi
 for side in native glwire; do
-    for f in "$out"/perf-$side.log "$out"/validate-$side.log; do
+    for f in "$out"/perf-$side-*.log "$out"/validate-$side.log; do
         s=$(cat "$f.status")
         [ "$s" -eq 0 ] || { say "$(basename "$f"): glmark2 exit status $s"; [ $side = native ] || failures+=("$(basename "$f"): glmark2 exit status $s"); }
     done

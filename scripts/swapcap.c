@@ -226,7 +226,7 @@ void *dlsym(void *restrict handle, const char *restrict name) {
     void *p = call_real_dlsym(handle, name);
     /* Our own definitions (dlsym(RTLD_DEFAULT, ...) finds them first) are not the
      * real functions: wrapping them would make the hook call itself. */
-    if (!p || !name || p == (void *)eglSwapBuffers || p == (void *)eglGetProcAddress)
+    if (!p || p == (void *)eglSwapBuffers || p == (void *)eglGetProcAddress)
         return p;
     if (strcmp(name, "eglSwapBuffers") == 0) {
         pthread_mutex_lock(&lock);

@@ -97,7 +97,15 @@ def main():
     check(egl.eglMakeCurrent(vp(dpy), vp(surface), vp(surface), vp(ctx)), "eglMakeCurrent")
     check(egl.eglSwapInterval(vp(dpy), 1), "eglSwapInterval")
     if "--until-lost" in sys.argv:
-        # Swap until a swap fails (the test kills the server or this program).
+        # Some objects for the server to hold (a 64x64 RGBA texture, a 4 KiB buffer),
+        # then swap until a swap fails (the test kills the server or this program).
+        names = (ctypes.c_uint * 2)()
+        gl.glGenTextures(1, names)
+        gl.glBindTexture(0x0DE1, names[0])
+        gl.glTexImage2D(0x0DE1, 0, 0x1908, 64, 64, 0, 0x1908, 0x1401, None)
+        gl.glGenBuffers(1, ctypes.byref(names, 4))
+        gl.glBindBuffer(0x8892, names[1])
+        gl.glBufferData(0x8892, 4096, None, 0x88E4)
         print("looping", flush=True)
         while True:
             gl.glClear(GL_COLOR_BUFFER_BIT)

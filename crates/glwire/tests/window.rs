@@ -169,3 +169,79 @@ fn a_peer_dying_during_swaps_is_noticed() {
     assert!(noticed < Duration::from_secs(1), "took {noticed:?}");
     assert_eq!(status.code(), Some(3));
 }
+
+/// `kill -9` of a program in the middle of its frames: within a second the server has
+/// let go of everything that session held — its session, contexts, surfaces, object
+/// names and GL memory leave the server's totals, and its context threads are gone.
+#[test]
+fn a_killed_program_leaves_nothing_on_the_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    use wire::control::{ControlKind, ServerStatsReply};
+    ensure_icd_built();
+    let x = xvfb::Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("glwire").join("gpu0");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["serve", "--socket"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut witness = client::Session::connect_unix(&socket, "witness").unwrap();
+    let mut totals = || {
+        let reply = witness.call(ControlKind::QueryServerStats, &[]).unwrap();
+        ServerStatsReply::parse(&reply).unwrap()
+    };
+    let context_threads = || {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", server.id())).unwrap();
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("glwire-context"))
+            .count()
+    };
+    let baseline = totals();
+    assert_eq!(baseline.sessions, 1, "the witness");
+    // The program, run directly (no `glwire run` in between) so it is the one killed.
+    let vendor = dir.path().join("10_glwire.json");
+    let lib = PathBuf::from(env!("CARGO_BIN_EXE_glwire")).with_file_name("libEGL_glwire.so");
+    let json = format!("{{\"file_format_version\":\"1.0.0\",\"ICD\":{{\"library_path\":\"{}\"}}}}", lib.display());
+    std::fs::write(&vendor, json).unwrap();
+    let mut program = Command::new("python3")
+        .args(["egl_window.py", "--until-lost"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests"))
+        .env("DISPLAY", &x.display)
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", &vendor)
+        .env(transport::endpoint::SOCKET_ENV, &socket)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(program.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("looping"))), "the program never got to its frames");
+    std::thread::sleep(Duration::from_millis(200));
+    let busy = totals();
+    assert_eq!(busy.sessions, 2);
+    assert!(busy.totals.contexts >= 1 && busy.totals.surfaces >= 1, "{busy:?}");
+    assert!(busy.totals.objects >= 2 && busy.totals.gl_bytes >= 64 * 64 * 4 + 4096, "{busy:?}");
+    assert!(context_threads() >= 1);
+    program.kill().unwrap();
+    program.wait().unwrap();
+    let killed = Instant::now();
+    while (totals() != baseline || context_threads() != 0) && killed.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let freed = killed.elapsed();
+    eprintln!("everything of the killed program was freed after {freed:?}");
+    assert_eq!(totals(), baseline);
+    assert_eq!(context_threads(), 0);
+    assert!(freed < Duration::from_secs(1), "took {freed:?}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

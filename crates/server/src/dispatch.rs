@@ -111,6 +111,7 @@ const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::DestroyImage, Some(destroy_image)),
     (ControlKind::CreateWindowSurface, Some(create_window_surface)),
     (ControlKind::SurfaceFrames, Some(surface_frames)),
+    (ControlKind::QueryServerStats, Some(query_server_stats)),
 ];
 
 // The table's order is its indexing: a kind at the wrong place is a compile error, and
@@ -474,6 +475,19 @@ fn query_stats(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
     expect_fds(&fds, 0, "QueryStats")?;
     expect_empty(payload, "QueryStats")?;
     Ok(Reply::bytes(s.stats.snapshot().as_bytes().to_vec()))
+}
+
+/// The whole server's counters: the live sessions and their stats summed (a session
+/// leaves the sums only once everything it held is freed).
+fn query_server_stats(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    expect_fds(&fds, 0, "QueryServerStats")?;
+    expect_empty(payload, "QueryServerStats")?;
+    Ok(Reply::bytes(s.registry.totals().as_bytes().to_vec()))
 }
 
 /// The host's configs GLES 2/3 can render with, for the client's eglGetConfigs and

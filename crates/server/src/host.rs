@@ -33,6 +33,8 @@ pub struct DeviceHost {
     tcp: Option<TcpListener>,
     token: Option<Arc<[u8]>>,
     euid: u32,
+    /// The live sessions, for `QueryServerStats`.
+    registry: Arc<crate::stats::Registry>,
 }
 
 #[derive(Debug)]
@@ -76,7 +78,7 @@ impl DeviceHost {
             }
             None => None,
         };
-        Ok(Self { config, unix, tcp, token, euid })
+        Ok(Self { config, unix, tcp, token, euid, registry: Arc::default() })
     }
 
     pub fn socket_path(&self) -> &Path {
@@ -199,6 +201,7 @@ impl DeviceHost {
             stop: stop.clone(),
             peer_pid,
             loopback: self.config.loopback,
+            registry: self.registry.clone(),
         };
         let spawned = std::thread::Builder::new()
             .name(format!("glwire-session-{id}"))

@@ -51,6 +51,8 @@ pub(crate) struct SessionParams {
     pub peer_pid: Option<u32>,
     /// Contexts get the loopback executor instead of host GL.
     pub loopback: bool,
+    /// The server's live sessions; this one is listed while it holds anything.
+    pub registry: Arc<crate::stats::Registry>,
 }
 
 /// A context the session owns, and the shared memory its rings hold against the quota.
@@ -79,6 +81,8 @@ pub(crate) struct Session {
     pub stats: Arc<SessionStats>,
     /// What this session's GL objects may take (counted in `stats`).
     pub quota: Arc<crate::quota::SessionQuota>,
+    /// The server's live sessions (for `QueryServerStats`).
+    pub registry: Arc<crate::stats::Registry>,
     /// Marked gone when the client hangs up or breaks the protocol, so context threads
     /// blocked on its rings give up within a liveness tick.
     pub peer: Liveness,
@@ -133,9 +137,19 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
     );
     let mut session = Session::new(id, channel, params.limits, negotiate_features(hello.features, offered));
     session.loopback = params.loopback;
+    session.registry = params.registry.clone();
+    let entry = crate::stats::SessionEntry {
+        program: String::from_utf8_lossy(hello.program_name()).into_owned(),
+        pid: params.peer_pid.unwrap_or(hello.pid),
+        stats: session.stats.clone(),
+    };
+    params.registry.insert(id, entry);
     let end = session.serve(&params.stop);
     let contexts = session.contexts.len();
     session.end();
+    // Its surfaces, images and host objects go with it; only then is it off the list.
+    drop(session);
+    params.registry.remove(id);
     match end {
         End::Error(e) => tracing::warn!(session = id, contexts, "session ended: {e}"),
         other => tracing::info!(session = id, contexts, "session ended: {other:?}"),
@@ -159,6 +173,7 @@ impl Session {
             shm_bytes: 0,
             stats: stats.clone(),
             quota: crate::quota::SessionQuota::new(u64::from(limits.max_objects), limits.max_gl_bytes, stats),
+            registry: Arc::default(),
             // Context threads probe the client's socket themselves, so a client that
             // dies is noticed even while this session thread waits on one of them.
             peer,

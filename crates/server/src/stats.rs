@@ -1,9 +1,12 @@
 //! Per-session counters, shared by the session thread and its context threads and read
-//! back by `QueryStats` (and, later, `glwire top` and the metrics endpoint).
+//! back by `QueryStats` (and, later, `glwire top` and the metrics endpoint), and the
+//! server's registry of live sessions, whose sums `QueryServerStats` reads.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use wire::control::StatsReply;
+use wire::control::{ServerStatsReply, StatsReply};
 
 #[derive(Debug, Default)]
 pub struct SessionStats {
@@ -43,5 +46,54 @@ impl SessionStats {
             shm_bytes: get(&self.shm_bytes),
             gl_bytes: get(&self.gl_bytes),
         }
+    }
+}
+
+/// A live session, as the registry knows it.
+#[derive(Debug)]
+pub struct SessionEntry {
+    pub program: String,
+    pub pid: u32,
+    pub stats: Arc<SessionStats>,
+}
+
+/// The server's live sessions. A session is in it from its welcome until everything
+/// it owned is freed (its context threads joined, its surfaces and host objects gone),
+/// so the sums drop back only once the resources really are released.
+#[derive(Debug, Default)]
+pub struct Registry {
+    sessions: Mutex<BTreeMap<u64, SessionEntry>>,
+}
+
+impl Registry {
+    pub fn insert(&self, id: u64, entry: SessionEntry) {
+        self.lock().insert(id, entry);
+    }
+
+    pub fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// The live sessions and their stats summed.
+    pub fn totals(&self) -> ServerStatsReply {
+        let sessions = self.lock();
+        let mut t = StatsReply::default();
+        for entry in sessions.values() {
+            let s = entry.stats.snapshot();
+            t.commands += s.commands;
+            t.bytes_in += s.bytes_in;
+            t.bytes_out += s.bytes_out;
+            t.round_trips += s.round_trips;
+            t.contexts += s.contexts;
+            t.surfaces += s.surfaces;
+            t.objects += s.objects;
+            t.shm_bytes += s.shm_bytes;
+            t.gl_bytes += s.gl_bytes;
+        }
+        ServerStatsReply { sessions: sessions.len() as u64, totals: t }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, SessionEntry>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -956,7 +956,9 @@ fn mesa_sessions_are_held_to_their_object_and_memory_quotas() {
     let mut c = server.client();
     let a = c.gen(Namespace::Buffer);
     let b = c.gen(Namespace::Buffer);
-    let data = |size: i64| Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size, data: None, usage: GL_STATIC_DRAW });
+    let data = |size: i64| {
+        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size, data: None, usage: GL_STATIC_DRAW })
+    };
     c.submit(&[Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: a }), data(600 << 10)]);
     assert_eq!(c.error(), GL_NO_ERROR);
     assert_eq!((c.stats().objects, c.stats().gl_bytes), (2, 600 << 10));

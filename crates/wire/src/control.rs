@@ -61,11 +61,14 @@ pub enum ControlKind {
     /// The frame ring a window surface publishes into now (`HandlePayload`): after a
     /// resize it is a new generation. The memfd comes with the (empty) reply.
     SurfaceFrames = 18,
+    /// The whole server's counters (`ServerStatsReply`): live sessions and the sums
+    /// of their stats.
+    QueryServerStats = 19,
 }
 
 impl ControlKind {
     /// Every kind, in number order.
-    pub const ALL: [ControlKind; 18] = [
+    pub const ALL: [ControlKind; 19] = [
         ControlKind::Open,
         ControlKind::Close,
         ControlKind::CreateContext,
@@ -84,6 +87,7 @@ impl ControlKind {
         ControlKind::DestroyImage,
         ControlKind::CreateWindowSurface,
         ControlKind::SurfaceFrames,
+        ControlKind::QueryServerStats,
     ];
 
     pub const fn from_u32(value: u32) -> Option<Self> {
@@ -106,6 +110,7 @@ impl ControlKind {
             16 => Self::DestroyImage,
             17 => Self::CreateWindowSurface,
             18 => Self::SurfaceFrames,
+            19 => Self::QueryServerStats,
             _ => return None,
         })
     }
@@ -135,6 +140,7 @@ impl ControlKind {
             Self::DestroyImage => "DestroyImage",
             Self::CreateWindowSurface => "CreateWindowSurface",
             Self::SurfaceFrames => "SurfaceFrames",
+            Self::QueryServerStats => "QueryServerStats",
         }
     }
 }
@@ -634,6 +640,21 @@ const _: () = assert!(size_of::<StatsReply>() == 72);
 impl StatsReply {
     pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
         read_exact("QueryStats reply", payload)
+    }
+}
+
+/// Reply of `QueryServerStats`: the live sessions, and their stats summed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct ServerStatsReply {
+    pub sessions: u64,
+    pub totals: StatsReply,
+}
+const _: () = assert!(size_of::<ServerStatsReply>() == 80);
+
+impl ServerStatsReply {
+    pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
+        read_exact("QueryServerStats reply", payload)
     }
 }
 
