@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use client::{Session, SessionError};
 use rustix::process::{kill_process, Pid, Signal};
+
+mod support;
+use support::ensure_icd_built;
 use wire::commands::{decode_reply, Command as GlCommand, Finish, Reply};
 use wire::control::{ControlKind, CreateContextRequest, HandlePayload};
 use wire::protocol::{Hello, PROTOCOL_VERSION};
@@ -449,15 +452,6 @@ fn egl_contexts_work_against_a_real_server() {
 
 /// Builds the ICD next to the `glwire` binary if this test run did not (it is a
 /// separate package: `cargo test -p glwire` alone does not build it).
-fn ensure_icd_built() {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glwire"));
-    if bin.with_file_name("libEGL_glwire.so").exists() {
-        return;
-    }
-    let profile = if bin.parent().is_some_and(|d| d.ends_with("release")) { vec!["--release"] } else { vec![] };
-    let status = Command::new(env!("CARGO")).args(["build", "-p", "icd"]).args(profile).status().unwrap();
-    assert!(status.success(), "building the ICD failed");
-}
 
 #[test]
 fn glwire_run_passes_exit_codes_and_the_environment() {

@@ -10,15 +10,8 @@ use std::process::{Command, Output};
 #[path = "../../../tests/support/xvfb.rs"]
 mod xvfb;
 
-fn ensure_icd_built() {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glwire"));
-    if bin.with_file_name("libEGL_glwire.so").exists() {
-        return;
-    }
-    let profile = if bin.parent().is_some_and(|d| d.ends_with("release")) { vec!["--release"] } else { vec![] };
-    let status = Command::new(env!("CARGO")).args(["build", "-p", "icd"]).args(profile).status().unwrap();
-    assert!(status.success(), "building the ICD failed");
-}
+mod support;
+use support::{ensure_icd_built, serve_quiet};
 
 /// Runs `tests/egl_window.py` through `glwire ARGS… -- python3 egl_window.py` on `x`.
 fn window_program(x: &xvfb::Xvfb, glwire_args: &[&str]) -> Output {
@@ -113,18 +106,7 @@ fn a_peer_dying_during_swaps_is_noticed() {
     ensure_icd_built();
     let x = xvfb::Xvfb::start();
     let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("glwire").join("gpu0");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_glwire"))
-        .args(["serve", "--socket"])
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (mut server, socket) = serve_quiet(dir.path());
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
     let looping = || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_glwire"))
@@ -182,18 +164,7 @@ fn a_killed_program_leaves_nothing_on_the_server() {
     ensure_icd_built();
     let x = xvfb::Xvfb::start();
     let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("glwire").join("gpu0");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_glwire"))
-        .args(["serve", "--socket"])
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (mut server, socket) = serve_quiet(dir.path());
     let mut witness = client::Session::connect_unix(&socket, "witness").unwrap();
     let mut totals = || {
         let reply = witness.call(ControlKind::QueryServerStats, &[]).unwrap();

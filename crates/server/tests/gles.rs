@@ -155,8 +155,8 @@ impl Client {
         name[0]
     }
 
-    /// A 4x4 RGBA8 renderbuffer as draw and read framebuffer.
-    fn framebuffer_4x4(&mut self) {
+    /// A 4x4 RGBA8 renderbuffer as draw and read framebuffer; its names.
+    fn framebuffer_4x4(&mut self) -> (u32, u32) {
         let fbo = self.gen(Namespace::Framebuffer);
         let rbo = self.gen(Namespace::Renderbuffer);
         let b = self.submit(&[
@@ -181,6 +181,7 @@ impl Client {
             Reply::CheckFramebufferStatus(r) => assert_eq!(r.ret, GL_FRAMEBUFFER_COMPLETE),
             other => panic!("unexpected reply {other:?}"),
         }
+        (fbo, rbo)
     }
 
     fn read_pixels(&mut self, cap: u32) -> Vec<u8> {
@@ -756,24 +757,7 @@ fn mesa_object_names_are_the_clients_and_map_to_the_hosts() {
     c.expect_error(Command::UseProgram(UseProgram { program: program + 1000 }), GL_INVALID_VALUE);
 
     // An attachment's name comes back as the client's.
-    let fbo = c.gen(Namespace::Framebuffer);
-    let rbo = c.gen(Namespace::Renderbuffer);
-    c.submit(&[
-        Command::BindFramebuffer(BindFramebuffer { target: GL_FRAMEBUFFER, framebuffer: fbo }),
-        Command::BindRenderbuffer(BindRenderbuffer { target: GL_RENDERBUFFER, renderbuffer: rbo }),
-        Command::RenderbufferStorage(RenderbufferStorage {
-            target: GL_RENDERBUFFER,
-            internalformat: GL_RGBA8,
-            width: 4,
-            height: 4,
-        }),
-        Command::FramebufferRenderbuffer(FramebufferRenderbuffer {
-            target: GL_FRAMEBUFFER,
-            attachment: GL_COLOR_ATTACHMENT0,
-            renderbuffertarget: GL_RENDERBUFFER,
-            renderbuffer: rbo,
-        }),
-    ]);
+    let (_, rbo) = c.framebuffer_4x4();
     let b = c.call(Command::GetFramebufferAttachmentParameteriv(GetFramebufferAttachmentParameteriv {
         target: GL_FRAMEBUFFER,
         attachment: GL_COLOR_ATTACHMENT0,
