@@ -12,7 +12,8 @@ PACKAGES=(
     libgl1-mesa-dri  # Mesa's drivers, llvmpipe among them
     pkg-config
     python3          # the tests' unmodified GLES program (tests/egl_clear.py)
-    xvfb             # a real X server for the window-presentation tests (client/tests/x11_present.rs)
+    xvfb             # a real X server for the window tests (client/tests/x11_present.rs, glwire/tests/window.rs)
+    libx11-6         # Xlib, which tests/egl_window.py (an unmodified X11 program) calls
 )
 
 if ! command -v cargo >/dev/null 2>&1; then
