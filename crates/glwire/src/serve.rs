@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// their sizes and formats); past it the allocation gives GL_OUT_OF_MEMORY.
     #[arg(long, value_name = "BYTES", default_value_t = SessionLimits::default().max_gl_bytes)]
     pub max_gl_memory: u64,
+    /// Behind the per-session quotas, a guard for the whole server: while its resident
+    /// memory is past this many bytes, no session's GL allocation is made (default:
+    /// three quarters of the machine's memory).
+    #[arg(long, value_name = "BYTES")]
+    pub max_server_memory: Option<u64>,
     /// Most requests awaiting a reply per session.
     #[arg(long, value_name = "N", default_value_t = SessionLimits::default().max_in_flight)]
     pub max_in_flight: u32,
@@ -59,6 +64,7 @@ impl ServeArgs {
                 max_objects: self.max_objects,
                 max_in_flight: self.max_in_flight,
                 max_gl_bytes: self.max_gl_memory,
+                max_server_bytes: self.max_server_memory.unwrap_or_else(server::quota::default_max_server_bytes),
             },
             max_sessions: self.max_sessions,
             loopback: self.loopback,

@@ -18,8 +18,11 @@ pub struct SessionLimits {
     pub max_objects: u32,
     /// Requests awaiting a reply at once.
     pub max_in_flight: u32,
-    /// Estimated bytes of GL buffers, textures and renderbuffers.
+    /// Estimated bytes of GL buffers, textures, renderbuffers and surfaces.
     pub max_gl_bytes: u64,
+    /// The server-wide guard behind the per-session counts: past this many resident
+    /// bytes of the whole server, no session's allocation is made.
+    pub max_server_bytes: u64,
 }
 
 impl Default for SessionLimits {
@@ -30,6 +33,7 @@ impl Default for SessionLimits {
             max_objects: 1 << 20,
             max_in_flight: 64,
             max_gl_bytes: 1 << 30,
+            max_server_bytes: crate::quota::default_max_server_bytes(),
         }
     }
 }

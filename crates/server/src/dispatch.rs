@@ -265,9 +265,10 @@ fn create_surface(
 ) -> Result<Reply, ControlFailure> {
     expect_fds(&fds, 0, "CreateSurface")?;
     let request = CreateSurfaceRequest::parse(payload)?;
-    let host = new_pbuffer(s, &request)?;
+    let reserved = reserve_surface(s, &request, false)?;
+    let host = new_pbuffer(s, &request).inspect_err(|_| Surface::unreserve(&s.quota, reserved))?;
     let id = s.allocate_context_id();
-    s.surfaces.insert(id, Arc::new(Surface::pbuffer(host, request.config_id)));
+    s.surfaces.insert(id, Arc::new(Surface::pbuffer(host, request.config_id, s.quota.clone(), reserved)));
     SessionStats::add(&s.stats.surfaces, 1);
     Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
 }
@@ -288,13 +289,18 @@ fn create_window_surface(
         ));
     }
     let request = CreateSurfaceRequest::parse(payload)?;
-    let host = new_pbuffer(s, &request)?;
-    let spec = framechan::FrameSpec::bgra(request.width.max(1), request.height.max(1));
-    let frames = framechan::FrameProducer::create(spec, 1, s.peer.clone())
-        .map_err(|e| ControlFailure::internal(format!("cannot create the frame ring: {e}")))?;
-    let fd = frames.share_fd().map_err(|e| ControlFailure::internal(format!("cannot share the frame ring: {e}")))?;
+    let reserved = reserve_surface(s, &request, true)?;
+    let made = new_pbuffer(s, &request).and_then(|host| {
+        let spec = framechan::FrameSpec::bgra(request.width.max(1), request.height.max(1));
+        let frames = framechan::FrameProducer::create(spec, 1, s.peer.clone())
+            .map_err(|e| ControlFailure::internal(format!("cannot create the frame ring: {e}")))?;
+        let fd =
+            frames.share_fd().map_err(|e| ControlFailure::internal(format!("cannot share the frame ring: {e}")))?;
+        Ok((host, frames, fd))
+    });
+    let (host, frames, fd) = made.inspect_err(|_| Surface::unreserve(&s.quota, reserved))?;
     let id = s.allocate_context_id();
-    s.surfaces.insert(id, Arc::new(Surface::window(host, frames, request.config_id)));
+    s.surfaces.insert(id, Arc::new(Surface::window(host, frames, request.config_id, s.quota.clone(), reserved)));
     SessionStats::add(&s.stats.surfaces, 1);
     Ok(Reply { payload: HandlePayload { handle: id }.as_bytes().to_vec(), fds: vec![fd] })
 }
@@ -316,6 +322,24 @@ fn surface_frames(
         .ok_or_else(|| ControlFailure::invalid(format!("surface {id} is a pbuffer: it has no frame ring")))?
         .map_err(|e| ControlFailure::internal(format!("cannot share the frame ring: {e}")))?;
     Ok(Reply { payload: Vec::new(), fds: vec![fd] })
+}
+
+/// Charges a new surface to the session's GL memory (and for a window its frame ring to
+/// its shared memory), before anything is made.
+fn reserve_surface(s: &Session, request: &CreateSurfaceRequest, window: bool) -> Result<(u64, u64), ControlFailure> {
+    if request.width > MAX_SURFACE_SIDE || request.height > MAX_SURFACE_SIDE {
+        return Err(ControlFailure::invalid(format!(
+            "a {}x{} surface exceeds the {MAX_SURFACE_SIDE}-pixel limit",
+            request.width, request.height
+        )));
+    }
+    let (w, h) = (request.width, request.height);
+    Surface::reserve(&s.quota, w, h, window).ok_or_else(|| {
+        ControlFailure::limit(format!(
+            "a {w}x{h} surface would take this session past its GL memory ({} bytes) or shared memory ({} bytes) quota",
+            s.limits.max_gl_bytes, s.limits.max_shm_bytes
+        ))
+    })
 }
 
 /// The host pbuffer of a new surface (none under the loopback executor, which renders
@@ -412,13 +436,31 @@ fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
     let shm = SharedMemory::from_fd(memfd).map_err(|e| ControlFailure::invalid(format!("ring memory: {e}")))?;
     let len = shm.len() as u64;
     request.validate(len).map_err(|e| ControlFailure::invalid(e.to_string()))?;
-    let used = s.shm_bytes.saturating_add(len);
-    if used > s.limits.max_shm_bytes {
+    // Counted with the session's frame rings; given back below if attaching fails.
+    if !s.quota.add_shm(len) {
         return Err(ControlFailure::limit(format!(
-            "mapping {len} more bytes would bring this session to {used} bytes of shared memory, the limit is {}",
+            "mapping {len} more bytes would take this session past its {} bytes of shared memory",
             s.limits.max_shm_bytes
         )));
     }
+    let attached = attach_rings(s, &request, shm, len);
+    if attached.is_err() {
+        s.quota.remove_shm(len);
+    }
+    attached
+}
+
+/// The rest of `attach_ring`, once the memory is counted.
+fn attach_rings(
+    s: &mut Session,
+    request: &AttachRingRequest,
+    shm: SharedMemory,
+    len: u64,
+) -> Result<Reply, ControlFailure> {
+    let owned = s
+        .contexts
+        .get(&request.context)
+        .ok_or_else(|| ControlFailure::not_found(format!("no context {} in this session", request.context)))?;
     let shm = Arc::new(shm);
     let commands = RingSpec { offset: request.cmd_offset, len: request.cmd_len };
     let replies = RingSpec { offset: request.reply_offset, len: request.reply_len };
@@ -435,8 +477,7 @@ fn attach_ring(s: &mut Session, _: &ControlHeader, payload: &[u8], fds: Vec<Owne
     if let Some(owned) = s.contexts.get_mut(&request.context) {
         owned.shm_bytes = len;
     }
-    s.shm_bytes = used;
-    SessionStats::add(&s.stats.shm_bytes, len);
+    s.shm_bytes = s.shm_bytes.saturating_add(len);
     Ok(Reply::empty())
 }
 

@@ -21,7 +21,9 @@ use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::images::SharedImages;
 use crate::names::{After, Names, Rewrite};
 use crate::surface::Surface;
-use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION, GL_OUT_OF_MEMORY};
+use crate::validate::{
+    Fixup, HostQuery, Validator, ValidatorLimits, Verdict, GL_INVALID_OPERATION, GL_INVALID_VALUE, GL_OUT_OF_MEMORY,
+};
 
 const GL_BUFFER_SIZE: u32 = 0x8764;
 
@@ -181,6 +183,22 @@ impl Host<'_> {
         // or offsets; on this context's thread.
         unsafe { self.cx.execute(cmd, self.buf) }.ok()?;
         Some(self.buf.as_bytes())
+    }
+}
+
+impl Host<'_> {
+    /// Whether the host still has a shader or program of name `name` (deleted ones live
+    /// on while attached or in use).
+    fn is_shader_or_program(&mut self, name: u32) -> bool {
+        let shader = matches!(
+            self.run(&Command::IsShader(IsShader { shader: name })).map(decode_reply),
+            Some(Ok((Reply::IsShader(r), _))) if r.ret != 0
+        );
+        shader
+            || matches!(
+                self.run(&Command::IsProgram(IsProgram { program: name })).map(decode_reply),
+                Some(Ok((Reply::IsProgram(r), _))) if r.ret != 0
+            )
     }
 }
 
@@ -437,7 +455,17 @@ impl Executor for GlesExecutor {
         };
         // Storage counts against the session's GL memory quota before the host makes it.
         if let Some(storage) = crate::quota::storage(&cmd) {
-            let bound = Host { cx: &mut self.cx, buf: &mut self.query }.integer(storage.binding) as u32;
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            // A size past the host's limits is GL_INVALID_VALUE (not the quota's
+            // GL_OUT_OF_MEMORY), raised here: Mesa crashed on some (a 2³¹-1 square
+            // RGBA32F glTexImage2D smashed its stack).
+            if storage.within.iter().any(|&(pname, asked)| pname != 0 && asked > host.integer(pname) as u64) {
+                tracing::debug!(command = cmd.opcode().info().name, "a size past the host's limits");
+                self.raise(GL_INVALID_VALUE);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            let bound = host.integer(storage.binding) as u32;
             if !self.names.charge(&storage, bound) {
                 tracing::debug!(command = cmd.opcode().info().name, "over the session's GL memory quota");
                 self.raise(GL_OUT_OF_MEMORY);
@@ -467,6 +495,13 @@ impl Executor for GlesExecutor {
                 return Ok(());
             }
             Err(e) => return Err(e.into()),
+        }
+        if matches!(
+            cmd,
+            Command::DeleteProgram(_) | Command::DeleteShader(_) | Command::DetachShader(_) | Command::UseProgram(_)
+        ) {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            self.names.sweep_deleted_programs(&mut |name| host.is_shader_or_program(name));
         }
         let mut host = self.host_replies.as_bytes();
         if !host.is_empty() && after != After::Nothing {

@@ -91,6 +91,9 @@ pub struct NameTables {
     last_program: u32,
     /// The session's quota (none: unlimited, for tables outside a session).
     quota: Option<Arc<SessionQuota>>,
+    /// Shaders and programs the client deleted that the host may keep while they are
+    /// attached or in use: their names go once the host says the object is gone.
+    doomed: Vec<u32>,
 }
 
 impl NameTables {
@@ -274,6 +277,15 @@ impl Names {
             return self.generate(&cmd, gen);
         }
         let creates = wire::names::binds_to_create(&cmd);
+        if let Command::DeleteProgram(DeleteProgram { program: client })
+        | Command::DeleteShader(DeleteShader { shader: client }) = cmd
+        {
+            let mut tables = self.tables(Namespace::Program);
+            let t = tables.get();
+            if client != 0 && t.map(Namespace::Program).host(client).is_some() && !t.doomed.contains(&client) {
+                t.doomed.push(client);
+            }
+        }
         for (ns, name) in cmd.names_mut().into_iter().flatten() {
             let client = *name;
             *name = self.to_host(ns, client);
@@ -396,6 +408,24 @@ impl Names {
                 c.dst_name = self.to_host(image_ns(c.dst_target), c.dst_name);
             }
             _ => {}
+        }
+    }
+
+    /// Drops the names of deleted shaders and programs the host no longer has (`alive`
+    /// asks it about a host name): after a delete, a detach or a change of program,
+    /// which is when the host frees them.
+    pub fn sweep_deleted_programs(&mut self, alive: &mut dyn FnMut(u32) -> bool) {
+        let mut tables = self.tables(Namespace::Program);
+        let t = tables.get();
+        let doomed = std::mem::take(&mut t.doomed);
+        for client in doomed {
+            match t.map(Namespace::Program).host(client) {
+                Some(host) if alive(host) => t.doomed.push(client),
+                Some(_) => {
+                    t.remove(Namespace::Program, client);
+                }
+                None => {}
+            }
         }
     }
 
@@ -706,7 +736,8 @@ mod tests {
     #[test]
     fn names_and_storage_count_against_the_quota_and_come_back() {
         let stats: Arc<crate::stats::SessionStats> = Arc::default();
-        let quota = SessionQuota::new(3, 1000, stats.clone());
+        let limits = crate::quota::Limits { max_objects: 3, max_gl_bytes: 1000, ..crate::quota::Limits::UNLIMITED };
+        let quota = SessionQuota::new(limits, stats.clone());
         let count = || {
             use std::sync::atomic::Ordering::Relaxed;
             (stats.objects.load(Relaxed), stats.gl_bytes.load(Relaxed))
@@ -723,7 +754,13 @@ mod tests {
         let bind = Command::BindTexture(BindTexture { target: 0x0DE1, texture: 9 });
         assert!(matches!(names.rewrite(&bind, &mut gen).unwrap(), Rewrite::Error(GL_OUT_OF_MEMORY)));
         // Storage: buffer 1 (host 1) gets 600 bytes, then 900; 200 more elsewhere is over.
-        let storage = |bytes| Storage { namespace: Namespace::Buffer, binding: 0x8894, part: Part::Whole, bytes };
+        let storage = |bytes| Storage {
+            namespace: Namespace::Buffer,
+            binding: 0x8894,
+            part: Part::Whole,
+            bytes,
+            within: [(0, 0); 2],
+        };
         assert!(names.charge(&storage(600), 1));
         assert!(names.charge(&storage(900), 1));
         assert!(!names.charge(&storage(200), 2));

@@ -1,12 +1,18 @@
 //! Per-session quotas on what a client makes the host hold: object names (every
-//! namespace together) and GL memory (buffers, textures and renderbuffers, by their
-//! estimated size). A request past a quota is `GL_OUT_OF_MEMORY`, as a driver out of
-//! memory would answer, and never reaches the host; the session goes on.
+//! namespace together), GL memory (buffers, textures, renderbuffers and surfaces, by
+//! their estimated size) and shared memory (command rings and frame rings). A request
+//! past a quota is `GL_OUT_OF_MEMORY` (or a `LimitExceeded` control reply), as a driver
+//! out of memory would answer, and never reaches the host; the session goes on.
 //!
-//! The counters are the session's stats (`objects`, `gl_bytes`), so `QueryStats` reads
-//! what the quota counts. This module owns the sums and the size estimates of storage
-//! commands; which object a command's storage belongs to, and when objects go, is
-//! `names`' business (it keeps each object's charge with its name).
+//! Storage a container keeps alive after its name is deleted (a vertex array still
+//! using a deleted buffer) is given back to the session's count at the delete; behind
+//! the per-session counts stands a server-wide guard: no allocation is made while the
+//! server's resident memory is past `max_server_bytes`, whoever asks.
+//!
+//! The counters are the session's stats (`objects`, `gl_bytes`, `shm_bytes`), so
+//! `QueryStats` reads what the quota counts. This module owns the sums and the size
+//! estimates of storage commands; which object a command's storage belongs to, and
+//! when objects go, is `names`' business (it keeps each object's charge with its name).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,17 +27,56 @@ use crate::stats::SessionStats;
 pub struct SessionQuota {
     max_objects: u64,
     max_gl_bytes: u64,
+    max_shm_bytes: u64,
+    /// The server-wide guard: resident bytes of the whole server past which nothing is
+    /// allocated for anyone.
+    max_server_bytes: u64,
     stats: Arc<SessionStats>,
 }
 
+/// What a session may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_objects: u64,
+    pub max_gl_bytes: u64,
+    pub max_shm_bytes: u64,
+    pub max_server_bytes: u64,
+}
+
+impl Limits {
+    pub const UNLIMITED: Limits =
+        Limits { max_objects: u64::MAX, max_gl_bytes: u64::MAX, max_shm_bytes: u64::MAX, max_server_bytes: u64::MAX };
+}
+
 impl SessionQuota {
-    pub fn new(max_objects: u64, max_gl_bytes: u64, stats: Arc<SessionStats>) -> Arc<Self> {
-        Arc::new(SessionQuota { max_objects, max_gl_bytes, stats })
+    pub fn new(limits: Limits, stats: Arc<SessionStats>) -> Arc<Self> {
+        Arc::new(SessionQuota {
+            max_objects: limits.max_objects,
+            max_gl_bytes: limits.max_gl_bytes,
+            max_shm_bytes: limits.max_shm_bytes,
+            max_server_bytes: limits.max_server_bytes,
+            stats,
+        })
     }
 
     /// A quota nothing exceeds, for executors outside a session (tests, tools).
     pub fn unlimited() -> Arc<Self> {
-        Self::new(u64::MAX, u64::MAX, Arc::default())
+        Self::new(Limits::UNLIMITED, Arc::default())
+    }
+
+    /// Maps `n` more bytes of shared memory; false (nothing counted) past the quota.
+    pub fn add_shm(&self, n: u64) -> bool {
+        add_within(&self.stats.shm_bytes, n, self.max_shm_bytes)
+    }
+
+    pub fn remove_shm(&self, n: u64) {
+        sub(&self.stats.shm_bytes, n);
+    }
+
+    /// True while the server as a whole may still allocate (its resident memory is
+    /// under the server-wide guard).
+    pub fn server_has_room(&self) -> bool {
+        self.max_server_bytes == u64::MAX || resident_bytes().is_none_or(|rss| rss < self.max_server_bytes)
     }
 
     /// Counts `n` more objects; false (nothing counted) past the quota.
@@ -44,15 +89,32 @@ impl SessionQuota {
     }
 
     /// Moves an object's charge from `old` to `new` bytes; false (nothing changed) when
-    /// the growth would pass the quota.
+    /// the growth would pass the quota or the server-wide guard.
     pub fn recharge(&self, old: u64, new: u64) -> bool {
         if new > old {
-            add_within(&self.stats.gl_bytes, new - old, self.max_gl_bytes)
+            self.server_has_room() && add_within(&self.stats.gl_bytes, new - old, self.max_gl_bytes)
         } else {
             sub(&self.stats.gl_bytes, old - new);
             true
         }
     }
+}
+
+/// The server process's resident memory (`/proc/self/statm`), when it can be read.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages.saturating_mul(rustix::param::page_size() as u64))
+}
+
+/// The default server-wide guard: three quarters of the machine's memory.
+pub fn default_max_server_bytes() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total_kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
+    total_kib.map_or(u64::MAX, |kib| kib.saturating_mul(1024) / 4 * 3)
 }
 
 fn add_within(counter: &std::sync::atomic::AtomicU64, n: u64, max: u64) -> bool {
@@ -81,6 +143,10 @@ pub struct Storage {
     pub binding: u32,
     pub part: Part,
     pub bytes: u64,
+    /// Sizes the host limits (`(GL_MAX_* pname, size asked)`, pname 0 for none): past
+    /// one, the host refuses the command with GL_INVALID_VALUE, which must win over
+    /// the quota's GL_OUT_OF_MEMORY, so nothing is charged.
+    pub within: [(u32, u64); 2],
 }
 
 /// The storage `cmd` (already validated) would make the host allocate; `None` for a
@@ -88,50 +154,72 @@ pub struct Storage {
 pub fn storage(cmd: &Command<'_>) -> Option<Storage> {
     let u = |v: i32| u64::try_from(v).unwrap_or(0);
     let level = |target: u32, level: i32| Part::Level { level: u32::try_from(level).unwrap_or(0), face: face(target) };
-    let texture = |target: u32, part: Part, bytes: u64| {
-        Some(Storage { namespace: Namespace::Texture, binding: texture_binding(target)?, part, bytes })
+    let texture = |target: u32, part: Part, bytes: u64, width: i32, depth: Option<i32>| {
+        let side = if matches!(target, GL_TEXTURE_CUBE_MAP | 0x8515..=0x851A | 0x9009) {
+            GL_MAX_CUBE_MAP_TEXTURE_SIZE
+        } else if target == GL_TEXTURE_3D {
+            GL_MAX_3D_TEXTURE_SIZE
+        } else {
+            GL_MAX_TEXTURE_SIZE
+        };
+        let layers = match (target, depth) {
+            (GL_TEXTURE_3D, Some(d)) => (GL_MAX_3D_TEXTURE_SIZE, u(d)),
+            (_, Some(d)) => (GL_MAX_ARRAY_TEXTURE_LAYERS, u(d)),
+            (_, None) => (0, 0),
+        };
+        let within = [(side, u(width)), layers];
+        Some(Storage { namespace: Namespace::Texture, binding: texture_binding(target)?, part, bytes, within })
     };
     match *cmd {
         Command::BufferData(c) => buffer(c.target, u64::try_from(c.size).unwrap_or(0)),
         Command::BufferStorageEXT(c) => buffer(c.target, u64::try_from(c.size).unwrap_or(0)),
         Command::TexImage2D(c) => {
             let texel = pixel_bytes(c.format, c.type_, c.internalformat as u32);
-            texture(c.target, level(c.target, c.level), area(&[u(c.width), u(c.height), texel]))
+            let bytes = area(&[u(c.width), u(c.height), texel]);
+            texture(c.target, level(c.target, c.level), bytes, c.width.max(c.height), None)
         }
         Command::TexImage3D(c) => {
             let texel = pixel_bytes(c.format, c.type_, c.internalformat as u32);
-            texture(c.target, level(c.target, c.level), area(&[u(c.width), u(c.height), u(c.depth), texel]))
+            let bytes = area(&[u(c.width), u(c.height), u(c.depth), texel]);
+            texture(c.target, level(c.target, c.level), bytes, c.width.max(c.height), Some(c.depth))
         }
-        Command::CompressedTexImage2D(c) => texture(c.target, level(c.target, c.level), u(c.image_size)),
-        Command::CompressedTexImage3D(c) => texture(c.target, level(c.target, c.level), u(c.image_size)),
+        Command::CompressedTexImage2D(c) => {
+            texture(c.target, level(c.target, c.level), u(c.image_size), c.width.max(c.height), None)
+        }
+        Command::CompressedTexImage3D(c) => {
+            texture(c.target, level(c.target, c.level), u(c.image_size), c.width.max(c.height), Some(c.depth))
+        }
         Command::CopyTexImage2D(c) => {
             let bytes = area(&[u(c.width), u(c.height), format_bytes(c.internalformat)]);
-            texture(c.target, level(c.target, c.level), bytes)
+            texture(c.target, level(c.target, c.level), bytes, c.width.max(c.height), None)
         }
         Command::TexStorage2D(c) => {
             let faces = if c.target == GL_TEXTURE_CUBE_MAP { 6 } else { 1 };
             let bytes = mip_chain(u(c.levels), u(c.width), u(c.height), 1, false, format_bytes(c.internalformat));
-            texture(c.target, Part::Whole, bytes.saturating_mul(faces))
+            texture(c.target, Part::Whole, bytes.saturating_mul(faces), c.width.max(c.height), None)
         }
         Command::TexStorage3D(c) => {
             // A 3D texture's depth halves with each level; an array's layer count does not.
             let halves = c.target == GL_TEXTURE_3D;
             let texel = format_bytes(c.internalformat);
-            texture(c.target, Part::Whole, mip_chain(u(c.levels), u(c.width), u(c.height), u(c.depth), halves, texel))
+            let bytes = mip_chain(u(c.levels), u(c.width), u(c.height), u(c.depth), halves, texel);
+            texture(c.target, Part::Whole, bytes, c.width.max(c.height), Some(c.depth))
         }
         Command::TexStorage2DMultisample(c) => {
             let bytes = area(&[u(c.width), u(c.height), u(c.samples).max(1), format_bytes(c.internalformat)]);
-            texture(c.target, Part::Whole, bytes)
+            texture(c.target, Part::Whole, bytes, c.width.max(c.height), None)
         }
         Command::TexStorage3DMultisample(c) => {
             let texel = format_bytes(c.internalformat);
-            texture(c.target, Part::Whole, area(&[u(c.width), u(c.height), u(c.depth), u(c.samples).max(1), texel]))
+            let bytes = area(&[u(c.width), u(c.height), u(c.depth), u(c.samples).max(1), texel]);
+            texture(c.target, Part::Whole, bytes, c.width.max(c.height), Some(c.depth))
         }
         Command::RenderbufferStorage(c) => {
-            renderbuffer(area(&[u(c.width), u(c.height), format_bytes(c.internalformat)]))
+            renderbuffer(area(&[u(c.width), u(c.height), format_bytes(c.internalformat)]), u(c.width.max(c.height)))
         }
         Command::RenderbufferStorageMultisample(c) => {
-            renderbuffer(area(&[u(c.width), u(c.height), u(c.samples).max(1), format_bytes(c.internalformat)]))
+            let bytes = area(&[u(c.width), u(c.height), u(c.samples).max(1), format_bytes(c.internalformat)]);
+            renderbuffer(bytes, u(c.width.max(c.height)))
         }
         _ => None,
     }
@@ -141,6 +229,11 @@ const GL_TEXTURE_3D: u32 = 0x806F;
 const GL_TEXTURE_CUBE_MAP: u32 = 0x8513;
 const GL_TEXTURE_CUBE_MAP_POSITIVE_X: u32 = 0x8515;
 const GL_RENDERBUFFER_BINDING: u32 = 0x8CA7;
+const GL_MAX_TEXTURE_SIZE: u32 = 0x0D33;
+const GL_MAX_CUBE_MAP_TEXTURE_SIZE: u32 = 0x851C;
+const GL_MAX_3D_TEXTURE_SIZE: u32 = 0x8073;
+const GL_MAX_ARRAY_TEXTURE_LAYERS: u32 = 0x88FF;
+const GL_MAX_RENDERBUFFER_SIZE: u32 = 0x84E8;
 
 fn buffer(target: u32, bytes: u64) -> Option<Storage> {
     let binding = match target {
@@ -159,11 +252,17 @@ fn buffer(target: u32, bytes: u64) -> Option<Storage> {
         0x8F36 | 0x8F37 | 0x8C2A => target,
         _ => return None,
     };
-    Some(Storage { namespace: Namespace::Buffer, binding, part: Part::Whole, bytes })
+    Some(Storage { namespace: Namespace::Buffer, binding, part: Part::Whole, bytes, within: [(0, 0); 2] })
 }
 
-fn renderbuffer(bytes: u64) -> Option<Storage> {
-    Some(Storage { namespace: Namespace::Renderbuffer, binding: GL_RENDERBUFFER_BINDING, part: Part::Whole, bytes })
+fn renderbuffer(bytes: u64, side: u64) -> Option<Storage> {
+    Some(Storage {
+        namespace: Namespace::Renderbuffer,
+        binding: GL_RENDERBUFFER_BINDING,
+        part: Part::Whole,
+        bytes,
+        within: [(GL_MAX_RENDERBUFFER_SIZE, side), (0, 0)],
+    })
 }
 
 /// The binding pname of a texture target (each cube face's is the cube map's).
@@ -247,7 +346,12 @@ mod tests {
 
     #[test]
     fn quotas_refuse_growth_past_the_limit_and_release() {
-        let q = SessionQuota::new(2, 100, Arc::default());
+        let limits = Limits { max_objects: 2, max_gl_bytes: 100, max_shm_bytes: 10, max_server_bytes: u64::MAX };
+        let q = SessionQuota::new(limits, Arc::default());
+        assert!(q.add_shm(10));
+        assert!(!q.add_shm(1));
+        q.remove_shm(4);
+        assert!(q.add_shm(4));
         assert!(q.add_objects(2));
         assert!(!q.add_objects(1));
         q.remove_objects(1);
@@ -264,7 +368,13 @@ mod tests {
         let data = Command::BufferData(BufferData { target: 0x8892, size: 1 << 20, data: None, usage: 0x88E4 });
         assert_eq!(
             storage(&data),
-            Some(Storage { namespace: Namespace::Buffer, binding: 0x8894, part: Part::Whole, bytes: 1 << 20 })
+            Some(Storage {
+                namespace: Namespace::Buffer,
+                binding: 0x8894,
+                part: Part::Whole,
+                bytes: 1 << 20,
+                within: [(0, 0); 2]
+            })
         );
         let face = Command::TexImage2D(TexImage2D {
             target: 0x8517, // GL_TEXTURE_CUBE_MAP_POSITIVE_Y

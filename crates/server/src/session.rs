@@ -172,7 +172,15 @@ impl Session {
             next_context: 1,
             shm_bytes: 0,
             stats: stats.clone(),
-            quota: crate::quota::SessionQuota::new(u64::from(limits.max_objects), limits.max_gl_bytes, stats),
+            quota: crate::quota::SessionQuota::new(
+                crate::quota::Limits {
+                    max_objects: u64::from(limits.max_objects),
+                    max_gl_bytes: limits.max_gl_bytes,
+                    max_shm_bytes: limits.max_shm_bytes,
+                    max_server_bytes: limits.max_server_bytes,
+                },
+                stats,
+            ),
             registry: Arc::default(),
             // Context threads probe the client's socket themselves, so a client that
             // dies is noticed even while this session thread waits on one of them.

@@ -4,6 +4,10 @@
 //! publishes the frame, then gives the surface a pbuffer of the new size and a new
 //! ring generation (the old ring is retired, so the client asks for the new one).
 //!
+//! A surface is charged to its session's quotas: its pixels (colour, depth and
+//! stencil) as GL memory, its frame ring as shared memory; a resize the quotas cannot
+//! take leaves the surface at its old size.
+//!
 //! It does not read pixels (the backend does) nor present them (the client does).
 
 use std::os::fd::OwnedFd;
@@ -14,6 +18,7 @@ use backend_gles::{GlesContext, HostSurface};
 use framechan::{FrameProducer, FrameSpec};
 
 use crate::error::ServerError;
+use crate::quota::SessionQuota;
 
 /// Largest side of a surface (pbuffer or window) a client may ask for.
 pub const MAX_SURFACE_SIDE: u32 = 16384;
@@ -23,6 +28,26 @@ pub const MAX_SURFACE_SIDE: u32 = 16384;
 /// dead reader must not stall the context thread).
 const SLOT_WAIT: Duration = Duration::from_millis(250);
 
+/// Bytes a surface's pixels are charged as GL memory: colour, depth and stencil, 8
+/// bytes a pixel.
+pub fn pixel_bytes(width: u32, height: u32) -> u64 {
+    u64::from(width.max(1)) * u64::from(height.max(1)) * 8
+}
+
+/// Bytes of the frame ring a window surface of this size publishes into.
+pub fn ring_bytes(width: u32, height: u32) -> u64 {
+    let spec = FrameSpec::bgra(width.max(1), height.max(1));
+    wire::frame::FrameRingHeader::new(spec.width, spec.height, spec.format, spec.slots, 1)
+        .map_or(u64::MAX, |(_, g)| g.ring_bytes)
+}
+
+/// What a surface holds against its session's quotas.
+#[derive(Debug, Clone, Copy, Default)]
+struct Charge {
+    gl: u64,
+    shm: u64,
+}
+
 /// One EGL surface of a session.
 #[derive(Debug)]
 pub struct Surface {
@@ -31,15 +56,53 @@ pub struct Surface {
     /// A window surface's frame ring; none for a pbuffer.
     frames: Option<Mutex<FrameProducer>>,
     config_id: u32,
+    quota: Arc<SessionQuota>,
+    charge: Mutex<Charge>,
 }
 
 impl Surface {
-    pub fn pbuffer(host: Option<Arc<HostSurface>>, config_id: u32) -> Self {
-        Surface { host: Mutex::new(host), frames: None, config_id }
+    /// Charges a surface of `width` x `height` (and its frame ring, for a window) to
+    /// `quota`; `None` when a quota cannot take it (nothing is then charged).
+    pub fn reserve(quota: &SessionQuota, width: u32, height: u32, window: bool) -> Option<(u64, u64)> {
+        let gl = pixel_bytes(width, height);
+        let shm = if window { ring_bytes(width, height) } else { 0 };
+        if !quota.recharge(0, gl) {
+            return None;
+        }
+        if !quota.add_shm(shm) {
+            quota.recharge(gl, 0);
+            return None;
+        }
+        Some((gl, shm))
     }
 
-    pub fn window(host: Option<Arc<HostSurface>>, frames: FrameProducer, config_id: u32) -> Self {
-        Surface { host: Mutex::new(host), frames: Some(Mutex::new(frames)), config_id }
+    /// Gives back a reservation whose surface was never made.
+    pub fn unreserve(quota: &SessionQuota, (gl, shm): (u64, u64)) {
+        quota.recharge(gl, 0);
+        quota.remove_shm(shm);
+    }
+
+    /// A pbuffer surface, `reserved` with [`Surface::reserve`].
+    pub fn pbuffer(
+        host: Option<Arc<HostSurface>>,
+        config_id: u32,
+        quota: Arc<SessionQuota>,
+        reserved: (u64, u64),
+    ) -> Self {
+        let charge = Mutex::new(Charge { gl: reserved.0, shm: reserved.1 });
+        Surface { host: Mutex::new(host), frames: None, config_id, quota, charge }
+    }
+
+    /// A window surface, `reserved` with [`Surface::reserve`].
+    pub fn window(
+        host: Option<Arc<HostSurface>>,
+        frames: FrameProducer,
+        config_id: u32,
+        quota: Arc<SessionQuota>,
+        reserved: (u64, u64),
+    ) -> Self {
+        let charge = Mutex::new(Charge { gl: reserved.0, shm: reserved.1 });
+        Surface { host: Mutex::new(host), frames: Some(Mutex::new(frames)), config_id, quota, charge }
     }
 
     /// The host pbuffer the surface renders into now.
@@ -84,9 +147,27 @@ impl Surface {
             return Ok(None);
         }
         let Some(backend) = crate::gles::host_backend() else { return Ok(None) };
-        let pbuffer = Arc::new(backend.display().create_pbuffer(width as i32, height as i32, self.config_id)?);
-        let next = producer.recreate(FrameSpec::bgra(width, height))?;
+        let old = *lock(&self.charge);
+        let Some(new) = Self::reserve(&self.quota, width, height, true) else {
+            tracing::debug!("a {width}x{height} window surface is past the session's quotas: it keeps its size");
+            return Ok(None);
+        };
+        let resized = backend
+            .display()
+            .create_pbuffer(width as i32, height as i32, self.config_id)
+            .map_err(ServerError::from)
+            .and_then(|pbuffer| Ok((pbuffer, producer.recreate(FrameSpec::bgra(width, height))?)));
+        let (pbuffer, next) = match resized {
+            Ok(r) => r,
+            Err(e) => {
+                Self::unreserve(&self.quota, new);
+                return Err(e);
+            }
+        };
+        Self::unreserve(&self.quota, (old.gl, old.shm));
+        *lock(&self.charge) = Charge { gl: new.0, shm: new.1 };
         *producer = next;
+        let pbuffer = Arc::new(pbuffer);
         *lock(&self.host) = Some(pbuffer.clone());
         Ok(Some(pbuffer))
     }
@@ -99,6 +180,8 @@ impl Drop for Surface {
         if let Some(frames) = &self.frames {
             lock(frames).retire();
         }
+        let charge = *lock(&self.charge);
+        Self::unreserve(&self.quota, (charge.gl, charge.shm));
     }
 }
 

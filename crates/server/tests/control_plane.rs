@@ -78,6 +78,7 @@ fn handshake_welcome_carries_features_session_and_limits() {
         max_objects: 100,
         max_in_flight: 7,
         max_gl_bytes: 1 << 20,
+        max_server_bytes: u64::MAX,
     };
     let server = start_with(|c, _| c.limits = limits);
     let mut a = server.connect();
