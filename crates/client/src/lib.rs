@@ -15,6 +15,7 @@ mod mapping;
 pub mod names;
 mod ring_link;
 pub mod session;
+mod shadow;
 mod sizing;
 pub mod sys;
 mod window;
