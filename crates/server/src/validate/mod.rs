@@ -151,6 +151,8 @@ pub struct Validator {
     /// The image the last command named, held until the next check so a concurrent
     /// eglDestroyImage cannot free it while the host uses it.
     image_in_use: Option<Arc<backend_gles::HostImage>>,
+    /// What the bound vertex array was last found to read.
+    arrays: VertexArrays,
 }
 
 fn size_error(e: SizeError) -> u32 {
@@ -301,13 +303,19 @@ fn check_compressed(
 
 /// Indices of a glDrawElements*: inline bytes for `count` indices with no element
 /// buffer bound, or an offset/NULL inside the bound element buffer.
-fn check_indices(host: &mut dyn HostQuery, count: i32, type_: u32, indices: &DataRef<'_>) -> Result<(), u32> {
+fn check_indices(
+    host: &mut dyn HostQuery,
+    arrays: &mut VertexArrays,
+    count: i32,
+    type_: u32,
+    indices: &DataRef<'_>,
+) -> Result<(), u32> {
     let need = sizes::index_bytes(count, type_).map_err(size_error)?;
     if !check_data(host, indices, GL_ELEMENT_ARRAY_BUFFER_BINDING, GL_ELEMENT_ARRAY_BUFFER, need)? {
         // NULL indices with no element buffer: GL would read address 0.
         return Err(GL_INVALID_OPERATION);
     }
-    check_vertex_arrays(host)
+    arrays.check(host)
 }
 
 /// Every enabled vertex attribute must source from a buffer: the validator never lets a
@@ -341,16 +349,53 @@ fn check_texel(format: u32, type_: u32, data: Option<&[u8]>) -> Result<bool, u32
     }
 }
 
-fn check_vertex_arrays(host: &mut dyn HostQuery) -> Result<(), u32> {
-    let attribs = u32::try_from(host.integer(GL_MAX_VERTEX_ATTRIBS)).unwrap_or(0).min(64);
-    for i in 0..attribs {
-        if host.vertex_attrib(i, GL_VERTEX_ATTRIB_ARRAY_ENABLED) != 0
-            && host.vertex_attrib(i, GL_VERTEX_ATTRIB_ARRAY_BUFFER_BINDING) == 0
-        {
-            return Err(GL_INVALID_OPERATION);
-        }
+/// What the last look at the bound vertex array found: no enabled attribute reads
+/// client memory. A draw asks the host only after a command that can change that
+/// (`VertexArrays::invalidated_by`); asking before every draw cost a draw-heavy
+/// program some 18 host queries a draw.
+#[derive(Debug, Default)]
+pub struct VertexArrays {
+    checked: bool,
+    max_attribs: Option<u32>,
+}
+
+impl VertexArrays {
+    /// Commands after which enabled attributes may read other buffers (or none).
+    fn invalidated_by(cmd: &Command<'_>) -> bool {
+        matches!(
+            cmd,
+            Command::EnableVertexAttribArray(_)
+                | Command::DisableVertexAttribArray(_)
+                | Command::VertexAttribPointer(_)
+                | Command::VertexAttribIPointer(_)
+                | Command::VertexAttribFormat(_)
+                | Command::VertexAttribIFormat(_)
+                | Command::VertexAttribBinding(_)
+                | Command::BindVertexBuffer(_)
+                | Command::BindVertexArray(_)
+                | Command::DeleteVertexArrays(_)
+                // A deleted buffer is unbound from the bound vertex array's attributes.
+                | Command::DeleteBuffers(_)
+        )
     }
-    Ok(())
+
+    fn check(&mut self, host: &mut dyn HostQuery) -> Result<(), u32> {
+        if self.checked {
+            return Ok(());
+        }
+        let attribs = *self
+            .max_attribs
+            .get_or_insert_with(|| u32::try_from(host.integer(GL_MAX_VERTEX_ATTRIBS)).unwrap_or(0).min(64));
+        for i in 0..attribs {
+            if host.vertex_attrib(i, GL_VERTEX_ATTRIB_ARRAY_ENABLED) != 0
+                && host.vertex_attrib(i, GL_VERTEX_ATTRIB_ARRAY_BUFFER_BINDING) == 0
+            {
+                return Err(GL_INVALID_OPERATION);
+            }
+        }
+        self.checked = true;
+        Ok(())
+    }
 }
 
 /// An output sized by `count`: the capacity becomes the real size (never less than the
@@ -434,7 +479,7 @@ macro_rules! pointer_out {
 
 impl Validator {
     pub fn new(limits: ValidatorLimits, syncs: Arc<Mutex<SyncTable>>, images: SharedImages) -> Self {
-        Self { limits, pending_error: GL_NO_ERROR, syncs, images, image_in_use: None }
+        Self { limits, pending_error: GL_NO_ERROR, syncs, images, image_in_use: None, arrays: VertexArrays::default() }
     }
 
     /// Keeps `error` for `glGetError` unless an earlier one is still unread (GL keeps
@@ -463,6 +508,9 @@ impl Validator {
     /// Decides about one decoded command, before any host call.
     pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
         self.image_in_use = None;
+        if VertexArrays::invalidated_by(cmd) {
+            self.arrays.checked = false;
+        }
         match self.check_known(host, cmd) {
             Some(verdict) => verdict,
             // An array sized by a hand rule, or a handle, that no rule above checks: the
@@ -532,34 +580,36 @@ impl Validator {
                 Command::ReadnPixels(ReadnPixels { data: p, ..c })
             }),
             // Draws.
-            Command::DrawElements(c) => outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd),
+            Command::DrawElements(c) => {
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
+            }
             Command::DrawElementsInstanced(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawRangeElements(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawElementsBaseVertex(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawRangeElementsBaseVertex(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawElementsInstancedBaseVertex(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawElementsInstancedBaseInstanceEXT(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => {
-                outcome(check_indices(host, c.count, c.type_, &c.indices).map(|()| true), cmd)
+                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
             }
             Command::DrawArrays(_)
             | Command::DrawArraysInstanced(_)
-            | Command::DrawArraysInstancedBaseInstanceEXT(_) => outcome(check_vertex_arrays(host).map(|()| true), cmd),
+            | Command::DrawArraysInstancedBaseInstanceEXT(_) => outcome(self.arrays.check(host).map(|()| true), cmd),
             Command::DrawArraysIndirect(c) => outcome(
                 check_offset(host, GL_DRAW_INDIRECT_BUFFER_BINDING, GL_DRAW_INDIRECT_BUFFER, c.indirect, 16)
-                    .and_then(|()| check_vertex_arrays(host))
+                    .and_then(|()| self.arrays.check(host))
                     .map(|()| true),
                 cmd,
             ),
@@ -571,7 +621,7 @@ impl Validator {
                         if host.integer(GL_ELEMENT_ARRAY_BUFFER_BINDING) == 0 {
                             Err(GL_INVALID_OPERATION)
                         } else {
-                            check_vertex_arrays(host)
+                            self.arrays.check(host)
                         }
                     })
                     .map(|()| true),
