@@ -38,6 +38,9 @@ enum Command {
     DemoClient(demo::DemoArgs),
     /// Measure glwire against its floors.
     Bench(bench::BenchArgs),
+    /// The program `glwire bench scenes` runs.
+    #[command(hide = true)]
+    BenchClient(bench::scenes::ClientArgs),
     /// Print the protocol version and the commands this build forwards.
     Info,
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::BenchClient(args) => bench::scenes::client(args),
         Command::Info => {
             let egl = Opcode::ALL.iter().filter(|op| op.info().api == Api::Egl).count();
             let core = |op: &&Opcode| op.info().api == Api::Gles && op.info().extension.is_none() && !op.info().private;

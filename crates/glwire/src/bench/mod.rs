@@ -9,6 +9,7 @@
 
 mod floors;
 mod report;
+pub(crate) mod scenes;
 mod stats;
 
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ pub struct BenchArgs {
 enum BenchWhat {
     /// Round trips and throughput of the command channel, against their floors.
     Transport(TransportArgs),
+    /// Built-in GLES scenes (and glmark2-es2 when installed) natively and through glwire.
+    Scenes(scenes::ScenesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +53,7 @@ struct TransportArgs {
 pub fn run(args: BenchArgs) -> Result<(), String> {
     match args.what {
         BenchWhat::Transport(t) => transport(t),
+        BenchWhat::Scenes(s) => scenes::run(s),
     }
 }
 
