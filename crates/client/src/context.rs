@@ -64,6 +64,8 @@ pub struct Context {
     pub(crate) names: crate::names::ContextNames,
     /// Answers to constant queries, kept after the first (`shadow`).
     constants: crate::shadow::Constants,
+    /// The connection broke: every call is GL_CONTEXT_LOST.
+    lost: bool,
 }
 
 impl std::fmt::Debug for Context {
@@ -98,6 +100,7 @@ impl Context {
             aux_reply: ReplyBuf::new(),
             names: Default::default(),
             constants: Default::default(),
+            lost: false,
         }
     }
 
@@ -206,10 +209,24 @@ impl Context {
 
     /// Records an error the client found without the server. GL keeps the first error
     /// until it is read (the ICD's `glGetError` returns it before asking the server).
+    /// A broken connection loses the context: this call, and every one after it, is
+    /// GL_CONTEXT_LOST (GLES 3.2 §2.3.2), never a silent success.
     pub fn record_error(&mut self, e: &CallError) {
-        if let CallError::Gl(code) = e {
-            self.client_error.get_or_insert(*code);
+        match e {
+            CallError::Gl(code) => {
+                self.client_error.get_or_insert(*code);
+            }
+            CallError::Lost(_) => {
+                self.lost = true;
+                self.client_error.get_or_insert(GL_CONTEXT_LOST);
+            }
+            _ => {}
         }
+    }
+
+    /// True once the connection to the server broke: the context is lost for good.
+    pub fn is_lost(&self) -> bool {
+        self.lost
     }
 
     /// The error recorded by [`Context::record_error`], cleared by reading it.
@@ -219,6 +236,8 @@ impl Context {
 }
 
 const GL_INVALID_OPERATION: u32 = 0x0502;
+/// GLES 3.2's error for any command once the context is lost.
+pub const GL_CONTEXT_LOST: u32 = 0x0507;
 const GL_OUT_OF_MEMORY: u32 = 0x0505;
 
 /// Queued command bytes that trigger a send: large enough to amortise a ring record,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::{make_current as set_current, Connection, Context};
+use crate::{make_current as set_current, CallError, Connection, Context};
 
 /// An EGL error code, as `eglGetError` reports it.
 pub type EglError = i32;
@@ -821,12 +821,21 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
 fn bind_surface(connection: &Connection, context: u64, surface: u64) -> Result<(), EglError> {
     use crate::Forward;
     let finish = wire::commands::Command::Finish(wire::commands::Finish {});
-    crate::with_current(|c| c.call(&finish).map(drop)).transpose().map_err(|_| EGL_BAD_ACCESS)?;
+    crate::with_current(|c| c.call(&finish).map(drop)).transpose().map_err(|e| lost_or(&e, EGL_BAD_ACCESS))?;
     let request = wire::control::MakeCurrentRequest { context, draw_surface: surface, read_surface: surface };
     connection
         .call(wire::control::ControlKind::MakeCurrent, zerocopy::IntoBytes::as_bytes(&request))
         .map(drop)
-        .map_err(|_| EGL_BAD_MATCH)
+        .map_err(|e| lost_or(&e, EGL_BAD_MATCH))
+}
+
+/// EGL_CONTEXT_LOST when the server is gone, `other` for any other failure.
+fn lost_or(e: &CallError, other: EglError) -> EglError {
+    if matches!(e, CallError::Lost(_)) {
+        EGL_CONTEXT_LOST
+    } else {
+        other
+    }
 }
 
 /// `eglSwapBuffers`: on a pbuffer the frame is complete, so what was queued is sent;
@@ -837,7 +846,7 @@ pub fn swap_buffers(dpy: u64, surface: u64) -> Result<(), EglError> {
     let slot = st.surfaces.get_mut(&surface).filter(|s| s.display == dpy).ok_or(EGL_BAD_SURFACE)?;
     let Some(mut window) = slot.window.take() else {
         drop(st);
-        crate::with_current(|c| c.flush()).transpose().map_err(|_| EGL_BAD_ACCESS)?;
+        crate::with_current(|c| c.flush()).transpose().map_err(|e| lost_or(&e, EGL_BAD_ACCESS))?;
         return Ok(());
     };
     let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());

@@ -563,3 +563,33 @@ fn client_side_vertex_arrays_draw_through_glwire_run() {
     assert!(text.contains("lower left: [255, 0, 0, 255] upper right: [0, 255, 0, 255] error: 0x0"), "{text}");
     assert!(text.contains("attribute pointer: client memory True, buffer offset True"), "{text}");
 }
+
+/// The server dies while an ordinary GLES program renders: its context is lost, so its
+/// next call fails (glGetError says GL_CONTEXT_LOST, 0x0507) and the program does not
+/// end as if it had rendered — it used to exit 0 with a blank image.
+#[test]
+fn a_dead_server_loses_the_programs_context() {
+    ensure_icd_built();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, socket) = support::serve_quiet(dir.path());
+    let out = dir.path().join("frame.png");
+    let program = Command::new(env!("CARGO_BIN_EXE_glwire"))
+        .args(["run", "--socket"])
+        .arg(&socket)
+        .args(["--", env!("CARGO_BIN_EXE_glwire"), "demo-client", "--frames", "1000000", "--size", "64", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let killed = Instant::now();
+    let output = program.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(killed.elapsed() < Duration::from_secs(20), "the program kept going {:?}", killed.elapsed());
+    assert!(!output.status.success(), "the program ended as if it had rendered; stderr: {stderr}");
+    assert!(stderr.contains("0x507"), "{stderr}");
+    assert!(!out.exists(), "a frame was written without a server");
+}

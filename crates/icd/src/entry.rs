@@ -9,8 +9,16 @@ use client::{CallError, Context, Forward};
 /// Runs a GL entry point's body with the current context. Without one the call does
 /// nothing, as with native drivers.
 pub(crate) fn gl<R>(name: &'static str, default: R, f: impl FnOnce(&mut Context) -> Result<R, CallError>) -> R {
-    let _ = name;
-    match catch_unwind(AssertUnwindSafe(|| client::with_current(|ctx| f(ctx).map_err(|e| ctx.record_error(&e))))) {
+    let body = |ctx: &mut Context| {
+        // A lost context runs nothing: each call is GL_CONTEXT_LOST (glGetError only
+        // reports it, or a loop draining errors would never end).
+        if ctx.is_lost() && name != "glGetError" {
+            ctx.record_error(&CallError::Lost(String::new()));
+            return Err(());
+        }
+        f(ctx).map_err(|e| ctx.record_error(&e))
+    };
+    match catch_unwind(AssertUnwindSafe(|| client::with_current(body))) {
         Ok(Some(Ok(v))) => v,
         Ok(Some(Err(()))) | Ok(None) => default,
         Err(payload) => swallow(payload, default),

@@ -25,6 +25,10 @@ use crate::types::*;
 pub(crate) unsafe extern "C" fn glGetError() -> GLenum {
     entry::gl("glGetError", 0, |cx| {
         let client = cx.take_client_error();
+        if cx.is_lost() {
+            // Nothing to ask a server that is gone.
+            return Ok(client.unwrap_or(0));
+        }
         let reply = cx.call(&Command::GetError(GetError {}))?;
         let body = reply_body(reply.as_bytes(), Opcode::GetError as u32)?;
         let server = GetErrorReply::decode(body)?.ret;
