@@ -64,6 +64,8 @@ pub struct Context {
     pub(crate) names: crate::names::ContextNames,
     /// Answers to constant queries, kept after the first (`shadow`).
     constants: crate::shadow::Constants,
+    /// The capabilities glEnable/glDisable switched.
+    enables: crate::shadow::Enables,
     /// The connection broke: every call is GL_CONTEXT_LOST.
     lost: bool,
 }
@@ -100,6 +102,7 @@ impl Context {
             aux_reply: ReplyBuf::new(),
             names: Default::default(),
             constants: Default::default(),
+            enables: Default::default(),
             lost: false,
         }
     }
@@ -162,6 +165,7 @@ impl Context {
         if let Some((ns, name)) = wire::names::binds_to_create(cmd) {
             self.names.note_bound(ns, name);
         }
+        self.enables.follow(cmd);
         match cmd {
             Command::BindBuffer(b) if b.target == GL_ELEMENT_ARRAY_BUFFER => {
                 self.vao_element.insert(self.vao, b.buffer);
@@ -365,7 +369,12 @@ impl Forward for Context {
     /// Sends the queue with `cmd` at its end and waits for `cmd`'s reply: one round
     /// trip, however many commands were queued.
     fn call(&mut self, cmd: &Command<'_>) -> Result<&ReplyBuf, CallError> {
-        // A constant the context already asked for is answered here.
+        // Capabilities the context switched, and constants it already asked for, are
+        // answered here.
+        self.reply.clear();
+        if self.enables.answer(cmd, &mut self.reply) {
+            return Ok(&self.reply);
+        }
         let constant = crate::shadow::Constants::key(cmd);
         if let Some(kept) = constant.as_deref().and_then(|key| self.constants.get(key)) {
             self.reply.clear();

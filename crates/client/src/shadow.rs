@@ -6,7 +6,11 @@
 //!
 //! Only queries that cannot raise a GL error are kept (known pnames, valid enums, a
 //! reply that carries an answer), so answering them locally never hides an error from
-//! glGetError. State that commands change (bindings, enables, viewport) is not here.
+//! glGetError.
+//!
+//! It also follows the capabilities glEnable/glDisable switch ([`Enables`]), so
+//! glIsEnabled and glGet* of them are answered without the server. Other state that
+//! commands change (bindings, viewport, current program) still goes to the server.
 
 use std::collections::HashMap;
 
@@ -167,10 +171,97 @@ fn constant_pname(pname: u32) -> bool {
     )
 }
 
+/// The non-indexed capabilities of GLES 3.2 and the extensions glwire offers that
+/// glEnable/glDisable switch, with their initial values (only GL_DITHER starts on).
+const CAPS: [u32; 14] = [
+    0x0BE2, // GL_BLEND
+    0x0B44, // GL_CULL_FACE
+    0x0B71, // GL_DEPTH_TEST
+    0x0BD0, // GL_DITHER
+    0x8037, // GL_POLYGON_OFFSET_FILL
+    0x8D69, // GL_PRIMITIVE_RESTART_FIXED_INDEX
+    0x8C89, // GL_RASTERIZER_DISCARD
+    0x809E, // GL_SAMPLE_ALPHA_TO_COVERAGE
+    0x80A0, // GL_SAMPLE_COVERAGE
+    0x8E51, // GL_SAMPLE_MASK
+    0x0C11, // GL_SCISSOR_TEST
+    0x0B90, // GL_STENCIL_TEST
+    0x8C36, // GL_SAMPLE_SHADING
+    0x8242, // GL_DEBUG_OUTPUT_SYNCHRONOUS
+];
+const GL_DITHER: u32 = 0x0BD0;
+
+/// The context's capabilities, as its glEnable/glDisable set them (a known capability
+/// cannot fail to switch, so the shadow is exact).
+#[derive(Debug)]
+pub struct Enables {
+    on: [bool; CAPS.len()],
+}
+
+impl Default for Enables {
+    fn default() -> Self {
+        Enables { on: CAPS.map(|c| c == GL_DITHER) }
+    }
+}
+
+impl Enables {
+    /// Follows a command that may switch a capability.
+    pub fn follow(&mut self, cmd: &Command<'_>) {
+        let (cap, on) = match cmd {
+            Command::Enable(c) => (c.cap, true),
+            Command::Disable(c) => (c.cap, false),
+            _ => return,
+        };
+        if let Some(i) = CAPS.iter().position(|&c| c == cap) {
+            self.on[i] = on;
+        }
+    }
+
+    /// The reply to `cmd` when it asks about a known capability (glIsEnabled, or a
+    /// glGet* of it with room for the answer).
+    pub fn answer(&self, cmd: &Command<'_>, out: &mut CommandBuf) -> bool {
+        use wire::commands::{GetBooleanvReply, GetIntegervReply, IsEnabledReply};
+        let value = |cap: u32| CAPS.iter().position(|&c| c == cap).map(|i| self.on[i]);
+        let encoded = match *cmd {
+            Command::IsEnabled(c) => value(c.cap).map(|v| IsEnabledReply { ret: u8::from(v) }.encode(out)),
+            Command::GetIntegerv(c) if c.data.is_some_and(|n| n >= 1) => {
+                value(c.pname).map(|v| GetIntegervReply { data: Some(&[i32::from(v)]) }.encode(out))
+            }
+            Command::GetBooleanv(c) if c.data.is_some_and(|n| n >= 1) => {
+                value(c.pname).map(|v| GetBooleanvReply { data: Some(&[u8::from(v)]) }.encode(out))
+            }
+            _ => None,
+        };
+        matches!(encoded, Some(Ok(())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::commands::{GetIntegerv, GetIntegervReply, GetString, GetStringReply};
+    use wire::commands::{Disable, Enable, GetIntegerv, GetIntegervReply, GetString, GetStringReply, IsEnabled};
+
+    #[test]
+    fn enables_follow_enable_and_disable_of_known_caps() {
+        let mut e = Enables::default();
+        let is = |e: &Enables, cap| {
+            let mut out = CommandBuf::new();
+            e.answer(&Command::IsEnabled(IsEnabled { cap }), &mut out).then(|| match decode_reply(out.as_bytes()) {
+                Ok((Reply::IsEnabled(r), _)) => r.ret,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!((is(&e, 0x0BE2), is(&e, GL_DITHER)), (Some(0), Some(1)));
+        e.follow(&Command::Enable(Enable { cap: 0x0BE2 }));
+        e.follow(&Command::Disable(Disable { cap: GL_DITHER }));
+        assert_eq!((is(&e, 0x0BE2), is(&e, GL_DITHER)), (Some(1), Some(0)));
+        // Unknown capabilities are the server's (it raises GL_INVALID_ENUM).
+        e.follow(&Command::Enable(Enable { cap: 0x1234 }));
+        assert_eq!(is(&e, 0x1234), None);
+        let mut out = CommandBuf::new();
+        assert!(e.answer(&Command::GetIntegerv(GetIntegerv { pname: 0x0BE2, data: Some(1) }), &mut out));
+        assert!(!e.answer(&Command::GetIntegerv(GetIntegerv { pname: 0x0BE2, data: None }), &mut out));
+    }
 
     #[test]
     fn only_answered_constant_queries_are_kept() {
