@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 use wire::control::{ControlKind, ServerStatsReply};
 
+mod support;
+use support::ensure_icd_built;
+
 const CLIENTS: usize = 32;
 /// Clients among them whose runs render `LONG_FRAMES` frames.
 const LONG_CLIENTS: usize = 2;
@@ -40,16 +43,6 @@ const WARM_UP: Duration = Duration::from_secs(5);
 const GROWTH_PERCENT: u64 = 25;
 /// A run taking longer than this has hung.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn ensure_icd_built() {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glwire"));
-    if bin.with_file_name("libEGL_glwire.so").exists() {
-        return;
-    }
-    let profile = if bin.parent().is_some_and(|d| d.ends_with("release")) { vec!["--release"] } else { vec![] };
-    let status = Command::new(env!("CARGO")).args(["build", "-p", "icd"]).args(profile).status().unwrap();
-    assert!(status.success(), "building the ICD failed");
-}
 
 /// The decoded RGBA pixels of a PNG file.
 fn pixels(path: &Path) -> Result<Vec<u8>, String> {
