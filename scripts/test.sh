@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Every test: unit and property tests of each crate, the generated-code drift check
-# (xtask), and the coverage report's round trip of every command. Ends with one line,
+# (xtask), the coverage report's round trip of every command, and a bounded run of
+# every fuzz target (20 s each; it must find nothing). Ends with one line,
 # `tests: N passed, M failed`, summed over every test binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo xtask coverage | tail -n 3
+bash scripts/fuzz.sh 20
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

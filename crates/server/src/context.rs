@@ -42,7 +42,8 @@ type ImageResult = Result<Arc<backend_gles::HostImage>, ServerError>;
 #[derive(Debug)]
 pub struct ContextWorker {
     id: u64,
-    jobs: SyncSender<Job>,
+    /// Dropped at shutdown, so a thread asleep on its jobs wakes at once.
+    jobs: Option<SyncSender<Job>>,
     pending: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     /// Wakes the thread while it sleeps on its command ring.
@@ -105,7 +106,7 @@ impl ContextWorker {
                 return Err(ServerError::ContextStopped(id));
             }
         };
-        Ok(ContextWorker { id, jobs, pending, stop, waker: Arc::default(), thread: Some(thread), group })
+        Ok(ContextWorker { id, jobs: Some(jobs), pending, stop, waker: Arc::default(), thread: Some(thread), group })
     }
 
     pub fn id(&self) -> u64 {
@@ -168,7 +169,7 @@ impl ContextWorker {
 
     fn send(&self, job: Job) -> Result<(), ServerError> {
         self.pending.fetch_add(1, Ordering::SeqCst);
-        if self.jobs.send(job).is_err() {
+        if self.jobs.as_ref().is_none_or(|jobs| jobs.send(job).is_err()) {
             self.pending.fetch_sub(1, Ordering::SeqCst);
             return Err(ServerError::ContextStopped(self.id));
         }
@@ -191,6 +192,9 @@ impl ContextWorker {
 
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // A thread waiting for its first job (no rings yet) sees the channel close;
+        // one on its rings is woken.
+        self.jobs = None;
         self.wake();
         if let Some(t) = self.thread.take() {
             // The thread checks `stop` at least every liveness tick.
@@ -245,6 +249,11 @@ impl Worker {
                 self.take_jobs(&mut rings, &mut input, &mut replies)
             });
             if let Err(e) = outcome {
+                if self.stop.load(Ordering::SeqCst) {
+                    // Being stopped (the job channel closed on purpose): only this
+                    // context ends.
+                    break;
+                }
                 match e {
                     ServerError::ContextStopped(_) => {}
                     ServerError::Transport(transport::TransportError::PeerGone) => {
