@@ -149,6 +149,14 @@ impl GlesExecutor {
 }
 
 impl GlesExecutor {
+    /// A glCreateProgram/glCreateShader the host never ran gives back the object its
+    /// rewrite counted.
+    fn unreserve_program(&mut self, after: After) {
+        if after == After::NewProgram {
+            self.names.new_program(0);
+        }
+    }
+
     /// eglSwapBuffers (glwire's own command, in order with the frame's commands): the
     /// frame goes into the surface's ring; a new window size resizes the surface.
     fn swap(&mut self, c: WireSwapBuffers) -> Result<(), ServerError> {
@@ -443,6 +451,7 @@ impl Executor for GlesExecutor {
         };
         let (cmd, fixup) = match verdict {
             Verdict::Skip { error } => {
+                self.unreserve_program(after);
                 if error != 0 {
                     // Debug level: programs probe with bad arguments on purpose.
                     tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
@@ -483,12 +492,14 @@ impl Executor for GlesExecutor {
             // A function a 3.0/3.1 host lacks: the GL error a missing entry point would
             // give, not the end of the session.
             Err(BackendError::MissingFunction(name)) => {
+                self.unreserve_program(after);
                 tracing::debug!("the host lacks {name}");
                 self.raise(GL_INVALID_OPERATION);
                 empty_reply(cmd.opcode(), replies)?;
                 return Ok(());
             }
             Err(BackendError::GlError(code)) => {
+                self.unreserve_program(after);
                 tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {code:#06x}");
                 self.raise(code);
                 empty_reply(cmd.opcode(), replies)?;
