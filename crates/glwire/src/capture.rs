@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,7 +43,8 @@ pub fn run(args: CaptureArgs) -> ExitCode {
 }
 
 fn try_run(args: CaptureArgs) -> Result<ExitCode, String> {
-    let out: Box<dyn Write + Send> = if args.y4m.as_os_str() == "-" {
+    let to_stdout = args.y4m.as_os_str() == "-";
+    let out: Box<dyn Write + Send> = if to_stdout {
         Box::new(std::io::stdout())
     } else {
         Box::new(File::create(&args.y4m).map_err(|e| format!("{}: {e}", args.y4m.display()))?)
@@ -56,7 +57,14 @@ fn try_run(args: CaptureArgs) -> Result<ExitCode, String> {
     let fd = write.as_raw_fd().to_string();
     let every = args.every.to_string();
     let env = [(client::capture::FD_ENV, fd.as_str()), (client::capture::EVERY_ENV, every.as_str())];
-    let code = crate::run::run_program(args.socket, &args.program, &env);
+    // The video owns standard output: the program's own output goes to standard error.
+    let program_stdout = if to_stdout {
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned().map_err(|e| format!("stderr: {e}"))?;
+        Some(std::process::Stdio::from(stderr))
+    } else {
+        None
+    };
+    let code = crate::run::run_program_with_stdout(args.socket, &args.program, &env, program_stdout);
     drop::<OwnedFd>(write);
     let tally = reader.join().map_err(|_| "the Y4M writer panicked".to_owned())?;
     match tally {

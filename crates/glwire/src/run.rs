@@ -76,6 +76,17 @@ fn try_run(args: RunArgs) -> Result<ExitCode, String> {
 
 /// Runs `argv` with glwire as its EGL vendor (see the module doc), with `env` added.
 pub fn run_program(socket: Option<PathBuf>, argv: &[String], env: &[(&str, &str)]) -> Result<ExitCode, String> {
+    run_program_with_stdout(socket, argv, env, None)
+}
+
+/// [`run_program`], with the program's standard output sent to `stdout` instead of
+/// ours (`glwire capture --y4m -` keeps its own standard output for the video).
+pub fn run_program_with_stdout(
+    socket: Option<PathBuf>,
+    argv: &[String],
+    env: &[(&str, &str)],
+    stdout: Option<std::process::Stdio>,
+) -> Result<ExitCode, String> {
     let lib = vendor_library()?;
     let dir = std::env::temp_dir().join(format!("glwire-run-{}", std::process::id()));
     let json = write_vendor_json(&dir, &lib)?;
@@ -94,7 +105,11 @@ pub fn run_program(socket: Option<PathBuf>, argv: &[String], env: &[(&str, &str)
         }
     };
     let (program, rest) = argv.split_first().ok_or("no program to run")?;
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    if let Some(stdout) = stdout {
+        command.stdout(stdout);
+    }
+    let status = command
         .args(rest)
         .envs(env.iter().copied())
         .env("__EGL_VENDOR_LIBRARY_FILENAMES", &json)

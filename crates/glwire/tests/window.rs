@@ -92,6 +92,11 @@ fn presented_frames_are_captured_as_png_and_y4m() {
     // The first frame's top-left luma is red's (82), its bottom-left blue's (41).
     let y = &video[header.len() + 6..];
     assert_eq!((y[0], y[63 * 96]), (82, 41));
+    // To standard output: the video alone (the program's own prints go to stderr).
+    let out = window_program(&x, &["capture", "--y4m", "-"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, video, "the same stream, and nothing else, on stdout");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("native visual"));
 }
 
 /// A peer dies during swaps: the program, killed while it swaps, costs the server
