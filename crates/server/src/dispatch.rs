@@ -252,8 +252,6 @@ fn destroy_context(
     Ok(Reply::empty())
 }
 
-/// The largest surface side a client may ask for (what llvmpipe offers, and a bound on
-/// what one surface can make the host allocate: 16384² × 8 bytes).
 use crate::surface::{Surface, MAX_SURFACE_SIDE};
 
 /// A pbuffer surface: a host pbuffer a context renders into as its default framebuffer.

@@ -20,7 +20,8 @@ use framechan::{FrameProducer, FrameSpec};
 use crate::error::ServerError;
 use crate::quota::SessionQuota;
 
-/// Largest side of a surface (pbuffer or window) a client may ask for.
+/// Largest side of a surface (pbuffer or window) a client may ask for: what llvmpipe
+/// offers, and a bound on what one surface can make the host allocate (16384² × 8).
 pub const MAX_SURFACE_SIDE: u32 = 16384;
 
 /// How long a swap waits for a ring slot: the client reads one frame at a time, so a
@@ -110,10 +111,6 @@ impl Surface {
         lock(&self.host).clone()
     }
 
-    pub fn is_window(&self) -> bool {
-        self.frames.is_some()
-    }
-
     /// A descriptor of the frame ring the surface publishes into now (for the client:
     /// the consumer's end). Waits for a swap in progress, so after a resize it is the
     /// new generation's.
@@ -124,8 +121,8 @@ impl Surface {
 
     /// eglSwapBuffers: publishes the frame `cx` rendered into this surface (a window
     /// surface; a pbuffer has nowhere to send it), then resizes the surface to
-    /// `width` x `height` when that differs. Returns whether `cx` needs the new pbuffer
-    /// bound (it did a resize).
+    /// `width` x `height` when that differs. Returns the new pbuffer when it resized,
+    /// for `cx` to bind.
     pub fn swap(&self, cx: &mut GlesContext, width: u32, height: u32) -> Result<Option<Arc<HostSurface>>, ServerError> {
         let Some(frames) = &self.frames else { return Ok(None) };
         let mut producer = lock(frames);

@@ -50,21 +50,6 @@ impl Namespace {
     pub const fn index(self) -> usize {
         self as usize
     }
-
-    pub const fn label(self) -> &'static str {
-        match self {
-            Namespace::Buffer => "buffer",
-            Namespace::Texture => "texture",
-            Namespace::Renderbuffer => "renderbuffer",
-            Namespace::Sampler => "sampler",
-            Namespace::Program => "shader or program",
-            Namespace::Framebuffer => "framebuffer",
-            Namespace::VertexArray => "vertex array",
-            Namespace::Query => "query",
-            Namespace::TransformFeedback => "transform feedback",
-            Namespace::Pipeline => "program pipeline",
-        }
-    }
 }
 
 /// The name a command binds when GLES makes an object of a name that was never
