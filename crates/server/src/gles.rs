@@ -18,6 +18,7 @@ use wire::CommandBuf;
 use crate::error::ServerError;
 use crate::exec::{Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
+use crate::fast::Plain;
 use crate::images::SharedImages;
 use crate::names::{After, Names, Rewrite};
 use crate::surface::Surface;
@@ -149,6 +150,35 @@ impl GlesExecutor {
 }
 
 impl GlesExecutor {
+    /// The short path (`crate::fast`): straight to the host, after a non-indexed draw's
+    /// vertex-array check.
+    fn execute_plain(&mut self, plain: Plain, cmd: &Command<'_>) -> Result<(), ServerError> {
+        if plain == Plain::ArraysDraw {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            if let Err(error) = self.validator.check_arrays_draw(&mut host) {
+                self.raise(error);
+                return Ok(());
+            }
+        }
+        self.host_replies.clear();
+        // SAFETY: `cmd` was decoded by `wire`, and `crate::fast` lists only commands
+        // with no rule in `validate` beyond the vertex-array check done above (a test
+        // holds the list to that), which is `execute`'s contract.
+        match unsafe { self.cx.execute(cmd, &mut self.host_replies) } {
+            Ok(()) => Ok(()),
+            Err(BackendError::MissingFunction(name)) => {
+                tracing::debug!("the host lacks {name}");
+                self.raise(GL_INVALID_OPERATION);
+                Ok(())
+            }
+            Err(BackendError::GlError(code)) => {
+                self.raise(code);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A glCreateProgram/glCreateShader the host never ran gives back the object its
     /// rewrite counted.
     fn unreserve_program(&mut self, after: After) {
@@ -409,6 +439,9 @@ impl Executor for GlesExecutor {
     }
 
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
+        if let Some(plain) = crate::fast::plain(cmd.opcode()) {
+            return self.execute_plain(plain, cmd);
+        }
         if self.answer_extension_query(cmd, replies)? {
             return Ok(());
         }

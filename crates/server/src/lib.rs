@@ -18,6 +18,7 @@ mod endpoint;
 pub mod error;
 pub mod exec;
 mod extensions;
+mod fast;
 pub mod gles;
 mod handshake;
 mod host;

@@ -170,11 +170,26 @@ impl Shared {
     }
 }
 
-/// Waits until `ready` holds: spins, yields, then sleeps on the `asleep` futex word so
-/// the other side knows to wake it. Returns false when `stop` asked to give up, and an
+/// How a side waits.
+#[derive(Debug, Clone, Copy)]
+enum Waiting {
+    /// For the peer's next record: spin, yield, then sleep until it publishes. An
+    /// answer usually comes within microseconds, and a sleep would add a wake-up's
+    /// latency to every round trip.
+    ForData,
+    /// For room in a full ring, `want` 8-byte units of it: sleep at once until the
+    /// consumer has freed that much. A producer ahead of its consumer would otherwise
+    /// burn a core the consumer (and the host driver's threads) need, and wake for
+    /// every record read.
+    ForRoom { want: u32 },
+}
+
+/// Waits until `ready` holds, as `how` says, sleeping on the `asleep` futex word so the
+/// other side knows to wake it. Returns false when `stop` asked to give up, and an
 /// error when the peer died or `patience` ran out.
 fn wait_for(
     asleep: &AtomicU32,
+    how: Waiting,
     peer: &Liveness,
     stop: &dyn Fn() -> bool,
     patience: Option<Duration>,
@@ -182,7 +197,11 @@ fn wait_for(
 ) -> Result<bool, TransportError> {
     let start = Instant::now();
     let mut turns = 0u32;
-    loop {
+    let want = match how {
+        Waiting::ForData => 1,
+        Waiting::ForRoom { want } => want,
+    };
+    while let Waiting::ForData = how {
         if ready()? {
             return Ok(true);
         }
@@ -202,7 +221,7 @@ fn wait_for(
         std::hint::spin_loop();
     }
     loop {
-        doorbell::raise(asleep);
+        doorbell::raise_until(asleep, want);
         // Re-check after raising: the other side either sees the raised word and wakes
         // us, or published before it, and we see that here.
         if ready()? {
@@ -210,7 +229,7 @@ fn wait_for(
             return Ok(true);
         }
         let slept = Instant::now();
-        doorbell::sleep(asleep, LIVENESS_TICK);
+        doorbell::sleep(asleep, want, LIVENESS_TICK);
         doorbell::lower(asleep);
         if ready()? {
             return Ok(true);
@@ -230,6 +249,11 @@ fn wait_for(
             std::thread::sleep(Duration::from_millis(1));
         }
     }
+}
+
+/// `bytes` of a ring as the 8-byte units a raised producer word counts.
+fn units(bytes: u64) -> u32 {
+    u32::try_from(bytes / 8).unwrap_or(u32::MAX)
 }
 
 /// Writes messages into a ring. It is also a `wire::buf::Sink`, so an encoder can write
@@ -336,7 +360,10 @@ impl Producer {
         let ready = || Ok(self.free()? >= need);
         let stop_flag = self.stop.clone();
         let stop = move || stop_flag.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
-        if !wait_for(self.ring.producer_asleep(), &self.peer, &stop, self.patience, ready)? {
+        // Woken once half the ring is free (or what this record needs, if more), so a
+        // full ring costs one wake-up per half ring rather than one per record.
+        let how = Waiting::ForRoom { want: units(need.max(self.ring.capacity / 2)) };
+        if !wait_for(self.ring.producer_asleep(), how, &self.peer, &stop, self.patience, ready)? {
             return Err(TransportError::PeerGone);
         }
         if skip > 0 {
@@ -541,7 +568,8 @@ impl Consumer {
                 return Ok(Received::Stopped);
             }
             let this = &*self;
-            if !wait_for(this.ring.consumer_asleep(), &this.peer, stop, None, || Ok(this.available()? > 0))? {
+            let ready = || Ok(this.available()? > 0);
+            if !wait_for(this.ring.consumer_asleep(), Waiting::ForData, &this.peer, stop, None, ready)? {
                 return Ok(Received::Stopped);
             }
         }
@@ -611,7 +639,8 @@ impl Consumer {
             self.tail += padded as u64;
             consumed += padded as u64;
             self.ring.tail().store(self.tail, Ordering::SeqCst);
-            doorbell::ring(self.ring.producer_asleep());
+            // `avail` was read before this record: the room now is at least this much.
+            doorbell::ring_when(self.ring.producer_asleep(), units(self.ring.capacity - (avail - padded as u64)));
             if complete {
                 return Ok(true);
             }

@@ -351,7 +351,7 @@ fn check_texel(format: u32, type_: u32, data: Option<&[u8]>) -> Result<bool, u32
 
 /// What the last look at the bound vertex array found: no enabled attribute reads
 /// client memory. A draw asks the host only after a command that can change that
-/// (`VertexArrays::invalidated_by`); asking before every draw cost a draw-heavy
+/// (`invalidates_vertex_arrays`); asking before every draw cost a draw-heavy
 /// program some 18 host queries a draw.
 #[derive(Debug, Default)]
 pub struct VertexArrays {
@@ -359,12 +359,11 @@ pub struct VertexArrays {
     max_attribs: Option<u32>,
 }
 
-impl VertexArrays {
-    /// Commands after which enabled attributes may read other buffers (or none).
-    fn invalidated_by(cmd: &Command<'_>) -> bool {
-        matches!(
-            cmd,
-            Command::EnableVertexAttribArray(_)
+/// Commands after which enabled attributes may read other buffers (or none).
+pub(crate) fn invalidates_vertex_arrays(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::EnableVertexAttribArray(_)
                 | Command::DisableVertexAttribArray(_)
                 | Command::VertexAttribPointer(_)
                 | Command::VertexAttribIPointer(_)
@@ -374,11 +373,12 @@ impl VertexArrays {
                 | Command::BindVertexBuffer(_)
                 | Command::BindVertexArray(_)
                 | Command::DeleteVertexArrays(_)
-                // A deleted buffer is unbound from the bound vertex array's attributes.
-                | Command::DeleteBuffers(_)
-        )
-    }
+            // A deleted buffer is unbound from the bound vertex array's attributes.
+            | Command::DeleteBuffers(_)
+    )
+}
 
+impl VertexArrays {
     fn check(&mut self, host: &mut dyn HostQuery) -> Result<(), u32> {
         if self.checked {
             return Ok(());
@@ -508,7 +508,7 @@ impl Validator {
     /// Decides about one decoded command, before any host call.
     pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
         self.image_in_use = None;
-        if VertexArrays::invalidated_by(cmd) {
+        if invalidates_vertex_arrays(cmd) {
             self.arrays.checked = false;
         }
         match self.check_known(host, cmd) {
@@ -523,6 +523,19 @@ impl Validator {
             }
             None => run(*cmd),
         }
+    }
+
+    /// The short path's check of a non-indexed draw (`crate::fast`): what `check`
+    /// does for one, from the cached vertex-array state.
+    pub(crate) fn check_arrays_draw(&mut self, host: &mut dyn HostQuery) -> Result<(), u32> {
+        self.image_in_use = None;
+        self.arrays.check(host)
+    }
+
+    /// Whether some rule looks at `cmd` (for the short path's test).
+    #[cfg(test)]
+    pub(crate) fn has_rule(&mut self, host: &mut dyn HostQuery, cmd: &Command<'_>) -> bool {
+        self.check_known(host, cmd).is_some()
     }
 
     /// The rules: `None` when the command needs no check beyond what decoding did.
