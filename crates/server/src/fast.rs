@@ -180,7 +180,7 @@ mod tests {
                 let entropy: Vec<u8> = (0..512u32).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
                 let cmd = sample::command(op, &mut Entropy::new(&entropy), &arena);
                 assert!(crate::quota::storage(&cmd).is_none(), "{name}: counted storage");
-                assert!(!crate::validate::invalidates_vertex_arrays(&cmd), "{name}: changes vertex arrays");
+                assert!(!crate::validate::changes_vertex_arrays(&cmd), "{name}: changes vertex arrays");
                 let mut names = Names::new(SharedNames::default(), SessionQuota::unlimited());
                 let mut gen =
                     |_, _: &mut [u32]| -> Result<(), crate::error::ServerError> { panic!("{name}: generated names") };

@@ -995,3 +995,68 @@ fn mesa_sessions_are_held_to_their_object_and_memory_quotas() {
     assert_eq!(c.stats().gl_bytes, 256 << 10);
     c.still_works();
 }
+
+/// The validator remembers which vertex arrays read only buffers (so switching meshes
+/// costs no host queries), and never takes one for another: a vertex array with an
+/// enabled attribute reading client memory is refused every time it is bound, also
+/// after a bind the host refused, and a deleted name the host reuses is looked at
+/// afresh.
+#[test]
+fn mesa_vertex_arrays_reading_client_memory_are_refused_whichever_is_bound() {
+    let server = start();
+    let mut c = server.client();
+    c.framebuffer_4x4();
+    let program = c.program(
+        c"#version 300 es
+        layout(location = 0) in vec4 p;
+        void main() { gl_Position = p; }",
+        c"#version 300 es
+        precision mediump float;
+        out vec4 color;
+        void main() { color = vec4(1.0); }",
+    );
+    c.submit(&[Command::UseProgram(UseProgram { program })]);
+    let draw = Command::DrawArrays(DrawArrays { mode: GL_TRIANGLES, first: 0, count: 3 });
+    let bind = |array| Command::BindVertexArray(BindVertexArray { array });
+    let enable = Command::EnableVertexAttribArray(EnableVertexAttribArray { index: 0 });
+    // `clean` reads a buffer; in `dirty`, the default vertex array (where ES allows
+    // client arrays, so the host would read address 0), attribute 0 is enabled with
+    // no buffer.
+    let (clean, dirty) = (c.gen(Namespace::VertexArray), 0);
+    let buffer = c.gen(Namespace::Buffer);
+    c.submit(&[
+        bind(clean),
+        Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer }),
+        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 48, data: None, usage: GL_STATIC_DRAW }),
+        Command::VertexAttribPointer(VertexAttribPointer {
+            index: 0,
+            size: 4,
+            type_: GL_FLOAT,
+            normalized: 0,
+            stride: 0,
+            pointer: 0,
+        }),
+        enable,
+        draw,
+        bind(dirty),
+        enable,
+    ]);
+    assert_eq!(c.error(), GL_NO_ERROR, "a draw from a buffer");
+    for _ in 0..2 {
+        c.expect_error(draw, GL_INVALID_OPERATION);
+        c.submit(&[bind(clean), draw]);
+        assert_eq!(c.error(), GL_NO_ERROR, "the clean one again");
+        c.submit(&[bind(dirty)]);
+    }
+    // A bind the host refuses (a name never made) leaves `dirty` bound.
+    c.expect_error(bind(9999), GL_INVALID_OPERATION);
+    c.expect_error(draw, GL_INVALID_OPERATION);
+    // Deleted, then a new vertex array (the host may give it the same name) that
+    // reads client memory.
+    c.submit(&[Command::DeleteVertexArrays(DeleteVertexArrays { n: 1, arrays: &[clean] })]);
+    let fresh = c.gen(Namespace::VertexArray);
+    c.submit(&[bind(fresh), enable]);
+    assert_eq!(c.error(), GL_NO_ERROR);
+    c.expect_error(draw, GL_INVALID_OPERATION);
+    c.still_works();
+}

@@ -349,38 +349,68 @@ fn check_texel(format: u32, type_: u32, data: Option<&[u8]>) -> Result<bool, u32
     }
 }
 
-/// What the last look at the bound vertex array found: no enabled attribute reads
-/// client memory. A draw asks the host only after a command that can change that
-/// (`invalidates_vertex_arrays`); asking before every draw cost a draw-heavy
-/// program some 18 host queries a draw.
+/// Which vertex arrays were last found with no enabled attribute reading client
+/// memory. A draw asks the host only about a vertex array not found so since a
+/// command that can change one (`changes_vertex_arrays`); asking before every draw
+/// cost a draw-heavy program some 18 host queries a draw, and forgetting at every
+/// glBindVertexArray cost a program that switches meshes as many per mesh.
 #[derive(Debug, Default)]
 pub struct VertexArrays {
-    checked: bool,
+    /// The host's GL_VERTEX_ARRAY_BINDING, as last asked (`None`: a bind since).
+    /// Asked rather than taken from the bind command: a bind the host refuses
+    /// leaves the old one bound.
+    bound: Option<u32>,
+    /// Host names of the vertex arrays found clean, at most `CHECKED_KEPT`.
+    checked: Vec<u32>,
     max_attribs: Option<u32>,
 }
 
-/// Commands after which enabled attributes may read other buffers (or none).
-pub(crate) fn invalidates_vertex_arrays(cmd: &Command<'_>) -> bool {
+/// Vertex arrays remembered as clean: a program's meshes, bounded for one that makes
+/// thousands.
+const CHECKED_KEPT: usize = 64;
+
+/// `GL_VERTEX_ARRAY_BINDING`.
+const GL_VERTEX_ARRAY_BINDING: u32 = 0x85B5;
+
+/// Commands after which enabled attributes may read other buffers (or none), or
+/// another vertex array is bound.
+pub(crate) fn changes_vertex_arrays(cmd: &Command<'_>) -> bool {
     matches!(
         cmd,
         Command::EnableVertexAttribArray(_)
-                | Command::DisableVertexAttribArray(_)
-                | Command::VertexAttribPointer(_)
-                | Command::VertexAttribIPointer(_)
-                | Command::VertexAttribFormat(_)
-                | Command::VertexAttribIFormat(_)
-                | Command::VertexAttribBinding(_)
-                | Command::BindVertexBuffer(_)
-                | Command::BindVertexArray(_)
-                | Command::DeleteVertexArrays(_)
+            | Command::DisableVertexAttribArray(_)
+            | Command::VertexAttribPointer(_)
+            | Command::VertexAttribIPointer(_)
+            | Command::VertexAttribFormat(_)
+            | Command::VertexAttribIFormat(_)
+            | Command::VertexAttribBinding(_)
+            | Command::BindVertexBuffer(_)
+            | Command::BindVertexArray(_)
+            | Command::DeleteVertexArrays(_)
             // A deleted buffer is unbound from the bound vertex array's attributes.
             | Command::DeleteBuffers(_)
     )
 }
 
 impl VertexArrays {
+    /// Takes note of `cmd` before it runs.
+    fn note(&mut self, cmd: &Command<'_>) {
+        match cmd {
+            Command::BindVertexArray(_) => self.bound = None,
+            // The host may give a deleted name to the next vertex array it makes.
+            Command::DeleteVertexArrays(_) => {
+                self.bound = None;
+                self.checked.clear();
+            }
+            // These change the bound vertex array, whichever it is.
+            _ if changes_vertex_arrays(cmd) => self.checked.clear(),
+            _ => {}
+        }
+    }
+
     fn check(&mut self, host: &mut dyn HostQuery) -> Result<(), u32> {
-        if self.checked {
+        let bound = *self.bound.get_or_insert_with(|| host.integer(GL_VERTEX_ARRAY_BINDING) as u32);
+        if self.checked.contains(&bound) {
             return Ok(());
         }
         let attribs = *self
@@ -393,7 +423,10 @@ impl VertexArrays {
                 return Err(GL_INVALID_OPERATION);
             }
         }
-        self.checked = true;
+        if self.checked.len() == CHECKED_KEPT {
+            self.checked.remove(0);
+        }
+        self.checked.push(bound);
         Ok(())
     }
 }
@@ -508,9 +541,7 @@ impl Validator {
     /// Decides about one decoded command, before any host call.
     pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
         self.image_in_use = None;
-        if invalidates_vertex_arrays(cmd) {
-            self.arrays.checked = false;
-        }
+        self.arrays.note(cmd);
         match self.check_known(host, cmd) {
             Some(verdict) => verdict,
             // An array sized by a hand rule, or a handle, that no rule above checks: the
