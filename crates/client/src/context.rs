@@ -66,8 +66,29 @@ pub struct Context {
     constants: crate::shadow::Constants,
     /// The capabilities glEnable/glDisable switched.
     enables: crate::shadow::Enables,
+    /// State values known without asking (viewport, scissor box, current program,
+    /// active texture).
+    learned: crate::shadow::Learned,
     /// The connection broke: every call is GL_CONTEXT_LOST.
     lost: bool,
+    /// Calls that waited for the server, frames ended, and the round trips counted at
+    /// the first and the last frame's end (`GLWIRE_STATS`).
+    round_trips: u64,
+    frames: u64,
+    round_trips_at_frames: (u64, u64),
+}
+
+/// A context's own count of what its frames cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameCounters {
+    /// Calls that waited for the server, in all.
+    pub round_trips: u64,
+    /// eglSwapBuffers calls.
+    pub frames: u64,
+    /// Round trips per frame between the first frame's end and the last one's (the
+    /// setup before the first frame and the teardown after the last left out); `None`
+    /// before a second frame.
+    pub per_frame: Option<f64>,
 }
 
 impl std::fmt::Debug for Context {
@@ -103,7 +124,11 @@ impl Context {
             names: Default::default(),
             constants: Default::default(),
             enables: Default::default(),
+            learned: Default::default(),
             lost: false,
+            round_trips: 0,
+            frames: 0,
+            round_trips_at_frames: (0, 0),
         }
     }
 
@@ -139,6 +164,47 @@ impl Context {
     }
 
     /// The buffer bound at `target` (0 for none).
+    /// The context was made current with a surface (see `Learned::surface_bound`).
+    pub fn surface_bound(&mut self) {
+        self.learned.surface_bound();
+    }
+
+    /// glGetIntegerv of state this context knows exactly, answered into `self.reply`
+    /// as the server would (only for the output size the pname has): true when it
+    /// did.
+    fn answer_state(&mut self, cmd: &Command<'_>) -> Result<bool, CallError> {
+        let Command::GetIntegerv(q) = cmd else { return Ok(false) };
+        let mut one = [0i32; 1];
+        let values: &[i32] = match q.pname {
+            GL_ARRAY_BUFFER_BINDING
+            | GL_COPY_READ_BUFFER_BINDING
+            | GL_COPY_WRITE_BUFFER_BINDING
+            | GL_PIXEL_PACK_BUFFER_BINDING
+            | GL_PIXEL_UNPACK_BUFFER_BINDING
+            | GL_UNIFORM_BUFFER_BINDING => {
+                let target = binding_target(q.pname);
+                one[0] = self.bound_buffer(target) as i32;
+                &one
+            }
+            pname => match crate::sizing::pixel_store(self, pname) {
+                Some(v) => {
+                    one[0] = v;
+                    &one
+                }
+                None => match self.learned.get(pname) {
+                    Some(v) => v,
+                    None => return Ok(false),
+                },
+            },
+        };
+        if q.data != Some(values.len() as u32) {
+            return Ok(false);
+        }
+        self.reply.clear();
+        wire::commands::GetIntegervReply { data: Some(values) }.encode(&mut self.reply)?;
+        Ok(true)
+    }
+
     pub(crate) fn bound_buffer(&self, target: u32) -> u32 {
         if target == GL_ELEMENT_ARRAY_BUFFER {
             return self.vao_element.get(&self.vao).copied().unwrap_or(0);
@@ -166,6 +232,7 @@ impl Context {
             self.names.note_bound(ns, name);
         }
         self.enables.follow(cmd);
+        self.learned.follow(cmd);
         match cmd {
             Command::BindBuffer(b) if b.target == GL_ELEMENT_ARRAY_BUFFER => {
                 self.vao_element.insert(self.vao, b.buffer);
@@ -255,6 +322,30 @@ const DIRECT_AT: usize = 32 << 10;
 impl Context {
     /// Sends every queued command. Programs reach this through `glFlush`, a
     /// synchronous call, or a full queue.
+    /// Ends a frame of the current draw surface (`width`×`height`): glwire's swap
+    /// command, which publishes a window's frame and counts the frame on the server,
+    /// then everything queued is sent.
+    pub fn end_frame(&mut self, width: i32, height: i32) -> Result<(), CallError> {
+        use wire::commands::WireSwapBuffers;
+        self.frames += 1;
+        if self.frames == 1 {
+            self.round_trips_at_frames.0 = self.round_trips;
+        }
+        self.round_trips_at_frames.1 = self.round_trips;
+        self.submit(&Command::WireSwapBuffers(WireSwapBuffers { x: 0, y: 0, width, height }))?;
+        self.flush()
+    }
+
+    /// What this context's frames cost, since it was made.
+    pub fn counters(&self) -> FrameCounters {
+        let (first, last) = self.round_trips_at_frames;
+        FrameCounters {
+            round_trips: self.round_trips,
+            frames: self.frames,
+            per_frame: (self.frames > 1).then(|| (last - first) as f64 / (self.frames - 1) as f64),
+        }
+    }
+
     pub fn flush(&mut self) -> Result<(), CallError> {
         if self.stream.is_empty() {
             return Ok(());
@@ -381,6 +472,9 @@ impl Forward for Context {
             self.reply.extend_raw(kept);
             return Ok(&self.reply);
         }
+        if self.answer_state(cmd)? {
+            return Ok(&self.reply);
+        }
         self.shadow(cmd);
         if !self.mappings.is_empty() {
             self.write_back_persistent()?;
@@ -388,11 +482,18 @@ impl Forward for Context {
         cmd.encode(&mut self.stream)?;
         let link = self.link.as_mut().ok_or(CallError::NotConnected);
         self.reply.clear();
+        self.round_trips += 1;
         let result = link.and_then(|l| l.round_trip(self.stream.as_bytes(), &mut self.reply));
         self.stream.clear();
         result?;
         if let Some(key) = constant {
             self.constants.keep(key, self.reply.as_bytes());
+        }
+        if let Command::GetIntegerv(q) = cmd {
+            if let Ok((wire::commands::Reply::GetIntegerv(r), [])) = wire::commands::decode_reply(self.reply.as_bytes())
+            {
+                self.learned.learn(q.pname, r.data.unwrap_or_default());
+            }
         }
         if !self.mappings.is_empty() && crate::mapping::is_sync_point(cmd) {
             let mut aux = std::mem::take(&mut self.aux_reply);
@@ -429,6 +530,7 @@ impl Context {
         cmd.encode(&mut self.stream)?;
         let link = self.link.as_mut().ok_or(CallError::NotConnected);
         aux.clear();
+        self.round_trips += 1;
         let result = link.and_then(|l| l.round_trip(self.stream.as_bytes(), aux));
         self.stream.clear();
         result
@@ -462,6 +564,25 @@ pub fn make_current(ctx: Option<Context>) -> Option<Context> {
         .try_with(|c| c.try_borrow_mut().map(|mut slot| std::mem::replace(&mut *slot, ctx)).unwrap_or(None))
         .ok()
         .flatten()
+}
+
+const GL_ARRAY_BUFFER_BINDING: u32 = 0x8894;
+const GL_COPY_READ_BUFFER_BINDING: u32 = 0x8F36;
+const GL_COPY_WRITE_BUFFER_BINDING: u32 = 0x8F37;
+const GL_PIXEL_PACK_BUFFER_BINDING: u32 = 0x88ED;
+const GL_PIXEL_UNPACK_BUFFER_BINDING: u32 = 0x88EF;
+const GL_UNIFORM_BUFFER_BINDING: u32 = 0x8A28;
+
+/// The buffer target whose binding a `*_BUFFER_BINDING` pname asks for.
+fn binding_target(pname: u32) -> u32 {
+    match pname {
+        GL_ARRAY_BUFFER_BINDING => GL_ARRAY_BUFFER,
+        GL_COPY_READ_BUFFER_BINDING => 0x8F36,    // GL_COPY_READ_BUFFER
+        GL_COPY_WRITE_BUFFER_BINDING => 0x8F37,   // GL_COPY_WRITE_BUFFER
+        GL_PIXEL_PACK_BUFFER_BINDING => 0x88EB,   // GL_PIXEL_PACK_BUFFER
+        GL_PIXEL_UNPACK_BUFFER_BINDING => 0x88EC, // GL_PIXEL_UNPACK_BUFFER
+        _ => 0x8A11,                              // GL_UNIFORM_BUFFER
+    }
 }
 
 #[cfg(test)]
@@ -498,6 +619,51 @@ mod tests {
         let (cmd, rest) = decode_command(zerocopy::IntoBytes::as_bytes(words.as_slice())).unwrap();
         assert_eq!(cmd, Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 5 }));
         assert!(rest.is_empty());
+    }
+
+    /// glGetIntegerv(`pname`) with room for `n` values: answered here (`Some`) or sent
+    /// (the recorder's round trips fail: `None`).
+    fn local_integers(ctx: &mut Context, pname: u32, n: u32) -> Option<Vec<i32>> {
+        use wire::commands::{decode_reply, GetIntegerv, Reply};
+        let reply = ctx.call(&Command::GetIntegerv(GetIntegerv { pname, data: Some(n) })).ok()?;
+        match decode_reply(reply.as_bytes()) {
+            Ok((Reply::GetIntegerv(r), [])) => Some(r.data.unwrap_or_default().to_vec()),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    #[test]
+    fn state_set_exactly_is_answered_without_the_server() {
+        use wire::commands::{ActiveTexture, Scissor, UseProgram, Viewport};
+        let mut ctx = Context::new(Some(Box::new(Recorder::default())));
+        let send = |ctx: &mut Context, cmd| ctx.submit(&cmd).unwrap();
+        // Nothing known yet: asked.
+        assert_eq!(local_integers(&mut ctx, 0x0C10, 4), None, "GL_SCISSOR_BOX");
+        send(&mut ctx, Command::Scissor(Scissor { x: 1, y: 2, width: 30, height: 40 }));
+        assert_eq!(local_integers(&mut ctx, 0x0C10, 4), Some(vec![1, 2, 30, 40]));
+        assert_eq!(local_integers(&mut ctx, 0x0C10, 2), None, "another output size is asked");
+        send(&mut ctx, Command::Scissor(Scissor { x: 5, y: 5, width: -1, height: 4 }));
+        assert_eq!(local_integers(&mut ctx, 0x0C10, 4), Some(vec![1, 2, 30, 40]), "a refused scissor");
+        ctx.surface_bound();
+        assert_eq!(local_integers(&mut ctx, 0x0C10, 4), None, "a new surface sets it");
+        // The host clamps viewports: never computed here.
+        send(&mut ctx, Command::Viewport(Viewport { x: 0, y: 0, width: 64, height: 64 }));
+        assert_eq!(local_integers(&mut ctx, 0x0BA2, 4), None, "GL_VIEWPORT");
+        // A program may fail to be used; 0 cannot.
+        send(&mut ctx, Command::UseProgram(UseProgram { program: 7 }));
+        assert_eq!(local_integers(&mut ctx, 0x8B8D, 1), None, "GL_CURRENT_PROGRAM");
+        send(&mut ctx, Command::UseProgram(UseProgram { program: 0 }));
+        assert_eq!(local_integers(&mut ctx, 0x8B8D, 1), Some(vec![0]));
+        send(&mut ctx, Command::ActiveTexture(ActiveTexture { texture: 0x84C3 }));
+        assert_eq!(local_integers(&mut ctx, 0x84E0, 1), Some(vec![0x84C3]), "GL_ACTIVE_TEXTURE");
+        send(&mut ctx, Command::ActiveTexture(ActiveTexture { texture: 0x84C0 + 40 }));
+        assert_eq!(local_integers(&mut ctx, 0x84E0, 1), None, "a unit that may not exist");
+        // Buffer bindings and pixel store from the context's own shadows.
+        send(&mut ctx, Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: 9 }));
+        assert_eq!(local_integers(&mut ctx, 0x8894, 1), Some(vec![9]), "GL_ARRAY_BUFFER_BINDING");
+        send(&mut ctx, Command::PixelStorei(PixelStorei { pname: 0x0D05, param: 2 }));
+        send(&mut ctx, Command::PixelStorei(PixelStorei { pname: 0x0D05, param: 3 }));
+        assert_eq!(local_integers(&mut ctx, 0x0D05, 1), Some(vec![2]), "GL_PACK_ALIGNMENT, 3 refused");
     }
 
     #[test]

@@ -412,7 +412,13 @@ pub fn terminate(dpy: u64) -> Result<(), EglError> {
         return Err(EGL_BAD_DISPLAY);
     }
     let in_use = st.contexts.values().any(|c| c.display == dpy && c.idle.is_none());
-    st.contexts.retain(|_, c| c.display != dpy || c.idle.is_none());
+    st.contexts.retain(|_, c| {
+        let ends = c.display == dpy && c.idle.is_some();
+        if let (true, Some(context)) = (ends, &c.idle) {
+            report_context(c.server_id, context);
+        }
+        !ends
+    });
     st.surfaces.retain(|_, s| s.display != dpy);
     st.syncs.retain(|_, s| s.display != dpy);
     st.images.retain(|_, d| *d != dpy);
@@ -429,7 +435,7 @@ pub fn terminate(dpy: u64) -> Result<(), EglError> {
 }
 
 /// With `GLWIRE_STATS` set, prints the session's figures as the server counted them
-/// (what `glwire demo` shows): commands, bytes each way, replies waited for.
+/// (what `glwire demo` shows): frames, commands, bytes each way, replies waited for.
 fn report_stats(connection: &Connection) {
     if std::env::var_os(STATS_ENV).is_none() {
         return;
@@ -437,10 +443,25 @@ fn report_stats(connection: &Connection) {
     let Ok(payload) = connection.call(wire::control::ControlKind::QueryStats, &[]) else { return };
     if let Ok(s) = wire::control::StatsReply::parse(&payload) {
         eprintln!(
-            "glwire: {} commands, {} bytes to the server, {} bytes back, {} round trips",
-            s.commands, s.bytes_in, s.bytes_out, s.round_trips
+            "glwire: {} frames, {} commands, {} bytes to the server, {} bytes back, {} round trips",
+            s.frames, s.commands, s.bytes_in, s.bytes_out, s.round_trips
         );
     }
+}
+
+/// With `GLWIRE_STATS` set, prints a context's own counters as it ends: the frames it
+/// ended and the calls that waited for the server, in all and per frame between its
+/// first frame's end and its last one's (`FrameCounters`).
+fn report_context(server_id: u64, context: &Context) {
+    if std::env::var_os(STATS_ENV).is_none() {
+        return;
+    }
+    let c = context.counters();
+    let per_frame = c.per_frame.map_or("-".into(), |x| format!("{x:.2}"));
+    eprintln!(
+        "glwire: context {server_id}: {} frames, {} round trips ({per_frame} per frame after the first)",
+        c.frames, c.round_trips
+    );
 }
 
 /// The variable that asks for [`report_stats`] at `eglTerminate`.
@@ -572,6 +593,7 @@ pub fn destroy_context(dpy: u64, ctx: u64) -> Result<(), EglError> {
 fn release_server_context(connection: Option<Connection>, slot: ContextSlot) {
     use crate::Forward;
     if let Some(mut context) = slot.idle {
+        report_context(slot.server_id, &context);
         let _ = context.call(&wire::commands::Command::Finish(wire::commands::Finish {}));
     }
     if let Some(connection) = connection {
@@ -805,6 +827,10 @@ pub fn make_current(dpy: u64, draw: u64, read: u64, ctx: u64) -> Result<(), EglE
         let server_surface = st.surfaces.get(&draw).map_or(0, |s| s.server_id);
         let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());
         drop(st);
+        let mut context = context;
+        if server_surface != 0 {
+            context.surface_bound();
+        }
         set_current(Some(context));
         set_current_handle(ctx);
         set_current_draw(draw);
@@ -838,15 +864,23 @@ fn lost_or(e: &CallError, other: EglError) -> EglError {
     }
 }
 
-/// `eglSwapBuffers`: on a pbuffer the frame is complete, so what was queued is sent;
-/// on a window surface the frame is also published and shown in the window.
+/// `eglSwapBuffers`: on a pbuffer the frame is complete, so it is counted and what was
+/// queued is sent; on a window surface the frame is also published and shown in the
+/// window. The surface must be the draw surface of this thread's context (EGL 1.5
+/// §3.10.1), as Mesa checks too.
 pub fn swap_buffers(dpy: u64, surface: u64) -> Result<(), EglError> {
     let mut st = state();
     st.initialized(dpy)?;
     let slot = st.surfaces.get_mut(&surface).filter(|s| s.display == dpy).ok_or(EGL_BAD_SURFACE)?;
     let Some(mut window) = slot.window.take() else {
+        let (width, height) = (slot.width, slot.height);
         drop(st);
-        crate::with_current(|c| c.flush()).transpose().map_err(|e| lost_or(&e, EGL_BAD_ACCESS))?;
+        if current_draw() != surface {
+            return Err(EGL_BAD_SURFACE);
+        }
+        crate::with_current(|c| c.end_frame(width.max(1), height.max(1)))
+            .transpose()
+            .map_err(|e| lost_or(&e, EGL_BAD_ACCESS))?;
         return Ok(());
     };
     let connection = st.displays.get(&dpy).and_then(|d| d.connection.clone());

@@ -22,7 +22,7 @@ mod window;
 
 pub use client_arrays::{set_client_memory, ClientMemory};
 pub use connect::{Connection, Path, RING_DATA};
-pub use context::{make_current, with_current, BufferSlot, Context};
+pub use context::{make_current, with_current, BufferSlot, Context, FrameCounters};
 pub use error::CallError;
 pub use link::{with_display_link, Forward, Link, ReplyBuf};
 pub use ring_link::RingLink;

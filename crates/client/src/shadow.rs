@@ -9,8 +9,13 @@
 //! glGetError.
 //!
 //! It also follows the capabilities glEnable/glDisable switch ([`Enables`]), so
-//! glIsEnabled and glGet* of them are answered without the server. Other state that
-//! commands change (bindings, viewport, current program) still goes to the server.
+//! glIsEnabled and glGet* of them are answered without the server, and keeps the
+//! state values it learnt ([`Learned`]): the viewport, the scissor box, the current
+//! program and the active texture unit, each answered from the last reply or the last
+//! command that set it exactly, and asked again after a command whose effect the
+//! client cannot know (a glUseProgram of a program that may not have linked, a
+//! viewport the host clamps). Buffer bindings and the pixel-store state come from the
+//! context's own shadows (`Context::known_integers`).
 
 use std::collections::HashMap;
 
@@ -282,5 +287,74 @@ mod tests {
         GetStringReply { ret: None }.encode(&mut null).unwrap();
         kept.keep(vendor.clone(), null.as_bytes());
         assert!(kept.get(&vendor).is_none());
+    }
+}
+
+/// `GL_VIEWPORT`, `GL_SCISSOR_BOX`, `GL_CURRENT_PROGRAM`, `GL_ACTIVE_TEXTURE`.
+const GL_VIEWPORT: u32 = 0x0BA2;
+const GL_SCISSOR_BOX: u32 = 0x0C10;
+const GL_CURRENT_PROGRAM: u32 = 0x8B8D;
+const GL_ACTIVE_TEXTURE: u32 = 0x84E0;
+const GL_TEXTURE0: u32 = 0x84C0;
+/// Texture units every GLES 3 implementation has (GL_MAX_COMBINED_TEXTURE_IMAGE_UNITS
+/// is at least 32): glActiveTexture of one of them cannot fail.
+const SURE_UNITS: u32 = 32;
+
+/// State values known exactly, from the server's last answer or a command whose
+/// effect cannot differ from what the client computes.
+#[derive(Debug, Default)]
+pub struct Learned {
+    viewport: Option<[i32; 4]>,
+    scissor: Option<[i32; 4]>,
+    program: Option<i32>,
+    active_texture: Option<i32>,
+}
+
+impl Learned {
+    /// The known value of `pname`.
+    pub fn get(&self, pname: u32) -> Option<&[i32]> {
+        match pname {
+            GL_VIEWPORT => self.viewport.as_ref().map(|v| &v[..]),
+            GL_SCISSOR_BOX => self.scissor.as_ref().map(|v| &v[..]),
+            GL_CURRENT_PROGRAM => self.program.as_ref().map(std::slice::from_ref),
+            GL_ACTIVE_TEXTURE => self.active_texture.as_ref().map(std::slice::from_ref),
+            _ => None,
+        }
+    }
+
+    /// Keeps the server's answer to glGetIntegerv(`pname`).
+    pub fn learn(&mut self, pname: u32, values: &[i32]) {
+        match (pname, values) {
+            (GL_VIEWPORT, &[a, b, c, d]) => self.viewport = Some([a, b, c, d]),
+            (GL_SCISSOR_BOX, &[a, b, c, d]) => self.scissor = Some([a, b, c, d]),
+            (GL_CURRENT_PROGRAM, &[p]) => self.program = Some(p),
+            (GL_ACTIVE_TEXTURE, &[t]) => self.active_texture = Some(t),
+            _ => {}
+        }
+    }
+
+    /// Follows a command about to be sent.
+    pub fn follow(&mut self, cmd: &Command<'_>) {
+        match *cmd {
+            // The host clamps the size to GL_MAX_VIEWPORT_DIMS: asked again.
+            Command::Viewport(_) => self.viewport = None,
+            // A negative size is GL_INVALID_VALUE and changes nothing.
+            Command::Scissor(s) if s.width >= 0 && s.height >= 0 => {
+                self.scissor = Some([s.x, s.y, s.width, s.height]);
+            }
+            Command::UseProgram(u) => self.program = (u.program == 0).then_some(0),
+            Command::ActiveTexture(a) => {
+                let sure = a.texture.checked_sub(GL_TEXTURE0).is_some_and(|u| u < SURE_UNITS);
+                self.active_texture = sure.then_some(a.texture as i32);
+            }
+            _ => {}
+        }
+    }
+
+    /// The context was made current with a surface: a context's first one sets its
+    /// viewport and scissor box to the surface's size.
+    pub fn surface_bound(&mut self) {
+        self.viewport = None;
+        self.scissor = None;
     }
 }

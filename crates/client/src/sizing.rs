@@ -29,6 +29,25 @@ const MAX_UNIFORM_VALUES: usize = 16;
 
 /// Updates the pixel-store shadow the way GL would: invalid values raise an error in
 /// GL and leave the state alone, so they leave the shadow alone too.
+/// The pixel-store value of `pname` as the context's shadow has it (every glPixelStorei
+/// the host accepts is followed, the ones it refuses are not), or `None` for another
+/// pname.
+pub(crate) fn pixel_store(ctx: &Context, pname: u32) -> Option<i32> {
+    Some(match pname {
+        GL_UNPACK_ALIGNMENT => ctx.unpack.alignment,
+        GL_UNPACK_ROW_LENGTH => ctx.unpack.row_length,
+        GL_UNPACK_SKIP_ROWS => ctx.unpack.skip_rows,
+        GL_UNPACK_SKIP_PIXELS => ctx.unpack.skip_pixels,
+        GL_UNPACK_IMAGE_HEIGHT => ctx.unpack.image_height,
+        GL_UNPACK_SKIP_IMAGES => ctx.unpack.skip_images,
+        GL_PACK_ALIGNMENT => ctx.pack.alignment,
+        GL_PACK_ROW_LENGTH => ctx.pack.row_length,
+        GL_PACK_SKIP_ROWS => ctx.pack.skip_rows,
+        GL_PACK_SKIP_PIXELS => ctx.pack.skip_pixels,
+        _ => return None,
+    })
+}
+
 pub(crate) fn apply_pixel_store(ctx: &mut Context, pname: u32, param: i32) {
     if param < 0 {
         return;

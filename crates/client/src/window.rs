@@ -14,12 +14,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use framechan::FrameConsumer;
-use wire::commands::{Command, WireSwapBuffers};
 use wire::control::{ControlKind, CreateSurfaceRequest, HandlePayload};
 
 use crate::connect::Connection;
 use crate::sys::x11::X11Presenter;
-use crate::{Context, Forward};
+use crate::Context;
 
 /// How long a swap waits for its frame before the surface is reported stalled: far
 /// longer than any frame takes on a software rasterizer, short enough that a stuck
@@ -129,8 +128,7 @@ impl WindowSurface {
             let p = guard.as_mut().ok_or(WindowError::BadWindow)?;
             p.size(self.window).unwrap_or((self.width, self.height))
         };
-        let swap = Command::WireSwapBuffers(WireSwapBuffers { x: 0, y: 0, width: width as i32, height: height as i32 });
-        cx.submit(&swap).and_then(|()| cx.flush()).map_err(|_| WindowError::Lost)?;
+        cx.end_frame(width as i32, height as i32).map_err(|_| WindowError::Lost)?;
         self.present()?;
         if (width, height) != (self.width, self.height) {
             // The server resized the surface after publishing this frame: its frames

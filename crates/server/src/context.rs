@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 
 use transport::liveness::{Liveness, LIVENESS_TICK};
 use transport::ring::{Consumer, Producer, Received, Waker};
-use wire::commands::decode_command;
+use wire::commands::{decode_command, Command};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
@@ -371,6 +371,9 @@ impl Worker {
                 Ok((cmd, next)) => (cmd, *next),
                 Err(e) => return Err(e.clone().into()),
             };
+            if let Command::WireSwapBuffers(_) = cmd {
+                SessionStats::add(&self.stats.frames, 1);
+            }
             self.exec.execute(cmd, replies)?;
             rest = next;
             n += 1;

@@ -22,6 +22,8 @@ pub struct SessionStats {
     pub shm_bytes: AtomicU64,
     /// Estimated bytes of buffers, textures and renderbuffers (the GL memory quota).
     pub gl_bytes: AtomicU64,
+    /// Frames ended (glwire's swap command, sent at every eglSwapBuffers).
+    pub frames: AtomicU64,
 }
 
 impl SessionStats {
@@ -45,6 +47,7 @@ impl SessionStats {
             objects: get(&self.objects),
             shm_bytes: get(&self.shm_bytes),
             gl_bytes: get(&self.gl_bytes),
+            frames: get(&self.frames),
         }
     }
 }
@@ -89,6 +92,7 @@ impl Registry {
             t.objects += s.objects;
             t.shm_bytes += s.shm_bytes;
             t.gl_bytes += s.gl_bytes;
+            t.frames += s.frames;
         }
         ServerStatsReply { sessions: sessions.len() as u64, totals: t }
     }

@@ -634,8 +634,11 @@ pub struct StatsReply {
     pub shm_bytes: u64,
     /// Estimated bytes of the session's buffers, textures and renderbuffers.
     pub gl_bytes: u64,
+    /// Frames its contexts ended (eglSwapBuffers on any surface): with
+    /// `round_trips`, what a frame costs in waits.
+    pub frames: u64,
 }
-const _: () = assert!(size_of::<StatsReply>() == 72);
+const _: () = assert!(size_of::<StatsReply>() == 80);
 
 impl StatsReply {
     pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
@@ -650,7 +653,7 @@ pub struct ServerStatsReply {
     pub sessions: u64,
     pub totals: StatsReply,
 }
-const _: () = assert!(size_of::<ServerStatsReply>() == 80);
+const _: () = assert!(size_of::<ServerStatsReply>() == 88);
 
 impl ServerStatsReply {
     pub fn parse(payload: &[u8]) -> Result<Self, ControlError> {
@@ -990,6 +993,7 @@ mod tests {
             objects: 7,
             shm_bytes: 8,
             gl_bytes: 9,
+            frames: 10,
         };
         assert_eq!(StatsReply::parse(s.as_bytes()), Ok(s));
         assert!(StatsReply::parse(&[]).is_err());

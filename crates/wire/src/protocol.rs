@@ -24,8 +24,9 @@ pub const MAGIC: [u8; 8] = *b"GLWIRE\0\x01";
 
 /// The protocol this build speaks. Bumped on any incompatible change to the wire
 /// crate's layouts or opcode meanings. 2: glGen* carry the client's names (no reply);
-/// window surfaces and their frame rings.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// window surfaces and their frame rings. 3: the stats count frames, and every
+/// eglSwapBuffers sends glwire's swap command.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Upper bound on the TCP auth token carried after a [`Hello`]. Local (Unix socket)
 /// connections are authenticated by peer credentials and send an empty token.

@@ -166,7 +166,13 @@ pub fn render(out: &Path, frames: u32, size: u32) -> Result<(), String> {
     let context = egl
         .create_context(display, config, None, &[egl::CONTEXT_CLIENT_VERSION, 3, egl::NONE])
         .map_err(|e| format!("eglCreateContext: {e}"))?;
-    egl.make_current(display, None, None, Some(context)).map_err(|e| format!("eglMakeCurrent: {e}"))?;
+    // A pbuffer to end each frame on with eglSwapBuffers, as a program's frame loop does
+    // (the frame itself goes to the framebuffer object below).
+    let surface = egl
+        .create_pbuffer_surface(display, config, &[egl::WIDTH, size, egl::HEIGHT, size, egl::NONE])
+        .map_err(|e| format!("eglCreatePbufferSurface: {e}"))?;
+    egl.make_current(display, Some(surface), Some(surface), Some(context))
+        .map_err(|e| format!("eglMakeCurrent: {e}"))?;
     let vendor = egl.query_string(Some(display), egl::VENDOR).map(|s| s.to_string_lossy().into_owned());
     let gl = Gl::load()?;
     let mut pixels = vec![0u8; (size * size * 4) as usize];
@@ -211,6 +217,7 @@ pub fn render(out: &Path, frames: u32, size: u32) -> Result<(), String> {
             (gl.clear)(0x4000); // GL_COLOR_BUFFER_BIT
             (gl.uniform_1f)(angle, frame as f32 * 0.05);
             (gl.draw_arrays)(0x0004, 0, 3); // GL_TRIANGLES
+            egl.swap_buffers(display, surface).map_err(|e| format!("eglSwapBuffers: {:#x}: {e}", e.native()))?;
         }
         (gl.read_pixels)(0, 0, size, size, 0x1908, 0x1401, pixels.as_mut_ptr().cast()); // RGBA, UNSIGNED_BYTE
         let error = (gl.get_error)();
@@ -230,6 +237,7 @@ pub fn render(out: &Path, frames: u32, size: u32) -> Result<(), String> {
     write_png(out, size as u32, &pixels)?;
     println!("  wrote {}", out.display());
     egl.make_current(display, None, None, None).map_err(|e| format!("eglMakeCurrent: {e}"))?;
+    let _ = egl.destroy_surface(display, surface);
     let _ = egl.destroy_context(display, context);
     let _ = egl.terminate(display);
     Ok(())

@@ -28,6 +28,7 @@ impl Side {
 /// ICD at `eglTerminate`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SessionStats {
+    pub frames: u64,
     pub commands: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -35,7 +36,8 @@ pub struct SessionStats {
 }
 
 impl SessionStats {
-    /// The line `glwire: C commands, I bytes to the server, O bytes back, R round trips`.
+    /// The line `glwire: F frames, C commands, I bytes to the server, O bytes back, R
+    /// round trips`.
     pub fn parse(stderr: &str) -> Option<SessionStats> {
         let line = stderr.lines().rev().find(|l| l.starts_with("glwire: ") && l.ends_with(" round trips"))?;
         let numbers: Vec<u64> = line
@@ -44,8 +46,8 @@ impl SessionStats {
             .map(|s| s.parse().ok())
             .collect::<Option<_>>()?;
         match numbers[..] {
-            [commands, bytes_in, bytes_out, round_trips] => {
-                Some(SessionStats { commands, bytes_in, bytes_out, round_trips })
+            [frames, commands, bytes_in, bytes_out, round_trips] => {
+                Some(SessionStats { frames, commands, bytes_in, bytes_out, round_trips })
             }
             _ => None,
         }

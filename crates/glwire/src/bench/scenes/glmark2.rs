@@ -26,13 +26,12 @@ pub struct Glmark2 {
 }
 
 impl Glmark2 {
-    /// Round trips per frame through glwire, estimated: the session's round trips (as
-    /// polled, see [`poll_server_stats`]) over the frames its scenes' FPS and duration
-    /// imply (setup included).
+    /// Round trips per frame through glwire: the session's round trips over its
+    /// frames, as the server counted them (polled, see [`poll_server_stats`]; scene
+    /// setup included).
     pub fn round_trips_per_frame(&self) -> Option<f64> {
-        let g = self.glwire.as_ref().ok()?;
-        let frames: f64 = g.scenes.iter().map(|(_, fps)| fps * f64::from(self.seconds)).sum();
-        Some(g.stats?.round_trips as f64 / frames.max(1.0))
+        let s = self.glwire.as_ref().ok()?.stats?;
+        Some(s.round_trips as f64 / (s.frames as f64).max(1.0))
     }
 }
 
@@ -107,6 +106,7 @@ fn poll_server_stats(
             let t = wire::control::ServerStatsReply::parse(&reply).ok()?.totals;
             if best.is_none_or(|b| t.round_trips >= b.round_trips) {
                 best = Some(SessionStats {
+                    frames: t.frames,
                     commands: t.commands,
                     bytes_in: t.bytes_in,
                     bytes_out: t.bytes_out,

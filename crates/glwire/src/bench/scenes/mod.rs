@@ -440,7 +440,7 @@ fn print_table(
             };
             let rt = g.round_trips_per_frame().map_or("-".into(), |x| format!("{x:.2}"));
             println!(
-                "glmark2-es2 ({} s per scene, {}): score native {} glwire {} ratio {ratio}; about {rt} round trips per frame",
+                "glmark2-es2 ({} s per scene, {}): score native {} glwire {} ratio {ratio}; {rt} round trips per frame (setup included)",
                 g.seconds,
                 g.display,
                 score(&g.native),
@@ -515,8 +515,8 @@ fn jopt(x: Option<f64>) -> String {
 
 fn stats_json(s: &SessionStats) -> String {
     format!(
-        "{{\"commands\": {}, \"bytes_to_server\": {}, \"bytes_back\": {}, \"round_trips\": {}}}",
-        s.commands, s.bytes_in, s.bytes_out, s.round_trips
+        "{{\"frames\": {}, \"commands\": {}, \"bytes_to_server\": {}, \"bytes_back\": {}, \"round_trips\": {}}}",
+        s.frames, s.commands, s.bytes_in, s.bytes_out, s.round_trips
     )
 }
 
@@ -609,7 +609,7 @@ fn json(
             let _ = writeln!(
                 s,
                 "  \"glmark2\": {{\"seconds_per_scene\": {}, \"native\": {}, \"glwire\": {}, \"ratio\": {ratio}, \
-                 \"round_trips_per_frame_estimate\": {}}},",
+                 \"round_trips_per_frame\": {}}},",
                 g.seconds,
                 side(&g.native),
                 side(&g.glwire),
