@@ -1,11 +1,12 @@
 //! The `glwire` command line: `serve` runs the render server, `run` runs a program
-//! through it, `demo` renders a built-in scene through it, `bench` measures, `info` says
-//! what this build speaks. `doctor`, `capture`, `replay` and `top` arrive with the
-//! issues that build them.
+//! through it, `capture` records what a program's windows show, `demo` renders a
+//! built-in scene through it, `bench` measures, `doctor` checks the machine, `info` says
+//! what this build speaks. `replay` and `top` arrive with the issues that build them.
 
 mod bench;
 mod capture;
 mod demo;
+mod doctor;
 mod private_server;
 mod run;
 mod serve;
@@ -41,6 +42,9 @@ enum Command {
     /// The program `glwire bench scenes` runs.
     #[command(hide = true)]
     BenchClient(bench::scenes::ClientArgs),
+    /// Check that glwire can run here (libglvnd, the ICD, the host driver, the server,
+    /// virtualization, limits) and say how to fix what is missing.
+    Doctor(doctor::DoctorArgs),
     /// Print the protocol version and the commands this build forwards.
     Info,
 }
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
             }
         },
         Command::BenchClient(args) => bench::scenes::client(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Info => {
             let egl = Opcode::ALL.iter().filter(|op| op.info().api == Api::Egl).count();
             let core = |op: &&Opcode| op.info().api == Api::Gles && op.info().extension.is_none() && !op.info().private;

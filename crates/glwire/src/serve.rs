@@ -1,6 +1,12 @@
 //! `glwire serve`: the command-line face of the device host. It owns the flags, the
 //! log setup (`RUST_LOG`, on stderr) and the exit status; serving itself is
 //! `server::serve`.
+//!
+//! Started by systemd socket activation (`packaging/glwire.socket`), it serves on the
+//! listening socket systemd passes (`LISTEN_PID`/`LISTEN_FDS`, descriptor 3) instead of
+//! binding its own; that socket must be bound to `--socket`'s path, which is why the
+//! unit passes `--socket %t/glwire/gpu0` beside `ListenStream=%t/glwire/gpu0`. Taking
+//! the socket over is `server`'s (`endpoint`), since only it may own the listener.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -12,7 +18,8 @@ use server::{ServeConfig, SessionLimits};
 /// Start the render server: the device endpoint that glwire clients connect to.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// The Unix socket to listen on; its directory is created with mode 0700.
+    /// The Unix socket to listen on; its directory is created with mode 0700. Under
+    /// systemd socket activation, the socket systemd passes must be bound to this path.
     /// [default: $XDG_RUNTIME_DIR/glwire/gpu0, or /tmp/glwire-$UID/gpu0]
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
