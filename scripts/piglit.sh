@@ -12,6 +12,7 @@ if ! command -v piglit >/dev/null 2>&1; then
     ${SUDO:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -qq piglit binutils
 fi
 cargo build --release -p glwire -p icd
+glwire="${CARGO_TARGET_DIR:-target}/release/glwire"
 mkdir -p "$out"
 python3 scripts/piglit_gles.py list > "$out/tests.txt"
 echo "piglit.sh: $(wc -l < "$out/tests.txt") GLES tests"
@@ -25,7 +26,7 @@ echo "piglit.sh: through glwire"
 # every test of the run is a client of it.
 # The socket's directory must be private (mode 0700): serve refuses any other.
 rm -rf "$out/server" && mkdir -m 700 "$out/server"
-./target/release/glwire serve --socket "$out/server/gpu0" > "$out/server.log" 2>&1 &
+"$glwire" serve --socket "$out/server/gpu0" > "$out/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do [ -S "$out/server/gpu0" ] && break; sleep 0.1; done
 if [ ! -S "$out/server/gpu0" ]; then
@@ -33,7 +34,7 @@ if [ ! -S "$out/server/gpu0" ]; then
     cat "$out/server.log" >&2
     exit 1
 fi
-./target/release/glwire run --socket "$out/server/gpu0" -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
+"$glwire" run --socket "$out/server/gpu0" -- bash -c "$(declare -f run); out='$out'; run '$out/glwire'"
 if kill -0 "$server" 2>/dev/null; then
     echo "render server: still running after the whole run (pid $server, log $out/server.log)"
     kill -TERM "$server"
