@@ -1,15 +1,18 @@
 //! The `glwire` command line: `serve` runs the render server, `run` runs a program
 //! through it, `capture` records what a program's windows show, `demo` renders a
-//! built-in scene through it, `bench` measures, `doctor` checks the machine, `info` says
-//! what this build speaks. `replay` and `top` arrive with the issues that build them.
+//! built-in scene through it, `bench` measures, `doctor` checks the machine, `top`
+//! shows what a running server's sessions are doing, `replay` plays a trace `run
+//! --record` wrote, `info` says what this build speaks.
 
 mod bench;
 mod capture;
 mod demo;
 mod doctor;
 mod private_server;
+mod replay;
 mod run;
 mod serve;
+mod top;
 
 use std::process::ExitCode;
 
@@ -45,6 +48,11 @@ enum Command {
     /// Check that glwire can run here (libglvnd, the ICD, the host driver, the server,
     /// virtualization, limits) and say how to fix what is missing.
     Doctor(doctor::DoctorArgs),
+    /// Show what a running server's sessions are doing: calls/s, bytes/s, fps, round
+    /// trips per frame, memory; live, or one snapshot (--once, --json).
+    Top(top::TopArgs),
+    /// Play a trace `glwire run --record` wrote against a server; fps, and frames as PNG.
+    Replay(replay::ReplayArgs),
     /// Print the protocol version and the commands this build forwards.
     Info,
 }
@@ -66,6 +74,8 @@ fn main() -> ExitCode {
         },
         Command::BenchClient(args) => bench::scenes::client(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Top(args) => top::run(args),
         Command::Info => {
             let egl = Opcode::ALL.iter().filter(|op| op.info().api == Api::Egl).count();
             let core = |op: &&Opcode| op.info().api == Api::Gles && op.info().extension.is_none() && !op.info().private;

@@ -57,6 +57,15 @@ pub struct ServeArgs {
     /// Answer commands without running GL (measures the channel alone).
     #[arg(long)]
     pub loopback: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (port 0: any free port; the
+    /// address is printed). Unauthenticated: bind it to localhost (127.0.0.1:9464).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics: Option<SocketAddr>,
+    /// Run Mesa's GL thread in the host contexts (`mesa_glthread`): Mesa's work for a
+    /// context moves off the thread that decodes and validates its commands, so the
+    /// two overlap. `GLWIRE_HOST_GLTHREAD=1` turns it on too.
+    #[arg(long, env = "GLWIRE_HOST_GLTHREAD")]
+    pub host_glthread: bool,
 }
 
 impl ServeArgs {
@@ -75,6 +84,7 @@ impl ServeArgs {
             },
             max_sessions: self.max_sessions,
             loopback: self.loopback,
+            metrics: self.metrics,
         }
     }
 }
@@ -82,6 +92,11 @@ impl ServeArgs {
 /// Runs the server until SIGINT/SIGTERM. Exit status 0 after a clean shutdown, 1 with
 /// a one-line error when it cannot start or fails.
 pub fn run(args: ServeArgs) -> ExitCode {
+    if args.host_glthread {
+        // Read by Mesa when a context is made; set while the process has one thread,
+        // before the host driver is loaded.
+        std::env::set_var("mesa_glthread", "true");
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A subscriber may already be installed (tests); then logs go there.

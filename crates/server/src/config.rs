@@ -1,5 +1,5 @@
-//! What `glwire serve` is told: where to listen, the TCP token file, and the per-session
-//! limits, with finite defaults. It owns the defaults and the conversion of limits into
+//! What `glwire serve` is told: where to listen, the TCP token file, where to serve
+//! metrics, and the per-session limits, with finite defaults. It owns the defaults and the conversion of limits into
 //! the handshake's `Limits`; it does not read files or open sockets (`host` does).
 
 use std::net::SocketAddr;
@@ -69,6 +69,9 @@ pub struct ServeConfig {
     /// Answer commands without GL (the loopback executor): for measuring the channel
     /// alone, or a machine without a host driver.
     pub loopback: bool,
+    /// Where to serve Prometheus metrics over HTTP (`metrics`). Unauthenticated: bind
+    /// it to localhost, or a network only the monitoring can reach.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Default for ServeConfig {
@@ -80,6 +83,7 @@ impl Default for ServeConfig {
             limits: SessionLimits::default(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             loopback: false,
+            metrics: None,
         }
     }
 }

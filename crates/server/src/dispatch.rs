@@ -14,8 +14,8 @@ use transport::ring::{self, RingSpec};
 use transport::shm::SharedMemory;
 use wire::control::{
     AttachRingRequest, ControlError, ControlHeader, ControlKind, ControlStatus, CreateContextRequest,
-    CreateImageRequest, CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, QueryConfigsReply,
-    MAX_CONTROL_PAYLOAD,
+    CreateImageRequest, CreateSurfaceRequest, HandlePayload, ListSessionsReply, MakeCurrentRequest, QueryConfigsReply,
+    MAX_CONTROL_PAYLOAD, MAX_LISTED_SESSIONS,
 };
 use wire::protocol::FEATURE_SHM_RINGS;
 use zerocopy::IntoBytes;
@@ -112,6 +112,7 @@ const TABLE: [(ControlKind, Option<Handler>); ControlKind::ALL.len()] = [
     (ControlKind::CreateWindowSurface, Some(create_window_surface)),
     (ControlKind::SurfaceFrames, Some(surface_frames)),
     (ControlKind::QueryServerStats, Some(query_server_stats)),
+    (ControlKind::ListSessions, Some(list_sessions)),
 ];
 
 // The table's order is its indexing: a kind at the wrong place is a compile error, and
@@ -163,6 +164,14 @@ pub(crate) fn dispatch(session: &mut Session, header: &ControlHeader, payload: &
             Outcome { status: failure.status, payload: message, fds: Vec::new() }
         }
     }
+}
+
+/// A refusal by a count the quota module does not keep (contexts, surfaces, images),
+/// counted with the quota's own refusals. Refusals through `SessionQuota` are counted
+/// there; counting them here too would count them twice.
+fn over_quota(s: &Session, message: String) -> ControlFailure {
+    SessionStats::add(&s.stats.quota_refusals, 1);
+    ControlFailure::limit(message)
 }
 
 fn expect_fds(fds: &[OwnedFd], count: usize, what: &str) -> Result<(), ControlFailure> {
@@ -218,11 +227,10 @@ fn create_context(
         ),
     };
     if s.contexts.len() >= s.limits.max_contexts as usize {
-        return Err(ControlFailure::limit(format!(
-            "this session already has {} contexts, the limit is {}",
-            s.contexts.len(),
-            s.limits.max_contexts
-        )));
+        return Err(over_quota(
+            s,
+            format!("this session already has {} contexts, the limit is {}", s.contexts.len(), s.limits.max_contexts),
+        ));
     }
     let id = s.allocate_context_id();
     // One allocation may not ask for more than the whole quota (the quota adds them up).
@@ -354,7 +362,7 @@ fn new_pbuffer(
         )));
     }
     if s.surfaces.len() >= s.limits.max_contexts as usize * 4 {
-        return Err(ControlFailure::limit(format!("this session already has {} surfaces", s.surfaces.len())));
+        return Err(over_quota(s, format!("this session already has {} surfaces", s.surfaces.len())));
     }
     Ok(match (s.loopback, gles::host_backend()) {
         (false, Some(backend)) => Some(Arc::new(
@@ -529,6 +537,33 @@ fn query_server_stats(
     Ok(Reply::bytes(s.registry.totals().as_bytes().to_vec()))
 }
 
+/// Every live session of the server (the asker's own too) with its counters, and the
+/// server's resident memory, for `glwire top`. Any local session may list: the Unix
+/// socket admits only the server's own uid, so what it sees are that user's own
+/// programs. A TCP client is not: the token proves it may render, not that it is this
+/// user, and the list names other clients' programs and pids.
+fn list_sessions(
+    s: &mut Session,
+    _: &ControlHeader,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Result<Reply, ControlFailure> {
+    if s.channel.is_tcp() {
+        return Err(ControlFailure::new(
+            ControlStatus::NotSupported,
+            "ListSessions is answered on the local socket only: it names other clients' programs and pids",
+        ));
+    }
+    expect_fds(&fds, 0, "ListSessions")?;
+    expect_empty(payload, "ListSessions")?;
+    let (total, records) = s.registry.list(MAX_LISTED_SESSIONS as usize);
+    let total = u32::try_from(total).unwrap_or(u32::MAX);
+    let rss = crate::quota::resident_bytes().unwrap_or(0);
+    let reply = ListSessionsReply::encode(total, rss, &records)
+        .map_err(|e| ControlFailure::internal(format!("the session list does not fit a reply: {e}")))?;
+    Ok(Reply::bytes(reply))
+}
+
 /// The host's configs GLES 2/3 can render with, for the client's eglGetConfigs and
 /// eglChooseConfig. A session without host GL (loopback) gets one nominal RGBA8 D24S8
 /// pbuffer config: its contexts render nothing, but EGL programs still initialize.
@@ -603,7 +638,7 @@ fn create_image(
         .get(&r.context)
         .ok_or_else(|| ControlFailure::not_found(format!("no context {} in this session", r.context)))?;
     if crate::images::lock(&s.images).len() >= crate::images::MAX_IMAGES {
-        return Err(ControlFailure::limit(format!("this session holds {} images", crate::images::MAX_IMAGES)));
+        return Err(over_quota(s, format!("this session holds {} images", crate::images::MAX_IMAGES)));
     }
     let attribs = vec![
         (EGL_GL_TEXTURE_LEVEL_KHR, r.level),
@@ -616,7 +651,7 @@ fn create_image(
         .map_err(|e| ControlFailure::invalid(format!("cannot make the image: {e}")))?;
     let id = crate::images::lock(&s.images)
         .insert(image)
-        .ok_or_else(|| ControlFailure::limit(format!("this session holds {} images", crate::images::MAX_IMAGES)))?;
+        .ok_or_else(|| over_quota(s, format!("this session holds {} images", crate::images::MAX_IMAGES)))?;
     Ok(Reply::bytes(HandlePayload { handle: id }.as_bytes().to_vec()))
 }
 
@@ -677,6 +712,8 @@ mod tests {
             ControlKind::Ping,
             ControlKind::CreateImage,
             ControlKind::DestroyImage,
+            ControlKind::QueryServerStats,
+            ControlKind::ListSessions,
         ] {
             assert_eq!(lookup(kind.as_u32()).ok().map(|(k, _)| k), Some(kind));
         }

@@ -47,6 +47,8 @@ pub struct GlesExecutor {
     named: CommandBuf,
     /// The surface bound as default framebuffer (the client's draw surface).
     surface: Option<std::sync::Arc<Surface>>,
+    /// The session's counters: `raise` counts the GL errors it raises.
+    stats: std::sync::Arc<crate::stats::SessionStats>,
 }
 
 impl GlesExecutor {
@@ -67,6 +69,7 @@ impl GlesExecutor {
             names: share.names,
         };
         Ok(Self {
+            stats: quota.stats().clone(),
             names: Names::new(group.names.clone(), quota),
             surface: None,
             named: CommandBuf::new(),
@@ -105,6 +108,7 @@ impl GlesExecutor {
     /// would: kept only when no error is pending, and then only if the host has none
     /// (the host's, raised earlier, is the first and wins).
     fn raise(&mut self, error: u32) {
+        crate::stats::SessionStats::add(&self.stats.gl_errors, 1);
         if self.validator.has_error() {
             return;
         }

@@ -1,9 +1,11 @@
-//! The device host: binds the endpoints (`endpoint` checks the paths), accepts
-//! connections, refuses other users (SO_PEERCRED) and connections over the session
-//! limit, and runs one thread per session. On shutdown it stops every session (each
-//! stops its contexts), joins their threads and removes its socket.
+//! The device host: binds the endpoints (`endpoint` checks the paths) and the metrics
+//! listener, accepts connections, refuses other users (SO_PEERCRED) and connections
+//! over the session limit, and runs one thread per session (and one for metrics). On
+//! shutdown it stops every session (each stops its contexts), joins their threads and
+//! removes its socket.
 //!
-//! It does not speak the handshake or dispatch requests (`session`).
+//! It does not speak the handshake or dispatch requests (`session`), nor HTTP
+//! (`metrics`).
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -33,8 +35,10 @@ pub struct DeviceHost {
     tcp: Option<TcpListener>,
     token: Option<Arc<[u8]>>,
     euid: u32,
-    /// The live sessions, for `QueryServerStats`.
+    /// The live sessions, for `QueryServerStats`, `ListSessions` and the metrics.
     registry: Arc<crate::stats::Registry>,
+    /// `--metrics`: Prometheus text over HTTP.
+    metrics: Option<TcpListener>,
 }
 
 #[derive(Debug)]
@@ -59,6 +63,8 @@ impl DeviceHost {
             }
             (None, _) => None,
         };
+        // Before the socket too: a port in use leaves nothing bound.
+        let metrics = config.metrics.map(crate::metrics::bind).transpose()?;
         let dir = config.socket.parent().filter(|dir| !dir.as_os_str().is_empty()).ok_or_else(|| {
             ServerError::Setup(format!(
                 "the socket path {} has no directory; pass a path like /run/user/UID/glwire/gpu0",
@@ -78,7 +84,7 @@ impl DeviceHost {
             }
             None => None,
         };
-        Ok(Self { config, unix, tcp, token, euid, registry: Arc::default() })
+        Ok(Self { config, unix, tcp, token, euid, registry: Arc::default(), metrics })
     }
 
     pub fn socket_path(&self) -> &Path {
@@ -90,15 +96,28 @@ impl DeviceHost {
         self.tcp.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// The metrics address actually bound (useful with port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` is set, then stops every session, joins their threads
     /// and removes the socket file. Prints the endpoints on stdout first.
-    pub fn run(self, shutdown: Arc<AtomicBool>) -> Result<(), ServerError> {
+    pub fn run(mut self, shutdown: Arc<AtomicBool>) -> Result<(), ServerError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let metrics_addr = self.metrics_addr();
+        let metrics = match self.metrics.take() {
+            Some(listener) => Some(crate::metrics::spawn(listener, self.registry.clone(), stop.clone())?),
+            None => None,
+        };
         announce(&format!("listening on unix:{}", self.socket_path().display()));
         if let Some(addr) = self.tcp_addr() {
             announce(&format!("listening on tcp:{addr}"));
         }
+        if let Some(addr) = metrics_addr {
+            announce(&format!("metrics on http://{addr}/metrics"));
+        }
         tracing::info!(socket = %self.socket_path().display(), tcp = ?self.tcp_addr(), "device host up");
-        let stop = Arc::new(AtomicBool::new(false));
         let mut sessions = Vec::new();
         let mut next_id = 1u64;
         let result = self.accept_loop(&shutdown, &stop, &mut sessions, &mut next_id);
@@ -111,6 +130,9 @@ impl DeviceHost {
             if s.thread.join().is_err() {
                 tracing::error!(session = s.id, "session thread panicked");
             }
+        }
+        if metrics.is_some_and(|t| t.join().is_err()) {
+            tracing::error!("the metrics thread panicked");
         }
         tracing::info!("device host down");
         result

@@ -9,7 +9,7 @@
 //! `context` (one thread per GL context), `exec` (the executor seam), `validate` (what
 //! every command must satisfy before host GL), `gles` (the host executor behind it),
 //! `extensions` (what GL_EXTENSIONS offers), `images` (a session's EGLImages) and
-//! `stats`.
+//! `stats`; `metrics` serves the stats as Prometheus text.
 
 mod config;
 pub mod context;
@@ -23,6 +23,7 @@ pub mod gles;
 mod handshake;
 mod host;
 mod images;
+mod metrics;
 pub mod names;
 pub mod quota;
 mod session;

@@ -10,7 +10,8 @@
 //! server's resident memory is past `max_server_bytes`, whoever asks.
 //!
 //! The counters are the session's stats (`objects`, `gl_bytes`, `shm_bytes`), so
-//! `QueryStats` reads what the quota counts. This module owns the sums and the size
+//! `QueryStats` reads what the quota counts; every refusal here is counted in its
+//! `quota_refusals` (the metrics endpoint's). This module owns the sums and the size
 //! estimates of storage commands; which object a command's storage belongs to, and
 //! when objects go, is `names`' business (it keeps each object's charge with its name).
 
@@ -66,7 +67,7 @@ impl SessionQuota {
 
     /// Maps `n` more bytes of shared memory; false (nothing counted) past the quota.
     pub fn add_shm(&self, n: u64) -> bool {
-        add_within(&self.stats.shm_bytes, n, self.max_shm_bytes)
+        self.counted(add_within(&self.stats.shm_bytes, n, self.max_shm_bytes))
     }
 
     pub fn remove_shm(&self, n: u64) {
@@ -81,7 +82,7 @@ impl SessionQuota {
 
     /// Counts `n` more objects; false (nothing counted) past the quota.
     pub fn add_objects(&self, n: u64) -> bool {
-        add_within(&self.stats.objects, n, self.max_objects)
+        self.counted(add_within(&self.stats.objects, n, self.max_objects))
     }
 
     pub fn remove_objects(&self, n: u64) {
@@ -92,7 +93,7 @@ impl SessionQuota {
     /// the growth would pass the quota or the server-wide guard.
     pub fn recharge(&self, old: u64, new: u64) -> bool {
         if new > old {
-            self.server_has_room() && add_within(&self.stats.gl_bytes, new - old, self.max_gl_bytes)
+            self.counted(self.server_has_room() && add_within(&self.stats.gl_bytes, new - old, self.max_gl_bytes))
         } else {
             sub(&self.stats.gl_bytes, old - new);
             true
@@ -100,8 +101,24 @@ impl SessionQuota {
     }
 }
 
+impl SessionQuota {
+    /// Passes `allowed` through, counting a refusal in the session's stats (the
+    /// metrics' `glwire_quota_refusals_total`).
+    fn counted(&self, allowed: bool) -> bool {
+        if !allowed {
+            SessionStats::add(&self.stats.quota_refusals, 1);
+        }
+        allowed
+    }
+
+    /// The session's counters, for whoever raises errors on its behalf.
+    pub fn stats(&self) -> &Arc<SessionStats> {
+        &self.stats
+    }
+}
+
 /// The server process's resident memory (`/proc/self/statm`), when it can be read.
-fn resident_bytes() -> Option<u64> {
+pub(crate) fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages.saturating_mul(rustix::param::page_size() as u64))
@@ -361,6 +378,8 @@ mod tests {
         assert!(q.recharge(100, 40));
         assert!(q.recharge(0, 60));
         assert_eq!(q.stats.gl_bytes.load(Ordering::Relaxed), 100);
+        // Each refusal counted once; shrinking and the successes not at all.
+        assert_eq!(q.stats().quota_refusals.load(Ordering::Relaxed), 3);
     }
 
     #[test]

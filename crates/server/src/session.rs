@@ -81,7 +81,7 @@ pub(crate) struct Session {
     pub stats: Arc<SessionStats>,
     /// What this session's GL objects may take (counted in `stats`).
     pub quota: Arc<crate::quota::SessionQuota>,
-    /// The server's live sessions (for `QueryServerStats`).
+    /// The server's live sessions (for `QueryServerStats` and `ListSessions`).
     pub registry: Arc<crate::stats::Registry>,
     /// Marked gone when the client hangs up or breaks the protocol, so context threads
     /// blocked on its rings give up within a liveness tick.
@@ -135,13 +135,14 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
         transport = if channel.is_tcp() { "tcp" } else { "unix" },
         "session opened"
     );
-    let mut session = Session::new(id, channel, params.limits, negotiate_features(hello.features, offered));
+    let features = negotiate_features(hello.features, offered);
+    let mut session = Session::new(id, channel, params.limits, features, params.registry.clone());
     session.loopback = params.loopback;
-    session.registry = params.registry.clone();
     let entry = crate::stats::SessionEntry {
         program: String::from_utf8_lossy(hello.program_name()).into_owned(),
         pid: params.peer_pid.unwrap_or(hello.pid),
         stats: session.stats.clone(),
+        started: Instant::now(),
     };
     params.registry.insert(id, entry);
     let end = session.serve(&params.stop);
@@ -157,8 +158,15 @@ pub(crate) fn run(mut channel: Channel, params: SessionParams) {
 }
 
 impl Session {
-    fn new(id: u64, channel: Channel, limits: SessionLimits, features: u64) -> Self {
-        let stats: Arc<SessionStats> = Arc::default();
+    fn new(
+        id: u64,
+        channel: Channel,
+        limits: SessionLimits,
+        features: u64,
+        registry: Arc<crate::stats::Registry>,
+    ) -> Self {
+        // Its round trips' times go into the server's histogram.
+        let stats = registry.new_stats();
         let channel_fd = std::os::fd::AsFd::as_fd(&channel);
         let peer = Liveness::watching_socket(channel_fd).unwrap_or_default();
         Self {
@@ -181,7 +189,7 @@ impl Session {
                 },
                 stats,
             ),
-            registry: Arc::default(),
+            registry,
             // Context threads probe the client's socket themselves, so a client that
             // dies is noticed even while this session thread waits on one of them.
             peer,

@@ -64,11 +64,15 @@ pub enum ControlKind {
     /// The whole server's counters (`ServerStatsReply`): live sessions and the sums
     /// of their stats.
     QueryServerStats = 19,
+    /// Every live session of the server with its counters (`ListSessionsReply`), for
+    /// `glwire top`. Any session may ask: the socket admits only the server's own uid,
+    /// so the sessions listed are that user's own programs.
+    ListSessions = 20,
 }
 
 impl ControlKind {
     /// Every kind, in number order.
-    pub const ALL: [ControlKind; 19] = [
+    pub const ALL: [ControlKind; 20] = [
         ControlKind::Open,
         ControlKind::Close,
         ControlKind::CreateContext,
@@ -88,6 +92,7 @@ impl ControlKind {
         ControlKind::CreateWindowSurface,
         ControlKind::SurfaceFrames,
         ControlKind::QueryServerStats,
+        ControlKind::ListSessions,
     ];
 
     pub const fn from_u32(value: u32) -> Option<Self> {
@@ -111,6 +116,7 @@ impl ControlKind {
             17 => Self::CreateWindowSurface,
             18 => Self::SurfaceFrames,
             19 => Self::QueryServerStats,
+            20 => Self::ListSessions,
             _ => return None,
         })
     }
@@ -141,6 +147,7 @@ impl ControlKind {
             Self::CreateWindowSurface => "CreateWindowSurface",
             Self::SurfaceFrames => "SurfaceFrames",
             Self::QueryServerStats => "QueryServerStats",
+            Self::ListSessions => "ListSessions",
         }
     }
 }
@@ -227,6 +234,12 @@ pub enum ControlError {
     RegionOutOfBounds { region: &'static str, offset: u64, len: u64, ring_bytes: u64 },
     #[error("command region {cmd_offset}+{cmd_len} overlaps reply region {reply_offset}+{reply_len}")]
     RegionsOverlap { cmd_offset: u64, cmd_len: u64, reply_offset: u64, reply_len: u64 },
+    #[error("{count} session records, at most {max} allowed")]
+    TooManySessions { count: u32, max: u32 },
+    #[error("{count} session records listed out of {total} live sessions")]
+    MoreRecordsThanSessions { count: u32, total: u32 },
+    #[error("session id {id} is zero or appears twice")]
+    BadSessionId { id: u64 },
 }
 
 /// Header of every control request.
@@ -661,6 +674,141 @@ impl ServerStatsReply {
     }
 }
 
+/// Most session records one `ListSessions` reply carries. A server with more live
+/// sessions lists the first this many (by session id) and says how many there are.
+pub const MAX_LISTED_SESSIONS: u32 = 1024;
+
+/// Bytes of a [`SessionRecord`]'s program name: the handshake's, so nothing is cut twice.
+pub const SESSION_PROGRAM_LEN: usize = crate::protocol::PROGRAM_NAME_LEN;
+
+/// `ListSessions` reply (the request has no payload): `count` [`SessionRecord`]s follow,
+/// in session id order.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct ListSessionsReply {
+    pub count: u32,
+    /// Live sessions, the asker's own included; more than `count` only past
+    /// [`MAX_LISTED_SESSIONS`].
+    pub total: u32,
+    /// The server process's resident memory; 0 when the server cannot read it.
+    pub server_rss_bytes: u64,
+}
+const _: () = assert!(size_of::<ListSessionsReply>() == 16);
+
+/// One live session in a `ListSessions` reply.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+pub struct SessionRecord {
+    /// The session id (the `Welcome`'s), never 0.
+    pub session: u64,
+    /// From the socket's peer credentials; the client's own claim over TCP.
+    pub pid: u32,
+    pub _pad0: u32,
+    /// Milliseconds since the session was welcomed.
+    pub age_ms: u64,
+    /// The name the client gave in its hello, NUL-padded. The client chose it: show it
+    /// escaped.
+    pub program: [u8; SESSION_PROGRAM_LEN],
+    pub stats: StatsReply,
+    /// GL errors the server raised for this session (validator refusals, and host
+    /// errors found with them).
+    pub gl_errors: u64,
+    /// Requests and commands a quota refused.
+    pub quota_refusals: u64,
+}
+const _: () = assert!(size_of::<SessionRecord>() == 184);
+// The largest reply fits in one control message.
+const _: () = assert!(
+    size_of::<ListSessionsReply>() + MAX_LISTED_SESSIONS as usize * size_of::<SessionRecord>()
+        <= MAX_CONTROL_PAYLOAD as usize
+);
+
+impl SessionRecord {
+    /// A record with `program` cut to [`SESSION_PROGRAM_LEN`] bytes at a character
+    /// boundary.
+    pub fn new(session: u64, pid: u32, age_ms: u64, program: &str, stats: StatsReply) -> Self {
+        let mut name = [0u8; SESSION_PROGRAM_LEN];
+        let mut end = program.len().min(SESSION_PROGRAM_LEN);
+        while !program.is_char_boundary(end) {
+            end -= 1;
+        }
+        name[..end].copy_from_slice(&program.as_bytes()[..end]);
+        Self { session, pid, _pad0: 0, age_ms, program: name, stats, gl_errors: 0, quota_refusals: 0 }
+    }
+
+    /// The program name up to its first NUL.
+    pub fn program_name(&self) -> &[u8] {
+        let end = self.program.iter().position(|&b| b == 0).unwrap_or(SESSION_PROGRAM_LEN);
+        &self.program[..end]
+    }
+}
+
+impl ListSessionsReply {
+    /// The reply for `records` out of `total` live sessions.
+    pub fn encode(total: u32, server_rss_bytes: u64, records: &[SessionRecord]) -> Result<Vec<u8>, ControlError> {
+        let count = match u32::try_from(records.len()) {
+            Ok(n) if n <= MAX_LISTED_SESSIONS => n,
+            _ => {
+                return Err(ControlError::TooManySessions {
+                    count: u32::try_from(records.len()).unwrap_or(u32::MAX),
+                    max: MAX_LISTED_SESSIONS,
+                })
+            }
+        };
+        if count > total {
+            return Err(ControlError::MoreRecordsThanSessions { count, total });
+        }
+        Ok(concat(Self { count, total, server_rss_bytes }.as_bytes(), records.as_bytes()))
+    }
+
+    /// Parses the reply, copying the records out (the payload buffer need not be
+    /// aligned for them). Refuses a size that disagrees with `count`, more records than
+    /// sessions, nonzero padding, a program name with bytes after its NUL padding
+    /// starts, and session ids that are 0 or repeated.
+    pub fn parse(payload: &[u8]) -> Result<(Self, Vec<SessionRecord>), ControlError> {
+        let (fixed, rest) = Self::read_from_prefix(payload).map_err(|_| ControlError::Truncated {
+            what: "ListSessions reply",
+            needed: size_of::<Self>(),
+            got: payload.len(),
+        })?;
+        if fixed.count > MAX_LISTED_SESSIONS {
+            return Err(ControlError::TooManySessions { count: fixed.count, max: MAX_LISTED_SESSIONS });
+        }
+        if fixed.count > fixed.total {
+            return Err(ControlError::MoreRecordsThanSessions { count: fixed.count, total: fixed.total });
+        }
+        // Bounded by MAX_LISTED_SESSIONS, so no overflow.
+        let record_bytes = fixed.count as usize * size_of::<SessionRecord>();
+        if rest.len() != record_bytes {
+            return Err(ControlError::PayloadSize {
+                what: "ListSessions reply",
+                expected: size_of::<Self>() + record_bytes,
+                got: payload.len(),
+            });
+        }
+        let records: Vec<SessionRecord> = rest
+            .chunks_exact(size_of::<SessionRecord>())
+            .filter_map(|chunk| SessionRecord::read_from_bytes(chunk).ok())
+            .collect();
+        for r in &records {
+            check_padding("session record", r._pad0.into())?;
+            let name_end = r.program_name().len();
+            if let Some(&b) = r.program[name_end..].iter().find(|&&b| b != 0) {
+                return Err(ControlError::NonzeroPadding { what: "session record program name", value: b.into() });
+            }
+        }
+        let mut ids: Vec<u64> = records.iter().map(|r| r.session).collect();
+        ids.sort_unstable();
+        if ids.first() == Some(&0) {
+            return Err(ControlError::BadSessionId { id: 0 });
+        }
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ControlError::BadSessionId { id: w[0] });
+        }
+        Ok((fixed, records))
+    }
+}
+
 /// The EGL attributes of a [`ConfigRecord`], in the order of its values: what
 /// `eglGetConfigAttrib` answers for a config, so the client can answer it and
 /// `eglChooseConfig` without asking the server again.
@@ -999,6 +1147,97 @@ mod tests {
         assert!(StatsReply::parse(&[]).is_err());
     }
 
+    fn session(id: u64, program: &str) -> SessionRecord {
+        let stats = StatsReply { commands: id * 10, frames: id, ..Default::default() };
+        let mut r = SessionRecord::new(id, 1000 + id as u32, 5 * id, program, stats);
+        r.gl_errors = 2;
+        r.quota_refusals = 3;
+        r
+    }
+
+    #[test]
+    fn list_sessions_round_trip() {
+        let records = [session(1, "glmark2-es2"), session(4, "/usr/bin/es2gears"), session(9, "")];
+        let payload = ListSessionsReply::encode(5, 123 << 20, &records).unwrap();
+        assert_eq!(payload.len(), 16 + 3 * 184);
+        let (header, parsed) = ListSessionsReply::parse(&payload).unwrap();
+        assert_eq!(header, ListSessionsReply { count: 3, total: 5, server_rss_bytes: 123 << 20 });
+        assert_eq!(parsed, records);
+        assert_eq!(parsed[0].program_name(), b"glmark2-es2");
+        assert_eq!(parsed[2].program_name(), b"");
+        assert_eq!((parsed[1].pid, parsed[1].age_ms, parsed[1].stats.commands, parsed[1].gl_errors), (1004, 20, 40, 2));
+        // Unaligned payload buffers are fine.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&payload);
+        assert_eq!(ListSessionsReply::parse(&shifted[1..]).unwrap().1, records);
+        let empty = ListSessionsReply::encode(0, 0, &[]).unwrap();
+        assert_eq!(ListSessionsReply::parse(&empty).unwrap(), (ListSessionsReply::default(), Vec::new()));
+        assert_eq!(ControlKind::from_u32(20), Some(ControlKind::ListSessions));
+    }
+
+    #[test]
+    fn session_record_names_are_cut_at_a_char_boundary() {
+        let long = "é".repeat(40);
+        let r = SessionRecord::new(1, 1, 0, &long, StatsReply::default());
+        assert_eq!(r.program_name().len(), 64);
+        assert!(core::str::from_utf8(r.program_name()).is_ok());
+        let odd = format!("x{long}");
+        let r = SessionRecord::new(1, 1, 0, &odd, StatsReply::default());
+        assert_eq!(r.program_name().len(), 63);
+        assert!(core::str::from_utf8(r.program_name()).is_ok());
+        let exact = "a".repeat(64);
+        assert_eq!(SessionRecord::new(1, 1, 0, &exact, StatsReply::default()).program_name(), exact.as_bytes());
+    }
+
+    #[test]
+    fn list_sessions_rejections() {
+        assert!(matches!(ListSessionsReply::parse(&[0; 15]), Err(ControlError::Truncated { .. })));
+        let payload = ListSessionsReply::encode(2, 0, &[session(1, "a"), session(2, "b")]).unwrap();
+        assert!(matches!(
+            ListSessionsReply::parse(&payload[..payload.len() - 1]),
+            Err(ControlError::PayloadSize { .. })
+        ));
+        let mut longer = payload.clone();
+        longer.push(0);
+        assert!(matches!(ListSessionsReply::parse(&longer), Err(ControlError::PayloadSize { .. })));
+        // A header alone that promises records.
+        let promise = ListSessionsReply { count: 1, total: 1, server_rss_bytes: 0 };
+        assert!(matches!(ListSessionsReply::parse(promise.as_bytes()), Err(ControlError::PayloadSize { .. })));
+        let huge = ListSessionsReply { count: u32::MAX, total: u32::MAX, server_rss_bytes: 0 };
+        assert_eq!(
+            ListSessionsReply::parse(huge.as_bytes()),
+            Err(ControlError::TooManySessions { count: u32::MAX, max: MAX_LISTED_SESSIONS })
+        );
+        let mut more = payload.clone();
+        more[4..8].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(ListSessionsReply::parse(&more), Err(ControlError::MoreRecordsThanSessions { count: 2, total: 1 }));
+        assert!(matches!(
+            ListSessionsReply::encode(1, 0, &[session(1, "a"), session(2, "b")]),
+            Err(ControlError::MoreRecordsThanSessions { .. })
+        ));
+        let many = vec![session(1, "a"); MAX_LISTED_SESSIONS as usize + 1];
+        assert!(matches!(ListSessionsReply::encode(u32::MAX, 0, &many), Err(ControlError::TooManySessions { .. })));
+        // Record 0 starts at byte 16: its padding at 16 + 12, its name at 16 + 24.
+        let mut padded = payload.clone();
+        padded[16 + 12] = 1;
+        assert!(matches!(ListSessionsReply::parse(&padded), Err(ControlError::NonzeroPadding { .. })));
+        let mut after_nul = payload.clone();
+        after_nul[16 + 24 + 10] = b'x';
+        assert!(matches!(
+            ListSessionsReply::parse(&after_nul),
+            Err(ControlError::NonzeroPadding { what: "session record program name", .. })
+        ));
+        for ids in [[0, 1], [3, 3]] {
+            let payload = ListSessionsReply::encode(2, 0, &[session(ids[0], "a"), session(ids[1], "b")]).unwrap();
+            assert!(matches!(ListSessionsReply::parse(&payload), Err(ControlError::BadSessionId { .. })), "{ids:?}");
+        }
+        // The most records allowed fit in one control message.
+        let max: Vec<SessionRecord> = (1..=u64::from(MAX_LISTED_SESSIONS)).map(|id| session(id, "p")).collect();
+        let payload = ListSessionsReply::encode(MAX_LISTED_SESSIONS, 0, &max).unwrap();
+        assert!(payload.len() <= MAX_CONTROL_PAYLOAD as usize);
+        assert_eq!(ListSessionsReply::parse(&payload).unwrap().1.len(), MAX_LISTED_SESSIONS as usize);
+    }
+
     fn config(id: i32) -> ConfigRecord {
         let mut c = ConfigRecord::default();
         assert!(c.set(0x3028, id));
@@ -1112,9 +1351,53 @@ mod tests {
             let _ = MakeCurrentRequest::parse(&bytes);
             let _ = StatsReply::parse(&bytes);
             let _ = QueryConfigsReply::parse(&bytes);
+            let _ = ListSessionsReply::parse(&bytes);
             if let Ok(ring) = AttachRingRequest::parse(&bytes) {
                 let _ = ring.validate(u64::MAX);
                 let _ = ring.validate(ring.ring_bytes);
+            }
+        }
+
+        #[test]
+        fn list_sessions_round_trips(
+            ids in proptest::collection::btree_set(1u64..u64::MAX, 0..8),
+            extra in 0u32..4,
+            rss in any::<u64>(),
+            name in "\\PC{0,80}",
+            counters in any::<[u64; 4]>(),
+        ) {
+            let records: Vec<SessionRecord> = ids
+                .iter()
+                .map(|&id| {
+                    let stats = StatsReply { commands: counters[0], bytes_in: counters[1], frames: counters[2], ..Default::default() };
+                    let mut r = SessionRecord::new(id, id as u32, counters[3], &name, stats);
+                    r.gl_errors = counters[0] ^ id;
+                    r
+                })
+                .collect();
+            let total = records.len() as u32 + extra;
+            let payload = ListSessionsReply::encode(total, rss, &records).unwrap();
+            let (header, parsed) = ListSessionsReply::parse(&payload).unwrap();
+            prop_assert_eq!(header, ListSessionsReply { count: records.len() as u32, total, server_rss_bytes: rss });
+            prop_assert_eq!(&parsed, &records);
+            for r in &parsed {
+                prop_assert!(name.as_bytes().starts_with(r.program_name()));
+            }
+        }
+
+        #[test]
+        fn list_sessions_parse_is_sound(
+            count in 0u32..4,
+            total in 0u32..6,
+            body in proptest::collection::vec(any::<u8>(), 0..800),
+        ) {
+            let mut bytes = ListSessionsReply { count, total, server_rss_bytes: 7 }.as_bytes().to_vec();
+            bytes.extend_from_slice(&body);
+            if let Ok((header, records)) = ListSessionsReply::parse(&bytes) {
+                prop_assert_eq!(records.len(), header.count as usize);
+                prop_assert!(header.count <= header.total);
+                prop_assert_eq!(bytes.len(), 16 + 184 * records.len());
+                prop_assert!(records.iter().all(|r| r.session != 0 && r._pad0 == 0));
             }
         }
 
