@@ -65,14 +65,18 @@ impl Connection {
     /// Runs a control request that must succeed and returns its payload.
     pub fn call(&self, kind: ControlKind, payload: &[u8]) -> Result<Vec<u8>, CallError> {
         let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
-        session.call(kind, payload).map_err(failed)
+        let reply = session.call(kind, payload);
+        crate::record::control(&session, kind, payload, reply.as_ref().map(|r| (r.as_slice(), 0)));
+        reply.map_err(failed)
     }
 
     /// Runs a control request that must succeed and returns its payload and the
     /// descriptors that came with it.
     pub fn call_for_fds(&self, kind: ControlKind, payload: &[u8]) -> Result<(Vec<u8>, Vec<OwnedFd>), CallError> {
         let mut session = self.session.lock().map_err(|_| CallError::Lost("session lock poisoned".into()))?;
-        session.call_for_fds(kind, payload).map_err(failed)
+        let reply = session.call_for_fds(kind, payload);
+        crate::record::control(&session, kind, payload, reply.as_ref().map(|(r, fds)| (r.as_slice(), fds.len())));
+        reply.map_err(failed)
     }
 
     /// Who to watch for the server's death (its socket's hang-up).
@@ -108,12 +112,18 @@ impl Connection {
     fn new_context_with(&self, share: u64, path: Path) -> Result<(u64, Context), CallError> {
         let request = CreateContextRequest::encode(share, 0, &[]).map_err(|e| CallError::Protocol(e.to_string()))?;
         let id = self.call_for_handle(ControlKind::CreateContext, &request)?;
-        let link: Box<dyn Link> = match path {
-            Path::Rings if self.rings => Box::new(self.attach_rings(id)?),
-            Path::Rings => return Err(CallError::Lost("this session has no shared-memory rings (TCP?)".into())),
-            Path::Socket => Box::new(SocketLink { session: self.session.clone(), context: id }),
-        };
+        let link = crate::record::wrap_link(&self.session, id, self.link_for(id, Some(path))?);
         Ok((id, Context::new(Some(link))))
+    }
+
+    /// The link of server context `context` on `path` (`None`: rings when the session
+    /// has them). The replayer sends recorded streams on such a bare link.
+    pub(crate) fn link_for(&self, context: u64, path: Option<Path>) -> Result<Box<dyn Link>, CallError> {
+        Ok(match path.unwrap_or(if self.rings { Path::Rings } else { Path::Socket }) {
+            Path::Rings if self.rings => Box::new(self.attach_rings(context)?),
+            Path::Rings => return Err(CallError::Lost("this session has no shared-memory rings (TCP?)".into())),
+            Path::Socket => Box::new(SocketLink { session: self.session.clone(), context }),
+        })
     }
 
     fn attach_rings(&self, context: u64) -> Result<RingLink, CallError> {

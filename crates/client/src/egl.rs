@@ -407,6 +407,7 @@ fn fetch_configs(connection: &Connection) -> Result<Vec<Config>, String> {
 /// `eglTerminate`: releases the display's connection once nothing uses it.
 pub fn terminate(dpy: u64) -> Result<(), EglError> {
     crate::capture::drain();
+    crate::record::finish();
     let mut st = state();
     if !st.displays.contains_key(&dpy) {
         return Err(EGL_BAD_DISPLAY);

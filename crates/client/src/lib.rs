@@ -13,6 +13,8 @@ mod error;
 mod link;
 mod mapping;
 pub mod names;
+pub mod record;
+pub mod replay;
 mod ring_link;
 pub mod session;
 mod shadow;

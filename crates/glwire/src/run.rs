@@ -1,7 +1,8 @@
 //! `glwire run -- PROGRAM ARGS…`: runs a program with glwire as its EGL vendor. It
 //! points libglvnd at glwire's vendor JSON (written beside nothing the user owns: a
 //! private directory), connects the program to a running server or starts a private
-//! one for this run, and passes the program's exit status through.
+//! one for this run, and passes the program's exit status through. With `--capture` or
+//! `--record` it passes the request to the ICD through the environment.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,10 @@ pub struct RunArgs {
     /// With --capture: keep one frame in N.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..), requires = "capture")]
     every: u64,
+    /// Record everything the program sends to the server (and the answers replay
+    /// needs) into FILE, for `glwire replay FILE`. FILE is overwritten.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// The program and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     program: Vec<String>,
@@ -66,12 +71,75 @@ pub fn run(args: RunArgs) -> ExitCode {
 }
 
 fn try_run(args: RunArgs) -> Result<ExitCode, String> {
-    let Some(dir) = args.capture else { return run_program(args.socket, &args.program, &[]) };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("--capture {}: {e}", dir.display()))?;
-    let dir = dir.canonicalize().map_err(|e| format!("--capture {}: {e}", dir.display()))?;
-    let every = args.every.to_string();
-    let dir = dir.to_string_lossy().into_owned();
-    run_program(args.socket, &args.program, &[(client::capture::DIR_ENV, &dir), (client::capture::EVERY_ENV, &every)])
+    let mut env: Vec<(&str, String)> = Vec::new();
+    if let Some(dir) = &args.capture {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--capture {}: {e}", dir.display()))?;
+        let dir = dir.canonicalize().map_err(|e| format!("--capture {}: {e}", dir.display()))?;
+        env.push((client::capture::DIR_ENV, dir.to_string_lossy().into_owned()));
+        env.push((client::capture::EVERY_ENV, args.every.to_string()));
+    }
+    let trace = args.record.as_deref().map(start_trace).transpose()?;
+    if let Some(trace) = &trace {
+        env.push((client::record::RECORD_ENV, trace.to_string_lossy().into_owned()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let code = run_program(args.socket, &args.program, &env)?;
+    if let Some(trace) = &trace {
+        report_trace(trace);
+    }
+    Ok(code)
+}
+
+/// Empties (or makes) the trace file, so the program's first process to use EGL
+/// records into it (the ICD never overwrites a trace), and returns its absolute path
+/// (the program may change directory).
+fn start_trace(file: &Path) -> Result<PathBuf, String> {
+    std::fs::File::create(file).map_err(|e| format!("--record {}: {e}", file.display()))?;
+    file.canonicalize().map_err(|e| format!("--record {}: {e}", file.display()))
+}
+
+/// Says what the program's trace holds, or why it cannot be replayed.
+fn report_trace(trace: &Path) {
+    match std::fs::metadata(trace).map(|m| m.len()) {
+        Ok(0) | Err(_) => {
+            eprintln!(
+                "glwire run: nothing recorded in {}: the program did not use EGL through glwire",
+                trace.display()
+            );
+            return;
+        }
+        Ok(_) => {}
+    }
+    match client::replay::scan(trace) {
+        Ok((_, s)) => eprintln!(
+            "glwire run: recorded {} frames ({} contexts, {:.1} MB of commands) into {}",
+            s.frames,
+            s.contexts,
+            s.stream_bytes as f64 / 1e6,
+            trace.display()
+        ),
+        Err(e) => eprintln!("glwire run: the trace cannot be replayed: {e}"),
+    }
+}
+
+/// The server to use: the one at `socket` or `$GLWIRE_SOCKET` (which must answer), else
+/// the default socket's when one answers there, else a private `glwire serve` started
+/// for the caller (stopped when the returned handle is dropped).
+pub fn resolve_server(socket: Option<PathBuf>) -> Result<(PathBuf, Option<PrivateServer>), String> {
+    let chosen = socket.or_else(|| std::env::var_os(transport::endpoint::SOCKET_ENV).map(PathBuf::from));
+    Ok(match chosen {
+        Some(s) if server_answers(&s) => (s, None),
+        Some(s) => return Err(format!("no glwire server answers at {}", s.display())),
+        None => {
+            let default = transport::endpoint::default_socket_path();
+            if server_answers(&default) {
+                (default, None)
+            } else {
+                let server = PrivateServer::start(&[], "warn")?;
+                (server.socket().to_path_buf(), Some(server))
+            }
+        }
+    })
 }
 
 /// Runs `argv` with glwire as its EGL vendor (see the module doc), with `env` added.
@@ -90,20 +158,7 @@ pub fn run_program_with_stdout(
     let lib = vendor_library()?;
     let dir = std::env::temp_dir().join(format!("glwire-run-{}", std::process::id()));
     let json = write_vendor_json(&dir, &lib)?;
-    let chosen = socket.or_else(|| std::env::var_os(transport::endpoint::SOCKET_ENV).map(PathBuf::from));
-    let (socket, private) = match chosen {
-        Some(s) if server_answers(&s) => (s, None),
-        Some(s) => return Err(format!("no glwire server answers at {}", s.display())),
-        None => {
-            let default = transport::endpoint::default_socket_path();
-            if server_answers(&default) {
-                (default, None)
-            } else {
-                let server = PrivateServer::start(&[], "warn")?;
-                (server.socket().to_path_buf(), Some(server))
-            }
-        }
-    };
+    let (socket, private) = resolve_server(socket)?;
     let (program, rest) = argv.split_first().ok_or("no program to run")?;
     let mut command = Command::new(program);
     if let Some(stdout) = stdout {
