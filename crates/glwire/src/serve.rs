@@ -64,7 +64,7 @@ pub struct ServeArgs {
     /// Run Mesa's GL thread in the host contexts (`mesa_glthread`): Mesa's work for a
     /// context moves off the thread that decodes and validates its commands, so the
     /// two overlap. `GLWIRE_HOST_GLTHREAD=1` turns it on too.
-    #[arg(long, env = "GLWIRE_HOST_GLTHREAD")]
+    #[arg(long, env = "GLWIRE_HOST_GLTHREAD", value_parser = clap::builder::FalseyValueParser::new())]
     pub host_glthread: bool,
 }
 
