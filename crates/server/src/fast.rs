@@ -141,25 +141,8 @@ mod tests {
     use super::*;
     use crate::names::{After, Names, Rewrite, SharedNames};
     use crate::quota::SessionQuota;
-    use crate::validate::{Fixup, HostQuery, Validator, ValidatorLimits, Verdict};
-
-    /// A host whose enabled vertex attributes all read buffers.
-    struct ArraysInBuffers;
-
-    impl HostQuery for ArraysInBuffers {
-        fn integer(&mut self, _pname: u32) -> i32 {
-            16
-        }
-        fn buffer_size(&mut self, _target: u32) -> i64 {
-            1 << 20
-        }
-        fn vertex_attrib(&mut self, _index: u32, _pname: u32) -> i32 {
-            1
-        }
-        fn uniform_location(&mut self, _program: u32, _location: i32) -> Option<bool> {
-            Some(true)
-        }
-    }
+    use crate::validate::tests::FakeHost;
+    use crate::validate::{Fixup, Validator, ValidatorLimits, Verdict};
 
     /// Every opcode of the short path gets, on the full path, exactly what the short
     /// path does: names leave it unchanged, the validator runs it unchanged (a draw
@@ -191,13 +174,13 @@ mod tests {
                     other => panic!("{name}: names gave {other:?}"),
                 }
                 let mut v = Validator::new(ValidatorLimits::default(), Arc::default(), Arc::default());
-                let verdict = v.check(&mut ArraysInBuffers, &cmd);
+                let verdict = v.check(&mut FakeHost, &cmd);
                 assert!(
                     matches!(verdict, Verdict::Run(ref c, Fixup::None) if *c == cmd),
                     "{name}: the validator gave {verdict:?}"
                 );
                 assert_eq!(
-                    v.has_rule(&mut ArraysInBuffers, &cmd),
+                    v.has_rule(&mut FakeHost, &cmd),
                     plain(op) == Some(Plain::ArraysDraw),
                     "{name}: a validation rule other than the vertex-array check"
                 );

@@ -20,7 +20,7 @@
 
 mod glvnd;
 mod host;
-mod json;
+pub(crate) mod json;
 mod limits;
 mod server;
 mod virt;

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::doctor::json::quote;
 use wire::control::{ListSessionsReply, SessionRecord};
 
 /// One `ListSessions` answer and when it arrived.
@@ -347,24 +348,6 @@ fn num(v: f64) -> String {
     }
 }
 
-/// `s` as a JSON string literal.
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,6 +431,6 @@ mod tests {
         assert_eq!(program_cell("", 20), "?");
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(num(f64::NAN), "null");
-        assert_eq!(quote("a\"\\\n\u{7f}é"), "\"a\\\"\\\\\\u000a\\u007fé\"");
+        assert_eq!(quote("a\"\\\n\u{7f}é"), "\"a\\\"\\\\\\n\u{7f}é\"");
     }
 }

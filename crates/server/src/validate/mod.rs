@@ -979,15 +979,16 @@ impl Validator {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use bumpalo::Bump;
     use wire::codec::arbitrary::Entropy;
     use wire::commands::{sample, Opcode};
 
     use super::*;
 
-    /// A host whose every buffer is bound and large, and every count small.
-    struct FakeHost;
+    /// A host whose every buffer is bound and large, every count small, and no
+    /// vertex attribute enabled (so every draw's vertex-array check passes).
+    pub(crate) struct FakeHost;
 
     impl HostQuery for FakeHost {
         fn integer(&mut self, _pname: u32) -> i32 {
