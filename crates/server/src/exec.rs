@@ -50,12 +50,14 @@ pub trait Executor {
 
 /// What the contexts of one EGL share group have in common: the host context new
 /// members are created to share with (its objects are theirs), the tables of sync
-/// objects and of the shared namespaces' object names, which a share group shares too.
+/// objects and of the shared namespaces' object names, which a share group shares too,
+/// and the count of buffer size changes (`validate::BufferSizes`).
 #[derive(Debug, Clone, Default)]
 pub struct ShareGroup {
     pub host: Option<Arc<HostContext>>,
     pub syncs: Arc<Mutex<SyncTable>>,
     pub names: crate::names::SharedNames,
+    pub buffer_sizes: crate::validate::BufferSizes,
 }
 
 /// Executes nothing; answers synchronous commands with empty replies.

@@ -67,6 +67,7 @@ impl GlesExecutor {
             host: Some(share.host.unwrap_or_else(|| cx.host().clone())),
             syncs: share.syncs,
             names: share.names,
+            buffer_sizes: share.buffer_sizes,
         };
         Ok(Self {
             stats: quota.stats().clone(),
@@ -74,7 +75,8 @@ impl GlesExecutor {
             surface: None,
             named: CommandBuf::new(),
             cx,
-            validator: Validator::new(limits, group.syncs.clone(), images),
+            validator: Validator::new(limits, group.syncs.clone(), images)
+                .with_buffer_sizes(group.buffer_sizes.clone()),
             group,
             host_replies: CommandBuf::new(),
             query: CommandBuf::new(),
@@ -543,6 +545,11 @@ impl Executor for GlesExecutor {
                 return Ok(());
             }
             Err(e) => return Err(e.into()),
+        }
+        if matches!(cmd, Command::BufferData(_) | Command::BufferStorageEXT(_) | Command::DeleteBuffers(_)) {
+            // After the host made the change: another context that looks at a size
+            // from now on sees the new one (see `BufferSizes`).
+            self.group.buffer_sizes.changed();
         }
         if matches!(
             cmd,

@@ -1060,3 +1060,80 @@ fn mesa_vertex_arrays_reading_client_memory_are_refused_whichever_is_bound() {
     c.expect_error(draw, GL_INVALID_OPERATION);
     c.still_works();
 }
+
+/// Indexed draws remember each vertex array's element buffer and its size (no host
+/// query per draw), and never draw past the buffer: the remembered size follows
+/// glBufferData growing and shrinking it, rebinding, and other vertex arrays.
+#[test]
+fn mesa_element_buffer_sizes_are_remembered_and_kept_true() {
+    const GL_ELEMENT_ARRAY_BUFFER: u32 = 0x8893;
+    let server = start();
+    let mut c = server.client();
+    c.framebuffer_4x4();
+    let program = c.program(
+        c"#version 300 es
+        void main() { gl_Position = vec4(0.0); }",
+        c"#version 300 es
+        precision mediump float;
+        out vec4 color;
+        void main() { color = vec4(1.0); }",
+    );
+    c.submit(&[Command::UseProgram(UseProgram { program })]);
+    let draw = |offset: u64| {
+        Command::DrawElements(DrawElements {
+            mode: GL_TRIANGLES,
+            count: 3,
+            type_: GL_UNSIGNED_SHORT,
+            indices: DataRef::Offset(offset),
+        })
+    };
+    let bind = |array| Command::BindVertexArray(BindVertexArray { array });
+    let data = |size| {
+        Command::BufferData(BufferData { target: GL_ELEMENT_ARRAY_BUFFER, size, data: None, usage: GL_STATIC_DRAW })
+    };
+    let (a, b) = (c.gen(Namespace::VertexArray), c.gen(Namespace::VertexArray));
+    let (small, large) = (c.gen(Namespace::Buffer), c.gen(Namespace::Buffer));
+    // `a`'s element buffer holds 8 bytes (6 are drawn from offset 0 or 2), `b`'s 64.
+    c.submit(&[
+        bind(a),
+        Command::BindBuffer(BindBuffer { target: GL_ELEMENT_ARRAY_BUFFER, buffer: small }),
+        data(8),
+        bind(b),
+        Command::BindBuffer(BindBuffer { target: GL_ELEMENT_ARRAY_BUFFER, buffer: large }),
+        data(64),
+        bind(a),
+        draw(2),
+        bind(b),
+        draw(40),
+    ]);
+    assert_eq!(c.error(), GL_NO_ERROR, "draws inside both buffers");
+    for _ in 0..2 {
+        c.submit(&[bind(a)]);
+        c.expect_error(draw(4), GL_INVALID_OPERATION);
+        c.submit(&[bind(b), draw(40)]);
+        assert_eq!(c.error(), GL_NO_ERROR, "b's larger buffer is b's");
+    }
+    // `a`'s buffer grows, then shrinks below one draw.
+    c.submit(&[bind(a), data(64), draw(40)]);
+    assert_eq!(c.error(), GL_NO_ERROR, "after growing");
+    c.submit(&[data(4)]);
+    c.expect_error(draw(0), GL_INVALID_OPERATION);
+    // The same buffer resized through another binding point still counts.
+    c.submit(&[
+        Command::BindBuffer(BindBuffer { target: GL_ARRAY_BUFFER, buffer: small }),
+        Command::BufferData(BufferData { target: GL_ARRAY_BUFFER, size: 64, data: None, usage: GL_STATIC_DRAW }),
+        draw(40),
+    ]);
+    assert_eq!(c.error(), GL_NO_ERROR, "grown through GL_ARRAY_BUFFER");
+    c.submit(&[Command::BufferData(BufferData {
+        target: GL_ARRAY_BUFFER,
+        size: 2,
+        data: None,
+        usage: GL_STATIC_DRAW,
+    })]);
+    c.expect_error(draw(0), GL_INVALID_OPERATION);
+    // Another element buffer bound to `a`.
+    c.submit(&[Command::BindBuffer(BindBuffer { target: GL_ELEMENT_ARRAY_BUFFER, buffer: large }), draw(40)]);
+    assert_eq!(c.error(), GL_NO_ERROR, "a's new element buffer");
+    c.still_works();
+}

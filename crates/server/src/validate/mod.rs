@@ -153,6 +153,7 @@ pub struct Validator {
     image_in_use: Option<Arc<backend_gles::HostImage>>,
     /// What the bound vertex array was last found to read.
     arrays: VertexArrays,
+    elements: ElementBuffers,
 }
 
 fn size_error(e: SizeError) -> u32 {
@@ -306,12 +307,16 @@ fn check_compressed(
 fn check_indices(
     host: &mut dyn HostQuery,
     arrays: &mut VertexArrays,
+    elements: &mut ElementBuffers,
     count: i32,
     type_: u32,
     indices: &DataRef<'_>,
 ) -> Result<(), u32> {
     let need = sizes::index_bytes(count, type_).map_err(size_error)?;
-    if !check_data(host, indices, GL_ELEMENT_ARRAY_BUFFER_BINDING, GL_ELEMENT_ARRAY_BUFFER, need)? {
+    let vao = arrays.bound(host);
+    let (binding, size) = elements.of(host, vao);
+    let mut known = ElementHost { inner: host, binding, size };
+    if !check_data(&mut known, indices, GL_ELEMENT_ARRAY_BUFFER_BINDING, GL_ELEMENT_ARRAY_BUFFER, need)? {
         // NULL indices with no element buffer: GL would read address 0.
         return Err(GL_INVALID_OPERATION);
     }
@@ -396,7 +401,10 @@ impl VertexArrays {
     /// Takes note of `cmd` before it runs.
     fn note(&mut self, cmd: &Command<'_>) {
         match cmd {
-            Command::BindVertexArray(_) => self.bound = None,
+            // A name the host made binds (names are mapped before this: an unknown one
+            // is NO_OBJECT, which the host refuses, leaving the old one bound).
+            Command::BindVertexArray(b) if b.array != crate::names::NO_OBJECT => self.bound = Some(b.array),
+            Command::BindVertexArray(_) => {}
             // The host may give a deleted name to the next vertex array it makes.
             Command::DeleteVertexArrays(_) => {
                 self.bound = None;
@@ -408,8 +416,13 @@ impl VertexArrays {
         }
     }
 
+    /// The bound vertex array (asked of the host when not known).
+    fn bound(&mut self, host: &mut dyn HostQuery) -> u32 {
+        *self.bound.get_or_insert_with(|| host.integer(GL_VERTEX_ARRAY_BINDING) as u32)
+    }
+
     fn check(&mut self, host: &mut dyn HostQuery) -> Result<(), u32> {
-        let bound = *self.bound.get_or_insert_with(|| host.integer(GL_VERTEX_ARRAY_BINDING) as u32);
+        let bound = self.bound(host);
         if self.checked.contains(&bound) {
             return Ok(());
         }
@@ -428,6 +441,101 @@ impl VertexArrays {
         }
         self.checked.push(bound);
         Ok(())
+    }
+}
+
+/// How many times a context of a share group changed a buffer's size (glBufferData,
+/// glBufferStorageEXT, glDeleteBuffers), counted after the host did it. A context's
+/// remembered element-buffer sizes hold only while the count is what it was when it
+/// asked: buffers are shared, so another context may have resized one.
+#[derive(Debug, Clone, Default)]
+pub struct BufferSizes(Arc<std::sync::atomic::AtomicU64>);
+
+impl BufferSizes {
+    pub fn changed(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The element buffer each vertex array was last found with, and its size: an indexed
+/// draw asks the host only for a vertex array not looked at since a command that can
+/// change either (two host queries a draw otherwise, each of which waits for Mesa's GL
+/// thread to catch up).
+#[derive(Debug, Default)]
+pub struct ElementBuffers {
+    /// (vertex array, element buffer binding, its size), at most `CHECKED_KEPT`.
+    known: Vec<(u32, i32, i64)>,
+    /// `sizes` as it was when `known` was filled.
+    seen: u64,
+    sizes: BufferSizes,
+}
+
+impl ElementBuffers {
+    fn note(&mut self, cmd: &Command<'_>) {
+        let forget = match cmd {
+            Command::BindBuffer(b) => b.target == GL_ELEMENT_ARRAY_BUFFER,
+            Command::BufferData(_)
+            | Command::BufferStorageEXT(_)
+            | Command::DeleteBuffers(_)
+            | Command::DeleteVertexArrays(_) => true,
+            _ => false,
+        };
+        if forget {
+            self.known.clear();
+        }
+    }
+
+    /// The element buffer binding of vertex array `vao` (bound now) and the buffer's
+    /// size (0 with none bound).
+    fn of(&mut self, host: &mut dyn HostQuery, vao: u32) -> (i32, i64) {
+        let now = self.sizes.now();
+        if now != self.seen {
+            self.known.clear();
+            self.seen = now;
+        }
+        if let Some(&(_, binding, size)) = self.known.iter().find(|k| k.0 == vao) {
+            return (binding, size);
+        }
+        let binding = host.integer(GL_ELEMENT_ARRAY_BUFFER_BINDING);
+        let size = if binding != 0 { host.buffer_size(GL_ELEMENT_ARRAY_BUFFER) } else { 0 };
+        if self.known.len() == CHECKED_KEPT {
+            self.known.remove(0);
+        }
+        self.known.push((vao, binding, size));
+        (binding, size)
+    }
+}
+
+/// The host as an indexed draw's check sees it: the element buffer's binding and size
+/// as `ElementBuffers` knows them, the rest asked.
+struct ElementHost<'h> {
+    inner: &'h mut dyn HostQuery,
+    binding: i32,
+    size: i64,
+}
+
+impl HostQuery for ElementHost<'_> {
+    fn integer(&mut self, pname: u32) -> i32 {
+        if pname == GL_ELEMENT_ARRAY_BUFFER_BINDING {
+            return self.binding;
+        }
+        self.inner.integer(pname)
+    }
+    fn buffer_size(&mut self, target: u32) -> i64 {
+        if target == GL_ELEMENT_ARRAY_BUFFER {
+            return self.size;
+        }
+        self.inner.buffer_size(target)
+    }
+    fn vertex_attrib(&mut self, index: u32, pname: u32) -> i32 {
+        self.inner.vertex_attrib(index, pname)
+    }
+    fn uniform_location(&mut self, program: u32, location: i32) -> Option<bool> {
+        self.inner.uniform_location(program, location)
     }
 }
 
@@ -512,7 +620,21 @@ macro_rules! pointer_out {
 
 impl Validator {
     pub fn new(limits: ValidatorLimits, syncs: Arc<Mutex<SyncTable>>, images: SharedImages) -> Self {
-        Self { limits, pending_error: GL_NO_ERROR, syncs, images, image_in_use: None, arrays: VertexArrays::default() }
+        Self {
+            limits,
+            pending_error: GL_NO_ERROR,
+            syncs,
+            images,
+            image_in_use: None,
+            arrays: VertexArrays::default(),
+            elements: ElementBuffers::default(),
+        }
+    }
+
+    /// Shares the count of buffer size changes with the other contexts of a share group.
+    pub fn with_buffer_sizes(mut self, sizes: BufferSizes) -> Self {
+        self.elements.sizes = sizes;
+        self
     }
 
     /// Keeps `error` for `glGetError` unless an earlier one is still unread (GL keeps
@@ -542,6 +664,7 @@ impl Validator {
     pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
         self.image_in_use = None;
         self.arrays.note(cmd);
+        self.elements.note(cmd);
         match self.check_known(host, cmd) {
             Some(verdict) => verdict,
             // An array sized by a hand rule, or a handle, that no rule above checks: the
@@ -624,30 +747,38 @@ impl Validator {
                 Command::ReadnPixels(ReadnPixels { data: p, ..c })
             }),
             // Draws.
-            Command::DrawElements(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawElementsInstanced(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawRangeElements(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawElementsBaseVertex(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawRangeElementsBaseVertex(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawElementsInstancedBaseVertex(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawElementsInstancedBaseInstanceEXT(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
-            Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => {
-                outcome(check_indices(host, &mut self.arrays, c.count, c.type_, &c.indices).map(|()| true), cmd)
-            }
+            Command::DrawElements(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawElementsInstanced(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawRangeElements(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawElementsBaseVertex(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawRangeElementsBaseVertex(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawElementsInstancedBaseVertex(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawElementsInstancedBaseInstanceEXT(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
+            Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => outcome(
+                check_indices(host, &mut self.arrays, &mut self.elements, c.count, c.type_, &c.indices).map(|()| true),
+                cmd,
+            ),
             Command::DrawArrays(_)
             | Command::DrawArraysInstanced(_)
             | Command::DrawArraysInstancedBaseInstanceEXT(_) => outcome(self.arrays.check(host).map(|()| true), cmd),
@@ -1022,6 +1153,53 @@ pub(crate) mod tests {
             }
         }
         assert!(missing.is_empty(), "no validation rule for {missing:?}");
+    }
+
+    /// A host that counts the element-buffer questions it is asked.
+    #[derive(Default)]
+    struct CountingHost {
+        asked: u32,
+        size: i64,
+    }
+
+    impl HostQuery for CountingHost {
+        fn integer(&mut self, pname: u32) -> i32 {
+            if pname == GL_ELEMENT_ARRAY_BUFFER_BINDING {
+                self.asked += 1;
+            }
+            1
+        }
+        fn buffer_size(&mut self, _target: u32) -> i64 {
+            self.size
+        }
+        fn vertex_attrib(&mut self, _index: u32, _pname: u32) -> i32 {
+            0
+        }
+        fn uniform_location(&mut self, _program: u32, _location: i32) -> Option<bool> {
+            Some(true)
+        }
+    }
+
+    /// A context asks about its element buffer once, until any context of its share
+    /// group changes a buffer's size.
+    #[test]
+    fn element_buffer_sizes_are_asked_again_after_a_share_group_resize() {
+        let shared = BufferSizes::default();
+        let mut v = Validator::new(ValidatorLimits::default(), Arc::default(), Arc::default())
+            .with_buffer_sizes(shared.clone());
+        let mut host = CountingHost { size: 6, ..Default::default() };
+        let draw = |offset| {
+            Command::DrawElements(DrawElements { mode: 4, count: 3, type_: 0x1403, indices: DataRef::Offset(offset) })
+        };
+        for _ in 0..3 {
+            assert!(matches!(v.check(&mut host, &draw(0)), Verdict::Run(..)));
+        }
+        assert_eq!(host.asked, 1, "asked once for three draws");
+        // Another context shrinks a buffer.
+        shared.changed();
+        host.size = 2;
+        assert!(matches!(v.check(&mut host, &draw(0)), Verdict::Skip { error: GL_INVALID_OPERATION }));
+        assert_eq!(host.asked, 2);
     }
 
     #[test]
