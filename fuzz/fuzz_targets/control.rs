@@ -21,8 +21,8 @@
 use libfuzzer_sys::fuzz_target;
 use wire::control::{
     AttachRingRequest, ControlHeader, ControlKind, ControlReplyHeader, CreateContextRequest, CreateImageRequest,
-    CreateSurfaceRequest, HandlePayload, MakeCurrentRequest, QueryConfigsReply, StatsReply, CONTROL_HEADER_SIZE,
-    CONTROL_REPLY_HEADER_SIZE, MAX_ATTRIBS, MAX_CONFIGS, RING_REGION_ALIGN,
+    CreateSurfaceRequest, HandlePayload, ListSessionsReply, MakeCurrentRequest, QueryConfigsReply, StatsReply,
+    CONTROL_HEADER_SIZE, CONTROL_REPLY_HEADER_SIZE, MAX_ATTRIBS, MAX_CONFIGS, RING_REGION_ALIGN,
 };
 use wire::protocol::{
     negotiate_features, peek_version, Hello, ServerReply, FEATURES_KNOWN, HELLO_SIZE, REFUSAL_HEADER_SIZE,
@@ -209,6 +209,11 @@ fn every_reply_payload(payload: &[u8]) {
     handle(payload);
     if let Ok(s) = StatsReply::parse(payload) {
         assert_eq!(s.as_bytes(), payload);
+    }
+    if let Ok((header, records)) = ListSessionsReply::parse(payload) {
+        assert!(records.len() <= header.total as usize, "more records than sessions accepted");
+        let again = ListSessionsReply::encode(header.total, header.server_rss_bytes, &records).expect("encodes");
+        assert_eq!(again, payload, "ListSessions reply re-encodes differently");
     }
     if let Ok(configs) = QueryConfigsReply::parse(payload) {
         assert!(configs.len() <= MAX_CONFIGS as usize);
