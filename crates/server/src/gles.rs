@@ -156,6 +156,178 @@ impl GlesExecutor {
 }
 
 impl GlesExecutor {
+    /// Every command the short path does not take: names, validation, quotas, the
+    /// host, reply fixups. Kept out of line: its stack frame is large, and a
+    /// draw-heavy frame's uniforms and draws should not pay for setting it up (they
+    /// did, a measurable share of the frame, once it grew).
+    #[inline(never)]
+    fn execute_full(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
+        if self.answer_extension_query(cmd, replies)? {
+            return Ok(());
+        }
+        if let Command::WireSwapBuffers(c) = *cmd {
+            return self.swap(c);
+        }
+        if let Command::GetError(_) = cmd {
+            let pending = self.validator.take_error();
+            if pending != 0 {
+                // One error flag, as Mesa has: an error the host raised after this one
+                // would have been dropped natively, so it is dropped here too.
+                self.host_error();
+                GetErrorReply { ret: pending }.encode(replies)?;
+                return Ok(());
+            }
+        }
+        // The client's names become the host's first: the validator and the host see
+        // only host names.
+        let rewrite = {
+            let cx = &mut self.cx;
+            self.names.rewrite(cmd, &mut |ns, out| cx.gen_names(ns, out).map_err(ServerError::from))?
+        };
+        let (named, list, after) = match rewrite {
+            Rewrite::Done => return Ok(()),
+            Rewrite::Error(error) => {
+                tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
+                self.raise(error);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Rewrite::Run { cmd, list, after } => (cmd, list, after),
+        };
+        let cmd = &match &list {
+            Some(list) => named.with_name_list(list),
+            None => named,
+        };
+        let verdict = {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            self.validator.check(&mut host, cmd)
+        };
+        let (cmd, fixup) = match verdict {
+            Verdict::Skip { error } => {
+                self.unreserve_program(after);
+                if error != 0 {
+                    // Debug level: programs probe with bad arguments on purpose.
+                    tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
+                    self.raise(error);
+                }
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Verdict::Run(cmd, fixup) => (cmd, fixup),
+        };
+        // Storage counts against the session's GL memory quota before the host makes it.
+        if let Some(storage) = crate::quota::storage(&cmd) {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            // A size past the host's limits is GL_INVALID_VALUE (not the quota's
+            // GL_OUT_OF_MEMORY), raised here: Mesa crashed on some (a 2³¹-1 square
+            // RGBA32F glTexImage2D smashed its stack).
+            if storage.within.iter().any(|&(pname, asked)| pname != 0 && asked > host.integer(pname) as u64) {
+                tracing::debug!(command = cmd.opcode().info().name, "a size past the host's limits");
+                self.raise(GL_INVALID_VALUE);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            let bound = host.integer(storage.binding) as u32;
+            if !self.names.charge(&storage, bound) {
+                tracing::debug!(command = cmd.opcode().info().name, "over the session's GL memory quota");
+                self.raise(GL_OUT_OF_MEMORY);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+        }
+        self.host_replies.clear();
+        // SAFETY: `cmd` was decoded by `wire` and then checked (and rewritten where
+        // needed) by the validator for this context, which is `execute`'s contract for
+        // the rules `validate` implements (see its module doc for what is not checked yet).
+        let ran = unsafe { self.cx.execute(&cmd, &mut self.host_replies) };
+        match ran {
+            Ok(()) => {}
+            // A function a 3.0/3.1 host lacks: the GL error a missing entry point would
+            // give, not the end of the session.
+            Err(BackendError::MissingFunction(name)) => {
+                self.unreserve_program(after);
+                tracing::debug!("the host lacks {name}");
+                self.raise(GL_INVALID_OPERATION);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Err(BackendError::GlError(code)) => {
+                self.unreserve_program(after);
+                tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {code:#06x}");
+                self.raise(code);
+                empty_reply(cmd.opcode(), replies)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if matches!(cmd, Command::BufferData(_) | Command::BufferStorageEXT(_) | Command::DeleteBuffers(_)) {
+            // After the host made the change: another context that looks at a size
+            // from now on sees the new one (see `BufferSizes`).
+            self.group.buffer_sizes.changed();
+        }
+        if matches!(
+            cmd,
+            Command::DeleteProgram(_) | Command::DeleteShader(_) | Command::DetachShader(_) | Command::UseProgram(_)
+        ) {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            self.names.sweep_deleted_programs(&mut |name| host.is_shader_or_program(name));
+        }
+        let mut host = self.host_replies.as_bytes();
+        if !host.is_empty() && after != After::Nothing {
+            self.named.clear();
+            let reply = decode_reply(host)?.0;
+            let renamed = match (after, reply) {
+                (After::NewProgram, Reply::CreateProgram(r)) => {
+                    CreateProgramReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
+                    true
+                }
+                (After::NewProgram, Reply::CreateShader(r)) => {
+                    CreateShaderReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
+                    true
+                }
+                (After::NewProgram, Reply::CreateShaderProgramv(r)) => {
+                    CreateShaderProgramvReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
+                    true
+                }
+                (After::ClientNames, reply) => {
+                    let (cx, query) = (&mut self.cx, &mut self.query);
+                    let mut object_type = || attachment_type(&mut Host { cx, buf: query }, &cmd);
+                    self.names.reply_to_client(&cmd, reply, &mut object_type, &mut self.named)?
+                }
+                _ => false,
+            };
+            if renamed {
+                host = self.named.as_bytes();
+            }
+        }
+        if host.is_empty() {
+            if let Fixup::SyncDeleted(id) = fixup {
+                self.validator.syncs().remove(id);
+            }
+            return Ok(());
+        }
+        let rewritten = match fixup {
+            Fixup::None | Fixup::SyncDeleted(_) => false,
+            Fixup::Trim(cap) => trim(decode_reply(host)?.0, cap, replies)?,
+            Fixup::NoPointers(cap) => no_pointers(decode_reply(host)?.0, cap, replies)?,
+            Fixup::FenceId => match decode_reply(host)?.0 {
+                Reply::FenceSync(r) => {
+                    let id = self.validator.syncs().insert(r.ret);
+                    FenceSyncReply { ret: id }.encode(replies)?;
+                    true
+                }
+                _ => false,
+            },
+        };
+        if let Fixup::SyncDeleted(id) = fixup {
+            self.validator.syncs().remove(id);
+        }
+        if !rewritten {
+            replies.extend_raw(host);
+        }
+        Ok(())
+    }
+
     /// The short path (`crate::fast`): straight to the host, after a non-indexed draw's
     /// vertex-array check.
     fn execute_plain(&mut self, plain: Plain, cmd: &Command<'_>) -> Result<(), ServerError> {
@@ -448,170 +620,7 @@ impl Executor for GlesExecutor {
         if let Some(plain) = crate::fast::plain(cmd.opcode()) {
             return self.execute_plain(plain, cmd);
         }
-        if self.answer_extension_query(cmd, replies)? {
-            return Ok(());
-        }
-        if let Command::WireSwapBuffers(c) = *cmd {
-            return self.swap(c);
-        }
-        if let Command::GetError(_) = cmd {
-            let pending = self.validator.take_error();
-            if pending != 0 {
-                // One error flag, as Mesa has: an error the host raised after this one
-                // would have been dropped natively, so it is dropped here too.
-                self.host_error();
-                GetErrorReply { ret: pending }.encode(replies)?;
-                return Ok(());
-            }
-        }
-        // The client's names become the host's first: the validator and the host see
-        // only host names.
-        let rewrite = {
-            let cx = &mut self.cx;
-            self.names.rewrite(cmd, &mut |ns, out| cx.gen_names(ns, out).map_err(ServerError::from))?
-        };
-        let (named, list, after) = match rewrite {
-            Rewrite::Done => return Ok(()),
-            Rewrite::Error(error) => {
-                tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
-                self.raise(error);
-                empty_reply(cmd.opcode(), replies)?;
-                return Ok(());
-            }
-            Rewrite::Run { cmd, list, after } => (cmd, list, after),
-        };
-        let cmd = &match &list {
-            Some(list) => named.with_name_list(list),
-            None => named,
-        };
-        let verdict = {
-            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
-            self.validator.check(&mut host, cmd)
-        };
-        let (cmd, fixup) = match verdict {
-            Verdict::Skip { error } => {
-                self.unreserve_program(after);
-                if error != 0 {
-                    // Debug level: programs probe with bad arguments on purpose.
-                    tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
-                    self.raise(error);
-                }
-                empty_reply(cmd.opcode(), replies)?;
-                return Ok(());
-            }
-            Verdict::Run(cmd, fixup) => (cmd, fixup),
-        };
-        // Storage counts against the session's GL memory quota before the host makes it.
-        if let Some(storage) = crate::quota::storage(&cmd) {
-            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
-            // A size past the host's limits is GL_INVALID_VALUE (not the quota's
-            // GL_OUT_OF_MEMORY), raised here: Mesa crashed on some (a 2³¹-1 square
-            // RGBA32F glTexImage2D smashed its stack).
-            if storage.within.iter().any(|&(pname, asked)| pname != 0 && asked > host.integer(pname) as u64) {
-                tracing::debug!(command = cmd.opcode().info().name, "a size past the host's limits");
-                self.raise(GL_INVALID_VALUE);
-                empty_reply(cmd.opcode(), replies)?;
-                return Ok(());
-            }
-            let bound = host.integer(storage.binding) as u32;
-            if !self.names.charge(&storage, bound) {
-                tracing::debug!(command = cmd.opcode().info().name, "over the session's GL memory quota");
-                self.raise(GL_OUT_OF_MEMORY);
-                empty_reply(cmd.opcode(), replies)?;
-                return Ok(());
-            }
-        }
-        self.host_replies.clear();
-        // SAFETY: `cmd` was decoded by `wire` and then checked (and rewritten where
-        // needed) by the validator for this context, which is `execute`'s contract for
-        // the rules `validate` implements (see its module doc for what is not checked yet).
-        let ran = unsafe { self.cx.execute(&cmd, &mut self.host_replies) };
-        match ran {
-            Ok(()) => {}
-            // A function a 3.0/3.1 host lacks: the GL error a missing entry point would
-            // give, not the end of the session.
-            Err(BackendError::MissingFunction(name)) => {
-                self.unreserve_program(after);
-                tracing::debug!("the host lacks {name}");
-                self.raise(GL_INVALID_OPERATION);
-                empty_reply(cmd.opcode(), replies)?;
-                return Ok(());
-            }
-            Err(BackendError::GlError(code)) => {
-                self.unreserve_program(after);
-                tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {code:#06x}");
-                self.raise(code);
-                empty_reply(cmd.opcode(), replies)?;
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if matches!(cmd, Command::BufferData(_) | Command::BufferStorageEXT(_) | Command::DeleteBuffers(_)) {
-            // After the host made the change: another context that looks at a size
-            // from now on sees the new one (see `BufferSizes`).
-            self.group.buffer_sizes.changed();
-        }
-        if matches!(
-            cmd,
-            Command::DeleteProgram(_) | Command::DeleteShader(_) | Command::DetachShader(_) | Command::UseProgram(_)
-        ) {
-            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
-            self.names.sweep_deleted_programs(&mut |name| host.is_shader_or_program(name));
-        }
-        let mut host = self.host_replies.as_bytes();
-        if !host.is_empty() && after != After::Nothing {
-            self.named.clear();
-            let reply = decode_reply(host)?.0;
-            let renamed = match (after, reply) {
-                (After::NewProgram, Reply::CreateProgram(r)) => {
-                    CreateProgramReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
-                    true
-                }
-                (After::NewProgram, Reply::CreateShader(r)) => {
-                    CreateShaderReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
-                    true
-                }
-                (After::NewProgram, Reply::CreateShaderProgramv(r)) => {
-                    CreateShaderProgramvReply { ret: self.names.new_program(r.ret) }.encode(&mut self.named)?;
-                    true
-                }
-                (After::ClientNames, reply) => {
-                    let (cx, query) = (&mut self.cx, &mut self.query);
-                    let mut object_type = || attachment_type(&mut Host { cx, buf: query }, &cmd);
-                    self.names.reply_to_client(&cmd, reply, &mut object_type, &mut self.named)?
-                }
-                _ => false,
-            };
-            if renamed {
-                host = self.named.as_bytes();
-            }
-        }
-        if host.is_empty() {
-            if let Fixup::SyncDeleted(id) = fixup {
-                self.validator.syncs().remove(id);
-            }
-            return Ok(());
-        }
-        let rewritten = match fixup {
-            Fixup::None | Fixup::SyncDeleted(_) => false,
-            Fixup::Trim(cap) => trim(decode_reply(host)?.0, cap, replies)?,
-            Fixup::NoPointers(cap) => no_pointers(decode_reply(host)?.0, cap, replies)?,
-            Fixup::FenceId => match decode_reply(host)?.0 {
-                Reply::FenceSync(r) => {
-                    let id = self.validator.syncs().insert(r.ret);
-                    FenceSyncReply { ret: id }.encode(replies)?;
-                    true
-                }
-                _ => false,
-            },
-        };
-        if let Fixup::SyncDeleted(id) = fixup {
-            self.validator.syncs().remove(id);
-        }
-        if !rewritten {
-            replies.extend_raw(host);
-        }
-        Ok(())
+        self.execute_full(cmd, replies)
     }
 }
 
