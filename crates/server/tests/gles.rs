@@ -146,6 +146,20 @@ impl Client {
         program
     }
 
+    /// Makes a program drawing white from attribute 0 the current one.
+    fn use_white_program(&mut self) {
+        let program = self.program(
+            c"#version 300 es
+            layout(location = 0) in vec4 p;
+            void main() { gl_Position = p; }",
+            c"#version 300 es
+            precision mediump float;
+            out vec4 color;
+            void main() { color = vec4(1.0); }",
+        );
+        self.submit(&[Command::UseProgram(UseProgram { program })]);
+    }
+
     /// A new object name of `ns`, chosen here as the ICD does (glGen* has no reply).
     fn gen(&mut self, ns: Namespace) -> u32 {
         self.last_name += 1;
@@ -1006,16 +1020,7 @@ fn mesa_vertex_arrays_reading_client_memory_are_refused_whichever_is_bound() {
     let server = start();
     let mut c = server.client();
     c.framebuffer_4x4();
-    let program = c.program(
-        c"#version 300 es
-        layout(location = 0) in vec4 p;
-        void main() { gl_Position = p; }",
-        c"#version 300 es
-        precision mediump float;
-        out vec4 color;
-        void main() { color = vec4(1.0); }",
-    );
-    c.submit(&[Command::UseProgram(UseProgram { program })]);
+    c.use_white_program();
     let draw = Command::DrawArrays(DrawArrays { mode: GL_TRIANGLES, first: 0, count: 3 });
     let bind = |array| Command::BindVertexArray(BindVertexArray { array });
     let enable = Command::EnableVertexAttribArray(EnableVertexAttribArray { index: 0 });
@@ -1070,15 +1075,7 @@ fn mesa_element_buffer_sizes_are_remembered_and_kept_true() {
     let server = start();
     let mut c = server.client();
     c.framebuffer_4x4();
-    let program = c.program(
-        c"#version 300 es
-        void main() { gl_Position = vec4(0.0); }",
-        c"#version 300 es
-        precision mediump float;
-        out vec4 color;
-        void main() { color = vec4(1.0); }",
-    );
-    c.submit(&[Command::UseProgram(UseProgram { program })]);
+    c.use_white_program();
     let draw = |offset: u64| {
         Command::DrawElements(DrawElements {
             mode: GL_TRIANGLES,
