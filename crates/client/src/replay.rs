@@ -37,6 +37,21 @@ mod pixels;
 mod remap;
 mod trace;
 
+#[cfg(test)]
+mod tests {
+    use wire::commands::Command;
+    use wire::CommandBuf;
+
+    /// `cmds` encoded one after another, as a recorded stream holds them.
+    pub(super) fn encode(cmds: &[Command<'_>]) -> CommandBuf {
+        let mut buf = CommandBuf::new();
+        for c in cmds {
+            c.encode(&mut buf).unwrap();
+        }
+        buf
+    }
+}
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;

@@ -63,7 +63,7 @@ pub struct ServeArgs {
     pub metrics: Option<SocketAddr>,
     /// Leave Mesa's GL thread off in the host contexts. It is on by default
     /// (`mesa_glthread`): Mesa's work for a context then overlaps the decoding and
-    /// validation of its next commands (draw-heavy frames: 77–81 % of native without
+    /// validation of its next commands (draw-heavy frames: 77–82 % of native without
     /// it, 82–85 % with it, in the same runs). `GLWIRE_HOST_GLTHREAD=0` does the same;
     /// a `mesa_glthread` already in the environment is left as it is.
     #[arg(long)]

@@ -93,15 +93,8 @@ fn remap_command(cmd: &mut Command<'_>, remap: &Remap, images: &HashMap<u64, u64
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::tests::encode;
     use wire::commands::{AttachShader, BindBuffer, DeleteSync, EGLImageTargetTexture2DOES, UseProgram};
-
-    fn encode(cmds: &[Command<'_>]) -> CommandBuf {
-        let mut buf = CommandBuf::new();
-        for c in cmds {
-            c.encode(&mut buf).unwrap();
-        }
-        buf
-    }
 
     #[test]
     fn rewriting_maps_programs_syncs_and_images_only() {

@@ -325,15 +325,8 @@ fn check_reply(bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::tests::encode;
     use wire::commands::{BindBuffer, Command};
-
-    fn encode(cmds: &[Command<'_>]) -> CommandBuf {
-        let mut buf = CommandBuf::new();
-        for c in cmds {
-            c.encode(&mut buf).unwrap();
-        }
-        buf
-    }
 
     #[test]
     fn streams_must_keep_their_synchronous_command_last() {

@@ -475,13 +475,13 @@ pub struct ElementBuffers {
 }
 
 impl ElementBuffers {
+    /// Forgets what a binding change makes stale. Size changes (and deletes, which
+    /// unbind) are `BufferSizes`' to count, in this context as in the others.
     fn note(&mut self, cmd: &Command<'_>) {
         let forget = match cmd {
             Command::BindBuffer(b) => b.target == GL_ELEMENT_ARRAY_BUFFER,
-            Command::BufferData(_)
-            | Command::BufferStorageEXT(_)
-            | Command::DeleteBuffers(_)
-            | Command::DeleteVertexArrays(_) => true,
+            // The host may give a deleted name to the next vertex array it makes.
+            Command::DeleteVertexArrays(_) => true,
             _ => false,
         };
         if forget {
