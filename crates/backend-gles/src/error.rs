@@ -62,4 +62,11 @@ pub enum BackendError {
 
     #[error("encoding a reply: {0}")]
     Encode(#[from] wire::codec::EncodeError),
+
+    /// `execute_encoded`'s decoder refused the body: the error `decode_command` gives.
+    #[error(transparent)]
+    Decode(#[from] wire::codec::DecodeError),
+
+    #[error("{0} is not a plain asynchronous call: execute_encoded does not run it (decode it and use execute)")]
+    NotEncoded(&'static str),
 }

@@ -4,7 +4,8 @@
 //! command, and one `execute` arm per command that passes the decoded, validated
 //! arguments to the host function and encodes the reply of a synchronous command.
 //! It validates nothing (see `execute`'s `# Safety`); `hand.rs` holds the arms that
-//! are not a plain call.
+//! are not a plain call. `execute_encoded` runs the asynchronous plain calls straight
+//! from their encoded bodies.
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![allow(clippy::all, unused_variables, unused_unsafe)]
 
@@ -5466,5 +5467,1374 @@ pub unsafe fn execute(fns: &GlesFns, cmd: &Command<'_>, scratch: &mut Scratch, r
             unsafe { crate::hand::wire_swap_buffers(fns, c, scratch, replies) }
         }
         other => Err(BackendError::NotGles(other.opcode().info().name)),
+    }
+}
+
+/// The commands [`execute_encoded`] runs: the asynchronous plain host calls whose
+/// arguments are scalars and registry-sized arrays, no object name among them.
+pub const ENCODED: [Opcode; 150] = [
+    Opcode::ActiveTexture,
+    Opcode::BlendColor,
+    Opcode::BlendEquation,
+    Opcode::BlendEquationSeparate,
+    Opcode::BlendFunc,
+    Opcode::BlendFuncSeparate,
+    Opcode::BufferData,
+    Opcode::BufferSubData,
+    Opcode::Clear,
+    Opcode::ClearColor,
+    Opcode::ClearDepthf,
+    Opcode::ClearStencil,
+    Opcode::ColorMask,
+    Opcode::CopyTexImage2D,
+    Opcode::CopyTexSubImage2D,
+    Opcode::CullFace,
+    Opcode::DepthFunc,
+    Opcode::DepthMask,
+    Opcode::DepthRangef,
+    Opcode::Disable,
+    Opcode::DisableVertexAttribArray,
+    Opcode::DrawArrays,
+    Opcode::Enable,
+    Opcode::EnableVertexAttribArray,
+    Opcode::Flush,
+    Opcode::FrontFace,
+    Opcode::GenerateMipmap,
+    Opcode::Hint,
+    Opcode::LineWidth,
+    Opcode::PixelStorei,
+    Opcode::PolygonOffset,
+    Opcode::ReleaseShaderCompiler,
+    Opcode::RenderbufferStorage,
+    Opcode::SampleCoverage,
+    Opcode::Scissor,
+    Opcode::StencilFunc,
+    Opcode::StencilFuncSeparate,
+    Opcode::StencilMask,
+    Opcode::StencilMaskSeparate,
+    Opcode::StencilOp,
+    Opcode::StencilOpSeparate,
+    Opcode::TexParameterf,
+    Opcode::TexParameteri,
+    Opcode::Uniform1f,
+    Opcode::Uniform1fv,
+    Opcode::Uniform1i,
+    Opcode::Uniform1iv,
+    Opcode::Uniform2f,
+    Opcode::Uniform2fv,
+    Opcode::Uniform2i,
+    Opcode::Uniform2iv,
+    Opcode::Uniform3f,
+    Opcode::Uniform3fv,
+    Opcode::Uniform3i,
+    Opcode::Uniform3iv,
+    Opcode::Uniform4f,
+    Opcode::Uniform4fv,
+    Opcode::Uniform4i,
+    Opcode::Uniform4iv,
+    Opcode::UniformMatrix2fv,
+    Opcode::UniformMatrix3fv,
+    Opcode::UniformMatrix4fv,
+    Opcode::VertexAttrib1f,
+    Opcode::VertexAttrib1fv,
+    Opcode::VertexAttrib2f,
+    Opcode::VertexAttrib2fv,
+    Opcode::VertexAttrib3f,
+    Opcode::VertexAttrib3fv,
+    Opcode::VertexAttrib4f,
+    Opcode::VertexAttrib4fv,
+    Opcode::Viewport,
+    Opcode::ReadBuffer,
+    Opcode::CopyTexSubImage3D,
+    Opcode::EndQuery,
+    Opcode::DrawBuffers,
+    Opcode::UniformMatrix2x3fv,
+    Opcode::UniformMatrix3x2fv,
+    Opcode::UniformMatrix2x4fv,
+    Opcode::UniformMatrix4x2fv,
+    Opcode::UniformMatrix3x4fv,
+    Opcode::UniformMatrix4x3fv,
+    Opcode::BlitFramebuffer,
+    Opcode::RenderbufferStorageMultisample,
+    Opcode::FlushMappedBufferRange,
+    Opcode::BeginTransformFeedback,
+    Opcode::EndTransformFeedback,
+    Opcode::VertexAttribI4i,
+    Opcode::VertexAttribI4ui,
+    Opcode::VertexAttribI4iv,
+    Opcode::VertexAttribI4uiv,
+    Opcode::Uniform1ui,
+    Opcode::Uniform2ui,
+    Opcode::Uniform3ui,
+    Opcode::Uniform4ui,
+    Opcode::Uniform1uiv,
+    Opcode::Uniform2uiv,
+    Opcode::Uniform3uiv,
+    Opcode::Uniform4uiv,
+    Opcode::ClearBufferfi,
+    Opcode::CopyBufferSubData,
+    Opcode::DrawArraysInstanced,
+    Opcode::VertexAttribDivisor,
+    Opcode::PauseTransformFeedback,
+    Opcode::ResumeTransformFeedback,
+    Opcode::InvalidateFramebuffer,
+    Opcode::InvalidateSubFramebuffer,
+    Opcode::TexStorage2D,
+    Opcode::TexStorage3D,
+    Opcode::DispatchCompute,
+    Opcode::DispatchComputeIndirect,
+    Opcode::FramebufferParameteri,
+    Opcode::MemoryBarrier,
+    Opcode::MemoryBarrierByRegion,
+    Opcode::TexStorage2DMultisample,
+    Opcode::SampleMaski,
+    Opcode::VertexAttribFormat,
+    Opcode::VertexAttribIFormat,
+    Opcode::VertexAttribBinding,
+    Opcode::VertexBindingDivisor,
+    Opcode::BlendBarrier,
+    Opcode::CopyImageSubData,
+    Opcode::DebugMessageControl,
+    Opcode::PopDebugGroup,
+    Opcode::Enablei,
+    Opcode::Disablei,
+    Opcode::BlendEquationi,
+    Opcode::BlendEquationSeparatei,
+    Opcode::BlendFunci,
+    Opcode::BlendFuncSeparatei,
+    Opcode::ColorMaski,
+    Opcode::PrimitiveBoundingBox,
+    Opcode::MinSampleShading,
+    Opcode::PatchParameteri,
+    Opcode::TexStorage3DMultisample,
+    Opcode::DrawArraysInstancedBaseInstanceEXT,
+    Opcode::BufferStorageEXT,
+    Opcode::ClipControlEXT,
+    Opcode::DiscardFramebufferEXT,
+    Opcode::PolygonOffsetClampEXT,
+    Opcode::FramebufferFetchBarrierEXT,
+    Opcode::MaxShaderCompilerThreadsKHR,
+    Opcode::EndConditionalRenderNV,
+    Opcode::ViewportArrayvOES,
+    Opcode::ViewportIndexedfOES,
+    Opcode::ViewportIndexedfvOES,
+    Opcode::ScissorArrayvOES,
+    Opcode::ScissorIndexedOES,
+    Opcode::ScissorIndexedvOES,
+    Opcode::DepthRangeArrayfvOES,
+    Opcode::DepthRangeIndexedfOES,
+];
+
+/// [`execute`] of the command `body` encodes (a message's body, after its header), for
+/// the opcodes of [`ENCODED`]: the same decoder and the same host call, without the
+/// `Command` in between. A body the decoder refuses is [`BackendError::Decode`], the
+/// error `decode_command` gives; another opcode is [`BackendError::NotEncoded`].
+///
+/// # Safety
+///
+/// As for [`execute`], for the command `body` decodes to.
+pub unsafe fn execute_encoded(fns: &GlesFns, op: Opcode, body: &[u8]) -> Result<(), BackendError> {
+    match op {
+        Opcode::ActiveTexture => {
+            let c = ActiveTexture::decode(body)?;
+            let f = need(fns.gl_active_texture, "glActiveTexture")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.texture as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendColor => {
+            let c = BlendColor::decode(body)?;
+            let f = need(fns.gl_blend_color, "glBlendColor")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.red as GLfloat, c.green as GLfloat, c.blue as GLfloat, c.alpha as GLfloat) };
+            Ok(())
+        }
+        Opcode::BlendEquation => {
+            let c = BlendEquation::decode(body)?;
+            let f = need(fns.gl_blend_equation, "glBlendEquation")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendEquationSeparate => {
+            let c = BlendEquationSeparate::decode(body)?;
+            let f = need(fns.gl_blend_equation_separate, "glBlendEquationSeparate")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode_r_g_b as GLenum, c.mode_alpha as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendFunc => {
+            let c = BlendFunc::decode(body)?;
+            let f = need(fns.gl_blend_func, "glBlendFunc")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.sfactor as GLenum, c.dfactor as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendFuncSeparate => {
+            let c = BlendFuncSeparate::decode(body)?;
+            let f = need(fns.gl_blend_func_separate, "glBlendFuncSeparate")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.sfactor_r_g_b as GLenum, c.dfactor_r_g_b as GLenum, c.sfactor_alpha as GLenum, c.dfactor_alpha as GLenum) };
+            Ok(())
+        }
+        Opcode::BufferData => {
+            let c = BufferData::decode(body)?;
+            let f = need(fns.gl_buffer_data, "glBufferData")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.size as GLsizeiptr, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.usage as GLenum) };
+            Ok(())
+        }
+        Opcode::BufferSubData => {
+            let c = BufferSubData::decode(body)?;
+            let f = need(fns.gl_buffer_sub_data, "glBufferSubData")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.offset as GLintptr, c.size as GLsizeiptr, c.data.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Clear => {
+            let c = Clear::decode(body)?;
+            let f = need(fns.gl_clear, "glClear")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mask as GLbitfield) };
+            Ok(())
+        }
+        Opcode::ClearColor => {
+            let c = ClearColor::decode(body)?;
+            let f = need(fns.gl_clear_color, "glClearColor")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.red as GLfloat, c.green as GLfloat, c.blue as GLfloat, c.alpha as GLfloat) };
+            Ok(())
+        }
+        Opcode::ClearDepthf => {
+            let c = ClearDepthf::decode(body)?;
+            let f = need(fns.gl_clear_depthf, "glClearDepthf")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.d as GLfloat) };
+            Ok(())
+        }
+        Opcode::ClearStencil => {
+            let c = ClearStencil::decode(body)?;
+            let f = need(fns.gl_clear_stencil, "glClearStencil")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.s as GLint) };
+            Ok(())
+        }
+        Opcode::ColorMask => {
+            let c = ColorMask::decode(body)?;
+            let f = need(fns.gl_color_mask, "glColorMask")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.red as GLboolean, c.green as GLboolean, c.blue as GLboolean, c.alpha as GLboolean) };
+            Ok(())
+        }
+        Opcode::CopyTexImage2D => {
+            let c = CopyTexImage2D::decode(body)?;
+            let f = need(fns.gl_copy_tex_image2d, "glCopyTexImage2D")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.level as GLint, c.internalformat as GLenum, c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei, c.border as GLint) };
+            Ok(())
+        }
+        Opcode::CopyTexSubImage2D => {
+            let c = CopyTexSubImage2D::decode(body)?;
+            let f = need(fns.gl_copy_tex_sub_image2d, "glCopyTexSubImage2D")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.level as GLint, c.xoffset as GLint, c.yoffset as GLint, c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::CullFace => {
+            let c = CullFace::decode(body)?;
+            let f = need(fns.gl_cull_face, "glCullFace")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum) };
+            Ok(())
+        }
+        Opcode::DepthFunc => {
+            let c = DepthFunc::decode(body)?;
+            let f = need(fns.gl_depth_func, "glDepthFunc")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.func as GLenum) };
+            Ok(())
+        }
+        Opcode::DepthMask => {
+            let c = DepthMask::decode(body)?;
+            let f = need(fns.gl_depth_mask, "glDepthMask")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.flag as GLboolean) };
+            Ok(())
+        }
+        Opcode::DepthRangef => {
+            let c = DepthRangef::decode(body)?;
+            let f = need(fns.gl_depth_rangef, "glDepthRangef")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.n as GLfloat, c.f as GLfloat) };
+            Ok(())
+        }
+        Opcode::Disable => {
+            let c = Disable::decode(body)?;
+            let f = need(fns.gl_disable, "glDisable")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.cap as GLenum) };
+            Ok(())
+        }
+        Opcode::DisableVertexAttribArray => {
+            let c = DisableVertexAttribArray::decode(body)?;
+            let f = need(fns.gl_disable_vertex_attrib_array, "glDisableVertexAttribArray")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint) };
+            Ok(())
+        }
+        Opcode::DrawArrays => {
+            let c = DrawArrays::decode(body)?;
+            let f = need(fns.gl_draw_arrays, "glDrawArrays")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei) };
+            Ok(())
+        }
+        Opcode::Enable => {
+            let c = Enable::decode(body)?;
+            let f = need(fns.gl_enable, "glEnable")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.cap as GLenum) };
+            Ok(())
+        }
+        Opcode::EnableVertexAttribArray => {
+            let c = EnableVertexAttribArray::decode(body)?;
+            let f = need(fns.gl_enable_vertex_attrib_array, "glEnableVertexAttribArray")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint) };
+            Ok(())
+        }
+        Opcode::Flush => {
+            let c = Flush::decode(body)?;
+            let f = need(fns.gl_flush, "glFlush")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::FrontFace => {
+            let c = FrontFace::decode(body)?;
+            let f = need(fns.gl_front_face, "glFrontFace")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum) };
+            Ok(())
+        }
+        Opcode::GenerateMipmap => {
+            let c = GenerateMipmap::decode(body)?;
+            let f = need(fns.gl_generate_mipmap, "glGenerateMipmap")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum) };
+            Ok(())
+        }
+        Opcode::Hint => {
+            let c = Hint::decode(body)?;
+            let f = need(fns.gl_hint, "glHint")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.mode as GLenum) };
+            Ok(())
+        }
+        Opcode::LineWidth => {
+            let c = LineWidth::decode(body)?;
+            let f = need(fns.gl_line_width, "glLineWidth")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.width as GLfloat) };
+            Ok(())
+        }
+        Opcode::PixelStorei => {
+            let c = PixelStorei::decode(body)?;
+            let f = need(fns.gl_pixel_storei, "glPixelStorei")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.pname as GLenum, c.param as GLint) };
+            Ok(())
+        }
+        Opcode::PolygonOffset => {
+            let c = PolygonOffset::decode(body)?;
+            let f = need(fns.gl_polygon_offset, "glPolygonOffset")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.factor as GLfloat, c.units as GLfloat) };
+            Ok(())
+        }
+        Opcode::ReleaseShaderCompiler => {
+            let c = ReleaseShaderCompiler::decode(body)?;
+            let f = need(fns.gl_release_shader_compiler, "glReleaseShaderCompiler")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::RenderbufferStorage => {
+            let c = RenderbufferStorage::decode(body)?;
+            let f = need(fns.gl_renderbuffer_storage, "glRenderbufferStorage")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::SampleCoverage => {
+            let c = SampleCoverage::decode(body)?;
+            let f = need(fns.gl_sample_coverage, "glSampleCoverage")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.value as GLfloat, c.invert as GLboolean) };
+            Ok(())
+        }
+        Opcode::Scissor => {
+            let c = Scissor::decode(body)?;
+            let f = need(fns.gl_scissor, "glScissor")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::StencilFunc => {
+            let c = StencilFunc::decode(body)?;
+            let f = need(fns.gl_stencil_func, "glStencilFunc")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.func as GLenum, c.ref_ as GLint, c.mask as GLuint) };
+            Ok(())
+        }
+        Opcode::StencilFuncSeparate => {
+            let c = StencilFuncSeparate::decode(body)?;
+            let f = need(fns.gl_stencil_func_separate, "glStencilFuncSeparate")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.face as GLenum, c.func as GLenum, c.ref_ as GLint, c.mask as GLuint) };
+            Ok(())
+        }
+        Opcode::StencilMask => {
+            let c = StencilMask::decode(body)?;
+            let f = need(fns.gl_stencil_mask, "glStencilMask")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mask as GLuint) };
+            Ok(())
+        }
+        Opcode::StencilMaskSeparate => {
+            let c = StencilMaskSeparate::decode(body)?;
+            let f = need(fns.gl_stencil_mask_separate, "glStencilMaskSeparate")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.face as GLenum, c.mask as GLuint) };
+            Ok(())
+        }
+        Opcode::StencilOp => {
+            let c = StencilOp::decode(body)?;
+            let f = need(fns.gl_stencil_op, "glStencilOp")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.fail as GLenum, c.zfail as GLenum, c.zpass as GLenum) };
+            Ok(())
+        }
+        Opcode::StencilOpSeparate => {
+            let c = StencilOpSeparate::decode(body)?;
+            let f = need(fns.gl_stencil_op_separate, "glStencilOpSeparate")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.face as GLenum, c.sfail as GLenum, c.dpfail as GLenum, c.dppass as GLenum) };
+            Ok(())
+        }
+        Opcode::TexParameterf => {
+            let c = TexParameterf::decode(body)?;
+            let f = need(fns.gl_tex_parameterf, "glTexParameterf")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.pname as GLenum, c.param as GLfloat) };
+            Ok(())
+        }
+        Opcode::TexParameteri => {
+            let c = TexParameteri::decode(body)?;
+            let f = need(fns.gl_tex_parameteri, "glTexParameteri")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.pname as GLenum, c.param as GLint) };
+            Ok(())
+        }
+        Opcode::Uniform1f => {
+            let c = Uniform1f::decode(body)?;
+            let f = need(fns.gl_uniform1f, "glUniform1f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLfloat) };
+            Ok(())
+        }
+        Opcode::Uniform1fv => {
+            let c = Uniform1fv::decode(body)?;
+            let f = need(fns.gl_uniform1fv, "glUniform1fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform1i => {
+            let c = Uniform1i::decode(body)?;
+            let f = need(fns.gl_uniform1i, "glUniform1i")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLint) };
+            Ok(())
+        }
+        Opcode::Uniform1iv => {
+            let c = Uniform1iv::decode(body)?;
+            let f = need(fns.gl_uniform1iv, "glUniform1iv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform2f => {
+            let c = Uniform2f::decode(body)?;
+            let f = need(fns.gl_uniform2f, "glUniform2f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLfloat, c.v1 as GLfloat) };
+            Ok(())
+        }
+        Opcode::Uniform2fv => {
+            let c = Uniform2fv::decode(body)?;
+            let f = need(fns.gl_uniform2fv, "glUniform2fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform2i => {
+            let c = Uniform2i::decode(body)?;
+            let f = need(fns.gl_uniform2i, "glUniform2i")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLint, c.v1 as GLint) };
+            Ok(())
+        }
+        Opcode::Uniform2iv => {
+            let c = Uniform2iv::decode(body)?;
+            let f = need(fns.gl_uniform2iv, "glUniform2iv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform3f => {
+            let c = Uniform3f::decode(body)?;
+            let f = need(fns.gl_uniform3f, "glUniform3f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLfloat, c.v1 as GLfloat, c.v2 as GLfloat) };
+            Ok(())
+        }
+        Opcode::Uniform3fv => {
+            let c = Uniform3fv::decode(body)?;
+            let f = need(fns.gl_uniform3fv, "glUniform3fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform3i => {
+            let c = Uniform3i::decode(body)?;
+            let f = need(fns.gl_uniform3i, "glUniform3i")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLint, c.v1 as GLint, c.v2 as GLint) };
+            Ok(())
+        }
+        Opcode::Uniform3iv => {
+            let c = Uniform3iv::decode(body)?;
+            let f = need(fns.gl_uniform3iv, "glUniform3iv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform4f => {
+            let c = Uniform4f::decode(body)?;
+            let f = need(fns.gl_uniform4f, "glUniform4f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLfloat, c.v1 as GLfloat, c.v2 as GLfloat, c.v3 as GLfloat) };
+            Ok(())
+        }
+        Opcode::Uniform4fv => {
+            let c = Uniform4fv::decode(body)?;
+            let f = need(fns.gl_uniform4fv, "glUniform4fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform4i => {
+            let c = Uniform4i::decode(body)?;
+            let f = need(fns.gl_uniform4i, "glUniform4i")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLint, c.v1 as GLint, c.v2 as GLint, c.v3 as GLint) };
+            Ok(())
+        }
+        Opcode::Uniform4iv => {
+            let c = Uniform4iv::decode(body)?;
+            let f = need(fns.gl_uniform4iv, "glUniform4iv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix2fv => {
+            let c = UniformMatrix2fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix2fv, "glUniformMatrix2fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix3fv => {
+            let c = UniformMatrix3fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix3fv, "glUniformMatrix3fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix4fv => {
+            let c = UniformMatrix4fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix4fv, "glUniformMatrix4fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::VertexAttrib1f => {
+            let c = VertexAttrib1f::decode(body)?;
+            let f = need(fns.gl_vertex_attrib1f, "glVertexAttrib1f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLfloat) };
+            Ok(())
+        }
+        Opcode::VertexAttrib1fv => {
+            let c = VertexAttrib1fv::decode(body)?;
+            let f = need(fns.gl_vertex_attrib1fv, "glVertexAttrib1fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::VertexAttrib2f => {
+            let c = VertexAttrib2f::decode(body)?;
+            let f = need(fns.gl_vertex_attrib2f, "glVertexAttrib2f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat) };
+            Ok(())
+        }
+        Opcode::VertexAttrib2fv => {
+            let c = VertexAttrib2fv::decode(body)?;
+            let f = need(fns.gl_vertex_attrib2fv, "glVertexAttrib2fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::VertexAttrib3f => {
+            let c = VertexAttrib3f::decode(body)?;
+            let f = need(fns.gl_vertex_attrib3f, "glVertexAttrib3f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.z as GLfloat) };
+            Ok(())
+        }
+        Opcode::VertexAttrib3fv => {
+            let c = VertexAttrib3fv::decode(body)?;
+            let f = need(fns.gl_vertex_attrib3fv, "glVertexAttrib3fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::VertexAttrib4f => {
+            let c = VertexAttrib4f::decode(body)?;
+            let f = need(fns.gl_vertex_attrib4f, "glVertexAttrib4f")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.z as GLfloat, c.w as GLfloat) };
+            Ok(())
+        }
+        Opcode::VertexAttrib4fv => {
+            let c = VertexAttrib4fv::decode(body)?;
+            let f = need(fns.gl_vertex_attrib4fv, "glVertexAttrib4fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Viewport => {
+            let c = Viewport::decode(body)?;
+            let f = need(fns.gl_viewport, "glViewport")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::ReadBuffer => {
+            let c = ReadBuffer::decode(body)?;
+            let f = need(fns.gl_read_buffer, "glReadBuffer")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.src as GLenum) };
+            Ok(())
+        }
+        Opcode::CopyTexSubImage3D => {
+            let c = CopyTexSubImage3D::decode(body)?;
+            let f = need(fns.gl_copy_tex_sub_image3d, "glCopyTexSubImage3D")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.level as GLint, c.xoffset as GLint, c.yoffset as GLint, c.zoffset as GLint, c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::EndQuery => {
+            let c = EndQuery::decode(body)?;
+            let f = need(fns.gl_end_query, "glEndQuery")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum) };
+            Ok(())
+        }
+        Opcode::DrawBuffers => {
+            let c = DrawBuffers::decode(body)?;
+            let f = need(fns.gl_draw_buffers, "glDrawBuffers")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.n as GLsizei, c.bufs.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix2x3fv => {
+            let c = UniformMatrix2x3fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix2x3fv, "glUniformMatrix2x3fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix3x2fv => {
+            let c = UniformMatrix3x2fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix3x2fv, "glUniformMatrix3x2fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix2x4fv => {
+            let c = UniformMatrix2x4fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix2x4fv, "glUniformMatrix2x4fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix4x2fv => {
+            let c = UniformMatrix4x2fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix4x2fv, "glUniformMatrix4x2fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix3x4fv => {
+            let c = UniformMatrix3x4fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix3x4fv, "glUniformMatrix3x4fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::UniformMatrix4x3fv => {
+            let c = UniformMatrix4x3fv::decode(body)?;
+            let f = need(fns.gl_uniform_matrix4x3fv, "glUniformMatrix4x3fv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::BlitFramebuffer => {
+            let c = BlitFramebuffer::decode(body)?;
+            let f = need(fns.gl_blit_framebuffer, "glBlitFramebuffer")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.src_x0 as GLint, c.src_y0 as GLint, c.src_x1 as GLint, c.src_y1 as GLint, c.dst_x0 as GLint, c.dst_y0 as GLint, c.dst_x1 as GLint, c.dst_y1 as GLint, c.mask as GLbitfield, c.filter as GLenum) };
+            Ok(())
+        }
+        Opcode::RenderbufferStorageMultisample => {
+            let c = RenderbufferStorageMultisample::decode(body)?;
+            let f = need(fns.gl_renderbuffer_storage_multisample, "glRenderbufferStorageMultisample")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::FlushMappedBufferRange => {
+            let c = FlushMappedBufferRange::decode(body)?;
+            let f = need(fns.gl_flush_mapped_buffer_range, "glFlushMappedBufferRange")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.offset as GLintptr, c.length as GLsizeiptr) };
+            Ok(())
+        }
+        Opcode::BeginTransformFeedback => {
+            let c = BeginTransformFeedback::decode(body)?;
+            let f = need(fns.gl_begin_transform_feedback, "glBeginTransformFeedback")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.primitive_mode as GLenum) };
+            Ok(())
+        }
+        Opcode::EndTransformFeedback => {
+            let c = EndTransformFeedback::decode(body)?;
+            let f = need(fns.gl_end_transform_feedback, "glEndTransformFeedback")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::VertexAttribI4i => {
+            let c = VertexAttribI4i::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_i4i, "glVertexAttribI4i")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLint, c.y as GLint, c.z as GLint, c.w as GLint) };
+            Ok(())
+        }
+        Opcode::VertexAttribI4ui => {
+            let c = VertexAttribI4ui::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_i4ui, "glVertexAttribI4ui")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLuint, c.y as GLuint, c.z as GLuint, c.w as GLuint) };
+            Ok(())
+        }
+        Opcode::VertexAttribI4iv => {
+            let c = VertexAttribI4iv::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_i4iv, "glVertexAttribI4iv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::VertexAttribI4uiv => {
+            let c = VertexAttribI4uiv::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_i4uiv, "glVertexAttribI4uiv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform1ui => {
+            let c = Uniform1ui::decode(body)?;
+            let f = need(fns.gl_uniform1ui, "glUniform1ui")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLuint) };
+            Ok(())
+        }
+        Opcode::Uniform2ui => {
+            let c = Uniform2ui::decode(body)?;
+            let f = need(fns.gl_uniform2ui, "glUniform2ui")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLuint, c.v1 as GLuint) };
+            Ok(())
+        }
+        Opcode::Uniform3ui => {
+            let c = Uniform3ui::decode(body)?;
+            let f = need(fns.gl_uniform3ui, "glUniform3ui")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLuint, c.v1 as GLuint, c.v2 as GLuint) };
+            Ok(())
+        }
+        Opcode::Uniform4ui => {
+            let c = Uniform4ui::decode(body)?;
+            let f = need(fns.gl_uniform4ui, "glUniform4ui")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.v0 as GLuint, c.v1 as GLuint, c.v2 as GLuint, c.v3 as GLuint) };
+            Ok(())
+        }
+        Opcode::Uniform1uiv => {
+            let c = Uniform1uiv::decode(body)?;
+            let f = need(fns.gl_uniform1uiv, "glUniform1uiv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform2uiv => {
+            let c = Uniform2uiv::decode(body)?;
+            let f = need(fns.gl_uniform2uiv, "glUniform2uiv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform3uiv => {
+            let c = Uniform3uiv::decode(body)?;
+            let f = need(fns.gl_uniform3uiv, "glUniform3uiv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::Uniform4uiv => {
+            let c = Uniform4uiv::decode(body)?;
+            let f = need(fns.gl_uniform4uiv, "glUniform4uiv")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::ClearBufferfi => {
+            let c = ClearBufferfi::decode(body)?;
+            let f = need(fns.gl_clear_bufferfi, "glClearBufferfi")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.buffer as GLenum, c.drawbuffer as GLint, c.depth as GLfloat, c.stencil as GLint) };
+            Ok(())
+        }
+        Opcode::CopyBufferSubData => {
+            let c = CopyBufferSubData::decode(body)?;
+            let f = need(fns.gl_copy_buffer_sub_data, "glCopyBufferSubData")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.read_target as GLenum, c.write_target as GLenum, c.read_offset as GLintptr, c.write_offset as GLintptr, c.size as GLsizeiptr) };
+            Ok(())
+        }
+        Opcode::DrawArraysInstanced => {
+            let c = DrawArraysInstanced::decode(body)?;
+            let f = need(fns.gl_draw_arrays_instanced, "glDrawArraysInstanced")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei, c.instancecount as GLsizei) };
+            Ok(())
+        }
+        Opcode::VertexAttribDivisor => {
+            let c = VertexAttribDivisor::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_divisor, "glVertexAttribDivisor")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.divisor as GLuint) };
+            Ok(())
+        }
+        Opcode::PauseTransformFeedback => {
+            let c = PauseTransformFeedback::decode(body)?;
+            let f = need(fns.gl_pause_transform_feedback, "glPauseTransformFeedback")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::ResumeTransformFeedback => {
+            let c = ResumeTransformFeedback::decode(body)?;
+            let f = need(fns.gl_resume_transform_feedback, "glResumeTransformFeedback")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::InvalidateFramebuffer => {
+            let c = InvalidateFramebuffer::decode(body)?;
+            let f = need(fns.gl_invalidate_framebuffer, "glInvalidateFramebuffer")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::InvalidateSubFramebuffer => {
+            let c = InvalidateSubFramebuffer::decode(body)?;
+            let f = need(fns.gl_invalidate_sub_framebuffer, "glInvalidateSubFramebuffer")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast(), c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::TexStorage2D => {
+            let c = TexStorage2D::decode(body)?;
+            let f = need(fns.gl_tex_storage2d, "glTexStorage2D")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.levels as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::TexStorage3D => {
+            let c = TexStorage3D::decode(body)?;
+            let f = need(fns.gl_tex_storage3d, "glTexStorage3D")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.levels as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei) };
+            Ok(())
+        }
+        Opcode::DispatchCompute => {
+            let c = DispatchCompute::decode(body)?;
+            let f = need(fns.gl_dispatch_compute, "glDispatchCompute")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.num_groups_x as GLuint, c.num_groups_y as GLuint, c.num_groups_z as GLuint) };
+            Ok(())
+        }
+        Opcode::DispatchComputeIndirect => {
+            let c = DispatchComputeIndirect::decode(body)?;
+            let f = need(fns.gl_dispatch_compute_indirect, "glDispatchComputeIndirect")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.indirect as GLintptr) };
+            Ok(())
+        }
+        Opcode::FramebufferParameteri => {
+            let c = FramebufferParameteri::decode(body)?;
+            let f = need(fns.gl_framebuffer_parameteri, "glFramebufferParameteri")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.pname as GLenum, c.param as GLint) };
+            Ok(())
+        }
+        Opcode::MemoryBarrier => {
+            let c = MemoryBarrier::decode(body)?;
+            let f = need(fns.gl_memory_barrier, "glMemoryBarrier")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.barriers as GLbitfield) };
+            Ok(())
+        }
+        Opcode::MemoryBarrierByRegion => {
+            let c = MemoryBarrierByRegion::decode(body)?;
+            let f = need(fns.gl_memory_barrier_by_region, "glMemoryBarrierByRegion")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.barriers as GLbitfield) };
+            Ok(())
+        }
+        Opcode::TexStorage2DMultisample => {
+            let c = TexStorage2DMultisample::decode(body)?;
+            let f = need(fns.gl_tex_storage2d_multisample, "glTexStorage2DMultisample")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.fixedsamplelocations as GLboolean) };
+            Ok(())
+        }
+        Opcode::SampleMaski => {
+            let c = SampleMaski::decode(body)?;
+            let f = need(fns.gl_sample_maski, "glSampleMaski")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mask_number as GLuint, c.mask as GLbitfield) };
+            Ok(())
+        }
+        Opcode::VertexAttribFormat => {
+            let c = VertexAttribFormat::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_format, "glVertexAttribFormat")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.attribindex as GLuint, c.size as GLint, c.type_ as GLenum, c.normalized as GLboolean, c.relativeoffset as GLuint) };
+            Ok(())
+        }
+        Opcode::VertexAttribIFormat => {
+            let c = VertexAttribIFormat::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_i_format, "glVertexAttribIFormat")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.attribindex as GLuint, c.size as GLint, c.type_ as GLenum, c.relativeoffset as GLuint) };
+            Ok(())
+        }
+        Opcode::VertexAttribBinding => {
+            let c = VertexAttribBinding::decode(body)?;
+            let f = need(fns.gl_vertex_attrib_binding, "glVertexAttribBinding")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.attribindex as GLuint, c.bindingindex as GLuint) };
+            Ok(())
+        }
+        Opcode::VertexBindingDivisor => {
+            let c = VertexBindingDivisor::decode(body)?;
+            let f = need(fns.gl_vertex_binding_divisor, "glVertexBindingDivisor")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.bindingindex as GLuint, c.divisor as GLuint) };
+            Ok(())
+        }
+        Opcode::BlendBarrier => {
+            let c = BlendBarrier::decode(body)?;
+            let f = need(fns.gl_blend_barrier, "glBlendBarrier")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::CopyImageSubData => {
+            let c = CopyImageSubData::decode(body)?;
+            let f = need(fns.gl_copy_image_sub_data, "glCopyImageSubData")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.src_name as GLuint, c.src_target as GLenum, c.src_level as GLint, c.src_x as GLint, c.src_y as GLint, c.src_z as GLint, c.dst_name as GLuint, c.dst_target as GLenum, c.dst_level as GLint, c.dst_x as GLint, c.dst_y as GLint, c.dst_z as GLint, c.src_width as GLsizei, c.src_height as GLsizei, c.src_depth as GLsizei) };
+            Ok(())
+        }
+        Opcode::DebugMessageControl => {
+            let c = DebugMessageControl::decode(body)?;
+            let f = need(fns.gl_debug_message_control, "glDebugMessageControl")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.source as GLenum, c.type_ as GLenum, c.severity as GLenum, c.count as GLsizei, c.ids.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.enabled as GLboolean) };
+            Ok(())
+        }
+        Opcode::PopDebugGroup => {
+            let c = PopDebugGroup::decode(body)?;
+            let f = need(fns.gl_pop_debug_group, "glPopDebugGroup")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::Enablei => {
+            let c = Enablei::decode(body)?;
+            let f = need(fns.gl_enablei, "glEnablei")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.index as GLuint) };
+            Ok(())
+        }
+        Opcode::Disablei => {
+            let c = Disablei::decode(body)?;
+            let f = need(fns.gl_disablei, "glDisablei")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.index as GLuint) };
+            Ok(())
+        }
+        Opcode::BlendEquationi => {
+            let c = BlendEquationi::decode(body)?;
+            let f = need(fns.gl_blend_equationi, "glBlendEquationi")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.buf as GLuint, c.mode as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendEquationSeparatei => {
+            let c = BlendEquationSeparatei::decode(body)?;
+            let f = need(fns.gl_blend_equation_separatei, "glBlendEquationSeparatei")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.buf as GLuint, c.mode_r_g_b as GLenum, c.mode_alpha as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendFunci => {
+            let c = BlendFunci::decode(body)?;
+            let f = need(fns.gl_blend_funci, "glBlendFunci")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.buf as GLuint, c.src as GLenum, c.dst as GLenum) };
+            Ok(())
+        }
+        Opcode::BlendFuncSeparatei => {
+            let c = BlendFuncSeparatei::decode(body)?;
+            let f = need(fns.gl_blend_func_separatei, "glBlendFuncSeparatei")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.buf as GLuint, c.src_r_g_b as GLenum, c.dst_r_g_b as GLenum, c.src_alpha as GLenum, c.dst_alpha as GLenum) };
+            Ok(())
+        }
+        Opcode::ColorMaski => {
+            let c = ColorMaski::decode(body)?;
+            let f = need(fns.gl_color_maski, "glColorMaski")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.r as GLboolean, c.g as GLboolean, c.b as GLboolean, c.a as GLboolean) };
+            Ok(())
+        }
+        Opcode::PrimitiveBoundingBox => {
+            let c = PrimitiveBoundingBox::decode(body)?;
+            let f = need(fns.gl_primitive_bounding_box, "glPrimitiveBoundingBox")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.min_x as GLfloat, c.min_y as GLfloat, c.min_z as GLfloat, c.min_w as GLfloat, c.max_x as GLfloat, c.max_y as GLfloat, c.max_z as GLfloat, c.max_w as GLfloat) };
+            Ok(())
+        }
+        Opcode::MinSampleShading => {
+            let c = MinSampleShading::decode(body)?;
+            let f = need(fns.gl_min_sample_shading, "glMinSampleShading")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.value as GLfloat) };
+            Ok(())
+        }
+        Opcode::PatchParameteri => {
+            let c = PatchParameteri::decode(body)?;
+            let f = need(fns.gl_patch_parameteri, "glPatchParameteri")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.pname as GLenum, c.value as GLint) };
+            Ok(())
+        }
+        Opcode::TexStorage3DMultisample => {
+            let c = TexStorage3DMultisample::decode(body)?;
+            let f = need(fns.gl_tex_storage3d_multisample, "glTexStorage3DMultisample")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei, c.fixedsamplelocations as GLboolean) };
+            Ok(())
+        }
+        Opcode::DrawArraysInstancedBaseInstanceEXT => {
+            let c = DrawArraysInstancedBaseInstanceEXT::decode(body)?;
+            let f = need(fns.gl_draw_arrays_instanced_base_instance_ext, "glDrawArraysInstancedBaseInstanceEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei, c.instancecount as GLsizei, c.baseinstance as GLuint) };
+            Ok(())
+        }
+        Opcode::BufferStorageEXT => {
+            let c = BufferStorageEXT::decode(body)?;
+            let f = need(fns.gl_buffer_storage_ext, "glBufferStorageEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.size as GLsizeiptr, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.flags as GLbitfield) };
+            Ok(())
+        }
+        Opcode::ClipControlEXT => {
+            let c = ClipControlEXT::decode(body)?;
+            let f = need(fns.gl_clip_control_ext, "glClipControlEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.origin as GLenum, c.depth as GLenum) };
+            Ok(())
+        }
+        Opcode::DiscardFramebufferEXT => {
+            let c = DiscardFramebufferEXT::decode(body)?;
+            let f = need(fns.gl_discard_framebuffer_ext, "glDiscardFramebufferEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::PolygonOffsetClampEXT => {
+            let c = PolygonOffsetClampEXT::decode(body)?;
+            let f = need(fns.gl_polygon_offset_clamp_ext, "glPolygonOffsetClampEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.factor as GLfloat, c.units as GLfloat, c.clamp as GLfloat) };
+            Ok(())
+        }
+        Opcode::FramebufferFetchBarrierEXT => {
+            let c = FramebufferFetchBarrierEXT::decode(body)?;
+            let f = need(fns.gl_framebuffer_fetch_barrier_ext, "glFramebufferFetchBarrierEXT")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::MaxShaderCompilerThreadsKHR => {
+            let c = MaxShaderCompilerThreadsKHR::decode(body)?;
+            let f = need(fns.gl_max_shader_compiler_threads_khr, "glMaxShaderCompilerThreadsKHR")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.count as GLuint) };
+            Ok(())
+        }
+        Opcode::EndConditionalRenderNV => {
+            let c = EndConditionalRenderNV::decode(body)?;
+            let f = need(fns.gl_end_conditional_render_nv, "glEndConditionalRenderNV")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f() };
+            Ok(())
+        }
+        Opcode::ViewportArrayvOES => {
+            let c = ViewportArrayvOES::decode(body)?;
+            let f = need(fns.gl_viewport_arrayv_oes, "glViewportArrayvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::ViewportIndexedfOES => {
+            let c = ViewportIndexedfOES::decode(body)?;
+            let f = need(fns.gl_viewport_indexedf_oes, "glViewportIndexedfOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.w as GLfloat, c.h as GLfloat) };
+            Ok(())
+        }
+        Opcode::ViewportIndexedfvOES => {
+            let c = ViewportIndexedfvOES::decode(body)?;
+            let f = need(fns.gl_viewport_indexedfv_oes, "glViewportIndexedfvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::ScissorArrayvOES => {
+            let c = ScissorArrayvOES::decode(body)?;
+            let f = need(fns.gl_scissor_arrayv_oes, "glScissorArrayvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::ScissorIndexedOES => {
+            let c = ScissorIndexedOES::decode(body)?;
+            let f = need(fns.gl_scissor_indexed_oes, "glScissorIndexedOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.left as GLint, c.bottom as GLint, c.width as GLsizei, c.height as GLsizei) };
+            Ok(())
+        }
+        Opcode::ScissorIndexedvOES => {
+            let c = ScissorIndexedvOES::decode(body)?;
+            let f = need(fns.gl_scissor_indexedv_oes, "glScissorIndexedvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::DepthRangeArrayfvOES => {
+            let c = DepthRangeArrayfvOES::decode(body)?;
+            let f = need(fns.gl_depth_range_arrayfv_oes, "glDepthRangeArrayfvOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+            Ok(())
+        }
+        Opcode::DepthRangeIndexedfOES => {
+            let c = DepthRangeIndexedfOES::decode(body)?;
+            let f = need(fns.gl_depth_range_indexedf_oes, "glDepthRangeIndexedfOES")?;
+            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.
+            unsafe { f(c.index as GLuint, c.n as GLfloat, c.f as GLfloat) };
+            Ok(())
+        }
+        other => Err(BackendError::NotEncoded(other.info().name)),
     }
 }

@@ -27,7 +27,7 @@ use wire::commands::Command;
 
 pub use error::{BackendError, SETUP_HINT};
 pub use fns::{FnInfo, Since, REQUIRED_VERSION};
-pub use generated::{execute, GlesFns, GLES_FUNCTIONS, SCRATCH_SLOTS};
+pub use generated::{execute, execute_encoded, GlesFns, ENCODED, GLES_FUNCTIONS, SCRATCH_SLOTS};
 pub use host::{prepare_process_env, EglInfo, HostContext, HostDisplay, HostImage, HostSurface};
 pub use scratch::{Scratch, KEEP_BYTES};
 
@@ -150,6 +150,19 @@ impl GlesContext {
             return Ok(());
         }
         result
+    }
+
+    /// [`GlesContext::execute`] of the command `body` encodes, for an opcode of
+    /// [`ENCODED`]: the same decoder and host call, without building a `Command`
+    /// (thousands of draws and uniforms a frame take this path). Nothing replies.
+    ///
+    /// # Safety
+    /// As for [`GlesContext::execute`], for the command `body` decodes to.
+    pub unsafe fn execute_encoded(&mut self, op: wire::commands::Opcode, body: &[u8]) -> Result<(), BackendError> {
+        self.host.make_current_with(self.surface.as_deref())?;
+        // SAFETY: this context is current on this thread (above); the rest is the
+        // caller's contract, passed on unchanged.
+        unsafe { generated::execute_encoded(&self.fns, op, body) }
     }
 
     /// Fills `out` with new host names of namespace `ns` (the host's glGen*), which the

@@ -683,6 +683,40 @@ fn uniform_count_near_i32_max_ends_the_session() {
     case.finish();
 }
 
+/// The commands the server runs straight from their bytes (uniforms, state, non-indexed
+/// draws) are refused as strictly as decoded ones: a set padding byte or a cut body is
+/// ProtocolError and the session ends, also for a draw the vertex-array check would
+/// refuse anyway (the malformed command is seen first).
+#[test]
+fn malformed_short_path_commands_end_the_session() {
+    const GL_TRIANGLES: u32 = 0x0004;
+    let case = Case::new(&[]);
+    let uniform = Command::Uniform4f(Uniform4f { location: 0, v0: 1.0, v1: 2.0, v2: 3.0, v3: 4.0 });
+    let draw = Command::DrawArrays(DrawArrays { mode: GL_TRIANGLES, first: 0, count: 3 });
+    // [opcode][size][location][v0..v3][padding]; [opcode][size][mode][first][count][padding].
+    assert_eq!(encode(&[uniform]).len(), 32);
+    assert_eq!(encode(&[draw]).len(), 24);
+    let mut cut = encode(&[draw])[..16].to_vec();
+    cut[4..8].copy_from_slice(&16u32.to_le_bytes());
+    let streams = [patched(uniform, 28, 1), patched(draw, 20, 1), cut];
+    for (k, stream) in streams.iter().enumerate() {
+        let mut h = case.gl();
+        // The default vertex array, attribute 0 enabled and no buffer: a well-formed
+        // draw would be GL_INVALID_OPERATION.
+        h.submit(&[Command::EnableVertexAttribArray(EnableVertexAttribArray { index: 0 })]);
+        let mut with_finish = stream.clone();
+        with_finish.extend(encode(&[Command::Finish(Finish {})]));
+        assert_eq!(status(h.submit_raw(&with_finish)), ControlStatus::ProtocolError, "stream {k}");
+        assert_ended(&mut h.session, SECOND);
+    }
+    // Well formed, the same commands run (the draw raising its GL error).
+    let mut h = case.gl();
+    h.submit(&[Command::EnableVertexAttribArray(EnableVertexAttribArray { index: 0 })]);
+    h.expect_error(&[uniform], GL_INVALID_OPERATION);
+    h.expect_error(&[draw], GL_INVALID_OPERATION);
+    drop(h);
+    case.finish();
+}
 /// glDeleteBuffers with n = 2^30 and one name does not decode: ProtocolError, session ended.
 #[test]
 fn delete_buffers_with_a_huge_n_and_few_names_ends_the_session() {

@@ -14,11 +14,12 @@ use std::thread::JoinHandle;
 
 use transport::liveness::{Liveness, LIVENESS_TICK};
 use transport::ring::{Consumer, Producer, Received, Waker};
+use wire::codec::split_message;
 use wire::commands::{decode_command, Command};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
-use crate::exec::{Executor, ExecutorFactory, ShareGroup};
+use crate::exec::{Encoded, Executor, ExecutorFactory, ShareGroup};
 use crate::stats::SessionStats;
 
 /// Jobs waiting for a context thread; a session that floods beyond this waits.
@@ -370,6 +371,18 @@ impl Worker {
         let mut rest = stream;
         let mut n = 0u64;
         while !rest.is_empty() {
+            // The short path first: most of a draw-heavy frame's commands run from
+            // their bytes. A message that does not split goes on to the decoder, which
+            // gives the error.
+            if let Ok((opcode, body, next)) = split_message(rest) {
+                let message = &rest[..rest.len() - next.len()];
+                if let Some(done) = self.exec.execute_encoded(Encoded { opcode, body, message }) {
+                    done?;
+                    rest = next;
+                    n += 1;
+                    continue;
+                }
+            }
             // Used where the decoder wrote it: moving the command out of the result
             // stalled on store forwarding once per command, a measurable share of a
             // draw-heavy frame.

@@ -22,6 +22,16 @@ pub trait Executor {
     /// Executes `cmd`; for a synchronous command, appends its reply to `replies`.
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError>;
 
+    /// Executes the command `message` holds (one whole message, header included, as
+    /// `wire::codec::split_message` cut it) without decoding it into a `Command`, when
+    /// this executor has a short path for its opcode: then the result is exactly what
+    /// `execute` of the decoded command would give, a decode error included. `None`:
+    /// no short path, decode it and call `execute`. Such commands never reply.
+    fn execute_encoded(&mut self, message: Encoded<'_>) -> Option<Result<(), ServerError>> {
+        let _ = message;
+        None
+    }
+
     /// Makes `surface` the context's default framebuffer (the client's eglMakeCurrent).
     /// An executor without host surfaces has nothing to bind.
     fn set_surface(&mut self, surface: Option<Arc<crate::surface::Surface>>) -> Result<(), ServerError> {
@@ -46,6 +56,14 @@ pub trait Executor {
     fn share_group(&self) -> ShareGroup {
         ShareGroup::default()
     }
+}
+
+/// One command as it arrived: its opcode number, its body, and the whole message.
+#[derive(Debug, Clone, Copy)]
+pub struct Encoded<'a> {
+    pub opcode: u32,
+    pub body: &'a [u8],
+    pub message: &'a [u8],
 }
 
 /// What the contexts of one EGL share group have in common: the host context new

@@ -3,8 +3,10 @@
 //! vertex-array check of a non-indexed draw), no storage to count, no reply to fix.
 //! Deciding that once per opcode instead of asking every layer for every command is
 //! what lets a draw-heavy frame (a uniform and a draw, thousands of times) run near
-//! the host's own speed. This module owns only the list; `gles` takes the short path,
-//! and a test holds every listed opcode to the full path's answers.
+//! the host's own speed: these commands run straight from their bytes
+//! (`backend_gles::execute_encoded`), never built into a `Command`. This module owns
+//! only the list; `gles` takes the short path, and a test holds every listed opcode to
+//! the full path's answers.
 
 use wire::commands::Opcode;
 
@@ -109,16 +111,16 @@ const ARRAYS_DRAWS: &[Opcode] = &[Opcode::DrawArrays, Opcode::DrawArraysInstance
 /// The table, indexed by opcode number (GLES opcodes are small and dense).
 const TABLE_LEN: usize = 1024;
 
-static TABLE: [Option<Plain>; TABLE_LEN] = {
+static TABLE: [Option<(Plain, Opcode)>; TABLE_LEN] = {
     let mut t = [None; TABLE_LEN];
     let mut i = 0;
     while i < DIRECT.len() {
-        t[DIRECT[i] as usize] = Some(Plain::Direct);
+        t[DIRECT[i] as usize] = Some((Plain::Direct, DIRECT[i]));
         i += 1;
     }
     let mut i = 0;
     while i < ARRAYS_DRAWS.len() {
-        t[ARRAYS_DRAWS[i] as usize] = Some(Plain::ArraysDraw);
+        t[ARRAYS_DRAWS[i] as usize] = Some((Plain::ArraysDraw, ARRAYS_DRAWS[i]));
         i += 1;
     }
     t
@@ -127,6 +129,14 @@ static TABLE: [Option<Plain>; TABLE_LEN] = {
 /// Whether `op` may take the short path, and what it checks first.
 #[inline]
 pub fn plain(op: Opcode) -> Option<Plain> {
+    plain_number(op as u32).map(|(plain, _)| plain)
+}
+
+/// [`plain`] of an opcode number as it arrived (a message header's): what it checks
+/// first and its `Opcode`, or `None` for every number not on the short path, known or
+/// not.
+#[inline]
+pub fn plain_number(op: u32) -> Option<(Plain, Opcode)> {
     TABLE.get(op as usize).copied().flatten()
 }
 
@@ -154,6 +164,11 @@ mod tests {
         for op in listed {
             let info = op.info();
             let name = info.name;
+            assert!(
+                backend_gles::ENCODED.contains(&op),
+                "{name}: the backend cannot run it from its bytes (`execute_encoded`)"
+            );
+            assert_eq!(plain_number(op as u32), Some((plain(op).unwrap(), op)), "{name}: numbered apart");
             assert!(
                 !info.sync && !info.hand_counted && !info.handles && !info.private,
                 "{name}: synchronous, hand-sized, a handle or private"

@@ -16,7 +16,7 @@ use wire::names::Namespace;
 use wire::CommandBuf;
 
 use crate::error::ServerError;
-use crate::exec::{Executor, ShareGroup};
+use crate::exec::{Encoded, Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
 use crate::fast::Plain;
 use crate::images::SharedImages;
@@ -342,7 +342,42 @@ impl GlesExecutor {
         // SAFETY: `cmd` was decoded by `wire`, and `crate::fast` lists only commands
         // with no rule in `validate` beyond the vertex-array check done above (a test
         // holds the list to that), which is `execute`'s contract.
-        match unsafe { self.cx.execute(cmd, &mut self.host_replies) } {
+        let ran = unsafe { self.cx.execute(cmd, &mut self.host_replies) };
+        self.plain_ran(ran)
+    }
+
+    /// The short path from a command's bytes: what [`Self::execute_plain`] does with the
+    /// decoded command, decoding and host call in one step (`execute_encoded`).
+    fn execute_plain_encoded(&mut self, plain: Plain, opcode: Opcode, message: Encoded<'_>) -> Result<(), ServerError> {
+        if plain == Plain::ArraysDraw {
+            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+            if let Err(error) = self.validator.check_arrays_draw(&mut host) {
+                // A malformed command ends the session before any check, as on the
+                // decoding path.
+                decode_command(message.message)?;
+                self.raise(error);
+                return Ok(());
+            }
+        }
+        // SAFETY: `crate::fast` lists only commands with no rule in `validate` beyond
+        // the decoder's and the vertex-array check done above (a test holds the list
+        // to that), and `execute_encoded` decodes the body before it calls the host:
+        // `execute`'s contract for the command the body decodes to.
+        let ran = unsafe { self.cx.execute_encoded(opcode, message.body) };
+        // The tag alone first: the usual `Ok` then costs no drop of an error.
+        if ran.is_ok() {
+            return Ok(());
+        }
+        match ran {
+            Err(BackendError::Decode(e)) => Err(e.into()),
+            ran => self.plain_ran(ran),
+        }
+    }
+
+    /// What the host's answer to a short-path command becomes: a GL error raised for
+    /// the program, or the end of the session.
+    fn plain_ran(&mut self, ran: Result<(), BackendError>) -> Result<(), ServerError> {
+        match ran {
             Ok(()) => Ok(()),
             Err(BackendError::MissingFunction(name)) => {
                 tracing::debug!("the host lacks {name}");
@@ -621,6 +656,11 @@ impl Executor for GlesExecutor {
             return self.execute_plain(plain, cmd);
         }
         self.execute_full(cmd, replies)
+    }
+
+    fn execute_encoded(&mut self, message: Encoded<'_>) -> Option<Result<(), ServerError>> {
+        let (plain, opcode) = crate::fast::plain_number(message.opcode)?;
+        Some(self.execute_plain_encoded(plain, opcode, message))
     }
 }
 

@@ -342,6 +342,7 @@ pub mod put {
 
 /// Splits the first command or reply off a stream: checks alignment, the header, its
 /// size against the stream and [`MAX_COMMAND_BYTES`]. Returns (opcode, body, rest).
+#[inline]
 pub fn split_message(bytes: &[u8]) -> Result<(u32, &[u8], &[u8]), DecodeError> {
     if bytes.as_ptr() as usize % ALIGN != 0 {
         return Err(DecodeError::MisalignedBuffer { addr: bytes.as_ptr() as usize });
@@ -375,16 +376,6 @@ pub fn reply_body(bytes: &[u8], opcode: u32) -> Result<&[u8], DecodeError> {
         return Err(DecodeError::TrailingBytes { name: "reply", extra: rest.len() });
     }
     Ok(body)
-}
-
-/// Checks the padding fields of a fixed-argument struct (the generated decoders pass
-/// them in).
-pub fn zero_padding(name: &'static str, pads: &[&[u8]]) -> Result<(), DecodeError> {
-    if pads.iter().all(|p| p.iter().all(|&b| b == 0)) {
-        Ok(())
-    } else {
-        Err(DecodeError::NonCanonical { name })
-    }
 }
 
 /// Walks the payload of one command or reply for a generated decoder. Every read is
@@ -651,6 +642,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Every byte of the message must have been accounted for.
+    #[inline]
     pub fn finish(self) -> Result<(), DecodeError> {
         if self.pos == self.bytes.len() {
             Ok(())

@@ -116,6 +116,32 @@ fn arm(o: &mut Out, c: &Cmd) -> Result<(), String> {
         return Err(format!("{name}: asynchronous, yet it returns a value or writes an output"));
     }
     o.line(format!("        Command::{rust}(c) => {{"));
+    call(o, c)?;
+    o.line("        }");
+    Ok(())
+}
+
+/// Whether `execute_encoded` runs a command straight from its encoded body: an
+/// asynchronous plain call whose arguments are scalars and registry-sized arrays,
+/// none of them an object name, a handle, a buffer offset or a string. Those are the
+/// only commands the server may pass on unchanged after decoding (`server::fast`).
+fn encoded(c: &Cmd) -> bool {
+    let plain = |p: &crate::model::P| {
+        p.names.is_none()
+            && match &p.kind {
+                Kind::Scalar(_) => true,
+                Kind::In { count, .. } => !count.is_hand(),
+                _ => false,
+            }
+    };
+    !c.client_names && !is_hand(c) && !c.sync && c.params.iter().all(plain)
+}
+
+/// The body of a plain command's arm, with the decoded command bound to `c` (a
+/// reference): the host call, then the reply of a synchronous command.
+fn call(o: &mut Out, c: &Cmd) -> Result<(), String> {
+    let name = &c.c_name;
+    let rust = &c.rust;
     o.line(format!("            let f = need(fns.{}, \"{name}\")?;", field(c)));
     let outs: Vec<_> = c.params.iter().filter(|p| p.kind.is_out()).collect();
     if !outs.is_empty() {
@@ -196,7 +222,6 @@ fn arm(o: &mut Out, c: &Cmd) -> Result<(), String> {
         o.line(format!("            {rust}Reply {{ {} }}.encode(replies)?;", fields.join(", ")));
     }
     o.line("            Ok(())");
-    o.line("        }");
     Ok(())
 }
 
@@ -275,7 +300,8 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("//! command, and one `execute` arm per command that passes the decoded, validated");
     o.line("//! arguments to the host function and encodes the reply of a synchronous command.");
     o.line("//! It validates nothing (see `execute`'s `# Safety`); `hand.rs` holds the arms that");
-    o.line("//! are not a plain call.");
+    o.line("//! are not a plain call. `execute_encoded` runs the asynchronous plain calls straight");
+    o.line("//! from their encoded bodies.");
     o.line("#![cfg_attr(rustfmt, rustfmt::skip)]");
     o.line("#![allow(clippy::all, unused_variables, unused_unsafe)]");
     o.line("");
@@ -353,6 +379,35 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
         arm(&mut o, c)?;
     }
     o.line("        other => Err(BackendError::NotGles(other.opcode().info().name)),");
+    o.line("    }");
+    o.line("}");
+    o.line("");
+    let plain: Vec<&Cmd> = m.gles().filter(|c| encoded(c)).collect();
+    o.line("/// The commands [`execute_encoded`] runs: the asynchronous plain host calls whose");
+    o.line("/// arguments are scalars and registry-sized arrays, no object name among them.");
+    o.line(format!("pub const ENCODED: [Opcode; {}] = [", plain.len()));
+    for c in &plain {
+        o.line(format!("    Opcode::{},", c.rust));
+    }
+    o.line("];");
+    o.line("");
+    o.line("/// [`execute`] of the command `body` encodes (a message's body, after its header), for");
+    o.line("/// the opcodes of [`ENCODED`]: the same decoder and the same host call, without the");
+    o.line("/// `Command` in between. A body the decoder refuses is [`BackendError::Decode`], the");
+    o.line("/// error `decode_command` gives; another opcode is [`BackendError::NotEncoded`].");
+    o.line("///");
+    o.line("/// # Safety");
+    o.line("///");
+    o.line("/// As for [`execute`], for the command `body` decodes to.");
+    o.line("pub unsafe fn execute_encoded(fns: &GlesFns, op: Opcode, body: &[u8]) -> Result<(), BackendError> {");
+    o.line("    match op {");
+    for c in &plain {
+        o.line(format!("        Opcode::{} => {{", c.rust));
+        o.line(format!("            let c = {}::decode(body)?;", c.rust));
+        call(&mut o, c)?;
+        o.line("        }");
+    }
+    o.line("        other => Err(BackendError::NotEncoded(other.info().name)),");
     o.line("    }");
     o.line("}");
     // Import only the length helpers some arm uses, so the file compiles without warnings.

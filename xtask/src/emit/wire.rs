@@ -112,17 +112,21 @@ fn pad_inits(fields: &[Field]) -> Vec<String> {
     out
 }
 
-/// The names of the padding fields `emit_struct` adds, in order.
-fn pad_names(fields: &[Field]) -> Vec<String> {
-    pad_inits(fields).iter().filter_map(|init| init.split(':').next().map(str::to_owned)).collect()
-}
-
-/// A decoder line rejecting non-zero padding, if the struct has any.
+/// A decoder line rejecting non-zero padding, if the struct has any. The padding is
+/// compared by value (`_pad0 != [0; 4]`), never borrowed: a borrow kept the whole
+/// argument struct in memory, and the server's short path then reloaded each argument
+/// from a store it could not forward, a stall per command.
 fn pad_check(o: &mut Out, c_name: &str, fields: &[Field], var: &str) {
-    let pads = pad_names(fields);
+    let pads = pad_inits(fields);
     if !pads.is_empty() {
-        let list: Vec<String> = pads.iter().map(|p| format!("&{var}.{p}")).collect();
-        o.line(format!("        zero_padding(\"{c_name}\", &[{}])?;", list.join(", ")));
+        let list: Vec<String> = pads
+            .iter()
+            .filter_map(|init| init.split_once(": "))
+            .map(|(name, zero)| format!("{var}.{name} != {zero}"))
+            .collect();
+        o.line(format!("        if {} {{", list.join(" || ")));
+        o.line(format!("            return Err(DecodeError::NonCanonical {{ name: \"{c_name}\" }});"));
+        o.line("        }");
     }
 }
 
@@ -310,7 +314,10 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line("        w.finish()");
     o.line("    }");
     o.line("");
-    // Decoder.
+    // Decoder. Inline across crates: the server's short path decodes and calls in one
+    // step (`backend_gles::execute_encoded`); called out of line, the decoded command
+    // went back through memory in pieces and stalled on store forwarding.
+    o.line("    #[inline(always)]");
     o.line(format!(
         "    pub fn decode(body: &{}[u8]) -> Result<Self, DecodeError> {{",
         if l.is_empty() { "" } else { "'a " }
@@ -607,7 +614,7 @@ pub fn commands_file(m: &Model) -> String {
     o.line("use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};");
     o.line("");
     o.line("use crate::buf::{begin, Sink};");
-    o.line("use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};");
+    o.line("use crate::codec::{check_count, len_mul, len_of, put, split_message, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};");
     o.line("use super::{Api, CommandInfo, Sizing};");
     o.line("use crate::names::Namespace;");
     o.line("");

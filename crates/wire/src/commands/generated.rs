@@ -10,7 +10,7 @@ use core::ffi::CStr;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::buf::{begin, Sink};
-use crate::codec::{check_count, len_mul, len_of, put, split_message, zero_padding, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};
+use crate::codec::{check_count, len_mul, len_of, put, split_message, DataRef, DecodeError, EncodeError, Expect, OutRef, Reader, StrList};
 use super::{Api, CommandInfo, Sizing};
 use crate::names::Namespace;
 
@@ -1970,9 +1970,12 @@ impl ActiveTexture {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ActiveTextureArgs>("glActiveTexture", body)?;
-        zero_padding("glActiveTexture", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glActiveTexture" });
+        }
         r.finish()?;
         Ok(Self { texture: a.texture })
     }
@@ -2007,6 +2010,7 @@ impl AttachShader {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<AttachShaderArgs>("glAttachShader", body)?;
         r.finish()?;
@@ -2049,9 +2053,12 @@ impl<'a> BindAttribLocation<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BindAttribLocationArgs>("glBindAttribLocation", body)?;
-        zero_padding("glBindAttribLocation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindAttribLocation" });
+        }
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, index: a.index, name })
@@ -2087,6 +2094,7 @@ impl BindBuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindBufferArgs>("glBindBuffer", body)?;
         r.finish()?;
@@ -2123,6 +2131,7 @@ impl BindFramebuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindFramebufferArgs>("glBindFramebuffer", body)?;
         r.finish()?;
@@ -2159,6 +2168,7 @@ impl BindRenderbuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindRenderbufferArgs>("glBindRenderbuffer", body)?;
         r.finish()?;
@@ -2195,6 +2205,7 @@ impl BindTexture {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindTextureArgs>("glBindTexture", body)?;
         r.finish()?;
@@ -2235,6 +2246,7 @@ impl BlendColor {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendColorArgs>("glBlendColor", body)?;
         r.finish()?;
@@ -2270,9 +2282,12 @@ impl BlendEquation {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendEquationArgs>("glBlendEquation", body)?;
-        zero_padding("glBlendEquation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBlendEquation" });
+        }
         r.finish()?;
         Ok(Self { mode: a.mode })
     }
@@ -2307,6 +2322,7 @@ impl BlendEquationSeparate {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendEquationSeparateArgs>("glBlendEquationSeparate", body)?;
         r.finish()?;
@@ -2343,6 +2359,7 @@ impl BlendFunc {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendFuncArgs>("glBlendFunc", body)?;
         r.finish()?;
@@ -2383,6 +2400,7 @@ impl BlendFuncSeparate {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendFuncSeparateArgs>("glBlendFuncSeparate", body)?;
         r.finish()?;
@@ -2428,9 +2446,12 @@ impl<'a> BufferData<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BufferDataArgs>("glBufferData", body)?;
-        zero_padding("glBufferData", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBufferData" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { target: a.target, size: a.size, data, usage: a.usage })
@@ -2476,9 +2497,12 @@ impl<'a> BufferSubData<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BufferSubDataArgs>("glBufferSubData", body)?;
-        zero_padding("glBufferSubData", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBufferSubData" });
+        }
         let data = r.array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { target: a.target, offset: a.offset, size: a.size, data })
@@ -2513,9 +2537,12 @@ impl CheckFramebufferStatus {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CheckFramebufferStatusArgs>("glCheckFramebufferStatus", body)?;
-        zero_padding("glCheckFramebufferStatus", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCheckFramebufferStatus" });
+        }
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -2547,7 +2574,9 @@ impl CheckFramebufferStatusReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CheckFramebufferStatusReplyArgs>("glCheckFramebufferStatus reply", body)?;
-        zero_padding("glCheckFramebufferStatus", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCheckFramebufferStatus" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -2581,9 +2610,12 @@ impl Clear {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearArgs>("glClear", body)?;
-        zero_padding("glClear", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClear" });
+        }
         r.finish()?;
         Ok(Self { mask: a.mask })
     }
@@ -2622,6 +2654,7 @@ impl ClearColor {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearColorArgs>("glClearColor", body)?;
         r.finish()?;
@@ -2657,9 +2690,12 @@ impl ClearDepthf {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearDepthfArgs>("glClearDepthf", body)?;
-        zero_padding("glClearDepthf", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearDepthf" });
+        }
         r.finish()?;
         Ok(Self { d: a.d })
     }
@@ -2693,9 +2729,12 @@ impl ClearStencil {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearStencilArgs>("glClearStencil", body)?;
-        zero_padding("glClearStencil", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearStencil" });
+        }
         r.finish()?;
         Ok(Self { s: a.s })
     }
@@ -2735,9 +2774,12 @@ impl ColorMask {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ColorMaskArgs>("glColorMask", body)?;
-        zero_padding("glColorMask", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glColorMask" });
+        }
         r.finish()?;
         Ok(Self { red: a.red, green: a.green, blue: a.blue, alpha: a.alpha })
     }
@@ -2771,9 +2813,12 @@ impl CompileShader {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CompileShaderArgs>("glCompileShader", body)?;
-        zero_padding("glCompileShader", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCompileShader" });
+        }
         r.finish()?;
         Ok(Self { shader: a.shader })
     }
@@ -2825,6 +2870,7 @@ impl<'a> CompressedTexImage2D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexImage2DArgs>("glCompressedTexImage2D", body)?;
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
@@ -2882,9 +2928,12 @@ impl<'a> CompressedTexSubImage2D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexSubImage2DArgs>("glCompressedTexSubImage2D", body)?;
-        zero_padding("glCompressedTexSubImage2D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCompressedTexSubImage2D" });
+        }
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, width: a.width, height: a.height, format: a.format, image_size: a.image_size, data })
@@ -2932,6 +2981,7 @@ impl CopyTexImage2D {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyTexImage2DArgs>("glCopyTexImage2D", body)?;
         r.finish()?;
@@ -2980,6 +3030,7 @@ impl CopyTexSubImage2D {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyTexSubImage2DArgs>("glCopyTexSubImage2D", body)?;
         r.finish()?;
@@ -3012,6 +3063,7 @@ impl CreateProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<CreateProgramArgs>("glCreateProgram", body)?;
         r.finish()?;
@@ -3045,7 +3097,9 @@ impl CreateProgramReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateProgramReplyArgs>("glCreateProgram reply", body)?;
-        zero_padding("glCreateProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCreateProgram" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -3079,9 +3133,12 @@ impl CreateShader {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateShaderArgs>("glCreateShader", body)?;
-        zero_padding("glCreateShader", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCreateShader" });
+        }
         r.finish()?;
         Ok(Self { type_: a.type_ })
     }
@@ -3113,7 +3170,9 @@ impl CreateShaderReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateShaderReplyArgs>("glCreateShader reply", body)?;
-        zero_padding("glCreateShader", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCreateShader" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -3147,9 +3206,12 @@ impl CullFace {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CullFaceArgs>("glCullFace", body)?;
-        zero_padding("glCullFace", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCullFace" });
+        }
         r.finish()?;
         Ok(Self { mode: a.mode })
     }
@@ -3188,6 +3250,7 @@ impl<'a> DeleteBuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteBuffersArgs>("glDeleteBuffers", body)?;
         let buffers = r.array::<u32>("buffers", a.buffers_len, Expect::from_len(len_of(a.n)))?;
@@ -3229,6 +3292,7 @@ impl<'a> DeleteFramebuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteFramebuffersArgs>("glDeleteFramebuffers", body)?;
         let framebuffers = r.array::<u32>("framebuffers", a.framebuffers_len, Expect::from_len(len_of(a.n)))?;
@@ -3265,9 +3329,12 @@ impl DeleteProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DeleteProgramArgs>("glDeleteProgram", body)?;
-        zero_padding("glDeleteProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDeleteProgram" });
+        }
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -3306,6 +3373,7 @@ impl<'a> DeleteRenderbuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteRenderbuffersArgs>("glDeleteRenderbuffers", body)?;
         let renderbuffers = r.array::<u32>("renderbuffers", a.renderbuffers_len, Expect::from_len(len_of(a.n)))?;
@@ -3342,9 +3410,12 @@ impl DeleteShader {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DeleteShaderArgs>("glDeleteShader", body)?;
-        zero_padding("glDeleteShader", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDeleteShader" });
+        }
         r.finish()?;
         Ok(Self { shader: a.shader })
     }
@@ -3383,6 +3454,7 @@ impl<'a> DeleteTextures<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteTexturesArgs>("glDeleteTextures", body)?;
         let textures = r.array::<u32>("textures", a.textures_len, Expect::from_len(len_of(a.n)))?;
@@ -3419,9 +3491,12 @@ impl DepthFunc {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DepthFuncArgs>("glDepthFunc", body)?;
-        zero_padding("glDepthFunc", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDepthFunc" });
+        }
         r.finish()?;
         Ok(Self { func: a.func })
     }
@@ -3455,9 +3530,12 @@ impl DepthMask {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DepthMaskArgs>("glDepthMask", body)?;
-        zero_padding("glDepthMask", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glDepthMask" });
+        }
         r.finish()?;
         Ok(Self { flag: a.flag })
     }
@@ -3492,6 +3570,7 @@ impl DepthRangef {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DepthRangefArgs>("glDepthRangef", body)?;
         r.finish()?;
@@ -3528,6 +3607,7 @@ impl DetachShader {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DetachShaderArgs>("glDetachShader", body)?;
         r.finish()?;
@@ -3563,9 +3643,12 @@ impl Disable {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DisableArgs>("glDisable", body)?;
-        zero_padding("glDisable", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDisable" });
+        }
         r.finish()?;
         Ok(Self { cap: a.cap })
     }
@@ -3599,9 +3682,12 @@ impl DisableVertexAttribArray {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DisableVertexAttribArrayArgs>("glDisableVertexAttribArray", body)?;
-        zero_padding("glDisableVertexAttribArray", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDisableVertexAttribArray" });
+        }
         r.finish()?;
         Ok(Self { index: a.index })
     }
@@ -3639,9 +3725,12 @@ impl DrawArrays {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawArraysArgs>("glDrawArrays", body)?;
-        zero_padding("glDrawArrays", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawArrays" });
+        }
         r.finish()?;
         Ok(Self { mode: a.mode, first: a.first, count: a.count })
     }
@@ -3684,6 +3773,7 @@ impl<'a> DrawElements<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsArgs>("glDrawElements", body)?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
@@ -3720,9 +3810,12 @@ impl Enable {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EnableArgs>("glEnable", body)?;
-        zero_padding("glEnable", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEnable" });
+        }
         r.finish()?;
         Ok(Self { cap: a.cap })
     }
@@ -3756,9 +3849,12 @@ impl EnableVertexAttribArray {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EnableVertexAttribArrayArgs>("glEnableVertexAttribArray", body)?;
-        zero_padding("glEnableVertexAttribArray", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEnableVertexAttribArray" });
+        }
         r.finish()?;
         Ok(Self { index: a.index })
     }
@@ -3791,6 +3887,7 @@ impl Finish {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<FinishArgs>("glFinish", body)?;
         r.finish()?;
@@ -3851,6 +3948,7 @@ impl Flush {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<FlushArgs>("glFlush", body)?;
         r.finish()?;
@@ -3891,6 +3989,7 @@ impl FramebufferRenderbuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferRenderbufferArgs>("glFramebufferRenderbuffer", body)?;
         r.finish()?;
@@ -3934,9 +4033,12 @@ impl FramebufferTexture2D {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferTexture2DArgs>("glFramebufferTexture2D", body)?;
-        zero_padding("glFramebufferTexture2D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glFramebufferTexture2D" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, attachment: a.attachment, textarget: a.textarget, texture: a.texture, level: a.level })
     }
@@ -3970,9 +4072,12 @@ impl FrontFace {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FrontFaceArgs>("glFrontFace", body)?;
-        zero_padding("glFrontFace", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glFrontFace" });
+        }
         r.finish()?;
         Ok(Self { mode: a.mode })
     }
@@ -4011,6 +4116,7 @@ impl<'a> GenBuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenBuffersArgs>("glGenBuffers", body)?;
         let buffers = r.array::<u32>("buffers", a.buffers_len, Expect::from_len(len_of(a.n)))?;
@@ -4047,9 +4153,12 @@ impl GenerateMipmap {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GenerateMipmapArgs>("glGenerateMipmap", body)?;
-        zero_padding("glGenerateMipmap", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGenerateMipmap" });
+        }
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -4088,6 +4197,7 @@ impl<'a> GenFramebuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenFramebuffersArgs>("glGenFramebuffers", body)?;
         let framebuffers = r.array::<u32>("framebuffers", a.framebuffers_len, Expect::from_len(len_of(a.n)))?;
@@ -4129,6 +4239,7 @@ impl<'a> GenRenderbuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenRenderbuffersArgs>("glGenRenderbuffers", body)?;
         let renderbuffers = r.array::<u32>("renderbuffers", a.renderbuffers_len, Expect::from_len(len_of(a.n)))?;
@@ -4170,6 +4281,7 @@ impl<'a> GenTextures<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenTexturesArgs>("glGenTextures", body)?;
         let textures = r.array::<u32>("textures", a.textures_len, Expect::from_len(len_of(a.n)))?;
@@ -4226,9 +4338,12 @@ impl GetActiveAttrib {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveAttribArgs>("glGetActiveAttrib", body)?;
-        zero_padding("glGetActiveAttrib", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetActiveAttrib" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let size = r.out_cap("size", a.size_cap, 4, Expect::Exactly(1))?;
         let type_ = r.out_cap("type_", a.type_cap, 4, Expect::Exactly(1))?;
@@ -4334,9 +4449,12 @@ impl GetActiveUniform {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformArgs>("glGetActiveUniform", body)?;
-        zero_padding("glGetActiveUniform", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetActiveUniform" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let size = r.out_cap("size", a.size_cap, 4, Expect::Exactly(1))?;
         let type_ = r.out_cap("type_", a.type_cap, 4, Expect::Exactly(1))?;
@@ -4431,6 +4549,7 @@ impl GetAttachedShaders {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetAttachedShadersArgs>("glGetAttachedShaders", body)?;
         let count = r.out_cap("count", a.count_cap, 4, Expect::Exactly(1))?;
@@ -4510,6 +4629,7 @@ impl<'a> GetAttribLocation<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetAttribLocationArgs>("glGetAttribLocation", body)?;
         let name = r.cstr("name", a.name_len)?;
@@ -4544,7 +4664,9 @@ impl GetAttribLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetAttribLocationReplyArgs>("glGetAttribLocation reply", body)?;
-        zero_padding("glGetAttribLocation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetAttribLocation" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -4580,6 +4702,7 @@ impl GetBooleanv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBooleanvArgs>("glGetBooleanv", body)?;
         let data = r.out_cap("data", a.data_cap, 1, Expect::Any)?;
@@ -4616,7 +4739,9 @@ impl<'a> GetBooleanvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBooleanvReplyArgs>("glGetBooleanv reply", body)?;
-        zero_padding("glGetBooleanv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBooleanv" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -4656,9 +4781,12 @@ impl GetBufferParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferParameterivArgs>("glGetBufferParameteriv", body)?;
-        zero_padding("glGetBufferParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBufferParameteriv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -4693,7 +4821,9 @@ impl<'a> GetBufferParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferParameterivReplyArgs>("glGetBufferParameteriv reply", body)?;
-        zero_padding("glGetBufferParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBufferParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -4727,6 +4857,7 @@ impl GetError {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<GetErrorArgs>("glGetError", body)?;
         r.finish()?;
@@ -4760,7 +4891,9 @@ impl GetErrorReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetErrorReplyArgs>("glGetError reply", body)?;
-        zero_padding("glGetError", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetError" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -4796,6 +4929,7 @@ impl GetFloatv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFloatvArgs>("glGetFloatv", body)?;
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
@@ -4832,7 +4966,9 @@ impl<'a> GetFloatvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFloatvReplyArgs>("glGetFloatv reply", body)?;
-        zero_padding("glGetFloatv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFloatv" });
+        }
         let data = r.opt_array::<f32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -4873,6 +5009,7 @@ impl GetFramebufferAttachmentParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFramebufferAttachmentParameterivArgs>("glGetFramebufferAttachmentParameteriv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -4909,7 +5046,9 @@ impl<'a> GetFramebufferAttachmentParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFramebufferAttachmentParameterivReplyArgs>("glGetFramebufferAttachmentParameteriv reply", body)?;
-        zero_padding("glGetFramebufferAttachmentParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFramebufferAttachmentParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -4946,6 +5085,7 @@ impl GetIntegerv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetIntegervArgs>("glGetIntegerv", body)?;
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
@@ -4982,7 +5122,9 @@ impl<'a> GetIntegervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetIntegervReplyArgs>("glGetIntegerv reply", body)?;
-        zero_padding("glGetIntegerv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetIntegerv" });
+        }
         let data = r.opt_array::<i32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -5022,9 +5164,12 @@ impl GetProgramiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramivArgs>("glGetProgramiv", body)?;
-        zero_padding("glGetProgramiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, pname: a.pname, params })
@@ -5059,7 +5204,9 @@ impl<'a> GetProgramivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramivReplyArgs>("glGetProgramiv reply", body)?;
-        zero_padding("glGetProgramiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5103,6 +5250,7 @@ impl GetProgramInfoLog {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramInfoLogArgs>("glGetProgramInfoLog", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
@@ -5183,9 +5331,12 @@ impl GetRenderbufferParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetRenderbufferParameterivArgs>("glGetRenderbufferParameteriv", body)?;
-        zero_padding("glGetRenderbufferParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetRenderbufferParameteriv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -5220,7 +5371,9 @@ impl<'a> GetRenderbufferParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetRenderbufferParameterivReplyArgs>("glGetRenderbufferParameteriv reply", body)?;
-        zero_padding("glGetRenderbufferParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetRenderbufferParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5260,9 +5413,12 @@ impl GetShaderiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetShaderivArgs>("glGetShaderiv", body)?;
-        zero_padding("glGetShaderiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetShaderiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { shader: a.shader, pname: a.pname, params })
@@ -5297,7 +5453,9 @@ impl<'a> GetShaderivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetShaderivReplyArgs>("glGetShaderiv reply", body)?;
-        zero_padding("glGetShaderiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetShaderiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5341,6 +5499,7 @@ impl GetShaderInfoLog {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetShaderInfoLogArgs>("glGetShaderInfoLog", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
@@ -5425,6 +5584,7 @@ impl GetShaderPrecisionFormat {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetShaderPrecisionFormatArgs>("glGetShaderPrecisionFormat", body)?;
         let range = r.out_cap("range", a.range_cap, 4, Expect::Exactly(2))?;
@@ -5509,6 +5669,7 @@ impl GetShaderSource {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetShaderSourceArgs>("glGetShaderSource", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
@@ -5584,9 +5745,12 @@ impl GetString {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetStringArgs>("glGetString", body)?;
-        zero_padding("glGetString", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetString" });
+        }
         r.finish()?;
         Ok(Self { name: a.name })
     }
@@ -5620,7 +5784,9 @@ impl<'a> GetStringReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetStringReplyArgs>("glGetString reply", body)?;
-        zero_padding("glGetString", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetString" });
+        }
         let ret = r.opt_cstr("ret", a.ret_len)?;
         r.finish()?;
         Ok(Self { ret })
@@ -5660,9 +5826,12 @@ impl GetTexParameterfv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterfvArgs>("glGetTexParameterfv", body)?;
-        zero_padding("glGetTexParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameterfv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -5697,7 +5866,9 @@ impl<'a> GetTexParameterfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterfvReplyArgs>("glGetTexParameterfv reply", body)?;
-        zero_padding("glGetTexParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameterfv" });
+        }
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5737,9 +5908,12 @@ impl GetTexParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterivArgs>("glGetTexParameteriv", body)?;
-        zero_padding("glGetTexParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameteriv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -5774,7 +5948,9 @@ impl<'a> GetTexParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterivReplyArgs>("glGetTexParameteriv reply", body)?;
-        zero_padding("glGetTexParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5816,9 +5992,12 @@ impl GetUniformfv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformfvArgs>("glGetUniformfv", body)?;
-        zero_padding("glGetUniformfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformfv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, params })
@@ -5853,7 +6032,9 @@ impl<'a> GetUniformfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformfvReplyArgs>("glGetUniformfv reply", body)?;
-        zero_padding("glGetUniformfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformfv" });
+        }
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5893,9 +6074,12 @@ impl GetUniformiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformivArgs>("glGetUniformiv", body)?;
-        zero_padding("glGetUniformiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, params })
@@ -5930,7 +6114,9 @@ impl<'a> GetUniformivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformivReplyArgs>("glGetUniformiv reply", body)?;
-        zero_padding("glGetUniformiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -5969,6 +6155,7 @@ impl<'a> GetUniformLocation<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformLocationArgs>("glGetUniformLocation", body)?;
         let name = r.cstr("name", a.name_len)?;
@@ -6003,7 +6190,9 @@ impl GetUniformLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetUniformLocationReplyArgs>("glGetUniformLocation reply", body)?;
-        zero_padding("glGetUniformLocation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformLocation" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6044,9 +6233,12 @@ impl GetVertexAttribfv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribfvArgs>("glGetVertexAttribfv", body)?;
-        zero_padding("glGetVertexAttribfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribfv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -6081,7 +6273,9 @@ impl<'a> GetVertexAttribfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribfvReplyArgs>("glGetVertexAttribfv reply", body)?;
-        zero_padding("glGetVertexAttribfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribfv" });
+        }
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -6121,9 +6315,12 @@ impl GetVertexAttribiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribivArgs>("glGetVertexAttribiv", body)?;
-        zero_padding("glGetVertexAttribiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -6158,7 +6355,9 @@ impl<'a> GetVertexAttribivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribivReplyArgs>("glGetVertexAttribiv reply", body)?;
-        zero_padding("glGetVertexAttribiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -6201,9 +6400,12 @@ impl GetVertexAttribPointerv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribPointervArgs>("glGetVertexAttribPointerv", body)?;
-        zero_padding("glGetVertexAttribPointerv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribPointerv" });
+        }
         let pointer = r.out_cap("pointer", a.pointer_cap, 8, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, pointer })
@@ -6238,7 +6440,9 @@ impl<'a> GetVertexAttribPointervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribPointervReplyArgs>("glGetVertexAttribPointerv reply", body)?;
-        zero_padding("glGetVertexAttribPointerv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribPointerv" });
+        }
         let pointer = r.opt_array::<u64>("pointer", a.pointer_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { pointer })
@@ -6274,6 +6478,7 @@ impl Hint {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<HintArgs>("glHint", body)?;
         r.finish()?;
@@ -6309,9 +6514,12 @@ impl IsBuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsBufferArgs>("glIsBuffer", body)?;
-        zero_padding("glIsBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsBuffer" });
+        }
         r.finish()?;
         Ok(Self { buffer: a.buffer })
     }
@@ -6343,7 +6551,9 @@ impl IsBufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsBufferReplyArgs>("glIsBuffer reply", body)?;
-        zero_padding("glIsBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsBuffer" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6377,9 +6587,12 @@ impl IsEnabled {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnabledArgs>("glIsEnabled", body)?;
-        zero_padding("glIsEnabled", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsEnabled" });
+        }
         r.finish()?;
         Ok(Self { cap: a.cap })
     }
@@ -6411,7 +6624,9 @@ impl IsEnabledReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnabledReplyArgs>("glIsEnabled reply", body)?;
-        zero_padding("glIsEnabled", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsEnabled" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6445,9 +6660,12 @@ impl IsFramebuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsFramebufferArgs>("glIsFramebuffer", body)?;
-        zero_padding("glIsFramebuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsFramebuffer" });
+        }
         r.finish()?;
         Ok(Self { framebuffer: a.framebuffer })
     }
@@ -6479,7 +6697,9 @@ impl IsFramebufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsFramebufferReplyArgs>("glIsFramebuffer reply", body)?;
-        zero_padding("glIsFramebuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsFramebuffer" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6513,9 +6733,12 @@ impl IsProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramArgs>("glIsProgram", body)?;
-        zero_padding("glIsProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsProgram" });
+        }
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -6547,7 +6770,9 @@ impl IsProgramReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramReplyArgs>("glIsProgram reply", body)?;
-        zero_padding("glIsProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsProgram" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6581,9 +6806,12 @@ impl IsRenderbuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsRenderbufferArgs>("glIsRenderbuffer", body)?;
-        zero_padding("glIsRenderbuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsRenderbuffer" });
+        }
         r.finish()?;
         Ok(Self { renderbuffer: a.renderbuffer })
     }
@@ -6615,7 +6843,9 @@ impl IsRenderbufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsRenderbufferReplyArgs>("glIsRenderbuffer reply", body)?;
-        zero_padding("glIsRenderbuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsRenderbuffer" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6649,9 +6879,12 @@ impl IsShader {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsShaderArgs>("glIsShader", body)?;
-        zero_padding("glIsShader", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsShader" });
+        }
         r.finish()?;
         Ok(Self { shader: a.shader })
     }
@@ -6683,7 +6916,9 @@ impl IsShaderReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsShaderReplyArgs>("glIsShader reply", body)?;
-        zero_padding("glIsShader", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsShader" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6717,9 +6952,12 @@ impl IsTexture {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTextureArgs>("glIsTexture", body)?;
-        zero_padding("glIsTexture", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsTexture" });
+        }
         r.finish()?;
         Ok(Self { texture: a.texture })
     }
@@ -6751,7 +6989,9 @@ impl IsTextureReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTextureReplyArgs>("glIsTexture reply", body)?;
-        zero_padding("glIsTexture", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsTexture" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -6785,9 +7025,12 @@ impl LineWidth {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<LineWidthArgs>("glLineWidth", body)?;
-        zero_padding("glLineWidth", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glLineWidth" });
+        }
         r.finish()?;
         Ok(Self { width: a.width })
     }
@@ -6821,9 +7064,12 @@ impl LinkProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<LinkProgramArgs>("glLinkProgram", body)?;
-        zero_padding("glLinkProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glLinkProgram" });
+        }
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -6858,6 +7104,7 @@ impl PixelStorei {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<PixelStoreiArgs>("glPixelStorei", body)?;
         r.finish()?;
@@ -6894,6 +7141,7 @@ impl PolygonOffset {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<PolygonOffsetArgs>("glPolygonOffset", body)?;
         r.finish()?;
@@ -6944,9 +7192,12 @@ impl ReadPixels {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ReadPixelsArgs>("glReadPixels", body)?;
-        zero_padding("glReadPixels", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glReadPixels" });
+        }
         let pixels = r.out_ref("pixels", a.pixels_cap, a.pixels_off, 1, Expect::Any)?;
         r.finish()?;
         Ok(Self { x: a.x, y: a.y, width: a.width, height: a.height, format: a.format, type_: a.type_, pixels })
@@ -6981,7 +7232,9 @@ impl<'a> ReadPixelsReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ReadPixelsReplyArgs>("glReadPixels reply", body)?;
-        zero_padding("glReadPixels", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glReadPixels" });
+        }
         let pixels = r.opt_array::<u8>("pixels", a.pixels_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { pixels })
@@ -7013,6 +7266,7 @@ impl ReleaseShaderCompiler {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<ReleaseShaderCompilerArgs>("glReleaseShaderCompiler", body)?;
         r.finish()?;
@@ -7053,6 +7307,7 @@ impl RenderbufferStorage {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<RenderbufferStorageArgs>("glRenderbufferStorage", body)?;
         r.finish()?;
@@ -7090,9 +7345,12 @@ impl SampleCoverage {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SampleCoverageArgs>("glSampleCoverage", body)?;
-        zero_padding("glSampleCoverage", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glSampleCoverage" });
+        }
         r.finish()?;
         Ok(Self { value: a.value, invert: a.invert })
     }
@@ -7131,6 +7389,7 @@ impl Scissor {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ScissorArgs>("glScissor", body)?;
         r.finish()?;
@@ -7182,9 +7441,12 @@ impl<'a> ShaderBinary<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ShaderBinaryArgs>("glShaderBinary", body)?;
-        zero_padding("glShaderBinary", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glShaderBinary" });
+        }
         let shaders = r.array::<u32>("shaders", a.shaders_len, Expect::from_len(len_of(a.count)))?;
         let binary = r.array::<u8>("binary", a.binary_len, Expect::from_len(len_of(a.length)))?;
         r.finish()?;
@@ -7230,9 +7492,12 @@ impl<'a> ShaderSource<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ShaderSourceArgs>("glShaderSource", body)?;
-        zero_padding("glShaderSource", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glShaderSource" });
+        }
         let string = r.str_list("string", a.string_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { shader: a.shader, count: a.count, string })
@@ -7271,9 +7536,12 @@ impl StencilFunc {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilFuncArgs>("glStencilFunc", body)?;
-        zero_padding("glStencilFunc", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glStencilFunc" });
+        }
         r.finish()?;
         Ok(Self { func: a.func, ref_: a.ref_, mask: a.mask })
     }
@@ -7312,6 +7580,7 @@ impl StencilFuncSeparate {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilFuncSeparateArgs>("glStencilFuncSeparate", body)?;
         r.finish()?;
@@ -7347,9 +7616,12 @@ impl StencilMask {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilMaskArgs>("glStencilMask", body)?;
-        zero_padding("glStencilMask", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glStencilMask" });
+        }
         r.finish()?;
         Ok(Self { mask: a.mask })
     }
@@ -7384,6 +7656,7 @@ impl StencilMaskSeparate {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilMaskSeparateArgs>("glStencilMaskSeparate", body)?;
         r.finish()?;
@@ -7423,9 +7696,12 @@ impl StencilOp {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilOpArgs>("glStencilOp", body)?;
-        zero_padding("glStencilOp", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glStencilOp" });
+        }
         r.finish()?;
         Ok(Self { fail: a.fail, zfail: a.zfail, zpass: a.zpass })
     }
@@ -7464,6 +7740,7 @@ impl StencilOpSeparate {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<StencilOpSeparateArgs>("glStencilOpSeparate", body)?;
         r.finish()?;
@@ -7519,9 +7796,12 @@ impl<'a> TexImage2D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexImage2DArgs>("glTexImage2D", body)?;
-        zero_padding("glTexImage2D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexImage2D" });
+        }
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, internalformat: a.internalformat, width: a.width, height: a.height, border: a.border, format: a.format, type_: a.type_, pixels })
@@ -7560,9 +7840,12 @@ impl TexParameterf {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexParameterfArgs>("glTexParameterf", body)?;
-        zero_padding("glTexParameterf", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexParameterf" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, param: a.param })
     }
@@ -7603,9 +7886,12 @@ impl<'a> TexParameterfv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterfvArgs>("glTexParameterfv", body)?;
-        zero_padding("glTexParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexParameterfv" });
+        }
         let params = r.array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -7644,9 +7930,12 @@ impl TexParameteri {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexParameteriArgs>("glTexParameteri", body)?;
-        zero_padding("glTexParameteri", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexParameteri" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, param: a.param })
     }
@@ -7687,9 +7976,12 @@ impl<'a> TexParameteriv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterivArgs>("glTexParameteriv", body)?;
-        zero_padding("glTexParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexParameteriv" });
+        }
         let params = r.array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -7744,9 +8036,12 @@ impl<'a> TexSubImage2D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexSubImage2DArgs>("glTexSubImage2D", body)?;
-        zero_padding("glTexSubImage2D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexSubImage2D" });
+        }
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, width: a.width, height: a.height, format: a.format, type_: a.type_, pixels })
@@ -7782,6 +8077,7 @@ impl Uniform1f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform1fArgs>("glUniform1f", body)?;
         r.finish()?;
@@ -7825,9 +8121,12 @@ impl<'a> Uniform1fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform1fvArgs>("glUniform1fv", body)?;
-        zero_padding("glUniform1fv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform1fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7863,6 +8162,7 @@ impl Uniform1i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform1iArgs>("glUniform1i", body)?;
         r.finish()?;
@@ -7906,9 +8206,12 @@ impl<'a> Uniform1iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform1ivArgs>("glUniform1iv", body)?;
-        zero_padding("glUniform1iv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform1iv" });
+        }
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -7947,9 +8250,12 @@ impl Uniform2f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform2fArgs>("glUniform2f", body)?;
-        zero_padding("glUniform2f", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform2f" });
+        }
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1 })
     }
@@ -7991,9 +8297,12 @@ impl<'a> Uniform2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform2fvArgs>("glUniform2fv", body)?;
-        zero_padding("glUniform2fv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8032,9 +8341,12 @@ impl Uniform2i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform2iArgs>("glUniform2i", body)?;
-        zero_padding("glUniform2i", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform2i" });
+        }
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1 })
     }
@@ -8076,9 +8388,12 @@ impl<'a> Uniform2iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform2ivArgs>("glUniform2iv", body)?;
-        zero_padding("glUniform2iv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform2iv" });
+        }
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8118,6 +8433,7 @@ impl Uniform3f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform3fArgs>("glUniform3f", body)?;
         r.finish()?;
@@ -8161,9 +8477,12 @@ impl<'a> Uniform3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform3fvArgs>("glUniform3fv", body)?;
-        zero_padding("glUniform3fv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8203,6 +8522,7 @@ impl Uniform3i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform3iArgs>("glUniform3i", body)?;
         r.finish()?;
@@ -8246,9 +8566,12 @@ impl<'a> Uniform3iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform3ivArgs>("glUniform3iv", body)?;
-        zero_padding("glUniform3iv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform3iv" });
+        }
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8291,9 +8614,12 @@ impl Uniform4f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform4fArgs>("glUniform4f", body)?;
-        zero_padding("glUniform4f", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform4f" });
+        }
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1, v2: a.v2, v3: a.v3 })
     }
@@ -8335,9 +8661,12 @@ impl<'a> Uniform4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform4fvArgs>("glUniform4fv", body)?;
-        zero_padding("glUniform4fv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8380,9 +8709,12 @@ impl Uniform4i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform4iArgs>("glUniform4i", body)?;
-        zero_padding("glUniform4i", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform4i" });
+        }
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1, v2: a.v2, v3: a.v3 })
     }
@@ -8424,9 +8756,12 @@ impl<'a> Uniform4iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform4ivArgs>("glUniform4iv", body)?;
-        zero_padding("glUniform4iv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform4iv" });
+        }
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -8471,9 +8806,12 @@ impl<'a> UniformMatrix2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix2fvArgs>("glUniformMatrix2fv", body)?;
-        zero_padding("glUniformMatrix2fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -8518,9 +8856,12 @@ impl<'a> UniformMatrix3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix3fvArgs>("glUniformMatrix3fv", body)?;
-        zero_padding("glUniformMatrix3fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 9)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -8565,9 +8906,12 @@ impl<'a> UniformMatrix4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix4fvArgs>("glUniformMatrix4fv", body)?;
-        zero_padding("glUniformMatrix4fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 16)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -8602,9 +8946,12 @@ impl UseProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UseProgramArgs>("glUseProgram", body)?;
-        zero_padding("glUseProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUseProgram" });
+        }
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -8638,9 +8985,12 @@ impl ValidateProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ValidateProgramArgs>("glValidateProgram", body)?;
-        zero_padding("glValidateProgram", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glValidateProgram" });
+        }
         r.finish()?;
         Ok(Self { program: a.program })
     }
@@ -8675,6 +9025,7 @@ impl VertexAttrib1f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttrib1fArgs>("glVertexAttrib1f", body)?;
         r.finish()?;
@@ -8715,6 +9066,7 @@ impl<'a> VertexAttrib1fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<VertexAttrib1fvArgs>("glVertexAttrib1fv", body)?;
         let v = r.array::<f32>("v", a.v_len, Expect::Exactly(1))?;
@@ -8755,9 +9107,12 @@ impl VertexAttrib2f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttrib2fArgs>("glVertexAttrib2f", body)?;
-        zero_padding("glVertexAttrib2f", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glVertexAttrib2f" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y })
     }
@@ -8796,6 +9151,7 @@ impl<'a> VertexAttrib2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<VertexAttrib2fvArgs>("glVertexAttrib2fv", body)?;
         let v = r.array::<f32>("v", a.v_len, Expect::Exactly(2))?;
@@ -8837,6 +9193,7 @@ impl VertexAttrib3f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttrib3fArgs>("glVertexAttrib3f", body)?;
         r.finish()?;
@@ -8877,6 +9234,7 @@ impl<'a> VertexAttrib3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<VertexAttrib3fvArgs>("glVertexAttrib3fv", body)?;
         let v = r.array::<f32>("v", a.v_len, Expect::Exactly(3))?;
@@ -8921,9 +9279,12 @@ impl VertexAttrib4f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttrib4fArgs>("glVertexAttrib4f", body)?;
-        zero_padding("glVertexAttrib4f", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glVertexAttrib4f" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, z: a.z, w: a.w })
     }
@@ -8962,6 +9323,7 @@ impl<'a> VertexAttrib4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<VertexAttrib4fvArgs>("glVertexAttrib4fv", body)?;
         let v = r.array::<f32>("v", a.v_len, Expect::Exactly(4))?;
@@ -9012,9 +9374,12 @@ impl VertexAttribPointer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribPointerArgs>("glVertexAttribPointer", body)?;
-        zero_padding("glVertexAttribPointer", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glVertexAttribPointer" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, size: a.size, type_: a.type_, normalized: a.normalized, stride: a.stride, pointer: a.pointer })
     }
@@ -9053,6 +9418,7 @@ impl Viewport {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ViewportArgs>("glViewport", body)?;
         r.finish()?;
@@ -9088,9 +9454,12 @@ impl ReadBuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ReadBufferArgs>("glReadBuffer", body)?;
-        zero_padding("glReadBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glReadBuffer" });
+        }
         r.finish()?;
         Ok(Self { src: a.src })
     }
@@ -9137,6 +9506,7 @@ impl<'a> DrawRangeElements<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawRangeElementsArgs>("glDrawRangeElements", body)?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
@@ -9194,6 +9564,7 @@ impl<'a> TexImage3D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexImage3DArgs>("glTexImage3D", body)?;
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
@@ -9254,9 +9625,12 @@ impl<'a> TexSubImage3D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexSubImage3DArgs>("glTexSubImage3D", body)?;
-        zero_padding("glTexSubImage3D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexSubImage3D" });
+        }
         let pixels = r.data_ref("pixels", a.pixels_len, a.pixels_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, width: a.width, height: a.height, depth: a.depth, format: a.format, type_: a.type_, pixels })
@@ -9307,9 +9681,12 @@ impl CopyTexSubImage3D {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyTexSubImage3DArgs>("glCopyTexSubImage3D", body)?;
-        zero_padding("glCopyTexSubImage3D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCopyTexSubImage3D" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, x: a.x, y: a.y, width: a.width, height: a.height })
     }
@@ -9364,9 +9741,12 @@ impl<'a> CompressedTexImage3D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexImage3DArgs>("glCompressedTexImage3D", body)?;
-        zero_padding("glCompressedTexImage3D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCompressedTexImage3D" });
+        }
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, internalformat: a.internalformat, width: a.width, height: a.height, depth: a.depth, border: a.border, image_size: a.image_size, data })
@@ -9426,9 +9806,12 @@ impl<'a> CompressedTexSubImage3D<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CompressedTexSubImage3DArgs>("glCompressedTexSubImage3D", body)?;
-        zero_padding("glCompressedTexSubImage3D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCompressedTexSubImage3D" });
+        }
         let data = r.data_ref("data", a.data_len, a.data_off, Expect::from_len(len_of(a.image_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, width: a.width, height: a.height, depth: a.depth, format: a.format, image_size: a.image_size, data })
@@ -9468,6 +9851,7 @@ impl<'a> GenQueries<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenQueriesArgs>("glGenQueries", body)?;
         let ids = r.array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.n)))?;
@@ -9509,6 +9893,7 @@ impl<'a> DeleteQueries<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteQueriesArgs>("glDeleteQueries", body)?;
         let ids = r.array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.n)))?;
@@ -9545,9 +9930,12 @@ impl IsQuery {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsQueryArgs>("glIsQuery", body)?;
-        zero_padding("glIsQuery", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsQuery" });
+        }
         r.finish()?;
         Ok(Self { id: a.id })
     }
@@ -9579,7 +9967,9 @@ impl IsQueryReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsQueryReplyArgs>("glIsQuery reply", body)?;
-        zero_padding("glIsQuery", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsQuery" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -9614,6 +10004,7 @@ impl BeginQuery {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BeginQueryArgs>("glBeginQuery", body)?;
         r.finish()?;
@@ -9649,9 +10040,12 @@ impl EndQuery {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EndQueryArgs>("glEndQuery", body)?;
-        zero_padding("glEndQuery", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEndQuery" });
+        }
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -9690,9 +10084,12 @@ impl GetQueryiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryivArgs>("glGetQueryiv", body)?;
-        zero_padding("glGetQueryiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -9727,7 +10124,9 @@ impl<'a> GetQueryivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryivReplyArgs>("glGetQueryiv reply", body)?;
-        zero_padding("glGetQueryiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -9767,9 +10166,12 @@ impl GetQueryObjectuiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectuivArgs>("glGetQueryObjectuiv", body)?;
-        zero_padding("glGetQueryObjectuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjectuiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { id: a.id, pname: a.pname, params })
@@ -9804,7 +10206,9 @@ impl<'a> GetQueryObjectuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectuivReplyArgs>("glGetQueryObjectuiv reply", body)?;
-        zero_padding("glGetQueryObjectuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjectuiv" });
+        }
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -9839,9 +10243,12 @@ impl UnmapBuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UnmapBufferArgs>("glUnmapBuffer", body)?;
-        zero_padding("glUnmapBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUnmapBuffer" });
+        }
         r.finish()?;
         Ok(Self { target: a.target })
     }
@@ -9873,7 +10280,9 @@ impl UnmapBufferReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UnmapBufferReplyArgs>("glUnmapBuffer reply", body)?;
-        zero_padding("glUnmapBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glUnmapBuffer" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -9915,9 +10324,12 @@ impl GetBufferPointerv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferPointervArgs>("glGetBufferPointerv", body)?;
-        zero_padding("glGetBufferPointerv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBufferPointerv" });
+        }
         let params = r.out_cap("params", a.params_cap, 8, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -9952,7 +10364,9 @@ impl<'a> GetBufferPointervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferPointervReplyArgs>("glGetBufferPointerv reply", body)?;
-        zero_padding("glGetBufferPointerv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBufferPointerv" });
+        }
         let params = r.opt_array::<u64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -9992,6 +10406,7 @@ impl<'a> DrawBuffers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawBuffersArgs>("glDrawBuffers", body)?;
         let bufs = r.array::<u32>("bufs", a.bufs_len, Expect::from_len(len_of(a.n)))?;
@@ -10038,9 +10453,12 @@ impl<'a> UniformMatrix2x3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix2x3fvArgs>("glUniformMatrix2x3fv", body)?;
-        zero_padding("glUniformMatrix2x3fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix2x3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10085,9 +10503,12 @@ impl<'a> UniformMatrix3x2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix3x2fvArgs>("glUniformMatrix3x2fv", body)?;
-        zero_padding("glUniformMatrix3x2fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix3x2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10132,9 +10553,12 @@ impl<'a> UniformMatrix2x4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix2x4fvArgs>("glUniformMatrix2x4fv", body)?;
-        zero_padding("glUniformMatrix2x4fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix2x4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10179,9 +10603,12 @@ impl<'a> UniformMatrix4x2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix4x2fvArgs>("glUniformMatrix4x2fv", body)?;
-        zero_padding("glUniformMatrix4x2fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix4x2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10226,9 +10653,12 @@ impl<'a> UniformMatrix3x4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix3x4fvArgs>("glUniformMatrix3x4fv", body)?;
-        zero_padding("glUniformMatrix3x4fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix3x4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10273,9 +10703,12 @@ impl<'a> UniformMatrix4x3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<UniformMatrix4x3fvArgs>("glUniformMatrix4x3fv", body)?;
-        zero_padding("glUniformMatrix4x3fv", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glUniformMatrix4x3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, transpose: a.transpose, value })
@@ -10327,6 +10760,7 @@ impl BlitFramebuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlitFramebufferArgs>("glBlitFramebuffer", body)?;
         r.finish()?;
@@ -10370,9 +10804,12 @@ impl RenderbufferStorageMultisample {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<RenderbufferStorageMultisampleArgs>("glRenderbufferStorageMultisample", body)?;
-        zero_padding("glRenderbufferStorageMultisample", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glRenderbufferStorageMultisample" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, samples: a.samples, internalformat: a.internalformat, width: a.width, height: a.height })
     }
@@ -10414,9 +10851,12 @@ impl FramebufferTextureLayer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferTextureLayerArgs>("glFramebufferTextureLayer", body)?;
-        zero_padding("glFramebufferTextureLayer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glFramebufferTextureLayer" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, attachment: a.attachment, texture: a.texture, level: a.level, layer: a.layer })
     }
@@ -10459,9 +10899,12 @@ impl MapBufferRange {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MapBufferRangeArgs>("glMapBufferRange", body)?;
-        zero_padding("glMapBufferRange", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glMapBufferRange" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, offset: a.offset, length: a.length, access: a.access })
     }
@@ -10495,7 +10938,9 @@ impl<'a> MapBufferRangeReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<MapBufferRangeReplyArgs>("glMapBufferRange reply", body)?;
-        zero_padding("glMapBufferRange", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glMapBufferRange" });
+        }
         let ret = r.opt_array::<u8>("ret", a.ret_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { ret })
@@ -10534,9 +10979,12 @@ impl FlushMappedBufferRange {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FlushMappedBufferRangeArgs>("glFlushMappedBufferRange", body)?;
-        zero_padding("glFlushMappedBufferRange", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glFlushMappedBufferRange" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, offset: a.offset, length: a.length })
     }
@@ -10570,9 +11018,12 @@ impl BindVertexArray {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindVertexArrayArgs>("glBindVertexArray", body)?;
-        zero_padding("glBindVertexArray", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindVertexArray" });
+        }
         r.finish()?;
         Ok(Self { array: a.array })
     }
@@ -10611,6 +11062,7 @@ impl<'a> DeleteVertexArrays<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteVertexArraysArgs>("glDeleteVertexArrays", body)?;
         let arrays = r.array::<u32>("arrays", a.arrays_len, Expect::from_len(len_of(a.n)))?;
@@ -10652,6 +11104,7 @@ impl<'a> GenVertexArrays<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenVertexArraysArgs>("glGenVertexArrays", body)?;
         let arrays = r.array::<u32>("arrays", a.arrays_len, Expect::from_len(len_of(a.n)))?;
@@ -10688,9 +11141,12 @@ impl IsVertexArray {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsVertexArrayArgs>("glIsVertexArray", body)?;
-        zero_padding("glIsVertexArray", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsVertexArray" });
+        }
         r.finish()?;
         Ok(Self { array: a.array })
     }
@@ -10722,7 +11178,9 @@ impl IsVertexArrayReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsVertexArrayReplyArgs>("glIsVertexArray reply", body)?;
-        zero_padding("glIsVertexArray", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsVertexArray" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -10761,9 +11219,12 @@ impl GetIntegeriV {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetIntegeriVArgs>("glGetIntegeri_v", body)?;
-        zero_padding("glGetIntegeri_v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetIntegeri_v" });
+        }
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -10798,7 +11259,9 @@ impl<'a> GetIntegeriVReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetIntegeriVReplyArgs>("glGetIntegeri_v reply", body)?;
-        zero_padding("glGetIntegeri_v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetIntegeri_v" });
+        }
         let data = r.opt_array::<i32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -10833,9 +11296,12 @@ impl BeginTransformFeedback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BeginTransformFeedbackArgs>("glBeginTransformFeedback", body)?;
-        zero_padding("glBeginTransformFeedback", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBeginTransformFeedback" });
+        }
         r.finish()?;
         Ok(Self { primitive_mode: a.primitive_mode })
     }
@@ -10866,6 +11332,7 @@ impl EndTransformFeedback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<EndTransformFeedbackArgs>("glEndTransformFeedback", body)?;
         r.finish()?;
@@ -10909,9 +11376,12 @@ impl BindBufferRange {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindBufferRangeArgs>("glBindBufferRange", body)?;
-        zero_padding("glBindBufferRange", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindBufferRange" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, buffer: a.buffer, offset: a.offset, size: a.size })
     }
@@ -10949,9 +11419,12 @@ impl BindBufferBase {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindBufferBaseArgs>("glBindBufferBase", body)?;
-        zero_padding("glBindBufferBase", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindBufferBase" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, buffer: a.buffer })
     }
@@ -10994,6 +11467,7 @@ impl<'a> TransformFeedbackVaryings<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TransformFeedbackVaryingsArgs>("glTransformFeedbackVaryings", body)?;
         let varyings = r.str_list("varyings", a.varyings_len, Expect::from_len(len_of(a.count)))?;
@@ -11050,9 +11524,12 @@ impl GetTransformFeedbackVarying {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTransformFeedbackVaryingArgs>("glGetTransformFeedbackVarying", body)?;
-        zero_padding("glGetTransformFeedbackVarying", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTransformFeedbackVarying" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let size = r.out_cap("size", a.size_cap, 4, Expect::Exactly(1))?;
         let type_ = r.out_cap("type_", a.type_cap, 4, Expect::Exactly(1))?;
@@ -11146,6 +11623,7 @@ impl VertexAttribIPointer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribIPointerArgs>("glVertexAttribIPointer", body)?;
         r.finish()?;
@@ -11188,9 +11666,12 @@ impl GetVertexAttribIiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribIivArgs>("glGetVertexAttribIiv", body)?;
-        zero_padding("glGetVertexAttribIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribIiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -11225,7 +11706,9 @@ impl<'a> GetVertexAttribIivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribIivReplyArgs>("glGetVertexAttribIiv reply", body)?;
-        zero_padding("glGetVertexAttribIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribIiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -11265,9 +11748,12 @@ impl GetVertexAttribIuiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribIuivArgs>("glGetVertexAttribIuiv", body)?;
-        zero_padding("glGetVertexAttribIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribIuiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { index: a.index, pname: a.pname, params })
@@ -11302,7 +11788,9 @@ impl<'a> GetVertexAttribIuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetVertexAttribIuivReplyArgs>("glGetVertexAttribIuiv reply", body)?;
-        zero_padding("glGetVertexAttribIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetVertexAttribIuiv" });
+        }
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -11345,9 +11833,12 @@ impl VertexAttribI4i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribI4iArgs>("glVertexAttribI4i", body)?;
-        zero_padding("glVertexAttribI4i", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glVertexAttribI4i" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, z: a.z, w: a.w })
     }
@@ -11389,9 +11880,12 @@ impl VertexAttribI4ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribI4uiArgs>("glVertexAttribI4ui", body)?;
-        zero_padding("glVertexAttribI4ui", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glVertexAttribI4ui" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, z: a.z, w: a.w })
     }
@@ -11430,6 +11924,7 @@ impl<'a> VertexAttribI4iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<VertexAttribI4ivArgs>("glVertexAttribI4iv", body)?;
         let v = r.array::<i32>("v", a.v_len, Expect::Exactly(4))?;
@@ -11471,6 +11966,7 @@ impl<'a> VertexAttribI4uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<VertexAttribI4uivArgs>("glVertexAttribI4uiv", body)?;
         let v = r.array::<u32>("v", a.v_len, Expect::Exactly(4))?;
@@ -11512,9 +12008,12 @@ impl GetUniformuiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformuivArgs>("glGetUniformuiv", body)?;
-        zero_padding("glGetUniformuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformuiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, params })
@@ -11549,7 +12048,9 @@ impl<'a> GetUniformuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformuivReplyArgs>("glGetUniformuiv reply", body)?;
-        zero_padding("glGetUniformuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformuiv" });
+        }
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -11588,6 +12089,7 @@ impl<'a> GetFragDataLocation<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFragDataLocationArgs>("glGetFragDataLocation", body)?;
         let name = r.cstr("name", a.name_len)?;
@@ -11622,7 +12124,9 @@ impl GetFragDataLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetFragDataLocationReplyArgs>("glGetFragDataLocation reply", body)?;
-        zero_padding("glGetFragDataLocation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFragDataLocation" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -11657,6 +12161,7 @@ impl Uniform1ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform1uiArgs>("glUniform1ui", body)?;
         r.finish()?;
@@ -11696,9 +12201,12 @@ impl Uniform2ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform2uiArgs>("glUniform2ui", body)?;
-        zero_padding("glUniform2ui", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform2ui" });
+        }
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1 })
     }
@@ -11737,6 +12245,7 @@ impl Uniform3ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform3uiArgs>("glUniform3ui", body)?;
         r.finish()?;
@@ -11780,9 +12289,12 @@ impl Uniform4ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<Uniform4uiArgs>("glUniform4ui", body)?;
-        zero_padding("glUniform4ui", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform4ui" });
+        }
         r.finish()?;
         Ok(Self { location: a.location, v0: a.v0, v1: a.v1, v2: a.v2, v3: a.v3 })
     }
@@ -11824,9 +12336,12 @@ impl<'a> Uniform1uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform1uivArgs>("glUniform1uiv", body)?;
-        zero_padding("glUniform1uiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform1uiv" });
+        }
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11869,9 +12384,12 @@ impl<'a> Uniform2uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform2uivArgs>("glUniform2uiv", body)?;
-        zero_padding("glUniform2uiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform2uiv" });
+        }
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11914,9 +12432,12 @@ impl<'a> Uniform3uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform3uivArgs>("glUniform3uiv", body)?;
-        zero_padding("glUniform3uiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform3uiv" });
+        }
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -11959,9 +12480,12 @@ impl<'a> Uniform4uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<Uniform4uivArgs>("glUniform4uiv", body)?;
-        zero_padding("glUniform4uiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniform4uiv" });
+        }
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { location: a.location, count: a.count, value })
@@ -12003,9 +12527,12 @@ impl<'a> ClearBufferiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearBufferivArgs>("glClearBufferiv", body)?;
-        zero_padding("glClearBufferiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearBufferiv" });
+        }
         let value = r.array::<i32>("value", a.value_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, drawbuffer: a.drawbuffer, value })
@@ -12047,9 +12574,12 @@ impl<'a> ClearBufferuiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearBufferuivArgs>("glClearBufferuiv", body)?;
-        zero_padding("glClearBufferuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearBufferuiv" });
+        }
         let value = r.array::<u32>("value", a.value_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, drawbuffer: a.drawbuffer, value })
@@ -12091,9 +12621,12 @@ impl<'a> ClearBufferfv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearBufferfvArgs>("glClearBufferfv", body)?;
-        zero_padding("glClearBufferfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearBufferfv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, drawbuffer: a.drawbuffer, value })
@@ -12133,6 +12666,7 @@ impl ClearBufferfi {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClearBufferfiArgs>("glClearBufferfi", body)?;
         r.finish()?;
@@ -12169,6 +12703,7 @@ impl GetStringi {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetStringiArgs>("glGetStringi", body)?;
         r.finish()?;
@@ -12204,7 +12739,9 @@ impl<'a> GetStringiReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetStringiReplyArgs>("glGetStringi reply", body)?;
-        zero_padding("glGetStringi", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetStringi" });
+        }
         let ret = r.opt_cstr("ret", a.ret_len)?;
         r.finish()?;
         Ok(Self { ret })
@@ -12246,6 +12783,7 @@ impl CopyBufferSubData {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyBufferSubDataArgs>("glCopyBufferSubData", body)?;
         r.finish()?;
@@ -12292,6 +12830,7 @@ impl<'a> GetUniformIndices<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformIndicesArgs>("glGetUniformIndices", body)?;
         let uniform_names = r.str_list("uniform_names", a.uniform_names_len, Expect::from_len(len_of(a.uniform_count)))?;
@@ -12329,7 +12868,9 @@ impl<'a> GetUniformIndicesReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformIndicesReplyArgs>("glGetUniformIndices reply", body)?;
-        zero_padding("glGetUniformIndices", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformIndices" });
+        }
         let uniform_indices = r.opt_array::<u32>("uniform_indices", a.uniform_indices_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { uniform_indices })
@@ -12378,9 +12919,12 @@ impl<'a> GetActiveUniformsiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformsivArgs>("glGetActiveUniformsiv", body)?;
-        zero_padding("glGetActiveUniformsiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetActiveUniformsiv" });
+        }
         let uniform_indices = r.array::<u32>("uniform_indices", a.uniform_indices_len, Expect::from_len(len_of(a.uniform_count)))?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::from_len(len_of(a.uniform_count)))?;
         r.finish()?;
@@ -12416,7 +12960,9 @@ impl<'a> GetActiveUniformsivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformsivReplyArgs>("glGetActiveUniformsiv reply", body)?;
-        zero_padding("glGetActiveUniformsiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetActiveUniformsiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -12455,6 +13001,7 @@ impl<'a> GetUniformBlockIndex<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetUniformBlockIndexArgs>("glGetUniformBlockIndex", body)?;
         let uniform_block_name = r.cstr("uniform_block_name", a.uniform_block_name_len)?;
@@ -12489,7 +13036,9 @@ impl GetUniformBlockIndexReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetUniformBlockIndexReplyArgs>("glGetUniformBlockIndex reply", body)?;
-        zero_padding("glGetUniformBlockIndex", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetUniformBlockIndex" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -12529,6 +13078,7 @@ impl GetActiveUniformBlockiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformBlockivArgs>("glGetActiveUniformBlockiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -12565,7 +13115,9 @@ impl<'a> GetActiveUniformBlockivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformBlockivReplyArgs>("glGetActiveUniformBlockiv reply", body)?;
-        zero_padding("glGetActiveUniformBlockiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetActiveUniformBlockiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -12612,9 +13164,12 @@ impl GetActiveUniformBlockName {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetActiveUniformBlockNameArgs>("glGetActiveUniformBlockName", body)?;
-        zero_padding("glGetActiveUniformBlockName", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetActiveUniformBlockName" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let uniform_block_name = r.out_cap("uniform_block_name", a.uniform_block_name_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -12692,9 +13247,12 @@ impl UniformBlockBinding {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UniformBlockBindingArgs>("glUniformBlockBinding", body)?;
-        zero_padding("glUniformBlockBinding", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUniformBlockBinding" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, uniform_block_index: a.uniform_block_index, uniform_block_binding: a.uniform_block_binding })
     }
@@ -12733,6 +13291,7 @@ impl DrawArraysInstanced {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawArraysInstancedArgs>("glDrawArraysInstanced", body)?;
         r.finish()?;
@@ -12780,9 +13339,12 @@ impl<'a> DrawElementsInstanced<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsInstancedArgs>("glDrawElementsInstanced", body)?;
-        zero_padding("glDrawElementsInstanced", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawElementsInstanced" });
+        }
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, instancecount: a.instancecount })
@@ -12818,6 +13380,7 @@ impl FenceSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FenceSyncArgs>("glFenceSync", body)?;
         r.finish()?;
@@ -12883,6 +13446,7 @@ impl IsSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSyncArgs>("glIsSync", body)?;
         r.finish()?;
@@ -12916,7 +13480,9 @@ impl IsSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSyncReplyArgs>("glIsSync reply", body)?;
-        zero_padding("glIsSync", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsSync" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -12950,6 +13516,7 @@ impl DeleteSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DeleteSyncArgs>("glDeleteSync", body)?;
         r.finish()?;
@@ -12990,9 +13557,12 @@ impl ClientWaitSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClientWaitSyncArgs>("glClientWaitSync", body)?;
-        zero_padding("glClientWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClientWaitSync" });
+        }
         r.finish()?;
         Ok(Self { sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -13024,7 +13594,9 @@ impl ClientWaitSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClientWaitSyncReplyArgs>("glClientWaitSync reply", body)?;
-        zero_padding("glClientWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClientWaitSync" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -13063,9 +13635,12 @@ impl WaitSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<WaitSyncArgs>("glWaitSync", body)?;
-        zero_padding("glWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glWaitSync" });
+        }
         r.finish()?;
         Ok(Self { sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -13101,6 +13676,7 @@ impl GetInteger64v {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInteger64vArgs>("glGetInteger64v", body)?;
         let data = r.out_cap("data", a.data_cap, 8, Expect::Any)?;
@@ -13137,7 +13713,9 @@ impl<'a> GetInteger64vReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInteger64vReplyArgs>("glGetInteger64v reply", body)?;
-        zero_padding("glGetInteger64v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetInteger64v" });
+        }
         let data = r.opt_array::<i64>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -13184,6 +13762,7 @@ impl GetSynciv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSyncivArgs>("glGetSynciv", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
@@ -13264,9 +13843,12 @@ impl GetInteger64iV {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInteger64iVArgs>("glGetInteger64i_v", body)?;
-        zero_padding("glGetInteger64i_v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetInteger64i_v" });
+        }
         let data = r.out_cap("data", a.data_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -13301,7 +13883,9 @@ impl<'a> GetInteger64iVReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInteger64iVReplyArgs>("glGetInteger64i_v reply", body)?;
-        zero_padding("glGetInteger64i_v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetInteger64i_v" });
+        }
         let data = r.opt_array::<i64>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -13341,9 +13925,12 @@ impl GetBufferParameteri64v {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferParameteri64vArgs>("glGetBufferParameteri64v", body)?;
-        zero_padding("glGetBufferParameteri64v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBufferParameteri64v" });
+        }
         let params = r.out_cap("params", a.params_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -13378,7 +13965,9 @@ impl<'a> GetBufferParameteri64vReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBufferParameteri64vReplyArgs>("glGetBufferParameteri64v reply", body)?;
-        zero_padding("glGetBufferParameteri64v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBufferParameteri64v" });
+        }
         let params = r.opt_array::<i64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -13418,6 +14007,7 @@ impl<'a> GenSamplers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenSamplersArgs>("glGenSamplers", body)?;
         let samplers = r.array::<u32>("samplers", a.samplers_len, Expect::from_len(len_of(a.count)))?;
@@ -13459,6 +14049,7 @@ impl<'a> DeleteSamplers<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteSamplersArgs>("glDeleteSamplers", body)?;
         let samplers = r.array::<u32>("samplers", a.samplers_len, Expect::from_len(len_of(a.count)))?;
@@ -13495,9 +14086,12 @@ impl IsSampler {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSamplerArgs>("glIsSampler", body)?;
-        zero_padding("glIsSampler", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsSampler" });
+        }
         r.finish()?;
         Ok(Self { sampler: a.sampler })
     }
@@ -13529,7 +14123,9 @@ impl IsSamplerReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsSamplerReplyArgs>("glIsSampler reply", body)?;
-        zero_padding("glIsSampler", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsSampler" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -13564,6 +14160,7 @@ impl BindSampler {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindSamplerArgs>("glBindSampler", body)?;
         r.finish()?;
@@ -13603,9 +14200,12 @@ impl SamplerParameteri {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SamplerParameteriArgs>("glSamplerParameteri", body)?;
-        zero_padding("glSamplerParameteri", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glSamplerParameteri" });
+        }
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param: a.param })
     }
@@ -13646,9 +14246,12 @@ impl<'a> SamplerParameteriv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterivArgs>("glSamplerParameteriv", body)?;
-        zero_padding("glSamplerParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glSamplerParameteriv" });
+        }
         let param = r.array::<i32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -13687,9 +14290,12 @@ impl SamplerParameterf {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SamplerParameterfArgs>("glSamplerParameterf", body)?;
-        zero_padding("glSamplerParameterf", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glSamplerParameterf" });
+        }
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param: a.param })
     }
@@ -13730,9 +14336,12 @@ impl<'a> SamplerParameterfv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterfvArgs>("glSamplerParameterfv", body)?;
-        zero_padding("glSamplerParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glSamplerParameterfv" });
+        }
         let param = r.array::<f32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -13772,9 +14381,12 @@ impl GetSamplerParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterivArgs>("glGetSamplerParameteriv", body)?;
-        zero_padding("glGetSamplerParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameteriv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -13809,7 +14421,9 @@ impl<'a> GetSamplerParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterivReplyArgs>("glGetSamplerParameteriv reply", body)?;
-        zero_padding("glGetSamplerParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -13849,9 +14463,12 @@ impl GetSamplerParameterfv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterfvArgs>("glGetSamplerParameterfv", body)?;
-        zero_padding("glGetSamplerParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameterfv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -13886,7 +14503,9 @@ impl<'a> GetSamplerParameterfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterfvReplyArgs>("glGetSamplerParameterfv reply", body)?;
-        zero_padding("glGetSamplerParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameterfv" });
+        }
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -13922,6 +14541,7 @@ impl VertexAttribDivisor {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribDivisorArgs>("glVertexAttribDivisor", body)?;
         r.finish()?;
@@ -13958,6 +14578,7 @@ impl BindTransformFeedback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindTransformFeedbackArgs>("glBindTransformFeedback", body)?;
         r.finish()?;
@@ -13998,6 +14619,7 @@ impl<'a> DeleteTransformFeedbacks<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteTransformFeedbacksArgs>("glDeleteTransformFeedbacks", body)?;
         let ids = r.array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.n)))?;
@@ -14039,6 +14661,7 @@ impl<'a> GenTransformFeedbacks<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenTransformFeedbacksArgs>("glGenTransformFeedbacks", body)?;
         let ids = r.array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.n)))?;
@@ -14075,9 +14698,12 @@ impl IsTransformFeedback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTransformFeedbackArgs>("glIsTransformFeedback", body)?;
-        zero_padding("glIsTransformFeedback", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsTransformFeedback" });
+        }
         r.finish()?;
         Ok(Self { id: a.id })
     }
@@ -14109,7 +14735,9 @@ impl IsTransformFeedbackReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsTransformFeedbackReplyArgs>("glIsTransformFeedback reply", body)?;
-        zero_padding("glIsTransformFeedback", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsTransformFeedback" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -14140,6 +14768,7 @@ impl PauseTransformFeedback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<PauseTransformFeedbackArgs>("glPauseTransformFeedback", body)?;
         r.finish()?;
@@ -14172,6 +14801,7 @@ impl ResumeTransformFeedback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<ResumeTransformFeedbackArgs>("glResumeTransformFeedback", body)?;
         r.finish()?;
@@ -14221,9 +14851,12 @@ impl GetProgramBinary {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramBinaryArgs>("glGetProgramBinary", body)?;
-        zero_padding("glGetProgramBinary", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramBinary" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let binary_format = r.out_cap("binary_format", a.binary_format_cap, 4, Expect::Exactly(1))?;
         let binary = r.out_cap("binary", a.binary_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
@@ -14268,7 +14901,9 @@ impl<'a> GetProgramBinaryReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramBinaryReplyArgs>("glGetProgramBinary reply", body)?;
-        zero_padding("glGetProgramBinary", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramBinary" });
+        }
         let length = r.opt_array::<i32>("length", a.length_len, Expect::Any)?;
         let binary_format = r.opt_array::<u32>("binary_format", a.binary_format_len, Expect::Any)?;
         let binary = r.opt_array::<u8>("binary", a.binary_len, Expect::Any)?;
@@ -14314,6 +14949,7 @@ impl<'a> ProgramBinary<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramBinaryArgs>("glProgramBinary", body)?;
         let binary = r.array::<u8>("binary", a.binary_len, Expect::from_len(len_of(a.length)))?;
@@ -14354,9 +14990,12 @@ impl ProgramParameteri {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramParameteriArgs>("glProgramParameteri", body)?;
-        zero_padding("glProgramParameteri", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramParameteri" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, pname: a.pname, value: a.value })
     }
@@ -14398,9 +15037,12 @@ impl<'a> InvalidateFramebuffer<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<InvalidateFramebufferArgs>("glInvalidateFramebuffer", body)?;
-        zero_padding("glInvalidateFramebuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glInvalidateFramebuffer" });
+        }
         let attachments = r.array::<u32>("attachments", a.attachments_len, Expect::from_len(len_of(a.num_attachments)))?;
         r.finish()?;
         Ok(Self { target: a.target, num_attachments: a.num_attachments, attachments })
@@ -14451,9 +15093,12 @@ impl<'a> InvalidateSubFramebuffer<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<InvalidateSubFramebufferArgs>("glInvalidateSubFramebuffer", body)?;
-        zero_padding("glInvalidateSubFramebuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glInvalidateSubFramebuffer" });
+        }
         let attachments = r.array::<u32>("attachments", a.attachments_len, Expect::from_len(len_of(a.num_attachments)))?;
         r.finish()?;
         Ok(Self { target: a.target, num_attachments: a.num_attachments, attachments, x: a.x, y: a.y, width: a.width, height: a.height })
@@ -14496,9 +15141,12 @@ impl TexStorage2D {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage2DArgs>("glTexStorage2D", body)?;
-        zero_padding("glTexStorage2D", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexStorage2D" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, levels: a.levels, internalformat: a.internalformat, width: a.width, height: a.height })
     }
@@ -14541,6 +15189,7 @@ impl TexStorage3D {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage3DArgs>("glTexStorage3D", body)?;
         r.finish()?;
@@ -14586,9 +15235,12 @@ impl GetInternalformativ {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInternalformativArgs>("glGetInternalformativ", body)?;
-        zero_padding("glGetInternalformativ", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetInternalformativ" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
         Ok(Self { target: a.target, internalformat: a.internalformat, pname: a.pname, buf_size: a.buf_size, params })
@@ -14623,7 +15275,9 @@ impl<'a> GetInternalformativReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetInternalformativReplyArgs>("glGetInternalformativ reply", body)?;
-        zero_padding("glGetInternalformativ", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetInternalformativ" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -14662,9 +15316,12 @@ impl DispatchCompute {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DispatchComputeArgs>("glDispatchCompute", body)?;
-        zero_padding("glDispatchCompute", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDispatchCompute" });
+        }
         r.finish()?;
         Ok(Self { num_groups_x: a.num_groups_x, num_groups_y: a.num_groups_y, num_groups_z: a.num_groups_z })
     }
@@ -14697,6 +15354,7 @@ impl DispatchComputeIndirect {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DispatchComputeIndirectArgs>("glDispatchComputeIndirect", body)?;
         r.finish()?;
@@ -14735,9 +15393,12 @@ impl DrawArraysIndirect {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawArraysIndirectArgs>("glDrawArraysIndirect", body)?;
-        zero_padding("glDrawArraysIndirect", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawArraysIndirect" });
+        }
         r.finish()?;
         Ok(Self { mode: a.mode, indirect: a.indirect })
     }
@@ -14775,6 +15436,7 @@ impl DrawElementsIndirect {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawElementsIndirectArgs>("glDrawElementsIndirect", body)?;
         r.finish()?;
@@ -14814,9 +15476,12 @@ impl FramebufferParameteri {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferParameteriArgs>("glFramebufferParameteri", body)?;
-        zero_padding("glFramebufferParameteri", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glFramebufferParameteri" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, param: a.param })
     }
@@ -14855,9 +15520,12 @@ impl GetFramebufferParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFramebufferParameterivArgs>("glGetFramebufferParameteriv", body)?;
-        zero_padding("glGetFramebufferParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFramebufferParameteriv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -14892,7 +15560,9 @@ impl<'a> GetFramebufferParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFramebufferParameterivReplyArgs>("glGetFramebufferParameteriv reply", body)?;
-        zero_padding("glGetFramebufferParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFramebufferParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -14933,6 +15603,7 @@ impl GetProgramInterfaceiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramInterfaceivArgs>("glGetProgramInterfaceiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -14969,7 +15640,9 @@ impl<'a> GetProgramInterfaceivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramInterfaceivReplyArgs>("glGetProgramInterfaceiv reply", body)?;
-        zero_padding("glGetProgramInterfaceiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramInterfaceiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -15011,9 +15684,12 @@ impl<'a> GetProgramResourceIndex<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceIndexArgs>("glGetProgramResourceIndex", body)?;
-        zero_padding("glGetProgramResourceIndex", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramResourceIndex" });
+        }
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, program_interface: a.program_interface, name })
@@ -15046,7 +15722,9 @@ impl GetProgramResourceIndexReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetProgramResourceIndexReplyArgs>("glGetProgramResourceIndex reply", body)?;
-        zero_padding("glGetProgramResourceIndex", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramResourceIndex" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15093,6 +15771,7 @@ impl GetProgramResourceName {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceNameArgs>("glGetProgramResourceName", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
@@ -15189,6 +15868,7 @@ impl<'a> GetProgramResourceiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceivArgs>("glGetProgramResourceiv", body)?;
         let props = r.array::<u32>("props", a.props_len, Expect::from_len(len_of(a.prop_count)))?;
@@ -15272,9 +15952,12 @@ impl<'a> GetProgramResourceLocation<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceLocationArgs>("glGetProgramResourceLocation", body)?;
-        zero_padding("glGetProgramResourceLocation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramResourceLocation" });
+        }
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, program_interface: a.program_interface, name })
@@ -15307,7 +15990,9 @@ impl GetProgramResourceLocationReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetProgramResourceLocationReplyArgs>("glGetProgramResourceLocation reply", body)?;
-        zero_padding("glGetProgramResourceLocation", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramResourceLocation" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15345,9 +16030,12 @@ impl UseProgramStages {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<UseProgramStagesArgs>("glUseProgramStages", body)?;
-        zero_padding("glUseProgramStages", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glUseProgramStages" });
+        }
         r.finish()?;
         Ok(Self { pipeline: a.pipeline, stages: a.stages, program: a.program })
     }
@@ -15382,6 +16070,7 @@ impl ActiveShaderProgram {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ActiveShaderProgramArgs>("glActiveShaderProgram", body)?;
         r.finish()?;
@@ -15425,9 +16114,12 @@ impl<'a> CreateShaderProgramv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<CreateShaderProgramvArgs>("glCreateShaderProgramv", body)?;
-        zero_padding("glCreateShaderProgramv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCreateShaderProgramv" });
+        }
         let strings = r.str_list("strings", a.strings_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { type_: a.type_, count: a.count, strings })
@@ -15460,7 +16152,9 @@ impl CreateShaderProgramvReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CreateShaderProgramvReplyArgs>("glCreateShaderProgramv reply", body)?;
-        zero_padding("glCreateShaderProgramv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCreateShaderProgramv" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15494,9 +16188,12 @@ impl BindProgramPipeline {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindProgramPipelineArgs>("glBindProgramPipeline", body)?;
-        zero_padding("glBindProgramPipeline", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindProgramPipeline" });
+        }
         r.finish()?;
         Ok(Self { pipeline: a.pipeline })
     }
@@ -15535,6 +16232,7 @@ impl<'a> DeleteProgramPipelines<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DeleteProgramPipelinesArgs>("glDeleteProgramPipelines", body)?;
         let pipelines = r.array::<u32>("pipelines", a.pipelines_len, Expect::from_len(len_of(a.n)))?;
@@ -15576,6 +16274,7 @@ impl<'a> GenProgramPipelines<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GenProgramPipelinesArgs>("glGenProgramPipelines", body)?;
         let pipelines = r.array::<u32>("pipelines", a.pipelines_len, Expect::from_len(len_of(a.n)))?;
@@ -15612,9 +16311,12 @@ impl IsProgramPipeline {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramPipelineArgs>("glIsProgramPipeline", body)?;
-        zero_padding("glIsProgramPipeline", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glIsProgramPipeline" });
+        }
         r.finish()?;
         Ok(Self { pipeline: a.pipeline })
     }
@@ -15646,7 +16348,9 @@ impl IsProgramPipelineReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsProgramPipelineReplyArgs>("glIsProgramPipeline reply", body)?;
-        zero_padding("glIsProgramPipeline", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsProgramPipeline" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -15685,9 +16389,12 @@ impl GetProgramPipelineiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramPipelineivArgs>("glGetProgramPipelineiv", body)?;
-        zero_padding("glGetProgramPipelineiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramPipelineiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { pipeline: a.pipeline, pname: a.pname, params })
@@ -15722,7 +16429,9 @@ impl<'a> GetProgramPipelineivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramPipelineivReplyArgs>("glGetProgramPipelineiv reply", body)?;
-        zero_padding("glGetProgramPipelineiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramPipelineiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -15761,9 +16470,12 @@ impl ProgramUniform1i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform1iArgs>("glProgramUniform1i", body)?;
-        zero_padding("glProgramUniform1i", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniform1i" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0 })
     }
@@ -15802,6 +16514,7 @@ impl ProgramUniform2i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform2iArgs>("glProgramUniform2i", body)?;
         r.finish()?;
@@ -15845,9 +16558,12 @@ impl ProgramUniform3i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform3iArgs>("glProgramUniform3i", body)?;
-        zero_padding("glProgramUniform3i", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniform3i" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0, v1: a.v1, v2: a.v2 })
     }
@@ -15890,6 +16606,7 @@ impl ProgramUniform4i {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform4iArgs>("glProgramUniform4i", body)?;
         r.finish()?;
@@ -15929,9 +16646,12 @@ impl ProgramUniform1ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform1uiArgs>("glProgramUniform1ui", body)?;
-        zero_padding("glProgramUniform1ui", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniform1ui" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0 })
     }
@@ -15970,6 +16690,7 @@ impl ProgramUniform2ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform2uiArgs>("glProgramUniform2ui", body)?;
         r.finish()?;
@@ -16013,9 +16734,12 @@ impl ProgramUniform3ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform3uiArgs>("glProgramUniform3ui", body)?;
-        zero_padding("glProgramUniform3ui", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniform3ui" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0, v1: a.v1, v2: a.v2 })
     }
@@ -16058,6 +16782,7 @@ impl ProgramUniform4ui {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform4uiArgs>("glProgramUniform4ui", body)?;
         r.finish()?;
@@ -16097,9 +16822,12 @@ impl ProgramUniform1f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform1fArgs>("glProgramUniform1f", body)?;
-        zero_padding("glProgramUniform1f", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniform1f" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0 })
     }
@@ -16138,6 +16866,7 @@ impl ProgramUniform2f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform2fArgs>("glProgramUniform2f", body)?;
         r.finish()?;
@@ -16181,9 +16910,12 @@ impl ProgramUniform3f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform3fArgs>("glProgramUniform3f", body)?;
-        zero_padding("glProgramUniform3f", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniform3f" });
+        }
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, v0: a.v0, v1: a.v1, v2: a.v2 })
     }
@@ -16226,6 +16958,7 @@ impl ProgramUniform4f {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ProgramUniform4fArgs>("glProgramUniform4f", body)?;
         r.finish()?;
@@ -16270,6 +17003,7 @@ impl<'a> ProgramUniform1iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform1ivArgs>("glProgramUniform1iv", body)?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
@@ -16315,6 +17049,7 @@ impl<'a> ProgramUniform2iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform2ivArgs>("glProgramUniform2iv", body)?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
@@ -16360,6 +17095,7 @@ impl<'a> ProgramUniform3iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform3ivArgs>("glProgramUniform3iv", body)?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
@@ -16405,6 +17141,7 @@ impl<'a> ProgramUniform4iv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform4ivArgs>("glProgramUniform4iv", body)?;
         let value = r.array::<i32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
@@ -16450,6 +17187,7 @@ impl<'a> ProgramUniform1uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform1uivArgs>("glProgramUniform1uiv", body)?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
@@ -16495,6 +17233,7 @@ impl<'a> ProgramUniform2uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform2uivArgs>("glProgramUniform2uiv", body)?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
@@ -16540,6 +17279,7 @@ impl<'a> ProgramUniform3uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform3uivArgs>("glProgramUniform3uiv", body)?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
@@ -16585,6 +17325,7 @@ impl<'a> ProgramUniform4uiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform4uivArgs>("glProgramUniform4uiv", body)?;
         let value = r.array::<u32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
@@ -16630,6 +17371,7 @@ impl<'a> ProgramUniform1fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform1fvArgs>("glProgramUniform1fv", body)?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_of(a.count)))?;
@@ -16675,6 +17417,7 @@ impl<'a> ProgramUniform2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform2fvArgs>("glProgramUniform2fv", body)?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
@@ -16720,6 +17463,7 @@ impl<'a> ProgramUniform3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform3fvArgs>("glProgramUniform3fv", body)?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 3)))?;
@@ -16765,6 +17509,7 @@ impl<'a> ProgramUniform4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniform4fvArgs>("glProgramUniform4fv", body)?;
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
@@ -16814,9 +17559,12 @@ impl<'a> ProgramUniformMatrix2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix2fvArgs>("glProgramUniformMatrix2fv", body)?;
-        zero_padding("glProgramUniformMatrix2fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16864,9 +17612,12 @@ impl<'a> ProgramUniformMatrix3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix3fvArgs>("glProgramUniformMatrix3fv", body)?;
-        zero_padding("glProgramUniformMatrix3fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 9)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16914,9 +17665,12 @@ impl<'a> ProgramUniformMatrix4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix4fvArgs>("glProgramUniformMatrix4fv", body)?;
-        zero_padding("glProgramUniformMatrix4fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 16)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -16964,9 +17718,12 @@ impl<'a> ProgramUniformMatrix2x3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix2x3fvArgs>("glProgramUniformMatrix2x3fv", body)?;
-        zero_padding("glProgramUniformMatrix2x3fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix2x3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -17014,9 +17771,12 @@ impl<'a> ProgramUniformMatrix3x2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix3x2fvArgs>("glProgramUniformMatrix3x2fv", body)?;
-        zero_padding("glProgramUniformMatrix3x2fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix3x2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 6)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -17064,9 +17824,12 @@ impl<'a> ProgramUniformMatrix2x4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix2x4fvArgs>("glProgramUniformMatrix2x4fv", body)?;
-        zero_padding("glProgramUniformMatrix2x4fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix2x4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -17114,9 +17877,12 @@ impl<'a> ProgramUniformMatrix4x2fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix4x2fvArgs>("glProgramUniformMatrix4x2fv", body)?;
-        zero_padding("glProgramUniformMatrix4x2fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix4x2fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 8)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -17164,9 +17930,12 @@ impl<'a> ProgramUniformMatrix3x4fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix3x4fvArgs>("glProgramUniformMatrix3x4fv", body)?;
-        zero_padding("glProgramUniformMatrix3x4fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix3x4fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -17214,9 +17983,12 @@ impl<'a> ProgramUniformMatrix4x3fv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ProgramUniformMatrix4x3fvArgs>("glProgramUniformMatrix4x3fv", body)?;
-        zero_padding("glProgramUniformMatrix4x3fv", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glProgramUniformMatrix4x3fv" });
+        }
         let value = r.array::<f32>("value", a.value_len, Expect::from_len(len_mul(len_of(a.count), 12)))?;
         r.finish()?;
         Ok(Self { program: a.program, location: a.location, count: a.count, transpose: a.transpose, value })
@@ -17251,9 +18023,12 @@ impl ValidateProgramPipeline {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ValidateProgramPipelineArgs>("glValidateProgramPipeline", body)?;
-        zero_padding("glValidateProgramPipeline", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glValidateProgramPipeline" });
+        }
         r.finish()?;
         Ok(Self { pipeline: a.pipeline })
     }
@@ -17296,6 +18071,7 @@ impl GetProgramPipelineInfoLog {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramPipelineInfoLogArgs>("glGetProgramPipelineInfoLog", body)?;
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
@@ -17384,9 +18160,12 @@ impl BindImageTexture {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindImageTextureArgs>("glBindImageTexture", body)?;
-        zero_padding("glBindImageTexture", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindImageTexture" });
+        }
         r.finish()?;
         Ok(Self { unit: a.unit, texture: a.texture, level: a.level, layered: a.layered, layer: a.layer, access: a.access, format: a.format })
     }
@@ -17425,9 +18204,12 @@ impl GetBooleaniV {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBooleaniVArgs>("glGetBooleani_v", body)?;
-        zero_padding("glGetBooleani_v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBooleani_v" });
+        }
         let data = r.out_cap("data", a.data_cap, 1, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -17462,7 +18244,9 @@ impl<'a> GetBooleaniVReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetBooleaniVReplyArgs>("glGetBooleani_v reply", body)?;
-        zero_padding("glGetBooleani_v", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetBooleani_v" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -17497,9 +18281,12 @@ impl MemoryBarrier {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MemoryBarrierArgs>("glMemoryBarrier", body)?;
-        zero_padding("glMemoryBarrier", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glMemoryBarrier" });
+        }
         r.finish()?;
         Ok(Self { barriers: a.barriers })
     }
@@ -17533,9 +18320,12 @@ impl MemoryBarrierByRegion {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MemoryBarrierByRegionArgs>("glMemoryBarrierByRegion", body)?;
-        zero_padding("glMemoryBarrierByRegion", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glMemoryBarrierByRegion" });
+        }
         r.finish()?;
         Ok(Self { barriers: a.barriers })
     }
@@ -17579,9 +18369,12 @@ impl TexStorage2DMultisample {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage2DMultisampleArgs>("glTexStorage2DMultisample", body)?;
-        zero_padding("glTexStorage2DMultisample", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glTexStorage2DMultisample" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, samples: a.samples, internalformat: a.internalformat, width: a.width, height: a.height, fixedsamplelocations: a.fixedsamplelocations })
     }
@@ -17620,9 +18413,12 @@ impl GetMultisamplefv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetMultisamplefvArgs>("glGetMultisamplefv", body)?;
-        zero_padding("glGetMultisamplefv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetMultisamplefv" });
+        }
         let val = r.out_cap("val", a.val_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { pname: a.pname, index: a.index, val })
@@ -17657,7 +18453,9 @@ impl<'a> GetMultisamplefvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetMultisamplefvReplyArgs>("glGetMultisamplefv reply", body)?;
-        zero_padding("glGetMultisamplefv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetMultisamplefv" });
+        }
         let val = r.opt_array::<f32>("val", a.val_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { val })
@@ -17693,6 +18491,7 @@ impl SampleMaski {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<SampleMaskiArgs>("glSampleMaski", body)?;
         r.finish()?;
@@ -17734,6 +18533,7 @@ impl GetTexLevelParameteriv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexLevelParameterivArgs>("glGetTexLevelParameteriv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -17770,7 +18570,9 @@ impl<'a> GetTexLevelParameterivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexLevelParameterivReplyArgs>("glGetTexLevelParameteriv reply", body)?;
-        zero_padding("glGetTexLevelParameteriv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexLevelParameteriv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -17811,6 +18613,7 @@ impl GetTexLevelParameterfv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexLevelParameterfvArgs>("glGetTexLevelParameterfv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -17847,7 +18650,9 @@ impl<'a> GetTexLevelParameterfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexLevelParameterfvReplyArgs>("glGetTexLevelParameterfv reply", body)?;
-        zero_padding("glGetTexLevelParameterfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexLevelParameterfv" });
+        }
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -17888,9 +18693,12 @@ impl BindVertexBuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BindVertexBufferArgs>("glBindVertexBuffer", body)?;
-        zero_padding("glBindVertexBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindVertexBuffer" });
+        }
         r.finish()?;
         Ok(Self { bindingindex: a.bindingindex, buffer: a.buffer, offset: a.offset, stride: a.stride })
     }
@@ -17933,9 +18741,12 @@ impl VertexAttribFormat {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribFormatArgs>("glVertexAttribFormat", body)?;
-        zero_padding("glVertexAttribFormat", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 3] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glVertexAttribFormat" });
+        }
         r.finish()?;
         Ok(Self { attribindex: a.attribindex, size: a.size, type_: a.type_, normalized: a.normalized, relativeoffset: a.relativeoffset })
     }
@@ -17974,6 +18785,7 @@ impl VertexAttribIFormat {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribIFormatArgs>("glVertexAttribIFormat", body)?;
         r.finish()?;
@@ -18010,6 +18822,7 @@ impl VertexAttribBinding {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexAttribBindingArgs>("glVertexAttribBinding", body)?;
         r.finish()?;
@@ -18046,6 +18859,7 @@ impl VertexBindingDivisor {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<VertexBindingDivisorArgs>("glVertexBindingDivisor", body)?;
         r.finish()?;
@@ -18078,6 +18892,7 @@ impl BlendBarrier {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<BlendBarrierArgs>("glBlendBarrier", body)?;
         r.finish()?;
@@ -18141,9 +18956,12 @@ impl CopyImageSubData {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<CopyImageSubDataArgs>("glCopyImageSubData", body)?;
-        zero_padding("glCopyImageSubData", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glCopyImageSubData" });
+        }
         r.finish()?;
         Ok(Self { src_name: a.src_name, src_target: a.src_target, src_level: a.src_level, src_x: a.src_x, src_y: a.src_y, src_z: a.src_z, dst_name: a.dst_name, dst_target: a.dst_target, dst_level: a.dst_level, dst_x: a.dst_x, dst_y: a.dst_y, dst_z: a.dst_z, src_width: a.src_width, src_height: a.src_height, src_depth: a.src_depth })
     }
@@ -18191,9 +19009,12 @@ impl<'a> DebugMessageControl<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DebugMessageControlArgs>("glDebugMessageControl", body)?;
-        zero_padding("glDebugMessageControl", &[&a._pad0])?;
+        if a._pad0 != [0; 3] {
+            return Err(DecodeError::NonCanonical { name: "glDebugMessageControl" });
+        }
         let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::from_len(len_of(a.count)))?;
         r.finish()?;
         Ok(Self { source: a.source, type_: a.type_, severity: a.severity, count: a.count, ids, enabled: a.enabled })
@@ -18242,6 +19063,7 @@ impl<'a> DebugMessageInsert<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DebugMessageInsertArgs>("glDebugMessageInsert", body)?;
         let buf = r.cstr("buf", a.buf_len)?;
@@ -18284,6 +19106,7 @@ impl DebugMessageCallback {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DebugMessageCallbackArgs>("glDebugMessageCallback", body)?;
         r.finish()?;
@@ -18344,6 +19167,7 @@ impl GetDebugMessageLog {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetDebugMessageLogArgs>("glGetDebugMessageLog", body)?;
         let sources = r.out_cap("sources", a.sources_cap, 4, Expect::from_len(len_of(a.count)))?;
@@ -18407,7 +19231,9 @@ impl<'a> GetDebugMessageLogReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetDebugMessageLogReplyArgs>("glGetDebugMessageLog reply", body)?;
-        zero_padding("glGetDebugMessageLog", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetDebugMessageLog" });
+        }
         let sources = r.opt_array::<u32>("sources", a.sources_len, Expect::Any)?;
         let types = r.opt_array::<u32>("types", a.types_len, Expect::Any)?;
         let ids = r.opt_array::<u32>("ids", a.ids_len, Expect::Any)?;
@@ -18455,6 +19281,7 @@ impl<'a> PushDebugGroup<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<PushDebugGroupArgs>("glPushDebugGroup", body)?;
         let message = r.cstr("message", a.message_len)?;
@@ -18489,6 +19316,7 @@ impl PopDebugGroup {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<PopDebugGroupArgs>("glPopDebugGroup", body)?;
         r.finish()?;
@@ -18532,6 +19360,7 @@ impl<'a> ObjectLabel<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ObjectLabelArgs>("glObjectLabel", body)?;
         let label = r.opt_cstr("label", a.label_len)?;
@@ -18581,9 +19410,12 @@ impl GetObjectLabel {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetObjectLabelArgs>("glGetObjectLabel", body)?;
-        zero_padding("glGetObjectLabel", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetObjectLabel" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let label = r.out_cap("label", a.label_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -18664,6 +19496,7 @@ impl<'a> ObjectPtrLabel<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ObjectPtrLabelArgs>("glObjectPtrLabel", body)?;
         let label = r.opt_cstr("label", a.label_len)?;
@@ -18712,9 +19545,12 @@ impl GetObjectPtrLabel {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetObjectPtrLabelArgs>("glGetObjectPtrLabel", body)?;
-        zero_padding("glGetObjectPtrLabel", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetObjectPtrLabel" });
+        }
         let length = r.out_cap("length", a.length_cap, 4, Expect::Exactly(1))?;
         let label = r.out_cap("label", a.label_cap, 1, Expect::from_len(len_of(a.buf_size)))?;
         r.finish()?;
@@ -18791,6 +19627,7 @@ impl GetPointerv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetPointervArgs>("glGetPointerv", body)?;
         let params = r.out_cap("params", a.params_cap, 8, Expect::Exactly(1))?;
@@ -18827,7 +19664,9 @@ impl<'a> GetPointervReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetPointervReplyArgs>("glGetPointerv reply", body)?;
-        zero_padding("glGetPointerv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetPointerv" });
+        }
         let params = r.opt_array::<u64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -18863,6 +19702,7 @@ impl Enablei {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EnableiArgs>("glEnablei", body)?;
         r.finish()?;
@@ -18899,6 +19739,7 @@ impl Disablei {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DisableiArgs>("glDisablei", body)?;
         r.finish()?;
@@ -18935,6 +19776,7 @@ impl BlendEquationi {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendEquationiArgs>("glBlendEquationi", body)?;
         r.finish()?;
@@ -18974,9 +19816,12 @@ impl BlendEquationSeparatei {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendEquationSeparateiArgs>("glBlendEquationSeparatei", body)?;
-        zero_padding("glBlendEquationSeparatei", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBlendEquationSeparatei" });
+        }
         r.finish()?;
         Ok(Self { buf: a.buf, mode_r_g_b: a.mode_r_g_b, mode_alpha: a.mode_alpha })
     }
@@ -19014,9 +19859,12 @@ impl BlendFunci {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendFunciArgs>("glBlendFunci", body)?;
-        zero_padding("glBlendFunci", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBlendFunci" });
+        }
         r.finish()?;
         Ok(Self { buf: a.buf, src: a.src, dst: a.dst })
     }
@@ -19058,9 +19906,12 @@ impl BlendFuncSeparatei {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BlendFuncSeparateiArgs>("glBlendFuncSeparatei", body)?;
-        zero_padding("glBlendFuncSeparatei", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBlendFuncSeparatei" });
+        }
         r.finish()?;
         Ok(Self { buf: a.buf, src_r_g_b: a.src_r_g_b, dst_r_g_b: a.dst_r_g_b, src_alpha: a.src_alpha, dst_alpha: a.dst_alpha })
     }
@@ -19101,6 +19952,7 @@ impl ColorMaski {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ColorMaskiArgs>("glColorMaski", body)?;
         r.finish()?;
@@ -19137,6 +19989,7 @@ impl IsEnabledi {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnablediArgs>("glIsEnabledi", body)?;
         r.finish()?;
@@ -19170,7 +20023,9 @@ impl IsEnablediReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<IsEnablediReplyArgs>("glIsEnabledi reply", body)?;
-        zero_padding("glIsEnabledi", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glIsEnabledi" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -19216,9 +20071,12 @@ impl<'a> DrawElementsBaseVertex<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsBaseVertexArgs>("glDrawElementsBaseVertex", body)?;
-        zero_padding("glDrawElementsBaseVertex", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawElementsBaseVertex" });
+        }
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, basevertex: a.basevertex })
@@ -19269,9 +20127,12 @@ impl<'a> DrawRangeElementsBaseVertex<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawRangeElementsBaseVertexArgs>("glDrawRangeElementsBaseVertex", body)?;
-        zero_padding("glDrawRangeElementsBaseVertex", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawRangeElementsBaseVertex" });
+        }
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, start: a.start, end: a.end, count: a.count, type_: a.type_, indices, basevertex: a.basevertex })
@@ -19319,6 +20180,7 @@ impl<'a> DrawElementsInstancedBaseVertex<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsInstancedBaseVertexArgs>("glDrawElementsInstancedBaseVertex", body)?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
@@ -19360,6 +20222,7 @@ impl FramebufferTexture {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferTextureArgs>("glFramebufferTexture", body)?;
         r.finish()?;
@@ -19408,6 +20271,7 @@ impl PrimitiveBoundingBox {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<PrimitiveBoundingBoxArgs>("glPrimitiveBoundingBox", body)?;
         r.finish()?;
@@ -19440,6 +20304,7 @@ impl GetGraphicsResetStatus {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<GetGraphicsResetStatusArgs>("glGetGraphicsResetStatus", body)?;
         r.finish()?;
@@ -19473,7 +20338,9 @@ impl GetGraphicsResetStatusReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetGraphicsResetStatusReplyArgs>("glGetGraphicsResetStatus reply", body)?;
-        zero_padding("glGetGraphicsResetStatus", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetGraphicsResetStatus" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -19526,6 +20393,7 @@ impl ReadnPixels {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ReadnPixelsArgs>("glReadnPixels", body)?;
         let data = r.out_ref("data", a.data_cap, a.data_off, 1, Expect::from_len(len_of(a.buf_size)))?;
@@ -19562,7 +20430,9 @@ impl<'a> ReadnPixelsReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ReadnPixelsReplyArgs>("glReadnPixels reply", body)?;
-        zero_padding("glReadnPixels", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glReadnPixels" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -19605,6 +20475,7 @@ impl GetnUniformfv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformfvArgs>("glGetnUniformfv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -19641,7 +20512,9 @@ impl<'a> GetnUniformfvReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformfvReplyArgs>("glGetnUniformfv reply", body)?;
-        zero_padding("glGetnUniformfv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetnUniformfv" });
+        }
         let params = r.opt_array::<f32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19682,6 +20555,7 @@ impl GetnUniformiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformivArgs>("glGetnUniformiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -19718,7 +20592,9 @@ impl<'a> GetnUniformivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformivReplyArgs>("glGetnUniformiv reply", body)?;
-        zero_padding("glGetnUniformiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetnUniformiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19759,6 +20635,7 @@ impl GetnUniformuiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformuivArgs>("glGetnUniformuiv", body)?;
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
@@ -19795,7 +20672,9 @@ impl<'a> GetnUniformuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetnUniformuivReplyArgs>("glGetnUniformuiv reply", body)?;
-        zero_padding("glGetnUniformuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetnUniformuiv" });
+        }
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -19830,9 +20709,12 @@ impl MinSampleShading {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MinSampleShadingArgs>("glMinSampleShading", body)?;
-        zero_padding("glMinSampleShading", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glMinSampleShading" });
+        }
         r.finish()?;
         Ok(Self { value: a.value })
     }
@@ -19867,6 +20749,7 @@ impl PatchParameteri {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<PatchParameteriArgs>("glPatchParameteri", body)?;
         r.finish()?;
@@ -19909,9 +20792,12 @@ impl<'a> TexParameterIiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterIivArgs>("glTexParameterIiv", body)?;
-        zero_padding("glTexParameterIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexParameterIiv" });
+        }
         let params = r.array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -19953,9 +20839,12 @@ impl<'a> TexParameterIuiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<TexParameterIuivArgs>("glTexParameterIuiv", body)?;
-        zero_padding("glTexParameterIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexParameterIuiv" });
+        }
         let params = r.array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -19995,9 +20884,12 @@ impl GetTexParameterIiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterIivArgs>("glGetTexParameterIiv", body)?;
-        zero_padding("glGetTexParameterIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameterIiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -20032,7 +20924,9 @@ impl<'a> GetTexParameterIivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterIivReplyArgs>("glGetTexParameterIiv reply", body)?;
-        zero_padding("glGetTexParameterIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameterIiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -20072,9 +20966,12 @@ impl GetTexParameterIuiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterIuivArgs>("glGetTexParameterIuiv", body)?;
-        zero_padding("glGetTexParameterIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameterIuiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, pname: a.pname, params })
@@ -20109,7 +21006,9 @@ impl<'a> GetTexParameterIuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetTexParameterIuivReplyArgs>("glGetTexParameterIuiv reply", body)?;
-        zero_padding("glGetTexParameterIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetTexParameterIuiv" });
+        }
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -20151,9 +21050,12 @@ impl<'a> SamplerParameterIiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterIivArgs>("glSamplerParameterIiv", body)?;
-        zero_padding("glSamplerParameterIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glSamplerParameterIiv" });
+        }
         let param = r.array::<i32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -20195,9 +21097,12 @@ impl<'a> SamplerParameterIuiv<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<SamplerParameterIuivArgs>("glSamplerParameterIuiv", body)?;
-        zero_padding("glSamplerParameterIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glSamplerParameterIuiv" });
+        }
         let param = r.array::<u32>("param", a.param_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, param })
@@ -20237,9 +21142,12 @@ impl GetSamplerParameterIiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterIivArgs>("glGetSamplerParameterIiv", body)?;
-        zero_padding("glGetSamplerParameterIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameterIiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -20274,7 +21182,9 @@ impl<'a> GetSamplerParameterIivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterIivReplyArgs>("glGetSamplerParameterIiv reply", body)?;
-        zero_padding("glGetSamplerParameterIiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameterIiv" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -20314,9 +21224,12 @@ impl GetSamplerParameterIuiv {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterIuivArgs>("glGetSamplerParameterIuiv", body)?;
-        zero_padding("glGetSamplerParameterIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameterIuiv" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { sampler: a.sampler, pname: a.pname, params })
@@ -20351,7 +21264,9 @@ impl<'a> GetSamplerParameterIuivReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetSamplerParameterIuivReplyArgs>("glGetSamplerParameterIuiv reply", body)?;
-        zero_padding("glGetSamplerParameterIuiv", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetSamplerParameterIuiv" });
+        }
         let params = r.opt_array::<u32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -20390,9 +21305,12 @@ impl TexBuffer {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexBufferArgs>("glTexBuffer", body)?;
-        zero_padding("glTexBuffer", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexBuffer" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, internalformat: a.internalformat, buffer: a.buffer })
     }
@@ -20434,9 +21352,12 @@ impl TexBufferRange {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexBufferRangeArgs>("glTexBufferRange", body)?;
-        zero_padding("glTexBufferRange", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glTexBufferRange" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, internalformat: a.internalformat, buffer: a.buffer, offset: a.offset, size: a.size })
     }
@@ -20482,9 +21403,12 @@ impl TexStorage3DMultisample {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TexStorage3DMultisampleArgs>("glTexStorage3DMultisample", body)?;
-        zero_padding("glTexStorage3DMultisample", &[&a._pad0])?;
+        if a._pad0 != [0; 7] {
+            return Err(DecodeError::NonCanonical { name: "glTexStorage3DMultisample" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, samples: a.samples, internalformat: a.internalformat, width: a.width, height: a.height, depth: a.depth, fixedsamplelocations: a.fixedsamplelocations })
     }
@@ -20526,9 +21450,12 @@ impl DrawArraysInstancedBaseInstanceEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DrawArraysInstancedBaseInstanceEXTArgs>("glDrawArraysInstancedBaseInstanceEXT", body)?;
-        zero_padding("glDrawArraysInstancedBaseInstanceEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawArraysInstancedBaseInstanceEXT" });
+        }
         r.finish()?;
         Ok(Self { mode: a.mode, first: a.first, count: a.count, instancecount: a.instancecount, baseinstance: a.baseinstance })
     }
@@ -20575,6 +21502,7 @@ impl<'a> DrawElementsInstancedBaseInstanceEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsInstancedBaseInstanceEXTArgs>("glDrawElementsInstancedBaseInstanceEXT", body)?;
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
@@ -20627,9 +21555,12 @@ impl<'a> DrawElementsInstancedBaseVertexBaseInstanceEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DrawElementsInstancedBaseVertexBaseInstanceEXTArgs>("glDrawElementsInstancedBaseVertexBaseInstanceEXT", body)?;
-        zero_padding("glDrawElementsInstancedBaseVertexBaseInstanceEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDrawElementsInstancedBaseVertexBaseInstanceEXT" });
+        }
         let indices = r.data_ref("indices", a.indices_len, a.indices_off, Expect::Any)?;
         r.finish()?;
         Ok(Self { mode: a.mode, count: a.count, type_: a.type_, indices, instancecount: a.instancecount, basevertex: a.basevertex, baseinstance: a.baseinstance })
@@ -20672,6 +21603,7 @@ impl<'a> BindFragDataLocationIndexedEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BindFragDataLocationIndexedEXTArgs>("glBindFragDataLocationIndexedEXT", body)?;
         let name = r.cstr("name", a.name_len)?;
@@ -20715,9 +21647,12 @@ impl<'a> BindFragDataLocationEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BindFragDataLocationEXTArgs>("glBindFragDataLocationEXT", body)?;
-        zero_padding("glBindFragDataLocationEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBindFragDataLocationEXT" });
+        }
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, color: a.color, name })
@@ -20759,9 +21694,12 @@ impl<'a> GetProgramResourceLocationIndexEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetProgramResourceLocationIndexEXTArgs>("glGetProgramResourceLocationIndexEXT", body)?;
-        zero_padding("glGetProgramResourceLocationIndexEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramResourceLocationIndexEXT" });
+        }
         let name = r.cstr("name", a.name_len)?;
         r.finish()?;
         Ok(Self { program: a.program, program_interface: a.program_interface, name })
@@ -20794,7 +21732,9 @@ impl GetProgramResourceLocationIndexEXTReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetProgramResourceLocationIndexEXTReplyArgs>("glGetProgramResourceLocationIndexEXT reply", body)?;
-        zero_padding("glGetProgramResourceLocationIndexEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetProgramResourceLocationIndexEXT" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -20832,6 +21772,7 @@ impl<'a> GetFragDataIndexEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFragDataIndexEXTArgs>("glGetFragDataIndexEXT", body)?;
         let name = r.cstr("name", a.name_len)?;
@@ -20866,7 +21807,9 @@ impl GetFragDataIndexEXTReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<GetFragDataIndexEXTReplyArgs>("glGetFragDataIndexEXT reply", body)?;
-        zero_padding("glGetFragDataIndexEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFragDataIndexEXT" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -20910,9 +21853,12 @@ impl<'a> BufferStorageEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<BufferStorageEXTArgs>("glBufferStorageEXT", body)?;
-        zero_padding("glBufferStorageEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glBufferStorageEXT" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { target: a.target, size: a.size, data, flags: a.flags })
@@ -20960,9 +21906,12 @@ impl<'a> ClearTexImageEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearTexImageEXTArgs>("glClearTexImageEXT", body)?;
-        zero_padding("glClearTexImageEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearTexImageEXT" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { texture: a.texture, level: a.level, format: a.format, type_: a.type_, data })
@@ -21020,9 +21969,12 @@ impl<'a> ClearTexSubImageEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ClearTexSubImageEXTArgs>("glClearTexSubImageEXT", body)?;
-        zero_padding("glClearTexSubImageEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glClearTexSubImageEXT" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { texture: a.texture, level: a.level, xoffset: a.xoffset, yoffset: a.yoffset, zoffset: a.zoffset, width: a.width, height: a.height, depth: a.depth, format: a.format, type_: a.type_, data })
@@ -21058,6 +22010,7 @@ impl ClipControlEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ClipControlEXTArgs>("glClipControlEXT", body)?;
         r.finish()?;
@@ -21101,6 +22054,7 @@ impl<'a> LabelObjectEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<LabelObjectEXTArgs>("glLabelObjectEXT", body)?;
         let label = r.opt_cstr("label", a.label_len)?;
@@ -21146,9 +22100,12 @@ impl<'a> DiscardFramebufferEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DiscardFramebufferEXTArgs>("glDiscardFramebufferEXT", body)?;
-        zero_padding("glDiscardFramebufferEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDiscardFramebufferEXT" });
+        }
         let attachments = r.array::<u32>("attachments", a.attachments_len, Expect::from_len(len_of(a.num_attachments)))?;
         r.finish()?;
         Ok(Self { target: a.target, num_attachments: a.num_attachments, attachments })
@@ -21184,6 +22141,7 @@ impl QueryCounterEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<QueryCounterEXTArgs>("glQueryCounterEXT", body)?;
         r.finish()?;
@@ -21224,9 +22182,12 @@ impl GetQueryObjectivEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectivEXTArgs>("glGetQueryObjectivEXT", body)?;
-        zero_padding("glGetQueryObjectivEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjectivEXT" });
+        }
         let params = r.out_cap("params", a.params_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { id: a.id, pname: a.pname, params })
@@ -21261,7 +22222,9 @@ impl<'a> GetQueryObjectivEXTReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectivEXTReplyArgs>("glGetQueryObjectivEXT reply", body)?;
-        zero_padding("glGetQueryObjectivEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjectivEXT" });
+        }
         let params = r.opt_array::<i32>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -21301,9 +22264,12 @@ impl GetQueryObjecti64vEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjecti64vEXTArgs>("glGetQueryObjecti64vEXT", body)?;
-        zero_padding("glGetQueryObjecti64vEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjecti64vEXT" });
+        }
         let params = r.out_cap("params", a.params_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { id: a.id, pname: a.pname, params })
@@ -21338,7 +22304,9 @@ impl<'a> GetQueryObjecti64vEXTReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjecti64vEXTReplyArgs>("glGetQueryObjecti64vEXT reply", body)?;
-        zero_padding("glGetQueryObjecti64vEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjecti64vEXT" });
+        }
         let params = r.opt_array::<i64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -21378,9 +22346,12 @@ impl GetQueryObjectui64vEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectui64vEXTArgs>("glGetQueryObjectui64vEXT", body)?;
-        zero_padding("glGetQueryObjectui64vEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjectui64vEXT" });
+        }
         let params = r.out_cap("params", a.params_cap, 8, Expect::Any)?;
         r.finish()?;
         Ok(Self { id: a.id, pname: a.pname, params })
@@ -21415,7 +22386,9 @@ impl<'a> GetQueryObjectui64vEXTReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetQueryObjectui64vEXTReplyArgs>("glGetQueryObjectui64vEXT reply", body)?;
-        zero_padding("glGetQueryObjectui64vEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetQueryObjectui64vEXT" });
+        }
         let params = r.opt_array::<u64>("params", a.params_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { params })
@@ -21454,9 +22427,12 @@ impl PolygonOffsetClampEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<PolygonOffsetClampEXTArgs>("glPolygonOffsetClampEXT", body)?;
-        zero_padding("glPolygonOffsetClampEXT", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glPolygonOffsetClampEXT" });
+        }
         r.finish()?;
         Ok(Self { factor: a.factor, units: a.units, clamp: a.clamp })
     }
@@ -21487,6 +22463,7 @@ impl FramebufferFetchBarrierEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<FramebufferFetchBarrierEXTArgs>("glFramebufferFetchBarrierEXT", body)?;
         r.finish()?;
@@ -21535,6 +22512,7 @@ impl TextureViewEXT {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<TextureViewEXTArgs>("glTextureViewEXT", body)?;
         r.finish()?;
@@ -21570,9 +22548,12 @@ impl MaxShaderCompilerThreadsKHR {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<MaxShaderCompilerThreadsKHRArgs>("glMaxShaderCompilerThreadsKHR", body)?;
-        zero_padding("glMaxShaderCompilerThreadsKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glMaxShaderCompilerThreadsKHR" });
+        }
         r.finish()?;
         Ok(Self { count: a.count })
     }
@@ -21607,6 +22588,7 @@ impl BeginConditionalRenderNV {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<BeginConditionalRenderNVArgs>("glBeginConditionalRenderNV", body)?;
         r.finish()?;
@@ -21639,6 +22621,7 @@ impl EndConditionalRenderNV {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<EndConditionalRenderNVArgs>("glEndConditionalRenderNV", body)?;
         r.finish()?;
@@ -21683,6 +22666,7 @@ impl FramebufferTexture3DOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<FramebufferTexture3DOESArgs>("glFramebufferTexture3DOES", body)?;
         r.finish()?;
@@ -21726,9 +22710,12 @@ impl<'a> ViewportArrayvOES<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ViewportArrayvOESArgs>("glViewportArrayvOES", body)?;
-        zero_padding("glViewportArrayvOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glViewportArrayvOES" });
+        }
         let v = r.array::<f32>("v", a.v_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { first: a.first, count: a.count, v })
@@ -21771,9 +22758,12 @@ impl ViewportIndexedfOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ViewportIndexedfOESArgs>("glViewportIndexedfOES", body)?;
-        zero_padding("glViewportIndexedfOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glViewportIndexedfOES" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, x: a.x, y: a.y, w: a.w, h: a.h })
     }
@@ -21812,6 +22802,7 @@ impl<'a> ViewportIndexedfvOES<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ViewportIndexedfvOESArgs>("glViewportIndexedfvOES", body)?;
         let v = r.array::<f32>("v", a.v_len, Expect::Exactly(4))?;
@@ -21856,9 +22847,12 @@ impl<'a> ScissorArrayvOES<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ScissorArrayvOESArgs>("glScissorArrayvOES", body)?;
-        zero_padding("glScissorArrayvOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glScissorArrayvOES" });
+        }
         let v = r.array::<i32>("v", a.v_len, Expect::from_len(len_mul(len_of(a.count), 4)))?;
         r.finish()?;
         Ok(Self { first: a.first, count: a.count, v })
@@ -21901,9 +22895,12 @@ impl ScissorIndexedOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<ScissorIndexedOESArgs>("glScissorIndexedOES", body)?;
-        zero_padding("glScissorIndexedOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glScissorIndexedOES" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, left: a.left, bottom: a.bottom, width: a.width, height: a.height })
     }
@@ -21942,6 +22939,7 @@ impl<'a> ScissorIndexedvOES<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<ScissorIndexedvOESArgs>("glScissorIndexedvOES", body)?;
         let v = r.array::<i32>("v", a.v_len, Expect::Exactly(4))?;
@@ -21986,9 +22984,12 @@ impl<'a> DepthRangeArrayfvOES<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<DepthRangeArrayfvOESArgs>("glDepthRangeArrayfvOES", body)?;
-        zero_padding("glDepthRangeArrayfvOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDepthRangeArrayfvOES" });
+        }
         let v = r.array::<f32>("v", a.v_len, Expect::from_len(len_mul(len_of(a.count), 2)))?;
         r.finish()?;
         Ok(Self { first: a.first, count: a.count, v })
@@ -22027,9 +23028,12 @@ impl DepthRangeIndexedfOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<DepthRangeIndexedfOESArgs>("glDepthRangeIndexedfOES", body)?;
-        zero_padding("glDepthRangeIndexedfOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glDepthRangeIndexedfOES" });
+        }
         r.finish()?;
         Ok(Self { index: a.index, n: a.n, f: a.f })
     }
@@ -22068,9 +23072,12 @@ impl GetFloatiVOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFloatiVOESArgs>("glGetFloati_vOES", body)?;
-        zero_padding("glGetFloati_vOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFloati_vOES" });
+        }
         let data = r.out_cap("data", a.data_cap, 4, Expect::Any)?;
         r.finish()?;
         Ok(Self { target: a.target, index: a.index, data })
@@ -22105,7 +23112,9 @@ impl<'a> GetFloatiVOESReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<GetFloatiVOESReplyArgs>("glGetFloati_vOES reply", body)?;
-        zero_padding("glGetFloati_vOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glGetFloati_vOES" });
+        }
         let data = r.opt_array::<f32>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -22151,9 +23160,12 @@ impl WireReadMapped {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<WireReadMappedArgs>("glwireReadMapped", body)?;
-        zero_padding("glwireReadMapped", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glwireReadMapped" });
+        }
         let data = r.out_cap("data", a.data_cap, 1, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, offset: a.offset, size: a.size, data })
@@ -22188,7 +23200,9 @@ impl<'a> WireReadMappedReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<WireReadMappedReplyArgs>("glwireReadMapped reply", body)?;
-        zero_padding("glwireReadMapped", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glwireReadMapped" });
+        }
         let data = r.opt_array::<u8>("data", a.data_len, Expect::Any)?;
         r.finish()?;
         Ok(Self { data })
@@ -22236,9 +23250,12 @@ impl<'a> WireWriteMapped<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<WireWriteMappedArgs>("glwireWriteMapped", body)?;
-        zero_padding("glwireWriteMapped", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glwireWriteMapped" });
+        }
         let data = r.array::<u8>("data", a.data_len, Expect::from_len(len_of(a.size)))?;
         r.finish()?;
         Ok(Self { buffer: a.buffer, offset: a.offset, size: a.size, data })
@@ -22276,9 +23293,12 @@ impl EGLImageTargetTexture2DOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EGLImageTargetTexture2DOESArgs>("glEGLImageTargetTexture2DOES", body)?;
-        zero_padding("glEGLImageTargetTexture2DOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEGLImageTargetTexture2DOES" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, image: a.image })
     }
@@ -22315,9 +23335,12 @@ impl EGLImageTargetRenderbufferStorageOES {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EGLImageTargetRenderbufferStorageOESArgs>("glEGLImageTargetRenderbufferStorageOES", body)?;
-        zero_padding("glEGLImageTargetRenderbufferStorageOES", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEGLImageTargetRenderbufferStorageOES" });
+        }
         r.finish()?;
         Ok(Self { target: a.target, image: a.image })
     }
@@ -22363,9 +23386,12 @@ impl<'a> EGLImageTargetTexStorageEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EGLImageTargetTexStorageEXTArgs>("glEGLImageTargetTexStorageEXT", body)?;
-        zero_padding("glEGLImageTargetTexStorageEXT", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEGLImageTargetTexStorageEXT" });
+        }
         let attrib_list = r.opt_array::<i32>("attrib_list", a.attrib_list_len, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { target: a.target, image: a.image, attrib_list })
@@ -22410,9 +23436,12 @@ impl<'a> EGLImageTargetTextureStorageEXT<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EGLImageTargetTextureStorageEXTArgs>("glEGLImageTargetTextureStorageEXT", body)?;
-        zero_padding("glEGLImageTargetTextureStorageEXT", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "glEGLImageTargetTextureStorageEXT" });
+        }
         let attrib_list = r.opt_array::<i32>("attrib_list", a.attrib_list_len, Expect::Exactly(1))?;
         r.finish()?;
         Ok(Self { texture: a.texture, image: a.image, attrib_list })
@@ -22454,6 +23483,7 @@ impl WireSwapBuffers {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<WireSwapBuffersArgs>("glwireSwapBuffers", body)?;
         r.finish()?;
@@ -22489,9 +23519,12 @@ impl EglBindAPI {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindAPIArgs>("eglBindAPI", body)?;
-        zero_padding("eglBindAPI", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglBindAPI" });
+        }
         r.finish()?;
         Ok(Self { api: a.api })
     }
@@ -22523,7 +23556,9 @@ impl EglBindAPIReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindAPIReplyArgs>("eglBindAPI reply", body)?;
-        zero_padding("eglBindAPI", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglBindAPI" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22563,9 +23598,12 @@ impl EglBindTexImage {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindTexImageArgs>("eglBindTexImage", body)?;
-        zero_padding("eglBindTexImage", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglBindTexImage" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, surface: a.surface, buffer: a.buffer })
     }
@@ -22597,7 +23635,9 @@ impl EglBindTexImageReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglBindTexImageReplyArgs>("eglBindTexImage reply", body)?;
-        zero_padding("eglBindTexImage", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglBindTexImage" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22646,6 +23686,7 @@ impl<'a> EglChooseConfig<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglChooseConfigArgs>("eglChooseConfig", body)?;
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
@@ -22690,7 +23731,9 @@ impl<'a> EglChooseConfigReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglChooseConfigReplyArgs>("eglChooseConfig reply", body)?;
-        zero_padding("eglChooseConfig", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglChooseConfig" });
+        }
         let configs = r.opt_array::<u64>("configs", a.configs_len, Expect::Any)?;
         let num_config = r.opt_array::<i32>("num_config", a.num_config_len, Expect::Any)?;
         r.finish()?;
@@ -22734,9 +23777,12 @@ impl EglClientWaitSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncArgs>("eglClientWaitSync", body)?;
-        zero_padding("eglClientWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglClientWaitSync" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -22768,7 +23814,9 @@ impl EglClientWaitSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncReplyArgs>("eglClientWaitSync reply", body)?;
-        zero_padding("eglClientWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglClientWaitSync" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22810,9 +23858,12 @@ impl EglClientWaitSyncKHR {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncKHRArgs>("eglClientWaitSyncKHR", body)?;
-        zero_padding("eglClientWaitSyncKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglClientWaitSyncKHR" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags, timeout: a.timeout })
     }
@@ -22844,7 +23895,9 @@ impl EglClientWaitSyncKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglClientWaitSyncKHRReplyArgs>("eglClientWaitSyncKHR reply", body)?;
-        zero_padding("eglClientWaitSyncKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglClientWaitSyncKHR" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -22890,9 +23943,12 @@ impl<'a> EglCreateContext<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateContextArgs>("eglCreateContext", body)?;
-        zero_padding("eglCreateContext", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglCreateContext" });
+        }
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, share_context: a.share_context, attrib_list })
@@ -22972,9 +24028,12 @@ impl<'a> EglCreateImage<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateImageArgs>("eglCreateImage", body)?;
-        zero_padding("eglCreateImage", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglCreateImage" });
+        }
         let attrib_list = r.attrib_list::<i64>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, ctx: a.ctx, target: a.target, buffer: a.buffer, attrib_list })
@@ -23054,9 +24113,12 @@ impl<'a> EglCreateImageKHR<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateImageKHRArgs>("eglCreateImageKHR", body)?;
-        zero_padding("eglCreateImageKHR", &[&a._pad0, &a._pad1])?;
+        if a._pad0 != [0; 4] || a._pad1 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglCreateImageKHR" });
+        }
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, ctx: a.ctx, target: a.target, buffer: a.buffer, attrib_list })
@@ -23130,9 +24192,12 @@ impl<'a> EglCreatePbufferSurface<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreatePbufferSurfaceArgs>("eglCreatePbufferSurface", body)?;
-        zero_padding("eglCreatePbufferSurface", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglCreatePbufferSurface" });
+        }
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, attrib_list })
@@ -23211,9 +24276,12 @@ impl<'a> EglCreatePlatformWindowSurface<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreatePlatformWindowSurfaceArgs>("eglCreatePlatformWindowSurface", body)?;
-        zero_padding("eglCreatePlatformWindowSurface", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglCreatePlatformWindowSurface" });
+        }
         let attrib_list = r.attrib_list::<i64>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, native_window: a.native_window, attrib_list })
@@ -23285,6 +24353,7 @@ impl<'a> EglCreateSync<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateSyncArgs>("eglCreateSync", body)?;
         let attrib_list = r.attrib_list::<i64>("attrib_list", a.attrib_list_len)?;
@@ -23358,6 +24427,7 @@ impl<'a> EglCreateSyncKHR<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateSyncKHRArgs>("eglCreateSyncKHR", body)?;
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
@@ -23438,9 +24508,12 @@ impl<'a> EglCreateWindowSurface<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglCreateWindowSurfaceArgs>("eglCreateWindowSurface", body)?;
-        zero_padding("eglCreateWindowSurface", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglCreateWindowSurface" });
+        }
         let attrib_list = r.attrib_list::<i32>("attrib_list", a.attrib_list_len)?;
         r.finish()?;
         Ok(Self { dpy: a.dpy, config: a.config, win: a.win, attrib_list })
@@ -23508,6 +24581,7 @@ impl EglDestroyContext {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyContextArgs>("eglDestroyContext", body)?;
         r.finish()?;
@@ -23541,7 +24615,9 @@ impl EglDestroyContextReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyContextReplyArgs>("eglDestroyContext reply", body)?;
-        zero_padding("eglDestroyContext", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglDestroyContext" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23578,6 +24654,7 @@ impl EglDestroyImage {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyImageArgs>("eglDestroyImage", body)?;
         r.finish()?;
@@ -23611,7 +24688,9 @@ impl EglDestroyImageReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyImageReplyArgs>("eglDestroyImage reply", body)?;
-        zero_padding("eglDestroyImage", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglDestroyImage" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23648,6 +24727,7 @@ impl EglDestroyImageKHR {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyImageKHRArgs>("eglDestroyImageKHR", body)?;
         r.finish()?;
@@ -23681,7 +24761,9 @@ impl EglDestroyImageKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroyImageKHRReplyArgs>("eglDestroyImageKHR reply", body)?;
-        zero_padding("eglDestroyImageKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglDestroyImageKHR" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23718,6 +24800,7 @@ impl EglDestroySurface {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySurfaceArgs>("eglDestroySurface", body)?;
         r.finish()?;
@@ -23751,7 +24834,9 @@ impl EglDestroySurfaceReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySurfaceReplyArgs>("eglDestroySurface reply", body)?;
-        zero_padding("eglDestroySurface", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglDestroySurface" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23788,6 +24873,7 @@ impl EglDestroySync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySyncArgs>("eglDestroySync", body)?;
         r.finish()?;
@@ -23821,7 +24907,9 @@ impl EglDestroySyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySyncReplyArgs>("eglDestroySync reply", body)?;
-        zero_padding("eglDestroySync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglDestroySync" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23858,6 +24946,7 @@ impl EglDestroySyncKHR {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySyncKHRArgs>("eglDestroySyncKHR", body)?;
         r.finish()?;
@@ -23891,7 +24980,9 @@ impl EglDestroySyncKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglDestroySyncKHRReplyArgs>("eglDestroySyncKHR reply", body)?;
-        zero_padding("eglDestroySyncKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglDestroySyncKHR" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -23934,6 +25025,7 @@ impl EglGetConfigAttrib {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglGetConfigAttribArgs>("eglGetConfigAttrib", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
@@ -24016,9 +25108,12 @@ impl EglGetConfigs {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglGetConfigsArgs>("eglGetConfigs", body)?;
-        zero_padding("eglGetConfigs", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglGetConfigs" });
+        }
         let configs = r.out_cap("configs", a.configs_cap, 8, Expect::from_len(len_of(a.config_size)))?;
         let num_config = r.out_cap("num_config", a.num_config_cap, 4, Expect::Exactly(1))?;
         r.finish()?;
@@ -24060,7 +25155,9 @@ impl<'a> EglGetConfigsReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglGetConfigsReplyArgs>("eglGetConfigs reply", body)?;
-        zero_padding("eglGetConfigs", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglGetConfigs" });
+        }
         let configs = r.opt_array::<u64>("configs", a.configs_len, Expect::Any)?;
         let num_config = r.opt_array::<i32>("num_config", a.num_config_len, Expect::Any)?;
         r.finish()?;
@@ -24105,6 +25202,7 @@ impl EglGetSyncAttrib {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglGetSyncAttribArgs>("eglGetSyncAttrib", body)?;
         let value = r.out_cap("value", a.value_cap, 8, Expect::Exactly(1))?;
@@ -24185,6 +25283,7 @@ impl EglGetSyncAttribKHR {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglGetSyncAttribKHRArgs>("eglGetSyncAttribKHR", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
@@ -24264,6 +25363,7 @@ impl EglInitialize {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglInitializeArgs>("eglInitialize", body)?;
         let major = r.out_cap("major", a.major_cap, 4, Expect::Exactly(1))?;
@@ -24307,7 +25407,9 @@ impl<'a> EglInitializeReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglInitializeReplyArgs>("eglInitialize reply", body)?;
-        zero_padding("eglInitialize", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglInitialize" });
+        }
         let major = r.opt_array::<i32>("major", a.major_len, Expect::Any)?;
         let minor = r.opt_array::<i32>("minor", a.minor_len, Expect::Any)?;
         r.finish()?;
@@ -24352,6 +25454,7 @@ impl EglMakeCurrent {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglMakeCurrentArgs>("eglMakeCurrent", body)?;
         r.finish()?;
@@ -24385,7 +25488,9 @@ impl EglMakeCurrentReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglMakeCurrentReplyArgs>("eglMakeCurrent reply", body)?;
-        zero_padding("eglMakeCurrent", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglMakeCurrent" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -24428,6 +25533,7 @@ impl EglQueryContext {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglQueryContextArgs>("eglQueryContext", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
@@ -24502,9 +25608,12 @@ impl EglQueryString {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglQueryStringArgs>("eglQueryString", body)?;
-        zero_padding("eglQueryString", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglQueryString" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, name: a.name })
     }
@@ -24538,7 +25647,9 @@ impl<'a> EglQueryStringReply<'a> {
 
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglQueryStringReplyArgs>("eglQueryString reply", body)?;
-        zero_padding("eglQueryString", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglQueryString" });
+        }
         let ret = r.opt_cstr("ret", a.ret_len)?;
         r.finish()?;
         Ok(Self { ret })
@@ -24582,6 +25693,7 @@ impl EglQuerySurface {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglQuerySurfaceArgs>("eglQuerySurface", body)?;
         let value = r.out_cap("value", a.value_cap, 4, Expect::Exactly(1))?;
@@ -24659,9 +25771,12 @@ impl EglReleaseTexImage {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglReleaseTexImageArgs>("eglReleaseTexImage", body)?;
-        zero_padding("eglReleaseTexImage", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglReleaseTexImage" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, surface: a.surface, buffer: a.buffer })
     }
@@ -24693,7 +25808,9 @@ impl EglReleaseTexImageReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglReleaseTexImageReplyArgs>("eglReleaseTexImage reply", body)?;
-        zero_padding("eglReleaseTexImage", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglReleaseTexImage" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -24724,6 +25841,7 @@ impl EglReleaseThread {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<EglReleaseThreadArgs>("eglReleaseThread", body)?;
         r.finish()?;
@@ -24757,7 +25875,9 @@ impl EglReleaseThreadReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglReleaseThreadReplyArgs>("eglReleaseThread reply", body)?;
-        zero_padding("eglReleaseThread", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglReleaseThread" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -24798,6 +25918,7 @@ impl EglSurfaceAttrib {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSurfaceAttribArgs>("eglSurfaceAttrib", body)?;
         r.finish()?;
@@ -24831,7 +25952,9 @@ impl EglSurfaceAttribReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSurfaceAttribReplyArgs>("eglSurfaceAttrib reply", body)?;
-        zero_padding("eglSurfaceAttrib", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglSurfaceAttrib" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -24868,6 +25991,7 @@ impl EglSwapBuffers {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapBuffersArgs>("eglSwapBuffers", body)?;
         r.finish()?;
@@ -24901,7 +26025,9 @@ impl EglSwapBuffersReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapBuffersReplyArgs>("eglSwapBuffers reply", body)?;
-        zero_padding("eglSwapBuffers", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglSwapBuffers" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -24946,6 +26072,7 @@ impl<'a> EglSwapBuffersWithDamageKHR<'a> {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let (a, mut r) = Reader::start::<EglSwapBuffersWithDamageKHRArgs>("eglSwapBuffersWithDamageKHR", body)?;
         let rects = r.array::<i32>("rects", a.rects_len, Expect::from_len(len_mul(len_of(a.n_rects), 4)))?;
@@ -24980,7 +26107,9 @@ impl EglSwapBuffersWithDamageKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapBuffersWithDamageKHRReplyArgs>("eglSwapBuffersWithDamageKHR reply", body)?;
-        zero_padding("eglSwapBuffersWithDamageKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglSwapBuffersWithDamageKHR" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25017,9 +26146,12 @@ impl EglSwapInterval {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapIntervalArgs>("eglSwapInterval", body)?;
-        zero_padding("eglSwapInterval", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglSwapInterval" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, interval: a.interval })
     }
@@ -25051,7 +26183,9 @@ impl EglSwapIntervalReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglSwapIntervalReplyArgs>("eglSwapInterval reply", body)?;
-        zero_padding("eglSwapInterval", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglSwapInterval" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25085,6 +26219,7 @@ impl EglTerminate {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglTerminateArgs>("eglTerminate", body)?;
         r.finish()?;
@@ -25118,7 +26253,9 @@ impl EglTerminateReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglTerminateReplyArgs>("eglTerminate reply", body)?;
-        zero_padding("eglTerminate", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglTerminate" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25149,6 +26286,7 @@ impl EglWaitClient {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<EglWaitClientArgs>("eglWaitClient", body)?;
         r.finish()?;
@@ -25182,7 +26320,9 @@ impl EglWaitClientReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitClientReplyArgs>("eglWaitClient reply", body)?;
-        zero_padding("eglWaitClient", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitClient" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25213,6 +26353,7 @@ impl EglWaitGL {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (_a, r) = Reader::start::<EglWaitGLArgs>("eglWaitGL", body)?;
         r.finish()?;
@@ -25246,7 +26387,9 @@ impl EglWaitGLReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitGLReplyArgs>("eglWaitGL reply", body)?;
-        zero_padding("eglWaitGL", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitGL" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25280,9 +26423,12 @@ impl EglWaitNative {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitNativeArgs>("eglWaitNative", body)?;
-        zero_padding("eglWaitNative", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitNative" });
+        }
         r.finish()?;
         Ok(Self { engine: a.engine })
     }
@@ -25314,7 +26460,9 @@ impl EglWaitNativeReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitNativeReplyArgs>("eglWaitNative reply", body)?;
-        zero_padding("eglWaitNative", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitNative" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25354,9 +26502,12 @@ impl EglWaitSync {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncArgs>("eglWaitSync", body)?;
-        zero_padding("eglWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitSync" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags })
     }
@@ -25388,7 +26539,9 @@ impl EglWaitSyncReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncReplyArgs>("eglWaitSync reply", body)?;
-        zero_padding("eglWaitSync", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitSync" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
@@ -25428,9 +26581,12 @@ impl EglWaitSyncKHR {
         w.finish()
     }
 
+    #[inline(always)]
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncKHRArgs>("eglWaitSyncKHR", body)?;
-        zero_padding("eglWaitSyncKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitSyncKHR" });
+        }
         r.finish()?;
         Ok(Self { dpy: a.dpy, sync: a.sync, flags: a.flags })
     }
@@ -25462,7 +26618,9 @@ impl EglWaitSyncKHRReply {
 
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let (a, r) = Reader::start::<EglWaitSyncKHRReplyArgs>("eglWaitSyncKHR reply", body)?;
-        zero_padding("eglWaitSyncKHR", &[&a._pad0])?;
+        if a._pad0 != [0; 4] {
+            return Err(DecodeError::NonCanonical { name: "eglWaitSyncKHR" });
+        }
         r.finish()?;
         Ok(Self { ret: a.ret })
     }
