@@ -46,6 +46,28 @@ fn vendor_library() -> Result<PathBuf, String> {
     }
 }
 
+/// The folder of a `glwire run` for its vendor JSON: `glwire-run-<pid>` in `temp`.
+fn run_dir(temp: &Path, pid: u32) -> PathBuf {
+    temp.join(format!("glwire-run-{pid}"))
+}
+
+/// Removes the folders of earlier `glwire run`s that were killed before they could
+/// (their process is gone). A folder whose pid now names another process stays until
+/// that one ends too.
+fn sweep_stale_run_dirs(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("glwire-run-")).and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if entry.path() == run_dir(temp, pid) && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Writes the vendor JSON libglvnd reads (`__EGL_VENDOR_LIBRARY_FILENAMES`).
 fn write_vendor_json(dir: &Path, lib: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -156,7 +178,9 @@ pub fn run_program_with_stdout(
     stdout: Option<std::process::Stdio>,
 ) -> Result<ExitCode, String> {
     let lib = vendor_library()?;
-    let dir = std::env::temp_dir().join(format!("glwire-run-{}", std::process::id()));
+    let temp = std::env::temp_dir();
+    sweep_stale_run_dirs(&temp);
+    let dir = run_dir(&temp, std::process::id());
     let json = write_vendor_json(&dir, &lib)?;
     let (socket, private) = resolve_server(socket)?;
     let (program, rest) = argv.split_first().ok_or("no program to run")?;
@@ -180,4 +204,25 @@ pub fn run_program_with_stdout(
     // The program's exit status, or 128 + the signal that ended it, as shells report.
     let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_run_dirs_of_dead_processes_are_swept() {
+        let temp = tempfile::tempdir().unwrap();
+        // No process has this pid (above any pid_max).
+        let dead = run_dir(temp.path(), 4_000_000_000);
+        let alive = run_dir(temp.path(), std::process::id());
+        let other = temp.path().join("glwire-run-notes");
+        for dir in [&dead, &alive, &other] {
+            write_vendor_json(dir, Path::new("/nowhere/libEGL_glwire.so")).unwrap();
+        }
+        sweep_stale_run_dirs(temp.path());
+        assert!(!dead.exists(), "a killed run's folder is removed");
+        assert!(alive.join("10_glwire.json").exists(), "a live run's folder stays");
+        assert!(other.exists(), "a folder that only looks alike stays");
+    }
 }
