@@ -61,13 +61,14 @@ pub struct ServeArgs {
     /// address is printed). Unauthenticated: bind it to localhost (127.0.0.1:9464).
     #[arg(long, value_name = "HOST:PORT")]
     pub metrics: Option<SocketAddr>,
-    /// Leave Mesa's GL thread off in the host contexts. It is on by default
-    /// (`mesa_glthread`): Mesa's work for a context then overlaps the decoding and
-    /// validation of its next commands (draw-heavy frames: 77–82 % of native without
-    /// it, 82–85 % with it, in the same runs). `GLWIRE_HOST_GLTHREAD=0` does the same;
-    /// a `mesa_glthread` already in the environment is left as it is.
+    /// Run Mesa's GL thread (`mesa_glthread`) in the host contexts: Mesa's work for a
+    /// context then overlaps the decoding of its next commands, at the cost of one
+    /// more busy thread per context and a hand-off per batch. Off by default: on
+    /// 2 cores it lost 7–8 points on draw-heavy frames and 2 on the typical scene
+    /// (same runs, `glwire bench scenes`). `GLWIRE_HOST_GLTHREAD=1` does the same; a
+    /// `mesa_glthread` already in the environment is left as it is.
     #[arg(long)]
-    pub no_host_glthread: bool,
+    pub host_glthread: bool,
 }
 
 impl ServeArgs {
@@ -94,8 +95,8 @@ impl ServeArgs {
 /// Runs the server until SIGINT/SIGTERM. Exit status 0 after a clean shutdown, 1 with
 /// a one-line error when it cannot start or fails.
 pub fn run(args: ServeArgs) -> ExitCode {
-    let off = |v: String| matches!(v.trim(), "0" | "false" | "no" | "off");
-    let glthread = !args.no_host_glthread && !std::env::var("GLWIRE_HOST_GLTHREAD").is_ok_and(off);
+    let on = |v: String| matches!(v.trim(), "1" | "true" | "yes" | "on");
+    let glthread = args.host_glthread || std::env::var("GLWIRE_HOST_GLTHREAD").is_ok_and(on);
     if glthread && std::env::var_os("mesa_glthread").is_none() {
         // Read by Mesa when a context is made; set while the process has one thread,
         // before the host driver is loaded.
