@@ -438,11 +438,19 @@ impl HostContext {
 
     /// Makes this context current on the calling thread with `surface` as its draw and
     /// read surface (its default framebuffer), or none.
+    /// Inline: every command checks it, and it almost always is current already.
+    #[inline]
     pub fn make_current_with(&self, surface: Option<&HostSurface>) -> Result<(), BackendError> {
         let key = (self.id, surface.map_or(0, |s| s.id));
         if CURRENT.get() == key.0 && CURRENT_SURFACE.get() == key.1 {
             return Ok(());
         }
+        self.switch_to(surface, key)
+    }
+
+    /// The `eglMakeCurrent` behind [`Self::make_current_with`], out of line.
+    #[inline(never)]
+    fn switch_to(&self, surface: Option<&HostSurface>, key: (u64, u64)) -> Result<(), BackendError> {
         let inner = self.display.inner;
         let raw = surface.map(|s| s.raw);
         egl_call("eglMakeCurrent", || inner.egl.make_current(inner.display, raw, raw, Some(self.raw)))?;

@@ -158,6 +158,7 @@ impl GlesContext {
     ///
     /// # Safety
     /// As for [`GlesContext::execute`], for the command `body` decodes to.
+    #[inline]
     pub unsafe fn execute_encoded(&mut self, op: wire::commands::Opcode, body: &[u8]) -> Result<(), BackendError> {
         self.host.make_current_with(self.surface.as_deref())?;
         // SAFETY: this context is current on this thread (above); the rest is the
