@@ -64,9 +64,10 @@ pub struct ServeArgs {
     /// Run Mesa's GL thread (`mesa_glthread`) in the host contexts: Mesa's work for a
     /// context then overlaps the decoding of its next commands, at the cost of one
     /// more busy thread per context and a hand-off per batch. Off by default: on
-    /// 2 cores it lost 7–8 points on draw-heavy frames and 2 on the typical scene
-    /// (same runs, `glwire bench scenes`). `GLWIRE_HOST_GLTHREAD=1` does the same; a
-    /// `mesa_glthread` already in the environment is left as it is.
+    /// 2 cores it lost 7–9 points on draw-heavy frames and gained nothing measurable
+    /// on the typical scene (paired runs of `glwire bench scenes`).
+    /// `GLWIRE_HOST_GLTHREAD=1` does the same; a `mesa_glthread` already in the
+    /// environment is left as it is.
     #[arg(long)]
     pub host_glthread: bool,
 }
