@@ -364,6 +364,16 @@ pub fn initialize_with(dpy: u64, connection: Connection) -> (i32, i32) {
     (1, 5)
 }
 
+/// How the server (and `glwire top`) names this program: its command line with the
+/// executable's folders left out (`glwire bench-client --scene mixed`), as the hello
+/// keeps it (its first 64 bytes: the name first, a long path no longer pushes it out).
+fn program_label(args: impl IntoIterator<Item = std::ffi::OsString>) -> String {
+    let mut args = args.into_iter().map(|a| a.to_string_lossy().into_owned());
+    let Some(exe) = args.next() else { return "glwire-client".to_owned() };
+    let name = std::path::Path::new(&exe).file_name().map_or(exe.clone(), |n| n.to_string_lossy().into_owned());
+    std::iter::once(name).chain(args).collect::<Vec<_>>().join(" ")
+}
+
 /// `eglInitialize`: connects display `dpy` to the render server and fetches its
 /// configs (once).
 pub fn initialize(dpy: u64) -> Result<(i32, i32), EglError> {
@@ -371,7 +381,7 @@ pub fn initialize(dpy: u64) -> Result<(i32, i32), EglError> {
     let display = st.displays.entry(dpy).or_default();
     if display.connection.is_none() {
         let path = transport::endpoint::client_socket_path();
-        let program = std::env::args().next().unwrap_or_else(|| "glwire-client".to_owned());
+        let program = program_label(std::env::args_os());
         let connection = match Connection::unix(&path, &program) {
             Ok(c) => c,
             Err(e) => {
@@ -1123,6 +1133,20 @@ pub fn get_sync_attrib(dpy: u64, sync: u64, attr: i32) -> Result<i32, EglError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_program_is_named_by_its_command_line_without_folders() {
+        let args = |a: &[&str]| a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let long = "/a/very/long/build/folder/that/would/fill/the/hello/target/release/glwire";
+        assert_eq!(
+            program_label(args(&[long, "bench-client", "--scene", "mixed"])),
+            "glwire bench-client --scene mixed"
+        );
+        assert_eq!(program_label(args(&["python3", "tests/egl_clear.py"])), "python3 tests/egl_clear.py");
+        assert_eq!(program_label(args(&[])), "glwire-client");
+        let hello = wire::protocol::Hello::new(0, 1, &program_label(args(&[long, "x"])));
+        assert_eq!(hello.program_name(), b"glwire x");
+    }
 
     fn display_without_server(dpy: u64) {
         state().displays.entry(dpy).or_default();
