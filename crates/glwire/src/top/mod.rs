@@ -149,12 +149,12 @@ impl Screen {
             view.json(socket) + "\n"
         } else if self.terminal {
             // Home, then each line over the old one, clearing what is left of it and
-            // of the screen below: no blank flash between frames. Line wrap is off
-            // while drawing, so the terminal cuts long lines instead of wrapping them
-            // (top does not know the width: reading it needs an ioctl), and back on at
-            // once, in the same write.
+            // of the screen below: no blank flash between frames. Lines are cut to the
+            // terminal's width; line wrap is off while drawing besides (a width that
+            // changed since it was read), and back on at once, in the same write.
+            let (columns, rows) = screen_size();
             let mut frame = String::from("\x1b[?7l\x1b[H");
-            for line in view.table(socket, usize::MAX).lines().take(screen_rows().saturating_sub(1)) {
+            for line in view.table(socket, columns).lines().take(rows.saturating_sub(1)) {
                 frame.push_str(line);
                 frame.push_str("\x1b[K\n");
             }
@@ -175,10 +175,17 @@ fn emit(out: &mut impl Write, text: &str) -> Result<(), String> {
     })
 }
 
-/// The terminal's rows when the shell exported `$LINES`; otherwise every row is drawn
-/// (more sessions than rows scroll).
-fn screen_rows() -> usize {
-    std::env::var("LINES").ok().and_then(|v| v.trim().parse().ok()).filter(|&n: &usize| n > 1).unwrap_or(usize::MAX)
+/// The terminal's columns and rows, read from it at each frame (a resized window
+/// redraws to its new size); where that fails, `$COLUMNS` and `$LINES`, or no limit
+/// (long lines are cut by the terminal, more sessions than rows scroll).
+fn screen_size() -> (usize, usize) {
+    if let Ok(size) = rustix::termios::tcgetwinsize(io::stdout()) {
+        if size.ws_col > 0 && size.ws_row > 1 {
+            return (usize::from(size.ws_col), usize::from(size.ws_row));
+        }
+    }
+    let var = |name| std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).filter(|&n: &usize| n > 1);
+    (var("COLUMNS").unwrap_or(usize::MAX), var("LINES").unwrap_or(usize::MAX))
 }
 
 /// `q` from the terminal. The terminal stays in line mode (top changes no modes), so
