@@ -437,8 +437,8 @@ impl HostContext {
     }
 
     /// Makes this context current on the calling thread with `surface` as its draw and
-    /// read surface (its default framebuffer), or none.
-    /// Inline: every command checks it, and it almost always is current already.
+    /// read surface (its default framebuffer), or none. Inline: every command checks
+    /// it, and it almost always is current already.
     #[inline]
     pub fn make_current_with(&self, surface: Option<&HostSurface>) -> Result<(), BackendError> {
         let key = (self.id, surface.map_or(0, |s| s.id));

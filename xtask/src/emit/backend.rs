@@ -138,7 +138,8 @@ fn encoded(c: &Cmd) -> bool {
 }
 
 /// The body of a plain command's arm, with the decoded command bound to `c` (a
-/// reference): the host call, then the reply of a synchronous command.
+/// reference in `execute`, a value in `execute_encoded`: the body only reads its
+/// fields): the host call, then the reply of a synchronous command.
 fn call(o: &mut Out, c: &Cmd) -> Result<(), String> {
     let name = &c.c_name;
     let rust = &c.rust;
