@@ -11,9 +11,9 @@
 //! of the bytes) and written by a writer thread through a buffered file, flushed
 //! whenever the writer has caught up; the program waits for the disk only when a
 //! thousand records are queued, since a trace, unlike a capture, may not skip anything.
-//! A program that exits without eglTerminate loses what the writer had not taken yet
-//! (its last moments; nothing runs at exit without an `atexit` hook in the ICD), and
-//! may leave a record cut short, which replay refuses.
+//! A program that exits without eglTerminate is flushed by an `atexit` hook; one that
+//! ends by a signal or `_exit` loses what the writer had not taken yet (its last
+//! moments) and may leave a record cut short, which replay refuses.
 //!
 //! # Format (little-endian)
 //!
@@ -337,7 +337,14 @@ impl Recorder {
     fn from_env() -> Option<Self> {
         let path = PathBuf::from(std::env::var_os(RECORD_ENV).filter(|p| !p.is_empty())?);
         match Self::open(&path) {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                // SAFETY: registers a function with no arguments that catches every
+                // panic; nothing else changes.
+                if unsafe { libc::atexit(finish_at_exit) } != 0 {
+                    eprintln!("glwire: record: cannot run at exit: end with eglTerminate to keep the trace's tail");
+                }
+                Some(r)
+            }
             Err(e) => {
                 eprintln!("glwire: {RECORD_ENV}: {}: {e}; this process is not recorded", path.display());
                 None
@@ -506,6 +513,17 @@ pub(crate) fn wrap_link(session: &Mutex<Session>, context: u64, link: Box<dyn Li
     put(&mut out, Kind::Context, number, &[zerocopy::IntoBytes::as_bytes(&head), &context.to_le_bytes()]);
     r.send(out);
     Box::new(RecordingLink { inner: link, context: number, recorder: r, scratch: CommandBuf::new() })
+}
+
+/// At `exit` (registered with `atexit` when recording starts): what a program that
+/// never called eglTerminate recorded last is written too. The writer thread still
+/// runs then; threads stop only after the exit handlers.
+extern "C" fn finish_at_exit() {
+    let _ = std::panic::catch_unwind(|| {
+        if let Some(Some(r)) = RECORDER.get() {
+            r.finish();
+        }
+    });
 }
 
 /// Hook of `eglTerminate`: everything recorded so far is written and flushed (a

@@ -357,3 +357,41 @@ fn window_frames_replay_as_they_were_presented() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A program that exits without eglTerminate, right after a large upload, still leaves
+/// every frame in its trace: the ICD writes out what is queued at exit.
+#[test]
+fn a_program_that_exits_without_terminate_keeps_its_last_frames() {
+    ensure_icd_built();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, socket) = serve_quiet(dir.path());
+    let trace = dir.path().join("exit.trace");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
+    let out = glwire(&["run", "--socket", socket.to_str().unwrap(), "--record", trace.to_str().unwrap()])
+        .args(["--", "python3"])
+        .arg(tests.join("egl_exit_without_terminate.py"))
+        .current_dir(&tests)
+        .output()
+        .unwrap();
+    ok(&out);
+    let replayed = dir.path().join("replayed");
+    let out = glwire(&["replay", trace.to_str().unwrap(), "--socket", socket.to_str().unwrap()])
+        .arg("--frames")
+        .arg(&replayed)
+        .output()
+        .unwrap();
+    ok(&out);
+    let frames = frames_in(&replayed);
+    assert_eq!(frames.len(), 5, "{frames:?}");
+    // Each frame is cleared to its own grey: 0.2, 0.4 … 1.0 (within what a 5/6/5
+    // config, the first the program's choice gives, keeps of it).
+    for (k, frame) in frames.iter().enumerate() {
+        let (w, h, rgba) = pixels(frame);
+        let grey = ((k + 1) as f32 / 5.0 * 255.0).round() as i32;
+        assert_eq!((w, h), (16, 16));
+        let near = |p: &[u8]| p[..3].iter().all(|&c| (i32::from(c) - grey).abs() <= 4);
+        assert!(rgba.chunks(4).all(near), "frame {} is not grey {grey}: {:?}", k + 1, &rgba[..4]);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
