@@ -315,6 +315,31 @@ fn damaged_traces_are_clear_errors_never_panics() {
     let _ = server.wait();
 }
 
+/// `glwire run --record TRACE OPTIONS -- python3 tests/SCRIPT` (run in `tests/`, with
+/// `env` added), which must succeed.
+fn record_script(socket: &Path, trace: &Path, options: &[&std::ffi::OsStr], script: &str, env: &[(&str, &str)]) {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
+    let out = glwire(&["run", "--socket", socket.to_str().unwrap(), "--record", trace.to_str().unwrap()])
+        .args(options)
+        .args(["--", "python3"])
+        .arg(tests.join(script))
+        .current_dir(&tests)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    ok(&out);
+}
+
+/// Replays `trace` on the server at `socket`, writing its frames into `frames`.
+fn replay_frames(trace: &Path, socket: &Path, frames: &Path) {
+    let out = glwire(&["replay", trace.to_str().unwrap(), "--socket", socket.to_str().unwrap()])
+        .arg("--frames")
+        .arg(frames)
+        .output()
+        .unwrap();
+    ok(&out);
+}
+
 /// An X11 program's window frames (tests/egl_window.py under Xvfb, through a resize)
 /// replay as the program presented them: captured while recording, replayed without X.
 #[test]
@@ -324,24 +349,10 @@ fn window_frames_replay_as_they_were_presented() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, socket) = serve_quiet(dir.path());
     let (trace, captured) = (dir.path().join("window.trace"), dir.path().join("captured"));
-    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
-    let out = glwire(&["run", "--socket", socket.to_str().unwrap(), "--record", trace.to_str().unwrap()])
-        .arg("--capture")
-        .arg(&captured)
-        .args(["--", "python3"])
-        .arg(tests.join("egl_window.py"))
-        .current_dir(&tests)
-        .env("DISPLAY", &x.display)
-        .output()
-        .unwrap();
-    ok(&out);
+    let capture = [std::ffi::OsStr::new("--capture"), captured.as_os_str()];
+    record_script(&socket, &trace, &capture, "egl_window.py", &[("DISPLAY", &x.display)]);
     let replayed = dir.path().join("replayed");
-    let out = glwire(&["replay", trace.to_str().unwrap(), "--socket", socket.to_str().unwrap()])
-        .arg("--frames")
-        .arg(&replayed)
-        .output()
-        .unwrap();
-    ok(&out);
+    replay_frames(&trace, &socket, &replayed);
     // The capture skips frames its writer cannot keep up with; those it kept are
     // numbered by presented frame, as the replay numbers every frame.
     let (captured, replayed) = (frames_in(&captured), frames_in(&replayed));
@@ -366,21 +377,9 @@ fn a_program_that_exits_without_terminate_keeps_its_last_frames() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, socket) = serve_quiet(dir.path());
     let trace = dir.path().join("exit.trace");
-    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests");
-    let out = glwire(&["run", "--socket", socket.to_str().unwrap(), "--record", trace.to_str().unwrap()])
-        .args(["--", "python3"])
-        .arg(tests.join("egl_exit_without_terminate.py"))
-        .current_dir(&tests)
-        .output()
-        .unwrap();
-    ok(&out);
+    record_script(&socket, &trace, &[], "egl_exit_without_terminate.py", &[]);
     let replayed = dir.path().join("replayed");
-    let out = glwire(&["replay", trace.to_str().unwrap(), "--socket", socket.to_str().unwrap()])
-        .arg("--frames")
-        .arg(&replayed)
-        .output()
-        .unwrap();
-    ok(&out);
+    replay_frames(&trace, &socket, &replayed);
     let frames = frames_in(&replayed);
     assert_eq!(frames.len(), 5, "{frames:?}");
     // Each frame is cleared to its own grey: 0.2, 0.4 … 1.0 (within what a 5/6/5
