@@ -717,6 +717,7 @@ fn malformed_short_path_commands_end_the_session() {
     drop(h);
     case.finish();
 }
+
 /// glDeleteBuffers with n = 2^30 and one name does not decode: ProtocolError, session ended.
 #[test]
 fn delete_buffers_with_a_huge_n_and_few_names_ends_the_session() {
