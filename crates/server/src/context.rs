@@ -374,9 +374,9 @@ impl Worker {
             // The short path first: most of a draw-heavy frame's commands run from
             // their bytes. A message that does not split goes on to the decoder, which
             // gives the error.
-            if let Ok((opcode, body, next)) = split_message(rest) {
+            if let Ok((opcode, _, next)) = split_message(rest) {
                 let message = &rest[..rest.len() - next.len()];
-                if let Some(done) = self.exec.execute_encoded(Encoded { opcode, body, message }) {
+                if let Some(done) = self.exec.execute_encoded(Encoded { opcode, message }) {
                     done?;
                     rest = next;
                     n += 1;

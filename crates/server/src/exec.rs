@@ -58,12 +58,19 @@ pub trait Executor {
     }
 }
 
-/// One command as it arrived: its opcode number, its body, and the whole message.
+/// One command as it arrived: its opcode number and the whole message, header
+/// included, as `wire::codec::split_message` cut it.
 #[derive(Debug, Clone, Copy)]
 pub struct Encoded<'a> {
     pub opcode: u32,
-    pub body: &'a [u8],
     pub message: &'a [u8],
+}
+
+impl<'a> Encoded<'a> {
+    /// The message after its header: the command's arguments and payload.
+    pub fn body(&self) -> &'a [u8] {
+        &self.message[size_of::<wire::codec::CommandHeader>()..]
+    }
 }
 
 /// What the contexts of one EGL share group have in common: the host context new

@@ -126,15 +126,9 @@ static TABLE: [Option<(Plain, Opcode)>; TABLE_LEN] = {
     t
 };
 
-/// Whether `op` may take the short path, and what it checks first.
-#[inline]
-pub fn plain(op: Opcode) -> Option<Plain> {
-    plain_number(op as u32).map(|(plain, _)| plain)
-}
-
-/// [`plain`] of an opcode number as it arrived (a message header's): what it checks
-/// first and its `Opcode`, or `None` for every number not on the short path, known or
-/// not.
+/// Whether the opcode number `op` (a message header's) may take the short path: what
+/// it checks first and its `Opcode`, or `None` for every number not on the short
+/// path, known or not.
 #[inline]
 pub fn plain_number(op: u32) -> Option<(Plain, Opcode)> {
     TABLE.get(op as usize).copied().flatten()
@@ -150,6 +144,10 @@ mod tests {
 
     use super::*;
     use crate::names::{After, Names, Rewrite, SharedNames};
+
+    fn plain(op: Opcode) -> Option<Plain> {
+        plain_number(op as u32).map(|(plain, _)| plain)
+    }
     use crate::quota::SessionQuota;
     use crate::validate::tests::FakeHost;
     use crate::validate::{Fixup, Validator, ValidatorLimits, Verdict};

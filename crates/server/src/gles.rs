@@ -328,26 +328,8 @@ impl GlesExecutor {
         Ok(())
     }
 
-    /// The short path (`crate::fast`): straight to the host, after a non-indexed draw's
-    /// vertex-array check.
-    fn execute_plain(&mut self, plain: Plain, cmd: &Command<'_>) -> Result<(), ServerError> {
-        if plain == Plain::ArraysDraw {
-            let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
-            if let Err(error) = self.validator.check_arrays_draw(&mut host) {
-                self.raise(error);
-                return Ok(());
-            }
-        }
-        self.host_replies.clear();
-        // SAFETY: `cmd` was decoded by `wire`, and `crate::fast` lists only commands
-        // with no rule in `validate` beyond the vertex-array check done above (a test
-        // holds the list to that), which is `execute`'s contract.
-        let ran = unsafe { self.cx.execute(cmd, &mut self.host_replies) };
-        self.plain_ran(ran)
-    }
-
-    /// The short path from a command's bytes: what [`Self::execute_plain`] does with the
-    /// decoded command, decoding and host call in one step (`execute_encoded`).
+    /// The short path (`crate::fast`), from a command's bytes: a non-indexed draw's
+    /// vertex-array check, then decoding and host call in one step (`execute_encoded`).
     fn execute_plain_encoded(&mut self, plain: Plain, opcode: Opcode, message: Encoded<'_>) -> Result<(), ServerError> {
         if plain == Plain::ArraysDraw {
             let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
@@ -363,7 +345,7 @@ impl GlesExecutor {
         // the decoder's and the vertex-array check done above (a test holds the list
         // to that), and `execute_encoded` decodes the body before it calls the host:
         // `execute`'s contract for the command the body decodes to.
-        let ran = unsafe { self.cx.execute_encoded(opcode, message.body) };
+        let ran = unsafe { self.cx.execute_encoded(opcode, message.body()) };
         // The tag alone first: the usual `Ok` then costs no drop of an error.
         if ran.is_ok() {
             return Ok(());
@@ -651,10 +633,10 @@ impl Executor for GlesExecutor {
         Ok(std::sync::Arc::new(self.cx.host().create_image(target, buffer, attribs)?))
     }
 
+    /// Every decoded command takes the full path: the short path's commands came
+    /// through `execute_encoded` first (and give the same answers on the full path,
+    /// which `fast`'s test holds).
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
-        if let Some(plain) = crate::fast::plain(cmd.opcode()) {
-            return self.execute_plain(plain, cmd);
-        }
         self.execute_full(cmd, replies)
     }
 
