@@ -163,7 +163,6 @@ impl Context {
         Ok(names)
     }
 
-    /// The buffer bound at `target` (0 for none).
     /// The context was made current with a surface (see `Learned::surface_bound`).
     pub fn surface_bound(&mut self) {
         self.learned.surface_bound();
@@ -205,6 +204,7 @@ impl Context {
         Ok(true)
     }
 
+    /// The buffer bound at `target` (0 for none).
     pub(crate) fn bound_buffer(&self, target: u32) -> u32 {
         if target == GL_ELEMENT_ARRAY_BUFFER {
             return self.vao_element.get(&self.vao).copied().unwrap_or(0);
@@ -320,8 +320,6 @@ const FLUSH_AT: usize = 64 << 10;
 const DIRECT_AT: usize = 32 << 10;
 
 impl Context {
-    /// Sends every queued command. Programs reach this through `glFlush`, a
-    /// synchronous call, or a full queue.
     /// Ends a frame of the current draw surface (`width`×`height`): glwire's swap
     /// command, which publishes a window's frame and counts the frame on the server,
     /// then everything queued is sent.
@@ -346,6 +344,8 @@ impl Context {
         }
     }
 
+    /// Sends every queued command. Programs reach this through `glFlush`, a
+    /// synchronous call, a full queue, or the end of a frame.
     pub fn flush(&mut self) -> Result<(), CallError> {
         if self.stream.is_empty() {
             return Ok(());
