@@ -67,9 +67,10 @@ pub struct Encoded<'a> {
 }
 
 impl<'a> Encoded<'a> {
-    /// The message after its header: the command's arguments and payload.
+    /// The message after its header: the command's arguments and payload (empty for
+    /// a message shorter than a header, which `split_message` never cuts).
     pub fn body(&self) -> &'a [u8] {
-        &self.message[size_of::<wire::codec::CommandHeader>()..]
+        self.message.get(size_of::<wire::codec::CommandHeader>()..).unwrap_or_default()
     }
 }
 
