@@ -361,9 +361,9 @@ fn check_texel(format: u32, type_: u32, data: Option<&[u8]>) -> Result<bool, u32
 /// glBindVertexArray cost a program that switches meshes as many per mesh.
 #[derive(Debug, Default)]
 pub struct VertexArrays {
-    /// The host's GL_VERTEX_ARRAY_BINDING, as last asked (`None`: a bind since).
-    /// Asked rather than taken from the bind command: a bind the host refuses
-    /// leaves the old one bound.
+    /// The host's GL_VERTEX_ARRAY_BINDING: taken from a bind of a name the host made
+    /// (which cannot fail), asked of the host when not known (`None`: at first, and
+    /// after a delete).
     bound: Option<u32>,
     /// Host names of the vertex arrays found clean, at most `CHECKED_KEPT`.
     checked: Vec<u32>,
@@ -463,8 +463,8 @@ impl BufferSizes {
 
 /// The element buffer each vertex array was last found with, and its size: an indexed
 /// draw asks the host only for a vertex array not looked at since a command that can
-/// change either (two host queries a draw otherwise, each of which waits for Mesa's GL
-/// thread to catch up).
+/// change either (two host queries a draw otherwise, each of which, with Mesa's GL
+/// thread on, also waits for that thread to catch up).
 #[derive(Debug, Default)]
 pub struct ElementBuffers {
     /// (vertex array, element buffer binding, its size), at most `CHECKED_KEPT`.
