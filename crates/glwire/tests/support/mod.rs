@@ -18,14 +18,16 @@ pub fn ensure_icd_built() {
     assert!(status.success(), "building the ICD failed");
 }
 
-/// `glwire serve` on a socket in `dir` (its output dropped), once its socket exists.
+/// `glwire serve` on a socket in `dir`, once its socket exists. Its output is dropped
+/// but for warnings and errors, which reach the test run's own stderr: a server that
+/// failed under a test says why.
 pub fn serve_quiet(dir: &Path) -> (Child, PathBuf) {
     let socket = dir.join("glwire").join("gpu0");
     let server = Command::new(env!("CARGO_BIN_EXE_glwire"))
         .args(["serve", "--socket"])
         .arg(&socket)
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
