@@ -35,7 +35,8 @@ fn bench_scenes_runs_every_scene_on_both_sides() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("scenes.json");
     let out = Command::new(env!("CARGO_BIN_EXE_glwire"))
-        .args(["bench", "scenes", "--frames", "5", "--size", "64x64", "--rounds", "1", "--no-glmark2", "--json"])
+        .args(["bench", "scenes", "--frames", "5", "--size", "64x64", "--rounds", "2", "--starts", "2"])
+        .args(["--no-glmark2", "--json"])
         .arg(&json)
         .env_remove("GLWIRE_SOCKET")
         .output()
@@ -54,11 +55,21 @@ fn bench_scenes_runs_every_scene_on_both_sides() {
         for side in ["native", "glwire"] {
             let run = field(line, side).unwrap_or_else(|| panic!("no {side} in {line}"));
             assert!(number(run, "fps") > 0.0, "{scene} {side}: {run}");
-            assert_eq!(number(run, "frames"), 5.0, "{scene} {side}: {run}");
+            // 2 starts of 2 bursts of 5 frames.
+            assert_eq!(number(run, "frames"), 20.0, "{scene} {side}: {run}");
         }
+        // Both bursts of each round, on both sides, for every round.
+        let rounds = field(line, "rounds_fps").unwrap_or_else(|| panic!("no rounds_fps in {line}"));
+        assert_eq!(rounds.matches('[').count(), 1 + 4, "{scene}: {rounds}");
+        let quartiles = field(line, "ratio_quartiles").unwrap_or_else(|| panic!("no quartiles in {line}"));
+        assert!(quartiles.starts_with('['), "{scene}: {quartiles}");
+        let ratio = number(line, "ratio");
+        assert!(ratio > 0.0, "{scene}: {line}");
         assert_eq!(field(line, "pixels_match"), Some("true"), "{scene}: {line}");
+        // Exact, whatever the starts and bursts (each start's setup is taken out): only
+        // readback's glReadPixels waits for a reply.
         let rt = number(line, "round_trips_per_frame");
-        assert!(rt >= 0.0, "{scene}: {line}");
+        assert_eq!(rt, if scene == "readback" { 1.0 } else { 0.0 }, "{scene}: {line}");
         assert!(number(line, "commands_per_frame") > 0.0, "{scene}: {line}");
         // The table says the same.
         assert!(stdout.lines().any(|l| l.starts_with(scene)), "no row for {scene}:\n{stdout}");

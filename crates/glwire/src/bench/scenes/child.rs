@@ -2,11 +2,15 @@
 //! environment) or through `glwire run`, their output captured, bounded in time.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use super::program::{Bursts, Length};
 
 /// Which driver a run used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,49 +120,175 @@ impl Launcher {
     }
 }
 
+/// A thread reading all of `pipe` into a string.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Kills `child`'s whole process group (`glwire run` and its program).
+fn kill_group(child: &mut Child) {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+}
+
+/// Waits for `child` until `deadline` (then kills its process group); whether it
+/// timed out, and its status.
+fn wait_until(child: &mut Child, deadline: Instant) -> Result<(bool, ExitStatus), String> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok((false, status)),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                kill_group(child);
+                return Ok((true, child.wait().map_err(|e| e.to_string())?));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// Why a program failed: `why`, with the last lines of its stderr.
+fn failure(why: String, stderr: &str) -> String {
+    let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+    if tail.is_empty() {
+        why
+    } else {
+        format!("{why}: {tail}")
+    }
+}
+
 /// Runs `cmd` to its end (its whole process group is killed after `limit`), and
 /// returns its output, or why it failed (with the end of its stderr).
 pub fn run(mut cmd: Command, limit: Duration) -> Result<Output, String> {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = cmd.spawn().map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            if let Some(mut p) = pipe {
-                let mut bytes = Vec::new();
-                let _ = p.read_to_end(&mut bytes);
-                s = String::from_utf8_lossy(&bytes).into_owned();
-            }
-            s
-        })
-    };
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + limit;
-    let mut timed_out = false;
-    let status: ExitStatus = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            Ok(None) => {
-                timed_out = true;
-                if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
-                    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-                }
-                let _ = child.kill();
-                break child.wait().map_err(|e| e.to_string())?;
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    };
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let (timed_out, status) = wait_until(&mut child, Instant::now() + limit)?;
     let output = Output { stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() };
     if timed_out || !status.success() {
-        let tail: Vec<&str> = output.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
         let why = if timed_out { format!("no end within {} s", limit.as_secs()) } else { status.to_string() };
-        return Err(if tail.is_empty() { why } else { format!("{why}: {tail}") });
+        return Err(failure(why, &output.stderr));
     }
     Ok(output)
+}
+
+/// A scene program serving the burst protocol (`program::Bursts`) on its stdin and
+/// stdout: started and warmed up, asked for one burst at a time, then told to finish.
+/// Every wait is bounded; a program that misses one is killed with its group.
+pub struct BurstProgram {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stderr: Option<JoinHandle<String>>,
+    limit: Duration,
+}
+
+impl BurstProgram {
+    /// Starts `cmd` (a `bench-client --bursts`) and waits, at most `limit`, until it is
+    /// ready.
+    pub fn start(mut cmd: Command, limit: Duration) -> Result<BurstProgram, String> {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        let mut child = cmd.spawn().map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+        let stdout = child.stdout.take();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let Some(stdout) = stdout else { return };
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let stderr = Some(drain(child.stderr.take()));
+        let stdin = child.stdin.take();
+        let mut p = BurstProgram { child, stdin, lines, stderr, limit };
+        match p.line()? {
+            l if l == Bursts::READY => Ok(p),
+            l => Err(p.fail(format!("expected {:?}, got {l:?}", Bursts::READY))),
+        }
+    }
+
+    /// Kills the program and says why it failed, with the end of its stderr.
+    fn fail(&mut self, why: String) -> String {
+        kill_group(&mut self.child);
+        let _ = self.child.wait();
+        let stderr = self.stderr.take().and_then(|t| t.join().ok()).unwrap_or_default();
+        failure(why, &stderr)
+    }
+
+    /// The program's next stdout line, within the time limit.
+    fn line(&mut self) -> Result<String, String> {
+        match self.lines.recv_timeout(self.limit) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => Err(self.fail(format!("no answer within {} s", self.limit.as_secs()))),
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
+                Err(self.fail(format!("it ended ({status})")))
+            }
+        }
+    }
+
+    /// One burst of `length`: its frames and seconds.
+    pub fn burst(&mut self, length: Length) -> Result<(u32, f64), String> {
+        let request = Bursts::request(length);
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => writeln!(stdin, "{request}").and_then(|()| stdin.flush()),
+            None => return Err("the program was told to finish".into()),
+        };
+        if let Err(e) = sent {
+            return Err(self.fail(format!("cannot ask for a burst: {e}")));
+        }
+        let answer = self.line()?;
+        Bursts::parse_answer(&answer).ok_or_else(|| self.fail(format!("a bad burst answer {answer:?}")))
+    }
+
+    /// Tells the program to finish (closes its stdin) and returns what it printed
+    /// after its last burst, and its stderr.
+    pub fn finish(mut self) -> Result<Output, String> {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + self.limit;
+        let mut stdout = String::new();
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    stdout.push_str(&line);
+                    stdout.push('\n');
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(self.fail(format!("no end within {} s", self.limit.as_secs())))
+                }
+            }
+        }
+        let (timed_out, status) = wait_until(&mut self.child, deadline)?;
+        let stderr = self.stderr.take().and_then(|t| t.join().ok()).unwrap_or_default();
+        if timed_out || !status.success() {
+            let why = if timed_out { format!("no end within {} s", self.limit.as_secs()) } else { status.to_string() };
+            return Err(failure(why, &stderr));
+        }
+        Ok(Output { stdout, stderr })
+    }
+}
+
+impl Drop for BurstProgram {
+    /// A program left behind (an error on the other side) does not outlive the bench.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            kill_group(&mut self.child);
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Fields 14.. of `/proc/PID/stat` (after the command name), as clock ticks.
@@ -172,12 +302,6 @@ fn stat_ticks(pid: &str, first: usize, n: usize) -> Option<u64> {
 
 fn ticks(t: u64) -> Duration {
     Duration::from_secs_f64(t as f64 / rustix::param::clock_ticks_per_second().max(1) as f64)
-}
-
-/// CPU time (user + system) of this process's children that have been waited for,
-/// with theirs (`glwire run` waits for its program).
-pub fn children_cpu() -> Duration {
-    ticks(stat_ticks("self", 16, 2).unwrap_or(0))
 }
 
 /// CPU time (user + system) of process `pid`.
@@ -216,9 +340,38 @@ pub struct SceneRun {
     pub seconds: f64,
     pub pixel: [u8; 4],
     pub stats: Option<SessionStats>,
-    /// CPU time of the whole run: the program (and `glwire run`), and the render
-    /// server's share while it ran.
+    /// CPU time of the whole run: the program's own (`cpu=`, all its threads) and,
+    /// through glwire, the render server's share while it ran.
     pub cpu: Duration,
+}
+
+/// Adds `run` (another start of the same program) to `total`, which is replaced when
+/// `first`. The first failure stays; pixels that differ between starts are one.
+pub fn add_run(total: &mut Result<SceneRun, String>, run: Result<SceneRun, String>, first: bool) {
+    match (&mut *total, run) {
+        (_, run) if first => *total = run,
+        (Err(_), _) => {}
+        (Ok(_), Err(e)) => *total = Err(e),
+        (Ok(t), Ok(r)) if t.pixel != r.pixel => {
+            *total = Err(format!("its pixel differs between starts: {:?} then {:?}", t.pixel, r.pixel));
+        }
+        (Ok(t), Ok(r)) => {
+            t.frames = t.frames.saturating_add(r.frames);
+            t.seconds += r.seconds;
+            t.fps = if t.seconds > 0.0 { f64::from(t.frames) / t.seconds } else { 0.0 };
+            t.cpu += r.cpu;
+            t.stats = match (t.stats, r.stats) {
+                (Some(a), Some(b)) => Some(SessionStats {
+                    frames: a.frames.saturating_add(b.frames),
+                    commands: a.commands.saturating_add(b.commands),
+                    bytes_in: a.bytes_in.saturating_add(b.bytes_in),
+                    bytes_out: a.bytes_out.saturating_add(b.bytes_out),
+                    round_trips: a.round_trips.saturating_add(b.round_trips),
+                }),
+                _ => None,
+            };
+        }
+    }
 }
 
 impl SceneRun {
@@ -249,7 +402,7 @@ impl SceneRun {
             seconds: number("seconds")?,
             pixel,
             stats: SessionStats::parse(&out.stderr),
-            cpu: Duration::ZERO,
+            cpu: Duration::try_from_secs_f64(number("cpu")?).unwrap_or_default(),
             fields,
         })
     }

@@ -3,15 +3,20 @@
 //!
 //! - Built-in scenes (`program`): draw-call heavy, texture-upload heavy, readback heavy
 //!   and a typical mixed frame, each an ordinary GLES program (this binary's hidden
-//!   `bench-client`) run natively (Mesa's vendor) and through `glwire run`, sides
-//!   alternating for `--rounds` rounds, each side's best kept. Frames per second, the
-//!   ratio, and the centre pixel of a reference frame on both sides.
+//!   `bench-client`) run natively (Mesa's vendor) and through `glwire run`. Both
+//!   programs run at once, but take turns: one burst of frames each per round
+//!   (`--rounds`, the first side alternating), each burst ended by `glFinish`. Turns
+//!   of a fraction of a second put both sides of a pair on nearly the same machine,
+//!   whose speed on a shared host drifts by more than the gap being measured; the
+//!   ratio is the median of the rounds' ratios, with its quartiles. Frames per second
+//!   (each side's median burst), and the centre pixel of a reference frame on both
+//!   sides.
 //! - Round trips per frame through glwire: the ICD prints the session's figures as the
 //!   server counted them at `eglTerminate` (`GLWIRE_STATS`). A calibration run of the
-//!   scene with no timed frames gives the setup's share (compiles, uniform locations,
-//!   the warm-up and reference frames, `glFinish`); the timed run's figures minus the
-//!   calibration's, over its frames, are the per-frame figures — exact, since a scene
-//!   makes the same calls on every run.
+//!   scene with as many bursts of no frames gives the setup's share (compiles, uniform
+//!   locations, the warm-up and reference frames, each burst's `glFinish`); the timed
+//!   run's figures minus the calibration's, over its frames, are the per-frame figures
+//!   — exact, since a scene makes the same calls on every run.
 //! - CPU time per frame on each side, less sensitive to other load than frame rates:
 //!   the program with its driver threads natively; the program and the render server
 //!   through glwire (the calibration runs' share taken out the same way).
@@ -31,7 +36,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use child::{Launcher, SceneRun, SessionStats, Side};
+use child::{BurstProgram, Launcher, SceneRun, SessionStats, Side};
+use program::Length;
 pub use program::SCENES;
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -46,15 +52,23 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 #[derive(Debug, clap::Args)]
 pub struct ScenesArgs {
-    /// Timed frames per run (instead of --seconds).
+    /// Timed frames per burst (instead of --seconds).
     #[arg(long)]
     frames: Option<u32>,
-    /// Seconds of timed frames per run, when --frames is not given.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds of timed frames per burst, when --frames is not given.
+    #[arg(long, default_value_t = 0.5)]
     seconds: f64,
-    /// Runs per side of each scene (sides alternate; each side's best counts).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Rounds per start of the scene's programs: one burst on each side (the first
+    /// side alternates). The ratio is the median of all rounds' ratios.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     rounds: u32,
+    /// Times each scene's two programs are started (one pair after the other): a
+    /// process's placement on the machine sways its speed for its whole life.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    starts: u32,
+    /// Runs of glmark2-es2 per side (sides alternate; each side's best score counts).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    glmark2_rounds: u32,
     /// Size of the frames (and of glmark2's window).
     #[arg(long, default_value = "640x480", value_parser = parse_size)]
     size: (u32, u32),
@@ -89,13 +103,18 @@ pub struct ClientArgs {
     seconds: f64,
     #[arg(long, default_value = "640x480", value_parser = parse_size)]
     size: (u32, u32),
+    /// Timed frames in bursts asked for on stdin (the bench's protocol), instead of
+    /// --frames or --seconds.
+    #[arg(long, conflicts_with = "frames")]
+    bursts: bool,
 }
 
 /// The scene program (hidden `glwire bench-client`).
 pub fn client(args: ClientArgs) -> ExitCode {
-    let length = match args.frames {
-        Some(n) => program::Length::Frames(n),
-        None => program::Length::Seconds(args.seconds.max(0.0)),
+    let length = match (args.bursts, args.frames) {
+        (true, _) => None,
+        (false, Some(n)) => Some(program::Length::Frames(n)),
+        (false, None) => Some(program::Length::Seconds(args.seconds.max(0.0))),
     };
     match program::run(&args.scene, length, args.size.0 as i32, args.size.1 as i32) {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,17 +155,47 @@ impl Progress {
 #[derive(Debug)]
 struct SceneResult {
     name: String,
+    /// Each side's runs, added up: the bursts' totals, CPU and session figures, and
+    /// the pixel (the same in every run).
     native: Result<SceneRun, String>,
     glwire: Result<SceneRun, String>,
-    /// The calibration runs (no timed frames) of each side: the setup's share.
+    /// How many times each side's program was started.
+    starts: u32,
+    /// One calibration run (bursts of no frames) of each side: the setup's share of
+    /// each start.
     setup_native: Result<SceneRun, String>,
     setup: Result<SceneRun, String>,
+    /// Frames per second of each round's two bursts: (native, glwire).
+    rounds: Vec<(f64, f64)>,
+}
+
+/// The `q`-quantile (0–1) of `xs` (sorted here), interpolated; `None` when empty.
+fn quantile(xs: &mut [f64], q: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let at = q.clamp(0.0, 1.0) * (xs.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    Some(xs[lo] + (xs[hi] - xs[lo]) * (at - lo as f64))
 }
 
 impl SceneResult {
-    fn ratio(&self) -> Option<f64> {
-        let (n, g) = (self.native.as_ref().ok()?, self.glwire.as_ref().ok()?);
-        (n.fps > 0.0).then(|| g.fps / n.fps)
+    /// Each round's glwire fps ÷ native fps.
+    fn round_ratios(&self) -> Vec<f64> {
+        self.rounds.iter().filter(|(n, _)| *n > 0.0).map(|(n, g)| g / n).collect()
+    }
+
+    /// The median of the rounds' ratios, and their first and third quartiles.
+    fn ratio(&self) -> Option<(f64, f64, f64)> {
+        let mut r = self.round_ratios();
+        Some((quantile(&mut r, 0.5)?, quantile(&mut r, 0.25)?, quantile(&mut r, 0.75)?))
+    }
+
+    /// Each side's median burst, in frames per second.
+    fn median_fps(&self, side: Side) -> Option<f64> {
+        let mut fps: Vec<f64> = self.rounds.iter().map(|&(n, g)| if side == Side::Native { n } else { g }).collect();
+        quantile(&mut fps, 0.5)
     }
 
     /// The glwire run's figures per timed frame: (round trips, commands, bytes to the
@@ -158,7 +207,8 @@ impl SceneResult {
             return None;
         }
         let f = f64::from(g.frames);
-        let d = |a: u64, b: u64| a.saturating_sub(b) as f64 / f;
+        let k = u64::from(self.starts);
+        let d = |a: u64, b: u64| a.saturating_sub(b.saturating_mul(k)) as f64 / f;
         Some([
             d(s.round_trips, c.round_trips),
             d(s.commands, c.commands),
@@ -177,7 +227,8 @@ impl SceneResult {
         if run.frames == 0 {
             return None;
         }
-        Some(run.cpu.saturating_sub(setup.cpu).as_secs_f64() * 1e3 / f64::from(run.frames))
+        let setup = setup.cpu.saturating_mul(self.starts);
+        Some(run.cpu.saturating_sub(setup).as_secs_f64() * 1e3 / f64::from(run.frames))
     }
 
     fn pixels_match(&self) -> Option<bool> {
@@ -223,11 +274,67 @@ fn floors() -> Result<Floors, String> {
     })
 }
 
-fn better(best: &mut Result<SceneRun, String>, new: Result<SceneRun, String>) {
-    match (&*best, new) {
-        (Ok(b), Ok(n)) if n.fps <= b.fps => {}
-        (Ok(_), Err(_)) => {}
-        (_, n) => *best = n,
+/// The scene's two programs (`argv`, in burst mode) run at once, taking turns for
+/// `rounds` bursts of `length` each: each side's whole run, and each round's frames
+/// per second (native, glwire). Through glwire the render server's CPU time over the
+/// runs is added to the program's: it serves only that side.
+struct Duet<'a> {
+    launcher: &'a Launcher,
+    server_pid: Option<u32>,
+    limit: Duration,
+}
+
+type DuetRuns = (Result<SceneRun, String>, Result<SceneRun, String>, Vec<(f64, f64)>);
+
+impl Duet<'_> {
+    fn run(&self, argv: &[String], rounds: u32, length: Length, progress: &mut dyn FnMut(u32)) -> DuetRuns {
+        let server_cpu = || self.server_pid.map_or(Duration::ZERO, child::process_cpu);
+        let before = server_cpu();
+        let start = |side| BurstProgram::start(self.launcher.command(side, argv), self.limit);
+        let (native, glwire) = (start(Side::Native), start(Side::Glwire));
+        let (mut native, mut glwire) = match (native, glwire) {
+            (Ok(n), Ok(g)) => (n, g),
+            (n, g) => {
+                let why = |r: Result<BurstProgram, String>| r.err().unwrap_or_else(|| "the other side failed".into());
+                return (Err(why(n)), Err(why(g)), Vec::new());
+            }
+        };
+        let mut fps = Vec::with_capacity(rounds as usize);
+        let mut failed = (None, None);
+        for round in 0..rounds {
+            progress(round);
+            let burst =
+                |p: &mut BurstProgram| p.burst(length).map(|(f, t)| if t > 0.0 { f64::from(f) / t } else { 0.0 });
+            let (n, g) = if round % 2 == 0 {
+                let n = burst(&mut native);
+                (n, burst(&mut glwire))
+            } else {
+                let g = burst(&mut glwire);
+                (burst(&mut native), g)
+            };
+            match (n, g) {
+                (Ok(n), Ok(g)) => fps.push((n, g)),
+                (n, g) => {
+                    failed = (n.err(), g.err());
+                    break;
+                }
+            }
+        }
+        let finish = |p: BurstProgram, why: Option<String>| match why {
+            Some(why) => Err(why),
+            None => p.finish().and_then(|out| SceneRun::parse(&out)),
+        };
+        let other = || Some("the other side failed".to_string());
+        let (why_n, why_g) = match failed {
+            (None, None) => (None, None),
+            (n, g) => (n.or_else(other), g.or_else(other)),
+        };
+        let native = finish(native, why_n);
+        let mut glwire = finish(glwire, why_g);
+        if let Ok(g) = &mut glwire {
+            g.cpu += server_cpu().saturating_sub(before);
+        }
+        (native, glwire, fps)
     }
 }
 
@@ -250,45 +357,37 @@ pub fn run(args: ScenesArgs) -> Result<(), String> {
         ));
     }
     let mesa_json = child::mesa_vendor_json()?;
-    let glmark2_steps = if args.no_glmark2 { 0 } else { 2 * args.rounds };
+    let glmark2_steps = if args.no_glmark2 { 0 } else { 2 * args.glmark2_rounds };
     let mut progress = Progress {
         tty: std::io::stderr().is_terminal(),
         step: 0,
-        total: scenes.len() as u32 * (1 + 2 * args.rounds) + glmark2_steps + u32::from(!args.no_floors),
+        total: scenes.len() as u32 * (1 + args.starts * args.rounds) + glmark2_steps + u32::from(!args.no_floors),
     };
     let server = crate::private_server::PrivateServer::start(&[], "warn")?;
     let launcher = Launcher { exe: exe.clone(), mesa_json, socket: server.socket().to_path_buf() };
     let size = format!("{}x{}", args.size.0, args.size.1);
-    let client_argv = |scene: &str, frames: Option<u32>| {
+    let argv = |scene: &str| {
         let mut argv = vec![exe.display().to_string(), "bench-client".into(), "--scene".into(), scene.into()];
-        argv.extend(["--size".into(), size.clone()]);
-        match frames {
-            Some(n) => argv.extend(["--frames".into(), n.to_string()]),
-            None => argv.extend(["--seconds".into(), args.seconds.to_string()]),
-        }
+        argv.extend(["--size".into(), size.clone(), "--bursts".into()]);
         argv
     };
+    let length = match args.frames {
+        Some(n) => Length::Frames(n),
+        None => Length::Seconds(args.seconds.max(0.0)),
+    };
+    // Bounds each wait on a program: its start (compiles), one burst, or its end.
     let limit = match args.frames {
         Some(_) => Duration::from_secs(600),
-        None => Duration::from_secs_f64(args.seconds * 20.0 + 60.0),
+        None => Duration::from_secs_f64(args.seconds.max(0.0) * 20.0 + 60.0),
     };
-    // One scene run, with the CPU time it cost (the server's share through glwire).
-    let server_pid = child::only_child();
-    let measure = |side: Side, argv: &[String]| -> Result<SceneRun, String> {
-        let server_cpu = || match (side, server_pid) {
-            (Side::Glwire, Some(pid)) => child::process_cpu(pid),
-            _ => Duration::ZERO,
-        };
-        let before = child::children_cpu() + server_cpu();
-        let mut run = child::run(launcher.command(side, argv), limit).and_then(|out| SceneRun::parse(&out))?;
-        run.cpu = (child::children_cpu() + server_cpu()).saturating_sub(before);
-        Ok(run)
-    };
+    // The render server (just started, this process's only child): its CPU time is
+    // the glwire side's.
+    let duet = Duet { launcher: &launcher, server_pid: child::only_child(), limit };
     let mut results = Vec::new();
     for scene in &scenes {
         progress.show(&format!("{scene}: the setup's share, natively and through glwire"));
-        let setup_native = measure(Side::Native, &client_argv(scene, Some(0)));
-        let setup = measure(Side::Glwire, &client_argv(scene, Some(0))).and_then(|r| match r.stats {
+        let (setup_native, setup, _) = duet.run(&argv(scene), args.rounds, Length::Frames(0), &mut |_| {});
+        let setup = setup.and_then(|r| match r.stats {
             Some(_) => Ok(r),
             None => Err("the ICD printed no session figures (GLWIRE_STATS)".into()),
         });
@@ -296,23 +395,28 @@ pub fn run(args: ScenesArgs) -> Result<(), String> {
             name: scene.clone(),
             native: Err("not run".into()),
             glwire: Err("not run".into()),
+            starts: 0,
             setup_native,
             setup,
+            rounds: Vec::new(),
         };
-        for round in 0..args.rounds {
-            let order = if round % 2 == 0 { [Side::Native, Side::Glwire] } else { [Side::Glwire, Side::Native] };
-            for side in order {
-                progress.show(&format!("{scene} {}, round {}/{}", side.name(), round + 1, args.rounds));
-                let run = measure(side, &client_argv(scene, args.frames));
-                better(if side == Side::Native { &mut result.native } else { &mut result.glwire }, run);
-            }
+        for start in 0..args.starts {
+            let (native, glwire, rounds) = duet.run(&argv(scene), args.rounds, length, &mut |round| {
+                let at = start * args.rounds + round + 1;
+                progress.show(&format!("{scene}, round {at}/{} (both sides)", args.starts * args.rounds))
+            });
+            result.rounds.extend(rounds);
+            let first = start == 0;
+            child::add_run(&mut result.native, native, first);
+            child::add_run(&mut result.glwire, glwire, first);
+            result.starts += 1;
         }
         results.push(result);
     }
     let glmark2 = if args.no_glmark2 {
         Err("--no-glmark2".to_string())
     } else {
-        glmark2::run(&launcher, args.size, args.glmark2_seconds, args.rounds, &mut |s| progress.show(s))
+        glmark2::run(&launcher, args.size, args.glmark2_seconds, args.glmark2_rounds, &mut |s| progress.show(s))
     };
     server.stop()?;
     let floors = if args.no_floors {
@@ -340,10 +444,12 @@ pub fn run(args: ScenesArgs) -> Result<(), String> {
     }
 }
 
-fn fmt_fps(r: &Result<SceneRun, String>) -> String {
-    match r {
-        Ok(r) => format!("{:.1}", r.fps),
-        Err(_) => "failed".into(),
+/// A side's median burst, or `failed`.
+fn fmt_fps(r: &SceneResult, side: Side) -> String {
+    let run = if side == Side::Native { &r.native } else { &r.glwire };
+    match (run, r.median_fps(side)) {
+        (Ok(_), Some(fps)) => format!("{fps:.1}"),
+        _ => "failed".into(),
     }
 }
 
@@ -357,6 +463,7 @@ fn print_table(
         "native fps",
         "glwire fps",
         "ratio",
+        "quartiles",
         "RT/frame",
         "setup RT",
         "CPU ms/f nat",
@@ -367,11 +474,14 @@ fn print_table(
         "pixels",
     ];
     println!(
-        "{:<9} {:>10} {:>10} {:>6} {:>8} {:>8} {:>12} {:>12} {:>10} {:>11} {:>8}  {}",
-        h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11]
+        "{:<9} {:>10} {:>10} {:>6} {:>10} {:>8} {:>8} {:>12} {:>12} {:>10} {:>11} {:>8}  {}",
+        h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12]
     );
     for r in results {
-        let ratio = r.ratio().map_or("-".into(), |x| format!("{:.0} %", x * 100.0));
+        let (ratio, quartiles) = match r.ratio() {
+            Some((m, q1, q3)) => (format!("{:.0} %", m * 100.0), format!("{:.0}–{:.0} %", q1 * 100.0, q3 * 100.0)),
+            None => ("-".into(), "-".into()),
+        };
         let (rt, cmds, kb_in, kb_out) = match r.per_frame() {
             Some([rt, c, i, o]) => {
                 (format!("{rt:.2}"), format!("{c:.0}"), format!("{:.1}", i / 1024.0), format!("{:.1}", o / 1024.0))
@@ -389,11 +499,12 @@ fn print_table(
             _ => "-".into(),
         };
         println!(
-            "{:<9} {:>10} {:>10} {:>6} {:>8} {:>8} {:>12} {:>12} {:>10} {:>11} {:>8}  {}",
+            "{:<9} {:>10} {:>10} {:>6} {:>10} {:>8} {:>8} {:>12} {:>12} {:>10} {:>11} {:>8}  {}",
             r.name,
-            fmt_fps(&r.native),
-            fmt_fps(&r.glwire),
+            fmt_fps(r, Side::Native),
+            fmt_fps(r, Side::Glwire),
             ratio,
+            quartiles,
             rt,
             setup,
             cpu(Side::Native),
@@ -422,7 +533,8 @@ fn print_table(
         }
     }
     println!(
-        "(ratio: glwire fps ÷ native fps; RT/frame: replies waited for per timed frame, from the server's \
+        "(fps: each side's median burst; ratio: the median of the rounds' glwire fps ÷ native fps, \
+         quartiles: the middle half of those ratios; RT/frame: replies waited for per timed frame, from the server's \
          count; setup RT: those of a run without timed frames; CPU ms/f: CPU time per timed frame of the \
          program with its driver threads, natively and through glwire (program + render server); cmds, \
          KB →/←: per frame to and from the server)"
@@ -539,7 +651,8 @@ fn run_json(r: &Result<SceneRun, String>) -> String {
                 let _ = write!(s, ", \"session\": {}", stats_json(st));
             }
             for (k, v) in &r.fields {
-                if !matches!(k.as_str(), "scene" | "fps" | "frames" | "seconds" | "pixel") {
+                // `cpu` and `bursts` are the first start's alone: the totals are above.
+                if !matches!(k.as_str(), "scene" | "fps" | "frames" | "seconds" | "pixel" | "cpu" | "bursts") {
                     let value = if v.parse::<f64>().is_ok_and(f64::is_finite) { v.clone() } else { js(v) };
                     let _ = write!(s, ", {}: {value}", js(k));
                 }
@@ -559,6 +672,8 @@ fn json(
     let mut s = String::from("{\n");
     let _ = writeln!(s, "  \"size\": [{}, {}],", args.size.0, args.size.1);
     let _ = writeln!(s, "  \"rounds\": {},", args.rounds);
+    let _ = writeln!(s, "  \"starts\": {},", args.starts);
+    let _ = writeln!(s, "  \"glmark2_rounds\": {},", args.glmark2_rounds);
     let _ = writeln!(s, "  \"frames\": {},", args.frames.map_or("null".into(), |n| n.to_string()));
     let _ = writeln!(s, "  \"seconds\": {},", if args.frames.is_some() { "null".into() } else { jn(args.seconds) });
     s.push_str("  \"scenes\": [\n");
@@ -574,16 +689,19 @@ fn json(
             s,
             "    {{\"scene\": {}, \"native\": {}, \"glwire\": {}, \"ratio\": {}, \"round_trips_per_frame\": {}, \
              \"commands_per_frame\": {}, \"bytes_to_server_per_frame\": {}, \"bytes_back_per_frame\": {}, \
-             \"cpu_ms_per_frame\": {cpu}, \"setup\": {setup}, \"pixels_match\": {}}}",
+             \"cpu_ms_per_frame\": {cpu}, \"setup\": {setup}, \"pixels_match\": {}, \"ratio_quartiles\": {}, \
+             \"rounds_fps\": [{}]}}",
             js(&r.name),
             run_json(&r.native),
             run_json(&r.glwire),
-            jopt(r.ratio()),
+            jopt(r.ratio().map(|(m, _, _)| m)),
             jopt(pf.map(|p| p[0])),
             jopt(pf.map(|p| p[1])),
             jopt(pf.map(|p| p[2])),
             jopt(pf.map(|p| p[3])),
             r.pixels_match().map_or("null".into(), |b| b.to_string()),
+            r.ratio().map_or("null".into(), |(_, q1, q3)| format!("[{}, {}]", jn(q1), jn(q3))),
+            r.rounds.iter().map(|&(n, g)| format!("[{}, {}]", jn(n), jn(g))).collect::<Vec<_>>().join(", "),
         );
         s.push_str(if i + 1 < results.len() { ",\n" } else { "\n" });
     }
@@ -641,4 +759,78 @@ fn json(
     s.push('}');
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(frames: u32, pixel: [u8; 4], round_trips: u64) -> SceneRun {
+        SceneRun {
+            fields: Default::default(),
+            fps: 0.0,
+            frames,
+            seconds: f64::from(frames) / 100.0,
+            pixel,
+            stats: Some(SessionStats { round_trips, commands: 10 * u64::from(frames), ..Default::default() }),
+            cpu: Duration::from_millis(u64::from(frames)),
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_samples() {
+        let mut xs = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile(&mut xs, 0.5), Some(2.5));
+        assert_eq!(quantile(&mut xs, 0.0), Some(1.0));
+        assert_eq!(quantile(&mut xs, 1.0), Some(4.0));
+        assert_eq!(quantile(&mut xs, 0.25), Some(1.75));
+        assert_eq!(quantile(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn the_ratio_is_the_median_of_the_rounds() {
+        let mut r = SceneResult {
+            name: "x".into(),
+            native: Err("not run".into()),
+            glwire: Err("not run".into()),
+            starts: 1,
+            setup_native: Err("not run".into()),
+            setup: Err("not run".into()),
+            // Ratios 0.5, 0.9, 1.0, 2.0 (one round lost to a slow machine on each side).
+            rounds: vec![(100.0, 50.0), (100.0, 90.0), (50.0, 50.0), (100.0, 200.0), (0.0, 10.0)],
+        };
+        assert_eq!(r.ratio(), Some((0.95, 0.8, 1.25)));
+        assert_eq!(r.median_fps(Side::Native), Some(100.0));
+        r.rounds.clear();
+        assert_eq!(r.ratio(), None);
+    }
+
+    #[test]
+    fn starts_add_up_and_each_takes_out_its_setup() {
+        let mut total = Err("not run".into());
+        child::add_run(&mut total, Ok(run(100, [1, 2, 3, 4], 3)), true);
+        child::add_run(&mut total, Ok(run(50, [1, 2, 3, 4], 3)), false);
+        let t = total.as_ref().unwrap();
+        assert_eq!((t.frames, t.cpu, t.stats.unwrap().round_trips), (150, Duration::from_millis(150), 6));
+        assert!((t.fps - 100.0).abs() < 1e-9);
+        let r = SceneResult {
+            name: "x".into(),
+            native: total.clone(),
+            glwire: total,
+            starts: 2,
+            // The setup: 3 round trips and 10 commands per start.
+            setup_native: Ok(run(1, [1, 2, 3, 4], 3)),
+            setup: Ok(run(1, [1, 2, 3, 4], 3)),
+            rounds: Vec::new(),
+        };
+        assert_eq!(r.per_frame().map(|p| [p[0], p[1]]), Some([0.0, (1500.0 - 20.0) / 150.0]));
+        assert_eq!(r.cpu_ms_per_frame(Side::Native), Some((150.0 - 2.0) / 150.0));
+
+        // A start that differs or fails spoils the total; the first failure stays.
+        let mut total = Ok(run(1, [1, 2, 3, 4], 0));
+        child::add_run(&mut total, Ok(run(1, [9, 2, 3, 4], 0)), false);
+        assert!(total.as_ref().unwrap_err().contains("differs between starts"), "{total:?}");
+        child::add_run(&mut total, Err("later".into()), false);
+        assert!(total.unwrap_err().contains("differs"));
+    }
 }

@@ -9,9 +9,15 @@
 //! One untimed warm-up frame comes first (llvmpipe compiles its shader variants at
 //! the first draw). After the timed frames, the scene's frame 0 is rendered again and
 //! its centre pixel read: the same image whatever the number of timed frames, so the
-//! two sides' pixels can be compared.
+//! two sides' pixels can be compared. The line ends with `cpu=`, the seconds of CPU
+//! the process (all its threads) used from its start.
+//!
+//! With `--bursts` the timed frames come in bursts the bench asks for on stdin, so
+//! that a native and a glwire instance can take turns every fraction of a second (see
+//! `Bursts`).
 
 use std::ffi::CStr;
+use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
 
 use khronos_egl as egl;
@@ -22,10 +28,59 @@ use super::gl::{self, Gl};
 pub const SCENES: [&str; 4] = ["draws", "upload", "readback", "mixed"];
 
 /// How long the timed frames run: a count, or until a time has passed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Length {
     Frames(u32),
     Seconds(f64),
+}
+
+/// The burst protocol, one line each way per step:
+/// - the program, once set up and warmed up: `ready`;
+/// - the bench: `burst frames N` or `burst seconds S`; the program renders them,
+///   waits for them with `glFinish` (counted in the burst's time) and answers
+///   `burst frames=N seconds=T fps=F`;
+/// - the bench closes stdin when done; the program renders its reference frame and
+///   prints its result line, with the bursts' totals and `bursts=K`.
+pub struct Bursts;
+
+impl Bursts {
+    pub const READY: &'static str = "ready";
+
+    /// The request for one burst of `length`.
+    pub fn request(length: Length) -> String {
+        match length {
+            Length::Frames(n) => format!("burst frames {n}"),
+            Length::Seconds(s) => format!("burst seconds {s}"),
+        }
+    }
+
+    /// The length a request line asks for.
+    pub fn parse_request(line: &str) -> Result<Length, String> {
+        let bad = || format!("expected `burst frames N` or `burst seconds S`, got {line:?}");
+        match line.split_whitespace().collect::<Vec<_>>()[..] {
+            ["burst", "frames", n] => n.parse().map(Length::Frames).map_err(|_| bad()),
+            ["burst", "seconds", s] => match s.parse::<f64>() {
+                Ok(s) if s.is_finite() && s >= 0.0 => Ok(Length::Seconds(s)),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
+
+    /// The frames and seconds of a burst's answer line.
+    pub fn parse_answer(line: &str) -> Option<(u32, f64)> {
+        let mut frames = None;
+        let mut seconds = None;
+        let rest = line.strip_prefix("burst ")?;
+        for kv in rest.split_whitespace() {
+            match kv.split_once('=')? {
+                ("frames", v) => frames = v.parse().ok(),
+                ("seconds", v) => seconds = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some((frames?, seconds?))
+    }
 }
 
 trait Scene {
@@ -116,8 +171,53 @@ impl Egl {
     }
 }
 
-/// Runs `scene` at `width`×`height` for `length` and prints its result line.
-pub fn run(scene: &str, length: Length, width: i32, height: i32) -> Result<(), String> {
+/// Renders timed frames of `scene` for `length` (from frame `first` on) and waits for
+/// them: their count and the seconds they took.
+fn timed(s: &mut dyn Scene, egl: &Egl, gl: &Gl, length: Length, first: u32) -> Result<(u32, f64), String> {
+    let start = Instant::now();
+    let mut frames = 0u32;
+    loop {
+        let more = match length {
+            Length::Frames(n) => frames < n,
+            Length::Seconds(t) => start.elapsed() < Duration::from_secs_f64(t),
+        };
+        if !more {
+            break;
+        }
+        frames += 1;
+        s.frame(gl, first + frames);
+        egl.swap()?;
+    }
+    // SAFETY: no arguments.
+    unsafe { (gl.finish)() };
+    Ok((frames, start.elapsed().as_secs_f64()))
+}
+
+/// Serves the burst protocol (`Bursts`) on stdin and stdout: the bursts' total frames,
+/// seconds and count.
+fn bursts(s: &mut dyn Scene, egl: &Egl, gl: &Gl) -> Result<(u32, f64, u32), String> {
+    let mut out = std::io::stdout().lock();
+    let say = |out: &mut std::io::StdoutLock, line: &str| {
+        writeln!(out, "{line}").and_then(|()| out.flush()).map_err(|e| format!("stdout: {e}"))
+    };
+    say(&mut out, Bursts::READY)?;
+    let (mut frames, mut seconds, mut count) = (0u32, 0.0f64, 0u32);
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|e| format!("stdin: {e}"))?;
+        let length = Bursts::parse_request(&line)?;
+        let (n, t) = timed(s, egl, gl, length, frames)?;
+        frames = frames.saturating_add(n);
+        seconds += t;
+        count += 1;
+        let fps = if t > 0.0 { f64::from(n) / t } else { 0.0 };
+        say(&mut out, &format!("burst frames={n} seconds={t:.6} fps={fps:.3}"))?;
+    }
+    Ok((frames, seconds, count))
+}
+
+/// Runs `scene` at `width`×`height` for `length` — or in bursts asked for on stdin
+/// when `length` is `None` — and prints its result line.
+pub fn run(scene: &str, length: Option<Length>, width: i32, height: i32) -> Result<(), String> {
     let egl = Egl::open(width, height)?;
     let gl = Gl::load()?;
     // SAFETY: plain integer arguments.
@@ -134,23 +234,16 @@ pub fn run(scene: &str, length: Length, width: i32, height: i32) -> Result<(), S
     egl.swap()?;
     // SAFETY: no arguments.
     unsafe { (gl.finish)() };
-    let start = Instant::now();
-    let mut frames = 0u32;
-    loop {
-        let more = match length {
-            Length::Frames(n) => frames < n,
-            Length::Seconds(t) => start.elapsed() < Duration::from_secs_f64(t),
-        };
-        if !more {
-            break;
+    let (frames, seconds, burst_count) = match length {
+        Some(length) => {
+            let (frames, seconds) = timed(s.as_mut(), &egl, &gl, length, 0)?;
+            (frames, seconds, None)
         }
-        frames += 1;
-        s.frame(&gl, frames);
-        egl.swap()?;
-    }
-    // SAFETY: no arguments.
-    unsafe { (gl.finish)() };
-    let seconds = start.elapsed().as_secs_f64();
+        None => {
+            let (frames, seconds, count) = bursts(s.as_mut(), &egl, &gl)?;
+            (frames, seconds, Some(count))
+        }
+    };
     // The reference image: frame 0 again, its centre pixel read back.
     s.frame(&gl, 0);
     let mut pixel = [0u8; 4];
@@ -165,9 +258,11 @@ pub fn run(scene: &str, length: Length, width: i32, height: i32) -> Result<(), S
     let vendor = egl.vendor().replace(char::is_whitespace, "_");
     let renderer = gl.string(gl::RENDERER).replace(char::is_whitespace, "_");
     let fps = if seconds > 0.0 { f64::from(frames) / seconds } else { 0.0 };
+    let bursts = burst_count.map_or(String::new(), |n| format!(" bursts={n}"));
+    let cpu = super::child::process_cpu(std::process::id()).as_secs_f64();
     println!(
         "scene={scene} frames={frames} seconds={seconds:.4} fps={fps:.2} pixel={},{},{},{} size={width}x{height}{} \
-         vendor={vendor} renderer={renderer}",
+         vendor={vendor} renderer={renderer}{bursts} cpu={cpu:.3}",
         pixel[0],
         pixel[1],
         pixel[2],
@@ -651,5 +746,30 @@ impl Scene for Mixed {
 
     fn extra(&self, _frames: u32) -> String {
         format!(" draws_per_frame={}", OBJECTS_PER_PROGRAM * 4 + 2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_requests_and_answers_round_trip() {
+        for length in [Length::Frames(0), Length::Frames(250), Length::Seconds(0.5), Length::Seconds(0.0)] {
+            assert_eq!(Bursts::parse_request(&Bursts::request(length)), Ok(length));
+        }
+        assert_eq!(Bursts::parse_answer("burst frames=12 seconds=0.250000 fps=48.000"), Some((12, 0.25)));
+    }
+
+    #[test]
+    fn bad_burst_lines_are_refused() {
+        for bad in ["", "burst", "burst frames", "burst frames -1", "burst seconds -1", "burst seconds NaN", "go"] {
+            let err = Bursts::parse_request(bad).unwrap_err();
+            assert!(err.contains("expected `burst frames N`"), "{bad:?}: {err}");
+        }
+        assert_eq!(Bursts::parse_request("burst seconds inf").ok(), None);
+        assert_eq!(Bursts::parse_answer("ready"), None);
+        assert_eq!(Bursts::parse_answer("burst frames=x seconds=1"), None);
+        assert_eq!(Bursts::parse_answer("burst seconds=1"), None);
     }
 }
