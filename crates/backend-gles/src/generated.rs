@@ -6838,3 +6838,2271 @@ pub unsafe fn execute_encoded(fns: &GlesFns, op: Opcode, body: &[u8]) -> Result<
         other => Err(BackendError::NotEncoded(other.info().name)),
     }
 }
+
+/// One opcode of [`ENCODED`] run from its body: whether it ran. `false` comes only before
+/// any host call, when [`execute_encoded`] fails for the same body (the decoder refuses
+/// it, or the host lacks the function) and says why. Small functions of this type, found
+/// once per opcode, keep the per-command cost of a draw-heavy stream down: no error built,
+/// nothing returned through memory, no match over every opcode.
+///
+/// # Safety
+///
+/// As for [`execute`], for the command the body decodes to.
+pub type EncodedFn = unsafe fn(&GlesFns, &[u8]) -> bool;
+
+/// The [`EncodedFn`] of `op`; `None` for the opcodes not in [`ENCODED`].
+pub const fn encoded_fn(op: Opcode) -> Option<EncodedFn> {
+    match op {
+        Opcode::ActiveTexture => Some(run_active_texture),
+        Opcode::BlendColor => Some(run_blend_color),
+        Opcode::BlendEquation => Some(run_blend_equation),
+        Opcode::BlendEquationSeparate => Some(run_blend_equation_separate),
+        Opcode::BlendFunc => Some(run_blend_func),
+        Opcode::BlendFuncSeparate => Some(run_blend_func_separate),
+        Opcode::BufferData => Some(run_buffer_data),
+        Opcode::BufferSubData => Some(run_buffer_sub_data),
+        Opcode::Clear => Some(run_clear),
+        Opcode::ClearColor => Some(run_clear_color),
+        Opcode::ClearDepthf => Some(run_clear_depthf),
+        Opcode::ClearStencil => Some(run_clear_stencil),
+        Opcode::ColorMask => Some(run_color_mask),
+        Opcode::CopyTexImage2D => Some(run_copy_tex_image2d),
+        Opcode::CopyTexSubImage2D => Some(run_copy_tex_sub_image2d),
+        Opcode::CullFace => Some(run_cull_face),
+        Opcode::DepthFunc => Some(run_depth_func),
+        Opcode::DepthMask => Some(run_depth_mask),
+        Opcode::DepthRangef => Some(run_depth_rangef),
+        Opcode::Disable => Some(run_disable),
+        Opcode::DisableVertexAttribArray => Some(run_disable_vertex_attrib_array),
+        Opcode::DrawArrays => Some(run_draw_arrays),
+        Opcode::Enable => Some(run_enable),
+        Opcode::EnableVertexAttribArray => Some(run_enable_vertex_attrib_array),
+        Opcode::Flush => Some(run_flush),
+        Opcode::FrontFace => Some(run_front_face),
+        Opcode::GenerateMipmap => Some(run_generate_mipmap),
+        Opcode::Hint => Some(run_hint),
+        Opcode::LineWidth => Some(run_line_width),
+        Opcode::PixelStorei => Some(run_pixel_storei),
+        Opcode::PolygonOffset => Some(run_polygon_offset),
+        Opcode::ReleaseShaderCompiler => Some(run_release_shader_compiler),
+        Opcode::RenderbufferStorage => Some(run_renderbuffer_storage),
+        Opcode::SampleCoverage => Some(run_sample_coverage),
+        Opcode::Scissor => Some(run_scissor),
+        Opcode::StencilFunc => Some(run_stencil_func),
+        Opcode::StencilFuncSeparate => Some(run_stencil_func_separate),
+        Opcode::StencilMask => Some(run_stencil_mask),
+        Opcode::StencilMaskSeparate => Some(run_stencil_mask_separate),
+        Opcode::StencilOp => Some(run_stencil_op),
+        Opcode::StencilOpSeparate => Some(run_stencil_op_separate),
+        Opcode::TexParameterf => Some(run_tex_parameterf),
+        Opcode::TexParameteri => Some(run_tex_parameteri),
+        Opcode::Uniform1f => Some(run_uniform1f),
+        Opcode::Uniform1fv => Some(run_uniform1fv),
+        Opcode::Uniform1i => Some(run_uniform1i),
+        Opcode::Uniform1iv => Some(run_uniform1iv),
+        Opcode::Uniform2f => Some(run_uniform2f),
+        Opcode::Uniform2fv => Some(run_uniform2fv),
+        Opcode::Uniform2i => Some(run_uniform2i),
+        Opcode::Uniform2iv => Some(run_uniform2iv),
+        Opcode::Uniform3f => Some(run_uniform3f),
+        Opcode::Uniform3fv => Some(run_uniform3fv),
+        Opcode::Uniform3i => Some(run_uniform3i),
+        Opcode::Uniform3iv => Some(run_uniform3iv),
+        Opcode::Uniform4f => Some(run_uniform4f),
+        Opcode::Uniform4fv => Some(run_uniform4fv),
+        Opcode::Uniform4i => Some(run_uniform4i),
+        Opcode::Uniform4iv => Some(run_uniform4iv),
+        Opcode::UniformMatrix2fv => Some(run_uniform_matrix2fv),
+        Opcode::UniformMatrix3fv => Some(run_uniform_matrix3fv),
+        Opcode::UniformMatrix4fv => Some(run_uniform_matrix4fv),
+        Opcode::VertexAttrib1f => Some(run_vertex_attrib1f),
+        Opcode::VertexAttrib1fv => Some(run_vertex_attrib1fv),
+        Opcode::VertexAttrib2f => Some(run_vertex_attrib2f),
+        Opcode::VertexAttrib2fv => Some(run_vertex_attrib2fv),
+        Opcode::VertexAttrib3f => Some(run_vertex_attrib3f),
+        Opcode::VertexAttrib3fv => Some(run_vertex_attrib3fv),
+        Opcode::VertexAttrib4f => Some(run_vertex_attrib4f),
+        Opcode::VertexAttrib4fv => Some(run_vertex_attrib4fv),
+        Opcode::Viewport => Some(run_viewport),
+        Opcode::ReadBuffer => Some(run_read_buffer),
+        Opcode::CopyTexSubImage3D => Some(run_copy_tex_sub_image3d),
+        Opcode::EndQuery => Some(run_end_query),
+        Opcode::DrawBuffers => Some(run_draw_buffers),
+        Opcode::UniformMatrix2x3fv => Some(run_uniform_matrix2x3fv),
+        Opcode::UniformMatrix3x2fv => Some(run_uniform_matrix3x2fv),
+        Opcode::UniformMatrix2x4fv => Some(run_uniform_matrix2x4fv),
+        Opcode::UniformMatrix4x2fv => Some(run_uniform_matrix4x2fv),
+        Opcode::UniformMatrix3x4fv => Some(run_uniform_matrix3x4fv),
+        Opcode::UniformMatrix4x3fv => Some(run_uniform_matrix4x3fv),
+        Opcode::BlitFramebuffer => Some(run_blit_framebuffer),
+        Opcode::RenderbufferStorageMultisample => Some(run_renderbuffer_storage_multisample),
+        Opcode::FlushMappedBufferRange => Some(run_flush_mapped_buffer_range),
+        Opcode::BeginTransformFeedback => Some(run_begin_transform_feedback),
+        Opcode::EndTransformFeedback => Some(run_end_transform_feedback),
+        Opcode::VertexAttribI4i => Some(run_vertex_attrib_i4i),
+        Opcode::VertexAttribI4ui => Some(run_vertex_attrib_i4ui),
+        Opcode::VertexAttribI4iv => Some(run_vertex_attrib_i4iv),
+        Opcode::VertexAttribI4uiv => Some(run_vertex_attrib_i4uiv),
+        Opcode::Uniform1ui => Some(run_uniform1ui),
+        Opcode::Uniform2ui => Some(run_uniform2ui),
+        Opcode::Uniform3ui => Some(run_uniform3ui),
+        Opcode::Uniform4ui => Some(run_uniform4ui),
+        Opcode::Uniform1uiv => Some(run_uniform1uiv),
+        Opcode::Uniform2uiv => Some(run_uniform2uiv),
+        Opcode::Uniform3uiv => Some(run_uniform3uiv),
+        Opcode::Uniform4uiv => Some(run_uniform4uiv),
+        Opcode::ClearBufferfi => Some(run_clear_bufferfi),
+        Opcode::CopyBufferSubData => Some(run_copy_buffer_sub_data),
+        Opcode::DrawArraysInstanced => Some(run_draw_arrays_instanced),
+        Opcode::VertexAttribDivisor => Some(run_vertex_attrib_divisor),
+        Opcode::PauseTransformFeedback => Some(run_pause_transform_feedback),
+        Opcode::ResumeTransformFeedback => Some(run_resume_transform_feedback),
+        Opcode::InvalidateFramebuffer => Some(run_invalidate_framebuffer),
+        Opcode::InvalidateSubFramebuffer => Some(run_invalidate_sub_framebuffer),
+        Opcode::TexStorage2D => Some(run_tex_storage2d),
+        Opcode::TexStorage3D => Some(run_tex_storage3d),
+        Opcode::DispatchCompute => Some(run_dispatch_compute),
+        Opcode::DispatchComputeIndirect => Some(run_dispatch_compute_indirect),
+        Opcode::FramebufferParameteri => Some(run_framebuffer_parameteri),
+        Opcode::MemoryBarrier => Some(run_memory_barrier),
+        Opcode::MemoryBarrierByRegion => Some(run_memory_barrier_by_region),
+        Opcode::TexStorage2DMultisample => Some(run_tex_storage2d_multisample),
+        Opcode::SampleMaski => Some(run_sample_maski),
+        Opcode::VertexAttribFormat => Some(run_vertex_attrib_format),
+        Opcode::VertexAttribIFormat => Some(run_vertex_attrib_i_format),
+        Opcode::VertexAttribBinding => Some(run_vertex_attrib_binding),
+        Opcode::VertexBindingDivisor => Some(run_vertex_binding_divisor),
+        Opcode::BlendBarrier => Some(run_blend_barrier),
+        Opcode::CopyImageSubData => Some(run_copy_image_sub_data),
+        Opcode::DebugMessageControl => Some(run_debug_message_control),
+        Opcode::PopDebugGroup => Some(run_pop_debug_group),
+        Opcode::Enablei => Some(run_enablei),
+        Opcode::Disablei => Some(run_disablei),
+        Opcode::BlendEquationi => Some(run_blend_equationi),
+        Opcode::BlendEquationSeparatei => Some(run_blend_equation_separatei),
+        Opcode::BlendFunci => Some(run_blend_funci),
+        Opcode::BlendFuncSeparatei => Some(run_blend_func_separatei),
+        Opcode::ColorMaski => Some(run_color_maski),
+        Opcode::PrimitiveBoundingBox => Some(run_primitive_bounding_box),
+        Opcode::MinSampleShading => Some(run_min_sample_shading),
+        Opcode::PatchParameteri => Some(run_patch_parameteri),
+        Opcode::TexStorage3DMultisample => Some(run_tex_storage3d_multisample),
+        Opcode::DrawArraysInstancedBaseInstanceEXT => Some(run_draw_arrays_instanced_base_instance_ext),
+        Opcode::BufferStorageEXT => Some(run_buffer_storage_ext),
+        Opcode::ClipControlEXT => Some(run_clip_control_ext),
+        Opcode::DiscardFramebufferEXT => Some(run_discard_framebuffer_ext),
+        Opcode::PolygonOffsetClampEXT => Some(run_polygon_offset_clamp_ext),
+        Opcode::FramebufferFetchBarrierEXT => Some(run_framebuffer_fetch_barrier_ext),
+        Opcode::MaxShaderCompilerThreadsKHR => Some(run_max_shader_compiler_threads_khr),
+        Opcode::EndConditionalRenderNV => Some(run_end_conditional_render_nv),
+        Opcode::ViewportArrayvOES => Some(run_viewport_arrayv_oes),
+        Opcode::ViewportIndexedfOES => Some(run_viewport_indexedf_oes),
+        Opcode::ViewportIndexedfvOES => Some(run_viewport_indexedfv_oes),
+        Opcode::ScissorArrayvOES => Some(run_scissor_arrayv_oes),
+        Opcode::ScissorIndexedOES => Some(run_scissor_indexed_oes),
+        Opcode::ScissorIndexedvOES => Some(run_scissor_indexedv_oes),
+        Opcode::DepthRangeArrayfvOES => Some(run_depth_range_arrayfv_oes),
+        Opcode::DepthRangeIndexedfOES => Some(run_depth_range_indexedf_oes),
+        _ => None,
+    }
+}
+
+/// glActiveTexture from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_active_texture(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ActiveTexture::decode(body) else { return false };
+    let Some(f) = fns.gl_active_texture else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.texture as GLenum) };
+    true
+}
+
+/// glBlendColor from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_color(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendColor::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_color else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.red as GLfloat, c.green as GLfloat, c.blue as GLfloat, c.alpha as GLfloat) };
+    true
+}
+
+/// glBlendEquation from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_equation(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendEquation::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_equation else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode as GLenum) };
+    true
+}
+
+/// glBlendEquationSeparate from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_equation_separate(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendEquationSeparate::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_equation_separate else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode_r_g_b as GLenum, c.mode_alpha as GLenum) };
+    true
+}
+
+/// glBlendFunc from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_func(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendFunc::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_func else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.sfactor as GLenum, c.dfactor as GLenum) };
+    true
+}
+
+/// glBlendFuncSeparate from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_func_separate(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendFuncSeparate::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_func_separate else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.sfactor_r_g_b as GLenum, c.dfactor_r_g_b as GLenum, c.sfactor_alpha as GLenum, c.dfactor_alpha as GLenum) };
+    true
+}
+
+/// glBufferData from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_buffer_data(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BufferData::decode(body) else { return false };
+    let Some(f) = fns.gl_buffer_data else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.size as GLsizeiptr, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.usage as GLenum) };
+    true
+}
+
+/// glBufferSubData from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_buffer_sub_data(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BufferSubData::decode(body) else { return false };
+    let Some(f) = fns.gl_buffer_sub_data else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.offset as GLintptr, c.size as GLsizeiptr, c.data.as_ptr().cast()) };
+    true
+}
+
+/// glClear from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_clear(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Clear::decode(body) else { return false };
+    let Some(f) = fns.gl_clear else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mask as GLbitfield) };
+    true
+}
+
+/// glClearColor from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_clear_color(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ClearColor::decode(body) else { return false };
+    let Some(f) = fns.gl_clear_color else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.red as GLfloat, c.green as GLfloat, c.blue as GLfloat, c.alpha as GLfloat) };
+    true
+}
+
+/// glClearDepthf from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_clear_depthf(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ClearDepthf::decode(body) else { return false };
+    let Some(f) = fns.gl_clear_depthf else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.d as GLfloat) };
+    true
+}
+
+/// glClearStencil from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_clear_stencil(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ClearStencil::decode(body) else { return false };
+    let Some(f) = fns.gl_clear_stencil else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.s as GLint) };
+    true
+}
+
+/// glColorMask from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_color_mask(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ColorMask::decode(body) else { return false };
+    let Some(f) = fns.gl_color_mask else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.red as GLboolean, c.green as GLboolean, c.blue as GLboolean, c.alpha as GLboolean) };
+    true
+}
+
+/// glCopyTexImage2D from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_copy_tex_image2d(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = CopyTexImage2D::decode(body) else { return false };
+    let Some(f) = fns.gl_copy_tex_image2d else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.level as GLint, c.internalformat as GLenum, c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei, c.border as GLint) };
+    true
+}
+
+/// glCopyTexSubImage2D from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_copy_tex_sub_image2d(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = CopyTexSubImage2D::decode(body) else { return false };
+    let Some(f) = fns.gl_copy_tex_sub_image2d else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.level as GLint, c.xoffset as GLint, c.yoffset as GLint, c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glCullFace from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_cull_face(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = CullFace::decode(body) else { return false };
+    let Some(f) = fns.gl_cull_face else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode as GLenum) };
+    true
+}
+
+/// glDepthFunc from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_depth_func(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DepthFunc::decode(body) else { return false };
+    let Some(f) = fns.gl_depth_func else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.func as GLenum) };
+    true
+}
+
+/// glDepthMask from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_depth_mask(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DepthMask::decode(body) else { return false };
+    let Some(f) = fns.gl_depth_mask else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.flag as GLboolean) };
+    true
+}
+
+/// glDepthRangef from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_depth_rangef(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DepthRangef::decode(body) else { return false };
+    let Some(f) = fns.gl_depth_rangef else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.n as GLfloat, c.f as GLfloat) };
+    true
+}
+
+/// glDisable from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_disable(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Disable::decode(body) else { return false };
+    let Some(f) = fns.gl_disable else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.cap as GLenum) };
+    true
+}
+
+/// glDisableVertexAttribArray from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_disable_vertex_attrib_array(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DisableVertexAttribArray::decode(body) else { return false };
+    let Some(f) = fns.gl_disable_vertex_attrib_array else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint) };
+    true
+}
+
+/// glDrawArrays from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_draw_arrays(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DrawArrays::decode(body) else { return false };
+    let Some(f) = fns.gl_draw_arrays else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei) };
+    true
+}
+
+/// glEnable from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_enable(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Enable::decode(body) else { return false };
+    let Some(f) = fns.gl_enable else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.cap as GLenum) };
+    true
+}
+
+/// glEnableVertexAttribArray from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_enable_vertex_attrib_array(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = EnableVertexAttribArray::decode(body) else { return false };
+    let Some(f) = fns.gl_enable_vertex_attrib_array else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint) };
+    true
+}
+
+/// glFlush from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_flush(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Flush::decode(body) else { return false };
+    let Some(f) = fns.gl_flush else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glFrontFace from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_front_face(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = FrontFace::decode(body) else { return false };
+    let Some(f) = fns.gl_front_face else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode as GLenum) };
+    true
+}
+
+/// glGenerateMipmap from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_generate_mipmap(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = GenerateMipmap::decode(body) else { return false };
+    let Some(f) = fns.gl_generate_mipmap else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum) };
+    true
+}
+
+/// glHint from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_hint(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Hint::decode(body) else { return false };
+    let Some(f) = fns.gl_hint else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.mode as GLenum) };
+    true
+}
+
+/// glLineWidth from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_line_width(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = LineWidth::decode(body) else { return false };
+    let Some(f) = fns.gl_line_width else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.width as GLfloat) };
+    true
+}
+
+/// glPixelStorei from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_pixel_storei(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PixelStorei::decode(body) else { return false };
+    let Some(f) = fns.gl_pixel_storei else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.pname as GLenum, c.param as GLint) };
+    true
+}
+
+/// glPolygonOffset from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_polygon_offset(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PolygonOffset::decode(body) else { return false };
+    let Some(f) = fns.gl_polygon_offset else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.factor as GLfloat, c.units as GLfloat) };
+    true
+}
+
+/// glReleaseShaderCompiler from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_release_shader_compiler(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ReleaseShaderCompiler::decode(body) else { return false };
+    let Some(f) = fns.gl_release_shader_compiler else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glRenderbufferStorage from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_renderbuffer_storage(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = RenderbufferStorage::decode(body) else { return false };
+    let Some(f) = fns.gl_renderbuffer_storage else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glSampleCoverage from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_sample_coverage(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = SampleCoverage::decode(body) else { return false };
+    let Some(f) = fns.gl_sample_coverage else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.value as GLfloat, c.invert as GLboolean) };
+    true
+}
+
+/// glScissor from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_scissor(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Scissor::decode(body) else { return false };
+    let Some(f) = fns.gl_scissor else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glStencilFunc from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_stencil_func(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = StencilFunc::decode(body) else { return false };
+    let Some(f) = fns.gl_stencil_func else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.func as GLenum, c.ref_ as GLint, c.mask as GLuint) };
+    true
+}
+
+/// glStencilFuncSeparate from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_stencil_func_separate(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = StencilFuncSeparate::decode(body) else { return false };
+    let Some(f) = fns.gl_stencil_func_separate else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.face as GLenum, c.func as GLenum, c.ref_ as GLint, c.mask as GLuint) };
+    true
+}
+
+/// glStencilMask from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_stencil_mask(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = StencilMask::decode(body) else { return false };
+    let Some(f) = fns.gl_stencil_mask else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mask as GLuint) };
+    true
+}
+
+/// glStencilMaskSeparate from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_stencil_mask_separate(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = StencilMaskSeparate::decode(body) else { return false };
+    let Some(f) = fns.gl_stencil_mask_separate else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.face as GLenum, c.mask as GLuint) };
+    true
+}
+
+/// glStencilOp from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_stencil_op(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = StencilOp::decode(body) else { return false };
+    let Some(f) = fns.gl_stencil_op else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.fail as GLenum, c.zfail as GLenum, c.zpass as GLenum) };
+    true
+}
+
+/// glStencilOpSeparate from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_stencil_op_separate(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = StencilOpSeparate::decode(body) else { return false };
+    let Some(f) = fns.gl_stencil_op_separate else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.face as GLenum, c.sfail as GLenum, c.dpfail as GLenum, c.dppass as GLenum) };
+    true
+}
+
+/// glTexParameterf from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_tex_parameterf(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = TexParameterf::decode(body) else { return false };
+    let Some(f) = fns.gl_tex_parameterf else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.pname as GLenum, c.param as GLfloat) };
+    true
+}
+
+/// glTexParameteri from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_tex_parameteri(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = TexParameteri::decode(body) else { return false };
+    let Some(f) = fns.gl_tex_parameteri else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.pname as GLenum, c.param as GLint) };
+    true
+}
+
+/// glUniform1f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform1f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform1f::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform1f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLfloat) };
+    true
+}
+
+/// glUniform1fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform1fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform1fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform1fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform1i from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform1i(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform1i::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform1i else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLint) };
+    true
+}
+
+/// glUniform1iv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform1iv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform1iv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform1iv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform2f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform2f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform2f::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform2f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLfloat, c.v1 as GLfloat) };
+    true
+}
+
+/// glUniform2fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform2fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform2fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform2fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform2i from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform2i(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform2i::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform2i else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLint, c.v1 as GLint) };
+    true
+}
+
+/// glUniform2iv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform2iv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform2iv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform2iv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform3f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform3f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform3f::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform3f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLfloat, c.v1 as GLfloat, c.v2 as GLfloat) };
+    true
+}
+
+/// glUniform3fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform3fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform3fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform3fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform3i from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform3i(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform3i::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform3i else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLint, c.v1 as GLint, c.v2 as GLint) };
+    true
+}
+
+/// glUniform3iv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform3iv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform3iv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform3iv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform4f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform4f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform4f::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform4f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLfloat, c.v1 as GLfloat, c.v2 as GLfloat, c.v3 as GLfloat) };
+    true
+}
+
+/// glUniform4fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform4fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform4fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform4fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform4i from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform4i(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform4i::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform4i else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLint, c.v1 as GLint, c.v2 as GLint, c.v3 as GLint) };
+    true
+}
+
+/// glUniform4iv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform4iv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform4iv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform4iv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix2fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix2fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix2fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix2fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix3fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix3fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix3fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix3fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix4fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix4fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix4fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix4fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glVertexAttrib1f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib1f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib1f::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib1f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLfloat) };
+    true
+}
+
+/// glVertexAttrib1fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib1fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib1fv::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib1fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glVertexAttrib2f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib2f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib2f::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib2f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat) };
+    true
+}
+
+/// glVertexAttrib2fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib2fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib2fv::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib2fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glVertexAttrib3f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib3f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib3f::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib3f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.z as GLfloat) };
+    true
+}
+
+/// glVertexAttrib3fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib3fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib3fv::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib3fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glVertexAttrib4f from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib4f(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib4f::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib4f else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.z as GLfloat, c.w as GLfloat) };
+    true
+}
+
+/// glVertexAttrib4fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib4fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttrib4fv::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib4fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glViewport from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_viewport(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Viewport::decode(body) else { return false };
+    let Some(f) = fns.gl_viewport else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glReadBuffer from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_read_buffer(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ReadBuffer::decode(body) else { return false };
+    let Some(f) = fns.gl_read_buffer else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.src as GLenum) };
+    true
+}
+
+/// glCopyTexSubImage3D from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_copy_tex_sub_image3d(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = CopyTexSubImage3D::decode(body) else { return false };
+    let Some(f) = fns.gl_copy_tex_sub_image3d else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.level as GLint, c.xoffset as GLint, c.yoffset as GLint, c.zoffset as GLint, c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glEndQuery from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_end_query(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = EndQuery::decode(body) else { return false };
+    let Some(f) = fns.gl_end_query else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum) };
+    true
+}
+
+/// glDrawBuffers from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_draw_buffers(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DrawBuffers::decode(body) else { return false };
+    let Some(f) = fns.gl_draw_buffers else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.n as GLsizei, c.bufs.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix2x3fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix2x3fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix2x3fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix2x3fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix3x2fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix3x2fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix3x2fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix3x2fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix2x4fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix2x4fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix2x4fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix2x4fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix4x2fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix4x2fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix4x2fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix4x2fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix3x4fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix3x4fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix3x4fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix3x4fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniformMatrix4x3fv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform_matrix4x3fv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = UniformMatrix4x3fv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform_matrix4x3fv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.transpose as GLboolean, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glBlitFramebuffer from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blit_framebuffer(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlitFramebuffer::decode(body) else { return false };
+    let Some(f) = fns.gl_blit_framebuffer else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.src_x0 as GLint, c.src_y0 as GLint, c.src_x1 as GLint, c.src_y1 as GLint, c.dst_x0 as GLint, c.dst_y0 as GLint, c.dst_x1 as GLint, c.dst_y1 as GLint, c.mask as GLbitfield, c.filter as GLenum) };
+    true
+}
+
+/// glRenderbufferStorageMultisample from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_renderbuffer_storage_multisample(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = RenderbufferStorageMultisample::decode(body) else { return false };
+    let Some(f) = fns.gl_renderbuffer_storage_multisample else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glFlushMappedBufferRange from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_flush_mapped_buffer_range(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = FlushMappedBufferRange::decode(body) else { return false };
+    let Some(f) = fns.gl_flush_mapped_buffer_range else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.offset as GLintptr, c.length as GLsizeiptr) };
+    true
+}
+
+/// glBeginTransformFeedback from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_begin_transform_feedback(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BeginTransformFeedback::decode(body) else { return false };
+    let Some(f) = fns.gl_begin_transform_feedback else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.primitive_mode as GLenum) };
+    true
+}
+
+/// glEndTransformFeedback from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_end_transform_feedback(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = EndTransformFeedback::decode(body) else { return false };
+    let Some(f) = fns.gl_end_transform_feedback else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glVertexAttribI4i from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_i4i(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribI4i::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_i4i else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLint, c.y as GLint, c.z as GLint, c.w as GLint) };
+    true
+}
+
+/// glVertexAttribI4ui from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_i4ui(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribI4ui::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_i4ui else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLuint, c.y as GLuint, c.z as GLuint, c.w as GLuint) };
+    true
+}
+
+/// glVertexAttribI4iv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_i4iv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribI4iv::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_i4iv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glVertexAttribI4uiv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_i4uiv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribI4uiv::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_i4uiv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glUniform1ui from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform1ui(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform1ui::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform1ui else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLuint) };
+    true
+}
+
+/// glUniform2ui from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform2ui(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform2ui::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform2ui else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLuint, c.v1 as GLuint) };
+    true
+}
+
+/// glUniform3ui from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform3ui(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform3ui::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform3ui else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLuint, c.v1 as GLuint, c.v2 as GLuint) };
+    true
+}
+
+/// glUniform4ui from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform4ui(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform4ui::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform4ui else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.v0 as GLuint, c.v1 as GLuint, c.v2 as GLuint, c.v3 as GLuint) };
+    true
+}
+
+/// glUniform1uiv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform1uiv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform1uiv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform1uiv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform2uiv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform2uiv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform2uiv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform2uiv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform3uiv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform3uiv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform3uiv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform3uiv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glUniform4uiv from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_uniform4uiv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Uniform4uiv::decode(body) else { return false };
+    let Some(f) = fns.gl_uniform4uiv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.location as GLint, c.count as GLsizei, c.value.as_ptr().cast()) };
+    true
+}
+
+/// glClearBufferfi from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_clear_bufferfi(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ClearBufferfi::decode(body) else { return false };
+    let Some(f) = fns.gl_clear_bufferfi else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.buffer as GLenum, c.drawbuffer as GLint, c.depth as GLfloat, c.stencil as GLint) };
+    true
+}
+
+/// glCopyBufferSubData from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_copy_buffer_sub_data(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = CopyBufferSubData::decode(body) else { return false };
+    let Some(f) = fns.gl_copy_buffer_sub_data else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.read_target as GLenum, c.write_target as GLenum, c.read_offset as GLintptr, c.write_offset as GLintptr, c.size as GLsizeiptr) };
+    true
+}
+
+/// glDrawArraysInstanced from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_draw_arrays_instanced(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DrawArraysInstanced::decode(body) else { return false };
+    let Some(f) = fns.gl_draw_arrays_instanced else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei, c.instancecount as GLsizei) };
+    true
+}
+
+/// glVertexAttribDivisor from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_divisor(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribDivisor::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_divisor else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.divisor as GLuint) };
+    true
+}
+
+/// glPauseTransformFeedback from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_pause_transform_feedback(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PauseTransformFeedback::decode(body) else { return false };
+    let Some(f) = fns.gl_pause_transform_feedback else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glResumeTransformFeedback from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_resume_transform_feedback(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ResumeTransformFeedback::decode(body) else { return false };
+    let Some(f) = fns.gl_resume_transform_feedback else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glInvalidateFramebuffer from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_invalidate_framebuffer(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = InvalidateFramebuffer::decode(body) else { return false };
+    let Some(f) = fns.gl_invalidate_framebuffer else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast()) };
+    true
+}
+
+/// glInvalidateSubFramebuffer from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_invalidate_sub_framebuffer(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = InvalidateSubFramebuffer::decode(body) else { return false };
+    let Some(f) = fns.gl_invalidate_sub_framebuffer else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast(), c.x as GLint, c.y as GLint, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glTexStorage2D from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_tex_storage2d(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = TexStorage2D::decode(body) else { return false };
+    let Some(f) = fns.gl_tex_storage2d else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.levels as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glTexStorage3D from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_tex_storage3d(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = TexStorage3D::decode(body) else { return false };
+    let Some(f) = fns.gl_tex_storage3d else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.levels as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei) };
+    true
+}
+
+/// glDispatchCompute from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_dispatch_compute(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DispatchCompute::decode(body) else { return false };
+    let Some(f) = fns.gl_dispatch_compute else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.num_groups_x as GLuint, c.num_groups_y as GLuint, c.num_groups_z as GLuint) };
+    true
+}
+
+/// glDispatchComputeIndirect from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_dispatch_compute_indirect(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DispatchComputeIndirect::decode(body) else { return false };
+    let Some(f) = fns.gl_dispatch_compute_indirect else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.indirect as GLintptr) };
+    true
+}
+
+/// glFramebufferParameteri from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_framebuffer_parameteri(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = FramebufferParameteri::decode(body) else { return false };
+    let Some(f) = fns.gl_framebuffer_parameteri else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.pname as GLenum, c.param as GLint) };
+    true
+}
+
+/// glMemoryBarrier from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_memory_barrier(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = MemoryBarrier::decode(body) else { return false };
+    let Some(f) = fns.gl_memory_barrier else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.barriers as GLbitfield) };
+    true
+}
+
+/// glMemoryBarrierByRegion from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_memory_barrier_by_region(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = MemoryBarrierByRegion::decode(body) else { return false };
+    let Some(f) = fns.gl_memory_barrier_by_region else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.barriers as GLbitfield) };
+    true
+}
+
+/// glTexStorage2DMultisample from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_tex_storage2d_multisample(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = TexStorage2DMultisample::decode(body) else { return false };
+    let Some(f) = fns.gl_tex_storage2d_multisample else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.fixedsamplelocations as GLboolean) };
+    true
+}
+
+/// glSampleMaski from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_sample_maski(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = SampleMaski::decode(body) else { return false };
+    let Some(f) = fns.gl_sample_maski else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mask_number as GLuint, c.mask as GLbitfield) };
+    true
+}
+
+/// glVertexAttribFormat from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_format(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribFormat::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_format else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.attribindex as GLuint, c.size as GLint, c.type_ as GLenum, c.normalized as GLboolean, c.relativeoffset as GLuint) };
+    true
+}
+
+/// glVertexAttribIFormat from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_i_format(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribIFormat::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_i_format else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.attribindex as GLuint, c.size as GLint, c.type_ as GLenum, c.relativeoffset as GLuint) };
+    true
+}
+
+/// glVertexAttribBinding from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_attrib_binding(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexAttribBinding::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_attrib_binding else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.attribindex as GLuint, c.bindingindex as GLuint) };
+    true
+}
+
+/// glVertexBindingDivisor from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_vertex_binding_divisor(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = VertexBindingDivisor::decode(body) else { return false };
+    let Some(f) = fns.gl_vertex_binding_divisor else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.bindingindex as GLuint, c.divisor as GLuint) };
+    true
+}
+
+/// glBlendBarrier from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_barrier(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendBarrier::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_barrier else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glCopyImageSubData from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_copy_image_sub_data(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = CopyImageSubData::decode(body) else { return false };
+    let Some(f) = fns.gl_copy_image_sub_data else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.src_name as GLuint, c.src_target as GLenum, c.src_level as GLint, c.src_x as GLint, c.src_y as GLint, c.src_z as GLint, c.dst_name as GLuint, c.dst_target as GLenum, c.dst_level as GLint, c.dst_x as GLint, c.dst_y as GLint, c.dst_z as GLint, c.src_width as GLsizei, c.src_height as GLsizei, c.src_depth as GLsizei) };
+    true
+}
+
+/// glDebugMessageControl from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_debug_message_control(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DebugMessageControl::decode(body) else { return false };
+    let Some(f) = fns.gl_debug_message_control else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.source as GLenum, c.type_ as GLenum, c.severity as GLenum, c.count as GLsizei, c.ids.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.enabled as GLboolean) };
+    true
+}
+
+/// glPopDebugGroup from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_pop_debug_group(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PopDebugGroup::decode(body) else { return false };
+    let Some(f) = fns.gl_pop_debug_group else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glEnablei from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_enablei(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Enablei::decode(body) else { return false };
+    let Some(f) = fns.gl_enablei else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.index as GLuint) };
+    true
+}
+
+/// glDisablei from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_disablei(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = Disablei::decode(body) else { return false };
+    let Some(f) = fns.gl_disablei else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.index as GLuint) };
+    true
+}
+
+/// glBlendEquationi from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_equationi(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendEquationi::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_equationi else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.buf as GLuint, c.mode as GLenum) };
+    true
+}
+
+/// glBlendEquationSeparatei from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_equation_separatei(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendEquationSeparatei::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_equation_separatei else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.buf as GLuint, c.mode_r_g_b as GLenum, c.mode_alpha as GLenum) };
+    true
+}
+
+/// glBlendFunci from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_funci(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendFunci::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_funci else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.buf as GLuint, c.src as GLenum, c.dst as GLenum) };
+    true
+}
+
+/// glBlendFuncSeparatei from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_blend_func_separatei(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BlendFuncSeparatei::decode(body) else { return false };
+    let Some(f) = fns.gl_blend_func_separatei else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.buf as GLuint, c.src_r_g_b as GLenum, c.dst_r_g_b as GLenum, c.src_alpha as GLenum, c.dst_alpha as GLenum) };
+    true
+}
+
+/// glColorMaski from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_color_maski(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ColorMaski::decode(body) else { return false };
+    let Some(f) = fns.gl_color_maski else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.r as GLboolean, c.g as GLboolean, c.b as GLboolean, c.a as GLboolean) };
+    true
+}
+
+/// glPrimitiveBoundingBox from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_primitive_bounding_box(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PrimitiveBoundingBox::decode(body) else { return false };
+    let Some(f) = fns.gl_primitive_bounding_box else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.min_x as GLfloat, c.min_y as GLfloat, c.min_z as GLfloat, c.min_w as GLfloat, c.max_x as GLfloat, c.max_y as GLfloat, c.max_z as GLfloat, c.max_w as GLfloat) };
+    true
+}
+
+/// glMinSampleShading from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_min_sample_shading(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = MinSampleShading::decode(body) else { return false };
+    let Some(f) = fns.gl_min_sample_shading else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.value as GLfloat) };
+    true
+}
+
+/// glPatchParameteri from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_patch_parameteri(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PatchParameteri::decode(body) else { return false };
+    let Some(f) = fns.gl_patch_parameteri else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.pname as GLenum, c.value as GLint) };
+    true
+}
+
+/// glTexStorage3DMultisample from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_tex_storage3d_multisample(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = TexStorage3DMultisample::decode(body) else { return false };
+    let Some(f) = fns.gl_tex_storage3d_multisample else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.samples as GLsizei, c.internalformat as GLenum, c.width as GLsizei, c.height as GLsizei, c.depth as GLsizei, c.fixedsamplelocations as GLboolean) };
+    true
+}
+
+/// glDrawArraysInstancedBaseInstanceEXT from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_draw_arrays_instanced_base_instance_ext(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DrawArraysInstancedBaseInstanceEXT::decode(body) else { return false };
+    let Some(f) = fns.gl_draw_arrays_instanced_base_instance_ext else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.mode as GLenum, c.first as GLint, c.count as GLsizei, c.instancecount as GLsizei, c.baseinstance as GLuint) };
+    true
+}
+
+/// glBufferStorageEXT from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_buffer_storage_ext(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = BufferStorageEXT::decode(body) else { return false };
+    let Some(f) = fns.gl_buffer_storage_ext else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.size as GLsizeiptr, c.data.map_or(core::ptr::null(), |v| v.as_ptr().cast()), c.flags as GLbitfield) };
+    true
+}
+
+/// glClipControlEXT from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_clip_control_ext(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ClipControlEXT::decode(body) else { return false };
+    let Some(f) = fns.gl_clip_control_ext else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.origin as GLenum, c.depth as GLenum) };
+    true
+}
+
+/// glDiscardFramebufferEXT from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_discard_framebuffer_ext(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DiscardFramebufferEXT::decode(body) else { return false };
+    let Some(f) = fns.gl_discard_framebuffer_ext else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.target as GLenum, c.num_attachments as GLsizei, c.attachments.as_ptr().cast()) };
+    true
+}
+
+/// glPolygonOffsetClampEXT from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_polygon_offset_clamp_ext(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = PolygonOffsetClampEXT::decode(body) else { return false };
+    let Some(f) = fns.gl_polygon_offset_clamp_ext else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.factor as GLfloat, c.units as GLfloat, c.clamp as GLfloat) };
+    true
+}
+
+/// glFramebufferFetchBarrierEXT from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_framebuffer_fetch_barrier_ext(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = FramebufferFetchBarrierEXT::decode(body) else { return false };
+    let Some(f) = fns.gl_framebuffer_fetch_barrier_ext else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glMaxShaderCompilerThreadsKHR from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_max_shader_compiler_threads_khr(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = MaxShaderCompilerThreadsKHR::decode(body) else { return false };
+    let Some(f) = fns.gl_max_shader_compiler_threads_khr else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.count as GLuint) };
+    true
+}
+
+/// glEndConditionalRenderNV from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_end_conditional_render_nv(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = EndConditionalRenderNV::decode(body) else { return false };
+    let Some(f) = fns.gl_end_conditional_render_nv else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f() };
+    true
+}
+
+/// glViewportArrayvOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_viewport_arrayv_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ViewportArrayvOES::decode(body) else { return false };
+    let Some(f) = fns.gl_viewport_arrayv_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glViewportIndexedfOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_viewport_indexedf_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ViewportIndexedfOES::decode(body) else { return false };
+    let Some(f) = fns.gl_viewport_indexedf_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.x as GLfloat, c.y as GLfloat, c.w as GLfloat, c.h as GLfloat) };
+    true
+}
+
+/// glViewportIndexedfvOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_viewport_indexedfv_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ViewportIndexedfvOES::decode(body) else { return false };
+    let Some(f) = fns.gl_viewport_indexedfv_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glScissorArrayvOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_scissor_arrayv_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ScissorArrayvOES::decode(body) else { return false };
+    let Some(f) = fns.gl_scissor_arrayv_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glScissorIndexedOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_scissor_indexed_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ScissorIndexedOES::decode(body) else { return false };
+    let Some(f) = fns.gl_scissor_indexed_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.left as GLint, c.bottom as GLint, c.width as GLsizei, c.height as GLsizei) };
+    true
+}
+
+/// glScissorIndexedvOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_scissor_indexedv_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = ScissorIndexedvOES::decode(body) else { return false };
+    let Some(f) = fns.gl_scissor_indexedv_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glDepthRangeArrayfvOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_depth_range_arrayfv_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DepthRangeArrayfvOES::decode(body) else { return false };
+    let Some(f) = fns.gl_depth_range_arrayfv_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.first as GLuint, c.count as GLsizei, c.v.as_ptr().cast()) };
+    true
+}
+
+/// glDepthRangeIndexedfOES from its body (see [`EncodedFn`]).
+///
+/// # Safety
+///
+/// As for [`EncodedFn`].
+unsafe fn run_depth_range_indexedf_oes(fns: &GlesFns, body: &[u8]) -> bool {
+    let Ok(c) = DepthRangeIndexedfOES::decode(body) else { return false };
+    let Some(f) = fns.gl_depth_range_indexedf_oes else { return false };
+    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the
+    // command's payload.
+    unsafe { f(c.index as GLuint, c.n as GLfloat, c.f as GLfloat) };
+    true
+}

@@ -27,7 +27,7 @@ use wire::commands::Command;
 
 pub use error::{BackendError, SETUP_HINT};
 pub use fns::{FnInfo, Since, REQUIRED_VERSION};
-pub use generated::{execute, execute_encoded, GlesFns, ENCODED, GLES_FUNCTIONS, SCRATCH_SLOTS};
+pub use generated::{encoded_fn, execute, execute_encoded, EncodedFn, GlesFns, ENCODED, GLES_FUNCTIONS, SCRATCH_SLOTS};
 pub use host::{prepare_process_env, EglInfo, HostContext, HostDisplay, HostImage, HostSurface};
 pub use scratch::{Scratch, KEEP_BYTES};
 
@@ -166,6 +166,19 @@ impl GlesContext {
         unsafe { generated::execute_encoded(&self.fns, op, body) }
     }
 
+    /// Runs `run` (an [`EncodedFn`], from [`encoded_fn`]) on `body` with this context
+    /// current: whether it ran (see [`EncodedFn`] for what `false` means).
+    ///
+    /// # Safety
+    /// As for [`GlesContext::execute`], for the command `body` decodes to.
+    #[inline]
+    pub unsafe fn run_encoded(&mut self, run: EncodedFn, body: &[u8]) -> Result<bool, BackendError> {
+        self.host.make_current_with(self.surface.as_deref())?;
+        // SAFETY: this context is current on this thread (above); the rest is the
+        // caller's contract, passed on unchanged.
+        Ok(unsafe { run(&self.fns, body) })
+    }
+
     /// Fills `out` with new host names of namespace `ns` (the host's glGen*), which the
     /// server maps the client's names to. Programs and shaders are not generated (they
     /// come from glCreateProgram/glCreateShader), so `ns` must not be `Program`.
@@ -235,6 +248,47 @@ impl Drop for GlesContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every command [`execute_encoded`] runs has a runner, and a runner declines
+    /// (`false`) exactly where `execute_encoded` fails without a host call: bodies the
+    /// decoder refuses, and functions the host lacks (here: all of them).
+    #[test]
+    fn encoded_runners_decline_exactly_where_execute_encoded_fails() {
+        use wire::codec::arbitrary::Entropy;
+        use wire::commands::{sample, Opcode};
+        let fns = GlesFns::load_all(&mut |_| std::ptr::null());
+        for op in Opcode::ALL {
+            let Some(run) = encoded_fn(op) else {
+                assert!(!ENCODED.contains(&op), "{op:?}: listed, but no runner");
+                continue;
+            };
+            assert!(ENCODED.contains(&op), "{op:?}: a runner, but not listed");
+            for seed in 0..16u8 {
+                let arena = bumpalo::Bump::new();
+                let entropy: Vec<u8> = (0..512u32).map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed)).collect();
+                let mut buf = wire::CommandBuf::new();
+                sample::command(op, &mut Entropy::new(&entropy), &arena).encode(&mut buf).unwrap();
+                let (_, body, _) = wire::codec::split_message(buf.as_bytes()).unwrap();
+                // Well formed, but the host has nothing: both refuse, naming the function.
+                // SAFETY: no function is loaded, so nothing is called.
+                assert!(!unsafe { run(&fns, body) }, "{op:?}: ran without a host function");
+                // SAFETY: as above.
+                let err = unsafe { execute_encoded(&fns, op, body) }.unwrap_err();
+                assert!(matches!(err, BackendError::MissingFunction(_)), "{op:?}: {err}");
+                // Cut short or with a set padding byte: both refuse, as the decoder does.
+                let mut longer = body.to_vec();
+                longer.push(1);
+                let shorter = body.split_last().map(|(_, rest)| rest);
+                for malformed in shorter.into_iter().chain([&longer[..]]) {
+                    // SAFETY: as above; the body is refused before any call.
+                    assert!(!unsafe { run(&fns, malformed) }, "{op:?}: ran a malformed body");
+                    // SAFETY: as above.
+                    let err = unsafe { execute_encoded(&fns, op, malformed) }.unwrap_err();
+                    assert!(matches!(err, BackendError::Decode(_)), "{op:?}: {err}");
+                }
+            }
+        }
+    }
 
     /// The server shares these across its threads; only `GlesContext` stays on one.
     #[test]

@@ -8,6 +8,7 @@
 //! only the list; `gles` takes the short path, and a test holds every listed opcode to
 //! the full path's answers.
 
+use backend_gles::{encoded_fn, EncodedFn};
 use wire::commands::Opcode;
 
 /// What the short path does before handing the command to the host.
@@ -111,26 +112,42 @@ const ARRAYS_DRAWS: &[Opcode] = &[Opcode::DrawArrays, Opcode::DrawArraysInstance
 /// The table, indexed by opcode number (GLES opcodes are small and dense).
 const TABLE_LEN: usize = 1024;
 
-static TABLE: [Option<(Plain, Opcode)>; TABLE_LEN] = {
+/// A short-path command: what is checked first, its opcode, and the backend's function
+/// that runs it from its body.
+#[derive(Clone, Copy)]
+pub struct Short {
+    pub plain: Plain,
+    pub opcode: Opcode,
+    pub run: EncodedFn,
+}
+
+/// `op`'s entry; the build fails for an opcode the backend cannot run from its body.
+const fn short(plain: Plain, op: Opcode) -> Option<Short> {
+    match encoded_fn(op) {
+        Some(run) => Some(Short { plain, opcode: op, run }),
+        None => panic!("a short-path opcode the backend cannot run from its bytes (backend_gles::ENCODED)"),
+    }
+}
+
+static TABLE: [Option<Short>; TABLE_LEN] = {
     let mut t = [None; TABLE_LEN];
     let mut i = 0;
     while i < DIRECT.len() {
-        t[DIRECT[i] as usize] = Some((Plain::Direct, DIRECT[i]));
+        t[DIRECT[i] as usize] = short(Plain::Direct, DIRECT[i]);
         i += 1;
     }
     let mut i = 0;
     while i < ARRAYS_DRAWS.len() {
-        t[ARRAYS_DRAWS[i] as usize] = Some((Plain::ArraysDraw, ARRAYS_DRAWS[i]));
+        t[ARRAYS_DRAWS[i] as usize] = short(Plain::ArraysDraw, ARRAYS_DRAWS[i]);
         i += 1;
     }
     t
 };
 
-/// Whether the opcode number `op` (a message header's) may take the short path: what
-/// it checks first and its `Opcode`, or `None` for every number not on the short
-/// path, known or not.
+/// Whether the opcode number `op` (a message header's) may take the short path: its
+/// entry, or `None` for every number not on the short path, known or not.
 #[inline]
-pub fn plain_number(op: u32) -> Option<(Plain, Opcode)> {
+pub fn plain_number(op: u32) -> Option<Short> {
     TABLE.get(op as usize).copied().flatten()
 }
 
@@ -146,7 +163,7 @@ mod tests {
     use crate::names::{After, Names, Rewrite, SharedNames};
 
     fn plain(op: Opcode) -> Option<Plain> {
-        plain_number(op as u32).map(|(plain, _)| plain)
+        plain_number(op as u32).map(|s| s.plain)
     }
     use crate::quota::SessionQuota;
     use crate::validate::tests::FakeHost;
@@ -166,7 +183,12 @@ mod tests {
                 backend_gles::ENCODED.contains(&op),
                 "{name}: the backend cannot run it from its bytes (`execute_encoded`)"
             );
-            assert_eq!(plain_number(op as u32), Some((plain(op).unwrap(), op)), "{name}: numbered apart");
+            let entry = plain_number(op as u32).unwrap();
+            assert_eq!(entry.opcode, op, "{name}: numbered apart");
+            assert!(
+                std::ptr::fn_addr_eq(entry.run, backend_gles::encoded_fn(op).unwrap()),
+                "{name}: another opcode's function"
+            );
             assert!(
                 !info.sync && !info.hand_counted && !info.handles && !info.private,
                 "{name}: synchronous, hand-sized, a handle or private"

@@ -18,7 +18,7 @@ use wire::CommandBuf;
 use crate::error::ServerError;
 use crate::exec::{Encoded, Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
-use crate::fast::Plain;
+use crate::fast::{Plain, Short};
 use crate::images::SharedImages;
 use crate::names::{After, Names, Rewrite};
 use crate::surface::Surface;
@@ -330,8 +330,8 @@ impl GlesExecutor {
 
     /// The short path (`crate::fast`), from a command's bytes: a non-indexed draw's
     /// vertex-array check, then decoding and host call in one step (`execute_encoded`).
-    fn execute_plain_encoded(&mut self, plain: Plain, opcode: Opcode, message: Encoded<'_>) -> Result<(), ServerError> {
-        if plain == Plain::ArraysDraw {
+    fn execute_plain_encoded(&mut self, short: Short, message: Encoded<'_>) -> Result<(), ServerError> {
+        if short.plain == Plain::ArraysDraw {
             let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
             if let Err(error) = self.validator.check_arrays_draw(&mut host) {
                 // A malformed command ends the session before any check, as on the
@@ -343,13 +343,16 @@ impl GlesExecutor {
         }
         // SAFETY: `crate::fast` lists only commands with no rule in `validate` beyond
         // the decoder's and the vertex-array check done above (a test holds the list
-        // to that), and `execute_encoded` decodes the body before it calls the host:
-        // `execute`'s contract for the command the body decodes to.
-        let ran = unsafe { self.cx.execute_encoded(opcode, message.body()) };
-        // The tag alone first: the usual `Ok` then costs no drop of an error.
-        if ran.is_ok() {
-            return Ok(());
+        // to that), and the backend's function for the opcode decodes the body before
+        // it calls the host: `execute`'s contract for the command the body decodes to.
+        match unsafe { self.cx.run_encoded(short.run, message.body()) } {
+            Ok(true) => return Ok(()),
+            // Not run, and nothing done: `execute_encoded` says why, below.
+            Ok(false) => {}
+            Err(e) => return self.plain_ran(Err(e)),
         }
+        // SAFETY: as above.
+        let ran = unsafe { self.cx.execute_encoded(short.opcode, message.body()) };
         match ran {
             Err(BackendError::Decode(e)) => Err(e.into()),
             ran => self.plain_ran(ran),
@@ -641,8 +644,8 @@ impl Executor for GlesExecutor {
     }
 
     fn execute_encoded(&mut self, message: Encoded<'_>) -> Option<Result<(), ServerError>> {
-        let (plain, opcode) = crate::fast::plain_number(message.opcode)?;
-        Some(self.execute_plain_encoded(plain, opcode, message))
+        let short = crate::fast::plain_number(message.opcode)?;
+        Some(self.execute_plain_encoded(short, message))
     }
 }
 

@@ -164,36 +164,7 @@ fn call(o: &mut Out, c: &Cmd) -> Result<(), String> {
             _ => unreachable!("filtered to outputs"),
         }
     }
-    let mut args = Vec::new();
-    for p in &c.params {
-        let n = &p.name;
-        let ty = ffi_type(&p.cty)?;
-        args.push(match &p.kind {
-            Kind::Scalar(_) => format!("c.{n} as {ty}"),
-            Kind::Handle | Kind::Offset => format!("c.{n} as usize as {ty}"),
-            Kind::In { nullable: false, .. } => format!("c.{n}.as_ptr().cast()"),
-            Kind::In { nullable: true, .. } => format!("c.{n}.map_or(core::ptr::null(), |v| v.as_ptr().cast())"),
-            Kind::Str { nullable: false, .. } => format!("c.{n}.as_ptr()"),
-            Kind::Str { nullable: true, .. } => format!("c.{n}.map_or(core::ptr::null(), CStr::as_ptr)"),
-            Kind::StrList { count } => {
-                let count = match count {
-                    Count::Param { param, factor: 1 } => format!("len_of(c.{param})"),
-                    Count::Param { param, factor } => format!("len_mul(len_of(c.{param}), {factor})"),
-                    Count::Const(k) => format!("Some({k})"),
-                    Count::Hand(_) => return Err(format!("{name}.{n}: a string list needs a registry-style count")),
-                };
-                o.line(format!("            let l_{n} = str_ptrs(&c.{n}, {count}, \"{name}\", \"{n}\")?;"));
-                format!("l_{n}.as_ptr()")
-            }
-            Kind::Ref { .. } => format!("data_ref(c.{n})"),
-            Kind::Out { .. } => format!("o_{n}.as_mut_ptr().cast()"),
-            Kind::OutRef { .. } => format!("o_{n}.ptr()"),
-            // Consumed by the client (glShaderSource's lengths: the strings arrive
-            // NUL-terminated, so GL is told to read up to the NUL).
-            Kind::Skip => "core::ptr::null()".to_owned(),
-            Kind::AttribList { .. } => return Err(format!("{name}.{n}: an attribute list in a GLES command")),
-        });
-    }
+    let args = call_args(o, c)?;
     let bind = if c.ret == Ret::Void { "" } else { "let r = " };
     o.line("            // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the");
     o.line("            // command's payload, a scratch buffer of the size GL writes, or a validated buffer offset.");
@@ -224,6 +195,48 @@ fn call(o: &mut Out, c: &Cmd) -> Result<(), String> {
     }
     o.line("            Ok(())");
     Ok(())
+}
+
+/// The host call's arguments, from the decoded command bound to `c` (with the lines
+/// that prepare string lists emitted first).
+fn call_args(o: &mut Out, c: &Cmd) -> Result<Vec<String>, String> {
+    let name = &c.c_name;
+    let mut args = Vec::new();
+    for p in &c.params {
+        let n = &p.name;
+        let ty = ffi_type(&p.cty)?;
+        args.push(match &p.kind {
+            Kind::Scalar(_) => format!("c.{n} as {ty}"),
+            Kind::Handle | Kind::Offset => format!("c.{n} as usize as {ty}"),
+            Kind::In { nullable: false, .. } => format!("c.{n}.as_ptr().cast()"),
+            Kind::In { nullable: true, .. } => format!("c.{n}.map_or(core::ptr::null(), |v| v.as_ptr().cast())"),
+            Kind::Str { nullable: false, .. } => format!("c.{n}.as_ptr()"),
+            Kind::Str { nullable: true, .. } => format!("c.{n}.map_or(core::ptr::null(), CStr::as_ptr)"),
+            Kind::StrList { count } => {
+                let count = match count {
+                    Count::Param { param, factor: 1 } => format!("len_of(c.{param})"),
+                    Count::Param { param, factor } => format!("len_mul(len_of(c.{param}), {factor})"),
+                    Count::Const(k) => format!("Some({k})"),
+                    Count::Hand(_) => return Err(format!("{name}.{n}: a string list needs a registry-style count")),
+                };
+                o.line(format!("            let l_{n} = str_ptrs(&c.{n}, {count}, \"{name}\", \"{n}\")?;"));
+                format!("l_{n}.as_ptr()")
+            }
+            Kind::Ref { .. } => format!("data_ref(c.{n})"),
+            Kind::Out { .. } => format!("o_{n}.as_mut_ptr().cast()"),
+            Kind::OutRef { .. } => format!("o_{n}.ptr()"),
+            // Consumed by the client (glShaderSource's lengths: the strings arrive
+            // NUL-terminated, so GL is told to read up to the NUL).
+            Kind::Skip => "core::ptr::null()".to_owned(),
+            Kind::AttribList { .. } => return Err(format!("{name}.{n}: an attribute list in a GLES command")),
+        });
+    }
+    Ok(args)
+}
+
+/// The name of the function that runs `c` from its body (`run_active_texture`).
+fn runner(c: &Cmd) -> String {
+    format!("run_{}", field(c).trim_start_matches("gl_"))
 }
 
 /// What `execute` trusts, per parameter kind: the contract between the server's
@@ -411,6 +424,44 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("        other => Err(BackendError::NotEncoded(other.info().name)),");
     o.line("    }");
     o.line("}");
+    o.line("");
+    o.line("/// One opcode of [`ENCODED`] run from its body: whether it ran. `false` comes only before");
+    o.line("/// any host call, when [`execute_encoded`] fails for the same body (the decoder refuses");
+    o.line("/// it, or the host lacks the function) and says why. Small functions of this type, found");
+    o.line("/// once per opcode, keep the per-command cost of a draw-heavy stream down: no error built,");
+    o.line("/// nothing returned through memory, no match over every opcode.");
+    o.line("///");
+    o.line("/// # Safety");
+    o.line("///");
+    o.line("/// As for [`execute`], for the command the body decodes to.");
+    o.line("pub type EncodedFn = unsafe fn(&GlesFns, &[u8]) -> bool;");
+    o.line("");
+    o.line("/// The [`EncodedFn`] of `op`; `None` for the opcodes not in [`ENCODED`].");
+    o.line("pub const fn encoded_fn(op: Opcode) -> Option<EncodedFn> {");
+    o.line("    match op {");
+    for c in &plain {
+        o.line(format!("        Opcode::{} => Some({}),", c.rust, runner(c)));
+    }
+    o.line("        _ => None,");
+    o.line("    }");
+    o.line("}");
+    for c in &plain {
+        o.line("");
+        o.line(format!("/// {} from its body (see [`EncodedFn`]).", c.c_name));
+        o.line("///");
+        o.line("/// # Safety");
+        o.line("///");
+        o.line("/// As for [`EncodedFn`].");
+        o.line(format!("unsafe fn {}(fns: &GlesFns, body: &[u8]) -> bool {{", runner(c)));
+        o.line(format!("    let Ok(c) = {}::decode(body) else {{ return false }};", c.rust));
+        o.line(format!("    let Some(f) = fns.{} else {{ return false }};", field(c)));
+        let args = call_args(&mut o, c)?;
+        o.line("    // SAFETY: the caller validated this command (see `# Safety`); every pointer is into the");
+        o.line("    // command's payload.");
+        o.line(format!("    unsafe {{ f({}) }};", args.join(", ")));
+        o.line("    true");
+        o.line("}");
+    }
     // Import only the length helpers some arm uses, so the file compiles without warnings.
     let helpers: Vec<&str> = ["len_mul", "len_of"].into_iter().filter(|h| o.0.contains(&format!("{h}("))).collect();
     let import = match helpers.as_slice() {
