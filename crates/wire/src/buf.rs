@@ -25,6 +25,7 @@ pub trait Sink {
 /// Starts a message of `fixed.len() + payload_bytes` body bytes (payload pieces already
 /// counted with their padding) behind an 8-byte header whose first word is `kind`. The
 /// returned writer must receive exactly `payload_bytes`.
+#[inline]
 pub fn begin<'s, S: Sink + ?Sized>(
     sink: &'s mut S,
     kind: u32,
@@ -59,6 +60,7 @@ pub struct MessageWriter<'s, S: Sink + ?Sized> {
 
 impl<S: Sink + ?Sized> MessageWriter<'_, S> {
     /// Appends bytes without padding (a piece of a larger payload).
+    #[inline]
     pub fn raw(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         match self.written.checked_add(bytes.len()) {
             Some(end) if end <= self.size => {
@@ -71,6 +73,7 @@ impl<S: Sink + ?Sized> MessageWriter<'_, S> {
     }
 
     /// Pads to the next multiple of 8 with zero bytes.
+    #[inline]
     pub fn pad(&mut self) -> Result<(), EncodeError> {
         match pad8(self.written) {
             Some(to) if to <= self.size => {
@@ -83,12 +86,14 @@ impl<S: Sink + ?Sized> MessageWriter<'_, S> {
     }
 
     /// Appends one payload piece and pads it.
+    #[inline]
     pub fn piece(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         self.raw(bytes)?;
         self.pad()
     }
 
     /// Checks that the payload filled exactly what `begin` announced.
+    #[inline]
     pub fn finish(mut self) -> Result<(), EncodeError> {
         if self.written != self.size {
             return Err(EncodeError::SizeMismatch { kind: self.kind });
@@ -160,6 +165,7 @@ impl CommandBuf {
 
     /// Makes the buffer `end` bytes long; new bytes are unspecified (callers write all
     /// of them).
+    #[inline]
     fn grow_to(&mut self, end: usize) {
         let words = end.div_ceil(ALIGN);
         if self.words.len() < words {
@@ -206,6 +212,7 @@ impl CommandBuf {
 }
 
 impl Sink for CommandBuf {
+    #[inline]
     fn open(&mut self, size: usize) -> Result<(), EncodeError> {
         let start = self.len;
         let end = start.checked_add(size).ok_or(EncodeError::TooLarge { kind: 0 })?;
@@ -214,6 +221,7 @@ impl Sink for CommandBuf {
         Ok(())
     }
 
+    #[inline]
     fn put(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         let Some((start, pos)) = self.open else { return Err(EncodeError::SizeMismatch { kind: 0 }) };
         let end = pos + bytes.len();
@@ -222,6 +230,7 @@ impl Sink for CommandBuf {
         Ok(())
     }
 
+    #[inline]
     fn zeros(&mut self, n: usize) -> Result<(), EncodeError> {
         let Some((start, pos)) = self.open else { return Err(EncodeError::SizeMismatch { kind: 0 }) };
         // A reused buffer holds old bytes: padding is written, never assumed.
@@ -230,6 +239,7 @@ impl Sink for CommandBuf {
         Ok(())
     }
 
+    #[inline]
     fn close(&mut self, complete: bool) {
         if let (false, Some((start, _))) = (complete, self.open) {
             self.len = start;
