@@ -55,8 +55,8 @@ fn bench_scenes_runs_every_scene_on_both_sides() {
         for side in ["native", "glwire"] {
             let run = field(line, side).unwrap_or_else(|| panic!("no {side} in {line}"));
             assert!(number(run, "fps") > 0.0, "{scene} {side}: {run}");
-            // 2 starts of 2 bursts of 5 frames.
-            assert_eq!(number(run, "frames"), 20.0, "{scene} {side}: {run}");
+            // 2 starts of a warm-up burst and 2 rounds' bursts, 5 frames each.
+            assert_eq!(number(run, "frames"), 30.0, "{scene} {side}: {run}");
         }
         // Both bursts of each round, on both sides, for every round.
         let rounds = field(line, "rounds_fps").unwrap_or_else(|| panic!("no rounds_fps in {line}"));
