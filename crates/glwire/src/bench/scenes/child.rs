@@ -233,7 +233,13 @@ impl BurstProgram {
             Ok(line) => Ok(line),
             Err(RecvTimeoutError::Timeout) => Err(self.fail(format!("no answer within {} s", self.limit.as_secs()))),
             Err(RecvTimeoutError::Disconnected) => {
-                let status = self.child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
+                // Its stdout closed: it ended, or is about to (a program that closed
+                // it and lives on is killed after the limit, not waited for).
+                let status = match wait_until(&mut self.child, Instant::now() + self.limit) {
+                    Ok((false, status)) => status.to_string(),
+                    Ok((true, _)) => format!("it closed its stdout and had not ended after {} s", self.limit.as_secs()),
+                    Err(e) => e,
+                };
                 Err(self.fail(format!("it ended ({status})")))
             }
         }
@@ -405,5 +411,45 @@ impl SceneRun {
             cpu: Duration::try_from_secs_f64(number("cpu")?).unwrap_or_default(),
             fields,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        cmd
+    }
+
+    /// A program that does not speak the protocol, ends early, stalls or answers
+    /// nonsense is reported with what happened (and its stderr), never waited for
+    /// past the limit.
+    #[test]
+    fn burst_programs_that_misbehave_are_reported_not_waited_for() {
+        let limit = Duration::from_secs(2);
+        let err = BurstProgram::start(sh("echo oops >&2; echo hello"), limit).err().unwrap();
+        assert!(err.contains("expected \"ready\", got \"hello\"") && err.contains("oops"), "{err}");
+
+        let mut p = BurstProgram::start(sh("echo ready; read line; exit 3"), limit).unwrap();
+        let err = p.burst(Length::Frames(1)).unwrap_err();
+        assert!(err.contains("it ended") && err.contains('3'), "{err}");
+
+        let mut p = BurstProgram::start(sh("echo ready; read line; echo burst frames=x"), limit).unwrap();
+        assert!(p.burst(Length::Frames(1)).unwrap_err().contains("a bad burst answer"));
+
+        let started = Instant::now();
+        let mut p = BurstProgram::start(sh("echo ready; read line; sleep 30"), limit).unwrap();
+        let err = p.burst(Length::Seconds(0.1)).unwrap_err();
+        assert!(err.contains("no answer within 2 s"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "waited {:?}", started.elapsed());
+
+        // One that serves a burst and ends properly hands back its last words.
+        let script = "echo ready; read line; echo burst frames=3 seconds=0.5 fps=6; read line; echo done";
+        let mut p = BurstProgram::start(sh(script), limit).unwrap();
+        assert_eq!(p.burst(Length::Frames(3)).unwrap(), (3, 0.5));
+        assert_eq!(p.finish().unwrap().stdout, "done\n");
     }
 }

@@ -185,7 +185,7 @@ fn timed(s: &mut dyn Scene, egl: &Egl, gl: &Gl, length: Length, first: u32) -> R
             break;
         }
         frames += 1;
-        s.frame(gl, first + frames);
+        s.frame(gl, first.wrapping_add(frames));
         egl.swap()?;
     }
     // SAFETY: no arguments.
