@@ -40,6 +40,15 @@ use child::{BurstProgram, Launcher, SceneRun, SessionStats, Side};
 use program::Length;
 pub use program::SCENES;
 
+/// A burst's or a run's length in seconds: more than 0, at most an hour.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 3600.0 => Ok(t),
+        Ok(_) => Err("must be more than 0 and at most 3600 seconds".into()),
+        Err(e) => Err(format!("not a number of seconds: {e}")),
+    }
+}
+
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 640x480")?;
     let w: u32 = w.trim().parse().map_err(|e| format!("width: {e}"))?;
@@ -56,7 +65,7 @@ pub struct ScenesArgs {
     #[arg(long)]
     frames: Option<u32>,
     /// Seconds of timed frames per burst, when --frames is not given.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = parse_seconds)]
     seconds: f64,
     /// Rounds per start of the scene's programs: one burst on each side (the first
     /// side alternates). The ratio is the median of all rounds' ratios.
@@ -99,7 +108,7 @@ pub struct ClientArgs {
     #[arg(long)]
     frames: Option<u32>,
     /// Seconds of timed frames, when --frames is not given.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 3.0, value_parser = parse_seconds)]
     seconds: f64,
     #[arg(long, default_value = "640x480", value_parser = parse_size)]
     size: (u32, u32),
@@ -114,7 +123,7 @@ pub fn client(args: ClientArgs) -> ExitCode {
     let length = match (args.bursts, args.frames) {
         (true, _) => None,
         (false, Some(n)) => Some(program::Length::Frames(n)),
-        (false, None) => Some(program::Length::Seconds(args.seconds.max(0.0))),
+        (false, None) => Some(program::Length::Seconds(args.seconds)),
     };
     match program::run(&args.scene, length, args.size.0 as i32, args.size.1 as i32) {
         Ok(()) => ExitCode::SUCCESS,
@@ -382,12 +391,12 @@ pub fn run(args: ScenesArgs) -> Result<(), String> {
     };
     let length = match args.frames {
         Some(n) => Length::Frames(n),
-        None => Length::Seconds(args.seconds.max(0.0)),
+        None => Length::Seconds(args.seconds),
     };
     // Bounds each wait on a program: its start (compiles), one burst, or its end.
     let limit = match args.frames {
         Some(_) => Duration::from_secs(600),
-        None => Duration::from_secs_f64(args.seconds.max(0.0) * 20.0 + 60.0),
+        None => Duration::from_secs_f64(args.seconds * 20.0 + 60.0),
     };
     // The render server (just started, this process's only child): its CPU time is
     // the glwire side's.
@@ -783,6 +792,14 @@ mod tests {
             pixel,
             stats: Some(SessionStats { round_trips, commands: 10 * u64::from(frames), ..Default::default() }),
             cpu: Duration::from_millis(u64::from(frames)),
+        }
+    }
+
+    #[test]
+    fn seconds_must_be_positive_and_bounded() {
+        assert_eq!(parse_seconds("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "NaN", "inf", "1e9", "half"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }
 
