@@ -4,8 +4,9 @@
 //! command, and one `execute` arm per command that passes the decoded, validated
 //! arguments to the host function and encodes the reply of a synchronous command.
 //! It validates nothing (see `execute`'s `# Safety`); `hand.rs` holds the arms that
-//! are not a plain call. `execute_encoded` runs the asynchronous plain calls straight
-//! from their encoded bodies.
+//! are not a plain call. The asynchronous plain calls also run straight from their
+//! encoded bodies: one small function each (`encoded_fn`), and `execute_encoded`, which
+//! says why one declined.
 #![cfg_attr(rustfmt, rustfmt::skip)]
 #![allow(clippy::all, unused_variables, unused_unsafe)]
 

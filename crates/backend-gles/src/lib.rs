@@ -153,12 +153,12 @@ impl GlesContext {
     }
 
     /// [`GlesContext::execute`] of the command `body` encodes, for an opcode of
-    /// [`ENCODED`]: the same decoder and host call, without building a `Command`
-    /// (thousands of draws and uniforms a frame take this path). Nothing replies.
+    /// [`ENCODED`]: the same decoder and host call, without building a `Command`.
+    /// Nothing replies. The server's short path runs [`GlesContext::run_encoded`]
+    /// instead, and comes here only to learn why a runner declined.
     ///
     /// # Safety
     /// As for [`GlesContext::execute`], for the command `body` decodes to.
-    #[inline]
     pub unsafe fn execute_encoded(&mut self, op: wire::commands::Opcode, body: &[u8]) -> Result<(), BackendError> {
         self.host.make_current_with(self.surface.as_deref())?;
         // SAFETY: this context is current on this thread (above); the rest is the

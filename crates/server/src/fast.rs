@@ -3,10 +3,10 @@
 //! vertex-array check of a non-indexed draw), no storage to count, no reply to fix.
 //! Deciding that once per opcode instead of asking every layer for every command is
 //! what lets a draw-heavy frame (a uniform and a draw, thousands of times) run near
-//! the host's own speed: these commands run straight from their bytes
-//! (`backend_gles::execute_encoded`), never built into a `Command`. This module owns
-//! only the list; `gles` takes the short path, and a test holds every listed opcode to
-//! the full path's answers.
+//! the host's own speed: these commands run straight from their bytes through the
+//! backend's function for their opcode (`backend_gles::encoded_fn`, kept in the
+//! table), never built into a `Command`. This module owns only the list; `gles` takes
+//! the short path, and a test holds every listed opcode to the full path's answers.
 
 use backend_gles::{encoded_fn, EncodedFn};
 use wire::commands::Opcode;

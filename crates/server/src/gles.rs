@@ -329,7 +329,8 @@ impl GlesExecutor {
     }
 
     /// The short path (`crate::fast`), from a command's bytes: a non-indexed draw's
-    /// vertex-array check, then decoding and host call in one step (`execute_encoded`).
+    /// vertex-array check, then decoding and host call in one step (the opcode's
+    /// `backend_gles::encoded_fn`); `execute_encoded` only says why one did not run.
     fn execute_plain_encoded(&mut self, short: Short, message: Encoded<'_>) -> Result<(), ServerError> {
         if short.plain == Plain::ArraysDraw {
             let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
@@ -637,8 +638,8 @@ impl Executor for GlesExecutor {
     }
 
     /// Every decoded command takes the full path: the short path's commands came
-    /// through `execute_encoded` first (and give the same answers on the full path,
-    /// which `fast`'s test holds).
+    /// through `Executor::execute_encoded` first (and give the same answers on the full
+    /// path, which `fast`'s test holds).
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
         self.execute_full(cmd, replies)
     }

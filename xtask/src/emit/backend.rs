@@ -121,7 +121,7 @@ fn arm(o: &mut Out, c: &Cmd) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `execute_encoded` runs a command straight from its encoded body: an
+/// Whether a command runs straight from its encoded body (`encoded_fn`, `execute_encoded`): an
 /// asynchronous plain call whose arguments are scalars and registry-sized arrays,
 /// none of them an object name, a handle, a buffer offset or a string. Those are the
 /// only commands the server may pass on unchanged after decoding (`server::fast`).
@@ -314,8 +314,9 @@ pub fn backend_file(m: &Model) -> Result<String, String> {
     o.line("//! command, and one `execute` arm per command that passes the decoded, validated");
     o.line("//! arguments to the host function and encodes the reply of a synchronous command.");
     o.line("//! It validates nothing (see `execute`'s `# Safety`); `hand.rs` holds the arms that");
-    o.line("//! are not a plain call. `execute_encoded` runs the asynchronous plain calls straight");
-    o.line("//! from their encoded bodies.");
+    o.line("//! are not a plain call. The asynchronous plain calls also run straight from their");
+    o.line("//! encoded bodies: one small function each (`encoded_fn`), and `execute_encoded`, which");
+    o.line("//! says why one declined.");
     o.line("#![cfg_attr(rustfmt, rustfmt::skip)]");
     o.line("#![allow(clippy::all, unused_variables, unused_unsafe)]");
     o.line("");

@@ -315,7 +315,7 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line("    }");
     o.line("");
     // Decoder. Inline across crates: the server's short path decodes and calls in one
-    // step (`backend_gles::execute_encoded`); called out of line, the decoded command
+    // step (`backend_gles::encoded_fn`'s runners); called out of line, the decoded command
     // went back through memory in pieces and stalled on store forwarding.
     o.line("    #[inline(always)]");
     o.line(format!(

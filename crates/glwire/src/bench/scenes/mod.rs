@@ -413,7 +413,7 @@ pub fn run(args: ScenesArgs) -> Result<(), String> {
             name: scene.clone(),
             native: Err("not run".into()),
             glwire: Err("not run".into()),
-            starts: 0,
+            starts: args.starts,
             setup_native,
             setup,
             rounds: Vec::new(),
@@ -427,7 +427,6 @@ pub fn run(args: ScenesArgs) -> Result<(), String> {
             let first = start == 0;
             child::add_run(&mut result.native, native, first);
             child::add_run(&mut result.glwire, glwire, first);
-            result.starts += 1;
         }
         results.push(result);
     }
