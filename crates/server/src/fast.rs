@@ -5,8 +5,14 @@
 //! what lets a draw-heavy frame (a uniform and a draw, thousands of times) run near
 //! the host's own speed: these commands run straight from their bytes through the
 //! backend's function for their opcode (`backend_gles::encoded_fn`, kept in the
-//! table), never built into a `Command`. This module owns only the list; `gles` takes
-//! the short path, and a test holds every listed opcode to the full path's answers.
+//! table), never built into a `Command`.
+//!
+//! A second, shorter list ([`Lean`]) names decoded commands that need one step of the
+//! full path, not all of them: binds (their object name mapped) and indexed draws (the
+//! validator's check). A mesh-per-draw frame is mostly those besides uniforms.
+//!
+//! This module owns only the lists; `gles` takes the paths, and tests hold every listed
+//! opcode to the full path's answers.
 
 use backend_gles::{encoded_fn, EncodedFn};
 use wire::commands::Opcode;
@@ -144,6 +150,30 @@ static TABLE: [Option<Short>; TABLE_LEN] = {
     t
 };
 
+/// A decoded command's lean path: the one step of the full path it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lean {
+    /// A bind of one object: its name mapped to the host's (`Names::rewrite_bind`; a name
+    /// that maps to nothing takes the full path, where a bind may create the object),
+    /// then noted by the validator (`Validator::note`), which has no rule for it.
+    Bind,
+    /// An indexed draw: the validator's check (indices within the element buffer, no
+    /// vertex attribute reading client memory). It has no object name.
+    IndexedDraw,
+}
+
+/// `op`'s lean path, if it has one. Binds: each maps one name, counts no storage, gets
+/// no reply, and no validator rule looks at it. Indexed draws: no names, no storage, no
+/// reply; the validator's rule is their check.
+#[inline]
+pub fn lean(op: Opcode) -> Option<Lean> {
+    match op {
+        Opcode::BindBuffer | Opcode::BindTexture | Opcode::BindVertexArray => Some(Lean::Bind),
+        Opcode::DrawElements | Opcode::DrawElementsInstanced | Opcode::DrawRangeElements => Some(Lean::IndexedDraw),
+        _ => None,
+    }
+}
+
 /// Whether the opcode number `op` (a message header's) may take the short path: its
 /// entry, or `None` for every number not on the short path, known or not.
 #[inline]
@@ -219,6 +249,81 @@ mod tests {
                     plain(op) == Some(Plain::ArraysDraw),
                     "{name}: a validation rule other than the vertex-array check"
                 );
+            }
+        }
+    }
+
+    /// Every opcode of the lean path gets, on the full path, exactly what the lean path
+    /// does: a bind's mapped name becomes the same host name (and one that maps to
+    /// nothing is left to the full path), a draw's names stay; the validator runs a bind
+    /// unchanged with no rule, and a draw unchanged after its rule or not at all; no
+    /// quota counts either, no reply comes, nothing is done after the host call.
+    #[test]
+    fn the_lean_path_matches_the_full_path() {
+        let listed: Vec<Opcode> = Opcode::ALL.into_iter().filter(|&op| lean(op).is_some()).collect();
+        assert_eq!(listed.len(), 6);
+        for op in listed {
+            let info = op.info();
+            let name = info.name;
+            assert!(plain(op).is_none(), "{name}: on both paths");
+            assert!(!info.sync && !info.private, "{name}: synchronous or private");
+            for seed in 0..64u8 {
+                let arena = Bump::new();
+                let entropy: Vec<u8> = (0..512u32).map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed)).collect();
+                let cmd = sample::command(op, &mut Entropy::new(&entropy), &arena);
+                assert!(crate::quota::storage(&cmd).is_none(), "{name}: counted storage");
+                assert!(
+                    !crate::gles::changes_buffer_sizes(&cmd) && !crate::gles::may_free_programs(&cmd),
+                    "{name}: has steps after the host call"
+                );
+                let mut names = Names::new(SharedNames::default(), SessionQuota::unlimited());
+                let mut host_names = 1000u32;
+                let mut gen = |_, out: &mut [u32]| -> Result<(), crate::error::ServerError> {
+                    for h in out {
+                        host_names += 1;
+                        *h = host_names;
+                    }
+                    Ok(())
+                };
+                let clients: Vec<(wire::names::Namespace, u32)> =
+                    cmd.clone().names_mut().into_iter().flatten().map(|(ns, n)| (ns, *n)).collect();
+                if lean(op) == Some(Lean::Bind) {
+                    let [(ns, client)] = clients[..] else { panic!("{name}: not one name") };
+                    assert_eq!(
+                        names.rewrite_bind(&cmd).is_none(),
+                        client != 0,
+                        "{name}: a name that maps to nothing stays on the full path"
+                    );
+                    // Mapped (as glGen* would), then both paths give the same host name.
+                    let gen_cmd = wire::names::gen_command(ns, 1, std::slice::from_ref(&client)).unwrap();
+                    assert!(matches!(names.rewrite(&gen_cmd, &mut gen).unwrap(), Rewrite::Done));
+                } else {
+                    assert!(clients.is_empty(), "{name}: a draw with names");
+                }
+                let full = match names.rewrite(&cmd, &mut gen).unwrap() {
+                    Rewrite::Run { cmd: renamed, list: None, after: After::Nothing } => renamed,
+                    other => panic!("{name}: names gave {other:?}"),
+                };
+                let mut v = Validator::new(ValidatorLimits::default(), Arc::default(), Arc::default());
+                let verdict = v.check(&mut FakeHost, &full);
+                match lean(op) {
+                    Some(Lean::Bind) => {
+                        assert_eq!(names.rewrite_bind(&cmd), Some(full), "{name}: another host name");
+                        assert!(!v.has_rule(&mut FakeHost, &full), "{name}: a validation rule");
+                        assert!(
+                            matches!(verdict, Verdict::Run(ref c, Fixup::None) if *c == full),
+                            "{name}: the validator gave {verdict:?}"
+                        );
+                    }
+                    _ => {
+                        assert_eq!(full, cmd, "{name}: names rewritten");
+                        assert!(
+                            matches!(verdict, Verdict::Skip { .. })
+                                || matches!(verdict, Verdict::Run(ref c, Fixup::None) if *c == cmd),
+                            "{name}: the validator gave {verdict:?}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ use wire::CommandBuf;
 use crate::error::ServerError;
 use crate::exec::{Encoded, Executor, ShareGroup};
 use crate::extensions::{Extensions, GL_EXTENSIONS, GL_NUM_EXTENSIONS};
-use crate::fast::{Plain, Short};
+use crate::fast::{Lean, Plain, Short};
 use crate::images::SharedImages;
 use crate::names::{After, Names, Rewrite};
 use crate::surface::Surface;
@@ -260,15 +260,12 @@ impl GlesExecutor {
             }
             Err(e) => return Err(e.into()),
         }
-        if matches!(cmd, Command::BufferData(_) | Command::BufferStorageEXT(_) | Command::DeleteBuffers(_)) {
+        if changes_buffer_sizes(&cmd) {
             // After the host made the change: another context that looks at a size
             // from now on sees the new one (see `BufferSizes`).
             self.group.buffer_sizes.changed();
         }
-        if matches!(
-            cmd,
-            Command::DeleteProgram(_) | Command::DeleteShader(_) | Command::DetachShader(_) | Command::UseProgram(_)
-        ) {
+        if may_free_programs(&cmd) {
             let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
             self.names.sweep_deleted_programs(&mut |name| host.is_shader_or_program(name));
         }
@@ -360,6 +357,40 @@ impl GlesExecutor {
         }
     }
 
+    /// The lean path (`crate::fast::Lean`) of `cmd`, its names already the host's: the
+    /// validator's check (`checked`: an indexed draw's) or only its notes (a bind, which
+    /// no rule looks at), then the host. What the full path does for these commands,
+    /// without its steps for commands of other kinds (a test in `fast` holds that).
+    fn execute_lean(&mut self, cmd: &Command<'_>, checked: bool) -> Result<(), ServerError> {
+        if checked {
+            let verdict = {
+                let mut host = Host { cx: &mut self.cx, buf: &mut self.query };
+                self.validator.check(&mut host, cmd)
+            };
+            match verdict {
+                Verdict::Run(cmd, _) => return self.run_lean(&cmd),
+                Verdict::Skip { error } => {
+                    if error != 0 {
+                        tracing::debug!(command = cmd.opcode().info().name, "refused with GL error {error:#06x}");
+                        self.raise(error);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        self.validator.note(cmd);
+        self.run_lean(cmd)
+    }
+
+    fn run_lean(&mut self, cmd: &Command<'_>) -> Result<(), ServerError> {
+        self.host_replies.clear();
+        // SAFETY: `cmd` was decoded by `wire`, its names mapped to the host's, and checked
+        // by the validator (a bind has no rule there: `fast`'s test holds that), which is
+        // `execute`'s contract.
+        let ran = unsafe { self.cx.execute(cmd, &mut self.host_replies) };
+        self.plain_ran(ran)
+    }
+
     /// What the host's answer to a short-path command becomes: a GL error raised for
     /// the program, or the end of the session.
     fn plain_ran(&mut self, ran: Result<(), BackendError>) -> Result<(), ServerError> {
@@ -401,6 +432,19 @@ impl GlesExecutor {
         }
         Ok(())
     }
+}
+
+/// Commands after which another context may see a buffer's new size (`BufferSizes`).
+pub(crate) fn changes_buffer_sizes(cmd: &Command<'_>) -> bool {
+    matches!(cmd, Command::BufferData(_) | Command::BufferStorageEXT(_) | Command::DeleteBuffers(_))
+}
+
+/// Commands after which the host may have freed a deleted shader or program.
+pub(crate) fn may_free_programs(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::DeleteProgram(_) | Command::DeleteShader(_) | Command::DetachShader(_) | Command::UseProgram(_)
+    )
 }
 
 /// The validator's view of the host: single-value glGet* calls on this context.
@@ -641,6 +685,15 @@ impl Executor for GlesExecutor {
     /// through `Executor::execute_encoded` first (and give the same answers on the full
     /// path, which `fast`'s test holds).
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
+        match crate::fast::lean(cmd.opcode()) {
+            Some(Lean::Bind) => {
+                if let Some(bind) = self.names.rewrite_bind(cmd) {
+                    return self.execute_lean(&bind, false);
+                }
+            }
+            Some(Lean::IndexedDraw) => return self.execute_lean(cmd, true),
+            None => {}
+        }
         self.execute_full(cmd, replies)
     }
 

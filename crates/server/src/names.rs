@@ -9,6 +9,7 @@
 //! else about a command.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use wire::commands::*;
@@ -94,6 +95,9 @@ pub struct NameTables {
     /// Shaders and programs the client deleted that the host may keep while they are
     /// attached or in use: their names go once the host says the object is gone.
     doomed: Vec<u32>,
+    /// Counts the times a context took these tables to change them (or to look at them
+    /// in a way that may): each context's [`Recent`] holds only while it is unchanged.
+    changes: Arc<AtomicU64>,
 }
 
 impl NameTables {
@@ -197,6 +201,61 @@ pub enum After {
 pub struct Names {
     shared: SharedNames,
     own: NameTables,
+    /// The shared tables' change counter (`NameTables::changes`), read without their lock.
+    shared_changes: Arc<AtomicU64>,
+    recent: Recent,
+}
+
+/// Slots of [`Recent`]: a frame's objects (its meshes, textures and buffers) fit.
+const RECENT_SLOTS: usize = 64;
+
+/// The host names of recently looked-up client names. A bind-heavy frame looked each
+/// one up in a hash map, behind the share group's lock for shared namespaces (an
+/// atomic read-modify-write, a measurable share of such a frame); a hit here costs
+/// neither. Direct-mapped, so a client's choice of names can make lookups miss but
+/// never slow. Valid only while neither table changed: any other use of a table
+/// (which may change it) forgets everything, and another context's changes show in
+/// the shared tables' counter.
+#[derive(Debug)]
+struct Recent {
+    /// The shared tables' change count the slots hold for; `STALE` when the own tables
+    /// may have changed since they were filled.
+    seen: u64,
+    /// (namespace index + 1, or 0 for an empty slot; client name; host name).
+    slots: [(u32, u32, u32); RECENT_SLOTS],
+}
+
+impl Recent {
+    const STALE: u64 = u64::MAX;
+
+    fn new() -> Self {
+        Self { seen: Self::STALE, slots: [(0, 0, 0); RECENT_SLOTS] }
+    }
+
+    fn slot(ns: Namespace, client: u32) -> usize {
+        (client.wrapping_mul(0x9E37_79B1).rotate_left(7) as usize ^ ns.index()) % RECENT_SLOTS
+    }
+
+    /// `client`'s host name in `ns` if it was looked up since the tables last changed
+    /// (`now`: the shared tables' count, read before this lookup).
+    fn get(&mut self, now: u64, ns: Namespace, client: u32) -> Option<u32> {
+        if self.seen != now {
+            self.slots = [(0, 0, 0); RECENT_SLOTS];
+            self.seen = now;
+            return None;
+        }
+        match self.slots[Self::slot(ns, client)] {
+            (n, c, host) if n == ns.index() as u32 + 1 && c == client => Some(host),
+            _ => None,
+        }
+    }
+
+    /// Keeps a lookup made under the shared count `now` (read before it).
+    fn put(&mut self, now: u64, ns: Namespace, client: u32, host: u32) {
+        if self.seen == now {
+            self.slots[Self::slot(ns, client)] = (ns.index() as u32 + 1, client, host);
+        }
+    }
 }
 
 /// A command with host names.
@@ -216,10 +275,14 @@ impl Names {
     /// `quota` (a share group's tables take the quota of the first context that uses
     /// them: one session's).
     pub fn new(shared: SharedNames, quota: Arc<SessionQuota>) -> Self {
-        shared.lock().unwrap_or_else(|e| e.into_inner()).quota.get_or_insert_with(|| quota.clone());
+        let shared_changes = {
+            let mut tables = shared.lock().unwrap_or_else(|e| e.into_inner());
+            tables.quota.get_or_insert_with(|| quota.clone());
+            tables.changes.clone()
+        };
         let mut own = NameTables::default();
         own.quota = Some(quota);
-        Self { shared, own }
+        Self { shared, own, shared_changes, recent: Recent::new() }
     }
 
     /// Charges `storage` to the object of its namespace whose host name is `host` (the
@@ -240,15 +303,27 @@ impl Names {
         self.tables(ns).get().charge(ns, client, storage.part, storage.bytes)
     }
 
+    /// `ns`'s tables, to change or to look at in a way that may change them: every
+    /// context's [`Recent`] lookups of them are forgotten.
     fn tables(&mut self, ns: Namespace) -> TablesRef<'_> {
+        self.recent.seen = Recent::STALE;
         if ns.shared() {
-            // A poisoned lock means another context thread panicked mid-update; the
-            // maps are still each consistent (every update is one insert or remove
-            // pair), so this context goes on with them.
-            TablesRef::Shared(self.shared.lock().unwrap_or_else(|e| e.into_inner()))
+            let guard = self.lock_shared();
+            // Counted under the lock, before any change: a context that read the count
+            // before this and looks up a name afterwards sees it moved (the lock, and
+            // the command streams' release and acquire between contexts, order the rest).
+            guard.changes.fetch_add(1, Ordering::AcqRel);
+            TablesRef::Shared(guard)
         } else {
             TablesRef::Own(&mut self.own)
         }
+    }
+
+    fn lock_shared(&self) -> MutexGuard<'_, NameTables> {
+        // A poisoned lock means another context thread panicked mid-update; the maps are
+        // still each consistent (every update is one insert or remove pair), so this
+        // context goes on with them.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The host name of client name `client` in `ns` (0 for 0, [`NO_OBJECT`] for a name
@@ -257,7 +332,42 @@ impl Names {
         if client == 0 {
             return 0;
         }
-        self.tables(ns).get().map(ns).host(client).unwrap_or(NO_OBJECT)
+        // Read before the lookup: a change after it makes what is kept stale.
+        let now = self.shared_changes.load(Ordering::Acquire);
+        if let Some(host) = self.recent.get(now, ns, client) {
+            return host;
+        }
+        let host = if ns.shared() { self.lock_shared().map(ns).host(client) } else { self.own.map(ns).host(client) };
+        match host {
+            Some(host) => {
+                self.recent.put(now, ns, client, host);
+                host
+            }
+            None => NO_OBJECT,
+        }
+    }
+
+    /// A bind of one object (`crate::fast::Lean::Bind`) with the host's name, when the
+    /// client's maps to one (or is 0): what [`Names::rewrite`] gives it then, without its
+    /// general steps. `None` for a name that maps to nothing, which `rewrite` handles
+    /// (a bind may create the object) and for any other command.
+    pub fn rewrite_bind<'c>(&mut self, cmd: &Command<'c>) -> Option<Command<'c>> {
+        let known = |names: &mut Self, ns: Namespace, client: u32| match names.to_host(ns, client) {
+            NO_OBJECT => None,
+            host => Some(host),
+        };
+        Some(match *cmd {
+            Command::BindBuffer(c) => {
+                Command::BindBuffer(BindBuffer { buffer: known(self, Namespace::Buffer, c.buffer)?, ..c })
+            }
+            Command::BindTexture(c) => {
+                Command::BindTexture(BindTexture { texture: known(self, Namespace::Texture, c.texture)?, ..c })
+            }
+            Command::BindVertexArray(c) => {
+                Command::BindVertexArray(BindVertexArray { array: known(self, Namespace::VertexArray, c.array)? })
+            }
+            _ => return None,
+        })
     }
 
     /// The client name of host name `host` in `ns` (0 for 0 and for a host object no
@@ -665,6 +775,56 @@ mod tests {
         match r {
             Rewrite::Run { cmd, list, .. } => (cmd, list),
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// Looked-up names are kept only while no table changed: a delete in another
+    /// context of the share group, or in this context's own tables, is seen at once,
+    /// and names that share a slot of `Recent` each keep their own host name.
+    #[test]
+    fn kept_lookups_follow_changes_in_every_context() {
+        let shared = SharedNames::default();
+        let mut a = Names::new(shared.clone(), SessionQuota::unlimited());
+        let mut b = Names::new(shared, SessionQuota::unlimited());
+        let mut gen = host_gen();
+        let tex = Namespace::Texture;
+        assert!(matches!(
+            a.rewrite(&wire::names::gen_command(tex, 1, &[5]).unwrap(), &mut gen).unwrap(),
+            Rewrite::Done
+        ));
+        let first = a.to_host(tex, 5);
+        assert_ne!(first, NO_OBJECT);
+        assert_eq!(a.to_host(tex, 5), first, "kept");
+        assert_eq!(b.to_host(tex, 5), first, "shared");
+        // Another context deletes it, then makes a new object of the same name.
+        run(b.rewrite(&Command::DeleteTextures(DeleteTextures { n: 1, textures: &[5] }), &mut gen).unwrap());
+        assert_eq!(a.to_host(tex, 5), NO_OBJECT, "a delete elsewhere is seen");
+        assert!(matches!(
+            b.rewrite(&wire::names::gen_command(tex, 1, &[5]).unwrap(), &mut gen).unwrap(),
+            Rewrite::Done
+        ));
+        let second = a.to_host(tex, 5);
+        assert!(second != first && second != NO_OBJECT, "the new object");
+        // This context's own (unshared) tables.
+        let vao = Namespace::VertexArray;
+        assert!(!vao.shared());
+        assert!(matches!(
+            a.rewrite(&wire::names::gen_command(vao, 1, &[3]).unwrap(), &mut gen).unwrap(),
+            Rewrite::Done
+        ));
+        assert_ne!(a.to_host(vao, 3), NO_OBJECT);
+        run(a.rewrite(&Command::DeleteVertexArrays(DeleteVertexArrays { n: 1, arrays: &[3] }), &mut gen).unwrap());
+        assert_eq!(a.to_host(vao, 3), NO_OBJECT, "an own delete is seen");
+        // Many more names than slots, looked up in turn: each keeps its own.
+        let many: Vec<u32> = (1..=4 * RECENT_SLOTS as u32).map(|i| i * 64).collect();
+        let gen_many = wire::names::gen_command(Namespace::Buffer, many.len() as i32, &many).unwrap();
+        assert!(matches!(a.rewrite(&gen_many, &mut gen).unwrap(), Rewrite::Done));
+        let hosts: Vec<u32> = many.iter().map(|&c| a.to_host(Namespace::Buffer, c)).collect();
+        for round in 0..3 {
+            for (i, &c) in many.iter().enumerate().rev() {
+                assert_eq!(a.to_host(Namespace::Buffer, c), hosts[i], "round {round}, name {c}");
+                assert_eq!(a.to_host(Namespace::Texture, c), NO_OBJECT, "another namespace, name {c}");
+            }
         }
     }
 

@@ -662,9 +662,7 @@ impl Validator {
 
     /// Decides about one decoded command, before any host call.
     pub fn check<'a>(&mut self, host: &mut dyn HostQuery, cmd: &Command<'a>) -> Verdict<'a> {
-        self.image_in_use = None;
-        self.arrays.note(cmd);
-        self.elements.note(cmd);
+        self.note(cmd);
         match self.check_known(host, cmd) {
             Some(verdict) => verdict,
             // An array sized by a hand rule, or a handle, that no rule above checks: the
@@ -677,6 +675,14 @@ impl Validator {
             }
             None => run(*cmd),
         }
+    }
+
+    /// What `check` notes of every command before its rules: all it does for a command
+    /// no rule looks at (`crate::fast::Lean::Bind` runs only this).
+    pub(crate) fn note(&mut self, cmd: &Command<'_>) {
+        self.image_in_use = None;
+        self.arrays.note(cmd);
+        self.elements.note(cmd);
     }
 
     /// The short path's check of a non-indexed draw (`crate::fast`): what `check`
