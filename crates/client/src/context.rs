@@ -7,11 +7,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 
-use wire::commands::Command;
+use wire::commands::{Command, Message};
 use wire::sizes::PixelStore;
 use wire::CommandBuf;
 
 use crate::link::{Forward, Link, ReplyBuf};
+use crate::typed::{typed, Typed};
 use crate::CallError;
 
 const GL_ARRAY_BUFFER: u32 = 0x8892;
@@ -506,6 +507,31 @@ impl Forward for Context {
 }
 
 impl Context {
+    /// Queues a program's asynchronous call, given as its command's own type: what
+    /// `submit` does, but a call that nothing here looks at (`crate::typed`) is encoded
+    /// straight from its values. Inlined into each entry point, so the arguments go
+    /// from registers into the queue.
+    #[inline]
+    pub fn submit_typed<'a, M: Message<'a>>(&mut self, m: M) -> Result<(), CallError> {
+        let direct = match const { typed(M::OPCODE) } {
+            Typed::Plain => true,
+            Typed::Draw => self.vao != 0 && self.mappings.is_empty(),
+            Typed::BindVertexArray => true,
+            Typed::Other => false,
+        };
+        if !direct || self.link.is_none() || m.inline_bytes() >= DIRECT_AT {
+            return self.submit(&m.command());
+        }
+        if let Command::BindVertexArray(b) = m.command() {
+            self.vao = b.array;
+        }
+        m.encode_to(&mut self.stream)?;
+        if self.stream.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Queues (or, when large, sends) a command as it is: no shadowing, no draw-time
     /// work. For glwire's own commands and the program's after that work.
     pub(crate) fn queue(&mut self, cmd: &Command<'_>) -> Result<(), CallError> {
@@ -603,6 +629,104 @@ mod tests {
         fn round_trip(&mut self, _: &[u8], _: &mut ReplyBuf) -> Result<(), CallError> {
             Err(CallError::NotConnected)
         }
+    }
+
+    /// What `submit` may change, written out in a fixed order.
+    fn followed(ctx: &Context) -> String {
+        let sorted =
+            |m: &HashMap<u32, u32>| m.iter().map(|(k, v)| (*k, *v)).collect::<std::collections::BTreeMap<_, _>>();
+        format!(
+            "{:?} {:?} {:?} {:?} {} {:?} {:?} {} {:?} {:?} {:?} {}",
+            ctx.unpack,
+            ctx.pack,
+            sorted(&ctx.bound),
+            sorted(&ctx.vao_element),
+            ctx.vao,
+            ctx.client_error,
+            ctx.client_arrays,
+            ctx.mappings.len(),
+            ctx.names,
+            ctx.enables,
+            ctx.learned,
+            ctx.lost
+        )
+    }
+
+    /// Every asynchronous call gives through `submit_typed` exactly what `submit`
+    /// gives: the same bytes sent, the same state followed and the same answer, with
+    /// the default vertex array bound and with one of the program's.
+    #[test]
+    fn typed_submits_match_submit() {
+        use wire::codec::arbitrary::Entropy;
+        use wire::commands::{sample, visit, Message, MessageVisitor, Opcode};
+        struct ViaTyped<'c>(&'c mut Context);
+        impl<'a> MessageVisitor<'a> for ViaTyped<'_> {
+            type Out = Result<(), CallError>;
+            fn visit<M: Message<'a>>(&mut self, m: M) -> Self::Out {
+                self.0.submit_typed(m)
+            }
+        }
+        // Sampled arguments rarely name a real capability or pname: these do, for every
+        // call the context follows (`shadow`, `submit`'s draw-time work).
+        use wire::commands::*;
+        let followed_calls = [
+            Command::Enable(Enable { cap: 0x0BE2 }),
+            Command::Disable(Disable { cap: 0x0B71 }),
+            Command::PixelStorei(PixelStorei { pname: 0x0CF5, param: 1 }),
+            Command::PixelStorei(PixelStorei { pname: 0x0D05, param: 8 }),
+            Command::Scissor(Scissor { x: 1, y: 2, width: 3, height: 4 }),
+            Command::Viewport(Viewport { x: 1, y: 2, width: 3, height: 4 }),
+            Command::UseProgram(UseProgram { program: 0 }),
+            Command::ActiveTexture(ActiveTexture { texture: 0x84C3 }),
+            Command::BindBuffer(BindBuffer { target: 0x8892, buffer: 3 }),
+            Command::BindBuffer(BindBuffer { target: 0x8893, buffer: 4 }),
+            Command::BindBufferBase(BindBufferBase { target: 0x8A11, index: 0, buffer: 6 }),
+            Command::BindTexture(BindTexture { target: 0x0DE1, texture: 9 }),
+            Command::DeleteBuffers(DeleteBuffers { n: 1, buffers: &[3] }),
+            Command::DeleteVertexArrays(DeleteVertexArrays { n: 1, arrays: &[5] }),
+            Command::EnableVertexAttribArray(EnableVertexAttribArray { index: 1 }),
+            Command::VertexAttribDivisor(VertexAttribDivisor { index: 1, divisor: 2 }),
+            Command::VertexAttribPointer(VertexAttribPointer {
+                index: 1,
+                size: 4,
+                type_: 0x1406,
+                normalized: 0,
+                stride: 16,
+                pointer: 64,
+            }),
+            Command::DrawArrays(DrawArrays { mode: 4, first: 0, count: 3 }),
+        ];
+        let mut direct = 0;
+        for op in Opcode::ALL.into_iter().filter(|op| !op.info().sync) {
+            let name = op.info().name;
+            if typed(op) != Typed::Other {
+                direct += 1;
+            }
+            let arena = bumpalo::Bump::new();
+            let sampled = (0..16u8).map(|seed| {
+                let entropy: Vec<u8> = (0..512u32).map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed)).collect();
+                sample::command(op, &mut Entropy::new(&entropy), &arena)
+            });
+            let chosen = followed_calls.iter().copied().filter(|c| c.opcode() == op);
+            for cmd in sampled.chain(chosen) {
+                for vao in [0, 5] {
+                    let (ra, rb) = (Recorder::default(), Recorder::default());
+                    let mut a = Context::new(Some(Box::new(ra.clone())));
+                    let mut b = Context::new(Some(Box::new(rb.clone())));
+                    for ctx in [&mut a, &mut b] {
+                        ctx.submit(&Command::BindVertexArray(BindVertexArray { array: vao })).unwrap();
+                    }
+                    let typed_answer = visit(cmd, &mut ViaTyped(&mut a));
+                    let answer = b.submit(&cmd);
+                    assert_eq!(format!("{typed_answer:?}"), format!("{answer:?}"), "{name}: another answer");
+                    assert_eq!(followed(&a), followed(&b), "{name} (vertex array {vao}): other state");
+                    a.flush().unwrap();
+                    b.flush().unwrap();
+                    assert_eq!(*ra.0.lock().unwrap(), *rb.0.lock().unwrap(), "{name}: other bytes");
+                }
+            }
+        }
+        assert!(direct > 60, "only {direct} calls encoded straight");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod session;
 mod shadow;
 mod sizing;
 pub mod sys;
+mod typed;
 mod window;
 
 pub use client_arrays::{set_client_memory, ClientMemory};

@@ -60,13 +60,21 @@ const GL_OUT_OF_MEMORY: u32 = 0x0505;
 pub struct ContextNames {
     pub(crate) shared: SharedNames,
     own: NameAllocator,
+    /// Each shared namespace's count as this context last saw it: counts only go up, so
+    /// a bound name at or below it changes nothing and needs no lock. A program that
+    /// binds its textures each draw took the share group's lock for every bind (an
+    /// atomic read-modify-write, most of the cost of its binds here).
+    shared_seen: [u32; Namespace::ALL.len()],
 }
 
 impl ContextNames {
     /// New names of `ns` from the right allocator.
     pub fn generate(&mut self, ns: Namespace, out: &mut [u32]) -> Result<(), CallError> {
         if ns.shared() {
-            self.shared.lock().unwrap_or_else(|e| e.into_inner()).generate(ns, out)
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            let given = shared.generate(ns, out);
+            self.shared_seen[ns.index()] = shared.counters[ns.index()].last;
+            given
         } else {
             self.own.generate(ns, out)
         }
@@ -74,7 +82,12 @@ impl ContextNames {
 
     pub fn note_bound(&mut self, ns: Namespace, name: u32) {
         if ns.shared() {
-            self.shared.lock().unwrap_or_else(|e| e.into_inner()).note_bound(ns, name)
+            if name <= self.shared_seen[ns.index()] {
+                return;
+            }
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            shared.note_bound(ns, name);
+            self.shared_seen[ns.index()] = shared.counters[ns.index()].last;
         } else {
             self.own.note_bound(ns, name)
         }
@@ -83,6 +96,7 @@ impl ContextNames {
     /// Joins the share group of the context that owns `group`.
     pub fn share(&mut self, group: SharedNames) {
         self.shared = group;
+        self.shared_seen = Default::default();
     }
 }
 
@@ -115,6 +129,30 @@ mod tests {
         a.generate(Namespace::Query, &mut out[..2]).unwrap();
         assert_eq!(out[..2], [u32::MAX - 2, u32::MAX - 1]);
         assert!(a.generate(Namespace::Query, &mut out[..1]).is_err());
+    }
+
+    /// A bound name moves the shared count whichever context binds it, including one
+    /// whose last look at the count is stale.
+    #[test]
+    fn bound_names_move_the_shared_count_from_every_context() {
+        let mut a = ContextNames::default();
+        let mut b = ContextNames::default();
+        b.share(a.shared.clone());
+        let tex = Namespace::Texture;
+        let mut out = [0];
+        a.note_bound(tex, 10);
+        b.generate(tex, &mut out).unwrap();
+        assert_eq!(out, [11]);
+        a.generate(tex, &mut out).unwrap();
+        assert_eq!(out, [12]);
+        b.note_bound(tex, 5);
+        b.note_bound(tex, 20);
+        a.note_bound(tex, 12);
+        a.generate(tex, &mut out).unwrap();
+        assert_eq!(out, [21]);
+        b.note_bound(tex, 21);
+        b.generate(tex, &mut out).unwrap();
+        assert_eq!(out, [22]);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::{entry, ptr};
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glActiveTexture(texture: GLenum) {
     entry::gl("glActiveTexture", (), |cx| {
-        cx.submit(&Command::ActiveTexture(ActiveTexture { texture: texture as u32 }))
+        cx.submit_typed(ActiveTexture { texture: texture as u32 })
     })
 }
 
@@ -31,7 +31,7 @@ pub(crate) unsafe extern "C" fn glActiveTexture(texture: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glAttachShader(program: GLuint, shader: GLuint) {
     entry::gl("glAttachShader", (), |cx| {
-        cx.submit(&Command::AttachShader(AttachShader { program: program as u32, shader: shader as u32 }))
+        cx.submit_typed(AttachShader { program: program as u32, shader: shader as u32 })
     })
 }
 
@@ -44,7 +44,7 @@ pub(crate) unsafe extern "C" fn glBindAttribLocation(program: GLuint, index: GLu
     entry::gl("glBindAttribLocation", (), |cx| {
         // SAFETY: the glBindAttribLocation contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
-        cx.submit(&Command::BindAttribLocation(BindAttribLocation { program: program as u32, index: index as u32, name }))
+        cx.submit_typed(BindAttribLocation { program: program as u32, index: index as u32, name })
     })
 }
 
@@ -55,7 +55,7 @@ pub(crate) unsafe extern "C" fn glBindAttribLocation(program: GLuint, index: GLu
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindBuffer(target: GLenum, buffer: GLuint) {
     entry::gl("glBindBuffer", (), |cx| {
-        cx.submit(&Command::BindBuffer(BindBuffer { target: target as u32, buffer: buffer as u32 }))
+        cx.submit_typed(BindBuffer { target: target as u32, buffer: buffer as u32 })
     })
 }
 
@@ -66,7 +66,7 @@ pub(crate) unsafe extern "C" fn glBindBuffer(target: GLenum, buffer: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindFramebuffer(target: GLenum, framebuffer: GLuint) {
     entry::gl("glBindFramebuffer", (), |cx| {
-        cx.submit(&Command::BindFramebuffer(BindFramebuffer { target: target as u32, framebuffer: framebuffer as u32 }))
+        cx.submit_typed(BindFramebuffer { target: target as u32, framebuffer: framebuffer as u32 })
     })
 }
 
@@ -77,7 +77,7 @@ pub(crate) unsafe extern "C" fn glBindFramebuffer(target: GLenum, framebuffer: G
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindRenderbuffer(target: GLenum, renderbuffer: GLuint) {
     entry::gl("glBindRenderbuffer", (), |cx| {
-        cx.submit(&Command::BindRenderbuffer(BindRenderbuffer { target: target as u32, renderbuffer: renderbuffer as u32 }))
+        cx.submit_typed(BindRenderbuffer { target: target as u32, renderbuffer: renderbuffer as u32 })
     })
 }
 
@@ -88,7 +88,7 @@ pub(crate) unsafe extern "C" fn glBindRenderbuffer(target: GLenum, renderbuffer:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindTexture(target: GLenum, texture: GLuint) {
     entry::gl("glBindTexture", (), |cx| {
-        cx.submit(&Command::BindTexture(BindTexture { target: target as u32, texture: texture as u32 }))
+        cx.submit_typed(BindTexture { target: target as u32, texture: texture as u32 })
     })
 }
 
@@ -99,7 +99,7 @@ pub(crate) unsafe extern "C" fn glBindTexture(target: GLenum, texture: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendColor(red: GLfloat, green: GLfloat, blue: GLfloat, alpha: GLfloat) {
     entry::gl("glBlendColor", (), |cx| {
-        cx.submit(&Command::BlendColor(BlendColor { red: red as f32, green: green as f32, blue: blue as f32, alpha: alpha as f32 }))
+        cx.submit_typed(BlendColor { red: red as f32, green: green as f32, blue: blue as f32, alpha: alpha as f32 })
     })
 }
 
@@ -110,7 +110,7 @@ pub(crate) unsafe extern "C" fn glBlendColor(red: GLfloat, green: GLfloat, blue:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendEquation(mode: GLenum) {
     entry::gl("glBlendEquation", (), |cx| {
-        cx.submit(&Command::BlendEquation(BlendEquation { mode: mode as u32 }))
+        cx.submit_typed(BlendEquation { mode: mode as u32 })
     })
 }
 
@@ -121,7 +121,7 @@ pub(crate) unsafe extern "C" fn glBlendEquation(mode: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendEquationSeparate(mode_r_g_b: GLenum, mode_alpha: GLenum) {
     entry::gl("glBlendEquationSeparate", (), |cx| {
-        cx.submit(&Command::BlendEquationSeparate(BlendEquationSeparate { mode_r_g_b: mode_r_g_b as u32, mode_alpha: mode_alpha as u32 }))
+        cx.submit_typed(BlendEquationSeparate { mode_r_g_b: mode_r_g_b as u32, mode_alpha: mode_alpha as u32 })
     })
 }
 
@@ -132,7 +132,7 @@ pub(crate) unsafe extern "C" fn glBlendEquationSeparate(mode_r_g_b: GLenum, mode
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendFunc(sfactor: GLenum, dfactor: GLenum) {
     entry::gl("glBlendFunc", (), |cx| {
-        cx.submit(&Command::BlendFunc(BlendFunc { sfactor: sfactor as u32, dfactor: dfactor as u32 }))
+        cx.submit_typed(BlendFunc { sfactor: sfactor as u32, dfactor: dfactor as u32 })
     })
 }
 
@@ -143,7 +143,7 @@ pub(crate) unsafe extern "C" fn glBlendFunc(sfactor: GLenum, dfactor: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendFuncSeparate(sfactor_r_g_b: GLenum, dfactor_r_g_b: GLenum, sfactor_alpha: GLenum, dfactor_alpha: GLenum) {
     entry::gl("glBlendFuncSeparate", (), |cx| {
-        cx.submit(&Command::BlendFuncSeparate(BlendFuncSeparate { sfactor_r_g_b: sfactor_r_g_b as u32, dfactor_r_g_b: dfactor_r_g_b as u32, sfactor_alpha: sfactor_alpha as u32, dfactor_alpha: dfactor_alpha as u32 }))
+        cx.submit_typed(BlendFuncSeparate { sfactor_r_g_b: sfactor_r_g_b as u32, dfactor_r_g_b: dfactor_r_g_b as u32, sfactor_alpha: sfactor_alpha as u32, dfactor_alpha: dfactor_alpha as u32 })
     })
 }
 
@@ -157,7 +157,7 @@ pub(crate) unsafe extern "C" fn glBufferData(target: GLenum, size: GLsizeiptr, d
         let data_n = len_of(size);
         // SAFETY: the glBufferData contract: `data` points to that many elements (or is NULL).
         let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
-        cx.submit(&Command::BufferData(BufferData { target: target as u32, size: size as i64, data, usage: usage as u32 }))
+        cx.submit_typed(BufferData { target: target as u32, size: size as i64, data, usage: usage as u32 })
     })
 }
 
@@ -171,7 +171,7 @@ pub(crate) unsafe extern "C" fn glBufferSubData(target: GLenum, offset: GLintptr
         let data_n = len_of(size);
         // SAFETY: the glBufferSubData contract: `data` points to that many elements (or is NULL).
         let data = unsafe { ptr::input(data.cast::<u8>(), data_n) }?;
-        cx.submit(&Command::BufferSubData(BufferSubData { target: target as u32, offset: offset as i64, size: size as i64, data }))
+        cx.submit_typed(BufferSubData { target: target as u32, offset: offset as i64, size: size as i64, data })
     })
 }
 
@@ -196,7 +196,7 @@ pub(crate) unsafe extern "C" fn glCheckFramebufferStatus(target: GLenum) -> GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glClear(mask: GLbitfield) {
     entry::gl("glClear", (), |cx| {
-        cx.submit(&Command::Clear(Clear { mask: mask as u32 }))
+        cx.submit_typed(Clear { mask: mask as u32 })
     })
 }
 
@@ -207,7 +207,7 @@ pub(crate) unsafe extern "C" fn glClear(mask: GLbitfield) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glClearColor(red: GLfloat, green: GLfloat, blue: GLfloat, alpha: GLfloat) {
     entry::gl("glClearColor", (), |cx| {
-        cx.submit(&Command::ClearColor(ClearColor { red: red as f32, green: green as f32, blue: blue as f32, alpha: alpha as f32 }))
+        cx.submit_typed(ClearColor { red: red as f32, green: green as f32, blue: blue as f32, alpha: alpha as f32 })
     })
 }
 
@@ -218,7 +218,7 @@ pub(crate) unsafe extern "C" fn glClearColor(red: GLfloat, green: GLfloat, blue:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glClearDepthf(d: GLfloat) {
     entry::gl("glClearDepthf", (), |cx| {
-        cx.submit(&Command::ClearDepthf(ClearDepthf { d: d as f32 }))
+        cx.submit_typed(ClearDepthf { d: d as f32 })
     })
 }
 
@@ -229,7 +229,7 @@ pub(crate) unsafe extern "C" fn glClearDepthf(d: GLfloat) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glClearStencil(s: GLint) {
     entry::gl("glClearStencil", (), |cx| {
-        cx.submit(&Command::ClearStencil(ClearStencil { s: s as i32 }))
+        cx.submit_typed(ClearStencil { s: s as i32 })
     })
 }
 
@@ -240,7 +240,7 @@ pub(crate) unsafe extern "C" fn glClearStencil(s: GLint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glColorMask(red: GLboolean, green: GLboolean, blue: GLboolean, alpha: GLboolean) {
     entry::gl("glColorMask", (), |cx| {
-        cx.submit(&Command::ColorMask(ColorMask { red: red as u8, green: green as u8, blue: blue as u8, alpha: alpha as u8 }))
+        cx.submit_typed(ColorMask { red: red as u8, green: green as u8, blue: blue as u8, alpha: alpha as u8 })
     })
 }
 
@@ -251,7 +251,7 @@ pub(crate) unsafe extern "C" fn glColorMask(red: GLboolean, green: GLboolean, bl
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCompileShader(shader: GLuint) {
     entry::gl("glCompileShader", (), |cx| {
-        cx.submit(&Command::CompileShader(CompileShader { shader: shader as u32 }))
+        cx.submit_typed(CompileShader { shader: shader as u32 })
     })
 }
 
@@ -266,7 +266,7 @@ pub(crate) unsafe extern "C" fn glCompressedTexImage2D(target: GLenum, level: GL
         let data_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glCompressedTexImage2D contract: unless a buffer is bound, `data` points to that many bytes.
         let data = unsafe { ptr::data_ref(data_bound, data.cast::<u8>(), data_n) };
-        cx.submit(&Command::CompressedTexImage2D(CompressedTexImage2D { target: target as u32, level: level as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, border: border as i32, image_size: image_size as i32, data }))
+        cx.submit_typed(CompressedTexImage2D { target: target as u32, level: level as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, border: border as i32, image_size: image_size as i32, data })
     })
 }
 
@@ -281,7 +281,7 @@ pub(crate) unsafe extern "C" fn glCompressedTexSubImage2D(target: GLenum, level:
         let data_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glCompressedTexSubImage2D contract: unless a buffer is bound, `data` points to that many bytes.
         let data = unsafe { ptr::data_ref(data_bound, data.cast::<u8>(), data_n) };
-        cx.submit(&Command::CompressedTexSubImage2D(CompressedTexSubImage2D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, width: width as i32, height: height as i32, format: format as u32, image_size: image_size as i32, data }))
+        cx.submit_typed(CompressedTexSubImage2D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, width: width as i32, height: height as i32, format: format as u32, image_size: image_size as i32, data })
     })
 }
 
@@ -292,7 +292,7 @@ pub(crate) unsafe extern "C" fn glCompressedTexSubImage2D(target: GLenum, level:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCopyTexImage2D(target: GLenum, level: GLint, internalformat: GLenum, x: GLint, y: GLint, width: GLsizei, height: GLsizei, border: GLint) {
     entry::gl("glCopyTexImage2D", (), |cx| {
-        cx.submit(&Command::CopyTexImage2D(CopyTexImage2D { target: target as u32, level: level as i32, internalformat: internalformat as u32, x: x as i32, y: y as i32, width: width as i32, height: height as i32, border: border as i32 }))
+        cx.submit_typed(CopyTexImage2D { target: target as u32, level: level as i32, internalformat: internalformat as u32, x: x as i32, y: y as i32, width: width as i32, height: height as i32, border: border as i32 })
     })
 }
 
@@ -303,7 +303,7 @@ pub(crate) unsafe extern "C" fn glCopyTexImage2D(target: GLenum, level: GLint, i
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCopyTexSubImage2D(target: GLenum, level: GLint, xoffset: GLint, yoffset: GLint, x: GLint, y: GLint, width: GLsizei, height: GLsizei) {
     entry::gl("glCopyTexSubImage2D", (), |cx| {
-        cx.submit(&Command::CopyTexSubImage2D(CopyTexSubImage2D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, x: x as i32, y: y as i32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(CopyTexSubImage2D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, x: x as i32, y: y as i32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -342,7 +342,7 @@ pub(crate) unsafe extern "C" fn glCreateShader(type_: GLenum) -> GLuint {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCullFace(mode: GLenum) {
     entry::gl("glCullFace", (), |cx| {
-        cx.submit(&Command::CullFace(CullFace { mode: mode as u32 }))
+        cx.submit_typed(CullFace { mode: mode as u32 })
     })
 }
 
@@ -356,7 +356,7 @@ pub(crate) unsafe extern "C" fn glDeleteBuffers(n: GLsizei, buffers: *const GLui
         let buffers_n = len_of(n);
         // SAFETY: the glDeleteBuffers contract: `buffers` points to that many elements (or is NULL).
         let buffers = unsafe { ptr::input(buffers.cast::<u32>(), buffers_n) }?;
-        cx.submit(&Command::DeleteBuffers(DeleteBuffers { n: n as i32, buffers }))
+        cx.submit_typed(DeleteBuffers { n: n as i32, buffers })
     })
 }
 
@@ -370,7 +370,7 @@ pub(crate) unsafe extern "C" fn glDeleteFramebuffers(n: GLsizei, framebuffers: *
         let framebuffers_n = len_of(n);
         // SAFETY: the glDeleteFramebuffers contract: `framebuffers` points to that many elements (or is NULL).
         let framebuffers = unsafe { ptr::input(framebuffers.cast::<u32>(), framebuffers_n) }?;
-        cx.submit(&Command::DeleteFramebuffers(DeleteFramebuffers { n: n as i32, framebuffers }))
+        cx.submit_typed(DeleteFramebuffers { n: n as i32, framebuffers })
     })
 }
 
@@ -381,7 +381,7 @@ pub(crate) unsafe extern "C" fn glDeleteFramebuffers(n: GLsizei, framebuffers: *
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDeleteProgram(program: GLuint) {
     entry::gl("glDeleteProgram", (), |cx| {
-        cx.submit(&Command::DeleteProgram(DeleteProgram { program: program as u32 }))
+        cx.submit_typed(DeleteProgram { program: program as u32 })
     })
 }
 
@@ -395,7 +395,7 @@ pub(crate) unsafe extern "C" fn glDeleteRenderbuffers(n: GLsizei, renderbuffers:
         let renderbuffers_n = len_of(n);
         // SAFETY: the glDeleteRenderbuffers contract: `renderbuffers` points to that many elements (or is NULL).
         let renderbuffers = unsafe { ptr::input(renderbuffers.cast::<u32>(), renderbuffers_n) }?;
-        cx.submit(&Command::DeleteRenderbuffers(DeleteRenderbuffers { n: n as i32, renderbuffers }))
+        cx.submit_typed(DeleteRenderbuffers { n: n as i32, renderbuffers })
     })
 }
 
@@ -406,7 +406,7 @@ pub(crate) unsafe extern "C" fn glDeleteRenderbuffers(n: GLsizei, renderbuffers:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDeleteShader(shader: GLuint) {
     entry::gl("glDeleteShader", (), |cx| {
-        cx.submit(&Command::DeleteShader(DeleteShader { shader: shader as u32 }))
+        cx.submit_typed(DeleteShader { shader: shader as u32 })
     })
 }
 
@@ -420,7 +420,7 @@ pub(crate) unsafe extern "C" fn glDeleteTextures(n: GLsizei, textures: *const GL
         let textures_n = len_of(n);
         // SAFETY: the glDeleteTextures contract: `textures` points to that many elements (or is NULL).
         let textures = unsafe { ptr::input(textures.cast::<u32>(), textures_n) }?;
-        cx.submit(&Command::DeleteTextures(DeleteTextures { n: n as i32, textures }))
+        cx.submit_typed(DeleteTextures { n: n as i32, textures })
     })
 }
 
@@ -431,7 +431,7 @@ pub(crate) unsafe extern "C" fn glDeleteTextures(n: GLsizei, textures: *const GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDepthFunc(func: GLenum) {
     entry::gl("glDepthFunc", (), |cx| {
-        cx.submit(&Command::DepthFunc(DepthFunc { func: func as u32 }))
+        cx.submit_typed(DepthFunc { func: func as u32 })
     })
 }
 
@@ -442,7 +442,7 @@ pub(crate) unsafe extern "C" fn glDepthFunc(func: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDepthMask(flag: GLboolean) {
     entry::gl("glDepthMask", (), |cx| {
-        cx.submit(&Command::DepthMask(DepthMask { flag: flag as u8 }))
+        cx.submit_typed(DepthMask { flag: flag as u8 })
     })
 }
 
@@ -453,7 +453,7 @@ pub(crate) unsafe extern "C" fn glDepthMask(flag: GLboolean) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDepthRangef(n: GLfloat, f: GLfloat) {
     entry::gl("glDepthRangef", (), |cx| {
-        cx.submit(&Command::DepthRangef(DepthRangef { n: n as f32, f: f as f32 }))
+        cx.submit_typed(DepthRangef { n: n as f32, f: f as f32 })
     })
 }
 
@@ -464,7 +464,7 @@ pub(crate) unsafe extern "C" fn glDepthRangef(n: GLfloat, f: GLfloat) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDetachShader(program: GLuint, shader: GLuint) {
     entry::gl("glDetachShader", (), |cx| {
-        cx.submit(&Command::DetachShader(DetachShader { program: program as u32, shader: shader as u32 }))
+        cx.submit_typed(DetachShader { program: program as u32, shader: shader as u32 })
     })
 }
 
@@ -475,7 +475,7 @@ pub(crate) unsafe extern "C" fn glDetachShader(program: GLuint, shader: GLuint) 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDisable(cap: GLenum) {
     entry::gl("glDisable", (), |cx| {
-        cx.submit(&Command::Disable(Disable { cap: cap as u32 }))
+        cx.submit_typed(Disable { cap: cap as u32 })
     })
 }
 
@@ -486,7 +486,7 @@ pub(crate) unsafe extern "C" fn glDisable(cap: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDisableVertexAttribArray(index: GLuint) {
     entry::gl("glDisableVertexAttribArray", (), |cx| {
-        cx.submit(&Command::DisableVertexAttribArray(DisableVertexAttribArray { index: index as u32 }))
+        cx.submit_typed(DisableVertexAttribArray { index: index as u32 })
     })
 }
 
@@ -497,7 +497,7 @@ pub(crate) unsafe extern "C" fn glDisableVertexAttribArray(index: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDrawArrays(mode: GLenum, first: GLint, count: GLsizei) {
     entry::gl("glDrawArrays", (), |cx| {
-        cx.submit(&Command::DrawArrays(DrawArrays { mode: mode as u32, first: first as i32, count: count as i32 }))
+        cx.submit_typed(DrawArrays { mode: mode as u32, first: first as i32, count: count as i32 })
     })
 }
 
@@ -512,7 +512,7 @@ pub(crate) unsafe extern "C" fn glDrawElements(mode: GLenum, count: GLsizei, typ
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawElements contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawElements(DrawElements { mode: mode as u32, count: count as i32, type_: type_ as u32, indices }))
+        cx.submit_typed(DrawElements { mode: mode as u32, count: count as i32, type_: type_ as u32, indices })
     })
 }
 
@@ -523,7 +523,7 @@ pub(crate) unsafe extern "C" fn glDrawElements(mode: GLenum, count: GLsizei, typ
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEnable(cap: GLenum) {
     entry::gl("glEnable", (), |cx| {
-        cx.submit(&Command::Enable(Enable { cap: cap as u32 }))
+        cx.submit_typed(Enable { cap: cap as u32 })
     })
 }
 
@@ -534,7 +534,7 @@ pub(crate) unsafe extern "C" fn glEnable(cap: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEnableVertexAttribArray(index: GLuint) {
     entry::gl("glEnableVertexAttribArray", (), |cx| {
-        cx.submit(&Command::EnableVertexAttribArray(EnableVertexAttribArray { index: index as u32 }))
+        cx.submit_typed(EnableVertexAttribArray { index: index as u32 })
     })
 }
 
@@ -559,7 +559,7 @@ pub(crate) unsafe extern "C" fn glFinish() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFlush() {
     entry::gl("glFlush", (), |cx| {
-        cx.submit(&Command::Flush(Flush {  }))
+        cx.submit_typed(Flush {  })
     })
 }
 
@@ -570,7 +570,7 @@ pub(crate) unsafe extern "C" fn glFlush() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferRenderbuffer(target: GLenum, attachment: GLenum, renderbuffertarget: GLenum, renderbuffer: GLuint) {
     entry::gl("glFramebufferRenderbuffer", (), |cx| {
-        cx.submit(&Command::FramebufferRenderbuffer(FramebufferRenderbuffer { target: target as u32, attachment: attachment as u32, renderbuffertarget: renderbuffertarget as u32, renderbuffer: renderbuffer as u32 }))
+        cx.submit_typed(FramebufferRenderbuffer { target: target as u32, attachment: attachment as u32, renderbuffertarget: renderbuffertarget as u32, renderbuffer: renderbuffer as u32 })
     })
 }
 
@@ -581,7 +581,7 @@ pub(crate) unsafe extern "C" fn glFramebufferRenderbuffer(target: GLenum, attach
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferTexture2D(target: GLenum, attachment: GLenum, textarget: GLenum, texture: GLuint, level: GLint) {
     entry::gl("glFramebufferTexture2D", (), |cx| {
-        cx.submit(&Command::FramebufferTexture2D(FramebufferTexture2D { target: target as u32, attachment: attachment as u32, textarget: textarget as u32, texture: texture as u32, level: level as i32 }))
+        cx.submit_typed(FramebufferTexture2D { target: target as u32, attachment: attachment as u32, textarget: textarget as u32, texture: texture as u32, level: level as i32 })
     })
 }
 
@@ -592,7 +592,7 @@ pub(crate) unsafe extern "C" fn glFramebufferTexture2D(target: GLenum, attachmen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFrontFace(mode: GLenum) {
     entry::gl("glFrontFace", (), |cx| {
-        cx.submit(&Command::FrontFace(FrontFace { mode: mode as u32 }))
+        cx.submit_typed(FrontFace { mode: mode as u32 })
     })
 }
 
@@ -603,7 +603,7 @@ pub(crate) unsafe extern "C" fn glFrontFace(mode: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glGenerateMipmap(target: GLenum) {
     entry::gl("glGenerateMipmap", (), |cx| {
-        cx.submit(&Command::GenerateMipmap(GenerateMipmap { target: target as u32 }))
+        cx.submit_typed(GenerateMipmap { target: target as u32 })
     })
 }
 
@@ -1051,7 +1051,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribiv(index: GLuint, pname: GLenum
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glHint(target: GLenum, mode: GLenum) {
     entry::gl("glHint", (), |cx| {
-        cx.submit(&Command::Hint(Hint { target: target as u32, mode: mode as u32 }))
+        cx.submit_typed(Hint { target: target as u32, mode: mode as u32 })
     })
 }
 
@@ -1160,7 +1160,7 @@ pub(crate) unsafe extern "C" fn glIsTexture(texture: GLuint) -> GLboolean {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glLineWidth(width: GLfloat) {
     entry::gl("glLineWidth", (), |cx| {
-        cx.submit(&Command::LineWidth(LineWidth { width: width as f32 }))
+        cx.submit_typed(LineWidth { width: width as f32 })
     })
 }
 
@@ -1171,7 +1171,7 @@ pub(crate) unsafe extern "C" fn glLineWidth(width: GLfloat) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glLinkProgram(program: GLuint) {
     entry::gl("glLinkProgram", (), |cx| {
-        cx.submit(&Command::LinkProgram(LinkProgram { program: program as u32 }))
+        cx.submit_typed(LinkProgram { program: program as u32 })
     })
 }
 
@@ -1182,7 +1182,7 @@ pub(crate) unsafe extern "C" fn glLinkProgram(program: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPixelStorei(pname: GLenum, param: GLint) {
     entry::gl("glPixelStorei", (), |cx| {
-        cx.submit(&Command::PixelStorei(PixelStorei { pname: pname as u32, param: param as i32 }))
+        cx.submit_typed(PixelStorei { pname: pname as u32, param: param as i32 })
     })
 }
 
@@ -1193,7 +1193,7 @@ pub(crate) unsafe extern "C" fn glPixelStorei(pname: GLenum, param: GLint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPolygonOffset(factor: GLfloat, units: GLfloat) {
     entry::gl("glPolygonOffset", (), |cx| {
-        cx.submit(&Command::PolygonOffset(PolygonOffset { factor: factor as f32, units: units as f32 }))
+        cx.submit_typed(PolygonOffset { factor: factor as f32, units: units as f32 })
     })
 }
 
@@ -1225,7 +1225,7 @@ pub(crate) unsafe extern "C" fn glReadPixels(x: GLint, y: GLint, width: GLsizei,
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glReleaseShaderCompiler() {
     entry::gl("glReleaseShaderCompiler", (), |cx| {
-        cx.submit(&Command::ReleaseShaderCompiler(ReleaseShaderCompiler {  }))
+        cx.submit_typed(ReleaseShaderCompiler {  })
     })
 }
 
@@ -1236,7 +1236,7 @@ pub(crate) unsafe extern "C" fn glReleaseShaderCompiler() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glRenderbufferStorage(target: GLenum, internalformat: GLenum, width: GLsizei, height: GLsizei) {
     entry::gl("glRenderbufferStorage", (), |cx| {
-        cx.submit(&Command::RenderbufferStorage(RenderbufferStorage { target: target as u32, internalformat: internalformat as u32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(RenderbufferStorage { target: target as u32, internalformat: internalformat as u32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -1247,7 +1247,7 @@ pub(crate) unsafe extern "C" fn glRenderbufferStorage(target: GLenum, internalfo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glSampleCoverage(value: GLfloat, invert: GLboolean) {
     entry::gl("glSampleCoverage", (), |cx| {
-        cx.submit(&Command::SampleCoverage(SampleCoverage { value: value as f32, invert: invert as u8 }))
+        cx.submit_typed(SampleCoverage { value: value as f32, invert: invert as u8 })
     })
 }
 
@@ -1258,7 +1258,7 @@ pub(crate) unsafe extern "C" fn glSampleCoverage(value: GLfloat, invert: GLboole
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glScissor(x: GLint, y: GLint, width: GLsizei, height: GLsizei) {
     entry::gl("glScissor", (), |cx| {
-        cx.submit(&Command::Scissor(Scissor { x: x as i32, y: y as i32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(Scissor { x: x as i32, y: y as i32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -1275,7 +1275,7 @@ pub(crate) unsafe extern "C" fn glShaderBinary(count: GLsizei, shaders: *const G
         let binary_n = len_of(length);
         // SAFETY: the glShaderBinary contract: `binary` points to that many elements (or is NULL).
         let binary = unsafe { ptr::input(binary.cast::<u8>(), binary_n) }?;
-        cx.submit(&Command::ShaderBinary(ShaderBinary { count: count as i32, shaders, binaryformat: binaryformat as u32, binary, length: length as i32 }))
+        cx.submit_typed(ShaderBinary { count: count as i32, shaders, binaryformat: binaryformat as u32, binary, length: length as i32 })
     })
 }
 
@@ -1290,7 +1290,7 @@ pub(crate) unsafe extern "C" fn glShaderSource(shader: GLuint, count: GLsizei, s
         let string_owned = unsafe { ptr::str_list(string.cast(), len_of(count), length) }?;
         let string_refs: Vec<&CStr> = string_owned.iter().map(|s| s.as_c_str()).collect();
         let string = StrList::Borrowed(&string_refs);
-        cx.submit(&Command::ShaderSource(ShaderSource { shader: shader as u32, count: count as i32, string }))
+        cx.submit_typed(ShaderSource { shader: shader as u32, count: count as i32, string })
     })
 }
 
@@ -1301,7 +1301,7 @@ pub(crate) unsafe extern "C" fn glShaderSource(shader: GLuint, count: GLsizei, s
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glStencilFunc(func: GLenum, ref_: GLint, mask: GLuint) {
     entry::gl("glStencilFunc", (), |cx| {
-        cx.submit(&Command::StencilFunc(StencilFunc { func: func as u32, ref_: ref_ as i32, mask: mask as u32 }))
+        cx.submit_typed(StencilFunc { func: func as u32, ref_: ref_ as i32, mask: mask as u32 })
     })
 }
 
@@ -1312,7 +1312,7 @@ pub(crate) unsafe extern "C" fn glStencilFunc(func: GLenum, ref_: GLint, mask: G
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glStencilFuncSeparate(face: GLenum, func: GLenum, ref_: GLint, mask: GLuint) {
     entry::gl("glStencilFuncSeparate", (), |cx| {
-        cx.submit(&Command::StencilFuncSeparate(StencilFuncSeparate { face: face as u32, func: func as u32, ref_: ref_ as i32, mask: mask as u32 }))
+        cx.submit_typed(StencilFuncSeparate { face: face as u32, func: func as u32, ref_: ref_ as i32, mask: mask as u32 })
     })
 }
 
@@ -1323,7 +1323,7 @@ pub(crate) unsafe extern "C" fn glStencilFuncSeparate(face: GLenum, func: GLenum
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glStencilMask(mask: GLuint) {
     entry::gl("glStencilMask", (), |cx| {
-        cx.submit(&Command::StencilMask(StencilMask { mask: mask as u32 }))
+        cx.submit_typed(StencilMask { mask: mask as u32 })
     })
 }
 
@@ -1334,7 +1334,7 @@ pub(crate) unsafe extern "C" fn glStencilMask(mask: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glStencilMaskSeparate(face: GLenum, mask: GLuint) {
     entry::gl("glStencilMaskSeparate", (), |cx| {
-        cx.submit(&Command::StencilMaskSeparate(StencilMaskSeparate { face: face as u32, mask: mask as u32 }))
+        cx.submit_typed(StencilMaskSeparate { face: face as u32, mask: mask as u32 })
     })
 }
 
@@ -1345,7 +1345,7 @@ pub(crate) unsafe extern "C" fn glStencilMaskSeparate(face: GLenum, mask: GLuint
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glStencilOp(fail: GLenum, zfail: GLenum, zpass: GLenum) {
     entry::gl("glStencilOp", (), |cx| {
-        cx.submit(&Command::StencilOp(StencilOp { fail: fail as u32, zfail: zfail as u32, zpass: zpass as u32 }))
+        cx.submit_typed(StencilOp { fail: fail as u32, zfail: zfail as u32, zpass: zpass as u32 })
     })
 }
 
@@ -1356,7 +1356,7 @@ pub(crate) unsafe extern "C" fn glStencilOp(fail: GLenum, zfail: GLenum, zpass: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glStencilOpSeparate(face: GLenum, sfail: GLenum, dpfail: GLenum, dppass: GLenum) {
     entry::gl("glStencilOpSeparate", (), |cx| {
-        cx.submit(&Command::StencilOpSeparate(StencilOpSeparate { face: face as u32, sfail: sfail as u32, dpfail: dpfail as u32, dppass: dppass as u32 }))
+        cx.submit_typed(StencilOpSeparate { face: face as u32, sfail: sfail as u32, dpfail: dpfail as u32, dppass: dppass as u32 })
     })
 }
 
@@ -1371,7 +1371,7 @@ pub(crate) unsafe extern "C" fn glTexImage2D(target: GLenum, level: GLint, inter
         let pixels_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glTexImage2D contract: unless a buffer is bound, `pixels` points to that many bytes.
         let pixels = unsafe { ptr::data_ref(pixels_bound, pixels.cast::<u8>(), pixels_n) };
-        cx.submit(&Command::TexImage2D(TexImage2D { target: target as u32, level: level as i32, internalformat: internalformat as i32, width: width as i32, height: height as i32, border: border as i32, format: format as u32, type_: type_ as u32, pixels }))
+        cx.submit_typed(TexImage2D { target: target as u32, level: level as i32, internalformat: internalformat as i32, width: width as i32, height: height as i32, border: border as i32, format: format as u32, type_: type_ as u32, pixels })
     })
 }
 
@@ -1382,7 +1382,7 @@ pub(crate) unsafe extern "C" fn glTexImage2D(target: GLenum, level: GLint, inter
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexParameterf(target: GLenum, pname: GLenum, param: GLfloat) {
     entry::gl("glTexParameterf", (), |cx| {
-        cx.submit(&Command::TexParameterf(TexParameterf { target: target as u32, pname: pname as u32, param: param as f32 }))
+        cx.submit_typed(TexParameterf { target: target as u32, pname: pname as u32, param: param as f32 })
     })
 }
 
@@ -1396,7 +1396,7 @@ pub(crate) unsafe extern "C" fn glTexParameterfv(target: GLenum, pname: GLenum, 
         let params_n = Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?);
         // SAFETY: the glTexParameterfv contract: `params` points to that many elements (or is NULL).
         let params = unsafe { ptr::input(params.cast::<f32>(), params_n) }?;
-        cx.submit(&Command::TexParameterfv(TexParameterfv { target: target as u32, pname: pname as u32, params }))
+        cx.submit_typed(TexParameterfv { target: target as u32, pname: pname as u32, params })
     })
 }
 
@@ -1407,7 +1407,7 @@ pub(crate) unsafe extern "C" fn glTexParameterfv(target: GLenum, pname: GLenum, 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexParameteri(target: GLenum, pname: GLenum, param: GLint) {
     entry::gl("glTexParameteri", (), |cx| {
-        cx.submit(&Command::TexParameteri(TexParameteri { target: target as u32, pname: pname as u32, param: param as i32 }))
+        cx.submit_typed(TexParameteri { target: target as u32, pname: pname as u32, param: param as i32 })
     })
 }
 
@@ -1421,7 +1421,7 @@ pub(crate) unsafe extern "C" fn glTexParameteriv(target: GLenum, pname: GLenum, 
         let params_n = Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?);
         // SAFETY: the glTexParameteriv contract: `params` points to that many elements (or is NULL).
         let params = unsafe { ptr::input(params.cast::<i32>(), params_n) }?;
-        cx.submit(&Command::TexParameteriv(TexParameteriv { target: target as u32, pname: pname as u32, params }))
+        cx.submit_typed(TexParameteriv { target: target as u32, pname: pname as u32, params })
     })
 }
 
@@ -1436,7 +1436,7 @@ pub(crate) unsafe extern "C" fn glTexSubImage2D(target: GLenum, level: GLint, xo
         let pixels_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glTexSubImage2D contract: unless a buffer is bound, `pixels` points to that many bytes.
         let pixels = unsafe { ptr::data_ref(pixels_bound, pixels.cast::<u8>(), pixels_n) };
-        cx.submit(&Command::TexSubImage2D(TexSubImage2D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, width: width as i32, height: height as i32, format: format as u32, type_: type_ as u32, pixels }))
+        cx.submit_typed(TexSubImage2D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, width: width as i32, height: height as i32, format: format as u32, type_: type_ as u32, pixels })
     })
 }
 
@@ -1447,7 +1447,7 @@ pub(crate) unsafe extern "C" fn glTexSubImage2D(target: GLenum, level: GLint, xo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform1f(location: GLint, v0: GLfloat) {
     entry::gl("glUniform1f", (), |cx| {
-        cx.submit(&Command::Uniform1f(Uniform1f { location: location as i32, v0: v0 as f32 }))
+        cx.submit_typed(Uniform1f { location: location as i32, v0: v0 as f32 })
     })
 }
 
@@ -1461,7 +1461,7 @@ pub(crate) unsafe extern "C" fn glUniform1fv(location: GLint, count: GLsizei, va
         let value_n = len_of(count);
         // SAFETY: the glUniform1fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::Uniform1fv(Uniform1fv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform1fv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1472,7 +1472,7 @@ pub(crate) unsafe extern "C" fn glUniform1fv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform1i(location: GLint, v0: GLint) {
     entry::gl("glUniform1i", (), |cx| {
-        cx.submit(&Command::Uniform1i(Uniform1i { location: location as i32, v0: v0 as i32 }))
+        cx.submit_typed(Uniform1i { location: location as i32, v0: v0 as i32 })
     })
 }
 
@@ -1486,7 +1486,7 @@ pub(crate) unsafe extern "C" fn glUniform1iv(location: GLint, count: GLsizei, va
         let value_n = len_of(count);
         // SAFETY: the glUniform1iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::Uniform1iv(Uniform1iv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform1iv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1497,7 +1497,7 @@ pub(crate) unsafe extern "C" fn glUniform1iv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform2f(location: GLint, v0: GLfloat, v1: GLfloat) {
     entry::gl("glUniform2f", (), |cx| {
-        cx.submit(&Command::Uniform2f(Uniform2f { location: location as i32, v0: v0 as f32, v1: v1 as f32 }))
+        cx.submit_typed(Uniform2f { location: location as i32, v0: v0 as f32, v1: v1 as f32 })
     })
 }
 
@@ -1511,7 +1511,7 @@ pub(crate) unsafe extern "C" fn glUniform2fv(location: GLint, count: GLsizei, va
         let value_n = len_mul(len_of(count), 2);
         // SAFETY: the glUniform2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::Uniform2fv(Uniform2fv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform2fv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1522,7 +1522,7 @@ pub(crate) unsafe extern "C" fn glUniform2fv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform2i(location: GLint, v0: GLint, v1: GLint) {
     entry::gl("glUniform2i", (), |cx| {
-        cx.submit(&Command::Uniform2i(Uniform2i { location: location as i32, v0: v0 as i32, v1: v1 as i32 }))
+        cx.submit_typed(Uniform2i { location: location as i32, v0: v0 as i32, v1: v1 as i32 })
     })
 }
 
@@ -1536,7 +1536,7 @@ pub(crate) unsafe extern "C" fn glUniform2iv(location: GLint, count: GLsizei, va
         let value_n = len_mul(len_of(count), 2);
         // SAFETY: the glUniform2iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::Uniform2iv(Uniform2iv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform2iv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1547,7 +1547,7 @@ pub(crate) unsafe extern "C" fn glUniform2iv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform3f(location: GLint, v0: GLfloat, v1: GLfloat, v2: GLfloat) {
     entry::gl("glUniform3f", (), |cx| {
-        cx.submit(&Command::Uniform3f(Uniform3f { location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32 }))
+        cx.submit_typed(Uniform3f { location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32 })
     })
 }
 
@@ -1561,7 +1561,7 @@ pub(crate) unsafe extern "C" fn glUniform3fv(location: GLint, count: GLsizei, va
         let value_n = len_mul(len_of(count), 3);
         // SAFETY: the glUniform3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::Uniform3fv(Uniform3fv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform3fv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1572,7 +1572,7 @@ pub(crate) unsafe extern "C" fn glUniform3fv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform3i(location: GLint, v0: GLint, v1: GLint, v2: GLint) {
     entry::gl("glUniform3i", (), |cx| {
-        cx.submit(&Command::Uniform3i(Uniform3i { location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32 }))
+        cx.submit_typed(Uniform3i { location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32 })
     })
 }
 
@@ -1586,7 +1586,7 @@ pub(crate) unsafe extern "C" fn glUniform3iv(location: GLint, count: GLsizei, va
         let value_n = len_mul(len_of(count), 3);
         // SAFETY: the glUniform3iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::Uniform3iv(Uniform3iv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform3iv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1597,7 +1597,7 @@ pub(crate) unsafe extern "C" fn glUniform3iv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform4f(location: GLint, v0: GLfloat, v1: GLfloat, v2: GLfloat, v3: GLfloat) {
     entry::gl("glUniform4f", (), |cx| {
-        cx.submit(&Command::Uniform4f(Uniform4f { location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32, v3: v3 as f32 }))
+        cx.submit_typed(Uniform4f { location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32, v3: v3 as f32 })
     })
 }
 
@@ -1611,7 +1611,7 @@ pub(crate) unsafe extern "C" fn glUniform4fv(location: GLint, count: GLsizei, va
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glUniform4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::Uniform4fv(Uniform4fv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform4fv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1622,7 +1622,7 @@ pub(crate) unsafe extern "C" fn glUniform4fv(location: GLint, count: GLsizei, va
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform4i(location: GLint, v0: GLint, v1: GLint, v2: GLint, v3: GLint) {
     entry::gl("glUniform4i", (), |cx| {
-        cx.submit(&Command::Uniform4i(Uniform4i { location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32, v3: v3 as i32 }))
+        cx.submit_typed(Uniform4i { location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32, v3: v3 as i32 })
     })
 }
 
@@ -1636,7 +1636,7 @@ pub(crate) unsafe extern "C" fn glUniform4iv(location: GLint, count: GLsizei, va
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glUniform4iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::Uniform4iv(Uniform4iv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform4iv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -1650,7 +1650,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix2fv(location: GLint, count: GLsiz
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glUniformMatrix2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix2fv(UniformMatrix2fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix2fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -1664,7 +1664,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix3fv(location: GLint, count: GLsiz
         let value_n = len_mul(len_of(count), 9);
         // SAFETY: the glUniformMatrix3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix3fv(UniformMatrix3fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix3fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -1678,7 +1678,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix4fv(location: GLint, count: GLsiz
         let value_n = len_mul(len_of(count), 16);
         // SAFETY: the glUniformMatrix4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix4fv(UniformMatrix4fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix4fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -1689,7 +1689,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix4fv(location: GLint, count: GLsiz
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUseProgram(program: GLuint) {
     entry::gl("glUseProgram", (), |cx| {
-        cx.submit(&Command::UseProgram(UseProgram { program: program as u32 }))
+        cx.submit_typed(UseProgram { program: program as u32 })
     })
 }
 
@@ -1700,7 +1700,7 @@ pub(crate) unsafe extern "C" fn glUseProgram(program: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glValidateProgram(program: GLuint) {
     entry::gl("glValidateProgram", (), |cx| {
-        cx.submit(&Command::ValidateProgram(ValidateProgram { program: program as u32 }))
+        cx.submit_typed(ValidateProgram { program: program as u32 })
     })
 }
 
@@ -1711,7 +1711,7 @@ pub(crate) unsafe extern "C" fn glValidateProgram(program: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttrib1f(index: GLuint, x: GLfloat) {
     entry::gl("glVertexAttrib1f", (), |cx| {
-        cx.submit(&Command::VertexAttrib1f(VertexAttrib1f { index: index as u32, x: x as f32 }))
+        cx.submit_typed(VertexAttrib1f { index: index as u32, x: x as f32 })
     })
 }
 
@@ -1725,7 +1725,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib1fv(index: GLuint, v: *const GLflo
         let v_n = Some(1usize);
         // SAFETY: the glVertexAttrib1fv contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::VertexAttrib1fv(VertexAttrib1fv { index: index as u32, v }))
+        cx.submit_typed(VertexAttrib1fv { index: index as u32, v })
     })
 }
 
@@ -1736,7 +1736,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib1fv(index: GLuint, v: *const GLflo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttrib2f(index: GLuint, x: GLfloat, y: GLfloat) {
     entry::gl("glVertexAttrib2f", (), |cx| {
-        cx.submit(&Command::VertexAttrib2f(VertexAttrib2f { index: index as u32, x: x as f32, y: y as f32 }))
+        cx.submit_typed(VertexAttrib2f { index: index as u32, x: x as f32, y: y as f32 })
     })
 }
 
@@ -1750,7 +1750,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib2fv(index: GLuint, v: *const GLflo
         let v_n = Some(2usize);
         // SAFETY: the glVertexAttrib2fv contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::VertexAttrib2fv(VertexAttrib2fv { index: index as u32, v }))
+        cx.submit_typed(VertexAttrib2fv { index: index as u32, v })
     })
 }
 
@@ -1761,7 +1761,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib2fv(index: GLuint, v: *const GLflo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttrib3f(index: GLuint, x: GLfloat, y: GLfloat, z: GLfloat) {
     entry::gl("glVertexAttrib3f", (), |cx| {
-        cx.submit(&Command::VertexAttrib3f(VertexAttrib3f { index: index as u32, x: x as f32, y: y as f32, z: z as f32 }))
+        cx.submit_typed(VertexAttrib3f { index: index as u32, x: x as f32, y: y as f32, z: z as f32 })
     })
 }
 
@@ -1775,7 +1775,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib3fv(index: GLuint, v: *const GLflo
         let v_n = Some(3usize);
         // SAFETY: the glVertexAttrib3fv contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::VertexAttrib3fv(VertexAttrib3fv { index: index as u32, v }))
+        cx.submit_typed(VertexAttrib3fv { index: index as u32, v })
     })
 }
 
@@ -1786,7 +1786,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib3fv(index: GLuint, v: *const GLflo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttrib4f(index: GLuint, x: GLfloat, y: GLfloat, z: GLfloat, w: GLfloat) {
     entry::gl("glVertexAttrib4f", (), |cx| {
-        cx.submit(&Command::VertexAttrib4f(VertexAttrib4f { index: index as u32, x: x as f32, y: y as f32, z: z as f32, w: w as f32 }))
+        cx.submit_typed(VertexAttrib4f { index: index as u32, x: x as f32, y: y as f32, z: z as f32, w: w as f32 })
     })
 }
 
@@ -1800,7 +1800,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib4fv(index: GLuint, v: *const GLflo
         let v_n = Some(4usize);
         // SAFETY: the glVertexAttrib4fv contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::VertexAttrib4fv(VertexAttrib4fv { index: index as u32, v }))
+        cx.submit_typed(VertexAttrib4fv { index: index as u32, v })
     })
 }
 
@@ -1811,7 +1811,7 @@ pub(crate) unsafe extern "C" fn glVertexAttrib4fv(index: GLuint, v: *const GLflo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribPointer(index: GLuint, size: GLint, type_: GLenum, normalized: GLboolean, stride: GLsizei, pointer: *const c_void) {
     entry::gl("glVertexAttribPointer", (), |cx| {
-        cx.submit(&Command::VertexAttribPointer(VertexAttribPointer { index: index as u32, size: size as i32, type_: type_ as u32, normalized: normalized as u8, stride: stride as i32, pointer: pointer as usize as u64 }))
+        cx.submit_typed(VertexAttribPointer { index: index as u32, size: size as i32, type_: type_ as u32, normalized: normalized as u8, stride: stride as i32, pointer: pointer as usize as u64 })
     })
 }
 
@@ -1822,7 +1822,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribPointer(index: GLuint, size: GLint
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glViewport(x: GLint, y: GLint, width: GLsizei, height: GLsizei) {
     entry::gl("glViewport", (), |cx| {
-        cx.submit(&Command::Viewport(Viewport { x: x as i32, y: y as i32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(Viewport { x: x as i32, y: y as i32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -1833,7 +1833,7 @@ pub(crate) unsafe extern "C" fn glViewport(x: GLint, y: GLint, width: GLsizei, h
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glReadBuffer(src: GLenum) {
     entry::gl("glReadBuffer", (), |cx| {
-        cx.submit(&Command::ReadBuffer(ReadBuffer { src: src as u32 }))
+        cx.submit_typed(ReadBuffer { src: src as u32 })
     })
 }
 
@@ -1848,7 +1848,7 @@ pub(crate) unsafe extern "C" fn glDrawRangeElements(mode: GLenum, start: GLuint,
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawRangeElements contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawRangeElements(DrawRangeElements { mode: mode as u32, start: start as u32, end: end as u32, count: count as i32, type_: type_ as u32, indices }))
+        cx.submit_typed(DrawRangeElements { mode: mode as u32, start: start as u32, end: end as u32, count: count as i32, type_: type_ as u32, indices })
     })
 }
 
@@ -1863,7 +1863,7 @@ pub(crate) unsafe extern "C" fn glTexImage3D(target: GLenum, level: GLint, inter
         let pixels_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glTexImage3D contract: unless a buffer is bound, `pixels` points to that many bytes.
         let pixels = unsafe { ptr::data_ref(pixels_bound, pixels.cast::<u8>(), pixels_n) };
-        cx.submit(&Command::TexImage3D(TexImage3D { target: target as u32, level: level as i32, internalformat: internalformat as i32, width: width as i32, height: height as i32, depth: depth as i32, border: border as i32, format: format as u32, type_: type_ as u32, pixels }))
+        cx.submit_typed(TexImage3D { target: target as u32, level: level as i32, internalformat: internalformat as i32, width: width as i32, height: height as i32, depth: depth as i32, border: border as i32, format: format as u32, type_: type_ as u32, pixels })
     })
 }
 
@@ -1878,7 +1878,7 @@ pub(crate) unsafe extern "C" fn glTexSubImage3D(target: GLenum, level: GLint, xo
         let pixels_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glTexSubImage3D contract: unless a buffer is bound, `pixels` points to that many bytes.
         let pixels = unsafe { ptr::data_ref(pixels_bound, pixels.cast::<u8>(), pixels_n) };
-        cx.submit(&Command::TexSubImage3D(TexSubImage3D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, type_: type_ as u32, pixels }))
+        cx.submit_typed(TexSubImage3D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, type_: type_ as u32, pixels })
     })
 }
 
@@ -1889,7 +1889,7 @@ pub(crate) unsafe extern "C" fn glTexSubImage3D(target: GLenum, level: GLint, xo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCopyTexSubImage3D(target: GLenum, level: GLint, xoffset: GLint, yoffset: GLint, zoffset: GLint, x: GLint, y: GLint, width: GLsizei, height: GLsizei) {
     entry::gl("glCopyTexSubImage3D", (), |cx| {
-        cx.submit(&Command::CopyTexSubImage3D(CopyTexSubImage3D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, x: x as i32, y: y as i32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(CopyTexSubImage3D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, x: x as i32, y: y as i32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -1904,7 +1904,7 @@ pub(crate) unsafe extern "C" fn glCompressedTexImage3D(target: GLenum, level: GL
         let data_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glCompressedTexImage3D contract: unless a buffer is bound, `data` points to that many bytes.
         let data = unsafe { ptr::data_ref(data_bound, data.cast::<u8>(), data_n) };
-        cx.submit(&Command::CompressedTexImage3D(CompressedTexImage3D { target: target as u32, level: level as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, depth: depth as i32, border: border as i32, image_size: image_size as i32, data }))
+        cx.submit_typed(CompressedTexImage3D { target: target as u32, level: level as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, depth: depth as i32, border: border as i32, image_size: image_size as i32, data })
     })
 }
 
@@ -1919,7 +1919,7 @@ pub(crate) unsafe extern "C" fn glCompressedTexSubImage3D(target: GLenum, level:
         let data_bound = cx.buffer_bound(BufferSlot::Unpack);
         // SAFETY: the glCompressedTexSubImage3D contract: unless a buffer is bound, `data` points to that many bytes.
         let data = unsafe { ptr::data_ref(data_bound, data.cast::<u8>(), data_n) };
-        cx.submit(&Command::CompressedTexSubImage3D(CompressedTexSubImage3D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, image_size: image_size as i32, data }))
+        cx.submit_typed(CompressedTexSubImage3D { target: target as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, image_size: image_size as i32, data })
     })
 }
 
@@ -1933,7 +1933,7 @@ pub(crate) unsafe extern "C" fn glDeleteQueries(n: GLsizei, ids: *const GLuint) 
         let ids_n = len_of(n);
         // SAFETY: the glDeleteQueries contract: `ids` points to that many elements (or is NULL).
         let ids = unsafe { ptr::input(ids.cast::<u32>(), ids_n) }?;
-        cx.submit(&Command::DeleteQueries(DeleteQueries { n: n as i32, ids }))
+        cx.submit_typed(DeleteQueries { n: n as i32, ids })
     })
 }
 
@@ -1958,7 +1958,7 @@ pub(crate) unsafe extern "C" fn glIsQuery(id: GLuint) -> GLboolean {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBeginQuery(target: GLenum, id: GLuint) {
     entry::gl("glBeginQuery", (), |cx| {
-        cx.submit(&Command::BeginQuery(BeginQuery { target: target as u32, id: id as u32 }))
+        cx.submit_typed(BeginQuery { target: target as u32, id: id as u32 })
     })
 }
 
@@ -1969,7 +1969,7 @@ pub(crate) unsafe extern "C" fn glBeginQuery(target: GLenum, id: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEndQuery(target: GLenum) {
     entry::gl("glEndQuery", (), |cx| {
-        cx.submit(&Command::EndQuery(EndQuery { target: target as u32 }))
+        cx.submit_typed(EndQuery { target: target as u32 })
     })
 }
 
@@ -2017,7 +2017,7 @@ pub(crate) unsafe extern "C" fn glDrawBuffers(n: GLsizei, bufs: *const GLenum) {
         let bufs_n = len_of(n);
         // SAFETY: the glDrawBuffers contract: `bufs` points to that many elements (or is NULL).
         let bufs = unsafe { ptr::input(bufs.cast::<u32>(), bufs_n) }?;
-        cx.submit(&Command::DrawBuffers(DrawBuffers { n: n as i32, bufs }))
+        cx.submit_typed(DrawBuffers { n: n as i32, bufs })
     })
 }
 
@@ -2031,7 +2031,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix2x3fv(location: GLint, count: GLs
         let value_n = len_mul(len_of(count), 6);
         // SAFETY: the glUniformMatrix2x3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix2x3fv(UniformMatrix2x3fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix2x3fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -2045,7 +2045,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix3x2fv(location: GLint, count: GLs
         let value_n = len_mul(len_of(count), 6);
         // SAFETY: the glUniformMatrix3x2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix3x2fv(UniformMatrix3x2fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix3x2fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -2059,7 +2059,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix2x4fv(location: GLint, count: GLs
         let value_n = len_mul(len_of(count), 8);
         // SAFETY: the glUniformMatrix2x4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix2x4fv(UniformMatrix2x4fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix2x4fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -2073,7 +2073,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix4x2fv(location: GLint, count: GLs
         let value_n = len_mul(len_of(count), 8);
         // SAFETY: the glUniformMatrix4x2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix4x2fv(UniformMatrix4x2fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix4x2fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -2087,7 +2087,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix3x4fv(location: GLint, count: GLs
         let value_n = len_mul(len_of(count), 12);
         // SAFETY: the glUniformMatrix3x4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix3x4fv(UniformMatrix3x4fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix3x4fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -2101,7 +2101,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix4x3fv(location: GLint, count: GLs
         let value_n = len_mul(len_of(count), 12);
         // SAFETY: the glUniformMatrix4x3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::UniformMatrix4x3fv(UniformMatrix4x3fv { location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(UniformMatrix4x3fv { location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -2112,7 +2112,7 @@ pub(crate) unsafe extern "C" fn glUniformMatrix4x3fv(location: GLint, count: GLs
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlitFramebuffer(src_x0: GLint, src_y0: GLint, src_x1: GLint, src_y1: GLint, dst_x0: GLint, dst_y0: GLint, dst_x1: GLint, dst_y1: GLint, mask: GLbitfield, filter: GLenum) {
     entry::gl("glBlitFramebuffer", (), |cx| {
-        cx.submit(&Command::BlitFramebuffer(BlitFramebuffer { src_x0: src_x0 as i32, src_y0: src_y0 as i32, src_x1: src_x1 as i32, src_y1: src_y1 as i32, dst_x0: dst_x0 as i32, dst_y0: dst_y0 as i32, dst_x1: dst_x1 as i32, dst_y1: dst_y1 as i32, mask: mask as u32, filter: filter as u32 }))
+        cx.submit_typed(BlitFramebuffer { src_x0: src_x0 as i32, src_y0: src_y0 as i32, src_x1: src_x1 as i32, src_y1: src_y1 as i32, dst_x0: dst_x0 as i32, dst_y0: dst_y0 as i32, dst_x1: dst_x1 as i32, dst_y1: dst_y1 as i32, mask: mask as u32, filter: filter as u32 })
     })
 }
 
@@ -2123,7 +2123,7 @@ pub(crate) unsafe extern "C" fn glBlitFramebuffer(src_x0: GLint, src_y0: GLint, 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glRenderbufferStorageMultisample(target: GLenum, samples: GLsizei, internalformat: GLenum, width: GLsizei, height: GLsizei) {
     entry::gl("glRenderbufferStorageMultisample", (), |cx| {
-        cx.submit(&Command::RenderbufferStorageMultisample(RenderbufferStorageMultisample { target: target as u32, samples: samples as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(RenderbufferStorageMultisample { target: target as u32, samples: samples as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -2134,7 +2134,7 @@ pub(crate) unsafe extern "C" fn glRenderbufferStorageMultisample(target: GLenum,
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferTextureLayer(target: GLenum, attachment: GLenum, texture: GLuint, level: GLint, layer: GLint) {
     entry::gl("glFramebufferTextureLayer", (), |cx| {
-        cx.submit(&Command::FramebufferTextureLayer(FramebufferTextureLayer { target: target as u32, attachment: attachment as u32, texture: texture as u32, level: level as i32, layer: layer as i32 }))
+        cx.submit_typed(FramebufferTextureLayer { target: target as u32, attachment: attachment as u32, texture: texture as u32, level: level as i32, layer: layer as i32 })
     })
 }
 
@@ -2145,7 +2145,7 @@ pub(crate) unsafe extern "C" fn glFramebufferTextureLayer(target: GLenum, attach
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindVertexArray(array: GLuint) {
     entry::gl("glBindVertexArray", (), |cx| {
-        cx.submit(&Command::BindVertexArray(BindVertexArray { array: array as u32 }))
+        cx.submit_typed(BindVertexArray { array: array as u32 })
     })
 }
 
@@ -2159,7 +2159,7 @@ pub(crate) unsafe extern "C" fn glDeleteVertexArrays(n: GLsizei, arrays: *const 
         let arrays_n = len_of(n);
         // SAFETY: the glDeleteVertexArrays contract: `arrays` points to that many elements (or is NULL).
         let arrays = unsafe { ptr::input(arrays.cast::<u32>(), arrays_n) }?;
-        cx.submit(&Command::DeleteVertexArrays(DeleteVertexArrays { n: n as i32, arrays }))
+        cx.submit_typed(DeleteVertexArrays { n: n as i32, arrays })
     })
 }
 
@@ -2201,7 +2201,7 @@ pub(crate) unsafe extern "C" fn glGetIntegeri_v(target: GLenum, index: GLuint, d
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBeginTransformFeedback(primitive_mode: GLenum) {
     entry::gl("glBeginTransformFeedback", (), |cx| {
-        cx.submit(&Command::BeginTransformFeedback(BeginTransformFeedback { primitive_mode: primitive_mode as u32 }))
+        cx.submit_typed(BeginTransformFeedback { primitive_mode: primitive_mode as u32 })
     })
 }
 
@@ -2212,7 +2212,7 @@ pub(crate) unsafe extern "C" fn glBeginTransformFeedback(primitive_mode: GLenum)
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEndTransformFeedback() {
     entry::gl("glEndTransformFeedback", (), |cx| {
-        cx.submit(&Command::EndTransformFeedback(EndTransformFeedback {  }))
+        cx.submit_typed(EndTransformFeedback {  })
     })
 }
 
@@ -2223,7 +2223,7 @@ pub(crate) unsafe extern "C" fn glEndTransformFeedback() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindBufferRange(target: GLenum, index: GLuint, buffer: GLuint, offset: GLintptr, size: GLsizeiptr) {
     entry::gl("glBindBufferRange", (), |cx| {
-        cx.submit(&Command::BindBufferRange(BindBufferRange { target: target as u32, index: index as u32, buffer: buffer as u32, offset: offset as i64, size: size as i64 }))
+        cx.submit_typed(BindBufferRange { target: target as u32, index: index as u32, buffer: buffer as u32, offset: offset as i64, size: size as i64 })
     })
 }
 
@@ -2234,7 +2234,7 @@ pub(crate) unsafe extern "C" fn glBindBufferRange(target: GLenum, index: GLuint,
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindBufferBase(target: GLenum, index: GLuint, buffer: GLuint) {
     entry::gl("glBindBufferBase", (), |cx| {
-        cx.submit(&Command::BindBufferBase(BindBufferBase { target: target as u32, index: index as u32, buffer: buffer as u32 }))
+        cx.submit_typed(BindBufferBase { target: target as u32, index: index as u32, buffer: buffer as u32 })
     })
 }
 
@@ -2249,7 +2249,7 @@ pub(crate) unsafe extern "C" fn glTransformFeedbackVaryings(program: GLuint, cou
         let varyings_owned = unsafe { ptr::str_list(varyings.cast(), len_of(count), core::ptr::null()) }?;
         let varyings_refs: Vec<&CStr> = varyings_owned.iter().map(|s| s.as_c_str()).collect();
         let varyings = StrList::Borrowed(&varyings_refs);
-        cx.submit(&Command::TransformFeedbackVaryings(TransformFeedbackVaryings { program: program as u32, count: count as i32, varyings, buffer_mode: buffer_mode as u32 }))
+        cx.submit_typed(TransformFeedbackVaryings { program: program as u32, count: count as i32, varyings, buffer_mode: buffer_mode as u32 })
     })
 }
 
@@ -2286,7 +2286,7 @@ pub(crate) unsafe extern "C" fn glGetTransformFeedbackVarying(program: GLuint, i
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribIPointer(index: GLuint, size: GLint, type_: GLenum, stride: GLsizei, pointer: *const c_void) {
     entry::gl("glVertexAttribIPointer", (), |cx| {
-        cx.submit(&Command::VertexAttribIPointer(VertexAttribIPointer { index: index as u32, size: size as i32, type_: type_ as u32, stride: stride as i32, pointer: pointer as usize as u64 }))
+        cx.submit_typed(VertexAttribIPointer { index: index as u32, size: size as i32, type_: type_ as u32, stride: stride as i32, pointer: pointer as usize as u64 })
     })
 }
 
@@ -2331,7 +2331,7 @@ pub(crate) unsafe extern "C" fn glGetVertexAttribIuiv(index: GLuint, pname: GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribI4i(index: GLuint, x: GLint, y: GLint, z: GLint, w: GLint) {
     entry::gl("glVertexAttribI4i", (), |cx| {
-        cx.submit(&Command::VertexAttribI4i(VertexAttribI4i { index: index as u32, x: x as i32, y: y as i32, z: z as i32, w: w as i32 }))
+        cx.submit_typed(VertexAttribI4i { index: index as u32, x: x as i32, y: y as i32, z: z as i32, w: w as i32 })
     })
 }
 
@@ -2342,7 +2342,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribI4i(index: GLuint, x: GLint, y: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribI4ui(index: GLuint, x: GLuint, y: GLuint, z: GLuint, w: GLuint) {
     entry::gl("glVertexAttribI4ui", (), |cx| {
-        cx.submit(&Command::VertexAttribI4ui(VertexAttribI4ui { index: index as u32, x: x as u32, y: y as u32, z: z as u32, w: w as u32 }))
+        cx.submit_typed(VertexAttribI4ui { index: index as u32, x: x as u32, y: y as u32, z: z as u32, w: w as u32 })
     })
 }
 
@@ -2356,7 +2356,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribI4iv(index: GLuint, v: *const GLin
         let v_n = Some(4usize);
         // SAFETY: the glVertexAttribI4iv contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<i32>(), v_n) }?;
-        cx.submit(&Command::VertexAttribI4iv(VertexAttribI4iv { index: index as u32, v }))
+        cx.submit_typed(VertexAttribI4iv { index: index as u32, v })
     })
 }
 
@@ -2370,7 +2370,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribI4uiv(index: GLuint, v: *const GLu
         let v_n = Some(4usize);
         // SAFETY: the glVertexAttribI4uiv contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<u32>(), v_n) }?;
-        cx.submit(&Command::VertexAttribI4uiv(VertexAttribI4uiv { index: index as u32, v }))
+        cx.submit_typed(VertexAttribI4uiv { index: index as u32, v })
     })
 }
 
@@ -2414,7 +2414,7 @@ pub(crate) unsafe extern "C" fn glGetFragDataLocation(program: GLuint, name: *co
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform1ui(location: GLint, v0: GLuint) {
     entry::gl("glUniform1ui", (), |cx| {
-        cx.submit(&Command::Uniform1ui(Uniform1ui { location: location as i32, v0: v0 as u32 }))
+        cx.submit_typed(Uniform1ui { location: location as i32, v0: v0 as u32 })
     })
 }
 
@@ -2425,7 +2425,7 @@ pub(crate) unsafe extern "C" fn glUniform1ui(location: GLint, v0: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform2ui(location: GLint, v0: GLuint, v1: GLuint) {
     entry::gl("glUniform2ui", (), |cx| {
-        cx.submit(&Command::Uniform2ui(Uniform2ui { location: location as i32, v0: v0 as u32, v1: v1 as u32 }))
+        cx.submit_typed(Uniform2ui { location: location as i32, v0: v0 as u32, v1: v1 as u32 })
     })
 }
 
@@ -2436,7 +2436,7 @@ pub(crate) unsafe extern "C" fn glUniform2ui(location: GLint, v0: GLuint, v1: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform3ui(location: GLint, v0: GLuint, v1: GLuint, v2: GLuint) {
     entry::gl("glUniform3ui", (), |cx| {
-        cx.submit(&Command::Uniform3ui(Uniform3ui { location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32 }))
+        cx.submit_typed(Uniform3ui { location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32 })
     })
 }
 
@@ -2447,7 +2447,7 @@ pub(crate) unsafe extern "C" fn glUniform3ui(location: GLint, v0: GLuint, v1: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniform4ui(location: GLint, v0: GLuint, v1: GLuint, v2: GLuint, v3: GLuint) {
     entry::gl("glUniform4ui", (), |cx| {
-        cx.submit(&Command::Uniform4ui(Uniform4ui { location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32, v3: v3 as u32 }))
+        cx.submit_typed(Uniform4ui { location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32, v3: v3 as u32 })
     })
 }
 
@@ -2461,7 +2461,7 @@ pub(crate) unsafe extern "C" fn glUniform1uiv(location: GLint, count: GLsizei, v
         let value_n = len_of(count);
         // SAFETY: the glUniform1uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::Uniform1uiv(Uniform1uiv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform1uiv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -2475,7 +2475,7 @@ pub(crate) unsafe extern "C" fn glUniform2uiv(location: GLint, count: GLsizei, v
         let value_n = len_mul(len_of(count), 2);
         // SAFETY: the glUniform2uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::Uniform2uiv(Uniform2uiv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform2uiv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -2489,7 +2489,7 @@ pub(crate) unsafe extern "C" fn glUniform3uiv(location: GLint, count: GLsizei, v
         let value_n = len_mul(len_of(count), 3);
         // SAFETY: the glUniform3uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::Uniform3uiv(Uniform3uiv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform3uiv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -2503,7 +2503,7 @@ pub(crate) unsafe extern "C" fn glUniform4uiv(location: GLint, count: GLsizei, v
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glUniform4uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::Uniform4uiv(Uniform4uiv { location: location as i32, count: count as i32, value }))
+        cx.submit_typed(Uniform4uiv { location: location as i32, count: count as i32, value })
     })
 }
 
@@ -2517,7 +2517,7 @@ pub(crate) unsafe extern "C" fn glClearBufferiv(buffer: GLenum, drawbuffer: GLin
         let value_n = Some(cx.pname_count(&wire::pnames::CLEAR_BUFFER, buffer)?);
         // SAFETY: the glClearBufferiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::ClearBufferiv(ClearBufferiv { buffer: buffer as u32, drawbuffer: drawbuffer as i32, value }))
+        cx.submit_typed(ClearBufferiv { buffer: buffer as u32, drawbuffer: drawbuffer as i32, value })
     })
 }
 
@@ -2531,7 +2531,7 @@ pub(crate) unsafe extern "C" fn glClearBufferuiv(buffer: GLenum, drawbuffer: GLi
         let value_n = Some(cx.pname_count(&wire::pnames::CLEAR_BUFFER, buffer)?);
         // SAFETY: the glClearBufferuiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::ClearBufferuiv(ClearBufferuiv { buffer: buffer as u32, drawbuffer: drawbuffer as i32, value }))
+        cx.submit_typed(ClearBufferuiv { buffer: buffer as u32, drawbuffer: drawbuffer as i32, value })
     })
 }
 
@@ -2545,7 +2545,7 @@ pub(crate) unsafe extern "C" fn glClearBufferfv(buffer: GLenum, drawbuffer: GLin
         let value_n = Some(cx.pname_count(&wire::pnames::CLEAR_BUFFER, buffer)?);
         // SAFETY: the glClearBufferfv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ClearBufferfv(ClearBufferfv { buffer: buffer as u32, drawbuffer: drawbuffer as i32, value }))
+        cx.submit_typed(ClearBufferfv { buffer: buffer as u32, drawbuffer: drawbuffer as i32, value })
     })
 }
 
@@ -2556,7 +2556,7 @@ pub(crate) unsafe extern "C" fn glClearBufferfv(buffer: GLenum, drawbuffer: GLin
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glClearBufferfi(buffer: GLenum, drawbuffer: GLint, depth: GLfloat, stencil: GLint) {
     entry::gl("glClearBufferfi", (), |cx| {
-        cx.submit(&Command::ClearBufferfi(ClearBufferfi { buffer: buffer as u32, drawbuffer: drawbuffer as i32, depth: depth as f32, stencil: stencil as i32 }))
+        cx.submit_typed(ClearBufferfi { buffer: buffer as u32, drawbuffer: drawbuffer as i32, depth: depth as f32, stencil: stencil as i32 })
     })
 }
 
@@ -2582,7 +2582,7 @@ pub(crate) unsafe extern "C" fn glGetStringi(name: GLenum, index: GLuint) -> *co
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCopyBufferSubData(read_target: GLenum, write_target: GLenum, read_offset: GLintptr, write_offset: GLintptr, size: GLsizeiptr) {
     entry::gl("glCopyBufferSubData", (), |cx| {
-        cx.submit(&Command::CopyBufferSubData(CopyBufferSubData { read_target: read_target as u32, write_target: write_target as u32, read_offset: read_offset as i64, write_offset: write_offset as i64, size: size as i64 }))
+        cx.submit_typed(CopyBufferSubData { read_target: read_target as u32, write_target: write_target as u32, read_offset: read_offset as i64, write_offset: write_offset as i64, size: size as i64 })
     })
 }
 
@@ -2687,7 +2687,7 @@ pub(crate) unsafe extern "C" fn glGetActiveUniformBlockName(program: GLuint, uni
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUniformBlockBinding(program: GLuint, uniform_block_index: GLuint, uniform_block_binding: GLuint) {
     entry::gl("glUniformBlockBinding", (), |cx| {
-        cx.submit(&Command::UniformBlockBinding(UniformBlockBinding { program: program as u32, uniform_block_index: uniform_block_index as u32, uniform_block_binding: uniform_block_binding as u32 }))
+        cx.submit_typed(UniformBlockBinding { program: program as u32, uniform_block_index: uniform_block_index as u32, uniform_block_binding: uniform_block_binding as u32 })
     })
 }
 
@@ -2698,7 +2698,7 @@ pub(crate) unsafe extern "C" fn glUniformBlockBinding(program: GLuint, uniform_b
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDrawArraysInstanced(mode: GLenum, first: GLint, count: GLsizei, instancecount: GLsizei) {
     entry::gl("glDrawArraysInstanced", (), |cx| {
-        cx.submit(&Command::DrawArraysInstanced(DrawArraysInstanced { mode: mode as u32, first: first as i32, count: count as i32, instancecount: instancecount as i32 }))
+        cx.submit_typed(DrawArraysInstanced { mode: mode as u32, first: first as i32, count: count as i32, instancecount: instancecount as i32 })
     })
 }
 
@@ -2713,7 +2713,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsInstanced(mode: GLenum, count: GLs
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawElementsInstanced contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawElementsInstanced(DrawElementsInstanced { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32 }))
+        cx.submit_typed(DrawElementsInstanced { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32 })
     })
 }
 
@@ -2752,7 +2752,7 @@ pub(crate) unsafe extern "C" fn glIsSync(sync: GLsync) -> GLboolean {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDeleteSync(sync: GLsync) {
     entry::gl("glDeleteSync", (), |cx| {
-        cx.submit(&Command::DeleteSync(DeleteSync { sync: sync as usize as u64 }))
+        cx.submit_typed(DeleteSync { sync: sync as usize as u64 })
     })
 }
 
@@ -2777,7 +2777,7 @@ pub(crate) unsafe extern "C" fn glClientWaitSync(sync: GLsync, flags: GLbitfield
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glWaitSync(sync: GLsync, flags: GLbitfield, timeout: GLuint64) {
     entry::gl("glWaitSync", (), |cx| {
-        cx.submit(&Command::WaitSync(WaitSync { sync: sync as usize as u64, flags: flags as u32, timeout: timeout as u64 }))
+        cx.submit_typed(WaitSync { sync: sync as usize as u64, flags: flags as u32, timeout: timeout as u64 })
     })
 }
 
@@ -2862,7 +2862,7 @@ pub(crate) unsafe extern "C" fn glDeleteSamplers(count: GLsizei, samplers: *cons
         let samplers_n = len_of(count);
         // SAFETY: the glDeleteSamplers contract: `samplers` points to that many elements (or is NULL).
         let samplers = unsafe { ptr::input(samplers.cast::<u32>(), samplers_n) }?;
-        cx.submit(&Command::DeleteSamplers(DeleteSamplers { count: count as i32, samplers }))
+        cx.submit_typed(DeleteSamplers { count: count as i32, samplers })
     })
 }
 
@@ -2887,7 +2887,7 @@ pub(crate) unsafe extern "C" fn glIsSampler(sampler: GLuint) -> GLboolean {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindSampler(unit: GLuint, sampler: GLuint) {
     entry::gl("glBindSampler", (), |cx| {
-        cx.submit(&Command::BindSampler(BindSampler { unit: unit as u32, sampler: sampler as u32 }))
+        cx.submit_typed(BindSampler { unit: unit as u32, sampler: sampler as u32 })
     })
 }
 
@@ -2898,7 +2898,7 @@ pub(crate) unsafe extern "C" fn glBindSampler(unit: GLuint, sampler: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glSamplerParameteri(sampler: GLuint, pname: GLenum, param: GLint) {
     entry::gl("glSamplerParameteri", (), |cx| {
-        cx.submit(&Command::SamplerParameteri(SamplerParameteri { sampler: sampler as u32, pname: pname as u32, param: param as i32 }))
+        cx.submit_typed(SamplerParameteri { sampler: sampler as u32, pname: pname as u32, param: param as i32 })
     })
 }
 
@@ -2912,7 +2912,7 @@ pub(crate) unsafe extern "C" fn glSamplerParameteriv(sampler: GLuint, pname: GLe
         let param_n = Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?);
         // SAFETY: the glSamplerParameteriv contract: `param` points to that many elements (or is NULL).
         let param = unsafe { ptr::input(param.cast::<i32>(), param_n) }?;
-        cx.submit(&Command::SamplerParameteriv(SamplerParameteriv { sampler: sampler as u32, pname: pname as u32, param }))
+        cx.submit_typed(SamplerParameteriv { sampler: sampler as u32, pname: pname as u32, param })
     })
 }
 
@@ -2923,7 +2923,7 @@ pub(crate) unsafe extern "C" fn glSamplerParameteriv(sampler: GLuint, pname: GLe
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glSamplerParameterf(sampler: GLuint, pname: GLenum, param: GLfloat) {
     entry::gl("glSamplerParameterf", (), |cx| {
-        cx.submit(&Command::SamplerParameterf(SamplerParameterf { sampler: sampler as u32, pname: pname as u32, param: param as f32 }))
+        cx.submit_typed(SamplerParameterf { sampler: sampler as u32, pname: pname as u32, param: param as f32 })
     })
 }
 
@@ -2937,7 +2937,7 @@ pub(crate) unsafe extern "C" fn glSamplerParameterfv(sampler: GLuint, pname: GLe
         let param_n = Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?);
         // SAFETY: the glSamplerParameterfv contract: `param` points to that many elements (or is NULL).
         let param = unsafe { ptr::input(param.cast::<f32>(), param_n) }?;
-        cx.submit(&Command::SamplerParameterfv(SamplerParameterfv { sampler: sampler as u32, pname: pname as u32, param }))
+        cx.submit_typed(SamplerParameterfv { sampler: sampler as u32, pname: pname as u32, param })
     })
 }
 
@@ -2982,7 +2982,7 @@ pub(crate) unsafe extern "C" fn glGetSamplerParameterfv(sampler: GLuint, pname: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribDivisor(index: GLuint, divisor: GLuint) {
     entry::gl("glVertexAttribDivisor", (), |cx| {
-        cx.submit(&Command::VertexAttribDivisor(VertexAttribDivisor { index: index as u32, divisor: divisor as u32 }))
+        cx.submit_typed(VertexAttribDivisor { index: index as u32, divisor: divisor as u32 })
     })
 }
 
@@ -2993,7 +2993,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribDivisor(index: GLuint, divisor: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindTransformFeedback(target: GLenum, id: GLuint) {
     entry::gl("glBindTransformFeedback", (), |cx| {
-        cx.submit(&Command::BindTransformFeedback(BindTransformFeedback { target: target as u32, id: id as u32 }))
+        cx.submit_typed(BindTransformFeedback { target: target as u32, id: id as u32 })
     })
 }
 
@@ -3007,7 +3007,7 @@ pub(crate) unsafe extern "C" fn glDeleteTransformFeedbacks(n: GLsizei, ids: *con
         let ids_n = len_of(n);
         // SAFETY: the glDeleteTransformFeedbacks contract: `ids` points to that many elements (or is NULL).
         let ids = unsafe { ptr::input(ids.cast::<u32>(), ids_n) }?;
-        cx.submit(&Command::DeleteTransformFeedbacks(DeleteTransformFeedbacks { n: n as i32, ids }))
+        cx.submit_typed(DeleteTransformFeedbacks { n: n as i32, ids })
     })
 }
 
@@ -3032,7 +3032,7 @@ pub(crate) unsafe extern "C" fn glIsTransformFeedback(id: GLuint) -> GLboolean {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPauseTransformFeedback() {
     entry::gl("glPauseTransformFeedback", (), |cx| {
-        cx.submit(&Command::PauseTransformFeedback(PauseTransformFeedback {  }))
+        cx.submit_typed(PauseTransformFeedback {  })
     })
 }
 
@@ -3043,7 +3043,7 @@ pub(crate) unsafe extern "C" fn glPauseTransformFeedback() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glResumeTransformFeedback() {
     entry::gl("glResumeTransformFeedback", (), |cx| {
-        cx.submit(&Command::ResumeTransformFeedback(ResumeTransformFeedback {  }))
+        cx.submit_typed(ResumeTransformFeedback {  })
     })
 }
 
@@ -3080,7 +3080,7 @@ pub(crate) unsafe extern "C" fn glProgramBinary(program: GLuint, binary_format: 
         let binary_n = len_of(length);
         // SAFETY: the glProgramBinary contract: `binary` points to that many elements (or is NULL).
         let binary = unsafe { ptr::input(binary.cast::<u8>(), binary_n) }?;
-        cx.submit(&Command::ProgramBinary(ProgramBinary { program: program as u32, binary_format: binary_format as u32, binary, length: length as i32 }))
+        cx.submit_typed(ProgramBinary { program: program as u32, binary_format: binary_format as u32, binary, length: length as i32 })
     })
 }
 
@@ -3091,7 +3091,7 @@ pub(crate) unsafe extern "C" fn glProgramBinary(program: GLuint, binary_format: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramParameteri(program: GLuint, pname: GLenum, value: GLint) {
     entry::gl("glProgramParameteri", (), |cx| {
-        cx.submit(&Command::ProgramParameteri(ProgramParameteri { program: program as u32, pname: pname as u32, value: value as i32 }))
+        cx.submit_typed(ProgramParameteri { program: program as u32, pname: pname as u32, value: value as i32 })
     })
 }
 
@@ -3105,7 +3105,7 @@ pub(crate) unsafe extern "C" fn glInvalidateFramebuffer(target: GLenum, num_atta
         let attachments_n = len_of(num_attachments);
         // SAFETY: the glInvalidateFramebuffer contract: `attachments` points to that many elements (or is NULL).
         let attachments = unsafe { ptr::input(attachments.cast::<u32>(), attachments_n) }?;
-        cx.submit(&Command::InvalidateFramebuffer(InvalidateFramebuffer { target: target as u32, num_attachments: num_attachments as i32, attachments }))
+        cx.submit_typed(InvalidateFramebuffer { target: target as u32, num_attachments: num_attachments as i32, attachments })
     })
 }
 
@@ -3119,7 +3119,7 @@ pub(crate) unsafe extern "C" fn glInvalidateSubFramebuffer(target: GLenum, num_a
         let attachments_n = len_of(num_attachments);
         // SAFETY: the glInvalidateSubFramebuffer contract: `attachments` points to that many elements (or is NULL).
         let attachments = unsafe { ptr::input(attachments.cast::<u32>(), attachments_n) }?;
-        cx.submit(&Command::InvalidateSubFramebuffer(InvalidateSubFramebuffer { target: target as u32, num_attachments: num_attachments as i32, attachments, x: x as i32, y: y as i32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(InvalidateSubFramebuffer { target: target as u32, num_attachments: num_attachments as i32, attachments, x: x as i32, y: y as i32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -3130,7 +3130,7 @@ pub(crate) unsafe extern "C" fn glInvalidateSubFramebuffer(target: GLenum, num_a
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexStorage2D(target: GLenum, levels: GLsizei, internalformat: GLenum, width: GLsizei, height: GLsizei) {
     entry::gl("glTexStorage2D", (), |cx| {
-        cx.submit(&Command::TexStorage2D(TexStorage2D { target: target as u32, levels: levels as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(TexStorage2D { target: target as u32, levels: levels as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -3141,7 +3141,7 @@ pub(crate) unsafe extern "C" fn glTexStorage2D(target: GLenum, levels: GLsizei, 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexStorage3D(target: GLenum, levels: GLsizei, internalformat: GLenum, width: GLsizei, height: GLsizei, depth: GLsizei) {
     entry::gl("glTexStorage3D", (), |cx| {
-        cx.submit(&Command::TexStorage3D(TexStorage3D { target: target as u32, levels: levels as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, depth: depth as i32 }))
+        cx.submit_typed(TexStorage3D { target: target as u32, levels: levels as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, depth: depth as i32 })
     })
 }
 
@@ -3169,7 +3169,7 @@ pub(crate) unsafe extern "C" fn glGetInternalformativ(target: GLenum, internalfo
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDispatchCompute(num_groups_x: GLuint, num_groups_y: GLuint, num_groups_z: GLuint) {
     entry::gl("glDispatchCompute", (), |cx| {
-        cx.submit(&Command::DispatchCompute(DispatchCompute { num_groups_x: num_groups_x as u32, num_groups_y: num_groups_y as u32, num_groups_z: num_groups_z as u32 }))
+        cx.submit_typed(DispatchCompute { num_groups_x: num_groups_x as u32, num_groups_y: num_groups_y as u32, num_groups_z: num_groups_z as u32 })
     })
 }
 
@@ -3180,7 +3180,7 @@ pub(crate) unsafe extern "C" fn glDispatchCompute(num_groups_x: GLuint, num_grou
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDispatchComputeIndirect(indirect: GLintptr) {
     entry::gl("glDispatchComputeIndirect", (), |cx| {
-        cx.submit(&Command::DispatchComputeIndirect(DispatchComputeIndirect { indirect: indirect as i64 }))
+        cx.submit_typed(DispatchComputeIndirect { indirect: indirect as i64 })
     })
 }
 
@@ -3191,7 +3191,7 @@ pub(crate) unsafe extern "C" fn glDispatchComputeIndirect(indirect: GLintptr) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDrawArraysIndirect(mode: GLenum, indirect: *const c_void) {
     entry::gl("glDrawArraysIndirect", (), |cx| {
-        cx.submit(&Command::DrawArraysIndirect(DrawArraysIndirect { mode: mode as u32, indirect: indirect as usize as u64 }))
+        cx.submit_typed(DrawArraysIndirect { mode: mode as u32, indirect: indirect as usize as u64 })
     })
 }
 
@@ -3202,7 +3202,7 @@ pub(crate) unsafe extern "C" fn glDrawArraysIndirect(mode: GLenum, indirect: *co
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDrawElementsIndirect(mode: GLenum, type_: GLenum, indirect: *const c_void) {
     entry::gl("glDrawElementsIndirect", (), |cx| {
-        cx.submit(&Command::DrawElementsIndirect(DrawElementsIndirect { mode: mode as u32, type_: type_ as u32, indirect: indirect as usize as u64 }))
+        cx.submit_typed(DrawElementsIndirect { mode: mode as u32, type_: type_ as u32, indirect: indirect as usize as u64 })
     })
 }
 
@@ -3213,7 +3213,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsIndirect(mode: GLenum, type_: GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferParameteri(target: GLenum, pname: GLenum, param: GLint) {
     entry::gl("glFramebufferParameteri", (), |cx| {
-        cx.submit(&Command::FramebufferParameteri(FramebufferParameteri { target: target as u32, pname: pname as u32, param: param as i32 }))
+        cx.submit_typed(FramebufferParameteri { target: target as u32, pname: pname as u32, param: param as i32 })
     })
 }
 
@@ -3333,7 +3333,7 @@ pub(crate) unsafe extern "C" fn glGetProgramResourceLocation(program: GLuint, pr
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glUseProgramStages(pipeline: GLuint, stages: GLbitfield, program: GLuint) {
     entry::gl("glUseProgramStages", (), |cx| {
-        cx.submit(&Command::UseProgramStages(UseProgramStages { pipeline: pipeline as u32, stages: stages as u32, program: program as u32 }))
+        cx.submit_typed(UseProgramStages { pipeline: pipeline as u32, stages: stages as u32, program: program as u32 })
     })
 }
 
@@ -3344,7 +3344,7 @@ pub(crate) unsafe extern "C" fn glUseProgramStages(pipeline: GLuint, stages: GLb
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glActiveShaderProgram(pipeline: GLuint, program: GLuint) {
     entry::gl("glActiveShaderProgram", (), |cx| {
-        cx.submit(&Command::ActiveShaderProgram(ActiveShaderProgram { pipeline: pipeline as u32, program: program as u32 }))
+        cx.submit_typed(ActiveShaderProgram { pipeline: pipeline as u32, program: program as u32 })
     })
 }
 
@@ -3373,7 +3373,7 @@ pub(crate) unsafe extern "C" fn glCreateShaderProgramv(type_: GLenum, count: GLs
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindProgramPipeline(pipeline: GLuint) {
     entry::gl("glBindProgramPipeline", (), |cx| {
-        cx.submit(&Command::BindProgramPipeline(BindProgramPipeline { pipeline: pipeline as u32 }))
+        cx.submit_typed(BindProgramPipeline { pipeline: pipeline as u32 })
     })
 }
 
@@ -3387,7 +3387,7 @@ pub(crate) unsafe extern "C" fn glDeleteProgramPipelines(n: GLsizei, pipelines: 
         let pipelines_n = len_of(n);
         // SAFETY: the glDeleteProgramPipelines contract: `pipelines` points to that many elements (or is NULL).
         let pipelines = unsafe { ptr::input(pipelines.cast::<u32>(), pipelines_n) }?;
-        cx.submit(&Command::DeleteProgramPipelines(DeleteProgramPipelines { n: n as i32, pipelines }))
+        cx.submit_typed(DeleteProgramPipelines { n: n as i32, pipelines })
     })
 }
 
@@ -3429,7 +3429,7 @@ pub(crate) unsafe extern "C" fn glGetProgramPipelineiv(pipeline: GLuint, pname: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform1i(program: GLuint, location: GLint, v0: GLint) {
     entry::gl("glProgramUniform1i", (), |cx| {
-        cx.submit(&Command::ProgramUniform1i(ProgramUniform1i { program: program as u32, location: location as i32, v0: v0 as i32 }))
+        cx.submit_typed(ProgramUniform1i { program: program as u32, location: location as i32, v0: v0 as i32 })
     })
 }
 
@@ -3440,7 +3440,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform1i(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform2i(program: GLuint, location: GLint, v0: GLint, v1: GLint) {
     entry::gl("glProgramUniform2i", (), |cx| {
-        cx.submit(&Command::ProgramUniform2i(ProgramUniform2i { program: program as u32, location: location as i32, v0: v0 as i32, v1: v1 as i32 }))
+        cx.submit_typed(ProgramUniform2i { program: program as u32, location: location as i32, v0: v0 as i32, v1: v1 as i32 })
     })
 }
 
@@ -3451,7 +3451,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform2i(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform3i(program: GLuint, location: GLint, v0: GLint, v1: GLint, v2: GLint) {
     entry::gl("glProgramUniform3i", (), |cx| {
-        cx.submit(&Command::ProgramUniform3i(ProgramUniform3i { program: program as u32, location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32 }))
+        cx.submit_typed(ProgramUniform3i { program: program as u32, location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32 })
     })
 }
 
@@ -3462,7 +3462,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform3i(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform4i(program: GLuint, location: GLint, v0: GLint, v1: GLint, v2: GLint, v3: GLint) {
     entry::gl("glProgramUniform4i", (), |cx| {
-        cx.submit(&Command::ProgramUniform4i(ProgramUniform4i { program: program as u32, location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32, v3: v3 as i32 }))
+        cx.submit_typed(ProgramUniform4i { program: program as u32, location: location as i32, v0: v0 as i32, v1: v1 as i32, v2: v2 as i32, v3: v3 as i32 })
     })
 }
 
@@ -3473,7 +3473,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform4i(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform1ui(program: GLuint, location: GLint, v0: GLuint) {
     entry::gl("glProgramUniform1ui", (), |cx| {
-        cx.submit(&Command::ProgramUniform1ui(ProgramUniform1ui { program: program as u32, location: location as i32, v0: v0 as u32 }))
+        cx.submit_typed(ProgramUniform1ui { program: program as u32, location: location as i32, v0: v0 as u32 })
     })
 }
 
@@ -3484,7 +3484,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform1ui(program: GLuint, location: G
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform2ui(program: GLuint, location: GLint, v0: GLuint, v1: GLuint) {
     entry::gl("glProgramUniform2ui", (), |cx| {
-        cx.submit(&Command::ProgramUniform2ui(ProgramUniform2ui { program: program as u32, location: location as i32, v0: v0 as u32, v1: v1 as u32 }))
+        cx.submit_typed(ProgramUniform2ui { program: program as u32, location: location as i32, v0: v0 as u32, v1: v1 as u32 })
     })
 }
 
@@ -3495,7 +3495,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform2ui(program: GLuint, location: G
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform3ui(program: GLuint, location: GLint, v0: GLuint, v1: GLuint, v2: GLuint) {
     entry::gl("glProgramUniform3ui", (), |cx| {
-        cx.submit(&Command::ProgramUniform3ui(ProgramUniform3ui { program: program as u32, location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32 }))
+        cx.submit_typed(ProgramUniform3ui { program: program as u32, location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32 })
     })
 }
 
@@ -3506,7 +3506,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform3ui(program: GLuint, location: G
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform4ui(program: GLuint, location: GLint, v0: GLuint, v1: GLuint, v2: GLuint, v3: GLuint) {
     entry::gl("glProgramUniform4ui", (), |cx| {
-        cx.submit(&Command::ProgramUniform4ui(ProgramUniform4ui { program: program as u32, location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32, v3: v3 as u32 }))
+        cx.submit_typed(ProgramUniform4ui { program: program as u32, location: location as i32, v0: v0 as u32, v1: v1 as u32, v2: v2 as u32, v3: v3 as u32 })
     })
 }
 
@@ -3517,7 +3517,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform4ui(program: GLuint, location: G
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform1f(program: GLuint, location: GLint, v0: GLfloat) {
     entry::gl("glProgramUniform1f", (), |cx| {
-        cx.submit(&Command::ProgramUniform1f(ProgramUniform1f { program: program as u32, location: location as i32, v0: v0 as f32 }))
+        cx.submit_typed(ProgramUniform1f { program: program as u32, location: location as i32, v0: v0 as f32 })
     })
 }
 
@@ -3528,7 +3528,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform1f(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform2f(program: GLuint, location: GLint, v0: GLfloat, v1: GLfloat) {
     entry::gl("glProgramUniform2f", (), |cx| {
-        cx.submit(&Command::ProgramUniform2f(ProgramUniform2f { program: program as u32, location: location as i32, v0: v0 as f32, v1: v1 as f32 }))
+        cx.submit_typed(ProgramUniform2f { program: program as u32, location: location as i32, v0: v0 as f32, v1: v1 as f32 })
     })
 }
 
@@ -3539,7 +3539,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform2f(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform3f(program: GLuint, location: GLint, v0: GLfloat, v1: GLfloat, v2: GLfloat) {
     entry::gl("glProgramUniform3f", (), |cx| {
-        cx.submit(&Command::ProgramUniform3f(ProgramUniform3f { program: program as u32, location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32 }))
+        cx.submit_typed(ProgramUniform3f { program: program as u32, location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32 })
     })
 }
 
@@ -3550,7 +3550,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform3f(program: GLuint, location: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glProgramUniform4f(program: GLuint, location: GLint, v0: GLfloat, v1: GLfloat, v2: GLfloat, v3: GLfloat) {
     entry::gl("glProgramUniform4f", (), |cx| {
-        cx.submit(&Command::ProgramUniform4f(ProgramUniform4f { program: program as u32, location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32, v3: v3 as f32 }))
+        cx.submit_typed(ProgramUniform4f { program: program as u32, location: location as i32, v0: v0 as f32, v1: v1 as f32, v2: v2 as f32, v3: v3 as f32 })
     })
 }
 
@@ -3564,7 +3564,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform1iv(program: GLuint, location: G
         let value_n = len_of(count);
         // SAFETY: the glProgramUniform1iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform1iv(ProgramUniform1iv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform1iv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3578,7 +3578,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform2iv(program: GLuint, location: G
         let value_n = len_mul(len_of(count), 2);
         // SAFETY: the glProgramUniform2iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform2iv(ProgramUniform2iv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform2iv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3592,7 +3592,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform3iv(program: GLuint, location: G
         let value_n = len_mul(len_of(count), 3);
         // SAFETY: the glProgramUniform3iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform3iv(ProgramUniform3iv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform3iv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3606,7 +3606,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform4iv(program: GLuint, location: G
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glProgramUniform4iv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<i32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform4iv(ProgramUniform4iv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform4iv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3620,7 +3620,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform1uiv(program: GLuint, location: 
         let value_n = len_of(count);
         // SAFETY: the glProgramUniform1uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform1uiv(ProgramUniform1uiv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform1uiv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3634,7 +3634,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform2uiv(program: GLuint, location: 
         let value_n = len_mul(len_of(count), 2);
         // SAFETY: the glProgramUniform2uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform2uiv(ProgramUniform2uiv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform2uiv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3648,7 +3648,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform3uiv(program: GLuint, location: 
         let value_n = len_mul(len_of(count), 3);
         // SAFETY: the glProgramUniform3uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform3uiv(ProgramUniform3uiv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform3uiv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3662,7 +3662,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform4uiv(program: GLuint, location: 
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glProgramUniform4uiv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<u32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform4uiv(ProgramUniform4uiv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform4uiv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3676,7 +3676,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform1fv(program: GLuint, location: G
         let value_n = len_of(count);
         // SAFETY: the glProgramUniform1fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform1fv(ProgramUniform1fv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform1fv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3690,7 +3690,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform2fv(program: GLuint, location: G
         let value_n = len_mul(len_of(count), 2);
         // SAFETY: the glProgramUniform2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform2fv(ProgramUniform2fv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform2fv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3704,7 +3704,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform3fv(program: GLuint, location: G
         let value_n = len_mul(len_of(count), 3);
         // SAFETY: the glProgramUniform3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform3fv(ProgramUniform3fv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform3fv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3718,7 +3718,7 @@ pub(crate) unsafe extern "C" fn glProgramUniform4fv(program: GLuint, location: G
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glProgramUniform4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniform4fv(ProgramUniform4fv { program: program as u32, location: location as i32, count: count as i32, value }))
+        cx.submit_typed(ProgramUniform4fv { program: program as u32, location: location as i32, count: count as i32, value })
     })
 }
 
@@ -3732,7 +3732,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix2fv(program: GLuint, locat
         let value_n = len_mul(len_of(count), 4);
         // SAFETY: the glProgramUniformMatrix2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix2fv(ProgramUniformMatrix2fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix2fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3746,7 +3746,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix3fv(program: GLuint, locat
         let value_n = len_mul(len_of(count), 9);
         // SAFETY: the glProgramUniformMatrix3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix3fv(ProgramUniformMatrix3fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix3fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3760,7 +3760,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix4fv(program: GLuint, locat
         let value_n = len_mul(len_of(count), 16);
         // SAFETY: the glProgramUniformMatrix4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix4fv(ProgramUniformMatrix4fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix4fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3774,7 +3774,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix2x3fv(program: GLuint, loc
         let value_n = len_mul(len_of(count), 6);
         // SAFETY: the glProgramUniformMatrix2x3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix2x3fv(ProgramUniformMatrix2x3fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix2x3fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3788,7 +3788,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix3x2fv(program: GLuint, loc
         let value_n = len_mul(len_of(count), 6);
         // SAFETY: the glProgramUniformMatrix3x2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix3x2fv(ProgramUniformMatrix3x2fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix3x2fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3802,7 +3802,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix2x4fv(program: GLuint, loc
         let value_n = len_mul(len_of(count), 8);
         // SAFETY: the glProgramUniformMatrix2x4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix2x4fv(ProgramUniformMatrix2x4fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix2x4fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3816,7 +3816,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix4x2fv(program: GLuint, loc
         let value_n = len_mul(len_of(count), 8);
         // SAFETY: the glProgramUniformMatrix4x2fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix4x2fv(ProgramUniformMatrix4x2fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix4x2fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3830,7 +3830,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix3x4fv(program: GLuint, loc
         let value_n = len_mul(len_of(count), 12);
         // SAFETY: the glProgramUniformMatrix3x4fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix3x4fv(ProgramUniformMatrix3x4fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix3x4fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3844,7 +3844,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix4x3fv(program: GLuint, loc
         let value_n = len_mul(len_of(count), 12);
         // SAFETY: the glProgramUniformMatrix4x3fv contract: `value` points to that many elements (or is NULL).
         let value = unsafe { ptr::input(value.cast::<f32>(), value_n) }?;
-        cx.submit(&Command::ProgramUniformMatrix4x3fv(ProgramUniformMatrix4x3fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value }))
+        cx.submit_typed(ProgramUniformMatrix4x3fv { program: program as u32, location: location as i32, count: count as i32, transpose: transpose as u8, value })
     })
 }
 
@@ -3855,7 +3855,7 @@ pub(crate) unsafe extern "C" fn glProgramUniformMatrix4x3fv(program: GLuint, loc
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glValidateProgramPipeline(pipeline: GLuint) {
     entry::gl("glValidateProgramPipeline", (), |cx| {
-        cx.submit(&Command::ValidateProgramPipeline(ValidateProgramPipeline { pipeline: pipeline as u32 }))
+        cx.submit_typed(ValidateProgramPipeline { pipeline: pipeline as u32 })
     })
 }
 
@@ -3886,7 +3886,7 @@ pub(crate) unsafe extern "C" fn glGetProgramPipelineInfoLog(pipeline: GLuint, bu
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindImageTexture(unit: GLuint, texture: GLuint, level: GLint, layered: GLboolean, layer: GLint, access: GLenum, format: GLenum) {
     entry::gl("glBindImageTexture", (), |cx| {
-        cx.submit(&Command::BindImageTexture(BindImageTexture { unit: unit as u32, texture: texture as u32, level: level as i32, layered: layered as u8, layer: layer as i32, access: access as u32, format: format as u32 }))
+        cx.submit_typed(BindImageTexture { unit: unit as u32, texture: texture as u32, level: level as i32, layered: layered as u8, layer: layer as i32, access: access as u32, format: format as u32 })
     })
 }
 
@@ -3914,7 +3914,7 @@ pub(crate) unsafe extern "C" fn glGetBooleani_v(target: GLenum, index: GLuint, d
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glMemoryBarrier(barriers: GLbitfield) {
     entry::gl("glMemoryBarrier", (), |cx| {
-        cx.submit(&Command::MemoryBarrier(MemoryBarrier { barriers: barriers as u32 }))
+        cx.submit_typed(MemoryBarrier { barriers: barriers as u32 })
     })
 }
 
@@ -3925,7 +3925,7 @@ pub(crate) unsafe extern "C" fn glMemoryBarrier(barriers: GLbitfield) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glMemoryBarrierByRegion(barriers: GLbitfield) {
     entry::gl("glMemoryBarrierByRegion", (), |cx| {
-        cx.submit(&Command::MemoryBarrierByRegion(MemoryBarrierByRegion { barriers: barriers as u32 }))
+        cx.submit_typed(MemoryBarrierByRegion { barriers: barriers as u32 })
     })
 }
 
@@ -3936,7 +3936,7 @@ pub(crate) unsafe extern "C" fn glMemoryBarrierByRegion(barriers: GLbitfield) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexStorage2DMultisample(target: GLenum, samples: GLsizei, internalformat: GLenum, width: GLsizei, height: GLsizei, fixedsamplelocations: GLboolean) {
     entry::gl("glTexStorage2DMultisample", (), |cx| {
-        cx.submit(&Command::TexStorage2DMultisample(TexStorage2DMultisample { target: target as u32, samples: samples as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, fixedsamplelocations: fixedsamplelocations as u8 }))
+        cx.submit_typed(TexStorage2DMultisample { target: target as u32, samples: samples as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, fixedsamplelocations: fixedsamplelocations as u8 })
     })
 }
 
@@ -3964,7 +3964,7 @@ pub(crate) unsafe extern "C" fn glGetMultisamplefv(pname: GLenum, index: GLuint,
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glSampleMaski(mask_number: GLuint, mask: GLbitfield) {
     entry::gl("glSampleMaski", (), |cx| {
-        cx.submit(&Command::SampleMaski(SampleMaski { mask_number: mask_number as u32, mask: mask as u32 }))
+        cx.submit_typed(SampleMaski { mask_number: mask_number as u32, mask: mask as u32 })
     })
 }
 
@@ -4009,7 +4009,7 @@ pub(crate) unsafe extern "C" fn glGetTexLevelParameterfv(target: GLenum, level: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBindVertexBuffer(bindingindex: GLuint, buffer: GLuint, offset: GLintptr, stride: GLsizei) {
     entry::gl("glBindVertexBuffer", (), |cx| {
-        cx.submit(&Command::BindVertexBuffer(BindVertexBuffer { bindingindex: bindingindex as u32, buffer: buffer as u32, offset: offset as i64, stride: stride as i32 }))
+        cx.submit_typed(BindVertexBuffer { bindingindex: bindingindex as u32, buffer: buffer as u32, offset: offset as i64, stride: stride as i32 })
     })
 }
 
@@ -4020,7 +4020,7 @@ pub(crate) unsafe extern "C" fn glBindVertexBuffer(bindingindex: GLuint, buffer:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribFormat(attribindex: GLuint, size: GLint, type_: GLenum, normalized: GLboolean, relativeoffset: GLuint) {
     entry::gl("glVertexAttribFormat", (), |cx| {
-        cx.submit(&Command::VertexAttribFormat(VertexAttribFormat { attribindex: attribindex as u32, size: size as i32, type_: type_ as u32, normalized: normalized as u8, relativeoffset: relativeoffset as u32 }))
+        cx.submit_typed(VertexAttribFormat { attribindex: attribindex as u32, size: size as i32, type_: type_ as u32, normalized: normalized as u8, relativeoffset: relativeoffset as u32 })
     })
 }
 
@@ -4031,7 +4031,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribFormat(attribindex: GLuint, size: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribIFormat(attribindex: GLuint, size: GLint, type_: GLenum, relativeoffset: GLuint) {
     entry::gl("glVertexAttribIFormat", (), |cx| {
-        cx.submit(&Command::VertexAttribIFormat(VertexAttribIFormat { attribindex: attribindex as u32, size: size as i32, type_: type_ as u32, relativeoffset: relativeoffset as u32 }))
+        cx.submit_typed(VertexAttribIFormat { attribindex: attribindex as u32, size: size as i32, type_: type_ as u32, relativeoffset: relativeoffset as u32 })
     })
 }
 
@@ -4042,7 +4042,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribIFormat(attribindex: GLuint, size:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexAttribBinding(attribindex: GLuint, bindingindex: GLuint) {
     entry::gl("glVertexAttribBinding", (), |cx| {
-        cx.submit(&Command::VertexAttribBinding(VertexAttribBinding { attribindex: attribindex as u32, bindingindex: bindingindex as u32 }))
+        cx.submit_typed(VertexAttribBinding { attribindex: attribindex as u32, bindingindex: bindingindex as u32 })
     })
 }
 
@@ -4053,7 +4053,7 @@ pub(crate) unsafe extern "C" fn glVertexAttribBinding(attribindex: GLuint, bindi
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glVertexBindingDivisor(bindingindex: GLuint, divisor: GLuint) {
     entry::gl("glVertexBindingDivisor", (), |cx| {
-        cx.submit(&Command::VertexBindingDivisor(VertexBindingDivisor { bindingindex: bindingindex as u32, divisor: divisor as u32 }))
+        cx.submit_typed(VertexBindingDivisor { bindingindex: bindingindex as u32, divisor: divisor as u32 })
     })
 }
 
@@ -4064,7 +4064,7 @@ pub(crate) unsafe extern "C" fn glVertexBindingDivisor(bindingindex: GLuint, div
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendBarrier() {
     entry::gl("glBlendBarrier", (), |cx| {
-        cx.submit(&Command::BlendBarrier(BlendBarrier {  }))
+        cx.submit_typed(BlendBarrier {  })
     })
 }
 
@@ -4075,7 +4075,7 @@ pub(crate) unsafe extern "C" fn glBlendBarrier() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glCopyImageSubData(src_name: GLuint, src_target: GLenum, src_level: GLint, src_x: GLint, src_y: GLint, src_z: GLint, dst_name: GLuint, dst_target: GLenum, dst_level: GLint, dst_x: GLint, dst_y: GLint, dst_z: GLint, src_width: GLsizei, src_height: GLsizei, src_depth: GLsizei) {
     entry::gl("glCopyImageSubData", (), |cx| {
-        cx.submit(&Command::CopyImageSubData(CopyImageSubData { src_name: src_name as u32, src_target: src_target as u32, src_level: src_level as i32, src_x: src_x as i32, src_y: src_y as i32, src_z: src_z as i32, dst_name: dst_name as u32, dst_target: dst_target as u32, dst_level: dst_level as i32, dst_x: dst_x as i32, dst_y: dst_y as i32, dst_z: dst_z as i32, src_width: src_width as i32, src_height: src_height as i32, src_depth: src_depth as i32 }))
+        cx.submit_typed(CopyImageSubData { src_name: src_name as u32, src_target: src_target as u32, src_level: src_level as i32, src_x: src_x as i32, src_y: src_y as i32, src_z: src_z as i32, dst_name: dst_name as u32, dst_target: dst_target as u32, dst_level: dst_level as i32, dst_x: dst_x as i32, dst_y: dst_y as i32, dst_z: dst_z as i32, src_width: src_width as i32, src_height: src_height as i32, src_depth: src_depth as i32 })
     })
 }
 
@@ -4089,7 +4089,7 @@ pub(crate) unsafe extern "C" fn glDebugMessageControl(source: GLenum, type_: GLe
         let ids_n = len_of(count);
         // SAFETY: the glDebugMessageControl contract: `ids` points to that many elements (or is NULL).
         let ids = unsafe { ptr::opt_input(ids.cast::<u32>(), ids_n) }?;
-        cx.submit(&Command::DebugMessageControl(DebugMessageControl { source: source as u32, type_: type_ as u32, severity: severity as u32, count: count as i32, ids, enabled: enabled as u8 }))
+        cx.submit_typed(DebugMessageControl { source: source as u32, type_: type_ as u32, severity: severity as u32, count: count as i32, ids, enabled: enabled as u8 })
     })
 }
 
@@ -4103,7 +4103,7 @@ pub(crate) unsafe extern "C" fn glDebugMessageInsert(source: GLenum, type_: GLen
         // SAFETY: the glDebugMessageInsert contract: `buf` holds `length` bytes, or a NUL-terminated string when it is negative.
         let buf_owned = unsafe { ptr::cstr_len(buf, length) }?;
         let buf = buf_owned.as_deref().ok_or(CallError::INVALID_VALUE)?;
-        cx.submit(&Command::DebugMessageInsert(DebugMessageInsert { source: source as u32, type_: type_ as u32, id: id as u32, severity: severity as u32, length: -1 as i32, buf }))
+        cx.submit_typed(DebugMessageInsert { source: source as u32, type_: type_ as u32, id: id as u32, severity: severity as u32, length: -1 as i32, buf })
     })
 }
 
@@ -4114,7 +4114,7 @@ pub(crate) unsafe extern "C" fn glDebugMessageInsert(source: GLenum, type_: GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDebugMessageCallback(callback: GLDEBUGPROC, user_param: *const c_void) {
     entry::gl("glDebugMessageCallback", (), |cx| {
-        cx.submit(&Command::DebugMessageCallback(DebugMessageCallback { callback: callback as usize as u64, user_param: user_param as usize as u64 }))
+        cx.submit_typed(DebugMessageCallback { callback: callback as usize as u64, user_param: user_param as usize as u64 })
     })
 }
 
@@ -4160,7 +4160,7 @@ pub(crate) unsafe extern "C" fn glPushDebugGroup(source: GLenum, id: GLuint, len
         // SAFETY: the glPushDebugGroup contract: `message` holds `length` bytes, or a NUL-terminated string when it is negative.
         let message_owned = unsafe { ptr::cstr_len(message, length) }?;
         let message = message_owned.as_deref().ok_or(CallError::INVALID_VALUE)?;
-        cx.submit(&Command::PushDebugGroup(PushDebugGroup { source: source as u32, id: id as u32, length: -1 as i32, message }))
+        cx.submit_typed(PushDebugGroup { source: source as u32, id: id as u32, length: -1 as i32, message })
     })
 }
 
@@ -4171,7 +4171,7 @@ pub(crate) unsafe extern "C" fn glPushDebugGroup(source: GLenum, id: GLuint, len
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPopDebugGroup() {
     entry::gl("glPopDebugGroup", (), |cx| {
-        cx.submit(&Command::PopDebugGroup(PopDebugGroup {  }))
+        cx.submit_typed(PopDebugGroup {  })
     })
 }
 
@@ -4185,7 +4185,7 @@ pub(crate) unsafe extern "C" fn glObjectLabel(identifier: GLenum, name: GLuint, 
         // SAFETY: the glObjectLabel contract: `label` holds `length` bytes, or a NUL-terminated string when it is negative.
         let label_owned = unsafe { ptr::cstr_len(label, length) }?;
         let label = label_owned.as_deref();
-        cx.submit(&Command::ObjectLabel(ObjectLabel { identifier: identifier as u32, name: name as u32, length: -1 as i32, label }))
+        cx.submit_typed(ObjectLabel { identifier: identifier as u32, name: name as u32, length: -1 as i32, label })
     })
 }
 
@@ -4219,7 +4219,7 @@ pub(crate) unsafe extern "C" fn glObjectPtrLabel(ptr: *const c_void, length: GLs
         // SAFETY: the glObjectPtrLabel contract: `label` holds `length` bytes, or a NUL-terminated string when it is negative.
         let label_owned = unsafe { ptr::cstr_len(label, length) }?;
         let label = label_owned.as_deref();
-        cx.submit(&Command::ObjectPtrLabel(ObjectPtrLabel { ptr: ptr as usize as u64, length: -1 as i32, label }))
+        cx.submit_typed(ObjectPtrLabel { ptr: ptr as usize as u64, length: -1 as i32, label })
     })
 }
 
@@ -4267,7 +4267,7 @@ pub(crate) unsafe extern "C" fn glGetPointerv(pname: GLenum, params: *mut *mut c
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEnablei(target: GLenum, index: GLuint) {
     entry::gl("glEnablei", (), |cx| {
-        cx.submit(&Command::Enablei(Enablei { target: target as u32, index: index as u32 }))
+        cx.submit_typed(Enablei { target: target as u32, index: index as u32 })
     })
 }
 
@@ -4278,7 +4278,7 @@ pub(crate) unsafe extern "C" fn glEnablei(target: GLenum, index: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDisablei(target: GLenum, index: GLuint) {
     entry::gl("glDisablei", (), |cx| {
-        cx.submit(&Command::Disablei(Disablei { target: target as u32, index: index as u32 }))
+        cx.submit_typed(Disablei { target: target as u32, index: index as u32 })
     })
 }
 
@@ -4289,7 +4289,7 @@ pub(crate) unsafe extern "C" fn glDisablei(target: GLenum, index: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendEquationi(buf: GLuint, mode: GLenum) {
     entry::gl("glBlendEquationi", (), |cx| {
-        cx.submit(&Command::BlendEquationi(BlendEquationi { buf: buf as u32, mode: mode as u32 }))
+        cx.submit_typed(BlendEquationi { buf: buf as u32, mode: mode as u32 })
     })
 }
 
@@ -4300,7 +4300,7 @@ pub(crate) unsafe extern "C" fn glBlendEquationi(buf: GLuint, mode: GLenum) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendEquationSeparatei(buf: GLuint, mode_r_g_b: GLenum, mode_alpha: GLenum) {
     entry::gl("glBlendEquationSeparatei", (), |cx| {
-        cx.submit(&Command::BlendEquationSeparatei(BlendEquationSeparatei { buf: buf as u32, mode_r_g_b: mode_r_g_b as u32, mode_alpha: mode_alpha as u32 }))
+        cx.submit_typed(BlendEquationSeparatei { buf: buf as u32, mode_r_g_b: mode_r_g_b as u32, mode_alpha: mode_alpha as u32 })
     })
 }
 
@@ -4311,7 +4311,7 @@ pub(crate) unsafe extern "C" fn glBlendEquationSeparatei(buf: GLuint, mode_r_g_b
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendFunci(buf: GLuint, src: GLenum, dst: GLenum) {
     entry::gl("glBlendFunci", (), |cx| {
-        cx.submit(&Command::BlendFunci(BlendFunci { buf: buf as u32, src: src as u32, dst: dst as u32 }))
+        cx.submit_typed(BlendFunci { buf: buf as u32, src: src as u32, dst: dst as u32 })
     })
 }
 
@@ -4322,7 +4322,7 @@ pub(crate) unsafe extern "C" fn glBlendFunci(buf: GLuint, src: GLenum, dst: GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBlendFuncSeparatei(buf: GLuint, src_r_g_b: GLenum, dst_r_g_b: GLenum, src_alpha: GLenum, dst_alpha: GLenum) {
     entry::gl("glBlendFuncSeparatei", (), |cx| {
-        cx.submit(&Command::BlendFuncSeparatei(BlendFuncSeparatei { buf: buf as u32, src_r_g_b: src_r_g_b as u32, dst_r_g_b: dst_r_g_b as u32, src_alpha: src_alpha as u32, dst_alpha: dst_alpha as u32 }))
+        cx.submit_typed(BlendFuncSeparatei { buf: buf as u32, src_r_g_b: src_r_g_b as u32, dst_r_g_b: dst_r_g_b as u32, src_alpha: src_alpha as u32, dst_alpha: dst_alpha as u32 })
     })
 }
 
@@ -4333,7 +4333,7 @@ pub(crate) unsafe extern "C" fn glBlendFuncSeparatei(buf: GLuint, src_r_g_b: GLe
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glColorMaski(index: GLuint, r: GLboolean, g: GLboolean, b: GLboolean, a: GLboolean) {
     entry::gl("glColorMaski", (), |cx| {
-        cx.submit(&Command::ColorMaski(ColorMaski { index: index as u32, r: r as u8, g: g as u8, b: b as u8, a: a as u8 }))
+        cx.submit_typed(ColorMaski { index: index as u32, r: r as u8, g: g as u8, b: b as u8, a: a as u8 })
     })
 }
 
@@ -4362,7 +4362,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsBaseVertex(mode: GLenum, count: GL
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawElementsBaseVertex contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawElementsBaseVertex(DrawElementsBaseVertex { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, basevertex: basevertex as i32 }))
+        cx.submit_typed(DrawElementsBaseVertex { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, basevertex: basevertex as i32 })
     })
 }
 
@@ -4377,7 +4377,7 @@ pub(crate) unsafe extern "C" fn glDrawRangeElementsBaseVertex(mode: GLenum, star
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawRangeElementsBaseVertex contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawRangeElementsBaseVertex(DrawRangeElementsBaseVertex { mode: mode as u32, start: start as u32, end: end as u32, count: count as i32, type_: type_ as u32, indices, basevertex: basevertex as i32 }))
+        cx.submit_typed(DrawRangeElementsBaseVertex { mode: mode as u32, start: start as u32, end: end as u32, count: count as i32, type_: type_ as u32, indices, basevertex: basevertex as i32 })
     })
 }
 
@@ -4392,7 +4392,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsInstancedBaseVertex(mode: GLenum, 
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawElementsInstancedBaseVertex contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawElementsInstancedBaseVertex(DrawElementsInstancedBaseVertex { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, basevertex: basevertex as i32 }))
+        cx.submit_typed(DrawElementsInstancedBaseVertex { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, basevertex: basevertex as i32 })
     })
 }
 
@@ -4403,7 +4403,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsInstancedBaseVertex(mode: GLenum, 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferTexture(target: GLenum, attachment: GLenum, texture: GLuint, level: GLint) {
     entry::gl("glFramebufferTexture", (), |cx| {
-        cx.submit(&Command::FramebufferTexture(FramebufferTexture { target: target as u32, attachment: attachment as u32, texture: texture as u32, level: level as i32 }))
+        cx.submit_typed(FramebufferTexture { target: target as u32, attachment: attachment as u32, texture: texture as u32, level: level as i32 })
     })
 }
 
@@ -4414,7 +4414,7 @@ pub(crate) unsafe extern "C" fn glFramebufferTexture(target: GLenum, attachment:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPrimitiveBoundingBox(min_x: GLfloat, min_y: GLfloat, min_z: GLfloat, min_w: GLfloat, max_x: GLfloat, max_y: GLfloat, max_z: GLfloat, max_w: GLfloat) {
     entry::gl("glPrimitiveBoundingBox", (), |cx| {
-        cx.submit(&Command::PrimitiveBoundingBox(PrimitiveBoundingBox { min_x: min_x as f32, min_y: min_y as f32, min_z: min_z as f32, min_w: min_w as f32, max_x: max_x as f32, max_y: max_y as f32, max_z: max_z as f32, max_w: max_w as f32 }))
+        cx.submit_typed(PrimitiveBoundingBox { min_x: min_x as f32, min_y: min_y as f32, min_z: min_z as f32, min_w: min_w as f32, max_x: max_x as f32, max_y: max_y as f32, max_z: max_z as f32, max_w: max_w as f32 })
     })
 }
 
@@ -4511,7 +4511,7 @@ pub(crate) unsafe extern "C" fn glGetnUniformuiv(program: GLuint, location: GLin
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glMinSampleShading(value: GLfloat) {
     entry::gl("glMinSampleShading", (), |cx| {
-        cx.submit(&Command::MinSampleShading(MinSampleShading { value: value as f32 }))
+        cx.submit_typed(MinSampleShading { value: value as f32 })
     })
 }
 
@@ -4522,7 +4522,7 @@ pub(crate) unsafe extern "C" fn glMinSampleShading(value: GLfloat) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPatchParameteri(pname: GLenum, value: GLint) {
     entry::gl("glPatchParameteri", (), |cx| {
-        cx.submit(&Command::PatchParameteri(PatchParameteri { pname: pname as u32, value: value as i32 }))
+        cx.submit_typed(PatchParameteri { pname: pname as u32, value: value as i32 })
     })
 }
 
@@ -4536,7 +4536,7 @@ pub(crate) unsafe extern "C" fn glTexParameterIiv(target: GLenum, pname: GLenum,
         let params_n = Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?);
         // SAFETY: the glTexParameterIiv contract: `params` points to that many elements (or is NULL).
         let params = unsafe { ptr::input(params.cast::<i32>(), params_n) }?;
-        cx.submit(&Command::TexParameterIiv(TexParameterIiv { target: target as u32, pname: pname as u32, params }))
+        cx.submit_typed(TexParameterIiv { target: target as u32, pname: pname as u32, params })
     })
 }
 
@@ -4550,7 +4550,7 @@ pub(crate) unsafe extern "C" fn glTexParameterIuiv(target: GLenum, pname: GLenum
         let params_n = Some(cx.pname_count(&wire::pnames::TEX_PARAMETER, pname)?);
         // SAFETY: the glTexParameterIuiv contract: `params` points to that many elements (or is NULL).
         let params = unsafe { ptr::input(params.cast::<u32>(), params_n) }?;
-        cx.submit(&Command::TexParameterIuiv(TexParameterIuiv { target: target as u32, pname: pname as u32, params }))
+        cx.submit_typed(TexParameterIuiv { target: target as u32, pname: pname as u32, params })
     })
 }
 
@@ -4598,7 +4598,7 @@ pub(crate) unsafe extern "C" fn glSamplerParameterIiv(sampler: GLuint, pname: GL
         let param_n = Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?);
         // SAFETY: the glSamplerParameterIiv contract: `param` points to that many elements (or is NULL).
         let param = unsafe { ptr::input(param.cast::<i32>(), param_n) }?;
-        cx.submit(&Command::SamplerParameterIiv(SamplerParameterIiv { sampler: sampler as u32, pname: pname as u32, param }))
+        cx.submit_typed(SamplerParameterIiv { sampler: sampler as u32, pname: pname as u32, param })
     })
 }
 
@@ -4612,7 +4612,7 @@ pub(crate) unsafe extern "C" fn glSamplerParameterIuiv(sampler: GLuint, pname: G
         let param_n = Some(cx.pname_count(&wire::pnames::SAMPLER_PARAMETER, pname)?);
         // SAFETY: the glSamplerParameterIuiv contract: `param` points to that many elements (or is NULL).
         let param = unsafe { ptr::input(param.cast::<u32>(), param_n) }?;
-        cx.submit(&Command::SamplerParameterIuiv(SamplerParameterIuiv { sampler: sampler as u32, pname: pname as u32, param }))
+        cx.submit_typed(SamplerParameterIuiv { sampler: sampler as u32, pname: pname as u32, param })
     })
 }
 
@@ -4657,7 +4657,7 @@ pub(crate) unsafe extern "C" fn glGetSamplerParameterIuiv(sampler: GLuint, pname
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexBuffer(target: GLenum, internalformat: GLenum, buffer: GLuint) {
     entry::gl("glTexBuffer", (), |cx| {
-        cx.submit(&Command::TexBuffer(TexBuffer { target: target as u32, internalformat: internalformat as u32, buffer: buffer as u32 }))
+        cx.submit_typed(TexBuffer { target: target as u32, internalformat: internalformat as u32, buffer: buffer as u32 })
     })
 }
 
@@ -4668,7 +4668,7 @@ pub(crate) unsafe extern "C" fn glTexBuffer(target: GLenum, internalformat: GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexBufferRange(target: GLenum, internalformat: GLenum, buffer: GLuint, offset: GLintptr, size: GLsizeiptr) {
     entry::gl("glTexBufferRange", (), |cx| {
-        cx.submit(&Command::TexBufferRange(TexBufferRange { target: target as u32, internalformat: internalformat as u32, buffer: buffer as u32, offset: offset as i64, size: size as i64 }))
+        cx.submit_typed(TexBufferRange { target: target as u32, internalformat: internalformat as u32, buffer: buffer as u32, offset: offset as i64, size: size as i64 })
     })
 }
 
@@ -4679,7 +4679,7 @@ pub(crate) unsafe extern "C" fn glTexBufferRange(target: GLenum, internalformat:
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTexStorage3DMultisample(target: GLenum, samples: GLsizei, internalformat: GLenum, width: GLsizei, height: GLsizei, depth: GLsizei, fixedsamplelocations: GLboolean) {
     entry::gl("glTexStorage3DMultisample", (), |cx| {
-        cx.submit(&Command::TexStorage3DMultisample(TexStorage3DMultisample { target: target as u32, samples: samples as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, depth: depth as i32, fixedsamplelocations: fixedsamplelocations as u8 }))
+        cx.submit_typed(TexStorage3DMultisample { target: target as u32, samples: samples as i32, internalformat: internalformat as u32, width: width as i32, height: height as i32, depth: depth as i32, fixedsamplelocations: fixedsamplelocations as u8 })
     })
 }
 
@@ -4690,7 +4690,7 @@ pub(crate) unsafe extern "C" fn glTexStorage3DMultisample(target: GLenum, sample
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDrawArraysInstancedBaseInstanceEXT(mode: GLenum, first: GLint, count: GLsizei, instancecount: GLsizei, baseinstance: GLuint) {
     entry::gl("glDrawArraysInstancedBaseInstanceEXT", (), |cx| {
-        cx.submit(&Command::DrawArraysInstancedBaseInstanceEXT(DrawArraysInstancedBaseInstanceEXT { mode: mode as u32, first: first as i32, count: count as i32, instancecount: instancecount as i32, baseinstance: baseinstance as u32 }))
+        cx.submit_typed(DrawArraysInstancedBaseInstanceEXT { mode: mode as u32, first: first as i32, count: count as i32, instancecount: instancecount as i32, baseinstance: baseinstance as u32 })
     })
 }
 
@@ -4705,7 +4705,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsInstancedBaseInstanceEXT(mode: GLe
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawElementsInstancedBaseInstanceEXT contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawElementsInstancedBaseInstanceEXT(DrawElementsInstancedBaseInstanceEXT { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, baseinstance: baseinstance as u32 }))
+        cx.submit_typed(DrawElementsInstancedBaseInstanceEXT { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, baseinstance: baseinstance as u32 })
     })
 }
 
@@ -4720,7 +4720,7 @@ pub(crate) unsafe extern "C" fn glDrawElementsInstancedBaseVertexBaseInstanceEXT
         let indices_bound = cx.buffer_bound(BufferSlot::Element);
         // SAFETY: the glDrawElementsInstancedBaseVertexBaseInstanceEXT contract: unless a buffer is bound, `indices` points to that many bytes.
         let indices = unsafe { ptr::data_ref(indices_bound, indices.cast::<u8>(), indices_n) };
-        cx.submit(&Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(DrawElementsInstancedBaseVertexBaseInstanceEXT { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, basevertex: basevertex as i32, baseinstance: baseinstance as u32 }))
+        cx.submit_typed(DrawElementsInstancedBaseVertexBaseInstanceEXT { mode: mode as u32, count: count as i32, type_: type_ as u32, indices, instancecount: instancecount as i32, basevertex: basevertex as i32, baseinstance: baseinstance as u32 })
     })
 }
 
@@ -4733,7 +4733,7 @@ pub(crate) unsafe extern "C" fn glBindFragDataLocationIndexedEXT(program: GLuint
     entry::gl("glBindFragDataLocationIndexedEXT", (), |cx| {
         // SAFETY: the glBindFragDataLocationIndexedEXT contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
-        cx.submit(&Command::BindFragDataLocationIndexedEXT(BindFragDataLocationIndexedEXT { program: program as u32, color_number: color_number as u32, index: index as u32, name }))
+        cx.submit_typed(BindFragDataLocationIndexedEXT { program: program as u32, color_number: color_number as u32, index: index as u32, name })
     })
 }
 
@@ -4746,7 +4746,7 @@ pub(crate) unsafe extern "C" fn glBindFragDataLocationEXT(program: GLuint, color
     entry::gl("glBindFragDataLocationEXT", (), |cx| {
         // SAFETY: the glBindFragDataLocationEXT contract: `name` is a NUL-terminated string.
         let name = unsafe { ptr::cstr(name) }?;
-        cx.submit(&Command::BindFragDataLocationEXT(BindFragDataLocationEXT { program: program as u32, color: color as u32, name }))
+        cx.submit_typed(BindFragDataLocationEXT { program: program as u32, color: color as u32, name })
     })
 }
 
@@ -4792,7 +4792,7 @@ pub(crate) unsafe extern "C" fn glBufferStorageEXT(target: GLenum, size: GLsizei
         let data_n = len_of(size);
         // SAFETY: the glBufferStorageEXT contract: `data` points to that many elements (or is NULL).
         let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
-        cx.submit(&Command::BufferStorageEXT(BufferStorageEXT { target: target as u32, size: size as i64, data, flags: flags as u32 }))
+        cx.submit_typed(BufferStorageEXT { target: target as u32, size: size as i64, data, flags: flags as u32 })
     })
 }
 
@@ -4806,7 +4806,7 @@ pub(crate) unsafe extern "C" fn glClearTexImageEXT(texture: GLuint, level: GLint
         let data_n = Some(cx.texel_bytes(format, type_)?);
         // SAFETY: the glClearTexImageEXT contract: `data` points to that many elements (or is NULL).
         let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
-        cx.submit(&Command::ClearTexImageEXT(ClearTexImageEXT { texture: texture as u32, level: level as i32, format: format as u32, type_: type_ as u32, data }))
+        cx.submit_typed(ClearTexImageEXT { texture: texture as u32, level: level as i32, format: format as u32, type_: type_ as u32, data })
     })
 }
 
@@ -4820,7 +4820,7 @@ pub(crate) unsafe extern "C" fn glClearTexSubImageEXT(texture: GLuint, level: GL
         let data_n = Some(cx.texel_bytes(format, type_)?);
         // SAFETY: the glClearTexSubImageEXT contract: `data` points to that many elements (or is NULL).
         let data = unsafe { ptr::opt_input(data.cast::<u8>(), data_n) }?;
-        cx.submit(&Command::ClearTexSubImageEXT(ClearTexSubImageEXT { texture: texture as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, type_: type_ as u32, data }))
+        cx.submit_typed(ClearTexSubImageEXT { texture: texture as u32, level: level as i32, xoffset: xoffset as i32, yoffset: yoffset as i32, zoffset: zoffset as i32, width: width as i32, height: height as i32, depth: depth as i32, format: format as u32, type_: type_ as u32, data })
     })
 }
 
@@ -4831,7 +4831,7 @@ pub(crate) unsafe extern "C" fn glClearTexSubImageEXT(texture: GLuint, level: GL
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glClipControlEXT(origin: GLenum, depth: GLenum) {
     entry::gl("glClipControlEXT", (), |cx| {
-        cx.submit(&Command::ClipControlEXT(ClipControlEXT { origin: origin as u32, depth: depth as u32 }))
+        cx.submit_typed(ClipControlEXT { origin: origin as u32, depth: depth as u32 })
     })
 }
 
@@ -4845,7 +4845,7 @@ pub(crate) unsafe extern "C" fn glLabelObjectEXT(type_: GLenum, object: GLuint, 
         // SAFETY: the glLabelObjectEXT contract: `label` holds `length` bytes, or a NUL-terminated string when it is negative.
         let label_owned = unsafe { ptr::cstr_len(label, length) }?;
         let label = label_owned.as_deref();
-        cx.submit(&Command::LabelObjectEXT(LabelObjectEXT { type_: type_ as u32, object: object as u32, length: -1 as i32, label }))
+        cx.submit_typed(LabelObjectEXT { type_: type_ as u32, object: object as u32, length: -1 as i32, label })
     })
 }
 
@@ -4859,7 +4859,7 @@ pub(crate) unsafe extern "C" fn glDiscardFramebufferEXT(target: GLenum, num_atta
         let attachments_n = len_of(num_attachments);
         // SAFETY: the glDiscardFramebufferEXT contract: `attachments` points to that many elements (or is NULL).
         let attachments = unsafe { ptr::input(attachments.cast::<u32>(), attachments_n) }?;
-        cx.submit(&Command::DiscardFramebufferEXT(DiscardFramebufferEXT { target: target as u32, num_attachments: num_attachments as i32, attachments }))
+        cx.submit_typed(DiscardFramebufferEXT { target: target as u32, num_attachments: num_attachments as i32, attachments })
     })
 }
 
@@ -4870,7 +4870,7 @@ pub(crate) unsafe extern "C" fn glDiscardFramebufferEXT(target: GLenum, num_atta
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glQueryCounterEXT(id: GLuint, target: GLenum) {
     entry::gl("glQueryCounterEXT", (), |cx| {
-        cx.submit(&Command::QueryCounterEXT(QueryCounterEXT { id: id as u32, target: target as u32 }))
+        cx.submit_typed(QueryCounterEXT { id: id as u32, target: target as u32 })
     })
 }
 
@@ -4932,7 +4932,7 @@ pub(crate) unsafe extern "C" fn glGetQueryObjectui64vEXT(id: GLuint, pname: GLen
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glPolygonOffsetClampEXT(factor: GLfloat, units: GLfloat, clamp: GLfloat) {
     entry::gl("glPolygonOffsetClampEXT", (), |cx| {
-        cx.submit(&Command::PolygonOffsetClampEXT(PolygonOffsetClampEXT { factor: factor as f32, units: units as f32, clamp: clamp as f32 }))
+        cx.submit_typed(PolygonOffsetClampEXT { factor: factor as f32, units: units as f32, clamp: clamp as f32 })
     })
 }
 
@@ -4943,7 +4943,7 @@ pub(crate) unsafe extern "C" fn glPolygonOffsetClampEXT(factor: GLfloat, units: 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferFetchBarrierEXT() {
     entry::gl("glFramebufferFetchBarrierEXT", (), |cx| {
-        cx.submit(&Command::FramebufferFetchBarrierEXT(FramebufferFetchBarrierEXT {  }))
+        cx.submit_typed(FramebufferFetchBarrierEXT {  })
     })
 }
 
@@ -4954,7 +4954,7 @@ pub(crate) unsafe extern "C" fn glFramebufferFetchBarrierEXT() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glTextureViewEXT(texture: GLuint, target: GLenum, origtexture: GLuint, internalformat: GLenum, minlevel: GLuint, numlevels: GLuint, minlayer: GLuint, numlayers: GLuint) {
     entry::gl("glTextureViewEXT", (), |cx| {
-        cx.submit(&Command::TextureViewEXT(TextureViewEXT { texture: texture as u32, target: target as u32, origtexture: origtexture as u32, internalformat: internalformat as u32, minlevel: minlevel as u32, numlevels: numlevels as u32, minlayer: minlayer as u32, numlayers: numlayers as u32 }))
+        cx.submit_typed(TextureViewEXT { texture: texture as u32, target: target as u32, origtexture: origtexture as u32, internalformat: internalformat as u32, minlevel: minlevel as u32, numlevels: numlevels as u32, minlayer: minlayer as u32, numlayers: numlayers as u32 })
     })
 }
 
@@ -4965,7 +4965,7 @@ pub(crate) unsafe extern "C" fn glTextureViewEXT(texture: GLuint, target: GLenum
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glMaxShaderCompilerThreadsKHR(count: GLuint) {
     entry::gl("glMaxShaderCompilerThreadsKHR", (), |cx| {
-        cx.submit(&Command::MaxShaderCompilerThreadsKHR(MaxShaderCompilerThreadsKHR { count: count as u32 }))
+        cx.submit_typed(MaxShaderCompilerThreadsKHR { count: count as u32 })
     })
 }
 
@@ -4976,7 +4976,7 @@ pub(crate) unsafe extern "C" fn glMaxShaderCompilerThreadsKHR(count: GLuint) {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glBeginConditionalRenderNV(id: GLuint, mode: GLenum) {
     entry::gl("glBeginConditionalRenderNV", (), |cx| {
-        cx.submit(&Command::BeginConditionalRenderNV(BeginConditionalRenderNV { id: id as u32, mode: mode as u32 }))
+        cx.submit_typed(BeginConditionalRenderNV { id: id as u32, mode: mode as u32 })
     })
 }
 
@@ -4987,7 +4987,7 @@ pub(crate) unsafe extern "C" fn glBeginConditionalRenderNV(id: GLuint, mode: GLe
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEndConditionalRenderNV() {
     entry::gl("glEndConditionalRenderNV", (), |cx| {
-        cx.submit(&Command::EndConditionalRenderNV(EndConditionalRenderNV {  }))
+        cx.submit_typed(EndConditionalRenderNV {  })
     })
 }
 
@@ -4998,7 +4998,7 @@ pub(crate) unsafe extern "C" fn glEndConditionalRenderNV() {
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glFramebufferTexture3DOES(target: GLenum, attachment: GLenum, textarget: GLenum, texture: GLuint, level: GLint, zoffset: GLint) {
     entry::gl("glFramebufferTexture3DOES", (), |cx| {
-        cx.submit(&Command::FramebufferTexture3DOES(FramebufferTexture3DOES { target: target as u32, attachment: attachment as u32, textarget: textarget as u32, texture: texture as u32, level: level as i32, zoffset: zoffset as i32 }))
+        cx.submit_typed(FramebufferTexture3DOES { target: target as u32, attachment: attachment as u32, textarget: textarget as u32, texture: texture as u32, level: level as i32, zoffset: zoffset as i32 })
     })
 }
 
@@ -5012,7 +5012,7 @@ pub(crate) unsafe extern "C" fn glViewportArrayvOES(first: GLuint, count: GLsize
         let v_n = len_mul(len_of(count), 4);
         // SAFETY: the glViewportArrayvOES contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::ViewportArrayvOES(ViewportArrayvOES { first: first as u32, count: count as i32, v }))
+        cx.submit_typed(ViewportArrayvOES { first: first as u32, count: count as i32, v })
     })
 }
 
@@ -5023,7 +5023,7 @@ pub(crate) unsafe extern "C" fn glViewportArrayvOES(first: GLuint, count: GLsize
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glViewportIndexedfOES(index: GLuint, x: GLfloat, y: GLfloat, w: GLfloat, h: GLfloat) {
     entry::gl("glViewportIndexedfOES", (), |cx| {
-        cx.submit(&Command::ViewportIndexedfOES(ViewportIndexedfOES { index: index as u32, x: x as f32, y: y as f32, w: w as f32, h: h as f32 }))
+        cx.submit_typed(ViewportIndexedfOES { index: index as u32, x: x as f32, y: y as f32, w: w as f32, h: h as f32 })
     })
 }
 
@@ -5037,7 +5037,7 @@ pub(crate) unsafe extern "C" fn glViewportIndexedfvOES(index: GLuint, v: *const 
         let v_n = Some(4usize);
         // SAFETY: the glViewportIndexedfvOES contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::ViewportIndexedfvOES(ViewportIndexedfvOES { index: index as u32, v }))
+        cx.submit_typed(ViewportIndexedfvOES { index: index as u32, v })
     })
 }
 
@@ -5051,7 +5051,7 @@ pub(crate) unsafe extern "C" fn glScissorArrayvOES(first: GLuint, count: GLsizei
         let v_n = len_mul(len_of(count), 4);
         // SAFETY: the glScissorArrayvOES contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<i32>(), v_n) }?;
-        cx.submit(&Command::ScissorArrayvOES(ScissorArrayvOES { first: first as u32, count: count as i32, v }))
+        cx.submit_typed(ScissorArrayvOES { first: first as u32, count: count as i32, v })
     })
 }
 
@@ -5062,7 +5062,7 @@ pub(crate) unsafe extern "C" fn glScissorArrayvOES(first: GLuint, count: GLsizei
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glScissorIndexedOES(index: GLuint, left: GLint, bottom: GLint, width: GLsizei, height: GLsizei) {
     entry::gl("glScissorIndexedOES", (), |cx| {
-        cx.submit(&Command::ScissorIndexedOES(ScissorIndexedOES { index: index as u32, left: left as i32, bottom: bottom as i32, width: width as i32, height: height as i32 }))
+        cx.submit_typed(ScissorIndexedOES { index: index as u32, left: left as i32, bottom: bottom as i32, width: width as i32, height: height as i32 })
     })
 }
 
@@ -5076,7 +5076,7 @@ pub(crate) unsafe extern "C" fn glScissorIndexedvOES(index: GLuint, v: *const GL
         let v_n = Some(4usize);
         // SAFETY: the glScissorIndexedvOES contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<i32>(), v_n) }?;
-        cx.submit(&Command::ScissorIndexedvOES(ScissorIndexedvOES { index: index as u32, v }))
+        cx.submit_typed(ScissorIndexedvOES { index: index as u32, v })
     })
 }
 
@@ -5090,7 +5090,7 @@ pub(crate) unsafe extern "C" fn glDepthRangeArrayfvOES(first: GLuint, count: GLs
         let v_n = len_mul(len_of(count), 2);
         // SAFETY: the glDepthRangeArrayfvOES contract: `v` points to that many elements (or is NULL).
         let v = unsafe { ptr::input(v.cast::<f32>(), v_n) }?;
-        cx.submit(&Command::DepthRangeArrayfvOES(DepthRangeArrayfvOES { first: first as u32, count: count as i32, v }))
+        cx.submit_typed(DepthRangeArrayfvOES { first: first as u32, count: count as i32, v })
     })
 }
 
@@ -5101,7 +5101,7 @@ pub(crate) unsafe extern "C" fn glDepthRangeArrayfvOES(first: GLuint, count: GLs
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glDepthRangeIndexedfOES(index: GLuint, n: GLfloat, f: GLfloat) {
     entry::gl("glDepthRangeIndexedfOES", (), |cx| {
-        cx.submit(&Command::DepthRangeIndexedfOES(DepthRangeIndexedfOES { index: index as u32, n: n as f32, f: f as f32 }))
+        cx.submit_typed(DepthRangeIndexedfOES { index: index as u32, n: n as f32, f: f as f32 })
     })
 }
 
@@ -5129,7 +5129,7 @@ pub(crate) unsafe extern "C" fn glGetFloati_vOES(target: GLenum, index: GLuint, 
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEGLImageTargetTexture2DOES(target: GLenum, image: GLeglImageOES) {
     entry::gl("glEGLImageTargetTexture2DOES", (), |cx| {
-        cx.submit(&Command::EGLImageTargetTexture2DOES(EGLImageTargetTexture2DOES { target: target as u32, image: image as usize as u64 }))
+        cx.submit_typed(EGLImageTargetTexture2DOES { target: target as u32, image: image as usize as u64 })
     })
 }
 
@@ -5140,7 +5140,7 @@ pub(crate) unsafe extern "C" fn glEGLImageTargetTexture2DOES(target: GLenum, ima
 #[allow(non_snake_case, unused_variables, unused_unsafe)]
 pub(crate) unsafe extern "C" fn glEGLImageTargetRenderbufferStorageOES(target: GLenum, image: GLeglImageOES) {
     entry::gl("glEGLImageTargetRenderbufferStorageOES", (), |cx| {
-        cx.submit(&Command::EGLImageTargetRenderbufferStorageOES(EGLImageTargetRenderbufferStorageOES { target: target as u32, image: image as usize as u64 }))
+        cx.submit_typed(EGLImageTargetRenderbufferStorageOES { target: target as u32, image: image as usize as u64 })
     })
 }
 
@@ -5154,7 +5154,7 @@ pub(crate) unsafe extern "C" fn glEGLImageTargetTexStorageEXT(target: GLenum, im
         let attrib_list_n = Some(1usize);
         // SAFETY: the glEGLImageTargetTexStorageEXT contract: `attrib_list` points to that many elements (or is NULL).
         let attrib_list = unsafe { ptr::opt_input(attrib_list.cast::<i32>(), attrib_list_n) }?;
-        cx.submit(&Command::EGLImageTargetTexStorageEXT(EGLImageTargetTexStorageEXT { target: target as u32, image: image as usize as u64, attrib_list }))
+        cx.submit_typed(EGLImageTargetTexStorageEXT { target: target as u32, image: image as usize as u64, attrib_list })
     })
 }
 
@@ -5168,7 +5168,7 @@ pub(crate) unsafe extern "C" fn glEGLImageTargetTextureStorageEXT(texture: GLuin
         let attrib_list_n = Some(1usize);
         // SAFETY: the glEGLImageTargetTextureStorageEXT contract: `attrib_list` points to that many elements (or is NULL).
         let attrib_list = unsafe { ptr::opt_input(attrib_list.cast::<i32>(), attrib_list_n) }?;
-        cx.submit(&Command::EGLImageTargetTextureStorageEXT(EGLImageTargetTextureStorageEXT { texture: texture as u32, image: image as usize as u64, attrib_list }))
+        cx.submit_typed(EGLImageTargetTextureStorageEXT { texture: texture as u32, image: image as usize as u64, attrib_list })
     })
 }
 

@@ -255,6 +255,7 @@ pub mod put {
     }
 
     /// The sum of padded payload pieces.
+    #[inline]
     pub fn total(kind: u32, pieces: &[usize]) -> Result<usize, EncodeError> {
         pieces.iter().try_fold(0usize, |acc, &n| acc.checked_add(n)).ok_or(EncodeError::TooLarge { kind })
     }

@@ -169,7 +169,11 @@ fn shim(o: &mut Out, c: &Cmd) -> Result<(), String> {
         wire_fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
     );
     if !c.sync {
-        o.line(format!("        cx.submit(&{cmd})"));
+        // Its own type: `submit_typed` encodes it straight from these values when the
+        // context has nothing to do for it.
+        let typed =
+            format!("{} {{ {} }}", c.rust, wire_fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+        o.line(format!("        cx.submit_typed({typed})"));
     } else {
         o.line(format!("        let reply = cx.call(&{cmd})?;"));
         o.line(format!("        let body = reply_body(reply.as_bytes(), Opcode::{} as u32)?;", c.rust));

@@ -224,7 +224,11 @@ fn emit_command(o: &mut Out, c: &Cmd) {
     o.line(format!("impl{l} {name}{l} {{"));
     o.line(format!("    pub const OPCODE: Opcode = Opcode::{name};"));
     o.line("");
-    // Encoder.
+    // Encoder. One with no inline data is a few stores once inlined (the client's typed
+    // submit inlines it into each entry point).
+    if !c.has_lifetime() {
+        o.line("    #[inline]");
+    }
     o.line("    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
     o.line(format!("        const K: u32 = Opcode::{name} as u32;"));
     let mut sizes = Vec::new();
@@ -715,6 +719,34 @@ pub fn commands_file(m: &Model) -> String {
     o.line("}");
     o.line("");
     emit_names(&mut o, m);
+    // Each command's own type as a `Message`, and the visitor that hands one out.
+    for c in &m.commands {
+        let name = &c.rust;
+        let ty = format!("{name}{}", lt(c.has_lifetime()));
+        let fixed = !c.has_lifetime();
+        o.line(format!("impl<'a> super::Message<'a> for {ty} {{"));
+        o.line(format!("    const OPCODE: Opcode = Opcode::{name};"));
+        o.line(format!("    const FIXED: bool = {fixed};"));
+        o.line("    #[inline(always)]");
+        o.line("    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
+        o.line("        self.encode(buf)");
+        o.line("    }");
+        o.line("    #[inline(always)]");
+        o.line("    fn command(self) -> Command<'a> {");
+        o.line(format!("        Command::{name}(self)"));
+        o.line("    }");
+        o.line("}");
+        o.line("");
+    }
+    o.line("/// Runs `v` with `cmd` as its own type.");
+    o.line("pub fn visit<'a, V: super::MessageVisitor<'a>>(cmd: Command<'a>, v: &mut V) -> V::Out {");
+    o.line("    match cmd {");
+    for c in &m.commands {
+        o.line(format!("        Command::{}(c) => v.visit(c),", c.rust));
+    }
+    o.line("    }");
+    o.line("}");
+    o.line("");
     o.line("impl Command<'_> {");
     o.line("    /// Bytes of inline data the command carries (arrays, strings, pixels): lets a");
     o.line("    /// sender route a large command past its batching buffer without encoding it.");

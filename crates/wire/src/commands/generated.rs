@@ -1962,6 +1962,7 @@ pub struct ActiveTexture {
 impl ActiveTexture {
     pub const OPCODE: Opcode = Opcode::ActiveTexture;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ActiveTexture as u32;
         let args = ActiveTextureArgs { texture: self.texture, _pad0: [0; 4] };
@@ -2002,6 +2003,7 @@ pub struct AttachShader {
 impl AttachShader {
     pub const OPCODE: Opcode = Opcode::AttachShader;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::AttachShader as u32;
         let args = AttachShaderArgs { program: self.program, shader: self.shader };
@@ -2086,6 +2088,7 @@ pub struct BindBuffer {
 impl BindBuffer {
     pub const OPCODE: Opcode = Opcode::BindBuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindBuffer as u32;
         let args = BindBufferArgs { target: self.target, buffer: self.buffer };
@@ -2123,6 +2126,7 @@ pub struct BindFramebuffer {
 impl BindFramebuffer {
     pub const OPCODE: Opcode = Opcode::BindFramebuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindFramebuffer as u32;
         let args = BindFramebufferArgs { target: self.target, framebuffer: self.framebuffer };
@@ -2160,6 +2164,7 @@ pub struct BindRenderbuffer {
 impl BindRenderbuffer {
     pub const OPCODE: Opcode = Opcode::BindRenderbuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindRenderbuffer as u32;
         let args = BindRenderbufferArgs { target: self.target, renderbuffer: self.renderbuffer };
@@ -2197,6 +2202,7 @@ pub struct BindTexture {
 impl BindTexture {
     pub const OPCODE: Opcode = Opcode::BindTexture;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindTexture as u32;
         let args = BindTextureArgs { target: self.target, texture: self.texture };
@@ -2238,6 +2244,7 @@ pub struct BlendColor {
 impl BlendColor {
     pub const OPCODE: Opcode = Opcode::BlendColor;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendColor as u32;
         let args = BlendColorArgs { red: self.red, green: self.green, blue: self.blue, alpha: self.alpha };
@@ -2274,6 +2281,7 @@ pub struct BlendEquation {
 impl BlendEquation {
     pub const OPCODE: Opcode = Opcode::BlendEquation;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquation as u32;
         let args = BlendEquationArgs { mode: self.mode, _pad0: [0; 4] };
@@ -2314,6 +2322,7 @@ pub struct BlendEquationSeparate {
 impl BlendEquationSeparate {
     pub const OPCODE: Opcode = Opcode::BlendEquationSeparate;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquationSeparate as u32;
         let args = BlendEquationSeparateArgs { mode_r_g_b: self.mode_r_g_b, mode_alpha: self.mode_alpha };
@@ -2351,6 +2360,7 @@ pub struct BlendFunc {
 impl BlendFunc {
     pub const OPCODE: Opcode = Opcode::BlendFunc;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFunc as u32;
         let args = BlendFuncArgs { sfactor: self.sfactor, dfactor: self.dfactor };
@@ -2392,6 +2402,7 @@ pub struct BlendFuncSeparate {
 impl BlendFuncSeparate {
     pub const OPCODE: Opcode = Opcode::BlendFuncSeparate;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFuncSeparate as u32;
         let args = BlendFuncSeparateArgs { sfactor_r_g_b: self.sfactor_r_g_b, dfactor_r_g_b: self.dfactor_r_g_b, sfactor_alpha: self.sfactor_alpha, dfactor_alpha: self.dfactor_alpha };
@@ -2529,6 +2540,7 @@ pub struct CheckFramebufferStatus {
 impl CheckFramebufferStatus {
     pub const OPCODE: Opcode = Opcode::CheckFramebufferStatus;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CheckFramebufferStatus as u32;
         let args = CheckFramebufferStatusArgs { target: self.target, _pad0: [0; 4] };
@@ -2602,6 +2614,7 @@ pub struct Clear {
 impl Clear {
     pub const OPCODE: Opcode = Opcode::Clear;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Clear as u32;
         let args = ClearArgs { mask: self.mask, _pad0: [0; 4] };
@@ -2646,6 +2659,7 @@ pub struct ClearColor {
 impl ClearColor {
     pub const OPCODE: Opcode = Opcode::ClearColor;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearColor as u32;
         let args = ClearColorArgs { red: self.red, green: self.green, blue: self.blue, alpha: self.alpha };
@@ -2682,6 +2696,7 @@ pub struct ClearDepthf {
 impl ClearDepthf {
     pub const OPCODE: Opcode = Opcode::ClearDepthf;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearDepthf as u32;
         let args = ClearDepthfArgs { d: self.d, _pad0: [0; 4] };
@@ -2721,6 +2736,7 @@ pub struct ClearStencil {
 impl ClearStencil {
     pub const OPCODE: Opcode = Opcode::ClearStencil;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearStencil as u32;
         let args = ClearStencilArgs { s: self.s, _pad0: [0; 4] };
@@ -2766,6 +2782,7 @@ pub struct ColorMask {
 impl ColorMask {
     pub const OPCODE: Opcode = Opcode::ColorMask;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ColorMask as u32;
         let args = ColorMaskArgs { red: self.red, green: self.green, blue: self.blue, alpha: self.alpha, _pad0: [0; 4] };
@@ -2805,6 +2822,7 @@ pub struct CompileShader {
 impl CompileShader {
     pub const OPCODE: Opcode = Opcode::CompileShader;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CompileShader as u32;
         let args = CompileShaderArgs { shader: self.shader, _pad0: [0; 4] };
@@ -2973,6 +2991,7 @@ pub struct CopyTexImage2D {
 impl CopyTexImage2D {
     pub const OPCODE: Opcode = Opcode::CopyTexImage2D;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyTexImage2D as u32;
         let args = CopyTexImage2DArgs { target: self.target, level: self.level, internalformat: self.internalformat, x: self.x, y: self.y, width: self.width, height: self.height, border: self.border };
@@ -3022,6 +3041,7 @@ pub struct CopyTexSubImage2D {
 impl CopyTexSubImage2D {
     pub const OPCODE: Opcode = Opcode::CopyTexSubImage2D;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyTexSubImage2D as u32;
         let args = CopyTexSubImage2DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, x: self.x, y: self.y, width: self.width, height: self.height };
@@ -3055,6 +3075,7 @@ pub struct CreateProgram {
 impl CreateProgram {
     pub const OPCODE: Opcode = Opcode::CreateProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateProgram as u32;
         let args = CreateProgramArgs {  };
@@ -3125,6 +3146,7 @@ pub struct CreateShader {
 impl CreateShader {
     pub const OPCODE: Opcode = Opcode::CreateShader;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CreateShader as u32;
         let args = CreateShaderArgs { type_: self.type_, _pad0: [0; 4] };
@@ -3198,6 +3220,7 @@ pub struct CullFace {
 impl CullFace {
     pub const OPCODE: Opcode = Opcode::CullFace;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CullFace as u32;
         let args = CullFaceArgs { mode: self.mode, _pad0: [0; 4] };
@@ -3321,6 +3344,7 @@ pub struct DeleteProgram {
 impl DeleteProgram {
     pub const OPCODE: Opcode = Opcode::DeleteProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteProgram as u32;
         let args = DeleteProgramArgs { program: self.program, _pad0: [0; 4] };
@@ -3402,6 +3426,7 @@ pub struct DeleteShader {
 impl DeleteShader {
     pub const OPCODE: Opcode = Opcode::DeleteShader;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteShader as u32;
         let args = DeleteShaderArgs { shader: self.shader, _pad0: [0; 4] };
@@ -3483,6 +3508,7 @@ pub struct DepthFunc {
 impl DepthFunc {
     pub const OPCODE: Opcode = Opcode::DepthFunc;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthFunc as u32;
         let args = DepthFuncArgs { func: self.func, _pad0: [0; 4] };
@@ -3522,6 +3548,7 @@ pub struct DepthMask {
 impl DepthMask {
     pub const OPCODE: Opcode = Opcode::DepthMask;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthMask as u32;
         let args = DepthMaskArgs { flag: self.flag, _pad0: [0; 7] };
@@ -3562,6 +3589,7 @@ pub struct DepthRangef {
 impl DepthRangef {
     pub const OPCODE: Opcode = Opcode::DepthRangef;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthRangef as u32;
         let args = DepthRangefArgs { n: self.n, f: self.f };
@@ -3599,6 +3627,7 @@ pub struct DetachShader {
 impl DetachShader {
     pub const OPCODE: Opcode = Opcode::DetachShader;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DetachShader as u32;
         let args = DetachShaderArgs { program: self.program, shader: self.shader };
@@ -3635,6 +3664,7 @@ pub struct Disable {
 impl Disable {
     pub const OPCODE: Opcode = Opcode::Disable;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Disable as u32;
         let args = DisableArgs { cap: self.cap, _pad0: [0; 4] };
@@ -3674,6 +3704,7 @@ pub struct DisableVertexAttribArray {
 impl DisableVertexAttribArray {
     pub const OPCODE: Opcode = Opcode::DisableVertexAttribArray;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DisableVertexAttribArray as u32;
         let args = DisableVertexAttribArrayArgs { index: self.index, _pad0: [0; 4] };
@@ -3717,6 +3748,7 @@ pub struct DrawArrays {
 impl DrawArrays {
     pub const OPCODE: Opcode = Opcode::DrawArrays;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArrays as u32;
         let args = DrawArraysArgs { mode: self.mode, first: self.first, count: self.count, _pad0: [0; 4] };
@@ -3802,6 +3834,7 @@ pub struct Enable {
 impl Enable {
     pub const OPCODE: Opcode = Opcode::Enable;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Enable as u32;
         let args = EnableArgs { cap: self.cap, _pad0: [0; 4] };
@@ -3841,6 +3874,7 @@ pub struct EnableVertexAttribArray {
 impl EnableVertexAttribArray {
     pub const OPCODE: Opcode = Opcode::EnableVertexAttribArray;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EnableVertexAttribArray as u32;
         let args = EnableVertexAttribArrayArgs { index: self.index, _pad0: [0; 4] };
@@ -3879,6 +3913,7 @@ pub struct Finish {
 impl Finish {
     pub const OPCODE: Opcode = Opcode::Finish;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Finish as u32;
         let args = FinishArgs {  };
@@ -3940,6 +3975,7 @@ pub struct Flush {
 impl Flush {
     pub const OPCODE: Opcode = Opcode::Flush;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Flush as u32;
         let args = FlushArgs {  };
@@ -3981,6 +4017,7 @@ pub struct FramebufferRenderbuffer {
 impl FramebufferRenderbuffer {
     pub const OPCODE: Opcode = Opcode::FramebufferRenderbuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferRenderbuffer as u32;
         let args = FramebufferRenderbufferArgs { target: self.target, attachment: self.attachment, renderbuffertarget: self.renderbuffertarget, renderbuffer: self.renderbuffer };
@@ -4025,6 +4062,7 @@ pub struct FramebufferTexture2D {
 impl FramebufferTexture2D {
     pub const OPCODE: Opcode = Opcode::FramebufferTexture2D;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTexture2D as u32;
         let args = FramebufferTexture2DArgs { target: self.target, attachment: self.attachment, textarget: self.textarget, texture: self.texture, level: self.level, _pad0: [0; 4] };
@@ -4064,6 +4102,7 @@ pub struct FrontFace {
 impl FrontFace {
     pub const OPCODE: Opcode = Opcode::FrontFace;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FrontFace as u32;
         let args = FrontFaceArgs { mode: self.mode, _pad0: [0; 4] };
@@ -4145,6 +4184,7 @@ pub struct GenerateMipmap {
 impl GenerateMipmap {
     pub const OPCODE: Opcode = Opcode::GenerateMipmap;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GenerateMipmap as u32;
         let args = GenerateMipmapArgs { target: self.target, _pad0: [0; 4] };
@@ -4326,6 +4366,7 @@ pub struct GetActiveAttrib {
 impl GetActiveAttrib {
     pub const OPCODE: Opcode = Opcode::GetActiveAttrib;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveAttrib as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -4437,6 +4478,7 @@ pub struct GetActiveUniform {
 impl GetActiveUniform {
     pub const OPCODE: Opcode = Opcode::GetActiveUniform;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniform as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -4539,6 +4581,7 @@ pub struct GetAttachedShaders {
 impl GetAttachedShaders {
     pub const OPCODE: Opcode = Opcode::GetAttachedShaders;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetAttachedShaders as u32;
         if let Some(c) = self.count { check_count(K, "count", Expect::Exactly(1), c as usize)?; }
@@ -4694,6 +4737,7 @@ pub struct GetBooleanv {
 impl GetBooleanv {
     pub const OPCODE: Opcode = Opcode::GetBooleanv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBooleanv as u32;
         let args = GetBooleanvArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
@@ -4773,6 +4817,7 @@ pub struct GetBufferParameteriv {
 impl GetBufferParameteriv {
     pub const OPCODE: Opcode = Opcode::GetBufferParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferParameteriv as u32;
         let args = GetBufferParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -4849,6 +4894,7 @@ pub struct GetError {
 impl GetError {
     pub const OPCODE: Opcode = Opcode::GetError;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetError as u32;
         let args = GetErrorArgs {  };
@@ -4921,6 +4967,7 @@ pub struct GetFloatv {
 impl GetFloatv {
     pub const OPCODE: Opcode = Opcode::GetFloatv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFloatv as u32;
         let args = GetFloatvArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
@@ -5001,6 +5048,7 @@ pub struct GetFramebufferAttachmentParameteriv {
 impl GetFramebufferAttachmentParameteriv {
     pub const OPCODE: Opcode = Opcode::GetFramebufferAttachmentParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFramebufferAttachmentParameteriv as u32;
         let args = GetFramebufferAttachmentParameterivArgs { target: self.target, attachment: self.attachment, pname: self.pname, params_cap: put::out_cap(self.params) };
@@ -5077,6 +5125,7 @@ pub struct GetIntegerv {
 impl GetIntegerv {
     pub const OPCODE: Opcode = Opcode::GetIntegerv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetIntegerv as u32;
         let args = GetIntegervArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
@@ -5156,6 +5205,7 @@ pub struct GetProgramiv {
 impl GetProgramiv {
     pub const OPCODE: Opcode = Opcode::GetProgramiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramiv as u32;
         let args = GetProgramivArgs { program: self.program, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -5240,6 +5290,7 @@ pub struct GetProgramInfoLog {
 impl GetProgramInfoLog {
     pub const OPCODE: Opcode = Opcode::GetProgramInfoLog;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramInfoLog as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -5323,6 +5374,7 @@ pub struct GetRenderbufferParameteriv {
 impl GetRenderbufferParameteriv {
     pub const OPCODE: Opcode = Opcode::GetRenderbufferParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetRenderbufferParameteriv as u32;
         let args = GetRenderbufferParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -5405,6 +5457,7 @@ pub struct GetShaderiv {
 impl GetShaderiv {
     pub const OPCODE: Opcode = Opcode::GetShaderiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderiv as u32;
         let args = GetShaderivArgs { shader: self.shader, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -5489,6 +5542,7 @@ pub struct GetShaderInfoLog {
 impl GetShaderInfoLog {
     pub const OPCODE: Opcode = Opcode::GetShaderInfoLog;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderInfoLog as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -5574,6 +5628,7 @@ pub struct GetShaderPrecisionFormat {
 impl GetShaderPrecisionFormat {
     pub const OPCODE: Opcode = Opcode::GetShaderPrecisionFormat;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderPrecisionFormat as u32;
         if let Some(c) = self.range { check_count(K, "range", Expect::Exactly(2), c as usize)?; }
@@ -5659,6 +5714,7 @@ pub struct GetShaderSource {
 impl GetShaderSource {
     pub const OPCODE: Opcode = Opcode::GetShaderSource;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetShaderSource as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -5737,6 +5793,7 @@ pub struct GetString {
 impl GetString {
     pub const OPCODE: Opcode = Opcode::GetString;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetString as u32;
         let args = GetStringArgs { name: self.name, _pad0: [0; 4] };
@@ -5818,6 +5875,7 @@ pub struct GetTexParameterfv {
 impl GetTexParameterfv {
     pub const OPCODE: Opcode = Opcode::GetTexParameterfv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterfv as u32;
         let args = GetTexParameterfvArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -5900,6 +5958,7 @@ pub struct GetTexParameteriv {
 impl GetTexParameteriv {
     pub const OPCODE: Opcode = Opcode::GetTexParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameteriv as u32;
         let args = GetTexParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -5984,6 +6043,7 @@ pub struct GetUniformfv {
 impl GetUniformfv {
     pub const OPCODE: Opcode = Opcode::GetUniformfv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformfv as u32;
         let args = GetUniformfvArgs { program: self.program, location: self.location, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -6066,6 +6126,7 @@ pub struct GetUniformiv {
 impl GetUniformiv {
     pub const OPCODE: Opcode = Opcode::GetUniformiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformiv as u32;
         let args = GetUniformivArgs { program: self.program, location: self.location, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -6225,6 +6286,7 @@ pub struct GetVertexAttribfv {
 impl GetVertexAttribfv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribfv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribfv as u32;
         let args = GetVertexAttribfvArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -6307,6 +6369,7 @@ pub struct GetVertexAttribiv {
 impl GetVertexAttribiv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribiv as u32;
         let args = GetVertexAttribivArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -6391,6 +6454,7 @@ pub struct GetVertexAttribPointerv {
 impl GetVertexAttribPointerv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribPointerv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribPointerv as u32;
         if let Some(c) = self.pointer { check_count(K, "pointer", Expect::Exactly(1), c as usize)?; }
@@ -6470,6 +6534,7 @@ pub struct Hint {
 impl Hint {
     pub const OPCODE: Opcode = Opcode::Hint;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Hint as u32;
         let args = HintArgs { target: self.target, mode: self.mode };
@@ -6506,6 +6571,7 @@ pub struct IsBuffer {
 impl IsBuffer {
     pub const OPCODE: Opcode = Opcode::IsBuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsBuffer as u32;
         let args = IsBufferArgs { buffer: self.buffer, _pad0: [0; 4] };
@@ -6579,6 +6645,7 @@ pub struct IsEnabled {
 impl IsEnabled {
     pub const OPCODE: Opcode = Opcode::IsEnabled;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsEnabled as u32;
         let args = IsEnabledArgs { cap: self.cap, _pad0: [0; 4] };
@@ -6652,6 +6719,7 @@ pub struct IsFramebuffer {
 impl IsFramebuffer {
     pub const OPCODE: Opcode = Opcode::IsFramebuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsFramebuffer as u32;
         let args = IsFramebufferArgs { framebuffer: self.framebuffer, _pad0: [0; 4] };
@@ -6725,6 +6793,7 @@ pub struct IsProgram {
 impl IsProgram {
     pub const OPCODE: Opcode = Opcode::IsProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsProgram as u32;
         let args = IsProgramArgs { program: self.program, _pad0: [0; 4] };
@@ -6798,6 +6867,7 @@ pub struct IsRenderbuffer {
 impl IsRenderbuffer {
     pub const OPCODE: Opcode = Opcode::IsRenderbuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsRenderbuffer as u32;
         let args = IsRenderbufferArgs { renderbuffer: self.renderbuffer, _pad0: [0; 4] };
@@ -6871,6 +6941,7 @@ pub struct IsShader {
 impl IsShader {
     pub const OPCODE: Opcode = Opcode::IsShader;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsShader as u32;
         let args = IsShaderArgs { shader: self.shader, _pad0: [0; 4] };
@@ -6944,6 +7015,7 @@ pub struct IsTexture {
 impl IsTexture {
     pub const OPCODE: Opcode = Opcode::IsTexture;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsTexture as u32;
         let args = IsTextureArgs { texture: self.texture, _pad0: [0; 4] };
@@ -7017,6 +7089,7 @@ pub struct LineWidth {
 impl LineWidth {
     pub const OPCODE: Opcode = Opcode::LineWidth;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::LineWidth as u32;
         let args = LineWidthArgs { width: self.width, _pad0: [0; 4] };
@@ -7056,6 +7129,7 @@ pub struct LinkProgram {
 impl LinkProgram {
     pub const OPCODE: Opcode = Opcode::LinkProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::LinkProgram as u32;
         let args = LinkProgramArgs { program: self.program, _pad0: [0; 4] };
@@ -7096,6 +7170,7 @@ pub struct PixelStorei {
 impl PixelStorei {
     pub const OPCODE: Opcode = Opcode::PixelStorei;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PixelStorei as u32;
         let args = PixelStoreiArgs { pname: self.pname, param: self.param };
@@ -7133,6 +7208,7 @@ pub struct PolygonOffset {
 impl PolygonOffset {
     pub const OPCODE: Opcode = Opcode::PolygonOffset;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PolygonOffset as u32;
         let args = PolygonOffsetArgs { factor: self.factor, units: self.units };
@@ -7183,6 +7259,7 @@ pub struct ReadPixels {
 impl ReadPixels {
     pub const OPCODE: Opcode = Opcode::ReadPixels;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadPixels as u32;
         let (pixels_cap, pixels_off) = put::out_ref(&self.pixels);
@@ -7258,6 +7335,7 @@ pub struct ReleaseShaderCompiler {
 impl ReleaseShaderCompiler {
     pub const OPCODE: Opcode = Opcode::ReleaseShaderCompiler;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReleaseShaderCompiler as u32;
         let args = ReleaseShaderCompilerArgs {  };
@@ -7299,6 +7377,7 @@ pub struct RenderbufferStorage {
 impl RenderbufferStorage {
     pub const OPCODE: Opcode = Opcode::RenderbufferStorage;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::RenderbufferStorage as u32;
         let args = RenderbufferStorageArgs { target: self.target, internalformat: self.internalformat, width: self.width, height: self.height };
@@ -7337,6 +7416,7 @@ pub struct SampleCoverage {
 impl SampleCoverage {
     pub const OPCODE: Opcode = Opcode::SampleCoverage;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SampleCoverage as u32;
         let args = SampleCoverageArgs { value: self.value, invert: self.invert, _pad0: [0; 3] };
@@ -7381,6 +7461,7 @@ pub struct Scissor {
 impl Scissor {
     pub const OPCODE: Opcode = Opcode::Scissor;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Scissor as u32;
         let args = ScissorArgs { x: self.x, y: self.y, width: self.width, height: self.height };
@@ -7528,6 +7609,7 @@ pub struct StencilFunc {
 impl StencilFunc {
     pub const OPCODE: Opcode = Opcode::StencilFunc;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilFunc as u32;
         let args = StencilFuncArgs { func: self.func, ref_: self.ref_, mask: self.mask, _pad0: [0; 4] };
@@ -7572,6 +7654,7 @@ pub struct StencilFuncSeparate {
 impl StencilFuncSeparate {
     pub const OPCODE: Opcode = Opcode::StencilFuncSeparate;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilFuncSeparate as u32;
         let args = StencilFuncSeparateArgs { face: self.face, func: self.func, ref_: self.ref_, mask: self.mask };
@@ -7608,6 +7691,7 @@ pub struct StencilMask {
 impl StencilMask {
     pub const OPCODE: Opcode = Opcode::StencilMask;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilMask as u32;
         let args = StencilMaskArgs { mask: self.mask, _pad0: [0; 4] };
@@ -7648,6 +7732,7 @@ pub struct StencilMaskSeparate {
 impl StencilMaskSeparate {
     pub const OPCODE: Opcode = Opcode::StencilMaskSeparate;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilMaskSeparate as u32;
         let args = StencilMaskSeparateArgs { face: self.face, mask: self.mask };
@@ -7688,6 +7773,7 @@ pub struct StencilOp {
 impl StencilOp {
     pub const OPCODE: Opcode = Opcode::StencilOp;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilOp as u32;
         let args = StencilOpArgs { fail: self.fail, zfail: self.zfail, zpass: self.zpass, _pad0: [0; 4] };
@@ -7732,6 +7818,7 @@ pub struct StencilOpSeparate {
 impl StencilOpSeparate {
     pub const OPCODE: Opcode = Opcode::StencilOpSeparate;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::StencilOpSeparate as u32;
         let args = StencilOpSeparateArgs { face: self.face, sfail: self.sfail, dpfail: self.dpfail, dppass: self.dppass };
@@ -7832,6 +7919,7 @@ pub struct TexParameterf {
 impl TexParameterf {
     pub const OPCODE: Opcode = Opcode::TexParameterf;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameterf as u32;
         let args = TexParameterfArgs { target: self.target, pname: self.pname, param: self.param, _pad0: [0; 4] };
@@ -7922,6 +8010,7 @@ pub struct TexParameteri {
 impl TexParameteri {
     pub const OPCODE: Opcode = Opcode::TexParameteri;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexParameteri as u32;
         let args = TexParameteriArgs { target: self.target, pname: self.pname, param: self.param, _pad0: [0; 4] };
@@ -8069,6 +8158,7 @@ pub struct Uniform1f {
 impl Uniform1f {
     pub const OPCODE: Opcode = Opcode::Uniform1f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1f as u32;
         let args = Uniform1fArgs { location: self.location, v0: self.v0 };
@@ -8154,6 +8244,7 @@ pub struct Uniform1i {
 impl Uniform1i {
     pub const OPCODE: Opcode = Opcode::Uniform1i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1i as u32;
         let args = Uniform1iArgs { location: self.location, v0: self.v0 };
@@ -8242,6 +8333,7 @@ pub struct Uniform2f {
 impl Uniform2f {
     pub const OPCODE: Opcode = Opcode::Uniform2f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2f as u32;
         let args = Uniform2fArgs { location: self.location, v0: self.v0, v1: self.v1, _pad0: [0; 4] };
@@ -8333,6 +8425,7 @@ pub struct Uniform2i {
 impl Uniform2i {
     pub const OPCODE: Opcode = Opcode::Uniform2i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2i as u32;
         let args = Uniform2iArgs { location: self.location, v0: self.v0, v1: self.v1, _pad0: [0; 4] };
@@ -8425,6 +8518,7 @@ pub struct Uniform3f {
 impl Uniform3f {
     pub const OPCODE: Opcode = Opcode::Uniform3f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3f as u32;
         let args = Uniform3fArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2 };
@@ -8514,6 +8608,7 @@ pub struct Uniform3i {
 impl Uniform3i {
     pub const OPCODE: Opcode = Opcode::Uniform3i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3i as u32;
         let args = Uniform3iArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2 };
@@ -8606,6 +8701,7 @@ pub struct Uniform4f {
 impl Uniform4f {
     pub const OPCODE: Opcode = Opcode::Uniform4f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4f as u32;
         let args = Uniform4fArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3, _pad0: [0; 4] };
@@ -8701,6 +8797,7 @@ pub struct Uniform4i {
 impl Uniform4i {
     pub const OPCODE: Opcode = Opcode::Uniform4i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4i as u32;
         let args = Uniform4iArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3, _pad0: [0; 4] };
@@ -8938,6 +9035,7 @@ pub struct UseProgram {
 impl UseProgram {
     pub const OPCODE: Opcode = Opcode::UseProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UseProgram as u32;
         let args = UseProgramArgs { program: self.program, _pad0: [0; 4] };
@@ -8977,6 +9075,7 @@ pub struct ValidateProgram {
 impl ValidateProgram {
     pub const OPCODE: Opcode = Opcode::ValidateProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ValidateProgram as u32;
         let args = ValidateProgramArgs { program: self.program, _pad0: [0; 4] };
@@ -9017,6 +9116,7 @@ pub struct VertexAttrib1f {
 impl VertexAttrib1f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib1f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib1f as u32;
         let args = VertexAttrib1fArgs { index: self.index, x: self.x };
@@ -9099,6 +9199,7 @@ pub struct VertexAttrib2f {
 impl VertexAttrib2f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib2f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib2f as u32;
         let args = VertexAttrib2fArgs { index: self.index, x: self.x, y: self.y, _pad0: [0; 4] };
@@ -9185,6 +9286,7 @@ pub struct VertexAttrib3f {
 impl VertexAttrib3f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib3f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib3f as u32;
         let args = VertexAttrib3fArgs { index: self.index, x: self.x, y: self.y, z: self.z };
@@ -9271,6 +9373,7 @@ pub struct VertexAttrib4f {
 impl VertexAttrib4f {
     pub const OPCODE: Opcode = Opcode::VertexAttrib4f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttrib4f as u32;
         let args = VertexAttrib4fArgs { index: self.index, x: self.x, y: self.y, z: self.z, w: self.w, _pad0: [0; 4] };
@@ -9366,6 +9469,7 @@ pub struct VertexAttribPointer {
 impl VertexAttribPointer {
     pub const OPCODE: Opcode = Opcode::VertexAttribPointer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribPointer as u32;
         let args = VertexAttribPointerArgs { index: self.index, size: self.size, type_: self.type_, normalized: self.normalized, stride: self.stride, pointer: self.pointer, _pad0: [0; 3], _pad1: [0; 4] };
@@ -9410,6 +9514,7 @@ pub struct Viewport {
 impl Viewport {
     pub const OPCODE: Opcode = Opcode::Viewport;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Viewport as u32;
         let args = ViewportArgs { x: self.x, y: self.y, width: self.width, height: self.height };
@@ -9446,6 +9551,7 @@ pub struct ReadBuffer {
 impl ReadBuffer {
     pub const OPCODE: Opcode = Opcode::ReadBuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadBuffer as u32;
         let args = ReadBufferArgs { src: self.src, _pad0: [0; 4] };
@@ -9673,6 +9779,7 @@ pub struct CopyTexSubImage3D {
 impl CopyTexSubImage3D {
     pub const OPCODE: Opcode = Opcode::CopyTexSubImage3D;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyTexSubImage3D as u32;
         let args = CopyTexSubImage3DArgs { target: self.target, level: self.level, xoffset: self.xoffset, yoffset: self.yoffset, zoffset: self.zoffset, x: self.x, y: self.y, width: self.width, height: self.height, _pad0: [0; 4] };
@@ -9922,6 +10029,7 @@ pub struct IsQuery {
 impl IsQuery {
     pub const OPCODE: Opcode = Opcode::IsQuery;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsQuery as u32;
         let args = IsQueryArgs { id: self.id, _pad0: [0; 4] };
@@ -9996,6 +10104,7 @@ pub struct BeginQuery {
 impl BeginQuery {
     pub const OPCODE: Opcode = Opcode::BeginQuery;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BeginQuery as u32;
         let args = BeginQueryArgs { target: self.target, id: self.id };
@@ -10032,6 +10141,7 @@ pub struct EndQuery {
 impl EndQuery {
     pub const OPCODE: Opcode = Opcode::EndQuery;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EndQuery as u32;
         let args = EndQueryArgs { target: self.target, _pad0: [0; 4] };
@@ -10076,6 +10186,7 @@ pub struct GetQueryiv {
 impl GetQueryiv {
     pub const OPCODE: Opcode = Opcode::GetQueryiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryiv as u32;
         let args = GetQueryivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -10158,6 +10269,7 @@ pub struct GetQueryObjectuiv {
 impl GetQueryObjectuiv {
     pub const OPCODE: Opcode = Opcode::GetQueryObjectuiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryObjectuiv as u32;
         let args = GetQueryObjectuivArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -10235,6 +10347,7 @@ pub struct UnmapBuffer {
 impl UnmapBuffer {
     pub const OPCODE: Opcode = Opcode::UnmapBuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UnmapBuffer as u32;
         let args = UnmapBufferArgs { target: self.target, _pad0: [0; 4] };
@@ -10315,6 +10428,7 @@ pub struct GetBufferPointerv {
 impl GetBufferPointerv {
     pub const OPCODE: Opcode = Opcode::GetBufferPointerv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferPointerv as u32;
         if let Some(c) = self.params { check_count(K, "params", Expect::Exactly(1), c as usize)?; }
@@ -10752,6 +10866,7 @@ pub struct BlitFramebuffer {
 impl BlitFramebuffer {
     pub const OPCODE: Opcode = Opcode::BlitFramebuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlitFramebuffer as u32;
         let args = BlitFramebufferArgs { src_x0: self.src_x0, src_y0: self.src_y0, src_x1: self.src_x1, src_y1: self.src_y1, dst_x0: self.dst_x0, dst_y0: self.dst_y0, dst_x1: self.dst_x1, dst_y1: self.dst_y1, mask: self.mask, filter: self.filter };
@@ -10796,6 +10911,7 @@ pub struct RenderbufferStorageMultisample {
 impl RenderbufferStorageMultisample {
     pub const OPCODE: Opcode = Opcode::RenderbufferStorageMultisample;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::RenderbufferStorageMultisample as u32;
         let args = RenderbufferStorageMultisampleArgs { target: self.target, samples: self.samples, internalformat: self.internalformat, width: self.width, height: self.height, _pad0: [0; 4] };
@@ -10843,6 +10959,7 @@ pub struct FramebufferTextureLayer {
 impl FramebufferTextureLayer {
     pub const OPCODE: Opcode = Opcode::FramebufferTextureLayer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTextureLayer as u32;
         let args = FramebufferTextureLayerArgs { target: self.target, attachment: self.attachment, texture: self.texture, level: self.level, layer: self.layer, _pad0: [0; 4] };
@@ -10891,6 +11008,7 @@ pub struct MapBufferRange {
 impl MapBufferRange {
     pub const OPCODE: Opcode = Opcode::MapBufferRange;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MapBufferRange as u32;
         let args = MapBufferRangeArgs { target: self.target, offset: self.offset, length: self.length, access: self.access, _pad0: [0; 4], _pad1: [0; 4] };
@@ -10971,6 +11089,7 @@ pub struct FlushMappedBufferRange {
 impl FlushMappedBufferRange {
     pub const OPCODE: Opcode = Opcode::FlushMappedBufferRange;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FlushMappedBufferRange as u32;
         let args = FlushMappedBufferRangeArgs { target: self.target, offset: self.offset, length: self.length, _pad0: [0; 4] };
@@ -11010,6 +11129,7 @@ pub struct BindVertexArray {
 impl BindVertexArray {
     pub const OPCODE: Opcode = Opcode::BindVertexArray;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindVertexArray as u32;
         let args = BindVertexArrayArgs { array: self.array, _pad0: [0; 4] };
@@ -11133,6 +11253,7 @@ pub struct IsVertexArray {
 impl IsVertexArray {
     pub const OPCODE: Opcode = Opcode::IsVertexArray;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsVertexArray as u32;
         let args = IsVertexArrayArgs { array: self.array, _pad0: [0; 4] };
@@ -11211,6 +11332,7 @@ pub struct GetIntegeriV {
 impl GetIntegeriV {
     pub const OPCODE: Opcode = Opcode::GetIntegeriV;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetIntegeriV as u32;
         let args = GetIntegeriVArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
@@ -11288,6 +11410,7 @@ pub struct BeginTransformFeedback {
 impl BeginTransformFeedback {
     pub const OPCODE: Opcode = Opcode::BeginTransformFeedback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BeginTransformFeedback as u32;
         let args = BeginTransformFeedbackArgs { primitive_mode: self.primitive_mode, _pad0: [0; 4] };
@@ -11324,6 +11447,7 @@ pub struct EndTransformFeedback {
 impl EndTransformFeedback {
     pub const OPCODE: Opcode = Opcode::EndTransformFeedback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EndTransformFeedback as u32;
         let args = EndTransformFeedbackArgs {  };
@@ -11368,6 +11492,7 @@ pub struct BindBufferRange {
 impl BindBufferRange {
     pub const OPCODE: Opcode = Opcode::BindBufferRange;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindBufferRange as u32;
         let args = BindBufferRangeArgs { target: self.target, index: self.index, buffer: self.buffer, offset: self.offset, size: self.size, _pad0: [0; 4] };
@@ -11411,6 +11536,7 @@ pub struct BindBufferBase {
 impl BindBufferBase {
     pub const OPCODE: Opcode = Opcode::BindBufferBase;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindBufferBase as u32;
         let args = BindBufferBaseArgs { target: self.target, index: self.index, buffer: self.buffer, _pad0: [0; 4] };
@@ -11512,6 +11638,7 @@ pub struct GetTransformFeedbackVarying {
 impl GetTransformFeedbackVarying {
     pub const OPCODE: Opcode = Opcode::GetTransformFeedbackVarying;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTransformFeedbackVarying as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -11615,6 +11742,7 @@ pub struct VertexAttribIPointer {
 impl VertexAttribIPointer {
     pub const OPCODE: Opcode = Opcode::VertexAttribIPointer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribIPointer as u32;
         let args = VertexAttribIPointerArgs { index: self.index, size: self.size, type_: self.type_, stride: self.stride, pointer: self.pointer };
@@ -11658,6 +11786,7 @@ pub struct GetVertexAttribIiv {
 impl GetVertexAttribIiv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribIiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribIiv as u32;
         let args = GetVertexAttribIivArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -11740,6 +11869,7 @@ pub struct GetVertexAttribIuiv {
 impl GetVertexAttribIuiv {
     pub const OPCODE: Opcode = Opcode::GetVertexAttribIuiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetVertexAttribIuiv as u32;
         let args = GetVertexAttribIuivArgs { index: self.index, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -11825,6 +11955,7 @@ pub struct VertexAttribI4i {
 impl VertexAttribI4i {
     pub const OPCODE: Opcode = Opcode::VertexAttribI4i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribI4i as u32;
         let args = VertexAttribI4iArgs { index: self.index, x: self.x, y: self.y, z: self.z, w: self.w, _pad0: [0; 4] };
@@ -11872,6 +12003,7 @@ pub struct VertexAttribI4ui {
 impl VertexAttribI4ui {
     pub const OPCODE: Opcode = Opcode::VertexAttribI4ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribI4ui as u32;
         let args = VertexAttribI4uiArgs { index: self.index, x: self.x, y: self.y, z: self.z, w: self.w, _pad0: [0; 4] };
@@ -12000,6 +12132,7 @@ pub struct GetUniformuiv {
 impl GetUniformuiv {
     pub const OPCODE: Opcode = Opcode::GetUniformuiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetUniformuiv as u32;
         let args = GetUniformuivArgs { program: self.program, location: self.location, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -12153,6 +12286,7 @@ pub struct Uniform1ui {
 impl Uniform1ui {
     pub const OPCODE: Opcode = Opcode::Uniform1ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform1ui as u32;
         let args = Uniform1uiArgs { location: self.location, v0: self.v0 };
@@ -12193,6 +12327,7 @@ pub struct Uniform2ui {
 impl Uniform2ui {
     pub const OPCODE: Opcode = Opcode::Uniform2ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform2ui as u32;
         let args = Uniform2uiArgs { location: self.location, v0: self.v0, v1: self.v1, _pad0: [0; 4] };
@@ -12237,6 +12372,7 @@ pub struct Uniform3ui {
 impl Uniform3ui {
     pub const OPCODE: Opcode = Opcode::Uniform3ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform3ui as u32;
         let args = Uniform3uiArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2 };
@@ -12281,6 +12417,7 @@ pub struct Uniform4ui {
 impl Uniform4ui {
     pub const OPCODE: Opcode = Opcode::Uniform4ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Uniform4ui as u32;
         let args = Uniform4uiArgs { location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3, _pad0: [0; 4] };
@@ -12658,6 +12795,7 @@ pub struct ClearBufferfi {
 impl ClearBufferfi {
     pub const OPCODE: Opcode = Opcode::ClearBufferfi;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClearBufferfi as u32;
         let args = ClearBufferfiArgs { buffer: self.buffer, drawbuffer: self.drawbuffer, depth: self.depth, stencil: self.stencil };
@@ -12695,6 +12833,7 @@ pub struct GetStringi {
 impl GetStringi {
     pub const OPCODE: Opcode = Opcode::GetStringi;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetStringi as u32;
         let args = GetStringiArgs { name: self.name, index: self.index };
@@ -12775,6 +12914,7 @@ pub struct CopyBufferSubData {
 impl CopyBufferSubData {
     pub const OPCODE: Opcode = Opcode::CopyBufferSubData;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyBufferSubData as u32;
         let args = CopyBufferSubDataArgs { read_target: self.read_target, write_target: self.write_target, read_offset: self.read_offset, write_offset: self.write_offset, size: self.size };
@@ -13070,6 +13210,7 @@ pub struct GetActiveUniformBlockiv {
 impl GetActiveUniformBlockiv {
     pub const OPCODE: Opcode = Opcode::GetActiveUniformBlockiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformBlockiv as u32;
         let args = GetActiveUniformBlockivArgs { program: self.program, uniform_block_index: self.uniform_block_index, pname: self.pname, params_cap: put::out_cap(self.params) };
@@ -13154,6 +13295,7 @@ pub struct GetActiveUniformBlockName {
 impl GetActiveUniformBlockName {
     pub const OPCODE: Opcode = Opcode::GetActiveUniformBlockName;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetActiveUniformBlockName as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -13239,6 +13381,7 @@ pub struct UniformBlockBinding {
 impl UniformBlockBinding {
     pub const OPCODE: Opcode = Opcode::UniformBlockBinding;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UniformBlockBinding as u32;
         let args = UniformBlockBindingArgs { program: self.program, uniform_block_index: self.uniform_block_index, uniform_block_binding: self.uniform_block_binding, _pad0: [0; 4] };
@@ -13283,6 +13426,7 @@ pub struct DrawArraysInstanced {
 impl DrawArraysInstanced {
     pub const OPCODE: Opcode = Opcode::DrawArraysInstanced;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArraysInstanced as u32;
         let args = DrawArraysInstancedArgs { mode: self.mode, first: self.first, count: self.count, instancecount: self.instancecount };
@@ -13372,6 +13516,7 @@ pub struct FenceSync {
 impl FenceSync {
     pub const OPCODE: Opcode = Opcode::FenceSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FenceSync as u32;
         let args = FenceSyncArgs { condition: self.condition, flags: self.flags };
@@ -13438,6 +13583,7 @@ pub struct IsSync {
 impl IsSync {
     pub const OPCODE: Opcode = Opcode::IsSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsSync as u32;
         let args = IsSyncArgs { sync: self.sync };
@@ -13508,6 +13654,7 @@ pub struct DeleteSync {
 impl DeleteSync {
     pub const OPCODE: Opcode = Opcode::DeleteSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DeleteSync as u32;
         let args = DeleteSyncArgs { sync: self.sync };
@@ -13549,6 +13696,7 @@ pub struct ClientWaitSync {
 impl ClientWaitSync {
     pub const OPCODE: Opcode = Opcode::ClientWaitSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClientWaitSync as u32;
         let args = ClientWaitSyncArgs { sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
@@ -13627,6 +13775,7 @@ pub struct WaitSync {
 impl WaitSync {
     pub const OPCODE: Opcode = Opcode::WaitSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::WaitSync as u32;
         let args = WaitSyncArgs { sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
@@ -13668,6 +13817,7 @@ pub struct GetInteger64v {
 impl GetInteger64v {
     pub const OPCODE: Opcode = Opcode::GetInteger64v;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInteger64v as u32;
         let args = GetInteger64vArgs { pname: self.pname, data_cap: put::out_cap(self.data) };
@@ -13752,6 +13902,7 @@ pub struct GetSynciv {
 impl GetSynciv {
     pub const OPCODE: Opcode = Opcode::GetSynciv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSynciv as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -13835,6 +13986,7 @@ pub struct GetInteger64iV {
 impl GetInteger64iV {
     pub const OPCODE: Opcode = Opcode::GetInteger64iV;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInteger64iV as u32;
         let args = GetInteger64iVArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
@@ -13917,6 +14069,7 @@ pub struct GetBufferParameteri64v {
 impl GetBufferParameteri64v {
     pub const OPCODE: Opcode = Opcode::GetBufferParameteri64v;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBufferParameteri64v as u32;
         let args = GetBufferParameteri64vArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -14078,6 +14231,7 @@ pub struct IsSampler {
 impl IsSampler {
     pub const OPCODE: Opcode = Opcode::IsSampler;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsSampler as u32;
         let args = IsSamplerArgs { sampler: self.sampler, _pad0: [0; 4] };
@@ -14152,6 +14306,7 @@ pub struct BindSampler {
 impl BindSampler {
     pub const OPCODE: Opcode = Opcode::BindSampler;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindSampler as u32;
         let args = BindSamplerArgs { unit: self.unit, sampler: self.sampler };
@@ -14192,6 +14347,7 @@ pub struct SamplerParameteri {
 impl SamplerParameteri {
     pub const OPCODE: Opcode = Opcode::SamplerParameteri;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameteri as u32;
         let args = SamplerParameteriArgs { sampler: self.sampler, pname: self.pname, param: self.param, _pad0: [0; 4] };
@@ -14282,6 +14438,7 @@ pub struct SamplerParameterf {
 impl SamplerParameterf {
     pub const OPCODE: Opcode = Opcode::SamplerParameterf;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SamplerParameterf as u32;
         let args = SamplerParameterfArgs { sampler: self.sampler, pname: self.pname, param: self.param, _pad0: [0; 4] };
@@ -14373,6 +14530,7 @@ pub struct GetSamplerParameteriv {
 impl GetSamplerParameteriv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameteriv as u32;
         let args = GetSamplerParameterivArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -14455,6 +14613,7 @@ pub struct GetSamplerParameterfv {
 impl GetSamplerParameterfv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameterfv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterfv as u32;
         let args = GetSamplerParameterfvArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -14533,6 +14692,7 @@ pub struct VertexAttribDivisor {
 impl VertexAttribDivisor {
     pub const OPCODE: Opcode = Opcode::VertexAttribDivisor;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribDivisor as u32;
         let args = VertexAttribDivisorArgs { index: self.index, divisor: self.divisor };
@@ -14570,6 +14730,7 @@ pub struct BindTransformFeedback {
 impl BindTransformFeedback {
     pub const OPCODE: Opcode = Opcode::BindTransformFeedback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindTransformFeedback as u32;
         let args = BindTransformFeedbackArgs { target: self.target, id: self.id };
@@ -14690,6 +14851,7 @@ pub struct IsTransformFeedback {
 impl IsTransformFeedback {
     pub const OPCODE: Opcode = Opcode::IsTransformFeedback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsTransformFeedback as u32;
         let args = IsTransformFeedbackArgs { id: self.id, _pad0: [0; 4] };
@@ -14760,6 +14922,7 @@ pub struct PauseTransformFeedback {
 impl PauseTransformFeedback {
     pub const OPCODE: Opcode = Opcode::PauseTransformFeedback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PauseTransformFeedback as u32;
         let args = PauseTransformFeedbackArgs {  };
@@ -14793,6 +14956,7 @@ pub struct ResumeTransformFeedback {
 impl ResumeTransformFeedback {
     pub const OPCODE: Opcode = Opcode::ResumeTransformFeedback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ResumeTransformFeedback as u32;
         let args = ResumeTransformFeedbackArgs {  };
@@ -14840,6 +15004,7 @@ pub struct GetProgramBinary {
 impl GetProgramBinary {
     pub const OPCODE: Opcode = Opcode::GetProgramBinary;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramBinary as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -14982,6 +15147,7 @@ pub struct ProgramParameteri {
 impl ProgramParameteri {
     pub const OPCODE: Opcode = Opcode::ProgramParameteri;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramParameteri as u32;
         let args = ProgramParameteriArgs { program: self.program, pname: self.pname, value: self.value, _pad0: [0; 4] };
@@ -15133,6 +15299,7 @@ pub struct TexStorage2D {
 impl TexStorage2D {
     pub const OPCODE: Opcode = Opcode::TexStorage2D;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage2D as u32;
         let args = TexStorage2DArgs { target: self.target, levels: self.levels, internalformat: self.internalformat, width: self.width, height: self.height, _pad0: [0; 4] };
@@ -15181,6 +15348,7 @@ pub struct TexStorage3D {
 impl TexStorage3D {
     pub const OPCODE: Opcode = Opcode::TexStorage3D;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage3D as u32;
         let args = TexStorage3DArgs { target: self.target, levels: self.levels, internalformat: self.internalformat, width: self.width, height: self.height, depth: self.depth };
@@ -15226,6 +15394,7 @@ pub struct GetInternalformativ {
 impl GetInternalformativ {
     pub const OPCODE: Opcode = Opcode::GetInternalformativ;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetInternalformativ as u32;
         if let Some(c) = self.params { check_count(K, "params", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
@@ -15308,6 +15477,7 @@ pub struct DispatchCompute {
 impl DispatchCompute {
     pub const OPCODE: Opcode = Opcode::DispatchCompute;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DispatchCompute as u32;
         let args = DispatchComputeArgs { num_groups_x: self.num_groups_x, num_groups_y: self.num_groups_y, num_groups_z: self.num_groups_z, _pad0: [0; 4] };
@@ -15346,6 +15516,7 @@ pub struct DispatchComputeIndirect {
 impl DispatchComputeIndirect {
     pub const OPCODE: Opcode = Opcode::DispatchComputeIndirect;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DispatchComputeIndirect as u32;
         let args = DispatchComputeIndirectArgs { indirect: self.indirect };
@@ -15385,6 +15556,7 @@ pub struct DrawArraysIndirect {
 impl DrawArraysIndirect {
     pub const OPCODE: Opcode = Opcode::DrawArraysIndirect;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArraysIndirect as u32;
         let args = DrawArraysIndirectArgs { mode: self.mode, indirect: self.indirect, _pad0: [0; 4] };
@@ -15428,6 +15600,7 @@ pub struct DrawElementsIndirect {
 impl DrawElementsIndirect {
     pub const OPCODE: Opcode = Opcode::DrawElementsIndirect;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawElementsIndirect as u32;
         let args = DrawElementsIndirectArgs { mode: self.mode, type_: self.type_, indirect: self.indirect };
@@ -15468,6 +15641,7 @@ pub struct FramebufferParameteri {
 impl FramebufferParameteri {
     pub const OPCODE: Opcode = Opcode::FramebufferParameteri;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferParameteri as u32;
         let args = FramebufferParameteriArgs { target: self.target, pname: self.pname, param: self.param, _pad0: [0; 4] };
@@ -15512,6 +15686,7 @@ pub struct GetFramebufferParameteriv {
 impl GetFramebufferParameteriv {
     pub const OPCODE: Opcode = Opcode::GetFramebufferParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFramebufferParameteriv as u32;
         let args = GetFramebufferParameterivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -15595,6 +15770,7 @@ pub struct GetProgramInterfaceiv {
 impl GetProgramInterfaceiv {
     pub const OPCODE: Opcode = Opcode::GetProgramInterfaceiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramInterfaceiv as u32;
         let args = GetProgramInterfaceivArgs { program: self.program, program_interface: self.program_interface, pname: self.pname, params_cap: put::out_cap(self.params) };
@@ -15761,6 +15937,7 @@ pub struct GetProgramResourceName {
 impl GetProgramResourceName {
     pub const OPCODE: Opcode = Opcode::GetProgramResourceName;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramResourceName as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -16022,6 +16199,7 @@ pub struct UseProgramStages {
 impl UseProgramStages {
     pub const OPCODE: Opcode = Opcode::UseProgramStages;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::UseProgramStages as u32;
         let args = UseProgramStagesArgs { pipeline: self.pipeline, stages: self.stages, program: self.program, _pad0: [0; 4] };
@@ -16062,6 +16240,7 @@ pub struct ActiveShaderProgram {
 impl ActiveShaderProgram {
     pub const OPCODE: Opcode = Opcode::ActiveShaderProgram;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ActiveShaderProgram as u32;
         let args = ActiveShaderProgramArgs { pipeline: self.pipeline, program: self.program };
@@ -16180,6 +16359,7 @@ pub struct BindProgramPipeline {
 impl BindProgramPipeline {
     pub const OPCODE: Opcode = Opcode::BindProgramPipeline;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindProgramPipeline as u32;
         let args = BindProgramPipelineArgs { pipeline: self.pipeline, _pad0: [0; 4] };
@@ -16303,6 +16483,7 @@ pub struct IsProgramPipeline {
 impl IsProgramPipeline {
     pub const OPCODE: Opcode = Opcode::IsProgramPipeline;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsProgramPipeline as u32;
         let args = IsProgramPipelineArgs { pipeline: self.pipeline, _pad0: [0; 4] };
@@ -16381,6 +16562,7 @@ pub struct GetProgramPipelineiv {
 impl GetProgramPipelineiv {
     pub const OPCODE: Opcode = Opcode::GetProgramPipelineiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramPipelineiv as u32;
         let args = GetProgramPipelineivArgs { pipeline: self.pipeline, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -16462,6 +16644,7 @@ pub struct ProgramUniform1i {
 impl ProgramUniform1i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1i as u32;
         let args = ProgramUniform1iArgs { program: self.program, location: self.location, v0: self.v0, _pad0: [0; 4] };
@@ -16506,6 +16689,7 @@ pub struct ProgramUniform2i {
 impl ProgramUniform2i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2i as u32;
         let args = ProgramUniform2iArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1 };
@@ -16550,6 +16734,7 @@ pub struct ProgramUniform3i {
 impl ProgramUniform3i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3i as u32;
         let args = ProgramUniform3iArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, _pad0: [0; 4] };
@@ -16598,6 +16783,7 @@ pub struct ProgramUniform4i {
 impl ProgramUniform4i {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4i;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4i as u32;
         let args = ProgramUniform4iArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3 };
@@ -16638,6 +16824,7 @@ pub struct ProgramUniform1ui {
 impl ProgramUniform1ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1ui as u32;
         let args = ProgramUniform1uiArgs { program: self.program, location: self.location, v0: self.v0, _pad0: [0; 4] };
@@ -16682,6 +16869,7 @@ pub struct ProgramUniform2ui {
 impl ProgramUniform2ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2ui as u32;
         let args = ProgramUniform2uiArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1 };
@@ -16726,6 +16914,7 @@ pub struct ProgramUniform3ui {
 impl ProgramUniform3ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3ui as u32;
         let args = ProgramUniform3uiArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, _pad0: [0; 4] };
@@ -16774,6 +16963,7 @@ pub struct ProgramUniform4ui {
 impl ProgramUniform4ui {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4ui;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4ui as u32;
         let args = ProgramUniform4uiArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3 };
@@ -16814,6 +17004,7 @@ pub struct ProgramUniform1f {
 impl ProgramUniform1f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform1f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform1f as u32;
         let args = ProgramUniform1fArgs { program: self.program, location: self.location, v0: self.v0, _pad0: [0; 4] };
@@ -16858,6 +17049,7 @@ pub struct ProgramUniform2f {
 impl ProgramUniform2f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform2f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform2f as u32;
         let args = ProgramUniform2fArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1 };
@@ -16902,6 +17094,7 @@ pub struct ProgramUniform3f {
 impl ProgramUniform3f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform3f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform3f as u32;
         let args = ProgramUniform3fArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, _pad0: [0; 4] };
@@ -16950,6 +17143,7 @@ pub struct ProgramUniform4f {
 impl ProgramUniform4f {
     pub const OPCODE: Opcode = Opcode::ProgramUniform4f;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ProgramUniform4f as u32;
         let args = ProgramUniform4fArgs { program: self.program, location: self.location, v0: self.v0, v1: self.v1, v2: self.v2, v3: self.v3 };
@@ -18015,6 +18209,7 @@ pub struct ValidateProgramPipeline {
 impl ValidateProgramPipeline {
     pub const OPCODE: Opcode = Opcode::ValidateProgramPipeline;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ValidateProgramPipeline as u32;
         let args = ValidateProgramPipelineArgs { pipeline: self.pipeline, _pad0: [0; 4] };
@@ -18061,6 +18256,7 @@ pub struct GetProgramPipelineInfoLog {
 impl GetProgramPipelineInfoLog {
     pub const OPCODE: Opcode = Opcode::GetProgramPipelineInfoLog;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetProgramPipelineInfoLog as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -18152,6 +18348,7 @@ pub struct BindImageTexture {
 impl BindImageTexture {
     pub const OPCODE: Opcode = Opcode::BindImageTexture;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindImageTexture as u32;
         let args = BindImageTextureArgs { unit: self.unit, texture: self.texture, level: self.level, layered: self.layered, layer: self.layer, access: self.access, format: self.format, _pad0: [0; 3], _pad1: [0; 4] };
@@ -18196,6 +18393,7 @@ pub struct GetBooleaniV {
 impl GetBooleaniV {
     pub const OPCODE: Opcode = Opcode::GetBooleaniV;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetBooleaniV as u32;
         let args = GetBooleaniVArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
@@ -18273,6 +18471,7 @@ pub struct MemoryBarrier {
 impl MemoryBarrier {
     pub const OPCODE: Opcode = Opcode::MemoryBarrier;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MemoryBarrier as u32;
         let args = MemoryBarrierArgs { barriers: self.barriers, _pad0: [0; 4] };
@@ -18312,6 +18511,7 @@ pub struct MemoryBarrierByRegion {
 impl MemoryBarrierByRegion {
     pub const OPCODE: Opcode = Opcode::MemoryBarrierByRegion;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MemoryBarrierByRegion as u32;
         let args = MemoryBarrierByRegionArgs { barriers: self.barriers, _pad0: [0; 4] };
@@ -18361,6 +18561,7 @@ pub struct TexStorage2DMultisample {
 impl TexStorage2DMultisample {
     pub const OPCODE: Opcode = Opcode::TexStorage2DMultisample;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage2DMultisample as u32;
         let args = TexStorage2DMultisampleArgs { target: self.target, samples: self.samples, internalformat: self.internalformat, width: self.width, height: self.height, fixedsamplelocations: self.fixedsamplelocations, _pad0: [0; 3] };
@@ -18405,6 +18606,7 @@ pub struct GetMultisamplefv {
 impl GetMultisamplefv {
     pub const OPCODE: Opcode = Opcode::GetMultisamplefv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetMultisamplefv as u32;
         let args = GetMultisamplefvArgs { pname: self.pname, index: self.index, val_cap: put::out_cap(self.val), _pad0: [0; 4] };
@@ -18483,6 +18685,7 @@ pub struct SampleMaski {
 impl SampleMaski {
     pub const OPCODE: Opcode = Opcode::SampleMaski;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::SampleMaski as u32;
         let args = SampleMaskiArgs { mask_number: self.mask_number, mask: self.mask };
@@ -18525,6 +18728,7 @@ pub struct GetTexLevelParameteriv {
 impl GetTexLevelParameteriv {
     pub const OPCODE: Opcode = Opcode::GetTexLevelParameteriv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexLevelParameteriv as u32;
         let args = GetTexLevelParameterivArgs { target: self.target, level: self.level, pname: self.pname, params_cap: put::out_cap(self.params) };
@@ -18605,6 +18809,7 @@ pub struct GetTexLevelParameterfv {
 impl GetTexLevelParameterfv {
     pub const OPCODE: Opcode = Opcode::GetTexLevelParameterfv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexLevelParameterfv as u32;
         let args = GetTexLevelParameterfvArgs { target: self.target, level: self.level, pname: self.pname, params_cap: put::out_cap(self.params) };
@@ -18685,6 +18890,7 @@ pub struct BindVertexBuffer {
 impl BindVertexBuffer {
     pub const OPCODE: Opcode = Opcode::BindVertexBuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BindVertexBuffer as u32;
         let args = BindVertexBufferArgs { bindingindex: self.bindingindex, buffer: self.buffer, offset: self.offset, stride: self.stride, _pad0: [0; 4] };
@@ -18733,6 +18939,7 @@ pub struct VertexAttribFormat {
 impl VertexAttribFormat {
     pub const OPCODE: Opcode = Opcode::VertexAttribFormat;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribFormat as u32;
         let args = VertexAttribFormatArgs { attribindex: self.attribindex, size: self.size, type_: self.type_, normalized: self.normalized, relativeoffset: self.relativeoffset, _pad0: [0; 3], _pad1: [0; 4] };
@@ -18777,6 +18984,7 @@ pub struct VertexAttribIFormat {
 impl VertexAttribIFormat {
     pub const OPCODE: Opcode = Opcode::VertexAttribIFormat;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribIFormat as u32;
         let args = VertexAttribIFormatArgs { attribindex: self.attribindex, size: self.size, type_: self.type_, relativeoffset: self.relativeoffset };
@@ -18814,6 +19022,7 @@ pub struct VertexAttribBinding {
 impl VertexAttribBinding {
     pub const OPCODE: Opcode = Opcode::VertexAttribBinding;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexAttribBinding as u32;
         let args = VertexAttribBindingArgs { attribindex: self.attribindex, bindingindex: self.bindingindex };
@@ -18851,6 +19060,7 @@ pub struct VertexBindingDivisor {
 impl VertexBindingDivisor {
     pub const OPCODE: Opcode = Opcode::VertexBindingDivisor;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::VertexBindingDivisor as u32;
         let args = VertexBindingDivisorArgs { bindingindex: self.bindingindex, divisor: self.divisor };
@@ -18884,6 +19094,7 @@ pub struct BlendBarrier {
 impl BlendBarrier {
     pub const OPCODE: Opcode = Opcode::BlendBarrier;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendBarrier as u32;
         let args = BlendBarrierArgs {  };
@@ -18948,6 +19159,7 @@ pub struct CopyImageSubData {
 impl CopyImageSubData {
     pub const OPCODE: Opcode = Opcode::CopyImageSubData;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::CopyImageSubData as u32;
         let args = CopyImageSubDataArgs { src_name: self.src_name, src_target: self.src_target, src_level: self.src_level, src_x: self.src_x, src_y: self.src_y, src_z: self.src_z, dst_name: self.dst_name, dst_target: self.dst_target, dst_level: self.dst_level, dst_x: self.dst_x, dst_y: self.dst_y, dst_z: self.dst_z, src_width: self.src_width, src_height: self.src_height, src_depth: self.src_depth, _pad0: [0; 4] };
@@ -19098,6 +19310,7 @@ pub struct DebugMessageCallback {
 impl DebugMessageCallback {
     pub const OPCODE: Opcode = Opcode::DebugMessageCallback;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DebugMessageCallback as u32;
         let args = DebugMessageCallbackArgs { callback: self.callback, user_param: self.user_param };
@@ -19153,6 +19366,7 @@ pub struct GetDebugMessageLog {
 impl GetDebugMessageLog {
     pub const OPCODE: Opcode = Opcode::GetDebugMessageLog;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetDebugMessageLog as u32;
         if let Some(c) = self.sources { check_count(K, "sources", Expect::from_len(len_of(self.count)), c as usize)?; }
@@ -19308,6 +19522,7 @@ pub struct PopDebugGroup {
 impl PopDebugGroup {
     pub const OPCODE: Opcode = Opcode::PopDebugGroup;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PopDebugGroup as u32;
         let args = PopDebugGroupArgs {  };
@@ -19400,6 +19615,7 @@ pub struct GetObjectLabel {
 impl GetObjectLabel {
     pub const OPCODE: Opcode = Opcode::GetObjectLabel;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetObjectLabel as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -19535,6 +19751,7 @@ pub struct GetObjectPtrLabel {
 impl GetObjectPtrLabel {
     pub const OPCODE: Opcode = Opcode::GetObjectPtrLabel;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetObjectPtrLabel as u32;
         if let Some(c) = self.length { check_count(K, "length", Expect::Exactly(1), c as usize)?; }
@@ -19618,6 +19835,7 @@ pub struct GetPointerv {
 impl GetPointerv {
     pub const OPCODE: Opcode = Opcode::GetPointerv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetPointerv as u32;
         if let Some(c) = self.params { check_count(K, "params", Expect::Exactly(1), c as usize)?; }
@@ -19694,6 +19912,7 @@ pub struct Enablei {
 impl Enablei {
     pub const OPCODE: Opcode = Opcode::Enablei;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Enablei as u32;
         let args = EnableiArgs { target: self.target, index: self.index };
@@ -19731,6 +19950,7 @@ pub struct Disablei {
 impl Disablei {
     pub const OPCODE: Opcode = Opcode::Disablei;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::Disablei as u32;
         let args = DisableiArgs { target: self.target, index: self.index };
@@ -19768,6 +19988,7 @@ pub struct BlendEquationi {
 impl BlendEquationi {
     pub const OPCODE: Opcode = Opcode::BlendEquationi;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquationi as u32;
         let args = BlendEquationiArgs { buf: self.buf, mode: self.mode };
@@ -19808,6 +20029,7 @@ pub struct BlendEquationSeparatei {
 impl BlendEquationSeparatei {
     pub const OPCODE: Opcode = Opcode::BlendEquationSeparatei;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendEquationSeparatei as u32;
         let args = BlendEquationSeparateiArgs { buf: self.buf, mode_r_g_b: self.mode_r_g_b, mode_alpha: self.mode_alpha, _pad0: [0; 4] };
@@ -19851,6 +20073,7 @@ pub struct BlendFunci {
 impl BlendFunci {
     pub const OPCODE: Opcode = Opcode::BlendFunci;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFunci as u32;
         let args = BlendFunciArgs { buf: self.buf, src: self.src, dst: self.dst, _pad0: [0; 4] };
@@ -19898,6 +20121,7 @@ pub struct BlendFuncSeparatei {
 impl BlendFuncSeparatei {
     pub const OPCODE: Opcode = Opcode::BlendFuncSeparatei;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BlendFuncSeparatei as u32;
         let args = BlendFuncSeparateiArgs { buf: self.buf, src_r_g_b: self.src_r_g_b, dst_r_g_b: self.dst_r_g_b, src_alpha: self.src_alpha, dst_alpha: self.dst_alpha, _pad0: [0; 4] };
@@ -19944,6 +20168,7 @@ pub struct ColorMaski {
 impl ColorMaski {
     pub const OPCODE: Opcode = Opcode::ColorMaski;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ColorMaski as u32;
         let args = ColorMaskiArgs { index: self.index, r: self.r, g: self.g, b: self.b, a: self.a };
@@ -19981,6 +20206,7 @@ pub struct IsEnabledi {
 impl IsEnabledi {
     pub const OPCODE: Opcode = Opcode::IsEnabledi;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::IsEnabledi as u32;
         let args = IsEnablediArgs { target: self.target, index: self.index };
@@ -20214,6 +20440,7 @@ pub struct FramebufferTexture {
 impl FramebufferTexture {
     pub const OPCODE: Opcode = Opcode::FramebufferTexture;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTexture as u32;
         let args = FramebufferTextureArgs { target: self.target, attachment: self.attachment, texture: self.texture, level: self.level };
@@ -20263,6 +20490,7 @@ pub struct PrimitiveBoundingBox {
 impl PrimitiveBoundingBox {
     pub const OPCODE: Opcode = Opcode::PrimitiveBoundingBox;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PrimitiveBoundingBox as u32;
         let args = PrimitiveBoundingBoxArgs { min_x: self.min_x, min_y: self.min_y, min_z: self.min_z, min_w: self.min_w, max_x: self.max_x, max_y: self.max_y, max_z: self.max_z, max_w: self.max_w };
@@ -20296,6 +20524,7 @@ pub struct GetGraphicsResetStatus {
 impl GetGraphicsResetStatus {
     pub const OPCODE: Opcode = Opcode::GetGraphicsResetStatus;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetGraphicsResetStatus as u32;
         let args = GetGraphicsResetStatusArgs {  };
@@ -20383,6 +20612,7 @@ pub struct ReadnPixels {
 impl ReadnPixels {
     pub const OPCODE: Opcode = Opcode::ReadnPixels;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ReadnPixels as u32;
         if let OutRef::Reply(c) = self.data { check_count(K, "data", Expect::from_len(len_of(self.buf_size)), c as usize)?; }
@@ -20467,6 +20697,7 @@ pub struct GetnUniformfv {
 impl GetnUniformfv {
     pub const OPCODE: Opcode = Opcode::GetnUniformfv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformfv as u32;
         let args = GetnUniformfvArgs { program: self.program, location: self.location, buf_size: self.buf_size, params_cap: put::out_cap(self.params) };
@@ -20547,6 +20778,7 @@ pub struct GetnUniformiv {
 impl GetnUniformiv {
     pub const OPCODE: Opcode = Opcode::GetnUniformiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformiv as u32;
         let args = GetnUniformivArgs { program: self.program, location: self.location, buf_size: self.buf_size, params_cap: put::out_cap(self.params) };
@@ -20627,6 +20859,7 @@ pub struct GetnUniformuiv {
 impl GetnUniformuiv {
     pub const OPCODE: Opcode = Opcode::GetnUniformuiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetnUniformuiv as u32;
         let args = GetnUniformuivArgs { program: self.program, location: self.location, buf_size: self.buf_size, params_cap: put::out_cap(self.params) };
@@ -20701,6 +20934,7 @@ pub struct MinSampleShading {
 impl MinSampleShading {
     pub const OPCODE: Opcode = Opcode::MinSampleShading;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MinSampleShading as u32;
         let args = MinSampleShadingArgs { value: self.value, _pad0: [0; 4] };
@@ -20741,6 +20975,7 @@ pub struct PatchParameteri {
 impl PatchParameteri {
     pub const OPCODE: Opcode = Opcode::PatchParameteri;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PatchParameteri as u32;
         let args = PatchParameteriArgs { pname: self.pname, value: self.value };
@@ -20876,6 +21111,7 @@ pub struct GetTexParameterIiv {
 impl GetTexParameterIiv {
     pub const OPCODE: Opcode = Opcode::GetTexParameterIiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterIiv as u32;
         let args = GetTexParameterIivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -20958,6 +21194,7 @@ pub struct GetTexParameterIuiv {
 impl GetTexParameterIuiv {
     pub const OPCODE: Opcode = Opcode::GetTexParameterIuiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetTexParameterIuiv as u32;
         let args = GetTexParameterIuivArgs { target: self.target, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -21134,6 +21371,7 @@ pub struct GetSamplerParameterIiv {
 impl GetSamplerParameterIiv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameterIiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterIiv as u32;
         let args = GetSamplerParameterIivArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -21216,6 +21454,7 @@ pub struct GetSamplerParameterIuiv {
 impl GetSamplerParameterIuiv {
     pub const OPCODE: Opcode = Opcode::GetSamplerParameterIuiv;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetSamplerParameterIuiv as u32;
         let args = GetSamplerParameterIuivArgs { sampler: self.sampler, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -21297,6 +21536,7 @@ pub struct TexBuffer {
 impl TexBuffer {
     pub const OPCODE: Opcode = Opcode::TexBuffer;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexBuffer as u32;
         let args = TexBufferArgs { target: self.target, internalformat: self.internalformat, buffer: self.buffer, _pad0: [0; 4] };
@@ -21344,6 +21584,7 @@ pub struct TexBufferRange {
 impl TexBufferRange {
     pub const OPCODE: Opcode = Opcode::TexBufferRange;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexBufferRange as u32;
         let args = TexBufferRangeArgs { target: self.target, internalformat: self.internalformat, buffer: self.buffer, offset: self.offset, size: self.size, _pad0: [0; 4] };
@@ -21395,6 +21636,7 @@ pub struct TexStorage3DMultisample {
 impl TexStorage3DMultisample {
     pub const OPCODE: Opcode = Opcode::TexStorage3DMultisample;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TexStorage3DMultisample as u32;
         let args = TexStorage3DMultisampleArgs { target: self.target, samples: self.samples, internalformat: self.internalformat, width: self.width, height: self.height, depth: self.depth, fixedsamplelocations: self.fixedsamplelocations, _pad0: [0; 7] };
@@ -21442,6 +21684,7 @@ pub struct DrawArraysInstancedBaseInstanceEXT {
 impl DrawArraysInstancedBaseInstanceEXT {
     pub const OPCODE: Opcode = Opcode::DrawArraysInstancedBaseInstanceEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DrawArraysInstancedBaseInstanceEXT as u32;
         let args = DrawArraysInstancedBaseInstanceEXTArgs { mode: self.mode, first: self.first, count: self.count, instancecount: self.instancecount, baseinstance: self.baseinstance, _pad0: [0; 4] };
@@ -22002,6 +22245,7 @@ pub struct ClipControlEXT {
 impl ClipControlEXT {
     pub const OPCODE: Opcode = Opcode::ClipControlEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ClipControlEXT as u32;
         let args = ClipControlEXTArgs { origin: self.origin, depth: self.depth };
@@ -22133,6 +22377,7 @@ pub struct QueryCounterEXT {
 impl QueryCounterEXT {
     pub const OPCODE: Opcode = Opcode::QueryCounterEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::QueryCounterEXT as u32;
         let args = QueryCounterEXTArgs { id: self.id, target: self.target };
@@ -22174,6 +22419,7 @@ pub struct GetQueryObjectivEXT {
 impl GetQueryObjectivEXT {
     pub const OPCODE: Opcode = Opcode::GetQueryObjectivEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryObjectivEXT as u32;
         let args = GetQueryObjectivEXTArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -22256,6 +22502,7 @@ pub struct GetQueryObjecti64vEXT {
 impl GetQueryObjecti64vEXT {
     pub const OPCODE: Opcode = Opcode::GetQueryObjecti64vEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryObjecti64vEXT as u32;
         let args = GetQueryObjecti64vEXTArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -22338,6 +22585,7 @@ pub struct GetQueryObjectui64vEXT {
 impl GetQueryObjectui64vEXT {
     pub const OPCODE: Opcode = Opcode::GetQueryObjectui64vEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetQueryObjectui64vEXT as u32;
         let args = GetQueryObjectui64vEXTArgs { id: self.id, pname: self.pname, params_cap: put::out_cap(self.params), _pad0: [0; 4] };
@@ -22419,6 +22667,7 @@ pub struct PolygonOffsetClampEXT {
 impl PolygonOffsetClampEXT {
     pub const OPCODE: Opcode = Opcode::PolygonOffsetClampEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::PolygonOffsetClampEXT as u32;
         let args = PolygonOffsetClampEXTArgs { factor: self.factor, units: self.units, clamp: self.clamp, _pad0: [0; 4] };
@@ -22455,6 +22704,7 @@ pub struct FramebufferFetchBarrierEXT {
 impl FramebufferFetchBarrierEXT {
     pub const OPCODE: Opcode = Opcode::FramebufferFetchBarrierEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferFetchBarrierEXT as u32;
         let args = FramebufferFetchBarrierEXTArgs {  };
@@ -22504,6 +22754,7 @@ pub struct TextureViewEXT {
 impl TextureViewEXT {
     pub const OPCODE: Opcode = Opcode::TextureViewEXT;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::TextureViewEXT as u32;
         let args = TextureViewEXTArgs { texture: self.texture, target: self.target, origtexture: self.origtexture, internalformat: self.internalformat, minlevel: self.minlevel, numlevels: self.numlevels, minlayer: self.minlayer, numlayers: self.numlayers };
@@ -22540,6 +22791,7 @@ pub struct MaxShaderCompilerThreadsKHR {
 impl MaxShaderCompilerThreadsKHR {
     pub const OPCODE: Opcode = Opcode::MaxShaderCompilerThreadsKHR;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::MaxShaderCompilerThreadsKHR as u32;
         let args = MaxShaderCompilerThreadsKHRArgs { count: self.count, _pad0: [0; 4] };
@@ -22580,6 +22832,7 @@ pub struct BeginConditionalRenderNV {
 impl BeginConditionalRenderNV {
     pub const OPCODE: Opcode = Opcode::BeginConditionalRenderNV;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::BeginConditionalRenderNV as u32;
         let args = BeginConditionalRenderNVArgs { id: self.id, mode: self.mode };
@@ -22613,6 +22866,7 @@ pub struct EndConditionalRenderNV {
 impl EndConditionalRenderNV {
     pub const OPCODE: Opcode = Opcode::EndConditionalRenderNV;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EndConditionalRenderNV as u32;
         let args = EndConditionalRenderNVArgs {  };
@@ -22658,6 +22912,7 @@ pub struct FramebufferTexture3DOES {
 impl FramebufferTexture3DOES {
     pub const OPCODE: Opcode = Opcode::FramebufferTexture3DOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::FramebufferTexture3DOES as u32;
         let args = FramebufferTexture3DOESArgs { target: self.target, attachment: self.attachment, textarget: self.textarget, texture: self.texture, level: self.level, zoffset: self.zoffset };
@@ -22750,6 +23005,7 @@ pub struct ViewportIndexedfOES {
 impl ViewportIndexedfOES {
     pub const OPCODE: Opcode = Opcode::ViewportIndexedfOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ViewportIndexedfOES as u32;
         let args = ViewportIndexedfOESArgs { index: self.index, x: self.x, y: self.y, w: self.w, h: self.h, _pad0: [0; 4] };
@@ -22887,6 +23143,7 @@ pub struct ScissorIndexedOES {
 impl ScissorIndexedOES {
     pub const OPCODE: Opcode = Opcode::ScissorIndexedOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::ScissorIndexedOES as u32;
         let args = ScissorIndexedOESArgs { index: self.index, left: self.left, bottom: self.bottom, width: self.width, height: self.height, _pad0: [0; 4] };
@@ -23020,6 +23277,7 @@ pub struct DepthRangeIndexedfOES {
 impl DepthRangeIndexedfOES {
     pub const OPCODE: Opcode = Opcode::DepthRangeIndexedfOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::DepthRangeIndexedfOES as u32;
         let args = DepthRangeIndexedfOESArgs { index: self.index, n: self.n, f: self.f, _pad0: [0; 4] };
@@ -23064,6 +23322,7 @@ pub struct GetFloatiVOES {
 impl GetFloatiVOES {
     pub const OPCODE: Opcode = Opcode::GetFloatiVOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::GetFloatiVOES as u32;
         let args = GetFloatiVOESArgs { target: self.target, index: self.index, data_cap: put::out_cap(self.data), _pad0: [0; 4] };
@@ -23151,6 +23410,7 @@ pub struct WireReadMapped {
 impl WireReadMapped {
     pub const OPCODE: Opcode = Opcode::WireReadMapped;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::WireReadMapped as u32;
         if let Some(c) = self.data { check_count(K, "data", Expect::from_len(len_of(self.size)), c as usize)?; }
@@ -23285,6 +23545,7 @@ pub struct EGLImageTargetTexture2DOES {
 impl EGLImageTargetTexture2DOES {
     pub const OPCODE: Opcode = Opcode::EGLImageTargetTexture2DOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EGLImageTargetTexture2DOES as u32;
         let args = EGLImageTargetTexture2DOESArgs { target: self.target, image: self.image, _pad0: [0; 4] };
@@ -23327,6 +23588,7 @@ pub struct EGLImageTargetRenderbufferStorageOES {
 impl EGLImageTargetRenderbufferStorageOES {
     pub const OPCODE: Opcode = Opcode::EGLImageTargetRenderbufferStorageOES;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EGLImageTargetRenderbufferStorageOES as u32;
         let args = EGLImageTargetRenderbufferStorageOESArgs { target: self.target, image: self.image, _pad0: [0; 4] };
@@ -23475,6 +23737,7 @@ pub struct WireSwapBuffers {
 impl WireSwapBuffers {
     pub const OPCODE: Opcode = Opcode::WireSwapBuffers;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::WireSwapBuffers as u32;
         let args = WireSwapBuffersArgs { x: self.x, y: self.y, width: self.width, height: self.height };
@@ -23511,6 +23774,7 @@ pub struct EglBindAPI {
 impl EglBindAPI {
     pub const OPCODE: Opcode = Opcode::EglBindAPI;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglBindAPI as u32;
         let args = EglBindAPIArgs { api: self.api, _pad0: [0; 4] };
@@ -23590,6 +23854,7 @@ pub struct EglBindTexImage {
 impl EglBindTexImage {
     pub const OPCODE: Opcode = Opcode::EglBindTexImage;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglBindTexImage as u32;
         let args = EglBindTexImageArgs { dpy: self.dpy, surface: self.surface, buffer: self.buffer, _pad0: [0; 4] };
@@ -23769,6 +24034,7 @@ pub struct EglClientWaitSync {
 impl EglClientWaitSync {
     pub const OPCODE: Opcode = Opcode::EglClientWaitSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglClientWaitSync as u32;
         let args = EglClientWaitSyncArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
@@ -23850,6 +24116,7 @@ pub struct EglClientWaitSyncKHR {
 impl EglClientWaitSyncKHR {
     pub const OPCODE: Opcode = Opcode::EglClientWaitSyncKHR;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglClientWaitSyncKHR as u32;
         let args = EglClientWaitSyncKHRArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, timeout: self.timeout, _pad0: [0; 4] };
@@ -24573,6 +24840,7 @@ pub struct EglDestroyContext {
 impl EglDestroyContext {
     pub const OPCODE: Opcode = Opcode::EglDestroyContext;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyContext as u32;
         let args = EglDestroyContextArgs { dpy: self.dpy, ctx: self.ctx };
@@ -24646,6 +24914,7 @@ pub struct EglDestroyImage {
 impl EglDestroyImage {
     pub const OPCODE: Opcode = Opcode::EglDestroyImage;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyImage as u32;
         let args = EglDestroyImageArgs { dpy: self.dpy, image: self.image };
@@ -24719,6 +24988,7 @@ pub struct EglDestroyImageKHR {
 impl EglDestroyImageKHR {
     pub const OPCODE: Opcode = Opcode::EglDestroyImageKHR;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroyImageKHR as u32;
         let args = EglDestroyImageKHRArgs { dpy: self.dpy, image: self.image };
@@ -24792,6 +25062,7 @@ pub struct EglDestroySurface {
 impl EglDestroySurface {
     pub const OPCODE: Opcode = Opcode::EglDestroySurface;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySurface as u32;
         let args = EglDestroySurfaceArgs { dpy: self.dpy, surface: self.surface };
@@ -24865,6 +25136,7 @@ pub struct EglDestroySync {
 impl EglDestroySync {
     pub const OPCODE: Opcode = Opcode::EglDestroySync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySync as u32;
         let args = EglDestroySyncArgs { dpy: self.dpy, sync: self.sync };
@@ -24938,6 +25210,7 @@ pub struct EglDestroySyncKHR {
 impl EglDestroySyncKHR {
     pub const OPCODE: Opcode = Opcode::EglDestroySyncKHR;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglDestroySyncKHR as u32;
         let args = EglDestroySyncKHRArgs { dpy: self.dpy, sync: self.sync };
@@ -25016,6 +25289,7 @@ pub struct EglGetConfigAttrib {
 impl EglGetConfigAttrib {
     pub const OPCODE: Opcode = Opcode::EglGetConfigAttrib;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetConfigAttrib as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
@@ -25098,6 +25372,7 @@ pub struct EglGetConfigs {
 impl EglGetConfigs {
     pub const OPCODE: Opcode = Opcode::EglGetConfigs;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetConfigs as u32;
         if let Some(c) = self.configs { check_count(K, "configs", Expect::from_len(len_of(self.config_size)), c as usize)?; }
@@ -25193,6 +25468,7 @@ pub struct EglGetSyncAttrib {
 impl EglGetSyncAttrib {
     pub const OPCODE: Opcode = Opcode::EglGetSyncAttrib;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetSyncAttrib as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
@@ -25274,6 +25550,7 @@ pub struct EglGetSyncAttribKHR {
 impl EglGetSyncAttribKHR {
     pub const OPCODE: Opcode = Opcode::EglGetSyncAttribKHR;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglGetSyncAttribKHR as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
@@ -25353,6 +25630,7 @@ pub struct EglInitialize {
 impl EglInitialize {
     pub const OPCODE: Opcode = Opcode::EglInitialize;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglInitialize as u32;
         if let Some(c) = self.major { check_count(K, "major", Expect::Exactly(1), c as usize)?; }
@@ -25446,6 +25724,7 @@ pub struct EglMakeCurrent {
 impl EglMakeCurrent {
     pub const OPCODE: Opcode = Opcode::EglMakeCurrent;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglMakeCurrent as u32;
         let args = EglMakeCurrentArgs { dpy: self.dpy, draw: self.draw, read: self.read, ctx: self.ctx };
@@ -25524,6 +25803,7 @@ pub struct EglQueryContext {
 impl EglQueryContext {
     pub const OPCODE: Opcode = Opcode::EglQueryContext;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQueryContext as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
@@ -25600,6 +25880,7 @@ pub struct EglQueryString {
 impl EglQueryString {
     pub const OPCODE: Opcode = Opcode::EglQueryString;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQueryString as u32;
         let args = EglQueryStringArgs { dpy: self.dpy, name: self.name, _pad0: [0; 4] };
@@ -25684,6 +25965,7 @@ pub struct EglQuerySurface {
 impl EglQuerySurface {
     pub const OPCODE: Opcode = Opcode::EglQuerySurface;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglQuerySurface as u32;
         if let Some(c) = self.value { check_count(K, "value", Expect::Exactly(1), c as usize)?; }
@@ -25763,6 +26045,7 @@ pub struct EglReleaseTexImage {
 impl EglReleaseTexImage {
     pub const OPCODE: Opcode = Opcode::EglReleaseTexImage;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglReleaseTexImage as u32;
         let args = EglReleaseTexImageArgs { dpy: self.dpy, surface: self.surface, buffer: self.buffer, _pad0: [0; 4] };
@@ -25833,6 +26116,7 @@ pub struct EglReleaseThread {
 impl EglReleaseThread {
     pub const OPCODE: Opcode = Opcode::EglReleaseThread;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglReleaseThread as u32;
         let args = EglReleaseThreadArgs {  };
@@ -25910,6 +26194,7 @@ pub struct EglSurfaceAttrib {
 impl EglSurfaceAttrib {
     pub const OPCODE: Opcode = Opcode::EglSurfaceAttrib;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSurfaceAttrib as u32;
         let args = EglSurfaceAttribArgs { dpy: self.dpy, surface: self.surface, attribute: self.attribute, value: self.value };
@@ -25983,6 +26268,7 @@ pub struct EglSwapBuffers {
 impl EglSwapBuffers {
     pub const OPCODE: Opcode = Opcode::EglSwapBuffers;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapBuffers as u32;
         let args = EglSwapBuffersArgs { dpy: self.dpy, surface: self.surface };
@@ -26138,6 +26424,7 @@ pub struct EglSwapInterval {
 impl EglSwapInterval {
     pub const OPCODE: Opcode = Opcode::EglSwapInterval;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglSwapInterval as u32;
         let args = EglSwapIntervalArgs { dpy: self.dpy, interval: self.interval, _pad0: [0; 4] };
@@ -26211,6 +26498,7 @@ pub struct EglTerminate {
 impl EglTerminate {
     pub const OPCODE: Opcode = Opcode::EglTerminate;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglTerminate as u32;
         let args = EglTerminateArgs { dpy: self.dpy };
@@ -26278,6 +26566,7 @@ pub struct EglWaitClient {
 impl EglWaitClient {
     pub const OPCODE: Opcode = Opcode::EglWaitClient;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitClient as u32;
         let args = EglWaitClientArgs {  };
@@ -26345,6 +26634,7 @@ pub struct EglWaitGL {
 impl EglWaitGL {
     pub const OPCODE: Opcode = Opcode::EglWaitGL;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitGL as u32;
         let args = EglWaitGLArgs {  };
@@ -26415,6 +26705,7 @@ pub struct EglWaitNative {
 impl EglWaitNative {
     pub const OPCODE: Opcode = Opcode::EglWaitNative;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitNative as u32;
         let args = EglWaitNativeArgs { engine: self.engine, _pad0: [0; 4] };
@@ -26494,6 +26785,7 @@ pub struct EglWaitSync {
 impl EglWaitSync {
     pub const OPCODE: Opcode = Opcode::EglWaitSync;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitSync as u32;
         let args = EglWaitSyncArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, _pad0: [0; 4] };
@@ -26573,6 +26865,7 @@ pub struct EglWaitSyncKHR {
 impl EglWaitSyncKHR {
     pub const OPCODE: Opcode = Opcode::EglWaitSyncKHR;
 
+    #[inline]
     pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
         const K: u32 = Opcode::EglWaitSyncKHR as u32;
         let args = EglWaitSyncKHRArgs { dpy: self.dpy, sync: self.sync, flags: self.flags, _pad0: [0; 4] };
@@ -28156,6 +28449,6144 @@ impl<'a> Command<'a> {
             Command::GenProgramPipelines(c) => Command::GenProgramPipelines(GenProgramPipelines { pipelines: names, ..c }),
             other => other,
         }
+    }
+}
+
+impl<'a> super::Message<'a> for ActiveTexture {
+    const OPCODE: Opcode = Opcode::ActiveTexture;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ActiveTexture(self)
+    }
+}
+
+impl<'a> super::Message<'a> for AttachShader {
+    const OPCODE: Opcode = Opcode::AttachShader;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::AttachShader(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindAttribLocation<'a> {
+    const OPCODE: Opcode = Opcode::BindAttribLocation;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindAttribLocation(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindBuffer {
+    const OPCODE: Opcode = Opcode::BindBuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindBuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindFramebuffer {
+    const OPCODE: Opcode = Opcode::BindFramebuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindFramebuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindRenderbuffer {
+    const OPCODE: Opcode = Opcode::BindRenderbuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindRenderbuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindTexture {
+    const OPCODE: Opcode = Opcode::BindTexture;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindTexture(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendColor {
+    const OPCODE: Opcode = Opcode::BlendColor;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendColor(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendEquation {
+    const OPCODE: Opcode = Opcode::BlendEquation;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendEquation(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendEquationSeparate {
+    const OPCODE: Opcode = Opcode::BlendEquationSeparate;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendEquationSeparate(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendFunc {
+    const OPCODE: Opcode = Opcode::BlendFunc;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendFunc(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendFuncSeparate {
+    const OPCODE: Opcode = Opcode::BlendFuncSeparate;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendFuncSeparate(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BufferData<'a> {
+    const OPCODE: Opcode = Opcode::BufferData;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BufferData(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BufferSubData<'a> {
+    const OPCODE: Opcode = Opcode::BufferSubData;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BufferSubData(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CheckFramebufferStatus {
+    const OPCODE: Opcode = Opcode::CheckFramebufferStatus;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CheckFramebufferStatus(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Clear {
+    const OPCODE: Opcode = Opcode::Clear;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Clear(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearColor {
+    const OPCODE: Opcode = Opcode::ClearColor;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearColor(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearDepthf {
+    const OPCODE: Opcode = Opcode::ClearDepthf;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearDepthf(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearStencil {
+    const OPCODE: Opcode = Opcode::ClearStencil;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearStencil(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ColorMask {
+    const OPCODE: Opcode = Opcode::ColorMask;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ColorMask(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CompileShader {
+    const OPCODE: Opcode = Opcode::CompileShader;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CompileShader(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CompressedTexImage2D<'a> {
+    const OPCODE: Opcode = Opcode::CompressedTexImage2D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CompressedTexImage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CompressedTexSubImage2D<'a> {
+    const OPCODE: Opcode = Opcode::CompressedTexSubImage2D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CompressedTexSubImage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CopyTexImage2D {
+    const OPCODE: Opcode = Opcode::CopyTexImage2D;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CopyTexImage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CopyTexSubImage2D {
+    const OPCODE: Opcode = Opcode::CopyTexSubImage2D;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CopyTexSubImage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CreateProgram {
+    const OPCODE: Opcode = Opcode::CreateProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CreateProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CreateShader {
+    const OPCODE: Opcode = Opcode::CreateShader;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CreateShader(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CullFace {
+    const OPCODE: Opcode = Opcode::CullFace;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CullFace(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteBuffers<'a> {
+    const OPCODE: Opcode = Opcode::DeleteBuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteBuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteFramebuffers<'a> {
+    const OPCODE: Opcode = Opcode::DeleteFramebuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteFramebuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteProgram {
+    const OPCODE: Opcode = Opcode::DeleteProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteRenderbuffers<'a> {
+    const OPCODE: Opcode = Opcode::DeleteRenderbuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteRenderbuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteShader {
+    const OPCODE: Opcode = Opcode::DeleteShader;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteShader(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteTextures<'a> {
+    const OPCODE: Opcode = Opcode::DeleteTextures;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteTextures(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DepthFunc {
+    const OPCODE: Opcode = Opcode::DepthFunc;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DepthFunc(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DepthMask {
+    const OPCODE: Opcode = Opcode::DepthMask;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DepthMask(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DepthRangef {
+    const OPCODE: Opcode = Opcode::DepthRangef;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DepthRangef(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DetachShader {
+    const OPCODE: Opcode = Opcode::DetachShader;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DetachShader(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Disable {
+    const OPCODE: Opcode = Opcode::Disable;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Disable(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DisableVertexAttribArray {
+    const OPCODE: Opcode = Opcode::DisableVertexAttribArray;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DisableVertexAttribArray(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawArrays {
+    const OPCODE: Opcode = Opcode::DrawArrays;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawArrays(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElements<'a> {
+    const OPCODE: Opcode = Opcode::DrawElements;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElements(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Enable {
+    const OPCODE: Opcode = Opcode::Enable;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Enable(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EnableVertexAttribArray {
+    const OPCODE: Opcode = Opcode::EnableVertexAttribArray;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EnableVertexAttribArray(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Finish {
+    const OPCODE: Opcode = Opcode::Finish;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Finish(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Flush {
+    const OPCODE: Opcode = Opcode::Flush;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Flush(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferRenderbuffer {
+    const OPCODE: Opcode = Opcode::FramebufferRenderbuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferRenderbuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferTexture2D {
+    const OPCODE: Opcode = Opcode::FramebufferTexture2D;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferTexture2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FrontFace {
+    const OPCODE: Opcode = Opcode::FrontFace;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FrontFace(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenBuffers<'a> {
+    const OPCODE: Opcode = Opcode::GenBuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenBuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenerateMipmap {
+    const OPCODE: Opcode = Opcode::GenerateMipmap;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenerateMipmap(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenFramebuffers<'a> {
+    const OPCODE: Opcode = Opcode::GenFramebuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenFramebuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenRenderbuffers<'a> {
+    const OPCODE: Opcode = Opcode::GenRenderbuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenRenderbuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenTextures<'a> {
+    const OPCODE: Opcode = Opcode::GenTextures;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenTextures(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetActiveAttrib {
+    const OPCODE: Opcode = Opcode::GetActiveAttrib;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetActiveAttrib(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetActiveUniform {
+    const OPCODE: Opcode = Opcode::GetActiveUniform;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetActiveUniform(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetAttachedShaders {
+    const OPCODE: Opcode = Opcode::GetAttachedShaders;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetAttachedShaders(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetAttribLocation<'a> {
+    const OPCODE: Opcode = Opcode::GetAttribLocation;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetAttribLocation(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetBooleanv {
+    const OPCODE: Opcode = Opcode::GetBooleanv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetBooleanv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetBufferParameteriv {
+    const OPCODE: Opcode = Opcode::GetBufferParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetBufferParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetError {
+    const OPCODE: Opcode = Opcode::GetError;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetError(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetFloatv {
+    const OPCODE: Opcode = Opcode::GetFloatv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetFloatv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetFramebufferAttachmentParameteriv {
+    const OPCODE: Opcode = Opcode::GetFramebufferAttachmentParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetFramebufferAttachmentParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetIntegerv {
+    const OPCODE: Opcode = Opcode::GetIntegerv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetIntegerv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramiv {
+    const OPCODE: Opcode = Opcode::GetProgramiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramInfoLog {
+    const OPCODE: Opcode = Opcode::GetProgramInfoLog;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramInfoLog(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetRenderbufferParameteriv {
+    const OPCODE: Opcode = Opcode::GetRenderbufferParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetRenderbufferParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetShaderiv {
+    const OPCODE: Opcode = Opcode::GetShaderiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetShaderiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetShaderInfoLog {
+    const OPCODE: Opcode = Opcode::GetShaderInfoLog;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetShaderInfoLog(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetShaderPrecisionFormat {
+    const OPCODE: Opcode = Opcode::GetShaderPrecisionFormat;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetShaderPrecisionFormat(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetShaderSource {
+    const OPCODE: Opcode = Opcode::GetShaderSource;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetShaderSource(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetString {
+    const OPCODE: Opcode = Opcode::GetString;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetString(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTexParameterfv {
+    const OPCODE: Opcode = Opcode::GetTexParameterfv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTexParameterfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTexParameteriv {
+    const OPCODE: Opcode = Opcode::GetTexParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTexParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetUniformfv {
+    const OPCODE: Opcode = Opcode::GetUniformfv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetUniformfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetUniformiv {
+    const OPCODE: Opcode = Opcode::GetUniformiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetUniformiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetUniformLocation<'a> {
+    const OPCODE: Opcode = Opcode::GetUniformLocation;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetUniformLocation(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetVertexAttribfv {
+    const OPCODE: Opcode = Opcode::GetVertexAttribfv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetVertexAttribfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetVertexAttribiv {
+    const OPCODE: Opcode = Opcode::GetVertexAttribiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetVertexAttribiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetVertexAttribPointerv {
+    const OPCODE: Opcode = Opcode::GetVertexAttribPointerv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetVertexAttribPointerv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Hint {
+    const OPCODE: Opcode = Opcode::Hint;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Hint(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsBuffer {
+    const OPCODE: Opcode = Opcode::IsBuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsBuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsEnabled {
+    const OPCODE: Opcode = Opcode::IsEnabled;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsEnabled(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsFramebuffer {
+    const OPCODE: Opcode = Opcode::IsFramebuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsFramebuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsProgram {
+    const OPCODE: Opcode = Opcode::IsProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsRenderbuffer {
+    const OPCODE: Opcode = Opcode::IsRenderbuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsRenderbuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsShader {
+    const OPCODE: Opcode = Opcode::IsShader;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsShader(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsTexture {
+    const OPCODE: Opcode = Opcode::IsTexture;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsTexture(self)
+    }
+}
+
+impl<'a> super::Message<'a> for LineWidth {
+    const OPCODE: Opcode = Opcode::LineWidth;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::LineWidth(self)
+    }
+}
+
+impl<'a> super::Message<'a> for LinkProgram {
+    const OPCODE: Opcode = Opcode::LinkProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::LinkProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PixelStorei {
+    const OPCODE: Opcode = Opcode::PixelStorei;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PixelStorei(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PolygonOffset {
+    const OPCODE: Opcode = Opcode::PolygonOffset;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PolygonOffset(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ReadPixels {
+    const OPCODE: Opcode = Opcode::ReadPixels;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ReadPixels(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ReleaseShaderCompiler {
+    const OPCODE: Opcode = Opcode::ReleaseShaderCompiler;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ReleaseShaderCompiler(self)
+    }
+}
+
+impl<'a> super::Message<'a> for RenderbufferStorage {
+    const OPCODE: Opcode = Opcode::RenderbufferStorage;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::RenderbufferStorage(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SampleCoverage {
+    const OPCODE: Opcode = Opcode::SampleCoverage;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SampleCoverage(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Scissor {
+    const OPCODE: Opcode = Opcode::Scissor;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Scissor(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ShaderBinary<'a> {
+    const OPCODE: Opcode = Opcode::ShaderBinary;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ShaderBinary(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ShaderSource<'a> {
+    const OPCODE: Opcode = Opcode::ShaderSource;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ShaderSource(self)
+    }
+}
+
+impl<'a> super::Message<'a> for StencilFunc {
+    const OPCODE: Opcode = Opcode::StencilFunc;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::StencilFunc(self)
+    }
+}
+
+impl<'a> super::Message<'a> for StencilFuncSeparate {
+    const OPCODE: Opcode = Opcode::StencilFuncSeparate;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::StencilFuncSeparate(self)
+    }
+}
+
+impl<'a> super::Message<'a> for StencilMask {
+    const OPCODE: Opcode = Opcode::StencilMask;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::StencilMask(self)
+    }
+}
+
+impl<'a> super::Message<'a> for StencilMaskSeparate {
+    const OPCODE: Opcode = Opcode::StencilMaskSeparate;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::StencilMaskSeparate(self)
+    }
+}
+
+impl<'a> super::Message<'a> for StencilOp {
+    const OPCODE: Opcode = Opcode::StencilOp;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::StencilOp(self)
+    }
+}
+
+impl<'a> super::Message<'a> for StencilOpSeparate {
+    const OPCODE: Opcode = Opcode::StencilOpSeparate;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::StencilOpSeparate(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexImage2D<'a> {
+    const OPCODE: Opcode = Opcode::TexImage2D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexImage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexParameterf {
+    const OPCODE: Opcode = Opcode::TexParameterf;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexParameterf(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexParameterfv<'a> {
+    const OPCODE: Opcode = Opcode::TexParameterfv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexParameterfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexParameteri {
+    const OPCODE: Opcode = Opcode::TexParameteri;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexParameteri(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexParameteriv<'a> {
+    const OPCODE: Opcode = Opcode::TexParameteriv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexSubImage2D<'a> {
+    const OPCODE: Opcode = Opcode::TexSubImage2D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexSubImage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform1f {
+    const OPCODE: Opcode = Opcode::Uniform1f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform1f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform1fv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform1fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform1fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform1i {
+    const OPCODE: Opcode = Opcode::Uniform1i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform1i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform1iv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform1iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform1iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform2f {
+    const OPCODE: Opcode = Opcode::Uniform2f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform2f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform2fv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform2i {
+    const OPCODE: Opcode = Opcode::Uniform2i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform2i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform2iv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform2iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform2iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform3f {
+    const OPCODE: Opcode = Opcode::Uniform3f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform3f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform3fv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform3i {
+    const OPCODE: Opcode = Opcode::Uniform3i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform3i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform3iv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform3iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform3iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform4f {
+    const OPCODE: Opcode = Opcode::Uniform4f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform4f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform4fv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform4i {
+    const OPCODE: Opcode = Opcode::Uniform4i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform4i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform4iv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform4iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform4iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix2fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix3fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix4fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UseProgram {
+    const OPCODE: Opcode = Opcode::UseProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UseProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ValidateProgram {
+    const OPCODE: Opcode = Opcode::ValidateProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ValidateProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib1f {
+    const OPCODE: Opcode = Opcode::VertexAttrib1f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib1f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib1fv<'a> {
+    const OPCODE: Opcode = Opcode::VertexAttrib1fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib1fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib2f {
+    const OPCODE: Opcode = Opcode::VertexAttrib2f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib2f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib2fv<'a> {
+    const OPCODE: Opcode = Opcode::VertexAttrib2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib3f {
+    const OPCODE: Opcode = Opcode::VertexAttrib3f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib3f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib3fv<'a> {
+    const OPCODE: Opcode = Opcode::VertexAttrib3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib4f {
+    const OPCODE: Opcode = Opcode::VertexAttrib4f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib4f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttrib4fv<'a> {
+    const OPCODE: Opcode = Opcode::VertexAttrib4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttrib4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribPointer {
+    const OPCODE: Opcode = Opcode::VertexAttribPointer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribPointer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Viewport {
+    const OPCODE: Opcode = Opcode::Viewport;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Viewport(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ReadBuffer {
+    const OPCODE: Opcode = Opcode::ReadBuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ReadBuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawRangeElements<'a> {
+    const OPCODE: Opcode = Opcode::DrawRangeElements;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawRangeElements(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexImage3D<'a> {
+    const OPCODE: Opcode = Opcode::TexImage3D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexImage3D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexSubImage3D<'a> {
+    const OPCODE: Opcode = Opcode::TexSubImage3D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexSubImage3D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CopyTexSubImage3D {
+    const OPCODE: Opcode = Opcode::CopyTexSubImage3D;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CopyTexSubImage3D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CompressedTexImage3D<'a> {
+    const OPCODE: Opcode = Opcode::CompressedTexImage3D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CompressedTexImage3D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CompressedTexSubImage3D<'a> {
+    const OPCODE: Opcode = Opcode::CompressedTexSubImage3D;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CompressedTexSubImage3D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenQueries<'a> {
+    const OPCODE: Opcode = Opcode::GenQueries;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenQueries(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteQueries<'a> {
+    const OPCODE: Opcode = Opcode::DeleteQueries;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteQueries(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsQuery {
+    const OPCODE: Opcode = Opcode::IsQuery;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsQuery(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BeginQuery {
+    const OPCODE: Opcode = Opcode::BeginQuery;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BeginQuery(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EndQuery {
+    const OPCODE: Opcode = Opcode::EndQuery;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EndQuery(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetQueryiv {
+    const OPCODE: Opcode = Opcode::GetQueryiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetQueryiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetQueryObjectuiv {
+    const OPCODE: Opcode = Opcode::GetQueryObjectuiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetQueryObjectuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UnmapBuffer {
+    const OPCODE: Opcode = Opcode::UnmapBuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UnmapBuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetBufferPointerv {
+    const OPCODE: Opcode = Opcode::GetBufferPointerv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetBufferPointerv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawBuffers<'a> {
+    const OPCODE: Opcode = Opcode::DrawBuffers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawBuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix2x3fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix2x3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix2x3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix3x2fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix3x2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix3x2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix2x4fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix2x4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix2x4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix4x2fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix4x2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix4x2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix3x4fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix3x4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix3x4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformMatrix4x3fv<'a> {
+    const OPCODE: Opcode = Opcode::UniformMatrix4x3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformMatrix4x3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlitFramebuffer {
+    const OPCODE: Opcode = Opcode::BlitFramebuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlitFramebuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for RenderbufferStorageMultisample {
+    const OPCODE: Opcode = Opcode::RenderbufferStorageMultisample;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::RenderbufferStorageMultisample(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferTextureLayer {
+    const OPCODE: Opcode = Opcode::FramebufferTextureLayer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferTextureLayer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for MapBufferRange {
+    const OPCODE: Opcode = Opcode::MapBufferRange;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::MapBufferRange(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FlushMappedBufferRange {
+    const OPCODE: Opcode = Opcode::FlushMappedBufferRange;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FlushMappedBufferRange(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindVertexArray {
+    const OPCODE: Opcode = Opcode::BindVertexArray;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindVertexArray(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteVertexArrays<'a> {
+    const OPCODE: Opcode = Opcode::DeleteVertexArrays;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteVertexArrays(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenVertexArrays<'a> {
+    const OPCODE: Opcode = Opcode::GenVertexArrays;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenVertexArrays(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsVertexArray {
+    const OPCODE: Opcode = Opcode::IsVertexArray;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsVertexArray(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetIntegeriV {
+    const OPCODE: Opcode = Opcode::GetIntegeriV;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetIntegeriV(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BeginTransformFeedback {
+    const OPCODE: Opcode = Opcode::BeginTransformFeedback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BeginTransformFeedback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EndTransformFeedback {
+    const OPCODE: Opcode = Opcode::EndTransformFeedback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EndTransformFeedback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindBufferRange {
+    const OPCODE: Opcode = Opcode::BindBufferRange;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindBufferRange(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindBufferBase {
+    const OPCODE: Opcode = Opcode::BindBufferBase;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindBufferBase(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TransformFeedbackVaryings<'a> {
+    const OPCODE: Opcode = Opcode::TransformFeedbackVaryings;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TransformFeedbackVaryings(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTransformFeedbackVarying {
+    const OPCODE: Opcode = Opcode::GetTransformFeedbackVarying;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTransformFeedbackVarying(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribIPointer {
+    const OPCODE: Opcode = Opcode::VertexAttribIPointer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribIPointer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetVertexAttribIiv {
+    const OPCODE: Opcode = Opcode::GetVertexAttribIiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetVertexAttribIiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetVertexAttribIuiv {
+    const OPCODE: Opcode = Opcode::GetVertexAttribIuiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetVertexAttribIuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribI4i {
+    const OPCODE: Opcode = Opcode::VertexAttribI4i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribI4i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribI4ui {
+    const OPCODE: Opcode = Opcode::VertexAttribI4ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribI4ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribI4iv<'a> {
+    const OPCODE: Opcode = Opcode::VertexAttribI4iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribI4iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribI4uiv<'a> {
+    const OPCODE: Opcode = Opcode::VertexAttribI4uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribI4uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetUniformuiv {
+    const OPCODE: Opcode = Opcode::GetUniformuiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetUniformuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetFragDataLocation<'a> {
+    const OPCODE: Opcode = Opcode::GetFragDataLocation;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetFragDataLocation(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform1ui {
+    const OPCODE: Opcode = Opcode::Uniform1ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform1ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform2ui {
+    const OPCODE: Opcode = Opcode::Uniform2ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform2ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform3ui {
+    const OPCODE: Opcode = Opcode::Uniform3ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform3ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform4ui {
+    const OPCODE: Opcode = Opcode::Uniform4ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform4ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform1uiv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform1uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform1uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform2uiv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform2uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform2uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform3uiv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform3uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform3uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Uniform4uiv<'a> {
+    const OPCODE: Opcode = Opcode::Uniform4uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Uniform4uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearBufferiv<'a> {
+    const OPCODE: Opcode = Opcode::ClearBufferiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearBufferiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearBufferuiv<'a> {
+    const OPCODE: Opcode = Opcode::ClearBufferuiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearBufferuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearBufferfv<'a> {
+    const OPCODE: Opcode = Opcode::ClearBufferfv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearBufferfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearBufferfi {
+    const OPCODE: Opcode = Opcode::ClearBufferfi;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearBufferfi(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetStringi {
+    const OPCODE: Opcode = Opcode::GetStringi;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetStringi(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CopyBufferSubData {
+    const OPCODE: Opcode = Opcode::CopyBufferSubData;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CopyBufferSubData(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetUniformIndices<'a> {
+    const OPCODE: Opcode = Opcode::GetUniformIndices;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetUniformIndices(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetActiveUniformsiv<'a> {
+    const OPCODE: Opcode = Opcode::GetActiveUniformsiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetActiveUniformsiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetUniformBlockIndex<'a> {
+    const OPCODE: Opcode = Opcode::GetUniformBlockIndex;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetUniformBlockIndex(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetActiveUniformBlockiv {
+    const OPCODE: Opcode = Opcode::GetActiveUniformBlockiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetActiveUniformBlockiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetActiveUniformBlockName {
+    const OPCODE: Opcode = Opcode::GetActiveUniformBlockName;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetActiveUniformBlockName(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UniformBlockBinding {
+    const OPCODE: Opcode = Opcode::UniformBlockBinding;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UniformBlockBinding(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawArraysInstanced {
+    const OPCODE: Opcode = Opcode::DrawArraysInstanced;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawArraysInstanced(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElementsInstanced<'a> {
+    const OPCODE: Opcode = Opcode::DrawElementsInstanced;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElementsInstanced(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FenceSync {
+    const OPCODE: Opcode = Opcode::FenceSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FenceSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsSync {
+    const OPCODE: Opcode = Opcode::IsSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteSync {
+    const OPCODE: Opcode = Opcode::DeleteSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClientWaitSync {
+    const OPCODE: Opcode = Opcode::ClientWaitSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClientWaitSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for WaitSync {
+    const OPCODE: Opcode = Opcode::WaitSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::WaitSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetInteger64v {
+    const OPCODE: Opcode = Opcode::GetInteger64v;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetInteger64v(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetSynciv {
+    const OPCODE: Opcode = Opcode::GetSynciv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetSynciv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetInteger64iV {
+    const OPCODE: Opcode = Opcode::GetInteger64iV;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetInteger64iV(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetBufferParameteri64v {
+    const OPCODE: Opcode = Opcode::GetBufferParameteri64v;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetBufferParameteri64v(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenSamplers<'a> {
+    const OPCODE: Opcode = Opcode::GenSamplers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenSamplers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteSamplers<'a> {
+    const OPCODE: Opcode = Opcode::DeleteSamplers;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteSamplers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsSampler {
+    const OPCODE: Opcode = Opcode::IsSampler;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsSampler(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindSampler {
+    const OPCODE: Opcode = Opcode::BindSampler;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindSampler(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SamplerParameteri {
+    const OPCODE: Opcode = Opcode::SamplerParameteri;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SamplerParameteri(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SamplerParameteriv<'a> {
+    const OPCODE: Opcode = Opcode::SamplerParameteriv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SamplerParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SamplerParameterf {
+    const OPCODE: Opcode = Opcode::SamplerParameterf;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SamplerParameterf(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SamplerParameterfv<'a> {
+    const OPCODE: Opcode = Opcode::SamplerParameterfv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SamplerParameterfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetSamplerParameteriv {
+    const OPCODE: Opcode = Opcode::GetSamplerParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetSamplerParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetSamplerParameterfv {
+    const OPCODE: Opcode = Opcode::GetSamplerParameterfv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetSamplerParameterfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribDivisor {
+    const OPCODE: Opcode = Opcode::VertexAttribDivisor;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribDivisor(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindTransformFeedback {
+    const OPCODE: Opcode = Opcode::BindTransformFeedback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindTransformFeedback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteTransformFeedbacks<'a> {
+    const OPCODE: Opcode = Opcode::DeleteTransformFeedbacks;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteTransformFeedbacks(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenTransformFeedbacks<'a> {
+    const OPCODE: Opcode = Opcode::GenTransformFeedbacks;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenTransformFeedbacks(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsTransformFeedback {
+    const OPCODE: Opcode = Opcode::IsTransformFeedback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsTransformFeedback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PauseTransformFeedback {
+    const OPCODE: Opcode = Opcode::PauseTransformFeedback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PauseTransformFeedback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ResumeTransformFeedback {
+    const OPCODE: Opcode = Opcode::ResumeTransformFeedback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ResumeTransformFeedback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramBinary {
+    const OPCODE: Opcode = Opcode::GetProgramBinary;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramBinary(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramBinary<'a> {
+    const OPCODE: Opcode = Opcode::ProgramBinary;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramBinary(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramParameteri {
+    const OPCODE: Opcode = Opcode::ProgramParameteri;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramParameteri(self)
+    }
+}
+
+impl<'a> super::Message<'a> for InvalidateFramebuffer<'a> {
+    const OPCODE: Opcode = Opcode::InvalidateFramebuffer;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::InvalidateFramebuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for InvalidateSubFramebuffer<'a> {
+    const OPCODE: Opcode = Opcode::InvalidateSubFramebuffer;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::InvalidateSubFramebuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexStorage2D {
+    const OPCODE: Opcode = Opcode::TexStorage2D;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexStorage2D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexStorage3D {
+    const OPCODE: Opcode = Opcode::TexStorage3D;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexStorage3D(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetInternalformativ {
+    const OPCODE: Opcode = Opcode::GetInternalformativ;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetInternalformativ(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DispatchCompute {
+    const OPCODE: Opcode = Opcode::DispatchCompute;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DispatchCompute(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DispatchComputeIndirect {
+    const OPCODE: Opcode = Opcode::DispatchComputeIndirect;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DispatchComputeIndirect(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawArraysIndirect {
+    const OPCODE: Opcode = Opcode::DrawArraysIndirect;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawArraysIndirect(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElementsIndirect {
+    const OPCODE: Opcode = Opcode::DrawElementsIndirect;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElementsIndirect(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferParameteri {
+    const OPCODE: Opcode = Opcode::FramebufferParameteri;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferParameteri(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetFramebufferParameteriv {
+    const OPCODE: Opcode = Opcode::GetFramebufferParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetFramebufferParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramInterfaceiv {
+    const OPCODE: Opcode = Opcode::GetProgramInterfaceiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramInterfaceiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramResourceIndex<'a> {
+    const OPCODE: Opcode = Opcode::GetProgramResourceIndex;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramResourceIndex(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramResourceName {
+    const OPCODE: Opcode = Opcode::GetProgramResourceName;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramResourceName(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramResourceiv<'a> {
+    const OPCODE: Opcode = Opcode::GetProgramResourceiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramResourceiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramResourceLocation<'a> {
+    const OPCODE: Opcode = Opcode::GetProgramResourceLocation;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramResourceLocation(self)
+    }
+}
+
+impl<'a> super::Message<'a> for UseProgramStages {
+    const OPCODE: Opcode = Opcode::UseProgramStages;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::UseProgramStages(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ActiveShaderProgram {
+    const OPCODE: Opcode = Opcode::ActiveShaderProgram;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ActiveShaderProgram(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CreateShaderProgramv<'a> {
+    const OPCODE: Opcode = Opcode::CreateShaderProgramv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CreateShaderProgramv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindProgramPipeline {
+    const OPCODE: Opcode = Opcode::BindProgramPipeline;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindProgramPipeline(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DeleteProgramPipelines<'a> {
+    const OPCODE: Opcode = Opcode::DeleteProgramPipelines;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DeleteProgramPipelines(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GenProgramPipelines<'a> {
+    const OPCODE: Opcode = Opcode::GenProgramPipelines;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GenProgramPipelines(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsProgramPipeline {
+    const OPCODE: Opcode = Opcode::IsProgramPipeline;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsProgramPipeline(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramPipelineiv {
+    const OPCODE: Opcode = Opcode::GetProgramPipelineiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramPipelineiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform1i {
+    const OPCODE: Opcode = Opcode::ProgramUniform1i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform1i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform2i {
+    const OPCODE: Opcode = Opcode::ProgramUniform2i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform2i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform3i {
+    const OPCODE: Opcode = Opcode::ProgramUniform3i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform3i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform4i {
+    const OPCODE: Opcode = Opcode::ProgramUniform4i;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform4i(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform1ui {
+    const OPCODE: Opcode = Opcode::ProgramUniform1ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform1ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform2ui {
+    const OPCODE: Opcode = Opcode::ProgramUniform2ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform2ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform3ui {
+    const OPCODE: Opcode = Opcode::ProgramUniform3ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform3ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform4ui {
+    const OPCODE: Opcode = Opcode::ProgramUniform4ui;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform4ui(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform1f {
+    const OPCODE: Opcode = Opcode::ProgramUniform1f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform1f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform2f {
+    const OPCODE: Opcode = Opcode::ProgramUniform2f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform2f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform3f {
+    const OPCODE: Opcode = Opcode::ProgramUniform3f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform3f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform4f {
+    const OPCODE: Opcode = Opcode::ProgramUniform4f;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform4f(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform1iv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform1iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform1iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform2iv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform2iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform2iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform3iv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform3iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform3iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform4iv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform4iv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform4iv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform1uiv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform1uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform1uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform2uiv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform2uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform2uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform3uiv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform3uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform3uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform4uiv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform4uiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform4uiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform1fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform1fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform1fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform2fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform3fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniform4fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniform4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniform4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix2fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix3fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix4fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix2x3fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix2x3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix2x3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix3x2fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix3x2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix3x2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix2x4fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix2x4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix2x4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix4x2fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix4x2fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix4x2fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix3x4fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix3x4fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix3x4fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ProgramUniformMatrix4x3fv<'a> {
+    const OPCODE: Opcode = Opcode::ProgramUniformMatrix4x3fv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ProgramUniformMatrix4x3fv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ValidateProgramPipeline {
+    const OPCODE: Opcode = Opcode::ValidateProgramPipeline;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ValidateProgramPipeline(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramPipelineInfoLog {
+    const OPCODE: Opcode = Opcode::GetProgramPipelineInfoLog;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramPipelineInfoLog(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindImageTexture {
+    const OPCODE: Opcode = Opcode::BindImageTexture;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindImageTexture(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetBooleaniV {
+    const OPCODE: Opcode = Opcode::GetBooleaniV;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetBooleaniV(self)
+    }
+}
+
+impl<'a> super::Message<'a> for MemoryBarrier {
+    const OPCODE: Opcode = Opcode::MemoryBarrier;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::MemoryBarrier(self)
+    }
+}
+
+impl<'a> super::Message<'a> for MemoryBarrierByRegion {
+    const OPCODE: Opcode = Opcode::MemoryBarrierByRegion;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::MemoryBarrierByRegion(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexStorage2DMultisample {
+    const OPCODE: Opcode = Opcode::TexStorage2DMultisample;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexStorage2DMultisample(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetMultisamplefv {
+    const OPCODE: Opcode = Opcode::GetMultisamplefv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetMultisamplefv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SampleMaski {
+    const OPCODE: Opcode = Opcode::SampleMaski;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SampleMaski(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTexLevelParameteriv {
+    const OPCODE: Opcode = Opcode::GetTexLevelParameteriv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTexLevelParameteriv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTexLevelParameterfv {
+    const OPCODE: Opcode = Opcode::GetTexLevelParameterfv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTexLevelParameterfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindVertexBuffer {
+    const OPCODE: Opcode = Opcode::BindVertexBuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindVertexBuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribFormat {
+    const OPCODE: Opcode = Opcode::VertexAttribFormat;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribFormat(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribIFormat {
+    const OPCODE: Opcode = Opcode::VertexAttribIFormat;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribIFormat(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexAttribBinding {
+    const OPCODE: Opcode = Opcode::VertexAttribBinding;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexAttribBinding(self)
+    }
+}
+
+impl<'a> super::Message<'a> for VertexBindingDivisor {
+    const OPCODE: Opcode = Opcode::VertexBindingDivisor;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::VertexBindingDivisor(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendBarrier {
+    const OPCODE: Opcode = Opcode::BlendBarrier;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendBarrier(self)
+    }
+}
+
+impl<'a> super::Message<'a> for CopyImageSubData {
+    const OPCODE: Opcode = Opcode::CopyImageSubData;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::CopyImageSubData(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DebugMessageControl<'a> {
+    const OPCODE: Opcode = Opcode::DebugMessageControl;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DebugMessageControl(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DebugMessageInsert<'a> {
+    const OPCODE: Opcode = Opcode::DebugMessageInsert;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DebugMessageInsert(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DebugMessageCallback {
+    const OPCODE: Opcode = Opcode::DebugMessageCallback;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DebugMessageCallback(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetDebugMessageLog {
+    const OPCODE: Opcode = Opcode::GetDebugMessageLog;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetDebugMessageLog(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PushDebugGroup<'a> {
+    const OPCODE: Opcode = Opcode::PushDebugGroup;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PushDebugGroup(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PopDebugGroup {
+    const OPCODE: Opcode = Opcode::PopDebugGroup;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PopDebugGroup(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ObjectLabel<'a> {
+    const OPCODE: Opcode = Opcode::ObjectLabel;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ObjectLabel(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetObjectLabel {
+    const OPCODE: Opcode = Opcode::GetObjectLabel;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetObjectLabel(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ObjectPtrLabel<'a> {
+    const OPCODE: Opcode = Opcode::ObjectPtrLabel;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ObjectPtrLabel(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetObjectPtrLabel {
+    const OPCODE: Opcode = Opcode::GetObjectPtrLabel;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetObjectPtrLabel(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetPointerv {
+    const OPCODE: Opcode = Opcode::GetPointerv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetPointerv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Enablei {
+    const OPCODE: Opcode = Opcode::Enablei;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Enablei(self)
+    }
+}
+
+impl<'a> super::Message<'a> for Disablei {
+    const OPCODE: Opcode = Opcode::Disablei;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::Disablei(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendEquationi {
+    const OPCODE: Opcode = Opcode::BlendEquationi;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendEquationi(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendEquationSeparatei {
+    const OPCODE: Opcode = Opcode::BlendEquationSeparatei;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendEquationSeparatei(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendFunci {
+    const OPCODE: Opcode = Opcode::BlendFunci;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendFunci(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BlendFuncSeparatei {
+    const OPCODE: Opcode = Opcode::BlendFuncSeparatei;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BlendFuncSeparatei(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ColorMaski {
+    const OPCODE: Opcode = Opcode::ColorMaski;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ColorMaski(self)
+    }
+}
+
+impl<'a> super::Message<'a> for IsEnabledi {
+    const OPCODE: Opcode = Opcode::IsEnabledi;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::IsEnabledi(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElementsBaseVertex<'a> {
+    const OPCODE: Opcode = Opcode::DrawElementsBaseVertex;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElementsBaseVertex(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawRangeElementsBaseVertex<'a> {
+    const OPCODE: Opcode = Opcode::DrawRangeElementsBaseVertex;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawRangeElementsBaseVertex(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElementsInstancedBaseVertex<'a> {
+    const OPCODE: Opcode = Opcode::DrawElementsInstancedBaseVertex;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElementsInstancedBaseVertex(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferTexture {
+    const OPCODE: Opcode = Opcode::FramebufferTexture;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferTexture(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PrimitiveBoundingBox {
+    const OPCODE: Opcode = Opcode::PrimitiveBoundingBox;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PrimitiveBoundingBox(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetGraphicsResetStatus {
+    const OPCODE: Opcode = Opcode::GetGraphicsResetStatus;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetGraphicsResetStatus(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ReadnPixels {
+    const OPCODE: Opcode = Opcode::ReadnPixels;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ReadnPixels(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetnUniformfv {
+    const OPCODE: Opcode = Opcode::GetnUniformfv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetnUniformfv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetnUniformiv {
+    const OPCODE: Opcode = Opcode::GetnUniformiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetnUniformiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetnUniformuiv {
+    const OPCODE: Opcode = Opcode::GetnUniformuiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetnUniformuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for MinSampleShading {
+    const OPCODE: Opcode = Opcode::MinSampleShading;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::MinSampleShading(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PatchParameteri {
+    const OPCODE: Opcode = Opcode::PatchParameteri;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PatchParameteri(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexParameterIiv<'a> {
+    const OPCODE: Opcode = Opcode::TexParameterIiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexParameterIiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexParameterIuiv<'a> {
+    const OPCODE: Opcode = Opcode::TexParameterIuiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexParameterIuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTexParameterIiv {
+    const OPCODE: Opcode = Opcode::GetTexParameterIiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTexParameterIiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetTexParameterIuiv {
+    const OPCODE: Opcode = Opcode::GetTexParameterIuiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetTexParameterIuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SamplerParameterIiv<'a> {
+    const OPCODE: Opcode = Opcode::SamplerParameterIiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SamplerParameterIiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for SamplerParameterIuiv<'a> {
+    const OPCODE: Opcode = Opcode::SamplerParameterIuiv;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::SamplerParameterIuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetSamplerParameterIiv {
+    const OPCODE: Opcode = Opcode::GetSamplerParameterIiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetSamplerParameterIiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetSamplerParameterIuiv {
+    const OPCODE: Opcode = Opcode::GetSamplerParameterIuiv;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetSamplerParameterIuiv(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexBuffer {
+    const OPCODE: Opcode = Opcode::TexBuffer;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexBuffer(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexBufferRange {
+    const OPCODE: Opcode = Opcode::TexBufferRange;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexBufferRange(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TexStorage3DMultisample {
+    const OPCODE: Opcode = Opcode::TexStorage3DMultisample;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TexStorage3DMultisample(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawArraysInstancedBaseInstanceEXT {
+    const OPCODE: Opcode = Opcode::DrawArraysInstancedBaseInstanceEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawArraysInstancedBaseInstanceEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElementsInstancedBaseInstanceEXT<'a> {
+    const OPCODE: Opcode = Opcode::DrawElementsInstancedBaseInstanceEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElementsInstancedBaseInstanceEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DrawElementsInstancedBaseVertexBaseInstanceEXT<'a> {
+    const OPCODE: Opcode = Opcode::DrawElementsInstancedBaseVertexBaseInstanceEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindFragDataLocationIndexedEXT<'a> {
+    const OPCODE: Opcode = Opcode::BindFragDataLocationIndexedEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindFragDataLocationIndexedEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BindFragDataLocationEXT<'a> {
+    const OPCODE: Opcode = Opcode::BindFragDataLocationEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BindFragDataLocationEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetProgramResourceLocationIndexEXT<'a> {
+    const OPCODE: Opcode = Opcode::GetProgramResourceLocationIndexEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetProgramResourceLocationIndexEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetFragDataIndexEXT<'a> {
+    const OPCODE: Opcode = Opcode::GetFragDataIndexEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetFragDataIndexEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BufferStorageEXT<'a> {
+    const OPCODE: Opcode = Opcode::BufferStorageEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BufferStorageEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearTexImageEXT<'a> {
+    const OPCODE: Opcode = Opcode::ClearTexImageEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearTexImageEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClearTexSubImageEXT<'a> {
+    const OPCODE: Opcode = Opcode::ClearTexSubImageEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClearTexSubImageEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ClipControlEXT {
+    const OPCODE: Opcode = Opcode::ClipControlEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ClipControlEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for LabelObjectEXT<'a> {
+    const OPCODE: Opcode = Opcode::LabelObjectEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::LabelObjectEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DiscardFramebufferEXT<'a> {
+    const OPCODE: Opcode = Opcode::DiscardFramebufferEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DiscardFramebufferEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for QueryCounterEXT {
+    const OPCODE: Opcode = Opcode::QueryCounterEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::QueryCounterEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetQueryObjectivEXT {
+    const OPCODE: Opcode = Opcode::GetQueryObjectivEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetQueryObjectivEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetQueryObjecti64vEXT {
+    const OPCODE: Opcode = Opcode::GetQueryObjecti64vEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetQueryObjecti64vEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetQueryObjectui64vEXT {
+    const OPCODE: Opcode = Opcode::GetQueryObjectui64vEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetQueryObjectui64vEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for PolygonOffsetClampEXT {
+    const OPCODE: Opcode = Opcode::PolygonOffsetClampEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::PolygonOffsetClampEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferFetchBarrierEXT {
+    const OPCODE: Opcode = Opcode::FramebufferFetchBarrierEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferFetchBarrierEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for TextureViewEXT {
+    const OPCODE: Opcode = Opcode::TextureViewEXT;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::TextureViewEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for MaxShaderCompilerThreadsKHR {
+    const OPCODE: Opcode = Opcode::MaxShaderCompilerThreadsKHR;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::MaxShaderCompilerThreadsKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for BeginConditionalRenderNV {
+    const OPCODE: Opcode = Opcode::BeginConditionalRenderNV;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::BeginConditionalRenderNV(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EndConditionalRenderNV {
+    const OPCODE: Opcode = Opcode::EndConditionalRenderNV;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EndConditionalRenderNV(self)
+    }
+}
+
+impl<'a> super::Message<'a> for FramebufferTexture3DOES {
+    const OPCODE: Opcode = Opcode::FramebufferTexture3DOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::FramebufferTexture3DOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ViewportArrayvOES<'a> {
+    const OPCODE: Opcode = Opcode::ViewportArrayvOES;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ViewportArrayvOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ViewportIndexedfOES {
+    const OPCODE: Opcode = Opcode::ViewportIndexedfOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ViewportIndexedfOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ViewportIndexedfvOES<'a> {
+    const OPCODE: Opcode = Opcode::ViewportIndexedfvOES;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ViewportIndexedfvOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ScissorArrayvOES<'a> {
+    const OPCODE: Opcode = Opcode::ScissorArrayvOES;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ScissorArrayvOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ScissorIndexedOES {
+    const OPCODE: Opcode = Opcode::ScissorIndexedOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ScissorIndexedOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for ScissorIndexedvOES<'a> {
+    const OPCODE: Opcode = Opcode::ScissorIndexedvOES;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::ScissorIndexedvOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DepthRangeArrayfvOES<'a> {
+    const OPCODE: Opcode = Opcode::DepthRangeArrayfvOES;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DepthRangeArrayfvOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for DepthRangeIndexedfOES {
+    const OPCODE: Opcode = Opcode::DepthRangeIndexedfOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::DepthRangeIndexedfOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for GetFloatiVOES {
+    const OPCODE: Opcode = Opcode::GetFloatiVOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::GetFloatiVOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for WireReadMapped {
+    const OPCODE: Opcode = Opcode::WireReadMapped;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::WireReadMapped(self)
+    }
+}
+
+impl<'a> super::Message<'a> for WireWriteMapped<'a> {
+    const OPCODE: Opcode = Opcode::WireWriteMapped;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::WireWriteMapped(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EGLImageTargetTexture2DOES {
+    const OPCODE: Opcode = Opcode::EGLImageTargetTexture2DOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EGLImageTargetTexture2DOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EGLImageTargetRenderbufferStorageOES {
+    const OPCODE: Opcode = Opcode::EGLImageTargetRenderbufferStorageOES;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EGLImageTargetRenderbufferStorageOES(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EGLImageTargetTexStorageEXT<'a> {
+    const OPCODE: Opcode = Opcode::EGLImageTargetTexStorageEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EGLImageTargetTexStorageEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EGLImageTargetTextureStorageEXT<'a> {
+    const OPCODE: Opcode = Opcode::EGLImageTargetTextureStorageEXT;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EGLImageTargetTextureStorageEXT(self)
+    }
+}
+
+impl<'a> super::Message<'a> for WireSwapBuffers {
+    const OPCODE: Opcode = Opcode::WireSwapBuffers;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::WireSwapBuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglBindAPI {
+    const OPCODE: Opcode = Opcode::EglBindAPI;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglBindAPI(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglBindTexImage {
+    const OPCODE: Opcode = Opcode::EglBindTexImage;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglBindTexImage(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglChooseConfig<'a> {
+    const OPCODE: Opcode = Opcode::EglChooseConfig;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglChooseConfig(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglClientWaitSync {
+    const OPCODE: Opcode = Opcode::EglClientWaitSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglClientWaitSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglClientWaitSyncKHR {
+    const OPCODE: Opcode = Opcode::EglClientWaitSyncKHR;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglClientWaitSyncKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreateContext<'a> {
+    const OPCODE: Opcode = Opcode::EglCreateContext;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreateContext(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreateImage<'a> {
+    const OPCODE: Opcode = Opcode::EglCreateImage;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreateImage(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreateImageKHR<'a> {
+    const OPCODE: Opcode = Opcode::EglCreateImageKHR;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreateImageKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreatePbufferSurface<'a> {
+    const OPCODE: Opcode = Opcode::EglCreatePbufferSurface;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreatePbufferSurface(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreatePlatformWindowSurface<'a> {
+    const OPCODE: Opcode = Opcode::EglCreatePlatformWindowSurface;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreatePlatformWindowSurface(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreateSync<'a> {
+    const OPCODE: Opcode = Opcode::EglCreateSync;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreateSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreateSyncKHR<'a> {
+    const OPCODE: Opcode = Opcode::EglCreateSyncKHR;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreateSyncKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglCreateWindowSurface<'a> {
+    const OPCODE: Opcode = Opcode::EglCreateWindowSurface;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglCreateWindowSurface(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglDestroyContext {
+    const OPCODE: Opcode = Opcode::EglDestroyContext;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglDestroyContext(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglDestroyImage {
+    const OPCODE: Opcode = Opcode::EglDestroyImage;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglDestroyImage(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglDestroyImageKHR {
+    const OPCODE: Opcode = Opcode::EglDestroyImageKHR;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglDestroyImageKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglDestroySurface {
+    const OPCODE: Opcode = Opcode::EglDestroySurface;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglDestroySurface(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglDestroySync {
+    const OPCODE: Opcode = Opcode::EglDestroySync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglDestroySync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglDestroySyncKHR {
+    const OPCODE: Opcode = Opcode::EglDestroySyncKHR;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglDestroySyncKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglGetConfigAttrib {
+    const OPCODE: Opcode = Opcode::EglGetConfigAttrib;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglGetConfigAttrib(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglGetConfigs {
+    const OPCODE: Opcode = Opcode::EglGetConfigs;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglGetConfigs(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglGetSyncAttrib {
+    const OPCODE: Opcode = Opcode::EglGetSyncAttrib;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglGetSyncAttrib(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglGetSyncAttribKHR {
+    const OPCODE: Opcode = Opcode::EglGetSyncAttribKHR;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglGetSyncAttribKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglInitialize {
+    const OPCODE: Opcode = Opcode::EglInitialize;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglInitialize(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglMakeCurrent {
+    const OPCODE: Opcode = Opcode::EglMakeCurrent;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglMakeCurrent(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglQueryContext {
+    const OPCODE: Opcode = Opcode::EglQueryContext;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglQueryContext(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglQueryString {
+    const OPCODE: Opcode = Opcode::EglQueryString;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglQueryString(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglQuerySurface {
+    const OPCODE: Opcode = Opcode::EglQuerySurface;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglQuerySurface(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglReleaseTexImage {
+    const OPCODE: Opcode = Opcode::EglReleaseTexImage;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglReleaseTexImage(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglReleaseThread {
+    const OPCODE: Opcode = Opcode::EglReleaseThread;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglReleaseThread(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglSurfaceAttrib {
+    const OPCODE: Opcode = Opcode::EglSurfaceAttrib;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglSurfaceAttrib(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglSwapBuffers {
+    const OPCODE: Opcode = Opcode::EglSwapBuffers;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglSwapBuffers(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglSwapBuffersWithDamageKHR<'a> {
+    const OPCODE: Opcode = Opcode::EglSwapBuffersWithDamageKHR;
+    const FIXED: bool = false;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglSwapBuffersWithDamageKHR(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglSwapInterval {
+    const OPCODE: Opcode = Opcode::EglSwapInterval;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglSwapInterval(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglTerminate {
+    const OPCODE: Opcode = Opcode::EglTerminate;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglTerminate(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglWaitClient {
+    const OPCODE: Opcode = Opcode::EglWaitClient;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglWaitClient(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglWaitGL {
+    const OPCODE: Opcode = Opcode::EglWaitGL;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglWaitGL(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglWaitNative {
+    const OPCODE: Opcode = Opcode::EglWaitNative;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglWaitNative(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglWaitSync {
+    const OPCODE: Opcode = Opcode::EglWaitSync;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglWaitSync(self)
+    }
+}
+
+impl<'a> super::Message<'a> for EglWaitSyncKHR {
+    const OPCODE: Opcode = Opcode::EglWaitSyncKHR;
+    const FIXED: bool = true;
+    #[inline(always)]
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {
+        self.encode(buf)
+    }
+    #[inline(always)]
+    fn command(self) -> Command<'a> {
+        Command::EglWaitSyncKHR(self)
+    }
+}
+
+/// Runs `v` with `cmd` as its own type.
+pub fn visit<'a, V: super::MessageVisitor<'a>>(cmd: Command<'a>, v: &mut V) -> V::Out {
+    match cmd {
+        Command::ActiveTexture(c) => v.visit(c),
+        Command::AttachShader(c) => v.visit(c),
+        Command::BindAttribLocation(c) => v.visit(c),
+        Command::BindBuffer(c) => v.visit(c),
+        Command::BindFramebuffer(c) => v.visit(c),
+        Command::BindRenderbuffer(c) => v.visit(c),
+        Command::BindTexture(c) => v.visit(c),
+        Command::BlendColor(c) => v.visit(c),
+        Command::BlendEquation(c) => v.visit(c),
+        Command::BlendEquationSeparate(c) => v.visit(c),
+        Command::BlendFunc(c) => v.visit(c),
+        Command::BlendFuncSeparate(c) => v.visit(c),
+        Command::BufferData(c) => v.visit(c),
+        Command::BufferSubData(c) => v.visit(c),
+        Command::CheckFramebufferStatus(c) => v.visit(c),
+        Command::Clear(c) => v.visit(c),
+        Command::ClearColor(c) => v.visit(c),
+        Command::ClearDepthf(c) => v.visit(c),
+        Command::ClearStencil(c) => v.visit(c),
+        Command::ColorMask(c) => v.visit(c),
+        Command::CompileShader(c) => v.visit(c),
+        Command::CompressedTexImage2D(c) => v.visit(c),
+        Command::CompressedTexSubImage2D(c) => v.visit(c),
+        Command::CopyTexImage2D(c) => v.visit(c),
+        Command::CopyTexSubImage2D(c) => v.visit(c),
+        Command::CreateProgram(c) => v.visit(c),
+        Command::CreateShader(c) => v.visit(c),
+        Command::CullFace(c) => v.visit(c),
+        Command::DeleteBuffers(c) => v.visit(c),
+        Command::DeleteFramebuffers(c) => v.visit(c),
+        Command::DeleteProgram(c) => v.visit(c),
+        Command::DeleteRenderbuffers(c) => v.visit(c),
+        Command::DeleteShader(c) => v.visit(c),
+        Command::DeleteTextures(c) => v.visit(c),
+        Command::DepthFunc(c) => v.visit(c),
+        Command::DepthMask(c) => v.visit(c),
+        Command::DepthRangef(c) => v.visit(c),
+        Command::DetachShader(c) => v.visit(c),
+        Command::Disable(c) => v.visit(c),
+        Command::DisableVertexAttribArray(c) => v.visit(c),
+        Command::DrawArrays(c) => v.visit(c),
+        Command::DrawElements(c) => v.visit(c),
+        Command::Enable(c) => v.visit(c),
+        Command::EnableVertexAttribArray(c) => v.visit(c),
+        Command::Finish(c) => v.visit(c),
+        Command::Flush(c) => v.visit(c),
+        Command::FramebufferRenderbuffer(c) => v.visit(c),
+        Command::FramebufferTexture2D(c) => v.visit(c),
+        Command::FrontFace(c) => v.visit(c),
+        Command::GenBuffers(c) => v.visit(c),
+        Command::GenerateMipmap(c) => v.visit(c),
+        Command::GenFramebuffers(c) => v.visit(c),
+        Command::GenRenderbuffers(c) => v.visit(c),
+        Command::GenTextures(c) => v.visit(c),
+        Command::GetActiveAttrib(c) => v.visit(c),
+        Command::GetActiveUniform(c) => v.visit(c),
+        Command::GetAttachedShaders(c) => v.visit(c),
+        Command::GetAttribLocation(c) => v.visit(c),
+        Command::GetBooleanv(c) => v.visit(c),
+        Command::GetBufferParameteriv(c) => v.visit(c),
+        Command::GetError(c) => v.visit(c),
+        Command::GetFloatv(c) => v.visit(c),
+        Command::GetFramebufferAttachmentParameteriv(c) => v.visit(c),
+        Command::GetIntegerv(c) => v.visit(c),
+        Command::GetProgramiv(c) => v.visit(c),
+        Command::GetProgramInfoLog(c) => v.visit(c),
+        Command::GetRenderbufferParameteriv(c) => v.visit(c),
+        Command::GetShaderiv(c) => v.visit(c),
+        Command::GetShaderInfoLog(c) => v.visit(c),
+        Command::GetShaderPrecisionFormat(c) => v.visit(c),
+        Command::GetShaderSource(c) => v.visit(c),
+        Command::GetString(c) => v.visit(c),
+        Command::GetTexParameterfv(c) => v.visit(c),
+        Command::GetTexParameteriv(c) => v.visit(c),
+        Command::GetUniformfv(c) => v.visit(c),
+        Command::GetUniformiv(c) => v.visit(c),
+        Command::GetUniformLocation(c) => v.visit(c),
+        Command::GetVertexAttribfv(c) => v.visit(c),
+        Command::GetVertexAttribiv(c) => v.visit(c),
+        Command::GetVertexAttribPointerv(c) => v.visit(c),
+        Command::Hint(c) => v.visit(c),
+        Command::IsBuffer(c) => v.visit(c),
+        Command::IsEnabled(c) => v.visit(c),
+        Command::IsFramebuffer(c) => v.visit(c),
+        Command::IsProgram(c) => v.visit(c),
+        Command::IsRenderbuffer(c) => v.visit(c),
+        Command::IsShader(c) => v.visit(c),
+        Command::IsTexture(c) => v.visit(c),
+        Command::LineWidth(c) => v.visit(c),
+        Command::LinkProgram(c) => v.visit(c),
+        Command::PixelStorei(c) => v.visit(c),
+        Command::PolygonOffset(c) => v.visit(c),
+        Command::ReadPixels(c) => v.visit(c),
+        Command::ReleaseShaderCompiler(c) => v.visit(c),
+        Command::RenderbufferStorage(c) => v.visit(c),
+        Command::SampleCoverage(c) => v.visit(c),
+        Command::Scissor(c) => v.visit(c),
+        Command::ShaderBinary(c) => v.visit(c),
+        Command::ShaderSource(c) => v.visit(c),
+        Command::StencilFunc(c) => v.visit(c),
+        Command::StencilFuncSeparate(c) => v.visit(c),
+        Command::StencilMask(c) => v.visit(c),
+        Command::StencilMaskSeparate(c) => v.visit(c),
+        Command::StencilOp(c) => v.visit(c),
+        Command::StencilOpSeparate(c) => v.visit(c),
+        Command::TexImage2D(c) => v.visit(c),
+        Command::TexParameterf(c) => v.visit(c),
+        Command::TexParameterfv(c) => v.visit(c),
+        Command::TexParameteri(c) => v.visit(c),
+        Command::TexParameteriv(c) => v.visit(c),
+        Command::TexSubImage2D(c) => v.visit(c),
+        Command::Uniform1f(c) => v.visit(c),
+        Command::Uniform1fv(c) => v.visit(c),
+        Command::Uniform1i(c) => v.visit(c),
+        Command::Uniform1iv(c) => v.visit(c),
+        Command::Uniform2f(c) => v.visit(c),
+        Command::Uniform2fv(c) => v.visit(c),
+        Command::Uniform2i(c) => v.visit(c),
+        Command::Uniform2iv(c) => v.visit(c),
+        Command::Uniform3f(c) => v.visit(c),
+        Command::Uniform3fv(c) => v.visit(c),
+        Command::Uniform3i(c) => v.visit(c),
+        Command::Uniform3iv(c) => v.visit(c),
+        Command::Uniform4f(c) => v.visit(c),
+        Command::Uniform4fv(c) => v.visit(c),
+        Command::Uniform4i(c) => v.visit(c),
+        Command::Uniform4iv(c) => v.visit(c),
+        Command::UniformMatrix2fv(c) => v.visit(c),
+        Command::UniformMatrix3fv(c) => v.visit(c),
+        Command::UniformMatrix4fv(c) => v.visit(c),
+        Command::UseProgram(c) => v.visit(c),
+        Command::ValidateProgram(c) => v.visit(c),
+        Command::VertexAttrib1f(c) => v.visit(c),
+        Command::VertexAttrib1fv(c) => v.visit(c),
+        Command::VertexAttrib2f(c) => v.visit(c),
+        Command::VertexAttrib2fv(c) => v.visit(c),
+        Command::VertexAttrib3f(c) => v.visit(c),
+        Command::VertexAttrib3fv(c) => v.visit(c),
+        Command::VertexAttrib4f(c) => v.visit(c),
+        Command::VertexAttrib4fv(c) => v.visit(c),
+        Command::VertexAttribPointer(c) => v.visit(c),
+        Command::Viewport(c) => v.visit(c),
+        Command::ReadBuffer(c) => v.visit(c),
+        Command::DrawRangeElements(c) => v.visit(c),
+        Command::TexImage3D(c) => v.visit(c),
+        Command::TexSubImage3D(c) => v.visit(c),
+        Command::CopyTexSubImage3D(c) => v.visit(c),
+        Command::CompressedTexImage3D(c) => v.visit(c),
+        Command::CompressedTexSubImage3D(c) => v.visit(c),
+        Command::GenQueries(c) => v.visit(c),
+        Command::DeleteQueries(c) => v.visit(c),
+        Command::IsQuery(c) => v.visit(c),
+        Command::BeginQuery(c) => v.visit(c),
+        Command::EndQuery(c) => v.visit(c),
+        Command::GetQueryiv(c) => v.visit(c),
+        Command::GetQueryObjectuiv(c) => v.visit(c),
+        Command::UnmapBuffer(c) => v.visit(c),
+        Command::GetBufferPointerv(c) => v.visit(c),
+        Command::DrawBuffers(c) => v.visit(c),
+        Command::UniformMatrix2x3fv(c) => v.visit(c),
+        Command::UniformMatrix3x2fv(c) => v.visit(c),
+        Command::UniformMatrix2x4fv(c) => v.visit(c),
+        Command::UniformMatrix4x2fv(c) => v.visit(c),
+        Command::UniformMatrix3x4fv(c) => v.visit(c),
+        Command::UniformMatrix4x3fv(c) => v.visit(c),
+        Command::BlitFramebuffer(c) => v.visit(c),
+        Command::RenderbufferStorageMultisample(c) => v.visit(c),
+        Command::FramebufferTextureLayer(c) => v.visit(c),
+        Command::MapBufferRange(c) => v.visit(c),
+        Command::FlushMappedBufferRange(c) => v.visit(c),
+        Command::BindVertexArray(c) => v.visit(c),
+        Command::DeleteVertexArrays(c) => v.visit(c),
+        Command::GenVertexArrays(c) => v.visit(c),
+        Command::IsVertexArray(c) => v.visit(c),
+        Command::GetIntegeriV(c) => v.visit(c),
+        Command::BeginTransformFeedback(c) => v.visit(c),
+        Command::EndTransformFeedback(c) => v.visit(c),
+        Command::BindBufferRange(c) => v.visit(c),
+        Command::BindBufferBase(c) => v.visit(c),
+        Command::TransformFeedbackVaryings(c) => v.visit(c),
+        Command::GetTransformFeedbackVarying(c) => v.visit(c),
+        Command::VertexAttribIPointer(c) => v.visit(c),
+        Command::GetVertexAttribIiv(c) => v.visit(c),
+        Command::GetVertexAttribIuiv(c) => v.visit(c),
+        Command::VertexAttribI4i(c) => v.visit(c),
+        Command::VertexAttribI4ui(c) => v.visit(c),
+        Command::VertexAttribI4iv(c) => v.visit(c),
+        Command::VertexAttribI4uiv(c) => v.visit(c),
+        Command::GetUniformuiv(c) => v.visit(c),
+        Command::GetFragDataLocation(c) => v.visit(c),
+        Command::Uniform1ui(c) => v.visit(c),
+        Command::Uniform2ui(c) => v.visit(c),
+        Command::Uniform3ui(c) => v.visit(c),
+        Command::Uniform4ui(c) => v.visit(c),
+        Command::Uniform1uiv(c) => v.visit(c),
+        Command::Uniform2uiv(c) => v.visit(c),
+        Command::Uniform3uiv(c) => v.visit(c),
+        Command::Uniform4uiv(c) => v.visit(c),
+        Command::ClearBufferiv(c) => v.visit(c),
+        Command::ClearBufferuiv(c) => v.visit(c),
+        Command::ClearBufferfv(c) => v.visit(c),
+        Command::ClearBufferfi(c) => v.visit(c),
+        Command::GetStringi(c) => v.visit(c),
+        Command::CopyBufferSubData(c) => v.visit(c),
+        Command::GetUniformIndices(c) => v.visit(c),
+        Command::GetActiveUniformsiv(c) => v.visit(c),
+        Command::GetUniformBlockIndex(c) => v.visit(c),
+        Command::GetActiveUniformBlockiv(c) => v.visit(c),
+        Command::GetActiveUniformBlockName(c) => v.visit(c),
+        Command::UniformBlockBinding(c) => v.visit(c),
+        Command::DrawArraysInstanced(c) => v.visit(c),
+        Command::DrawElementsInstanced(c) => v.visit(c),
+        Command::FenceSync(c) => v.visit(c),
+        Command::IsSync(c) => v.visit(c),
+        Command::DeleteSync(c) => v.visit(c),
+        Command::ClientWaitSync(c) => v.visit(c),
+        Command::WaitSync(c) => v.visit(c),
+        Command::GetInteger64v(c) => v.visit(c),
+        Command::GetSynciv(c) => v.visit(c),
+        Command::GetInteger64iV(c) => v.visit(c),
+        Command::GetBufferParameteri64v(c) => v.visit(c),
+        Command::GenSamplers(c) => v.visit(c),
+        Command::DeleteSamplers(c) => v.visit(c),
+        Command::IsSampler(c) => v.visit(c),
+        Command::BindSampler(c) => v.visit(c),
+        Command::SamplerParameteri(c) => v.visit(c),
+        Command::SamplerParameteriv(c) => v.visit(c),
+        Command::SamplerParameterf(c) => v.visit(c),
+        Command::SamplerParameterfv(c) => v.visit(c),
+        Command::GetSamplerParameteriv(c) => v.visit(c),
+        Command::GetSamplerParameterfv(c) => v.visit(c),
+        Command::VertexAttribDivisor(c) => v.visit(c),
+        Command::BindTransformFeedback(c) => v.visit(c),
+        Command::DeleteTransformFeedbacks(c) => v.visit(c),
+        Command::GenTransformFeedbacks(c) => v.visit(c),
+        Command::IsTransformFeedback(c) => v.visit(c),
+        Command::PauseTransformFeedback(c) => v.visit(c),
+        Command::ResumeTransformFeedback(c) => v.visit(c),
+        Command::GetProgramBinary(c) => v.visit(c),
+        Command::ProgramBinary(c) => v.visit(c),
+        Command::ProgramParameteri(c) => v.visit(c),
+        Command::InvalidateFramebuffer(c) => v.visit(c),
+        Command::InvalidateSubFramebuffer(c) => v.visit(c),
+        Command::TexStorage2D(c) => v.visit(c),
+        Command::TexStorage3D(c) => v.visit(c),
+        Command::GetInternalformativ(c) => v.visit(c),
+        Command::DispatchCompute(c) => v.visit(c),
+        Command::DispatchComputeIndirect(c) => v.visit(c),
+        Command::DrawArraysIndirect(c) => v.visit(c),
+        Command::DrawElementsIndirect(c) => v.visit(c),
+        Command::FramebufferParameteri(c) => v.visit(c),
+        Command::GetFramebufferParameteriv(c) => v.visit(c),
+        Command::GetProgramInterfaceiv(c) => v.visit(c),
+        Command::GetProgramResourceIndex(c) => v.visit(c),
+        Command::GetProgramResourceName(c) => v.visit(c),
+        Command::GetProgramResourceiv(c) => v.visit(c),
+        Command::GetProgramResourceLocation(c) => v.visit(c),
+        Command::UseProgramStages(c) => v.visit(c),
+        Command::ActiveShaderProgram(c) => v.visit(c),
+        Command::CreateShaderProgramv(c) => v.visit(c),
+        Command::BindProgramPipeline(c) => v.visit(c),
+        Command::DeleteProgramPipelines(c) => v.visit(c),
+        Command::GenProgramPipelines(c) => v.visit(c),
+        Command::IsProgramPipeline(c) => v.visit(c),
+        Command::GetProgramPipelineiv(c) => v.visit(c),
+        Command::ProgramUniform1i(c) => v.visit(c),
+        Command::ProgramUniform2i(c) => v.visit(c),
+        Command::ProgramUniform3i(c) => v.visit(c),
+        Command::ProgramUniform4i(c) => v.visit(c),
+        Command::ProgramUniform1ui(c) => v.visit(c),
+        Command::ProgramUniform2ui(c) => v.visit(c),
+        Command::ProgramUniform3ui(c) => v.visit(c),
+        Command::ProgramUniform4ui(c) => v.visit(c),
+        Command::ProgramUniform1f(c) => v.visit(c),
+        Command::ProgramUniform2f(c) => v.visit(c),
+        Command::ProgramUniform3f(c) => v.visit(c),
+        Command::ProgramUniform4f(c) => v.visit(c),
+        Command::ProgramUniform1iv(c) => v.visit(c),
+        Command::ProgramUniform2iv(c) => v.visit(c),
+        Command::ProgramUniform3iv(c) => v.visit(c),
+        Command::ProgramUniform4iv(c) => v.visit(c),
+        Command::ProgramUniform1uiv(c) => v.visit(c),
+        Command::ProgramUniform2uiv(c) => v.visit(c),
+        Command::ProgramUniform3uiv(c) => v.visit(c),
+        Command::ProgramUniform4uiv(c) => v.visit(c),
+        Command::ProgramUniform1fv(c) => v.visit(c),
+        Command::ProgramUniform2fv(c) => v.visit(c),
+        Command::ProgramUniform3fv(c) => v.visit(c),
+        Command::ProgramUniform4fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix2fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix3fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix4fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix2x3fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix3x2fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix2x4fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix4x2fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix3x4fv(c) => v.visit(c),
+        Command::ProgramUniformMatrix4x3fv(c) => v.visit(c),
+        Command::ValidateProgramPipeline(c) => v.visit(c),
+        Command::GetProgramPipelineInfoLog(c) => v.visit(c),
+        Command::BindImageTexture(c) => v.visit(c),
+        Command::GetBooleaniV(c) => v.visit(c),
+        Command::MemoryBarrier(c) => v.visit(c),
+        Command::MemoryBarrierByRegion(c) => v.visit(c),
+        Command::TexStorage2DMultisample(c) => v.visit(c),
+        Command::GetMultisamplefv(c) => v.visit(c),
+        Command::SampleMaski(c) => v.visit(c),
+        Command::GetTexLevelParameteriv(c) => v.visit(c),
+        Command::GetTexLevelParameterfv(c) => v.visit(c),
+        Command::BindVertexBuffer(c) => v.visit(c),
+        Command::VertexAttribFormat(c) => v.visit(c),
+        Command::VertexAttribIFormat(c) => v.visit(c),
+        Command::VertexAttribBinding(c) => v.visit(c),
+        Command::VertexBindingDivisor(c) => v.visit(c),
+        Command::BlendBarrier(c) => v.visit(c),
+        Command::CopyImageSubData(c) => v.visit(c),
+        Command::DebugMessageControl(c) => v.visit(c),
+        Command::DebugMessageInsert(c) => v.visit(c),
+        Command::DebugMessageCallback(c) => v.visit(c),
+        Command::GetDebugMessageLog(c) => v.visit(c),
+        Command::PushDebugGroup(c) => v.visit(c),
+        Command::PopDebugGroup(c) => v.visit(c),
+        Command::ObjectLabel(c) => v.visit(c),
+        Command::GetObjectLabel(c) => v.visit(c),
+        Command::ObjectPtrLabel(c) => v.visit(c),
+        Command::GetObjectPtrLabel(c) => v.visit(c),
+        Command::GetPointerv(c) => v.visit(c),
+        Command::Enablei(c) => v.visit(c),
+        Command::Disablei(c) => v.visit(c),
+        Command::BlendEquationi(c) => v.visit(c),
+        Command::BlendEquationSeparatei(c) => v.visit(c),
+        Command::BlendFunci(c) => v.visit(c),
+        Command::BlendFuncSeparatei(c) => v.visit(c),
+        Command::ColorMaski(c) => v.visit(c),
+        Command::IsEnabledi(c) => v.visit(c),
+        Command::DrawElementsBaseVertex(c) => v.visit(c),
+        Command::DrawRangeElementsBaseVertex(c) => v.visit(c),
+        Command::DrawElementsInstancedBaseVertex(c) => v.visit(c),
+        Command::FramebufferTexture(c) => v.visit(c),
+        Command::PrimitiveBoundingBox(c) => v.visit(c),
+        Command::GetGraphicsResetStatus(c) => v.visit(c),
+        Command::ReadnPixels(c) => v.visit(c),
+        Command::GetnUniformfv(c) => v.visit(c),
+        Command::GetnUniformiv(c) => v.visit(c),
+        Command::GetnUniformuiv(c) => v.visit(c),
+        Command::MinSampleShading(c) => v.visit(c),
+        Command::PatchParameteri(c) => v.visit(c),
+        Command::TexParameterIiv(c) => v.visit(c),
+        Command::TexParameterIuiv(c) => v.visit(c),
+        Command::GetTexParameterIiv(c) => v.visit(c),
+        Command::GetTexParameterIuiv(c) => v.visit(c),
+        Command::SamplerParameterIiv(c) => v.visit(c),
+        Command::SamplerParameterIuiv(c) => v.visit(c),
+        Command::GetSamplerParameterIiv(c) => v.visit(c),
+        Command::GetSamplerParameterIuiv(c) => v.visit(c),
+        Command::TexBuffer(c) => v.visit(c),
+        Command::TexBufferRange(c) => v.visit(c),
+        Command::TexStorage3DMultisample(c) => v.visit(c),
+        Command::DrawArraysInstancedBaseInstanceEXT(c) => v.visit(c),
+        Command::DrawElementsInstancedBaseInstanceEXT(c) => v.visit(c),
+        Command::DrawElementsInstancedBaseVertexBaseInstanceEXT(c) => v.visit(c),
+        Command::BindFragDataLocationIndexedEXT(c) => v.visit(c),
+        Command::BindFragDataLocationEXT(c) => v.visit(c),
+        Command::GetProgramResourceLocationIndexEXT(c) => v.visit(c),
+        Command::GetFragDataIndexEXT(c) => v.visit(c),
+        Command::BufferStorageEXT(c) => v.visit(c),
+        Command::ClearTexImageEXT(c) => v.visit(c),
+        Command::ClearTexSubImageEXT(c) => v.visit(c),
+        Command::ClipControlEXT(c) => v.visit(c),
+        Command::LabelObjectEXT(c) => v.visit(c),
+        Command::DiscardFramebufferEXT(c) => v.visit(c),
+        Command::QueryCounterEXT(c) => v.visit(c),
+        Command::GetQueryObjectivEXT(c) => v.visit(c),
+        Command::GetQueryObjecti64vEXT(c) => v.visit(c),
+        Command::GetQueryObjectui64vEXT(c) => v.visit(c),
+        Command::PolygonOffsetClampEXT(c) => v.visit(c),
+        Command::FramebufferFetchBarrierEXT(c) => v.visit(c),
+        Command::TextureViewEXT(c) => v.visit(c),
+        Command::MaxShaderCompilerThreadsKHR(c) => v.visit(c),
+        Command::BeginConditionalRenderNV(c) => v.visit(c),
+        Command::EndConditionalRenderNV(c) => v.visit(c),
+        Command::FramebufferTexture3DOES(c) => v.visit(c),
+        Command::ViewportArrayvOES(c) => v.visit(c),
+        Command::ViewportIndexedfOES(c) => v.visit(c),
+        Command::ViewportIndexedfvOES(c) => v.visit(c),
+        Command::ScissorArrayvOES(c) => v.visit(c),
+        Command::ScissorIndexedOES(c) => v.visit(c),
+        Command::ScissorIndexedvOES(c) => v.visit(c),
+        Command::DepthRangeArrayfvOES(c) => v.visit(c),
+        Command::DepthRangeIndexedfOES(c) => v.visit(c),
+        Command::GetFloatiVOES(c) => v.visit(c),
+        Command::WireReadMapped(c) => v.visit(c),
+        Command::WireWriteMapped(c) => v.visit(c),
+        Command::EGLImageTargetTexture2DOES(c) => v.visit(c),
+        Command::EGLImageTargetRenderbufferStorageOES(c) => v.visit(c),
+        Command::EGLImageTargetTexStorageEXT(c) => v.visit(c),
+        Command::EGLImageTargetTextureStorageEXT(c) => v.visit(c),
+        Command::WireSwapBuffers(c) => v.visit(c),
+        Command::EglBindAPI(c) => v.visit(c),
+        Command::EglBindTexImage(c) => v.visit(c),
+        Command::EglChooseConfig(c) => v.visit(c),
+        Command::EglClientWaitSync(c) => v.visit(c),
+        Command::EglClientWaitSyncKHR(c) => v.visit(c),
+        Command::EglCreateContext(c) => v.visit(c),
+        Command::EglCreateImage(c) => v.visit(c),
+        Command::EglCreateImageKHR(c) => v.visit(c),
+        Command::EglCreatePbufferSurface(c) => v.visit(c),
+        Command::EglCreatePlatformWindowSurface(c) => v.visit(c),
+        Command::EglCreateSync(c) => v.visit(c),
+        Command::EglCreateSyncKHR(c) => v.visit(c),
+        Command::EglCreateWindowSurface(c) => v.visit(c),
+        Command::EglDestroyContext(c) => v.visit(c),
+        Command::EglDestroyImage(c) => v.visit(c),
+        Command::EglDestroyImageKHR(c) => v.visit(c),
+        Command::EglDestroySurface(c) => v.visit(c),
+        Command::EglDestroySync(c) => v.visit(c),
+        Command::EglDestroySyncKHR(c) => v.visit(c),
+        Command::EglGetConfigAttrib(c) => v.visit(c),
+        Command::EglGetConfigs(c) => v.visit(c),
+        Command::EglGetSyncAttrib(c) => v.visit(c),
+        Command::EglGetSyncAttribKHR(c) => v.visit(c),
+        Command::EglInitialize(c) => v.visit(c),
+        Command::EglMakeCurrent(c) => v.visit(c),
+        Command::EglQueryContext(c) => v.visit(c),
+        Command::EglQueryString(c) => v.visit(c),
+        Command::EglQuerySurface(c) => v.visit(c),
+        Command::EglReleaseTexImage(c) => v.visit(c),
+        Command::EglReleaseThread(c) => v.visit(c),
+        Command::EglSurfaceAttrib(c) => v.visit(c),
+        Command::EglSwapBuffers(c) => v.visit(c),
+        Command::EglSwapBuffersWithDamageKHR(c) => v.visit(c),
+        Command::EglSwapInterval(c) => v.visit(c),
+        Command::EglTerminate(c) => v.visit(c),
+        Command::EglWaitClient(c) => v.visit(c),
+        Command::EglWaitGL(c) => v.visit(c),
+        Command::EglWaitNative(c) => v.visit(c),
+        Command::EglWaitSync(c) => v.visit(c),
+        Command::EglWaitSyncKHR(c) => v.visit(c),
     }
 }
 

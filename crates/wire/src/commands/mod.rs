@@ -35,6 +35,43 @@ mod generated;
 
 pub use generated::*;
 
+use crate::buf::Sink;
+use crate::codec::EncodeError;
+
+/// One command's own type (`Uniform4f`, `DrawElements<'a>`): what code generic over the
+/// command can use without building a [`Command`] first. The client's typed submit
+/// encodes a call's arguments straight from its own values this way (a `Command` built
+/// in memory and then copied out by the encoder stalled on store forwarding, a
+/// measurable share of a draw-heavy frame's encoding).
+pub trait Message<'a>: Copy {
+    const OPCODE: Opcode;
+    /// It carries no inline data (arrays, strings, pixels): its message is its header
+    /// and fixed arguments.
+    const FIXED: bool;
+
+    /// Encodes it (as [`Command::encode`] does).
+    fn encode_to<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError>;
+
+    /// It as a [`Command`].
+    fn command(self) -> Command<'a>;
+
+    /// Bytes of inline data it carries (as [`Command::inline_bytes`]).
+    #[inline(always)]
+    fn inline_bytes(&self) -> usize {
+        if Self::FIXED {
+            0
+        } else {
+            self.command().inline_bytes()
+        }
+    }
+}
+
+/// Code run with a command's own type (see [`visit`]).
+pub trait MessageVisitor<'a> {
+    type Out;
+    fn visit<M: Message<'a>>(&mut self, message: M) -> Self::Out;
+}
+
 /// Which API a command belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
