@@ -681,9 +681,10 @@ impl Executor for GlesExecutor {
         Ok(std::sync::Arc::new(self.cx.host().create_image(target, buffer, attribs)?))
     }
 
-    /// Every decoded command takes the full path: the short path's commands came
-    /// through `Executor::execute_encoded` first (and give the same answers on the full
-    /// path, which `fast`'s test holds).
+    /// A decoded command: binds of mapped names and indexed draws take the lean path
+    /// (`crate::fast::Lean`), every other one the full path. The short path's commands
+    /// came through `Executor::execute_encoded` first. `fast`'s tests hold both to the
+    /// full path's answers.
     fn execute(&mut self, cmd: &Command<'_>, replies: &mut CommandBuf) -> Result<(), ServerError> {
         match crate::fast::lean(cmd.opcode()) {
             Some(Lean::Bind) => {
