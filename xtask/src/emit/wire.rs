@@ -189,6 +189,15 @@ fn doc_kind(kind: &Kind) -> String {
     }
 }
 
+/// `match {scrutinee} { ... }` at `indent`, one arm per command.
+fn emit_match(o: &mut Out, indent: &str, scrutinee: &str, m: &Model, arm: impl Fn(&Cmd) -> String) {
+    o.line(format!("{indent}match {scrutinee} {{"));
+    for c in &m.commands {
+        o.line(format!("{indent}    {}", arm(c)));
+    }
+    o.line(format!("{indent}}}"));
+}
+
 fn emit_command(o: &mut Out, c: &Cmd) {
     let name = &c.rust;
     let args = format!("{name}Args");
@@ -702,19 +711,11 @@ pub fn commands_file(m: &Model) -> String {
     o.line("");
     o.line("impl<'a> Command<'a> {");
     o.line("    pub fn opcode(&self) -> Opcode {");
-    o.line("        match self {");
-    for c in &m.commands {
-        o.line(format!("            Command::{}(_) => Opcode::{},", c.rust, c.rust));
-    }
-    o.line("        }");
+    emit_match(&mut o, "        ", "self", m, |c| format!("Command::{}(_) => Opcode::{},", c.rust, c.rust));
     o.line("    }");
     o.line("");
     o.line("    pub fn encode<S: Sink + ?Sized>(&self, buf: &mut S) -> Result<(), EncodeError> {");
-    o.line("        match self {");
-    for c in &m.commands {
-        o.line(format!("            Command::{}(c) => c.encode(buf),", c.rust));
-    }
-    o.line("        }");
+    emit_match(&mut o, "        ", "self", m, |c| format!("Command::{}(c) => c.encode(buf),", c.rust));
     o.line("    }");
     o.line("}");
     o.line("");
@@ -740,11 +741,7 @@ pub fn commands_file(m: &Model) -> String {
     }
     o.line("/// Runs `v` with `cmd` as its own type.");
     o.line("pub fn visit<'a, V: super::MessageVisitor<'a>>(cmd: Command<'a>, v: &mut V) -> V::Out {");
-    o.line("    match cmd {");
-    for c in &m.commands {
-        o.line(format!("        Command::{}(c) => v.visit(c),", c.rust));
-    }
-    o.line("    }");
+    emit_match(&mut o, "    ", "cmd", m, |c| format!("Command::{}(c) => v.visit(c),", c.rust));
     o.line("}");
     o.line("");
     o.line("impl Command<'_> {");
