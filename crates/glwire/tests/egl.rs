@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use client::egl;
 
+mod support;
+use support::ensure_icd_built;
+
 const MESA_VENDOR_FILE: &str = "/usr/share/glvnd/egl_vendor.d/50_mesa.json";
 
 /// `glwire serve` on a socket in a fresh directory, killed on drop.
@@ -59,16 +62,6 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Builds the ICD next to the `glwire` binary (it is a separate package: `cargo test -p
-/// glwire` alone does not build it). Always asks cargo, so a stale ICD is rebuilt.
-fn ensure_icd_built() {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_glwire"));
-    let profile = if bin.parent().is_some_and(|d| d.ends_with("release")) { vec!["--release"] } else { vec![] };
-    let status = Command::new(env!("CARGO")).args(["build", "-p", "icd"]).args(profile).status().unwrap();
-    assert!(status.success(), "building the ICD failed");
-    assert!(bin.with_file_name("libEGL_glwire.so").exists());
 }
 
 fn script() -> PathBuf {
