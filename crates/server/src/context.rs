@@ -14,12 +14,10 @@ use std::thread::JoinHandle;
 
 use transport::liveness::{Liveness, LIVENESS_TICK};
 use transport::ring::{Consumer, Producer, Received, Waker};
-use wire::codec::split_message;
-use wire::commands::{decode_command, Command};
 use wire::CommandBuf;
 
 use crate::error::ServerError;
-use crate::exec::{Encoded, Executor, ExecutorFactory, ShareGroup};
+use crate::exec::{Executor, ExecutorFactory, ShareGroup};
 use crate::stats::SessionStats;
 
 /// Jobs waiting for a context thread; a session that floods beyond this waits.
@@ -365,40 +363,13 @@ impl Worker {
         Ok(replies.as_bytes().to_vec())
     }
 
-    /// Decodes and executes every command of `stream`; a malformed one is an error.
+    /// Decodes and executes every command of `stream` (`Executor::run_stream`); a
+    /// malformed one is an error.
     fn run_stream(&mut self, stream: &[u8], replies: &mut CommandBuf) -> Result<(), ServerError> {
         SessionStats::add(&self.stats.bytes_in, stream.len() as u64);
-        let mut rest = stream;
-        let mut n = 0u64;
-        while !rest.is_empty() {
-            // The short path first: most of a draw-heavy frame's commands run from
-            // their bytes. A message that does not split goes on to the decoder, which
-            // gives the error.
-            if let Ok((opcode, _, next)) = split_message(rest) {
-                let message = &rest[..rest.len() - next.len()];
-                if let Some(done) = self.exec.execute_encoded(Encoded { opcode, message }) {
-                    done?;
-                    rest = next;
-                    n += 1;
-                    continue;
-                }
-            }
-            // Used where the decoder wrote it: moving the command out of the result
-            // stalled on store forwarding once per command, a measurable share of a
-            // draw-heavy frame.
-            let decoded = decode_command(rest);
-            let (cmd, next) = match &decoded {
-                Ok((cmd, next)) => (cmd, *next),
-                Err(e) => return Err(e.clone().into()),
-            };
-            if let Command::WireSwapBuffers(_) = cmd {
-                SessionStats::add(&self.stats.frames, 1);
-            }
-            self.exec.execute(cmd, replies)?;
-            rest = next;
-            n += 1;
-        }
-        SessionStats::add(&self.stats.commands, n);
+        let run = self.exec.run_stream(stream, replies)?;
+        SessionStats::add(&self.stats.frames, run.frames);
+        SessionStats::add(&self.stats.commands, run.commands);
         Ok(())
     }
 }
