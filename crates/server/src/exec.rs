@@ -7,6 +7,10 @@
 //! Executors are built *on* the context thread by an [`ExecutorFactory`], because a host
 //! GL context is bound to the thread that created it; so an executor need not be `Send`.
 //! A factory is told which [`ShareGroup`] to join (EGL share groups).
+//!
+//! The trait also owns the loop over a stream of commands (`Executor::run_stream`, a
+//! default method so each executor's copy calls its own methods directly); the context
+//! thread (`crate::context`) receives the streams and keeps the session's counts.
 
 use std::sync::{Arc, Mutex};
 use wire::codec::split_message;
